@@ -1,0 +1,207 @@
+/*
+ * store.h — kpid's storage: the only module that touches LMDB.
+ *
+ * Owns, in one LMDB environment under a data directory:
+ *   - the immutable event log, ordered by event time (then arrival);
+ *   - indexes by party (customer or vendor) and by business unit;
+ *   - the event-id index that makes ingest idempotent (same id and same
+ *     content: duplicate; same id, other content: conflict);
+ *   - interned names (parties, business units);
+ *   - documents (invoices, credit notes, payments, disputes, inquiries,
+ *     bills) with their current state;
+ *   - events waiting for a document that has not arrived yet.
+ * Key layouts are documented in store_int.h and docs/architecture.md.
+ *
+ * Handles are opaque. LMDB codes never leave this module: they are mapped to
+ * err_t with a message naming the directory. Strings handed to callbacks are
+ * borrowed from the database and valid only during the callback.
+ *
+ * Thread safety: one store_t may be shared by threads. Writers are
+ * serialized; readers use snapshots and never block the writer. When the map
+ * fills, the store grows it and retries transparently.
+ */
+#ifndef KPID_STORE_H
+#define KPID_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "kpi_event.h"
+#include "kpi_tz.h"
+
+/* On-disk format version. A store with another version is refused, untouched. */
+#define STORE_FORMAT_VERSION 1
+
+typedef struct store store_t;
+
+typedef struct store_opts {
+    const char *dir;           /* data directory; created if missing (unless read_only) */
+    const kpi_tz_t *tz;        /* reporting zone: event days; must outlive the store */
+    const char *base_currency; /* ISO 4217, recorded at creation */
+    bool read_only;            /* open for reading only */
+    uint64_t map_size_initial; /* bytes; 0 = default (256 MiB). Grows when full. */
+} store_opts_t;
+
+/*
+ * Open (and create when missing) the store in opts->dir. Refuses, with a
+ * message in msg naming the directory and what to do:
+ *   ERR_STORE_VERSION  another format version (file left untouched);
+ *   ERR_STORE_CORRUPT  not an LMDB file / damaged;
+ *   ERR_STORE_LOCKED   locked by another process in a way LMDB cannot share;
+ *   ERR_READONLY       directory not writable (and read_only not set);
+ *   ERR_CONFIG         created with another reporting zone or base currency.
+ * On success the caller owns *out and closes it with store_close().
+ */
+err_t store_open(const store_opts_t *opts, store_t **out, err_msg_t *msg) KPID_MUST_USE;
+
+/* Close and free. NULL is a no-op. No snapshot may be open. */
+void store_close(store_t *s);
+
+/* ---- writing ---------------------------------------------------------- */
+
+typedef enum store_item_status {
+    STORE_ITEM_ACCEPTED = 0,  /* written */
+    STORE_ITEM_DUPLICATE,     /* same id and content already stored: ignored */
+    STORE_ITEM_REJECTED,      /* not written; see code/field/message */
+    STORE_ITEM_NOT_COMMITTED  /* valid, but an atomic batch was rolled back */
+} store_item_status_t;
+
+typedef struct store_item_result {
+    uint8_t status;       /* store_item_status_t */
+    bool pending;         /* accepted, but waits for a document not yet seen */
+    err_t code;           /* REJECTED: ERR_CONFLICT, ERR_DOC_CONFLICT, ... */
+    const char *field;    /* static string: the field at fault, "" if none */
+    char message[224];    /* REJECTED: one line for people */
+} store_item_result_t;
+
+typedef struct store_batch_opts {
+    bool atomic;       /* all or nothing: any rejection rolls the batch back */
+    bool strict_refs;  /* reject (ERR_UNKNOWN_DOC) instead of holding events
+                          that reference unknown documents */
+} store_batch_opts_t;
+
+typedef struct store_batch_stats {
+    size_t accepted;
+    size_t duplicates;
+    size_t rejected;
+    size_t pending;    /* accepted and waiting for their document */
+    size_t released;   /* earlier pending events that took effect now */
+    bool committed;    /* false: nothing was written (atomic rollback) */
+} store_batch_stats_t;
+
+/*
+ * Write a batch in one transaction, in the given order. res (n entries,
+ * caller-owned) receives each item's outcome. An item that is rejected
+ * writes nothing; the others are written (unless opts->atomic and any item
+ * was rejected: then nothing is, and valid items are NOT_COMMITTED).
+ *
+ * Returns ERR_OK once the transaction is durably committed (or rolled back
+ * by atomic). Any other code means nothing of the batch was written:
+ * ERR_DISK_FULL, ERR_IO, ERR_READONLY, ERR_NOMEM... with detail in msg.
+ * opts may be NULL (defaults: not atomic, lenient references).
+ */
+err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n,
+                      const store_batch_opts_t *opts, store_item_result_t *res,
+                      store_batch_stats_t *stats, err_msg_t *msg) KPID_MUST_USE;
+
+/* ---- reading ---------------------------------------------------------- */
+
+/* A consistent read snapshot. Cheap; never blocks writers. */
+typedef struct store_snap store_snap_t;
+
+err_t store_snap_begin(store_t *s, store_snap_t **out) KPID_MUST_USE;
+/* NULL is a no-op. */
+void store_snap_end(store_snap_t *snap);
+
+typedef struct store_ev_filter {
+    const char *party;         /* customer or vendor name, or NULL */
+    const char *business_unit; /* or NULL */
+    kpi_ev_type_t type;        /* KPI_EV_NONE = every type */
+    bool has_from;             /* from_day is set */
+    bool has_to;               /* to_day is set */
+    int32_t from_day;          /* first day, inclusive, reporting zone */
+    int32_t to_day;            /* last day, inclusive, reporting zone */
+} store_ev_filter_t;
+
+typedef struct store_ev_row {
+    uint64_t seq;           /* arrival number, unique, starts at 1 */
+    int32_t day;            /* the event's day in the reporting zone */
+    const kpi_event_t *ev;  /* borrowed, valid during the callback */
+} store_ev_row_t;
+
+typedef err_t (*store_ev_fn)(void *ctx, const store_ev_row_t *row);
+
+#define STORE_CURSOR_BUF 64
+
+/*
+ * Events matching f in (time, arrival) order, after `cursor` ("" or NULL:
+ * from the start), at most `limit` (>= 1). next_cursor (STORE_CURSOR_BUF
+ * bytes) receives the cursor to continue with, or "" when nothing is left.
+ * A cursor is an opaque printable token. ERR_BAD_PARAM for a malformed
+ * cursor. An unknown party or business unit simply matches nothing.
+ * A callback returning non-OK stops the listing with that code.
+ */
+err_t store_events_list(store_snap_t *snap, const store_ev_filter_t *f, const char *cursor,
+                        size_t limit, store_ev_fn fn, void *ctx,
+                        char *next_cursor) KPID_MUST_USE;
+
+/* The event with this id: fn is called once. ERR_NOT_FOUND if none. */
+err_t store_event_get(store_snap_t *snap, const char *id, store_ev_fn fn,
+                      void *ctx) KPID_MUST_USE;
+
+/* Current state of a document. */
+typedef struct store_doc {
+    kpi_doc_kind_t kind;
+    bool exists;               /* its creating event has arrived */
+    uint64_t created_seq;      /* seq of the creating event */
+    int32_t created_day;       /* day of the creating event (issue/receipt day) */
+    int32_t due_day;           /* invoices and bills; INT32_MIN when none */
+    char currency[4];
+    const char *party;         /* borrowed; customer/vendor, NULL if none */
+    const char *business_unit; /* borrowed */
+    const char *ref;           /* borrowed; credit notes, disputes, inquiries: the invoice */
+    int64_t amount_minor;      /* issued / received / credit amount */
+    int64_t adjusted_minor;    /* invoices: sum of signed adjustments */
+    int64_t applied_minor;     /* invoices: cash applied to it; payments: applied from it */
+    int64_t credited_minor;    /* invoices: credit notes against it */
+    int64_t written_off_minor; /* invoices */
+    int64_t refunded_minor;    /* payments */
+    int64_t paid_minor;        /* bills */
+    int64_t open_minor;        /* invoices: amount + adjusted - applied - credited -
+                                  written_off; payments: amount - applied - refunded;
+                                  bills: amount - paid; others 0 */
+    uint32_t reviews;          /* invoices: reviews seen */
+    uint8_t first_review;      /* kpi_review_result_t of the earliest review */
+    uint32_t corrections;      /* invoices: adjustments + credit notes against it */
+    uint32_t rejections;       /* bills */
+    uint32_t escalations;      /* bills */
+    int32_t closed_day;        /* processed (bills), resolved (disputes,
+                                  inquiries); INT32_MIN while open */
+    uint32_t pending_events;   /* events waiting for this document */
+} store_doc_t;
+
+/*
+ * Look up document `number` of `kind`. ERR_NOT_FOUND if nothing at all is
+ * known about it. Borrowed strings are valid until store_snap_end().
+ */
+err_t store_doc_get(store_snap_t *snap, kpi_doc_kind_t kind, const char *number,
+                    store_doc_t *out) KPID_MUST_USE;
+
+typedef struct store_stats {
+    uint64_t events;                 /* events in the log */
+    uint64_t docs[KPI_DOC_COUNT];    /* documents that exist, by kind */
+    uint64_t pending;                /* events waiting for a document */
+    uint64_t map_size;               /* bytes of the LMDB map */
+    uint64_t map_used;               /* bytes in use (pages * page size) */
+    char tz[64];                     /* reporting zone of the store */
+    char base_currency[4];
+} store_stats_t;
+
+err_t store_stats(store_t *s, store_stats_t *out) KPID_MUST_USE;
+
+/* The data directory's path (owned by the store). */
+const char *store_dir(const store_t *s);
+
+#endif
