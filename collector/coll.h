@@ -31,9 +31,15 @@
 
 typedef struct coll_opts {
     const kpi_tz_t *tz;        /* reporting zone: gives date-only times their instant */
-    const char *base_currency; /* ISO 4217 code used when a document-creating
-                                  event names none */
 } coll_opts_t;
+
+/*
+ * Load the reporting zone NAME ("UTC", "Europe/Berlin") from the system's
+ * zoneinfo ($TZDIR or /usr/share/zoneinfo). ERR_TZ with a message naming the
+ * zone when it is unknown, unreadable or not a valid name (no "..", no
+ * leading '/'). The caller frees *out with kpi_tz_free().
+ */
+err_t coll_tz_load(const char *name, kpi_tz_t **out, err_msg_t *msg) KPID_MUST_USE;
 
 typedef enum coll_format {
     COLL_FMT_AUTO = 0, /* decided by the first non-blank byte: '[' JSON array,

@@ -113,9 +113,10 @@ typedef struct kpi_event {
     uint32_t flags;          /* KPI_EVF_* */
     uint8_t result;          /* kpi_review_result_t, invoice.reviewed only */
     uint8_t method;          /* kpi_pay_method_t, payment.received only */
-    char currency[4];        /* ISO 4217 code, NUL-terminated; "" = the
-                                document's currency (movements that did not
-                                name one) */
+    char currency[4];        /* ISO 4217 code as given, NUL-terminated; ""
+                                when the event named none. The store resolves
+                                "": the document's currency for events about
+                                an existing document, else the base currency */
     int64_t time_s;          /* UTC instant it happened. For a date-only time:
                                 00:00 of date_day in the reporting zone at
                                 ingest */
@@ -125,7 +126,9 @@ typedef struct kpi_event {
     int32_t terms_days;      /* calendar days from issue day; KPI_EVF_TERMS, >= 0 */
     int32_t billing_due_day; /* days since epoch; KPI_EVF_BILLING_DUE */
     const char *id;            /* event id, 1..128 bytes; never NULL */
-    const char *business_unit; /* never NULL; "default" when not given */
+    const char *business_unit; /* never NULL; "" when not given. The store
+                                  resolves "": the document's unit for events
+                                  about an existing document, else "default" */
     const char *party;         /* customer or vendor, or NULL */
     const char *doc;           /* the event's own document number, or NULL */
     const char *ref;           /* referenced invoice number, or NULL */
