@@ -31,6 +31,8 @@
 
 typedef struct coll_opts {
     const kpi_tz_t *tz;        /* reporting zone: gives date-only times their instant */
+    const char *base_currency; /* ISO 4217 code: its digits read amounts of
+                                  events that name no currency */
 } coll_opts_t;
 
 /*
