@@ -1,0 +1,55 @@
+/*
+ * api.h — kpid's HTTP server (libmicrohttpd + Jansson). Translation only:
+ * it parses requests, calls the collector, the store and the KPI core, and
+ * maps their results (and err_t codes) to JSON or CSV and HTTP statuses.
+ * No business rules live here.
+ *
+ * Threads: libmicrohttpd's internal thread pool. Handlers may block on a
+ * store commit; each connection stays on one worker thread.
+ */
+#ifndef KPID_API_H
+#define KPID_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "coll.h"
+#include "err.h"
+#include "store.h"
+
+typedef struct api_server api_server_t;
+
+typedef struct api_opts {
+    const char *host;           /* numeric IPv4/IPv6 address to bind, e.g. "127.0.0.1" */
+    uint16_t port;              /* 0 = any free port (see api_server_port) */
+    store_t *store;             /* borrowed; must outlive the server */
+    coll_opts_t coll;           /* zone and base currency for parsing events */
+    unsigned threads;           /* worker threads; 0 = one per CPU */
+    size_t max_body_bytes;      /* POST body cap; 0 = 256 MiB */
+    size_t max_batch_events;    /* events per POST; 0 = 1,000,000 */
+    FILE *log;                  /* one line per failed request and per start/stop; NULL = silent */
+} api_opts_t;
+
+/*
+ * Bind and start serving. On success *out is running and owned by the
+ * caller (stop it with api_server_stop). ERR_IO with a message when the
+ * address cannot be bound (in use, not local, bad address), ERR_BAD_PARAM
+ * for an unparsable host.
+ */
+err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *msg) KPID_MUST_USE;
+
+/* The port actually bound (useful with port 0). */
+uint16_t api_server_port(const api_server_t *srv);
+
+/*
+ * Stop accepting connections, let requests in progress finish (at most
+ * drain_ms milliseconds; a batch being committed always completes), then
+ * stop and free. NULL is a no-op.
+ */
+void api_server_stop(api_server_t *srv, unsigned drain_ms);
+
+/* Maps an error to its HTTP status (400, 404, 409, 413, 422, 500, 503, 507...). */
+unsigned api_err_status(err_t e);
+
+#endif

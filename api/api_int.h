@@ -1,0 +1,104 @@
+/*
+ * api_int.h — internals shared by the api/ source files.
+ *
+ * A request's life: api_server.c's access handler allocates an api_req_t on
+ * the first callback, routes it to a handler, feeds upload chunks to it and
+ * frees it in the completion callback. Everything a handler allocates for
+ * one request comes from req->arena (capped) and dies with the request.
+ */
+#ifndef KPID_API_INT_H
+#define KPID_API_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "api.h"
+#include "kpi_arena.h"
+
+typedef struct api_req api_req_t;
+
+/* A handler for uploads is called once per chunk and once at the end. */
+typedef struct api_route {
+    const char *method;   /* "GET", "POST" */
+    const char *path;     /* exact path */
+    /* Called once the whole body (if any) has been received. */
+    enum MHD_Result (*respond)(api_req_t *req);
+    /* Optional: called per body chunk (streaming). Return false to reject
+       the rest of the body (the handler has recorded why in req). */
+    bool (*on_body)(api_req_t *req, const char *data, size_t len);
+    /* Optional: the allowed query parameters, NULL-terminated. */
+    const char *const *params;
+} api_route_t;
+
+struct api_server {
+    struct MHD_Daemon *daemon;
+    api_opts_t opts;
+    uint16_t port;
+    int coll_digits_base;      /* minor digits of the base currency */
+    volatile int active;       /* requests in progress (atomic builtins) */
+};
+
+struct api_req {
+    api_server_t *srv;
+    struct MHD_Connection *conn;
+    const api_route_t *route;
+    kpi_arena_t *arena;        /* per-request memory, capped */
+    uint64_t body_bytes;       /* bytes received so far */
+    bool body_rejected;        /* on_body returned false: drain the rest */
+    err_t body_err;            /* why, when body_rejected */
+    char body_msg[ERR_MSG_CAP];
+    void *state;               /* handler-owned state (freed by free_state) */
+    void (*free_state)(void *state);
+    struct timespec t0;
+};
+
+/* Look up a query parameter; NULL when absent. */
+const char *api_query(api_req_t *req, const char *name);
+
+/* Queue a JSON response (steals j: it is decref'd). */
+enum MHD_Result api_send_json(api_req_t *req, unsigned status, json_t *j);
+/* Queue a response with an arbitrary body (copied) and content type. */
+enum MHD_Result api_send_body(api_req_t *req, unsigned status, const char *ctype,
+                              const char *body, size_t len);
+/* Queue {"error":{"code","message"}} with api_err_status(e). */
+enum MHD_Result api_send_error(api_req_t *req, err_t e, const char *fmt, ...) KPID_PRINTF(3, 4);
+/* As api_send_error with an explicit status (404 for routes, 405, 415...). */
+enum MHD_Result api_send_error_status(api_req_t *req, unsigned status, err_t e, const char *fmt,
+                                      ...) KPID_PRINTF(4, 5);
+
+/* true when the client asked for CSV: format=csv or Accept: text/csv. */
+bool api_wants_csv(api_req_t *req, err_t *e, const char **bad);
+
+/* ---- growable text buffer with a cap (CSV bodies) ----------------------- */
+typedef struct api_buf {
+    char *data;
+    size_t len, cap, max;  /* max: hard cap in bytes */
+    bool failed;           /* an append hit the cap or malloc failed */
+} api_buf_t;
+void api_buf_init(api_buf_t *b, size_t max);
+void api_buf_free(api_buf_t *b);
+void api_buf_add(api_buf_t *b, const char *s, size_t len);
+void api_buf_str(api_buf_t *b, const char *s);
+/* One CSV field, quoted when it holds a comma, quote, CR or LF. */
+void api_buf_csv_field(api_buf_t *b, const char *s);
+
+/* ---- JSON rendering of events (api_json.c) ----------------------------- */
+/* New JSON object for an event as SPEC.md names its fields. NULL on ENOMEM. */
+json_t *api_event_json(const kpi_event_t *ev, int base_digits);
+/* The CSV header line and one row for an event (same columns). */
+void api_event_csv_header(api_buf_t *b);
+void api_event_csv_row(api_buf_t *b, const kpi_event_t *ev, int base_digits);
+
+/* ---- handlers ------------------------------------------------------------ */
+enum MHD_Result api_events_post_respond(api_req_t *req);
+bool api_events_post_body(api_req_t *req, const char *data, size_t len);
+enum MHD_Result api_events_get(api_req_t *req);
+extern const char *const api_events_get_params[];
+extern const char *const api_events_post_params[];
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * cmd.h — the subcommands of the kpid binary and what they share:
+ * the configuration (file + flags + defaults) and opening the store with it.
+ *
+ * Each cmd_*_main parses its own arguments (argv[0] is the subcommand name)
+ * and returns the process exit status:
+ *   0 success; 1 some input was rejected (ingest); 2 usage error;
+ *   3 the environment failed (store, files, network).
+ */
+#ifndef KPID_CMD_H
+#define KPID_CMD_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "err.h"
+#include "kpi_tz.h"
+#include "store.h"
+
+#define CMD_EXIT_OK 0
+#define CMD_EXIT_REJECTED 1
+#define CMD_EXIT_USAGE 2
+#define CMD_EXIT_ENV 3
+
+#define CMD_PATH_MAX 4096
+
+/* Settings from --config FILE (JSON), overridden by flags. */
+typedef struct cmd_config {
+    char data_dir[CMD_PATH_MAX]; /* "./kpid-data" */
+    char listen[128];            /* "127.0.0.1:8080" */
+    char time_zone[64];          /* IANA name, "UTC" */
+    char base_currency[4];       /* "USD" */
+    unsigned threads;            /* HTTP worker threads, 0 = one per CPU */
+    uint64_t max_body_bytes;     /* POST body cap, 0 = server default */
+} cmd_config_t;
+
+void cmd_config_default(cmd_config_t *cfg);
+
+/*
+ * Read a JSON config file over cfg (keys not in the file keep their value).
+ * ERR_CONFIG naming the key for unknown keys, wrong types and bad values;
+ * ERR_IO when the file cannot be read.
+ */
+err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg) KPID_MUST_USE;
+
+/* Split "HOST:PORT" / "[v6]:PORT" into host (buf of hostcap) and port. */
+err_t cmd_parse_listen(const char *s, char *host, size_t hostcap, uint16_t *port,
+                       err_msg_t *msg) KPID_MUST_USE;
+
+/* Load the zone and open the store of cfg. Caller closes both. */
+err_t cmd_open_store(const cmd_config_t *cfg, bool read_only, kpi_tz_t **tz, store_t **store,
+                     err_msg_t *msg) KPID_MUST_USE;
+
+/*
+ * Ingest one input (fd, named `name` in messages) into the store, as
+ * `kpid ingest` does: parsed on the calling thread, committed on a second
+ * one in batches. Rejected items go to `errs` (one line each). Totals are
+ * added to *totals. *stop (may be NULL) makes it stop after the current
+ * batch. `progress`: show a progress line on stderr.
+ */
+typedef struct cmd_ingest_totals {
+    uint64_t items, accepted, duplicates, rejected, pending, released, bytes;
+} cmd_ingest_totals_t;
+
+err_t cmd_ingest_fd(store_t *store, const kpi_tz_t *tz, const char *base_currency, int fd,
+                    const char *name, uint64_t size_hint, bool progress, FILE *errs,
+                    volatile sig_atomic_t *stop, cmd_ingest_totals_t *totals,
+                    err_msg_t *msg) KPID_MUST_USE;
+
+int cmd_ingest_main(int argc, char **argv, volatile sig_atomic_t *stop);
+int cmd_serve_main(int argc, char **argv);
+int cmd_gen_main(int argc, char **argv);
+
+#endif
