@@ -227,6 +227,35 @@ int32_t kpi_sla_breach_day(const kpi_sla_target_t *t, const kpi_calendar_t *cal,
                            int32_t start_day, int32_t (*day_of)(const void *ctx, int64_t t_s),
                            const void *ctx);
 
+/*
+ * An SLA definition: a named pair of start and stop points on the same
+ * document, with a target. A point is an event type, or one of two derived
+ * points: the `billing_due` date of invoice.issued (start of `billing`),
+ * and the moment a payment is fully applied (stop of `cash-application`).
+ */
+typedef enum kpi_sla_point {
+    KPI_SLA_POINT_EVENT = 0,    /* the first event of `type` on the document */
+    KPI_SLA_POINT_BILLING_DUE,  /* 00:00 of invoice.issued's billing_due, reporting zone */
+    KPI_SLA_POINT_FULLY_APPLIED /* the application that brings applied up to received */
+} kpi_sla_point_t;
+
+#define KPI_SLA_NAME_MAX 48
+#define KPI_SLAS_MAX 16
+
+typedef struct kpi_sla_def {
+    char name[KPI_SLA_NAME_MAX]; /* "ap-processing" */
+    uint8_t start_point;         /* kpi_sla_point_t */
+    uint8_t stop_point;          /* kpi_sla_point_t */
+    int start_type;              /* kpi_ev_type_t when start_point is EVENT */
+    int stop_type;               /* kpi_ev_type_t when stop_point is EVENT */
+    kpi_sla_target_t target;
+} kpi_sla_def_t;
+
+/* The five built-in SLAs of SPEC.md, in this order: ap-processing, billing,
+   cash-application, inquiry-resolution, dispute-resolution. Returns how many
+   were written (at most cap). */
+size_t kpi_sla_defaults(kpi_sla_def_t *out, size_t cap);
+
 /* ---- payment habits ------------------------------------------------------- */
 
 typedef struct kpi_habits_acc {

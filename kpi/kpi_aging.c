@@ -14,6 +14,7 @@
 
 #include <stdio.h>
 
+#include "kpi_event.h"
 #include "kpi_money.h"
 
 err_t kpi_aging_edges_check(const int32_t *edges, size_t n_edges)
@@ -107,4 +108,28 @@ int32_t kpi_sla_breach_day(const kpi_sla_target_t *t, const kpi_calendar_t *cal,
     case KPI_SLA_CALENDAR_DAYS: return start_day + t->amount + 1;
     }
     return INT32_MAX;
+}
+
+size_t kpi_sla_defaults(kpi_sla_def_t *out, size_t cap)
+{
+    /* SPEC.md's built-ins. Type numbers are kpi_ev_type_t values; kpi.h keeps
+       them as int so this header need not include the event model. */
+    static const kpi_sla_def_t defs[] = {
+        {"ap-processing", KPI_SLA_POINT_EVENT, KPI_SLA_POINT_EVENT, KPI_EV_BILL_RECEIVED,
+         KPI_EV_BILL_PROCESSED, {KPI_SLA_BUSINESS_DAYS, 3}},
+        {"billing", KPI_SLA_POINT_BILLING_DUE, KPI_SLA_POINT_EVENT, KPI_EV_INVOICE_ISSUED,
+         KPI_EV_INVOICE_ISSUED, {KPI_SLA_BUSINESS_DAYS, 0}},
+        {"cash-application", KPI_SLA_POINT_EVENT, KPI_SLA_POINT_FULLY_APPLIED,
+         KPI_EV_PAYMENT_RECEIVED, KPI_EV_PAYMENT_APPLIED, {KPI_SLA_BUSINESS_DAYS, 1}},
+        {"inquiry-resolution", KPI_SLA_POINT_EVENT, KPI_SLA_POINT_EVENT, KPI_EV_INQUIRY_OPENED,
+         KPI_EV_INQUIRY_RESOLVED, {KPI_SLA_BUSINESS_DAYS, 5}},
+        {"dispute-resolution", KPI_SLA_POINT_EVENT, KPI_SLA_POINT_EVENT, KPI_EV_DISPUTE_OPENED,
+         KPI_EV_DISPUTE_RESOLVED, {KPI_SLA_CALENDAR_DAYS, 30}},
+    };
+    size_t n = sizeof defs / sizeof defs[0];
+    if (n > cap)
+        n = cap;
+    for (size_t i = 0; i < n; i++)
+        out[i] = defs[i];
+    return n;
 }

@@ -1,0 +1,163 @@
+/*
+ * store_kpi.h — the derived KPI state the store keeps current at ingest, so
+ * that no KPI query replays the event log.
+ *
+ * What is kept (all in minor units of one currency, never mixed):
+ *   - daily flows per (currency, business unit | all, customer | all, day):
+ *     sales, adjustments, cash applied, credit notes, write-offs (on the
+ *     invoice's effective day, under the invoice's unit and customer),
+ *     cash received / applied out / refunded and unallocated credits (under
+ *     the payment's or credit note's own unit and customer), purchases and
+ *     bills paid (under the bill's unit and vendor);
+ *   - open amounts by basis day (due day, and issue day) and effective day,
+ *     as cumulative values, so aging as of any past day costs one lookup per
+ *     distinct basis day;
+ *   - SLA counters per (SLA, unit | all, day) and FTQ counters per (kind,
+ *     unit | all, day);
+ *   - per customer: credit limit, hold, payment-habit accumulators.
+ *
+ * The effective day of a movement on an invoice is max(movement day, issue
+ * day) (SPEC.md: a movement dated before its invoice takes effect on the
+ * issue date), which keeps aging total = AR = roll-forward closing.
+ *
+ * Configuration that shapes derived state (business-day calendar, SLA
+ * definitions) is fingerprinted in the store; opening with other settings
+ * answers ERR_CONFIG asking for `kpid rebuild`.
+ */
+#ifndef KPID_STORE_KPI_H
+#define KPID_STORE_KPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "kpi.h"
+#include "kpi_arena.h"
+#include "store.h"
+
+/* Which slice of the book: one currency, optionally one unit and/or party. */
+typedef struct store_scope {
+    char currency[4];           /* required, ISO 4217 */
+    const char *business_unit;  /* NULL = every unit */
+    const char *party;          /* NULL = every customer (vendor for AP figures) */
+} store_scope_t;
+
+/* Totals of a day range. AR(d) = sales + adjustments - cash_applied -
+   credit_notes - write_offs, summed over every day <= d. */
+typedef struct store_flows {
+    int64_t sales;               /* invoice.issued amounts, issue day */
+    int64_t invoices;            /* invoices issued (count) */
+    int64_t adjustments;         /* invoice.adjusted, signed */
+    int64_t cash_applied;        /* payment.applied, invoice side */
+    int64_t credit_notes;        /* credit notes against invoices */
+    int64_t write_offs;          /* invoice.written_off */
+    int64_t cash_received;       /* payment.received, payment side */
+    int64_t cash_applied_out;    /* payment.applied on its own day, payment side */
+    int64_t refunds;             /* payment.refunded */
+    int64_t unallocated_credits; /* credit notes not against an invoice */
+    int64_t purchases;           /* bill.received amounts */
+    int64_t bills_paid;          /* bill.paid amounts */
+} store_flows_t;
+
+/*
+ * out[i] = flows summed over every day <= days[i], for i < n; days must be
+ * ascending. One pass over the scope's daily rows.
+ */
+err_t store_flows_cumulative(store_snap_t *snap, const store_scope_t *scope, const int32_t *days,
+                             size_t n, store_flows_t *out) KPID_MUST_USE;
+
+/* First day with any flow in the scope (the start of sales history).
+   ERR_NOT_FOUND when the scope has none. */
+err_t store_flows_first_day(store_snap_t *snap, const store_scope_t *scope,
+                            int32_t *day) KPID_MUST_USE;
+
+typedef enum store_basis {
+    STORE_BASIS_DUE = 0,   /* group open amounts by due day */
+    STORE_BASIS_ISSUE = 1  /* group open amounts by issue day */
+} store_basis_t;
+
+/*
+ * Open invoice amounts as of day `as_of`, grouped by basis day, for basis
+ * days >= min_basis_day (INT32_MIN for all). Groups with zero amount and
+ * zero count are left out. *groups is allocated in `arena`.
+ * Only business_unit of the scope is used (party must be NULL: a
+ * customer's aging comes from store_customer_open_items).
+ */
+err_t store_open_groups(store_snap_t *snap, const store_scope_t *scope, store_basis_t basis,
+                        int32_t as_of, int32_t min_basis_day, kpi_arena_t *arena,
+                        kpi_open_group_t **groups, size_t *n) KPID_MUST_USE;
+
+/* SLA counters, cumulative to a day (see kpi.h for how they combine):
+   completed/met count items by stop day; breached_open(E) =
+   breach_from(E) - breach_to(E). */
+typedef struct store_sla_counts {
+    int64_t completed;
+    int64_t met;
+    int64_t breach_from; /* items whose breach day <= E */
+    int64_t breach_to;   /* stopped items whose max(breach day, stop day) <= E */
+} store_sla_counts_t;
+
+/* The SLA definitions the store was opened with (index = position). */
+size_t store_sla_defs(const store_t *s, const kpi_sla_def_t **defs);
+
+/* out[i] = counters summed over days <= days[i] (ascending) for SLA `sla`
+   and the scope's business_unit (NULL = all). */
+err_t store_sla_cumulative(store_snap_t *snap, size_t sla, const store_scope_t *scope,
+                           const int32_t *days, size_t n,
+                           store_sla_counts_t *out) KPID_MUST_USE;
+
+typedef enum store_ftq_kind {
+    STORE_FTQ_INVOICE = 0, /* by first-review day: reviewed, passed and never corrected */
+    STORE_FTQ_BILL = 1     /* by processed day: processed, clean (no rejection/escalation before) */
+} store_ftq_kind_t;
+
+typedef struct store_ftq_counts {
+    int64_t reviewed;      /* invoices first reviewed / bills processed */
+    int64_t passed;        /* ... passed first time and never corrected / clean */
+} store_ftq_counts_t;
+
+err_t store_ftq_cumulative(store_snap_t *snap, store_ftq_kind_t kind, const store_scope_t *scope,
+                           const int32_t *days, size_t n,
+                           store_ftq_counts_t *out) KPID_MUST_USE;
+
+/* A customer's standing. Borrowed strings valid until store_snap_end(). */
+typedef struct store_customer {
+    const char *name;
+    bool has_limit;
+    int64_t credit_limit;       /* minor units of limit_currency */
+    char limit_currency[4];
+    bool on_hold;
+    const char *hold_reason;    /* NULL when not on hold */
+    int32_t hold_since;         /* day; valid when on_hold */
+    kpi_habits_acc_t habits;    /* amount-weighted days to pay, base currency
+                                   and others mixed is avoided: per currency
+                                   below */
+    char habits_currency[4];    /* currency of the habit accumulators */
+} store_customer_t;
+
+/* ERR_NOT_FOUND when no event ever named this customer. */
+err_t store_customer_get(store_snap_t *snap, const char *party,
+                         store_customer_t *out) KPID_MUST_USE;
+
+/* Every invoice of the customer (open or not), and its disputes. */
+typedef err_t (*store_doc_fn)(void *ctx, const store_doc_t *doc, const char *number);
+err_t store_customer_invoices(store_snap_t *snap, const char *party, store_doc_fn fn,
+                              void *ctx) KPID_MUST_USE;
+err_t store_customer_disputes(store_snap_t *snap, const char *party, store_doc_fn fn,
+                              void *ctx) KPID_MUST_USE;
+
+/* Names known to the store: business units and currencies with data. */
+typedef err_t (*store_name_fn)(void *ctx, const char *name);
+err_t store_business_units(store_snap_t *snap, store_name_fn fn, void *ctx) KPID_MUST_USE;
+
+/*
+ * Recompute every document and all derived state from the event log
+ * (`kpid rebuild`), in one transaction, with the store's current
+ * configuration. progress (may be NULL) is called now and then with events
+ * done and total.
+ */
+err_t store_rebuild(store_t *s, void (*progress)(void *ctx, uint64_t done, uint64_t total),
+                    void *ctx, err_msg_t *msg) KPID_MUST_USE;
+
+#endif
