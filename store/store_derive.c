@@ -1,0 +1,1562 @@
+/*
+ * store_derive.c — derived KPI state (see store_derive.h for the databases
+ * and the order-independence rules every function here must keep).
+ */
+#include "store_derive.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kpi_money.h"
+
+#define DAY_NONE INT32_MIN
+#define T_NONE INT64_MAX
+
+/* ---- keys ------------------------------------------------------------------ */
+
+typedef struct key {
+    uint8_t b[512];
+    size_t n;
+} key_t_;
+
+static void k_reset(key_t_ *k)
+{
+    k->n = 0;
+}
+
+static void k_u8(key_t_ *k, uint8_t v)
+{
+    k->b[k->n++] = v;
+}
+
+static void k_u32(key_t_ *k, uint32_t v)
+{
+    k->b[k->n++] = (uint8_t)(v >> 24);
+    k->b[k->n++] = (uint8_t)(v >> 16);
+    k->b[k->n++] = (uint8_t)(v >> 8);
+    k->b[k->n++] = (uint8_t)v;
+}
+
+/* Days sort as unsigned bytes once the sign bit is flipped. */
+static void k_day(key_t_ *k, int32_t day)
+{
+    k_u32(k, (uint32_t)day ^ 0x80000000u);
+}
+
+static void k_bytes(key_t_ *k, const void *p, size_t n)
+{
+    memcpy(k->b + k->n, p, n);
+    k->n += n;
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static int32_t get_day(const uint8_t *p)
+{
+    return (int32_t)(get_u32(p) ^ 0x80000000u);
+}
+
+static MDB_val k_val(key_t_ *k)
+{
+    MDB_val v = {k->n, k->b};
+    return v;
+}
+
+static err_t db_err(int rc, err_msg_t *msg, const char *what)
+{
+    if (rc == MDB_MAP_FULL)
+        return err_set(msg, ERR_TOO_LARGE, "derived state: map full");
+    if (rc == ENOSPC)
+        return err_set(msg, ERR_DISK_FULL, "derived state: no space left on device");
+    return err_set(msg, ERR_IO, "derived state, %s: %s", what, mdb_strerror(rc));
+}
+
+static bool add_ok(int64_t *acc, int64_t v)
+{
+    return !__builtin_add_overflow(*acc, v, acc);
+}
+
+/* ---- event helpers ----------------------------------------------------------- */
+
+static int32_t ev_day(const derive_t *d, const kpi_event_t *ev)
+{
+    if (ev->flags & KPI_EVF_DATE_ONLY)
+        return ev->date_day;
+    return kpi_tz_day(d->tz, ev->time_s);
+}
+
+static int32_t tz_day_of(const void *ctx, int64_t t_s)
+{
+    return kpi_tz_day((const kpi_tz_t *)ctx, t_s);
+}
+
+/* Total order on (time, id) used for every "first"/"latest" choice. */
+static int cmp_time_id(int64_t ta, const char *ia, int64_t tb, const char *ib)
+{
+    if (ta != tb)
+        return ta < tb ? -1 : 1;
+    return strcmp(ia, ib);
+}
+
+/* ---- per-document state ------------------------------------------------------- */
+
+typedef struct slot {
+    uint8_t sla;
+    int64_t start_s;
+    int32_t start_day;
+    int64_t stop_s;
+    int32_t stop_day;
+} slot_t;
+
+typedef struct dstate {
+    uint8_t kind;
+    char cur[4];
+    uint32_t unit, party;
+    int64_t t0;            /* creating instant */
+    int32_t day0;          /* creating day: issue / receipt day */
+    int32_t due_day;       /* invoices and bills */
+    int64_t amount;        /* payments: received */
+    int64_t done;          /* payments: applied + refunded */
+    int64_t done_max_s;    /* payments: latest application or refund */
+    uint32_t corrections;  /* invoices */
+    uint8_t review_result; /* invoices: of the first review */
+    int64_t review_s;      /* invoices: first review, T_NONE when none */
+    int32_t review_day;
+    char review_id[KPI_ID_MAX + 1];
+    int64_t proc_s;        /* bills: first bill.processed */
+    int32_t proc_day;
+    int64_t rej_s;         /* bills: first rejection or escalation */
+    uint8_t n_slots;
+    slot_t slots[KPI_SLAS_MAX];
+} dstate_t;
+
+typedef struct wbuf {
+    uint8_t b[1024];
+    size_t n;
+} wbuf_t;
+
+static void w_raw(wbuf_t *w, const void *p, size_t n)
+{
+    memcpy(w->b + w->n, p, n);
+    w->n += n;
+}
+
+typedef struct rbuf {
+    const uint8_t *p;
+    size_t n, off;
+    bool bad;
+} rbuf_t;
+
+static void r_raw(rbuf_t *r, void *p, size_t n)
+{
+    if (r->bad || r->n - r->off < n) {
+        r->bad = true;
+        memset(p, 0, n);
+        return;
+    }
+    memcpy(p, r->p + r->off, n);
+    r->off += n;
+}
+
+static void st_encode(const dstate_t *s, wbuf_t *w)
+{
+    w->n = 0;
+    w_raw(w, &s->kind, 1);
+    w_raw(w, s->cur, 4);
+    w_raw(w, &s->unit, 4);
+    w_raw(w, &s->party, 4);
+    w_raw(w, &s->t0, 8);
+    w_raw(w, &s->day0, 4);
+    w_raw(w, &s->due_day, 4);
+    w_raw(w, &s->amount, 8);
+    w_raw(w, &s->done, 8);
+    w_raw(w, &s->done_max_s, 8);
+    w_raw(w, &s->corrections, 4);
+    w_raw(w, &s->review_result, 1);
+    w_raw(w, &s->review_s, 8);
+    w_raw(w, &s->review_day, 4);
+    uint8_t idlen = (uint8_t)strlen(s->review_id);
+    w_raw(w, &idlen, 1);
+    w_raw(w, s->review_id, idlen);
+    w_raw(w, &s->proc_s, 8);
+    w_raw(w, &s->proc_day, 4);
+    w_raw(w, &s->rej_s, 8);
+    w_raw(w, &s->n_slots, 1);
+    for (size_t i = 0; i < s->n_slots; i++) {
+        w_raw(w, &s->slots[i].sla, 1);
+        w_raw(w, &s->slots[i].start_s, 8);
+        w_raw(w, &s->slots[i].start_day, 4);
+        w_raw(w, &s->slots[i].stop_s, 8);
+        w_raw(w, &s->slots[i].stop_day, 4);
+    }
+}
+
+static bool st_decode(const MDB_val *v, dstate_t *s)
+{
+    rbuf_t r = {v->mv_data, v->mv_size, 0, false};
+    memset(s, 0, sizeof *s);
+    r_raw(&r, &s->kind, 1);
+    r_raw(&r, s->cur, 4);
+    r_raw(&r, &s->unit, 4);
+    r_raw(&r, &s->party, 4);
+    r_raw(&r, &s->t0, 8);
+    r_raw(&r, &s->day0, 4);
+    r_raw(&r, &s->due_day, 4);
+    r_raw(&r, &s->amount, 8);
+    r_raw(&r, &s->done, 8);
+    r_raw(&r, &s->done_max_s, 8);
+    r_raw(&r, &s->corrections, 4);
+    r_raw(&r, &s->review_result, 1);
+    r_raw(&r, &s->review_s, 8);
+    r_raw(&r, &s->review_day, 4);
+    uint8_t idlen = 0;
+    r_raw(&r, &idlen, 1);
+    if (idlen > KPI_ID_MAX)
+        return false;
+    r_raw(&r, s->review_id, idlen);
+    s->review_id[idlen] = '\0';
+    r_raw(&r, &s->proc_s, 8);
+    r_raw(&r, &s->proc_day, 4);
+    r_raw(&r, &s->rej_s, 8);
+    r_raw(&r, &s->n_slots, 1);
+    if (s->n_slots > KPI_SLAS_MAX)
+        return false;
+    for (size_t i = 0; i < s->n_slots; i++) {
+        r_raw(&r, &s->slots[i].sla, 1);
+        r_raw(&r, &s->slots[i].start_s, 8);
+        r_raw(&r, &s->slots[i].start_day, 4);
+        r_raw(&r, &s->slots[i].stop_s, 8);
+        r_raw(&r, &s->slots[i].stop_day, 4);
+    }
+    s->cur[3] = '\0';
+    return !r.bad && r.off == r.n;
+}
+
+static void st_key(key_t_ *k, kpi_doc_kind_t kind, const char *number)
+{
+    k_reset(k);
+    k_u8(k, (uint8_t)kind);
+    k_bytes(k, number, strlen(number));
+}
+
+/* ERR_NOT_FOUND when the document has no derived state. */
+static err_t st_get(const derive_t *d, MDB_txn *txn, kpi_doc_kind_t kind, const char *number,
+                    dstate_t *s, err_msg_t *msg)
+{
+    key_t_ k;
+    st_key(&k, kind, number);
+    MDB_val kv = k_val(&k), v;
+    int rc = mdb_get(txn, d->state, &kv, &v);
+    if (rc == MDB_NOTFOUND)
+        return ERR_NOT_FOUND;
+    if (rc)
+        return db_err(rc, msg, "read document state");
+    if (!st_decode(&v, s))
+        return err_set(msg, ERR_STORE_CORRUPT, "derived state of %s %s is damaged",
+                       kpi_doc_kind_name(kind), number);
+    return ERR_OK;
+}
+
+static err_t st_put(const derive_t *d, MDB_txn *txn, const char *number, const dstate_t *s,
+                    err_msg_t *msg)
+{
+    key_t_ k;
+    st_key(&k, (kpi_doc_kind_t)s->kind, number);
+    wbuf_t w;
+    st_encode(s, &w);
+    MDB_val kv = k_val(&k), v = {w.n, w.b};
+    int rc = mdb_put(txn, d->state, &kv, &v, 0);
+    return rc ? db_err(rc, msg, "write document state") : ERR_OK;
+}
+
+/* The document an event must find already applied (ERR_INTERNAL if not). */
+static err_t st_need(const derive_t *d, MDB_txn *txn, kpi_doc_kind_t kind, const char *number,
+                     dstate_t *s, err_msg_t *msg)
+{
+    if (number == NULL)
+        return err_set(msg, ERR_INTERNAL, "derived state: event without its %s number",
+                       kpi_doc_kind_name(kind));
+    err_t e = st_get(d, txn, kind, number, s, msg);
+    if (e == ERR_NOT_FOUND)
+        return err_set(msg, ERR_INTERNAL, "derived state: %s %s applied before it exists",
+                       kpi_doc_kind_name(kind), number);
+    return e;
+}
+
+/* ---- additive day rows (flows, SLA, FTQ) -------------------------------------- */
+
+/* Add n int64s into the row at key (created as zeros), overflow-checked. */
+static err_t row_add(MDB_txn *txn, MDB_dbi dbi, key_t_ *k, const int64_t *add, size_t n,
+                     err_msg_t *msg)
+{
+    int64_t vals[16] = {0};
+    MDB_val kv = k_val(k), v;
+    int rc = mdb_get(txn, dbi, &kv, &v);
+    if (rc == 0) {
+        if (v.mv_size != n * sizeof(int64_t))
+            return err_set(msg, ERR_STORE_CORRUPT, "derived state: row of wrong size");
+        memcpy(vals, v.mv_data, v.mv_size);
+    } else if (rc != MDB_NOTFOUND) {
+        return db_err(rc, msg, "read row");
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!add_ok(&vals[i], add[i]))
+            return err_set(msg, ERR_OVERFLOW, "derived state: a total leaves int64");
+    v.mv_size = n * sizeof(int64_t);
+    v.mv_data = vals;
+    rc = mdb_put(txn, dbi, &kv, &v, 0);
+    return rc ? db_err(rc, msg, "write row") : ERR_OK;
+}
+
+enum {
+    F_SALES, F_INVOICES, F_ADJ, F_APPLIED, F_CREDITS, F_WRITE_OFFS, F_RECEIVED, F_APPLIED_OUT,
+    F_REFUNDS, F_UNALLOCATED, F_PURCHASES, F_BILLS_PAID, F_COUNT
+};
+_Static_assert(sizeof(store_flows_t) == F_COUNT * sizeof(int64_t), "store_flows_t layout");
+
+static err_t flow_add(const derive_t *d, MDB_txn *txn, const char cur[4], uint32_t unit,
+                      uint32_t party, int32_t day, int field, int64_t amount, int64_t count_field,
+                      err_msg_t *msg)
+{
+    int64_t add[F_COUNT] = {0};
+    add[field] = amount;
+    if (count_field >= 0)
+        add[count_field] = 1;
+    uint32_t units[2] = {unit, 0}, parties[2] = {party, 0};
+    for (int u = 0; u < 2; u++) {
+        for (int p = 0; p < 2; p++) {
+            if ((u == 0 && unit == 0) || (p == 0 && party == 0))
+                continue;
+            key_t_ k;
+            k_reset(&k);
+            k_bytes(&k, cur, 3);
+            k_u32(&k, units[u]);
+            k_u32(&k, parties[p]);
+            k_day(&k, day);
+            err_t e = row_add(txn, d->flows, &k, add, F_COUNT, msg);
+            if (e)
+                return e;
+        }
+    }
+    return ERR_OK;
+}
+
+static err_t unit_row_add(MDB_txn *txn, MDB_dbi dbi, uint8_t tag, uint32_t unit, int32_t day,
+                          const int64_t *add, size_t n, err_msg_t *msg)
+{
+    uint32_t units[2] = {unit, 0};
+    for (int u = 0; u < 2; u++) {
+        if (u == 0 && unit == 0)
+            continue;
+        key_t_ k;
+        k_reset(&k);
+        k_u8(&k, tag);
+        k_u32(&k, units[u]);
+        k_day(&k, day);
+        err_t e = row_add(txn, dbi, &k, add, n, msg);
+        if (e)
+            return e;
+    }
+    return ERR_OK;
+}
+
+/* ---- SLA items ----------------------------------------------------------------- */
+
+static kpi_doc_kind_t sla_kind(const kpi_sla_def_t *def)
+{
+    if (def->start_point == KPI_SLA_POINT_BILLING_DUE)
+        return KPI_DOC_INVOICE;
+    return kpi_ev_doc_kind((kpi_ev_type_t)def->start_type);
+}
+
+/* Add (sign +1) or withdraw (-1) one item's counts. */
+static err_t sla_contrib(const derive_t *d, MDB_txn *txn, uint32_t unit, const slot_t *s, int sign,
+                         err_msg_t *msg)
+{
+    if (s->start_s == T_NONE)
+        return ERR_OK;
+    const kpi_sla_def_t *def = &d->slas[s->sla];
+    int32_t b = kpi_sla_breach_day(&def->target, &d->cal, s->start_s, s->start_day, tz_day_of,
+                                   d->tz);
+    int64_t add[4] = {0, 0, sign, 0};
+    err_t e = unit_row_add(txn, d->sla, s->sla, unit, b, add, 4, msg);
+    if (e || s->stop_s == T_NONE)
+        return e;
+    bool met = kpi_sla_met(&def->target, &d->cal, s->start_s, s->start_day, s->stop_s,
+                           s->stop_day);
+    int64_t done[4] = {sign, met ? sign : 0, 0, 0};
+    e = unit_row_add(txn, d->sla, s->sla, unit, s->stop_day, done, 4, msg);
+    if (e)
+        return e;
+    int64_t closed[4] = {0, 0, 0, sign};
+    return unit_row_add(txn, d->sla, s->sla, unit, b > s->stop_day ? b : s->stop_day, closed, 4,
+                        msg);
+}
+
+static slot_t *slot_find(dstate_t *st, uint8_t sla)
+{
+    for (size_t i = 0; i < st->n_slots; i++)
+        if (st->slots[i].sla == sla)
+            return &st->slots[i];
+    return NULL;
+}
+
+/*
+ * Move each SLA item of this document to its new start/stop after `ev`
+ * (ev NULL: only re-check the fully-applied stop of a payment).
+ */
+static err_t sla_update(const derive_t *d, MDB_txn *txn, dstate_t *st, const kpi_event_t *ev,
+                        int32_t day, err_msg_t *msg)
+{
+    for (size_t i = 0; i < d->n_slas; i++) {
+        const kpi_sla_def_t *def = &d->slas[i];
+        if (sla_kind(def) != st->kind)
+            continue;
+        slot_t cand = {(uint8_t)i, T_NONE, DAY_NONE, T_NONE, DAY_NONE};
+        slot_t *cur = slot_find(st, (uint8_t)i);
+        if (cur != NULL)
+            cand = *cur;
+        if (ev != NULL && def->start_point == KPI_SLA_POINT_EVENT &&
+            ev->type == (kpi_ev_type_t)def->start_type && ev->time_s < cand.start_s) {
+            cand.start_s = ev->time_s;
+            cand.start_day = day;
+        }
+        if (ev != NULL && def->start_point == KPI_SLA_POINT_BILLING_DUE &&
+            ev->type == KPI_EV_INVOICE_ISSUED && (ev->flags & KPI_EVF_BILLING_DUE) &&
+            cand.start_s == T_NONE) {
+            cand.start_day = ev->billing_due_day;
+            cand.start_s = kpi_tz_day_start(d->tz, ev->billing_due_day);
+        }
+        if (ev != NULL && def->stop_point == KPI_SLA_POINT_EVENT &&
+            ev->type == (kpi_ev_type_t)def->stop_type && ev->time_s < cand.stop_s) {
+            cand.stop_s = ev->time_s;
+            cand.stop_day = day;
+        }
+        if (def->stop_point == KPI_SLA_POINT_FULLY_APPLIED && st->kind == KPI_DOC_PAYMENT &&
+            st->amount > 0 && st->done >= st->amount) {
+            /* Applications never exceed the payment, so the one that completes
+               it is the latest in time, whatever the arrival order. */
+            cand.stop_s = st->done_max_s;
+            cand.stop_day = kpi_tz_day(d->tz, st->done_max_s);
+        }
+        if (cur != NULL && memcmp(cur, &cand, sizeof cand) == 0)
+            continue;
+        if (cur == NULL && cand.start_s == T_NONE && cand.stop_s == T_NONE)
+            continue;
+        if (cur != NULL) {
+            err_t e = sla_contrib(d, txn, st->unit, cur, -1, msg);
+            if (e)
+                return e;
+            *cur = cand;
+        } else {
+            if (st->n_slots >= KPI_SLAS_MAX)
+                return err_set(msg, ERR_INTERNAL, "derived state: too many SLA items");
+            cur = &st->slots[st->n_slots++];
+            *cur = cand;
+        }
+        err_t e = sla_contrib(d, txn, st->unit, cur, +1, msg);
+        if (e)
+            return e;
+    }
+    return ERR_OK;
+}
+
+/* ---- first-time quality ------------------------------------------------------------ */
+
+static err_t ftq_contrib(const derive_t *d, MDB_txn *txn, const dstate_t *st, int sign,
+                         err_msg_t *msg)
+{
+    int64_t add[2] = {sign, 0};
+    if (st->kind == KPI_DOC_INVOICE) {
+        if (st->review_s == T_NONE)
+            return ERR_OK;
+        if (st->review_result == KPI_RESULT_PASS && st->corrections == 0)
+            add[1] = sign;
+        return unit_row_add(txn, d->ftq, STORE_FTQ_INVOICE, st->unit, st->review_day, add, 2, msg);
+    }
+    if (st->kind == KPI_DOC_BILL) {
+        if (st->proc_s == T_NONE)
+            return ERR_OK;
+        if (st->rej_s == T_NONE || st->rej_s >= st->proc_s)
+            add[1] = sign;
+        return unit_row_add(txn, d->ftq, STORE_FTQ_BILL, st->unit, st->proc_day, add, 2, msg);
+    }
+    return ERR_OK;
+}
+
+/* ---- open amounts --------------------------------------------------------------------- */
+
+typedef struct tl_ent {
+    int32_t day;
+    int64_t delta;
+} tl_ent_t;
+
+typedef struct tl {
+    tl_ent_t *v;
+    size_t n, cap;
+} tl_t;
+
+static bool tl_push(tl_t *t, int32_t day, int64_t delta)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 8;
+        tl_ent_t *nv = realloc(t->v, cap * sizeof *nv);
+        if (nv == NULL)
+            return false;
+        t->v = nv;
+        t->cap = cap;
+    }
+    t->v[t->n].day = day;
+    t->v[t->n].delta = delta;
+    t->n++;
+    return true;
+}
+
+static void tl_key(key_t_ *k, const char *number, int32_t day)
+{
+    k_reset(k);
+    k_bytes(k, number, strlen(number));
+    k_u8(k, 0);
+    k_day(k, day);
+}
+
+static err_t tl_load(const derive_t *d, MDB_txn *txn, const char *number, tl_t *t, err_msg_t *msg)
+{
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, d->tl, &c);
+    if (rc)
+        return db_err(rc, msg, "open cursor");
+    key_t_ k;
+    tl_key(&k, number, INT32_MIN);
+    size_t plen = k.n - 4;
+    MDB_val kv = k_val(&k), v;
+    err_t e = ERR_OK;
+    for (rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT)) {
+        if (kv.mv_size != plen + 4 || memcmp(kv.mv_data, k.b, plen) != 0)
+            break;
+        int64_t delta;
+        if (v.mv_size != sizeof delta) {
+            e = err_set(msg, ERR_STORE_CORRUPT, "derived state: timeline of %s damaged", number);
+            break;
+        }
+        memcpy(&delta, v.mv_data, sizeof delta);
+        if (!tl_push(t, get_day((const uint8_t *)kv.mv_data + plen), delta)) {
+            e = err_set(msg, ERR_NOMEM, "out of memory");
+            break;
+        }
+    }
+    if (!e && rc != 0 && rc != MDB_NOTFOUND)
+        e = db_err(rc, msg, "read timeline");
+    mdb_cursor_close(c);
+    return e;
+}
+
+/* One step of an open-amount change: from `day` on, add amount and count. */
+typedef struct step {
+    int32_t day;
+    int64_t amount;
+    int64_t count;
+} step_t;
+
+/*
+ * Add the steps (ascending days) to the cumulative rows under `prefix`
+ * (cur unit party basis basis_day, 16 bytes): every row at or after a step's
+ * day gets it. A row is first created at each step's day, holding the value
+ * in force just before, so "last row <= d" stays the value as of d.
+ */
+static err_t open_apply(MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix, const step_t *steps,
+                        size_t n, err_msg_t *msg)
+{
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, dbi, &c);
+    if (rc)
+        return db_err(rc, msg, "open cursor");
+    err_t e = ERR_OK;
+    key_t_ k;
+    MDB_val kv, v;
+    for (size_t i = 0; i < n && !e; i++) {
+        k_reset(&k);
+        k_bytes(&k, prefix, 16);
+        k_day(&k, steps[i].day);
+        kv = k_val(&k);
+        rc = mdb_cursor_get(c, &kv, &v, MDB_SET_KEY);
+        if (rc == 0)
+            continue;
+        if (rc != MDB_NOTFOUND) {
+            e = db_err(rc, msg, "read open amounts");
+            break;
+        }
+        int64_t before[2] = {0, 0};
+        kv = k_val(&k);
+        rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
+        rc = rc == MDB_NOTFOUND ? mdb_cursor_get(c, &kv, &v, MDB_LAST)
+                                : mdb_cursor_get(c, &kv, &v, MDB_PREV);
+        if (rc == 0 && kv.mv_size == 20 && memcmp(kv.mv_data, prefix, 16) == 0 &&
+            v.mv_size == sizeof before)
+            memcpy(before, v.mv_data, sizeof before);
+        else if (rc != 0 && rc != MDB_NOTFOUND) {
+            e = db_err(rc, msg, "read open amounts");
+            break;
+        }
+        kv = k_val(&k);
+        v.mv_size = sizeof before;
+        v.mv_data = before;
+        rc = mdb_put(txn, dbi, &kv, &v, 0);
+        if (rc)
+            e = db_err(rc, msg, "write open amounts");
+    }
+    if (e || n == 0) {
+        mdb_cursor_close(c);
+        return e;
+    }
+    k_reset(&k);
+    k_bytes(&k, prefix, 16);
+    k_day(&k, steps[0].day);
+    kv = k_val(&k);
+    int64_t run_a = 0, run_c = 0;
+    size_t si = 0;
+    for (rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT)) {
+        if (kv.mv_size != 20 || memcmp(kv.mv_data, prefix, 16) != 0)
+            break;
+        int32_t day = get_day((const uint8_t *)kv.mv_data + 16);
+        while (si < n && steps[si].day <= day) {
+            run_a += steps[si].amount;
+            run_c += steps[si].count;
+            si++;
+        }
+        int64_t val[2];
+        if (v.mv_size != sizeof val) {
+            e = err_set(msg, ERR_STORE_CORRUPT, "derived state: open amount row damaged");
+            break;
+        }
+        memcpy(val, v.mv_data, sizeof val);
+        if (!add_ok(&val[0], run_a) || !add_ok(&val[1], run_c)) {
+            e = err_set(msg, ERR_OVERFLOW, "derived state: open amount leaves int64");
+            break;
+        }
+        MDB_val nv = {sizeof val, val};
+        rc = mdb_cursor_put(c, &kv, &nv, MDB_CURRENT);
+        if (rc) {
+            e = db_err(rc, msg, "write open amounts");
+            break;
+        }
+    }
+    if (!e && rc != 0 && rc != MDB_NOTFOUND)
+        e = db_err(rc, msg, "read open amounts");
+    mdb_cursor_close(c);
+    return e;
+}
+
+static int64_t ind(int64_t open)
+{
+    return open != 0;
+}
+
+/*
+ * Change invoice `number` (state st) by x on day eff: update its timeline and
+ * the open-amount rows of both bases, for (unit|all) x (party|all).
+ */
+static err_t inv_move(const derive_t *d, MDB_txn *txn, const dstate_t *st, const char *number,
+                      int32_t eff, int64_t x, err_msg_t *msg)
+{
+    tl_t t = {0};
+    err_t e = tl_load(d, txn, number, &t, msg);
+    step_t *steps = NULL;
+    if (e)
+        goto out;
+    /* Change points: eff and every later timeline day. */
+    steps = malloc((t.n + 1) * sizeof *steps);
+    if (steps == NULL) {
+        e = err_set(msg, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    int64_t old_open = 0;
+    size_t i = 0;
+    for (; i < t.n && t.v[i].day < eff; i++)
+        if (!add_ok(&old_open, t.v[i].delta)) {
+            e = err_set(msg, ERR_OVERFLOW, "invoice %s: open amount leaves int64", number);
+            goto out;
+        }
+    size_t ns = 0;
+    int64_t prev_dc = 0; /* count difference (new - old) in force before this point */
+    int64_t old_at = old_open;
+    bool first = true;
+    int32_t day = eff;
+    int64_t saved_delta = 0;
+    for (;;) {
+        if (i < t.n && t.v[i].day == day) {
+            saved_delta = t.v[i].delta;
+            i++;
+        } else {
+            saved_delta = 0;
+        }
+        int64_t new_at;
+        if (!add_ok(&old_at, saved_delta) || __builtin_add_overflow(old_at, x, &new_at)) {
+            e = err_set(msg, ERR_OVERFLOW, "invoice %s: open amount leaves int64", number);
+            goto out;
+        }
+        int64_t dc = ind(new_at) - ind(old_at);
+        step_t s = {day, first ? x : 0, dc - prev_dc};
+        if (s.amount != 0 || s.count != 0)
+            steps[ns++] = s;
+        prev_dc = dc;
+        first = false;
+        if (i >= t.n)
+            break;
+        day = t.v[i].day;
+    }
+    /* Timeline row at eff. */
+    {
+        int64_t cur = 0;
+        for (size_t j = 0; j < t.n; j++)
+            if (t.v[j].day == eff)
+                cur = t.v[j].delta;
+        if (!add_ok(&cur, x)) {
+            e = err_set(msg, ERR_OVERFLOW, "invoice %s: open amount leaves int64", number);
+            goto out;
+        }
+        key_t_ k;
+        tl_key(&k, number, eff);
+        MDB_val kv = k_val(&k), v = {sizeof cur, &cur};
+        int rc = cur == 0 ? mdb_del(txn, d->tl, &kv, NULL) : mdb_put(txn, d->tl, &kv, &v, 0);
+        if (rc && rc != MDB_NOTFOUND) {
+            e = db_err(rc, msg, "write timeline");
+            goto out;
+        }
+    }
+    uint32_t units[2] = {st->unit, 0}, parties[2] = {st->party, 0};
+    int32_t basis_days[2] = {st->due_day, st->day0};
+    for (int b = 0; b < 2 && !e; b++)
+        for (int u = 0; u < 2 && !e; u++)
+            for (int p = 0; p < 2 && !e; p++) {
+                if ((u == 0 && st->unit == 0) || (p == 0 && st->party == 0))
+                    continue;
+                key_t_ k;
+                k_reset(&k);
+                k_bytes(&k, st->cur, 3);
+                k_u32(&k, units[u]);
+                k_u32(&k, parties[p]);
+                k_u8(&k, (uint8_t)b);
+                k_day(&k, basis_days[b]);
+                e = open_apply(txn, d->open, k.b, steps, ns, msg);
+            }
+out:
+    free(steps);
+    free(t.v);
+    return e;
+}
+
+/* ---- customers ------------------------------------------------------------------------ */
+
+typedef struct cust {
+    int64_t limit_s;  /* T_NONE: no limit set */
+    char limit_id[KPI_ID_MAX + 1];
+    int64_t limit;
+    char limit_cur[4];
+    int64_t hold_s;   /* T_NONE: never held */
+    char hold_id[KPI_ID_MAX + 1];
+    uint8_t on_hold;
+    int32_t hold_day;
+    char reason[KPI_TEXT_MAX + 1];
+} cust_t;
+
+static err_t cust_get(const derive_t *d, MDB_txn *txn, uint32_t party, cust_t *c, err_msg_t *msg)
+{
+    memset(c, 0, sizeof *c);
+    c->limit_s = T_NONE;
+    c->hold_s = T_NONE;
+    key_t_ k;
+    k_reset(&k);
+    k_u32(&k, party);
+    MDB_val kv = k_val(&k), v;
+    int rc = mdb_get(txn, d->cust, &kv, &v);
+    if (rc == MDB_NOTFOUND)
+        return ERR_NOT_FOUND;
+    if (rc)
+        return db_err(rc, msg, "read customer");
+    rbuf_t r = {v.mv_data, v.mv_size, 0, false};
+    uint8_t l1 = 0, l2 = 0;
+    uint16_t l3 = 0;
+    r_raw(&r, &c->limit_s, 8);
+    r_raw(&r, &c->limit, 8);
+    r_raw(&r, c->limit_cur, 4);
+    r_raw(&r, &c->hold_s, 8);
+    r_raw(&r, &c->on_hold, 1);
+    r_raw(&r, &c->hold_day, 4);
+    r_raw(&r, &l1, 1);
+    r_raw(&r, &l2, 1);
+    r_raw(&r, &l3, 2);
+    if (l1 > KPI_ID_MAX || l2 > KPI_ID_MAX || l3 > KPI_TEXT_MAX)
+        r.bad = true;
+    else {
+        r_raw(&r, c->limit_id, l1);
+        r_raw(&r, c->hold_id, l2);
+        r_raw(&r, c->reason, l3);
+    }
+    c->limit_cur[3] = '\0';
+    if (r.bad || r.off != r.n)
+        return err_set(msg, ERR_STORE_CORRUPT, "derived state: customer record damaged");
+    return ERR_OK;
+}
+
+static err_t cust_put(const derive_t *d, MDB_txn *txn, uint32_t party, const cust_t *c,
+                      err_msg_t *msg)
+{
+    uint8_t buf[64 + 2 * KPI_ID_MAX + KPI_TEXT_MAX];
+    size_t n = 0;
+    uint8_t l1 = (uint8_t)strlen(c->limit_id), l2 = (uint8_t)strlen(c->hold_id);
+    uint16_t l3 = (uint16_t)strlen(c->reason);
+#define PUT(p, len)                                                                                \
+    do {                                                                                           \
+        memcpy(buf + n, (p), (len));                                                               \
+        n += (len);                                                                                \
+    } while (0)
+    PUT(&c->limit_s, 8);
+    PUT(&c->limit, 8);
+    PUT(c->limit_cur, 4);
+    PUT(&c->hold_s, 8);
+    PUT(&c->on_hold, 1);
+    PUT(&c->hold_day, 4);
+    PUT(&l1, 1);
+    PUT(&l2, 1);
+    PUT(&l3, 2);
+    PUT(c->limit_id, l1);
+    PUT(c->hold_id, l2);
+    PUT(c->reason, l3);
+#undef PUT
+    key_t_ k;
+    k_reset(&k);
+    k_u32(&k, party);
+    MDB_val kv = k_val(&k), v = {n, buf};
+    int rc = mdb_put(txn, d->cust, &kv, &v, 0);
+    return rc ? db_err(rc, msg, "write customer") : ERR_OK;
+}
+
+static err_t apply_credit(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev,
+                          const derive_ctx_t *cx, int32_t day, err_msg_t *msg)
+{
+    if (cx->party == 0)
+        return err_set(msg, ERR_INTERNAL, "derived state: credit event without a customer");
+    cust_t *c = malloc(sizeof *c);
+    if (c == NULL)
+        return err_set(msg, ERR_NOMEM, "out of memory");
+    err_t e = cust_get(d, txn, cx->party, c, msg);
+    if (e == ERR_NOT_FOUND)
+        e = ERR_OK;
+    bool changed = false;
+    if (!e && ev->type == KPI_EV_CREDIT_LIMIT_SET) {
+        /* The latest limit by (time, id) stands, whatever the arrival order. */
+        if (c->limit_s == T_NONE || cmp_time_id(ev->time_s, ev->id, c->limit_s, c->limit_id) > 0) {
+            c->limit_s = ev->time_s;
+            snprintf(c->limit_id, sizeof c->limit_id, "%s", ev->id);
+            c->limit = ev->amount_minor;
+            memcpy(c->limit_cur, cx->currency, 4);
+            changed = true;
+        }
+    } else if (!e) {
+        if (c->hold_s == T_NONE || cmp_time_id(ev->time_s, ev->id, c->hold_s, c->hold_id) > 0) {
+            c->hold_s = ev->time_s;
+            snprintf(c->hold_id, sizeof c->hold_id, "%s", ev->id);
+            c->on_hold = ev->type == KPI_EV_CREDIT_HOLD_SET;
+            c->hold_day = day;
+            snprintf(c->reason, sizeof c->reason, "%s", ev->text ? ev->text : "");
+            changed = true;
+        }
+    }
+    if (!e && changed)
+        e = cust_put(d, txn, cx->party, c, msg);
+    free(c);
+    return e;
+}
+
+static err_t habits_add(const derive_t *d, MDB_txn *txn, const dstate_t *inv, int64_t amount,
+                        int32_t app_day, err_msg_t *msg)
+{
+    if (inv->party == 0)
+        return ERR_OK;
+    key_t_ k;
+    k_reset(&k);
+    k_u32(&k, inv->party);
+    k_bytes(&k, inv->cur, 3);
+    MDB_val kv = k_val(&k), v;
+    kpi_habits_acc_t acc = {0};
+    int rc = mdb_get(txn, d->habit, &kv, &v);
+    if (rc == 0 && v.mv_size == sizeof acc)
+        memcpy(&acc, v.mv_data, sizeof acc);
+    else if (rc != MDB_NOTFOUND)
+        return rc ? db_err(rc, msg, "read habits")
+                  : err_set(msg, ERR_STORE_CORRUPT, "derived state: habits damaged");
+    kpi_habits_add(&acc, amount, app_day, inv->day0, inv->due_day);
+    v.mv_size = sizeof acc;
+    v.mv_data = &acc;
+    rc = mdb_put(txn, d->habit, &kv, &v, 0);
+    return rc ? db_err(rc, msg, "write habits") : ERR_OK;
+}
+
+static err_t cidx_add(const derive_t *d, MDB_txn *txn, uint32_t party, kpi_doc_kind_t kind,
+                      const char *number, err_msg_t *msg)
+{
+    if (party == 0)
+        return ERR_OK;
+    key_t_ k;
+    k_reset(&k);
+    k_u32(&k, party);
+    k_u8(&k, (uint8_t)kind);
+    k_bytes(&k, number, strlen(number));
+    MDB_val kv = k_val(&k), v = {0, (void *)""};
+    int rc = mdb_put(txn, d->cidx, &kv, &v, 0);
+    return rc ? db_err(rc, msg, "write customer index") : ERR_OK;
+}
+
+/* ---- applying events --------------------------------------------------------------------- */
+
+static void st_new(dstate_t *s, kpi_doc_kind_t kind, const kpi_event_t *ev,
+                   const derive_ctx_t *cx, int32_t day)
+{
+    memset(s, 0, sizeof *s);
+    s->kind = (uint8_t)kind;
+    memcpy(s->cur, cx->currency, 4);
+    s->unit = cx->unit;
+    s->party = cx->party;
+    s->t0 = ev->time_s;
+    s->day0 = day;
+    s->due_day = DAY_NONE;
+    s->done_max_s = INT64_MIN;
+    s->review_s = T_NONE;
+    s->review_day = DAY_NONE;
+    s->proc_s = T_NONE;
+    s->proc_day = DAY_NONE;
+    s->rej_s = T_NONE;
+    if (ev->flags & KPI_EVF_DUE)
+        s->due_day = ev->due_day;
+    else if (ev->flags & KPI_EVF_TERMS)
+        s->due_day = day + ev->terms_days;
+    else
+        s->due_day = day;
+    if (ev->flags & KPI_EVF_AMOUNT)
+        s->amount = ev->amount_minor;
+}
+
+/* A movement on an invoice: effective from max(its day, issue day). */
+static err_t inv_movement(const derive_t *d, MDB_txn *txn, dstate_t *inv, const char *number,
+                          int32_t day, int field, int64_t flow_amount, int64_t open_delta,
+                          err_msg_t *msg)
+{
+    int32_t eff = day > inv->day0 ? day : inv->day0;
+    err_t e = flow_add(d, txn, inv->cur, inv->unit, inv->party, eff, field, flow_amount, -1, msg);
+    return e ? e : inv_move(d, txn, inv, number, eff, open_delta, msg);
+}
+
+static err_t inv_correct(const derive_t *d, MDB_txn *txn, dstate_t *inv, const char *number,
+                         err_msg_t *msg)
+{
+    err_t e = ftq_contrib(d, txn, inv, -1, msg);
+    if (e)
+        return e;
+    inv->corrections++;
+    e = ftq_contrib(d, txn, inv, +1, msg);
+    return e ? e : st_put(d, txn, number, inv, msg);
+}
+
+err_t derive_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, const derive_ctx_t *cx,
+                   err_msg_t *msg)
+{
+    int32_t day = ev_day(d, ev);
+    int64_t amt = (ev->flags & KPI_EVF_AMOUNT) ? ev->amount_minor : 0;
+    dstate_t *st = malloc(2 * sizeof *st);
+    if (st == NULL)
+        return err_set(msg, ERR_NOMEM, "out of memory");
+    dstate_t *inv = st + 1;
+    err_t e = ERR_OK;
+    kpi_doc_kind_t kind = kpi_ev_doc_kind(ev->type);
+
+    if (kpi_ev_creates_doc(ev->type)) {
+        e = st_get(d, txn, kind, ev->doc, st, msg);
+        if (e == ERR_OK) {
+            e = err_set(msg, ERR_INTERNAL, "derived state: %s %s created twice",
+                        kpi_doc_kind_name(kind), ev->doc);
+            goto out;
+        }
+        if (e != ERR_NOT_FOUND)
+            goto out;
+        e = ERR_OK;
+        st_new(st, kind, ev, cx, day);
+    } else if (kind != KPI_DOC_NONE) {
+        e = st_need(d, txn, kind, ev->doc, st, msg);
+        if (e)
+            goto out;
+    }
+
+    switch (ev->type) {
+    case KPI_EV_INVOICE_ISSUED:
+        e = flow_add(d, txn, st->cur, st->unit, st->party, day, F_SALES, amt, F_INVOICES, msg);
+        if (!e)
+            e = cidx_add(d, txn, st->party, KPI_DOC_INVOICE, ev->doc, msg);
+        if (!e)
+            e = inv_move(d, txn, st, ev->doc, day, amt, msg);
+        break;
+    case KPI_EV_INVOICE_REVIEWED:
+        if (st->review_s == T_NONE ||
+            cmp_time_id(ev->time_s, ev->id, st->review_s, st->review_id) < 0) {
+            e = ftq_contrib(d, txn, st, -1, msg);
+            st->review_s = ev->time_s;
+            st->review_day = day;
+            st->review_result = ev->result;
+            snprintf(st->review_id, sizeof st->review_id, "%s", ev->id);
+            if (!e)
+                e = ftq_contrib(d, txn, st, +1, msg);
+        }
+        break;
+    case KPI_EV_INVOICE_ADJUSTED:
+        e = inv_movement(d, txn, st, ev->doc, day, F_ADJ, amt, amt, msg);
+        if (!e) {
+            e = ftq_contrib(d, txn, st, -1, msg);
+            st->corrections++;
+            if (!e)
+                e = ftq_contrib(d, txn, st, +1, msg);
+        }
+        break;
+    case KPI_EV_INVOICE_WRITTEN_OFF:
+        e = inv_movement(d, txn, st, ev->doc, day, F_WRITE_OFFS, amt, -amt, msg);
+        break;
+    case KPI_EV_CREDIT_NOTE_ISSUED:
+        if (ev->ref != NULL) {
+            e = st_need(d, txn, KPI_DOC_INVOICE, ev->ref, inv, msg);
+            if (!e)
+                e = inv_movement(d, txn, inv, ev->ref, day, F_CREDITS, amt, -amt, msg);
+            if (!e)
+                e = inv_correct(d, txn, inv, ev->ref, msg);
+        } else {
+            e = flow_add(d, txn, st->cur, st->unit, st->party, day, F_UNALLOCATED, amt, -1, msg);
+        }
+        break;
+    case KPI_EV_PAYMENT_RECEIVED:
+        e = flow_add(d, txn, st->cur, st->unit, st->party, day, F_RECEIVED, amt, -1, msg);
+        break;
+    case KPI_EV_PAYMENT_APPLIED:
+        e = st_need(d, txn, KPI_DOC_INVOICE, ev->ref, inv, msg);
+        if (!e)
+            e = inv_movement(d, txn, inv, ev->ref, day, F_APPLIED, amt, -amt, msg);
+        if (!e)
+            e = habits_add(d, txn, inv, amt, day, msg);
+        /* fall through: the payment side */
+        if (!e)
+            e = flow_add(d, txn, st->cur, st->unit, st->party, day, F_APPLIED_OUT, amt, -1, msg);
+        if (!e && (!add_ok(&st->done, amt)))
+            e = err_set(msg, ERR_OVERFLOW, "payment %s: applied total leaves int64", ev->doc);
+        if (ev->time_s > st->done_max_s)
+            st->done_max_s = ev->time_s;
+        break;
+    case KPI_EV_PAYMENT_REFUNDED:
+        e = flow_add(d, txn, st->cur, st->unit, st->party, day, F_REFUNDS, amt, -1, msg);
+        if (!e && (!add_ok(&st->done, amt)))
+            e = err_set(msg, ERR_OVERFLOW, "payment %s: refunded total leaves int64", ev->doc);
+        if (ev->time_s > st->done_max_s)
+            st->done_max_s = ev->time_s;
+        break;
+    case KPI_EV_DISPUTE_OPENED:
+        e = cidx_add(d, txn, st->party, KPI_DOC_DISPUTE, ev->doc, msg);
+        break;
+    case KPI_EV_CREDIT_LIMIT_SET:
+    case KPI_EV_CREDIT_HOLD_SET:
+    case KPI_EV_CREDIT_HOLD_RELEASED:
+        e = apply_credit(d, txn, ev, cx, day, msg);
+        goto out;
+    case KPI_EV_BILL_RECEIVED:
+        e = flow_add(d, txn, st->cur, st->unit, st->party, day, F_PURCHASES, amt, -1, msg);
+        break;
+    case KPI_EV_BILL_PAID: {
+        int32_t eff = day > st->day0 ? day : st->day0;
+        e = flow_add(d, txn, st->cur, st->unit, st->party, eff, F_BILLS_PAID, amt, -1, msg);
+        break;
+    }
+    case KPI_EV_BILL_REJECTED:
+    case KPI_EV_BILL_ESCALATED:
+    case KPI_EV_BILL_PROCESSED: {
+        int64_t proc_s = st->proc_s, rej_s = st->rej_s;
+        int32_t proc_day = st->proc_day;
+        if (ev->type == KPI_EV_BILL_PROCESSED && ev->time_s < proc_s) {
+            proc_s = ev->time_s;
+            proc_day = day;
+        } else if (ev->type != KPI_EV_BILL_PROCESSED && ev->time_s < rej_s) {
+            rej_s = ev->time_s;
+        }
+        if (proc_s != st->proc_s || rej_s != st->rej_s) {
+            e = ftq_contrib(d, txn, st, -1, msg);
+            st->proc_s = proc_s;
+            st->proc_day = proc_day;
+            st->rej_s = rej_s;
+            if (!e)
+                e = ftq_contrib(d, txn, st, +1, msg);
+        }
+        break;
+    }
+    case KPI_EV_DISPUTE_RESOLVED:
+    case KPI_EV_INQUIRY_OPENED:
+    case KPI_EV_INQUIRY_RESOLVED:
+        break;
+    case KPI_EV_NONE:
+    case KPI_EV_COUNT:
+        e = err_set(msg, ERR_INTERNAL, "derived state: event of no type");
+        goto out;
+    }
+    if (!e)
+        e = sla_update(d, txn, st, ev, day, msg);
+    if (!e)
+        e = st_put(d, txn, ev->doc, st, msg);
+out:
+    free(st);
+    return e;
+}
+
+/* ---- open / clear ---------------------------------------------------------------------------- */
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static uint64_t config_fingerprint(const derive_t *d)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < d->n_slas; i++) {
+        const kpi_sla_def_t *s = &d->slas[i];
+        h = fnv(h, s->name, strlen(s->name) + 1);
+        int32_t v[6] = {s->start_point, s->stop_point, s->start_type, s->stop_type,
+                        (int32_t)s->target.unit, s->target.amount};
+        h = fnv(h, v, sizeof v);
+    }
+    h = fnv(h, &d->cal.weekend_mask, 1);
+    for (size_t i = 0; i < d->cal.n_holidays; i++)
+        h = fnv(h, &d->cal.holidays[i], sizeof(int32_t));
+    return h;
+}
+
+err_t derive_open(derive_t *d, MDB_txn *txn, const derive_config_t *cfg, bool create, bool adopt,
+                  err_msg_t *msg)
+{
+    memset(d, 0, sizeof *d);
+    d->tz = cfg->tz;
+    d->cal = cfg->cal;
+    if (d->cal.weekend_mask == 0)
+        d->cal.weekend_mask = 0x60;
+    if (cfg->slas != NULL) {
+        if (cfg->n_slas > KPI_SLAS_MAX)
+            return err_set(msg, ERR_CONFIG, "at most %d SLAs can be defined", KPI_SLAS_MAX);
+        memcpy(d->slas, cfg->slas, cfg->n_slas * sizeof *cfg->slas);
+        d->n_slas = cfg->n_slas;
+    } else {
+        d->n_slas = kpi_sla_defaults(d->slas, KPI_SLAS_MAX);
+    }
+    static const char *const names[DERIVE_DB_COUNT] = {"d_flows", "d_open", "d_tl",    "d_state",
+                                                       "d_sla",   "d_ftq",  "d_cust",  "d_habit",
+                                                       "d_cidx",  "d_meta"};
+    MDB_dbi *dbis[DERIVE_DB_COUNT] = {&d->flows, &d->open, &d->tl,    &d->state, &d->sla,
+                                      &d->ftq,   &d->cust, &d->habit, &d->cidx,  &d->meta};
+    for (size_t i = 0; i < DERIVE_DB_COUNT; i++) {
+        int rc = mdb_dbi_open(txn, names[i], create ? MDB_CREATE : 0, dbis[i]);
+        if (rc == MDB_NOTFOUND)
+            return err_set(msg, ERR_STORE_CORRUPT, "the store has no %s database", names[i]);
+        if (rc)
+            return db_err(rc, msg, "open database");
+    }
+    uint64_t fp = config_fingerprint(d);
+    MDB_val k = {6, (void *)"config"}, v;
+    int rc = mdb_get(txn, d->meta, &k, &v);
+    if (rc == 0 && !adopt) {
+        uint64_t have;
+        if (v.mv_size != sizeof have)
+            return err_set(msg, ERR_STORE_CORRUPT, "derived state: config fingerprint damaged");
+        memcpy(&have, v.mv_data, sizeof have);
+        if (have != fp)
+            return err_set(msg, ERR_CONFIG,
+                           "the SLA definitions or holiday calendar differ from those the "
+                           "store's KPIs were computed with; run `kpid rebuild` with the new "
+                           "configuration");
+        return ERR_OK;
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return db_err(rc, msg, "read derived config");
+    if (!create && !adopt)
+        return ERR_OK;
+    v.mv_size = sizeof fp;
+    v.mv_data = &fp;
+    rc = mdb_put(txn, d->meta, &k, &v, 0);
+    return rc ? db_err(rc, msg, "write derived config") : ERR_OK;
+}
+
+err_t derive_clear(const derive_t *d, MDB_txn *txn, err_msg_t *msg)
+{
+    MDB_dbi dbis[] = {d->flows, d->open, d->tl, d->state, d->sla, d->ftq, d->cust, d->habit, d->cidx};
+    for (size_t i = 0; i < sizeof dbis / sizeof dbis[0]; i++) {
+        int rc = mdb_drop(txn, dbis[i], 0);
+        if (rc)
+            return db_err(rc, msg, "clear derived state");
+    }
+    return ERR_OK;
+}
+
+/* ---- queries -------------------------------------------------------------------------------- */
+
+/*
+ * Walk the rows under `prefix` (plen bytes, then a day) in day order and
+ * fill out[i] with the sum of rows whose day <= days[i].
+ */
+static err_t cumulative(MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix, size_t plen,
+                        const int32_t *days, size_t n, int64_t *out, size_t width)
+{
+    for (size_t i = 1; i < n; i++)
+        if (days[i] < days[i - 1])
+            return ERR_BAD_PARAM;
+    memset(out, 0, n * width * sizeof(int64_t));
+    if (n == 0)
+        return ERR_OK;
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, dbi, &c);
+    if (rc)
+        return ERR_IO;
+    int64_t run[16] = {0};
+    key_t_ k;
+    k_reset(&k);
+    k_bytes(&k, prefix, plen);
+    k_day(&k, INT32_MIN);
+    MDB_val kv = k_val(&k), v;
+    size_t i = 0;
+    err_t e = ERR_OK;
+    for (rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE); rc == 0 && i < n;
+         rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT)) {
+        if (kv.mv_size != plen + 4 || memcmp(kv.mv_data, prefix, plen) != 0)
+            break;
+        if (v.mv_size != width * sizeof(int64_t)) {
+            e = ERR_STORE_CORRUPT;
+            break;
+        }
+        int32_t day = get_day((const uint8_t *)kv.mv_data + plen);
+        while (i < n && days[i] < day) {
+            memcpy(out + i * width, run, width * sizeof(int64_t));
+            i++;
+        }
+        int64_t row[16];
+        memcpy(row, v.mv_data, v.mv_size);
+        for (size_t j = 0; j < width; j++)
+            if (!add_ok(&run[j], row[j]))
+                e = ERR_OVERFLOW;
+        if (e)
+            break;
+    }
+    if (!e && rc != 0 && rc != MDB_NOTFOUND)
+        e = ERR_IO;
+    mdb_cursor_close(c);
+    for (; !e && i < n; i++)
+        memcpy(out + i * width, run, width * sizeof(int64_t));
+    return e;
+}
+
+static size_t scope_prefix(uint8_t *p, const derive_scope_t *sc)
+{
+    key_t_ k;
+    k_reset(&k);
+    k_bytes(&k, sc->currency, 3);
+    k_u32(&k, sc->unit);
+    k_u32(&k, sc->party);
+    memcpy(p, k.b, k.n);
+    return k.n;
+}
+
+err_t derive_flows_cumulative(const derive_t *d, MDB_txn *txn, const derive_scope_t *sc,
+                              const int32_t *days, size_t n, store_flows_t *out)
+{
+    uint8_t p[16];
+    size_t plen = scope_prefix(p, sc);
+    int64_t *tmp = malloc((n ? n : 1) * F_COUNT * sizeof *tmp);
+    if (tmp == NULL)
+        return ERR_NOMEM;
+    err_t e = cumulative(txn, d->flows, p, plen, days, n, tmp, F_COUNT);
+    if (!e)
+        memcpy(out, tmp, n * sizeof *out);
+    free(tmp);
+    return e;
+}
+
+err_t derive_flows_first_day(const derive_t *d, MDB_txn *txn, const derive_scope_t *sc,
+                             int32_t *day)
+{
+    uint8_t p[16];
+    size_t plen = scope_prefix(p, sc);
+    MDB_cursor *c;
+    if (mdb_cursor_open(txn, d->flows, &c))
+        return ERR_IO;
+    key_t_ k;
+    k_reset(&k);
+    k_bytes(&k, p, plen);
+    k_day(&k, INT32_MIN);
+    MDB_val kv = k_val(&k), v;
+    int rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
+    err_t e = ERR_NOT_FOUND;
+    if (rc == 0 && kv.mv_size == plen + 4 && memcmp(kv.mv_data, p, plen) == 0) {
+        *day = get_day((const uint8_t *)kv.mv_data + plen);
+        e = ERR_OK;
+    } else if (rc != 0 && rc != MDB_NOTFOUND) {
+        e = ERR_IO;
+    }
+    mdb_cursor_close(c);
+    return e;
+}
+
+err_t derive_open_groups(const derive_t *d, MDB_txn *txn, const derive_scope_t *sc,
+                         store_basis_t basis, int32_t as_of, int32_t min_basis_day,
+                         kpi_arena_t *arena, kpi_open_group_t **groups, size_t *n)
+{
+    *groups = NULL;
+    *n = 0;
+    uint8_t p[16];
+    size_t plen = scope_prefix(p, sc);
+    p[plen++] = (uint8_t)basis; /* 12 bytes: cur unit party basis */
+    MDB_cursor *c;
+    if (mdb_cursor_open(txn, d->open, &c))
+        return ERR_IO;
+    kpi_open_group_t *v = NULL;
+    size_t cap = 0, cnt = 0;
+    err_t e = ERR_OK;
+    int32_t D = min_basis_day;
+    for (;;) {
+        key_t_ k;
+        k_reset(&k);
+        k_bytes(&k, p, plen);
+        k_day(&k, D);
+        k_day(&k, INT32_MIN);
+        MDB_val kv = k_val(&k), val;
+        int rc = mdb_cursor_get(c, &kv, &val, MDB_SET_RANGE);
+        if (rc == MDB_NOTFOUND)
+            break;
+        if (rc) {
+            e = ERR_IO;
+            break;
+        }
+        if (kv.mv_size != plen + 8 || memcmp(kv.mv_data, p, plen) != 0)
+            break;
+        D = get_day((const uint8_t *)kv.mv_data + plen);
+        /* The last row of basis day D on or before as_of. */
+        if (as_of == INT32_MAX) {
+            k_reset(&k);
+            k_bytes(&k, p, plen);
+            k_day(&k, D == INT32_MAX ? D : D + 1);
+            k_day(&k, INT32_MIN);
+        } else {
+            k_reset(&k);
+            k_bytes(&k, p, plen);
+            k_day(&k, D);
+            k_day(&k, as_of + 1);
+        }
+        kv = k_val(&k);
+        rc = mdb_cursor_get(c, &kv, &val, MDB_SET_RANGE);
+        rc = rc == MDB_NOTFOUND ? mdb_cursor_get(c, &kv, &val, MDB_LAST)
+                                : (rc == 0 ? mdb_cursor_get(c, &kv, &val, MDB_PREV) : rc);
+        if (rc && rc != MDB_NOTFOUND) {
+            e = ERR_IO;
+            break;
+        }
+        if (rc == 0 && kv.mv_size == plen + 8 && memcmp(kv.mv_data, p, plen) == 0 &&
+            get_day((const uint8_t *)kv.mv_data + plen) == D &&
+            get_day((const uint8_t *)kv.mv_data + plen + 4) <= as_of) {
+            int64_t cum[2];
+            if (val.mv_size != sizeof cum) {
+                e = ERR_STORE_CORRUPT;
+                break;
+            }
+            memcpy(cum, val.mv_data, sizeof cum);
+            if (cum[0] != 0 || cum[1] != 0) {
+                if (cnt == cap) {
+                    size_t ncap = cap ? cap * 2 : 64;
+                    kpi_open_group_t *nv = realloc(v, ncap * sizeof *nv);
+                    if (nv == NULL) {
+                        e = ERR_NOMEM;
+                        break;
+                    }
+                    v = nv;
+                    cap = ncap;
+                }
+                v[cnt].basis_day = D;
+                v[cnt].amount = cum[0];
+                v[cnt].count = cum[1];
+                cnt++;
+            }
+        }
+        if (D == INT32_MAX)
+            break;
+        D++;
+    }
+    mdb_cursor_close(c);
+    if (!e && cnt > 0) {
+        *groups = kpi_arena_alloc(arena, cnt * sizeof **groups);
+        if (*groups == NULL)
+            e = ERR_NOMEM;
+        else {
+            memcpy(*groups, v, cnt * sizeof *v);
+            *n = cnt;
+        }
+    }
+    free(v);
+    return e;
+}
+
+err_t derive_open_parties(const derive_t *d, MDB_txn *txn, const char currency[4], uint32_t unit,
+                          derive_id_fn fn, void *ctx)
+{
+    MDB_cursor *c;
+    if (mdb_cursor_open(txn, d->open, &c))
+        return ERR_IO;
+    err_t e = ERR_OK;
+    uint32_t party = 1;
+    for (;;) {
+        key_t_ k;
+        k_reset(&k);
+        k_bytes(&k, currency, 3);
+        k_u32(&k, unit);
+        k_u32(&k, party);
+        MDB_val kv = k_val(&k), v;
+        int rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
+        if (rc == MDB_NOTFOUND)
+            break;
+        if (rc) {
+            e = ERR_IO;
+            break;
+        }
+        if (kv.mv_size != 20 || memcmp(kv.mv_data, k.b, 7) != 0)
+            break;
+        party = get_u32((const uint8_t *)kv.mv_data + 7);
+        e = fn(ctx, party);
+        if (e || party == UINT32_MAX)
+            break;
+        party++;
+    }
+    mdb_cursor_close(c);
+    return e;
+}
+
+err_t derive_sla_cumulative(const derive_t *d, MDB_txn *txn, size_t sla, uint32_t unit,
+                            const int32_t *days, size_t n, store_sla_counts_t *out)
+{
+    if (sla >= d->n_slas)
+        return ERR_NOT_FOUND;
+    uint8_t p[5];
+    p[0] = (uint8_t)sla;
+    p[1] = (uint8_t)(unit >> 24);
+    p[2] = (uint8_t)(unit >> 16);
+    p[3] = (uint8_t)(unit >> 8);
+    p[4] = (uint8_t)unit;
+    _Static_assert(sizeof(store_sla_counts_t) == 4 * sizeof(int64_t), "layout");
+    return cumulative(txn, d->sla, p, 5, days, n, (int64_t *)out, 4);
+}
+
+err_t derive_ftq_cumulative(const derive_t *d, MDB_txn *txn, store_ftq_kind_t kind, uint32_t unit,
+                            const int32_t *days, size_t n, store_ftq_counts_t *out)
+{
+    uint8_t p[5];
+    p[0] = (uint8_t)kind;
+    p[1] = (uint8_t)(unit >> 24);
+    p[2] = (uint8_t)(unit >> 16);
+    p[3] = (uint8_t)(unit >> 8);
+    p[4] = (uint8_t)unit;
+    _Static_assert(sizeof(store_ftq_counts_t) == 2 * sizeof(int64_t), "layout");
+    return cumulative(txn, d->ftq, p, 5, days, n, (int64_t *)out, 2);
+}
+
+err_t derive_customer(const derive_t *d, MDB_txn *txn, uint32_t party, derive_cust_t *out)
+{
+    cust_t *c = malloc(sizeof *c);
+    if (c == NULL)
+        return ERR_NOMEM;
+    err_t e = cust_get(d, txn, party, c, NULL);
+    if (!e) {
+        memset(out, 0, sizeof *out);
+        out->has_limit = c->limit_s != T_NONE;
+        out->credit_limit = c->limit;
+        memcpy(out->limit_currency, c->limit_cur, 4);
+        out->on_hold = c->on_hold;
+        out->hold_day = c->hold_day;
+        snprintf(out->hold_reason, sizeof out->hold_reason, "%s", c->reason);
+    }
+    free(c);
+    return e;
+}
+
+err_t derive_habits(const derive_t *d, MDB_txn *txn, uint32_t party, const char currency[4],
+                    kpi_habits_acc_t *out)
+{
+    key_t_ k;
+    k_reset(&k);
+    k_u32(&k, party);
+    k_bytes(&k, currency, 3);
+    MDB_val kv = k_val(&k), v;
+    memset(out, 0, sizeof *out);
+    int rc = mdb_get(txn, d->habit, &kv, &v);
+    if (rc == MDB_NOTFOUND)
+        return ERR_NOT_FOUND;
+    if (rc)
+        return ERR_IO;
+    if (v.mv_size != sizeof *out)
+        return ERR_STORE_CORRUPT;
+    memcpy(out, v.mv_data, sizeof *out);
+    return ERR_OK;
+}
+
+err_t derive_customer_docs(const derive_t *d, MDB_txn *txn, uint32_t party, kpi_doc_kind_t kind,
+                           derive_doc_fn fn, void *ctx)
+{
+    MDB_cursor *c;
+    if (mdb_cursor_open(txn, d->cidx, &c))
+        return ERR_IO;
+    key_t_ k;
+    k_reset(&k);
+    k_u32(&k, party);
+    k_u8(&k, (uint8_t)kind);
+    MDB_val kv = k_val(&k), v;
+    err_t e = ERR_OK;
+    char number[KPI_NAME_MAX + 1];
+    int rc;
+    for (rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT)) {
+        if (kv.mv_size <= 5 || memcmp(kv.mv_data, k.b, 5) != 0)
+            break;
+        size_t len = kv.mv_size - 5;
+        if (len > KPI_NAME_MAX) {
+            e = ERR_STORE_CORRUPT;
+            break;
+        }
+        memcpy(number, (const uint8_t *)kv.mv_data + 5, len);
+        number[len] = '\0';
+        e = fn(ctx, number);
+        if (e)
+            break;
+    }
+    if (!e && rc != 0 && rc != MDB_NOTFOUND)
+        e = ERR_IO;
+    mdb_cursor_close(c);
+    return e;
+}
+
+err_t derive_invoice_open_at(const derive_t *d, MDB_txn *txn, const char *number, int32_t as_of,
+                             int64_t *open)
+{
+    tl_t t = {0};
+    err_t e = tl_load(d, txn, number, &t, NULL);
+    *open = 0;
+    for (size_t i = 0; !e && i < t.n && t.v[i].day <= as_of; i++)
+        if (!add_ok(open, t.v[i].delta))
+            e = ERR_OVERFLOW;
+    free(t.v);
+    return e;
+}

@@ -1,0 +1,162 @@
+/*
+ * store_derive.h — derived KPI state, kept current inside the store's write
+ * transaction so that no KPI query replays the event log. Internal to
+ * store/ (it takes LMDB handles); the public face is store_kpi.h.
+ *
+ * The store calls derive_apply() exactly once per stored event, at the
+ * moment the event takes effect: at once for an event whose documents are
+ * known, or when the last missing document arrives for a pending one. Every
+ * piece of derived state is a function of the SET of events applied, not of
+ * their order: late and out-of-order events, and a rebuild that replays the
+ * log in time order, give identical state. The rules that make this hold:
+ *
+ *   - Additive flows (sales, cash, credits, ...) are plain sums per day.
+ *   - Anything "first"/"latest" (first review, first stop of an SLA, latest
+ *     credit limit) is kept per document as a min/max under a total order
+ *     (time, then event id), and its contribution to the counters is
+ *     withdrawn and re-added whenever it changes.
+ *   - An invoice's open amount is a step function of the day; it is kept as
+ *     its own timeline of per-day deltas, and its contribution to the
+ *     open-amount counters (amount, and the 0/1 "is open" count) is diffed
+ *     against the old timeline on every movement.
+ *
+ * LMDB databases (all keys big-endian so byte order is numeric order; a day
+ * is an int32 with its sign bit flipped; unit/party ids are the store's
+ * interned name ids, 0 meaning "all"):
+ *
+ *   d_flows  cur[3] unit u32 party u32 day       -> store_flows_t (native int64s)
+ *            each flow is added to 4 rows: (unit|all) x (party|all)
+ *   d_open   cur[3] unit u32 party u32 basis u8 basis_day eff_day
+ *                                                -> cumulative {amount, count}
+ *            the value at the last eff_day <= d is the open amount and count
+ *            of the invoices with that basis day as of d; so aging as of any
+ *            day costs one seek per distinct basis day
+ *   d_tl     invoice number NUL day              -> int64 delta of open amount
+ *   d_state  kind u8 number                      -> per-document derived state
+ *   d_sla    sla u8 unit u32 day                 -> 4 x int64 deltas (store_sla_counts_t)
+ *   d_ftq    kind u8 unit u32 day                -> 2 x int64 deltas (store_ftq_counts_t)
+ *   d_cust   party u32                           -> credit limit and hold
+ *   d_habit  party u32 cur[3]                    -> kpi_habits_acc_t
+ *   d_cidx   party u32 kind u8 number            -> "" (a customer's invoices, disputes)
+ *   d_meta   "config"                            -> fingerprint of SLA defs + calendar
+ *
+ * A movement on an invoice takes effect on max(its day, the invoice's issue
+ * day) (SPEC.md), which keeps aging total = AR = roll-forward closing.
+ */
+#ifndef KPID_STORE_DERIVE_H
+#define KPID_STORE_DERIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "err.h"
+#include "kpi.h"
+#include "kpi_arena.h"
+#include "kpi_event.h"
+#include "kpi_tz.h"
+#include "store_kpi.h"
+
+enum { DERIVE_DB_COUNT = 10 };
+
+typedef struct derive {
+    MDB_dbi flows, open, tl, state, sla, ftq, cust, habit, cidx, meta;
+    const kpi_tz_t *tz;
+    kpi_calendar_t cal;               /* holidays borrowed from the owner */
+    kpi_sla_def_t slas[KPI_SLAS_MAX];
+    size_t n_slas;
+} derive_t;
+
+/* Configuration that shapes derived state. */
+typedef struct derive_config {
+    const kpi_tz_t *tz;
+    const kpi_sla_def_t *slas; /* NULL: the built-in defaults */
+    size_t n_slas;
+    kpi_calendar_t cal;        /* weekend_mask 0: Saturday and Sunday */
+} derive_config_t;
+
+/*
+ * Open (creating when `create`) the derived databases in txn and remember
+ * the configuration. ERR_CONFIG when the store's derived state was built
+ * with another SLA/calendar configuration (`kpid rebuild` fixes it) —
+ * unless `adopt` is set, which records the new fingerprint (rebuild does).
+ */
+err_t derive_open(derive_t *d, MDB_txn *txn, const derive_config_t *cfg, bool create, bool adopt,
+                  err_msg_t *msg) KPID_MUST_USE;
+
+/* Empty every derived database (rebuild). */
+err_t derive_clear(const derive_t *d, MDB_txn *txn, err_msg_t *msg) KPID_MUST_USE;
+
+/*
+ * What the store resolved for an event: the unit and party it files under
+ * (its own, else its document's), and the currency (its own, else its
+ * document's, else the base currency). Ids are interned names, >= 1
+ * (party 0 when the event has none).
+ */
+typedef struct derive_ctx {
+    uint32_t unit;
+    uint32_t party;
+    char currency[4];
+} derive_ctx_t;
+
+/*
+ * Apply one event. The documents it needs must already be applied: its own
+ * document for non-creating types, and the invoice for payment.applied and
+ * for credit_note.issued with `invoice` (ERR_INTERNAL otherwise: the store's
+ * pending logic has a bug). ERR_OVERFLOW when a sum would leave int64;
+ * LMDB failures as ERR_IO/ERR_DISK_FULL (MDB_MAP_FULL is returned as
+ * ERR_TOO_LARGE so the store can grow the map and retry).
+ */
+err_t derive_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, const derive_ctx_t *c,
+                   err_msg_t *msg) KPID_MUST_USE;
+
+/* ---- queries (read txn) --------------------------------------------------- */
+
+/* Scope in interned ids: unit/party 0 = all. */
+typedef struct derive_scope {
+    char currency[4];
+    uint32_t unit;
+    uint32_t party;
+} derive_scope_t;
+
+err_t derive_flows_cumulative(const derive_t *d, MDB_txn *txn, const derive_scope_t *sc,
+                              const int32_t *days, size_t n, store_flows_t *out) KPID_MUST_USE;
+err_t derive_flows_first_day(const derive_t *d, MDB_txn *txn, const derive_scope_t *sc,
+                             int32_t *day) KPID_MUST_USE;
+err_t derive_open_groups(const derive_t *d, MDB_txn *txn, const derive_scope_t *sc,
+                         store_basis_t basis, int32_t as_of, int32_t min_basis_day,
+                         kpi_arena_t *arena, kpi_open_group_t **groups,
+                         size_t *n) KPID_MUST_USE;
+/* Parties (ids, ascending) with open-amount history under (currency, unit). */
+typedef err_t (*derive_id_fn)(void *ctx, uint32_t id);
+err_t derive_open_parties(const derive_t *d, MDB_txn *txn, const char currency[4], uint32_t unit,
+                          derive_id_fn fn, void *ctx) KPID_MUST_USE;
+err_t derive_sla_cumulative(const derive_t *d, MDB_txn *txn, size_t sla, uint32_t unit,
+                            const int32_t *days, size_t n, store_sla_counts_t *out) KPID_MUST_USE;
+err_t derive_ftq_cumulative(const derive_t *d, MDB_txn *txn, store_ftq_kind_t kind, uint32_t unit,
+                            const int32_t *days, size_t n, store_ftq_counts_t *out) KPID_MUST_USE;
+
+/* A customer's credit standing (ERR_NOT_FOUND when none was ever set). */
+typedef struct derive_cust {
+    bool has_limit;
+    int64_t credit_limit;
+    char limit_currency[4];
+    bool on_hold;
+    int32_t hold_day;
+    char hold_reason[KPI_TEXT_MAX + 1];
+} derive_cust_t;
+err_t derive_customer(const derive_t *d, MDB_txn *txn, uint32_t party,
+                      derive_cust_t *out) KPID_MUST_USE;
+err_t derive_habits(const derive_t *d, MDB_txn *txn, uint32_t party, const char currency[4],
+                    kpi_habits_acc_t *out) KPID_MUST_USE;
+/* Document numbers of kind `kind` filed under the party, ascending. */
+typedef err_t (*derive_doc_fn)(void *ctx, const char *number);
+err_t derive_customer_docs(const derive_t *d, MDB_txn *txn, uint32_t party, kpi_doc_kind_t kind,
+                           derive_doc_fn fn, void *ctx) KPID_MUST_USE;
+/* An invoice's open amount at the end of day as_of (0 before issue). */
+err_t derive_invoice_open_at(const derive_t *d, MDB_txn *txn, const char *number, int32_t as_of,
+                             int64_t *open) KPID_MUST_USE;
+
+#endif
