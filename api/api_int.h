@@ -25,7 +25,8 @@ typedef struct api_req api_req_t;
 /* A handler for uploads is called once per chunk and once at the end. */
 typedef struct api_route {
     const char *method;   /* "GET", "POST" */
-    const char *path;     /* exact path */
+    const char *path;     /* exact path, or a prefix when it ends in '/' (the rest
+                             of the path is then in req->path_rest) */
     /* Called once the whole body (if any) has been received. */
     enum MHD_Result (*respond)(api_req_t *req);
     /* Optional: called per body chunk (streaming). Return false to reject
@@ -52,6 +53,7 @@ struct api_req {
     bool body_rejected;        /* on_body returned false: drain the rest */
     err_t body_err;            /* why, when body_rejected */
     char body_msg[ERR_MSG_CAP];
+    const char *path_rest;     /* prefix routes: the path after the prefix */
     void *state;               /* handler-owned state (freed by free_state) */
     void (*free_state)(void *state);
     struct timespec t0;
@@ -100,5 +102,22 @@ bool api_events_post_body(api_req_t *req, const char *data, size_t len);
 enum MHD_Result api_events_get(api_req_t *req);
 extern const char *const api_events_get_params[];
 extern const char *const api_events_post_params[];
+
+/* KPI endpoints (api_kpi.c) */
+enum MHD_Result api_aging_get(api_req_t *req);
+enum MHD_Result api_dso_get(api_req_t *req);
+enum MHD_Result api_cei_get(api_req_t *req);
+enum MHD_Result api_dpo_get(api_req_t *req);
+enum MHD_Result api_rollforward_get(api_req_t *req);
+enum MHD_Result api_sla_get(api_req_t *req);
+enum MHD_Result api_ftq_get(api_req_t *req);
+enum MHD_Result api_customer_get(api_req_t *req);
+extern const char *const api_aging_params[];
+extern const char *const api_series_params[];
+extern const char *const api_dso_params[];
+extern const char *const api_dpo_params[];
+extern const char *const api_sla_params[];
+extern const char *const api_ftq_params[];
+extern const char *const api_customer_params[];
 
 #endif

@@ -34,6 +34,14 @@ static const api_route_t routes[] = {
     {"GET", "/healthz", health_get, NULL, no_params},
     {"GET", "/v1/events", api_events_get, NULL, api_events_get_params},
     {"POST", "/v1/events", api_events_post_respond, api_events_post_body, api_events_post_params},
+    {"GET", "/v1/aging", api_aging_get, NULL, api_aging_params},
+    {"GET", "/v1/dso", api_dso_get, NULL, api_dso_params},
+    {"GET", "/v1/cei", api_cei_get, NULL, api_series_params},
+    {"GET", "/v1/dpo", api_dpo_get, NULL, api_dpo_params},
+    {"GET", "/v1/rollforward", api_rollforward_get, NULL, api_series_params},
+    {"GET", "/v1/sla", api_sla_get, NULL, api_sla_params},
+    {"GET", "/v1/ftq", api_ftq_get, NULL, api_ftq_params},
+    {"GET", "/v1/customers/", api_customer_get, NULL, api_customer_params},
 };
 
 unsigned api_err_status(err_t e)
@@ -104,7 +112,7 @@ enum MHD_Result api_send_json(api_req_t *req, unsigned status, json_t *j)
 {
     if (j == NULL)
         return api_send_error(req, ERR_NOMEM, "out of memory building the response");
-    char *text = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(10));
+    char *text = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15));
     json_decref(j);
     if (text == NULL)
         return api_send_error(req, ERR_NOMEM, "out of memory building the response");
@@ -274,12 +282,22 @@ static enum MHD_Result check_param(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_NO;
 }
 
-static const api_route_t *route_find(const char *method, const char *url, bool *path_known)
+static const api_route_t *route_find(const char *method, const char *url, bool *path_known,
+                                     const char **rest)
 {
     *path_known = false;
+    *rest = NULL;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        if (strcmp(routes[i].path, url) != 0)
+        size_t plen = strlen(routes[i].path);
+        if (routes[i].path[plen - 1] == '/') {
+            /* A prefix route takes exactly one more path segment. */
+            if (strncmp(routes[i].path, url, plen) != 0 || url[plen] == '\0' ||
+                strchr(url + plen, '/') != NULL)
+                continue;
+            *rest = url + plen;
+        } else if (strcmp(routes[i].path, url) != 0) {
             continue;
+        }
         *path_known = true;
         if (strcmp(routes[i].method, method) == 0)
             return &routes[i];
@@ -329,7 +347,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (kpi_arena_new(REQ_ARENA_CAP, &req->arena) != ERR_OK)
             return MHD_NO;
         bool known = false;
-        req->route = route_find(method, url, &known);
+        const char *rest = NULL;
+        req->route = route_find(method, url, &known, &rest);
+        if (rest != NULL) {
+            req->path_rest = kpi_arena_strndup(req->arena, rest, strlen(rest));
+            if (req->path_rest == NULL)
+                return MHD_NO;
+        }
         if (req->route == NULL) {
             /* Answer at the end of the upload (if any); remember why. */
             req->body_rejected = true;

@@ -36,7 +36,8 @@
 #include "kpi_arena.h"
 #include "store.h"
 
-/* Which slice of the book: one currency, optionally one unit and/or party. */
+/* Which slice of the book: one currency, optionally one unit and/or party.
+   A unit or party name the store has never seen gives ERR_NOT_FOUND. */
 typedef struct store_scope {
     char currency[4];           /* required, ISO 4217 */
     const char *business_unit;  /* NULL = every unit */
@@ -62,7 +63,8 @@ typedef struct store_flows {
 
 /*
  * out[i] = flows summed over every day <= days[i], for i < n; days must be
- * ascending. One pass over the scope's daily rows.
+ * ascending (ERR_BAD_PARAM otherwise). One pass over the scope's daily rows:
+ * the cost grows with the days of history, not with the number of events.
  */
 err_t store_flows_cumulative(store_snap_t *snap, const store_scope_t *scope, const int32_t *days,
                              size_t n, store_flows_t *out) KPID_MUST_USE;
@@ -78,15 +80,22 @@ typedef enum store_basis {
 } store_basis_t;
 
 /*
- * Open invoice amounts as of day `as_of`, grouped by basis day, for basis
- * days >= min_basis_day (INT32_MIN for all). Groups with zero amount and
- * zero count are left out. *groups is allocated in `arena`.
- * Only business_unit of the scope is used (party must be NULL: a
- * customer's aging comes from store_customer_open_items).
+ * Open invoice amounts at the end of day `as_of`, grouped by basis day, for
+ * basis days >= min_basis_day (INT32_MIN for all), ascending. Groups with
+ * zero amount and zero count are left out. *groups is allocated in `arena`.
+ * Costs one seek per distinct basis day of the scope.
  */
 err_t store_open_groups(store_snap_t *snap, const store_scope_t *scope, store_basis_t basis,
                         int32_t as_of, int32_t min_basis_day, kpi_arena_t *arena,
                         kpi_open_group_t **groups, size_t *n) KPID_MUST_USE;
+
+/* Names, ascending by first appearance: business units with flows in the
+   currency; parties with invoices in the currency (and unit, when given). */
+typedef err_t (*store_name_fn)(void *ctx, const char *name);
+err_t store_business_units(store_snap_t *snap, const char *currency, store_name_fn fn,
+                           void *ctx) KPID_MUST_USE;
+err_t store_parties(store_snap_t *snap, const char *currency, const char *business_unit,
+                    store_name_fn fn, void *ctx) KPID_MUST_USE;
 
 /* SLA counters, cumulative to a day (see kpi.h for how they combine):
    completed/met count items by stop day; breached_open(E) =
@@ -101,8 +110,11 @@ typedef struct store_sla_counts {
 /* The SLA definitions the store was opened with (index = position). */
 size_t store_sla_defs(const store_t *s, const kpi_sla_def_t **defs);
 
+/* The business-day calendar the store was opened with. */
+const kpi_calendar_t *store_calendar(const store_t *s);
+
 /* out[i] = counters summed over days <= days[i] (ascending) for SLA `sla`
-   and the scope's business_unit (NULL = all). */
+   and the scope's business_unit (NULL = all; currency and party unused). */
 err_t store_sla_cumulative(store_snap_t *snap, size_t sla, const store_scope_t *scope,
                            const int32_t *days, size_t n,
                            store_sla_counts_t *out) KPID_MUST_USE;
@@ -121,35 +133,36 @@ err_t store_ftq_cumulative(store_snap_t *snap, store_ftq_kind_t kind, const stor
                            const int32_t *days, size_t n,
                            store_ftq_counts_t *out) KPID_MUST_USE;
 
-/* A customer's standing. Borrowed strings valid until store_snap_end(). */
+/* A customer's credit standing. Borrowed strings valid until store_snap_end(). */
 typedef struct store_customer {
     const char *name;
     bool has_limit;
     int64_t credit_limit;       /* minor units of limit_currency */
     char limit_currency[4];
     bool on_hold;
-    const char *hold_reason;    /* NULL when not on hold */
+    const char *hold_reason;    /* "" when not on hold */
     int32_t hold_since;         /* day; valid when on_hold */
-    kpi_habits_acc_t habits;    /* amount-weighted days to pay, base currency
-                                   and others mixed is avoided: per currency
-                                   below */
-    char habits_currency[4];    /* currency of the habit accumulators */
 } store_customer_t;
 
 /* ERR_NOT_FOUND when no event ever named this customer. */
 err_t store_customer_get(store_snap_t *snap, const char *party,
                          store_customer_t *out) KPID_MUST_USE;
 
-/* Every invoice of the customer (open or not), and its disputes. */
+/* Payment-habit accumulators of the customer's invoices in `currency`
+   (zeros when none was paid). */
+err_t store_customer_habits(store_snap_t *snap, const char *party, const char *currency,
+                            kpi_habits_acc_t *out) KPID_MUST_USE;
+
+/* Every invoice of the customer (open or not), or its disputes, by number. */
 typedef err_t (*store_doc_fn)(void *ctx, const store_doc_t *doc, const char *number);
 err_t store_customer_invoices(store_snap_t *snap, const char *party, store_doc_fn fn,
                               void *ctx) KPID_MUST_USE;
 err_t store_customer_disputes(store_snap_t *snap, const char *party, store_doc_fn fn,
                               void *ctx) KPID_MUST_USE;
 
-/* Names known to the store: business units and currencies with data. */
-typedef err_t (*store_name_fn)(void *ctx, const char *name);
-err_t store_business_units(store_snap_t *snap, store_name_fn fn, void *ctx) KPID_MUST_USE;
+/* An invoice's open amount at the end of day as_of (0 before it was issued). */
+err_t store_invoice_open_at(store_snap_t *snap, const char *number, int32_t as_of,
+                            int64_t *open) KPID_MUST_USE;
 
 /*
  * Recompute every document and all derived state from the event log

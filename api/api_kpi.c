@@ -1,0 +1,1154 @@
+/*
+ * api_kpi.c — the KPI endpoints of SPEC.md: /v1/aging, /v1/dso, /v1/cei,
+ * /v1/dpo, /v1/rollforward, /v1/sla, /v1/ftq and /v1/customers/{id}.
+ *
+ * Translation only: parameters are parsed and checked here (a bad one is a
+ * 400 naming it), the numbers come from the store's derived state
+ * (store_kpi.h) combined by the pure KPI functions (kpi.h). Every ratio is
+ * exact until printed; it is printed rounded half away from zero to two
+ * decimals (docs/kpi.md). An undefined value is null with its reason.
+ */
+#include "api_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kpi.h"
+#include "kpi_date.h"
+#include "kpi_money.h"
+#include "store_kpi.h"
+
+#define MAX_PERIODS 1000
+#define MAX_HISTORY_DAYS 40000 /* a century and some: daily cumulative arrays */
+#define CSV_MAX (64u << 20)
+
+/* ---- parameters ------------------------------------------------------------- */
+
+typedef struct q {
+    char currency[4];
+    int digits;
+    const char *unit;   /* business_unit filter or NULL */
+    const char *party;  /* customer (vendor for /v1/dpo) filter or NULL */
+    int32_t today;      /* in the reporting zone */
+    bool csv;
+} q_t;
+
+static int32_t today(const api_req_t *req)
+{
+    return kpi_tz_day(req->srv->opts.coll.tz, (int64_t)time(NULL));
+}
+
+static err_t p_date(api_req_t *req, const char *name, int32_t def, int32_t *out, err_msg_t *m)
+{
+    const char *s = api_query(req, name);
+    if (s == NULL) {
+        *out = def;
+        return ERR_OK;
+    }
+    if (kpi_date_parse(s, strlen(s), out) != ERR_OK)
+        return err_set(m, ERR_BAD_PARAM, "parameter '%s': '%s' is not a date (YYYY-MM-DD)", name,
+                       s);
+    return ERR_OK;
+}
+
+/* One of a fixed list of words; *out = its index, def when absent. */
+static err_t p_word(api_req_t *req, const char *name, const char *const *words, int def, int *out,
+                    err_msg_t *m)
+{
+    const char *s = api_query(req, name);
+    *out = def;
+    if (s == NULL)
+        return ERR_OK;
+    char list[160] = "";
+    size_t len = 0;
+    for (int i = 0; words[i] != NULL; i++) {
+        if (strcmp(s, words[i]) == 0) {
+            *out = i;
+            return ERR_OK;
+        }
+        int w = snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", words[i]);
+        if (w > 0 && (size_t)w < sizeof list - len)
+            len += (size_t)w;
+    }
+    return err_set(m, ERR_BAD_PARAM, "parameter '%s': '%s' is not one of: %s", name, s, list);
+}
+
+static err_t p_name(api_req_t *req, const char *name, const char **out, err_msg_t *m)
+{
+    const char *s = api_query(req, name);
+    *out = s;
+    if (s != NULL && (s[0] == '\0' || strlen(s) > KPI_NAME_MAX))
+        return err_set(m, ERR_BAD_PARAM, "parameter '%s' must be 1 to %d bytes", name,
+                       KPI_NAME_MAX);
+    return ERR_OK;
+}
+
+/* currency, business_unit, customer (or `party_param`), format. */
+static err_t p_common(api_req_t *req, const char *party_param, q_t *q, err_msg_t *m)
+{
+    memset(q, 0, sizeof *q);
+    q->today = today(req);
+    const char *cur = api_query(req, "currency");
+    if (cur == NULL)
+        cur = req->srv->opts.coll.base_currency;
+    if (strlen(cur) != 3 || kpi_currency_digits(cur, &q->digits) != ERR_OK)
+        return err_set(m, ERR_BAD_PARAM, "parameter 'currency': '%s' is not an ISO 4217 code",
+                       cur);
+    memcpy(q->currency, cur, 4);
+    err_t e = p_name(req, "business_unit", &q->unit, m);
+    if (!e && party_param != NULL)
+        e = p_name(req, party_param, &q->party, m);
+    if (e)
+        return e;
+    const char *bad = NULL;
+    q->csv = api_wants_csv(req, &e, &bad);
+    if (e)
+        return err_set(m, ERR_BAD_PARAM, "parameter 'format': '%s' is not json or csv", bad);
+    return ERR_OK;
+}
+
+static store_scope_t scope_of(const q_t *q)
+{
+    store_scope_t sc;
+    memcpy(sc.currency, q->currency, 4);
+    sc.business_unit = q->unit;
+    sc.party = q->party;
+    return sc;
+}
+
+/* Period parameters: from, to, interval (default: the 12 months to today). */
+typedef struct periods {
+    kpi_interval_t iv;
+    int32_t from, to;
+    kpi_period_t *p;
+    size_t n;
+} periods_t;
+
+static err_t p_periods(api_req_t *req, const q_t *q, periods_t *ps, err_msg_t *m)
+{
+    static const char *const ivs[] = {"day", "week", "month", "quarter", NULL};
+    int iv;
+    err_t e = p_word(req, "interval", ivs, KPI_IV_MONTH, &iv, m);
+    if (e)
+        return e;
+    ps->iv = (kpi_interval_t)iv;
+    e = p_date(req, "to", q->today, &ps->to, m);
+    if (!e) {
+        int32_t def_from = kpi_unit_start(KPI_IV_MONTH, kpi_add_months(ps->to, -11));
+        e = p_date(req, "from", def_from, &ps->from, m);
+    }
+    if (e)
+        return e;
+    if (ps->from > ps->to)
+        return err_set(m, ERR_BAD_PARAM, "parameter 'from' must not be after 'to'");
+    ps->p = kpi_arena_alloc(req->arena, MAX_PERIODS * sizeof *ps->p);
+    if (ps->p == NULL)
+        return err_set(m, ERR_NOMEM, "out of memory");
+    e = kpi_periods(ps->from, ps->to, ps->iv, ps->p, MAX_PERIODS, &ps->n);
+    if (e == ERR_TOO_LARGE)
+        return err_set(m, ERR_BAD_PARAM,
+                       "parameters 'from'/'to'/'interval': %zu periods, at most %d per request",
+                       ps->n, MAX_PERIODS);
+    return e ? err_set(m, e, "bad period") : ERR_OK;
+}
+
+/* Map a store error about the scope to the answer users expect. */
+static enum MHD_Result scope_error(api_req_t *req, const q_t *q, err_t e, const err_msg_t *m)
+{
+    if (e == ERR_NOT_FOUND) {
+        if (q->party != NULL && q->unit != NULL)
+            return api_send_error(req, e, "no data for customer '%s' in business unit '%s'",
+                                  q->party, q->unit);
+        if (q->party != NULL)
+            return api_send_error(req, e, "unknown customer '%s'", q->party);
+        if (q->unit != NULL)
+            return api_send_error(req, e, "unknown business unit '%s'", q->unit);
+    }
+    return api_send_error(req, e, "%s", m ? err_msg_or(m, e) : err_str(e));
+}
+
+/* ---- rendering ---------------------------------------------------------------------------- */
+
+static json_t *j_money(int64_t v, int digits)
+{
+    char buf[KPI_AMOUNT_BUF];
+    return json_string(kpi_amount_format(v, digits, buf));
+}
+
+static json_t *j_date(int32_t day)
+{
+    char buf[KPI_DATE_BUF];
+    return json_string(kpi_date_format(day, buf));
+}
+
+/* A ratio printed to 2 decimals, or NULL (JSON null) with *reason set. */
+static json_t *j_ratio(const kpi_ratio_t *r, const char **reason)
+{
+    int64_t v;
+    *reason = NULL;
+    if (r->undef != KPI_UNDEF_NONE) {
+        *reason = kpi_undef_reason(r->undef);
+        return json_null();
+    }
+    if (kpi_ratio_round(r, 2, &v) != ERR_OK) {
+        *reason = kpi_undef_reason(KPI_UNDEF_OVERFLOW);
+        return json_null();
+    }
+    /* v/100 has at most 17 significant digits only beyond 10^15 days or
+       percent; api_send_json prints 15 significant digits, so 2-decimal
+       values print exactly as rounded. */
+    return json_real((double)v / 100.0);
+}
+
+static void csv_ratio(api_buf_t *b, const kpi_ratio_t *r)
+{
+    int64_t v;
+    if (r->undef != KPI_UNDEF_NONE || kpi_ratio_round(r, 2, &v) != ERR_OK) {
+        api_buf_str(b, ",");
+        api_buf_str(b, r->undef ? kpi_undef_reason(r->undef) : kpi_undef_reason(KPI_UNDEF_OVERFLOW));
+        return;
+    }
+    char buf[KPI_AMOUNT_BUF];
+    api_buf_str(b, kpi_amount_format(v, 2, buf));
+    api_buf_str(b, ",");
+}
+
+typedef enum { C_MONEY, C_INT, C_DAY } ckind_t;
+
+typedef struct comp {
+    const char *name;
+    ckind_t kind;
+    int64_t v;
+} comp_t;
+
+#define MAX_COMPS 14
+
+typedef struct point {
+    int32_t start, end;
+    bool money_value;   /* value is an amount (roll-forward closing) */
+    int64_t money;
+    kpi_ratio_t value;
+    comp_t c[MAX_COMPS];
+    size_t n;
+} point_t;
+
+static void comp(point_t *p, const char *name, ckind_t k, int64_t v)
+{
+    if (p->n < MAX_COMPS)
+        p->c[p->n++] = (comp_t){name, k, v};
+}
+
+static json_t *j_comp(const comp_t *c, int digits)
+{
+    switch (c->kind) {
+    case C_MONEY: return j_money(c->v, digits);
+    case C_INT: return json_integer(c->v);
+    case C_DAY: return c->v == INT32_MIN ? json_null() : j_date((int32_t)c->v);
+    }
+    return json_null();
+}
+
+static void csv_comp(api_buf_t *b, const comp_t *c, int digits)
+{
+    char buf[KPI_AMOUNT_BUF];
+    switch (c->kind) {
+    case C_MONEY: api_buf_str(b, kpi_amount_format(c->v, digits, buf)); break;
+    case C_INT: snprintf(buf, sizeof buf, "%lld", (long long)c->v); api_buf_str(b, buf); break;
+    case C_DAY:
+        if (c->v != INT32_MIN)
+            api_buf_str(b, kpi_date_format((int32_t)c->v, buf));
+        break;
+    }
+}
+
+static enum MHD_Result send_csv(api_req_t *req, api_buf_t *b)
+{
+    if (b->failed) {
+        api_buf_free(b);
+        return api_send_error(req, ERR_TOO_LARGE, "CSV response too large; narrow the query");
+    }
+    enum MHD_Result r = api_send_body(req, MHD_HTTP_OK, "text/csv; charset=utf-8",
+                                      b->data ? b->data : "", b->len);
+    api_buf_free(b);
+    return r;
+}
+
+/* The period series shape of SPEC.md, as JSON or CSV. `extra` (may be NULL)
+   is merged into the JSON object (sla name, target, kind...). */
+static enum MHD_Result send_series(api_req_t *req, const q_t *q, const periods_t *ps,
+                                   const point_t *pts, json_t *extra)
+{
+    if (q->csv) {
+        json_decref(extra);
+        api_buf_t b;
+        api_buf_init(&b, CSV_MAX);
+        api_buf_str(&b, "start,end,value,reason");
+        for (size_t i = 0; ps->n > 0 && i < pts[0].n; i++) {
+            api_buf_str(&b, ",");
+            api_buf_str(&b, pts[0].c[i].name);
+        }
+        api_buf_str(&b, "\r\n");
+        for (size_t k = 0; k < ps->n; k++) {
+            const point_t *p = &pts[k];
+            char buf[KPI_AMOUNT_BUF];
+            api_buf_str(&b, kpi_date_format(p->start, buf));
+            api_buf_str(&b, ",");
+            api_buf_str(&b, kpi_date_format(p->end, buf));
+            api_buf_str(&b, ",");
+            if (p->money_value) {
+                api_buf_str(&b, kpi_amount_format(p->money, q->digits, buf));
+                api_buf_str(&b, ",");
+            } else {
+                csv_ratio(&b, &p->value);
+            }
+            for (size_t i = 0; i < p->n; i++) {
+                api_buf_str(&b, ",");
+                csv_comp(&b, &p->c[i], q->digits);
+            }
+            api_buf_str(&b, "\r\n");
+        }
+        return send_csv(req, &b);
+    }
+    json_t *arr = json_array();
+    for (size_t k = 0; arr && k < ps->n; k++) {
+        const point_t *p = &pts[k];
+        json_t *o = json_object();
+        json_object_set_new(o, "start", j_date(p->start));
+        json_object_set_new(o, "end", j_date(p->end));
+        if (p->money_value) {
+            json_object_set_new(o, "value", j_money(p->money, q->digits));
+        } else {
+            const char *reason;
+            json_object_set_new(o, "value", j_ratio(&p->value, &reason));
+            if (reason != NULL)
+                json_object_set_new(o, "reason", json_string(reason));
+        }
+        for (size_t i = 0; i < p->n; i++)
+            json_object_set_new(o, p->c[i].name, j_comp(&p->c[i], q->digits));
+        json_array_append_new(arr, o);
+    }
+    json_t *root = extra ? extra : json_object();
+    json_object_set_new(root, "interval", json_string(kpi_interval_name(ps->iv)));
+    json_object_set_new(root, "currency", json_string(q->currency));
+    json_object_set_new(root, "from", j_date(ps->from));
+    json_object_set_new(root, "to", j_date(ps->to));
+    if (q->unit)
+        json_object_set_new(root, "business_unit", json_string(q->unit));
+    if (q->party)
+        json_object_set_new(root, "customer", json_string(q->party));
+    json_object_set_new(root, "points", arr);
+    return api_send_json(req, MHD_HTTP_OK, root);
+}
+
+/* ---- daily cumulative flows ------------------------------------------------------------------ */
+
+/* Cumulative flows for every day lo-1 .. hi (at(d) valid for d in that range). */
+typedef struct cum {
+    int32_t lo, hi;
+    store_flows_t *f;
+} cum_t;
+
+static err_t cum_load(api_req_t *req, store_snap_t *snap, const store_scope_t *sc, int32_t lo,
+                      int32_t hi, cum_t *c, err_msg_t *m)
+{
+    if ((int64_t)hi - lo + 2 > MAX_HISTORY_DAYS)
+        return err_set(m, ERR_BAD_PARAM, "the date range spans more than %d days",
+                       MAX_HISTORY_DAYS);
+    size_t n = (size_t)(hi - lo + 2);
+    int32_t *days = kpi_arena_alloc(req->arena, n * sizeof *days);
+    c->f = kpi_arena_alloc(req->arena, n * sizeof *c->f);
+    if (days == NULL || c->f == NULL)
+        return err_set(m, ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        days[i] = lo - 1 + (int32_t)i;
+    c->lo = lo;
+    c->hi = hi;
+    return store_flows_cumulative(snap, sc, days, n, c->f);
+}
+
+static const store_flows_t *at(const cum_t *c, int32_t day)
+{
+    return &c->f[day - (c->lo - 1)];
+}
+
+static int64_t ar_of(const store_flows_t *f)
+{
+    /* Wraps only beyond int64 totals, which the store refuses to build. */
+    return f->sales + f->adjustments - f->cash_applied - f->credit_notes - f->write_offs;
+}
+
+static int64_t ap_of(const store_flows_t *f)
+{
+    return f->purchases - f->bills_paid;
+}
+
+/* AR not yet due at the end of day e (due day >= e). */
+static err_t current_ar(api_req_t *req, store_snap_t *snap, const store_scope_t *sc, int32_t e,
+                        int64_t *out)
+{
+    kpi_open_group_t *g;
+    size_t n;
+    err_t r = store_open_groups(snap, sc, STORE_BASIS_DUE, e, e, req->arena, &g, &n);
+    *out = 0;
+    for (size_t i = 0; !r && i < n; i++)
+        *out += g[i].amount;
+    return r;
+}
+
+static err_t open_total(api_req_t *req, store_snap_t *snap, const store_scope_t *sc, int32_t e,
+                        int64_t *amount, int64_t *count)
+{
+    kpi_open_group_t *g;
+    size_t n;
+    err_t r = store_open_groups(snap, sc, STORE_BASIS_DUE, e, INT32_MIN, req->arena, &g, &n);
+    *amount = 0;
+    *count = 0;
+    for (size_t i = 0; !r && i < n; i++) {
+        *amount += g[i].amount;
+        *count += g[i].count;
+    }
+    return r;
+}
+
+/* ---- DSO, CEI, DPO, roll-forward ------------------------------------------------------------- */
+
+typedef enum { S_DSO, S_CEI, S_DPO, S_RF } series_t;
+
+static enum MHD_Result flows_series(api_req_t *req, series_t what)
+{
+    err_msg_t m = {{0}};
+    q_t q;
+    periods_t ps;
+    int method = 0;
+    static const char *const methods[] = {"standard", "countback", "best_possible", "add", NULL};
+    err_t e = p_common(req, what == S_DPO ? "vendor" : "customer", &q, &m);
+    if (!e)
+        e = p_periods(req, &q, &ps, &m);
+    if (!e && what == S_DSO)
+        e = p_word(req, "method", methods, 0, &method, &m);
+    if (e)
+        return api_send_error(req, e, "%s", m.text);
+
+    store_snap_t *snap = NULL;
+    e = store_snap_begin(req->srv->opts.store, &snap);
+    if (e)
+        return api_send_error(req, e, "cannot read the store");
+    store_scope_t sc = scope_of(&q);
+    int32_t lo = ps.from;
+    if (what == S_DSO && method == 1) {
+        /* Countback walks back through the whole sales history. */
+        int32_t first;
+        e = store_flows_first_day(snap, &sc, &first);
+        if (e == ERR_OK && first < lo)
+            lo = kpi_unit_start(ps.iv, first);
+        else if (e == ERR_NOT_FOUND)
+            e = ERR_OK;
+    }
+    cum_t c;
+    if (!e)
+        e = cum_load(req, snap, &sc, lo, ps.to, &c, &m);
+    point_t *pts = kpi_arena_alloc(req->arena, (ps.n ? ps.n : 1) * sizeof *pts);
+    if (!e && pts == NULL)
+        e = err_set(&m, ERR_NOMEM, "out of memory");
+    kpi_unit_sales_t *units = NULL;
+    size_t max_units = (size_t)(ps.to - lo) + 2;
+    if (!e && what == S_DSO && method == 1) {
+        units = kpi_arena_alloc(req->arena, max_units * sizeof *units);
+        if (units == NULL)
+            e = err_set(&m, ERR_NOMEM, "out of memory");
+    }
+    for (size_t k = 0; !e && k < ps.n; k++) {
+        point_t *p = &pts[k];
+        memset(p, 0, sizeof *p);
+        int32_t s = ps.p[k].start, en = ps.p[k].end;
+        p->start = s;
+        p->end = en;
+        const store_flows_t *f0 = at(&c, s - 1), *f1 = at(&c, en);
+        int32_t days = en - s + 1;
+        int64_t sales = f1->sales - f0->sales;
+        int64_t ar_end = ar_of(f1);
+        switch (what) {
+        case S_DSO: {
+            int64_t cur = 0;
+            if (method == 2 || method == 3)
+                e = current_ar(req, snap, &sc, en, &cur);
+            if (method == 0) {
+                p->value = kpi_dso_standard(ar_end, sales, days);
+            } else if (method == 1) {
+                size_t nu = 0;
+                for (int32_t ue = en; ue >= lo && nu < max_units;) {
+                    int32_t us = kpi_unit_start(ps.iv, ue);
+                    if (us < lo)
+                        us = lo;
+                    units[nu].days = ue - us + 1;
+                    units[nu].sales = at(&c, ue)->sales - at(&c, us - 1)->sales;
+                    nu++;
+                    ue = us - 1;
+                }
+                p->value = kpi_dso_countback(ar_end, units, nu);
+            } else if (method == 2) {
+                p->value = kpi_dso_best_possible(cur, sales, days);
+            } else {
+                p->value = kpi_dso_add(ar_end, cur, sales, days);
+            }
+            comp(p, "ar", C_MONEY, ar_end);
+            comp(p, "sales", C_MONEY, sales);
+            comp(p, "days", C_INT, days);
+            if (method == 2 || method == 3)
+                comp(p, "current_ar", C_MONEY, cur);
+            break;
+        }
+        case S_CEI: {
+            int64_t cur = 0;
+            e = current_ar(req, snap, &sc, en, &cur);
+            int64_t ar_start = ar_of(f0);
+            p->value = kpi_cei(ar_start, sales, ar_end, cur);
+            comp(p, "ar_start", C_MONEY, ar_start);
+            comp(p, "sales", C_MONEY, sales);
+            comp(p, "ar", C_MONEY, ar_end);
+            comp(p, "current_ar", C_MONEY, cur);
+            break;
+        }
+        case S_DPO: {
+            int64_t purchases = f1->purchases - f0->purchases;
+            p->value = kpi_dpo(ap_of(f1), purchases, days);
+            comp(p, "ap", C_MONEY, ap_of(f1));
+            comp(p, "purchases", C_MONEY, purchases);
+            comp(p, "days", C_INT, days);
+            break;
+        }
+        case S_RF: {
+            kpi_rollforward_t rf = {
+                .opening = ar_of(f0),
+                .sales = sales,
+                .adjustments = f1->adjustments - f0->adjustments,
+                .cash_applied = f1->cash_applied - f0->cash_applied,
+                .credit_notes = f1->credit_notes - f0->credit_notes,
+                .write_offs = f1->write_offs - f0->write_offs,
+            };
+            e = kpi_rollforward_close(&rf);
+            int64_t open_amt = 0, open_cnt = 0;
+            if (!e)
+                e = open_total(req, snap, &sc, en, &open_amt, &open_cnt);
+            p->money_value = true;
+            p->money = rf.closing;
+            comp(p, "opening", C_MONEY, rf.opening);
+            comp(p, "sales", C_MONEY, rf.sales);
+            comp(p, "adjustments", C_MONEY, rf.adjustments);
+            comp(p, "cash_applied", C_MONEY, rf.cash_applied);
+            comp(p, "credit_notes", C_MONEY, rf.credit_notes);
+            comp(p, "write_offs", C_MONEY, rf.write_offs);
+            comp(p, "closing", C_MONEY, rf.closing);
+            comp(p, "open_items", C_MONEY, open_amt);
+            comp(p, "open_invoices", C_INT, open_cnt);
+            comp(p, "difference", C_MONEY, rf.closing - open_amt);
+            comp(p, "unapplied_cash", C_MONEY,
+                 f1->cash_received - f1->cash_applied_out - f1->refunds);
+            comp(p, "unallocated_credits", C_MONEY, f1->unallocated_credits);
+            break;
+        }
+        }
+    }
+    store_snap_end(snap);
+    if (e)
+        return scope_error(req, &q, e, &m);
+    json_t *extra = json_object();
+    if (what == S_DSO)
+        json_object_set_new(extra, "method", json_string(methods[method]));
+    return send_series(req, &q, &ps, pts, extra);
+}
+
+enum MHD_Result api_dso_get(api_req_t *req)
+{
+    return flows_series(req, S_DSO);
+}
+
+enum MHD_Result api_cei_get(api_req_t *req)
+{
+    return flows_series(req, S_CEI);
+}
+
+enum MHD_Result api_dpo_get(api_req_t *req)
+{
+    return flows_series(req, S_DPO);
+}
+
+enum MHD_Result api_rollforward_get(api_req_t *req)
+{
+    return flows_series(req, S_RF);
+}
+
+/* ---- SLA and FTQ --------------------------------------------------------------------------- */
+
+static const char *sla_unit_name(kpi_sla_unit_t u)
+{
+    switch (u) {
+    case KPI_SLA_HOURS: return "hours";
+    case KPI_SLA_BUSINESS_DAYS: return "business_days";
+    case KPI_SLA_CALENDAR_DAYS: return "days";
+    }
+    return "";
+}
+
+/* Days for cumulative counters: the day before each period, and its end. */
+static int32_t *period_days(api_req_t *req, const periods_t *ps)
+{
+    int32_t *d = kpi_arena_alloc(req->arena, (ps->n + 1) * sizeof *d);
+    if (d == NULL)
+        return NULL;
+    d[0] = ps->n ? ps->p[0].start - 1 : 0;
+    for (size_t k = 0; k < ps->n; k++)
+        d[k + 1] = ps->p[k].end;
+    return d;
+}
+
+enum MHD_Result api_sla_get(api_req_t *req)
+{
+    err_msg_t m = {{0}};
+    q_t q;
+    periods_t ps;
+    err_t e = p_common(req, NULL, &q, &m);
+    if (!e)
+        e = p_periods(req, &q, &ps, &m);
+    if (e)
+        return api_send_error(req, e, "%s", m.text);
+    const kpi_sla_def_t *defs;
+    size_t nd = store_sla_defs(req->srv->opts.store, &defs);
+    const char *name = api_query(req, "sla");
+    char known[KPI_SLAS_MAX * (KPI_SLA_NAME_MAX + 2)] = "";
+    size_t kl = 0;
+    size_t which = nd;
+    for (size_t i = 0; i < nd; i++) {
+        if (name != NULL && strcmp(name, defs[i].name) == 0)
+            which = i;
+        int w = snprintf(known + kl, sizeof known - kl, "%s%s", i ? ", " : "", defs[i].name);
+        if (w > 0 && (size_t)w < sizeof known - kl)
+            kl += (size_t)w;
+    }
+    if (name == NULL)
+        return api_send_error(req, ERR_BAD_PARAM, "parameter 'sla' is required (one of: %s)",
+                              known);
+    if (which == nd)
+        return api_send_error(req, ERR_BAD_PARAM, "parameter 'sla': '%s' is not one of: %s", name,
+                              known);
+    store_snap_t *snap;
+    e = store_snap_begin(req->srv->opts.store, &snap);
+    if (e)
+        return api_send_error(req, e, "cannot read the store");
+    int32_t *days = period_days(req, &ps);
+    store_sla_counts_t *cnt = kpi_arena_alloc(req->arena, (ps.n + 1) * sizeof *cnt);
+    point_t *pts = kpi_arena_alloc(req->arena, (ps.n ? ps.n : 1) * sizeof *pts);
+    store_scope_t sc = scope_of(&q);
+    if (days == NULL || cnt == NULL || pts == NULL)
+        e = err_set(&m, ERR_NOMEM, "out of memory");
+    if (!e)
+        e = store_sla_cumulative(snap, which, &sc, days, ps.n + 1, cnt);
+    store_snap_end(snap);
+    if (e)
+        return scope_error(req, &q, e, &m);
+    for (size_t k = 0; k < ps.n; k++) {
+        point_t *p = &pts[k];
+        memset(p, 0, sizeof *p);
+        p->start = ps.p[k].start;
+        p->end = ps.p[k].end;
+        int64_t completed = cnt[k + 1].completed - cnt[k].completed;
+        int64_t met = cnt[k + 1].met - cnt[k].met;
+        p->value = kpi_percent(met, completed);
+        comp(p, "met", C_INT, met);
+        comp(p, "completed", C_INT, completed);
+        comp(p, "breached_open", C_INT, cnt[k + 1].breach_from - cnt[k + 1].breach_to);
+    }
+    json_t *extra = json_object();
+    json_object_set_new(extra, "sla", json_string(defs[which].name));
+    json_t *target = json_object();
+    json_object_set_new(target, "amount", json_integer(defs[which].target.amount));
+    json_object_set_new(target, "unit", json_string(sla_unit_name(defs[which].target.unit)));
+    json_object_set_new(extra, "target", target);
+    return send_series(req, &q, &ps, pts, extra);
+}
+
+enum MHD_Result api_ftq_get(api_req_t *req)
+{
+    err_msg_t m = {{0}};
+    q_t q;
+    periods_t ps;
+    int kind;
+    static const char *const kinds[] = {"invoice", "bill", NULL};
+    err_t e = p_common(req, NULL, &q, &m);
+    if (!e)
+        e = p_periods(req, &q, &ps, &m);
+    if (!e)
+        e = p_word(req, "kind", kinds, 0, &kind, &m);
+    if (e)
+        return api_send_error(req, e, "%s", m.text);
+    store_snap_t *snap;
+    e = store_snap_begin(req->srv->opts.store, &snap);
+    if (e)
+        return api_send_error(req, e, "cannot read the store");
+    int32_t *days = period_days(req, &ps);
+    store_ftq_counts_t *cnt = kpi_arena_alloc(req->arena, (ps.n + 1) * sizeof *cnt);
+    point_t *pts = kpi_arena_alloc(req->arena, (ps.n ? ps.n : 1) * sizeof *pts);
+    store_scope_t sc = scope_of(&q);
+    if (days == NULL || cnt == NULL || pts == NULL)
+        e = err_set(&m, ERR_NOMEM, "out of memory");
+    if (!e)
+        e = store_ftq_cumulative(snap, (store_ftq_kind_t)kind, &sc, days, ps.n + 1, cnt);
+    store_snap_end(snap);
+    if (e)
+        return scope_error(req, &q, e, &m);
+    for (size_t k = 0; k < ps.n; k++) {
+        point_t *p = &pts[k];
+        memset(p, 0, sizeof *p);
+        p->start = ps.p[k].start;
+        p->end = ps.p[k].end;
+        int64_t reviewed = cnt[k + 1].reviewed - cnt[k].reviewed;
+        int64_t passed = cnt[k + 1].passed - cnt[k].passed;
+        p->value = kpi_percent(passed, reviewed);
+        comp(p, "passed", C_INT, passed);
+        comp(p, "reviewed", C_INT, reviewed);
+    }
+    json_t *extra = json_object();
+    json_object_set_new(extra, "kind", json_string(kinds[kind]));
+    return send_series(req, &q, &ps, pts, extra);
+}
+
+/* ---- aging ------------------------------------------------------------------------------------ */
+
+typedef struct aging_q {
+    int32_t as_of;
+    int basis;
+    int32_t edges[KPI_BUCKETS_MAX];
+    size_t n_edges;
+    int group_by; /* 0 none, 1 business_unit, 2 customer */
+} aging_q_t;
+
+static err_t p_edges(api_req_t *req, aging_q_t *a, err_msg_t *m)
+{
+    static const int32_t def[] = {30, 60, 90, 120};
+    const char *s = api_query(req, "buckets");
+    if (s == NULL) {
+        memcpy(a->edges, def, sizeof def);
+        a->n_edges = 4;
+        return ERR_OK;
+    }
+    a->n_edges = 0;
+    const char *p = s;
+    for (;;) {
+        int64_t v = 0;
+        const char *d = p;
+        while (*p >= '0' && *p <= '9' && v < 1000000)
+            v = v * 10 + (*p++ - '0');
+        if (p == d || (*p != ',' && *p != '\0') || v > 100000 || a->n_edges >= KPI_BUCKETS_MAX - 2)
+            return err_set(m, ERR_BAD_PARAM,
+                           "parameter 'buckets': '%s' must be up to %d increasing day counts "
+                           "separated by commas, e.g. 30,60,90,120",
+                           s, KPI_BUCKETS_MAX - 2);
+        a->edges[a->n_edges++] = (int32_t)v;
+        if (*p == '\0')
+            break;
+        p++;
+    }
+    if (kpi_aging_edges_check(a->edges, a->n_edges) != ERR_OK)
+        return err_set(m, ERR_BAD_PARAM,
+                       "parameter 'buckets': '%s' must be positive and strictly increasing", s);
+    return ERR_OK;
+}
+
+static err_t aging_of(api_req_t *req, store_snap_t *snap, const store_scope_t *sc,
+                      const aging_q_t *a, kpi_aging_t *out)
+{
+    kpi_open_group_t *g;
+    size_t n;
+    err_t e = kpi_aging_init(out, a->edges, a->n_edges);
+    if (!e)
+        e = store_open_groups(snap, sc, (store_basis_t)a->basis, a->as_of, INT32_MIN, req->arena,
+                              &g, &n);
+    if (!e)
+        e = kpi_aging_add(out, a->as_of, g, n);
+    return e;
+}
+
+static json_t *j_buckets(const kpi_aging_t *ag, int digits)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < ag->n_buckets; i++) {
+        char lab[32];
+        json_t *o = json_object();
+        json_object_set_new(o, "label", json_string(kpi_bucket_label(&ag->buckets[i], lab,
+                                                                     sizeof lab)));
+        json_object_set_new(o, "amount", j_money(ag->buckets[i].amount, digits));
+        json_object_set_new(o, "count", json_integer(ag->buckets[i].count));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+static json_t *j_total(const kpi_aging_t *ag, int digits)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "amount", j_money(ag->total_amount, digits));
+    json_object_set_new(o, "count", json_integer(ag->total_count));
+    return o;
+}
+
+static void csv_aging_rows(api_buf_t *b, const char *group, const kpi_aging_t *ag, int digits)
+{
+    char buf[KPI_AMOUNT_BUF], lab[32];
+    for (size_t i = 0; i <= ag->n_buckets; i++) {
+        bool total = i == ag->n_buckets;
+        api_buf_csv_field(b, group);
+        api_buf_str(b, ",");
+        api_buf_str(b, total ? "total" : kpi_bucket_label(&ag->buckets[i], lab, sizeof lab));
+        api_buf_str(b, ",");
+        api_buf_str(b, kpi_amount_format(total ? ag->total_amount : ag->buckets[i].amount, digits,
+                                         buf));
+        api_buf_str(b, ",");
+        snprintf(buf, sizeof buf, "%lld",
+                 (long long)(total ? ag->total_count : ag->buckets[i].count));
+        api_buf_str(b, buf);
+        api_buf_str(b, "\r\n");
+    }
+}
+
+typedef struct names {
+    const char **v;
+    size_t n, cap;
+    kpi_arena_t *arena;
+} names_t;
+
+static err_t name_add(void *ctx, const char *name)
+{
+    names_t *ns = ctx;
+    if (ns->n == ns->cap) {
+        size_t cap = ns->cap ? ns->cap * 2 : 64;
+        const char **nv = kpi_arena_alloc(ns->arena, cap * sizeof *nv);
+        if (nv == NULL)
+            return ERR_NOMEM;
+        if (ns->n)
+            memcpy(nv, ns->v, ns->n * sizeof *nv);
+        ns->v = nv;
+        ns->cap = cap;
+    }
+    ns->v[ns->n] = kpi_arena_strndup(ns->arena, name, strlen(name));
+    if (ns->v[ns->n] == NULL)
+        return ERR_NOMEM;
+    ns->n++;
+    return ERR_OK;
+}
+
+enum MHD_Result api_aging_get(api_req_t *req)
+{
+    err_msg_t m = {{0}};
+    q_t q;
+    aging_q_t a;
+    static const char *const bases[] = {"due_date", "invoice_date", NULL};
+    static const char *const groups[] = {"none", "business_unit", "customer", NULL};
+    err_t e = p_common(req, "customer", &q, &m);
+    if (!e)
+        e = p_date(req, "as_of", q.today, &a.as_of, &m);
+    if (!e)
+        e = p_word(req, "basis", bases, 0, &a.basis, &m);
+    if (!e)
+        e = p_edges(req, &a, &m);
+    if (!e)
+        e = p_word(req, "group_by", groups, 0, &a.group_by, &m);
+    if (e)
+        return api_send_error(req, e, "%s", m.text);
+
+    store_snap_t *snap;
+    e = store_snap_begin(req->srv->opts.store, &snap);
+    if (e)
+        return api_send_error(req, e, "cannot read the store");
+    store_scope_t sc = scope_of(&q);
+    kpi_aging_t all;
+    store_flows_t f;
+    e = aging_of(req, snap, &sc, &a, &all);
+    if (!e)
+        e = store_flows_cumulative(snap, &sc, &a.as_of, 1, &f);
+    names_t ns = {.arena = req->arena};
+    kpi_aging_t *per = NULL;
+    if (!e && a.group_by == 1)
+        e = store_business_units(snap, q.currency, name_add, &ns);
+    else if (!e && a.group_by == 2)
+        e = store_parties(snap, q.currency, q.unit, name_add, &ns);
+    if (!e && ns.n > 0) {
+        per = kpi_arena_alloc(req->arena, ns.n * sizeof *per);
+        if (per == NULL)
+            e = ERR_NOMEM;
+    }
+    for (size_t i = 0; !e && i < ns.n; i++) {
+        store_scope_t g = sc;
+        if (a.group_by == 1)
+            g.business_unit = ns.v[i];
+        else
+            g.party = ns.v[i];
+        e = aging_of(req, snap, &g, &a, &per[i]);
+        if (e == ERR_NOT_FOUND) { /* no data in this slice: an empty group */
+            e = kpi_aging_init(&per[i], a.edges, a.n_edges);
+        }
+    }
+    store_snap_end(snap);
+    if (e)
+        return scope_error(req, &q, e, &m);
+
+    int64_t unapplied = f.cash_received - f.cash_applied_out - f.refunds;
+    if (q.csv) {
+        api_buf_t b;
+        api_buf_init(&b, CSV_MAX);
+        api_buf_str(&b, "group,bucket,amount,count\r\n");
+        csv_aging_rows(&b, "all", &all, q.digits);
+        for (size_t i = 0; i < ns.n; i++)
+            if (per[i].total_count != 0 || per[i].total_amount != 0)
+                csv_aging_rows(&b, ns.v[i], &per[i], q.digits);
+        return send_csv(req, &b);
+    }
+    json_t *root = json_object();
+    json_object_set_new(root, "as_of", j_date(a.as_of));
+    json_object_set_new(root, "basis", json_string(bases[a.basis]));
+    json_object_set_new(root, "currency", json_string(q.currency));
+    if (q.unit)
+        json_object_set_new(root, "business_unit", json_string(q.unit));
+    if (q.party)
+        json_object_set_new(root, "customer", json_string(q.party));
+    json_object_set_new(root, "buckets", j_buckets(&all, q.digits));
+    json_object_set_new(root, "total", j_total(&all, q.digits));
+    json_object_set_new(root, "unapplied_cash", j_money(unapplied, q.digits));
+    json_object_set_new(root, "unallocated_credits", j_money(f.unallocated_credits, q.digits));
+    if (a.group_by != 0) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < ns.n; i++) {
+            if (per[i].total_count == 0 && per[i].total_amount == 0)
+                continue;
+            json_t *o = json_object();
+            json_object_set_new(o, "key", json_string(ns.v[i]));
+            json_object_set_new(o, "buckets", j_buckets(&per[i], q.digits));
+            json_object_set_new(o, "total", j_total(&per[i], q.digits));
+            json_array_append_new(arr, o);
+        }
+        json_object_set_new(root, "group_by", json_string(groups[a.group_by]));
+        json_object_set_new(root, "groups", arr);
+    }
+    return api_send_json(req, MHD_HTTP_OK, root);
+}
+
+/* ---- customer profile -------------------------------------------------------------------------- */
+
+typedef struct prof {
+    api_req_t *req;
+    store_snap_t *snap;
+    int32_t as_of;
+    int base_digits;
+    json_t *items;
+    api_buf_t *csv;
+    int64_t open_total;     /* in the profile's currency */
+    const char *currency;
+} prof_t;
+
+static int doc_digits(const store_doc_t *d, int fallback)
+{
+    int dg;
+    return kpi_currency_digits(d->currency, &dg) == ERR_OK ? dg : fallback;
+}
+
+static err_t prof_invoice(void *ctx, const store_doc_t *d, const char *number)
+{
+    prof_t *p = ctx;
+    if (!d->exists || d->created_day > p->as_of)
+        return ERR_OK;
+    int64_t open;
+    err_t e = store_invoice_open_at(p->snap, number, p->as_of, &open);
+    if (e || open == 0)
+        return e;
+    int dg = doc_digits(d, p->base_digits);
+    int32_t dpd = d->due_day == INT32_MIN ? 0 : p->as_of - d->due_day;
+    if (strcmp(d->currency, p->currency) == 0)
+        p->open_total += open;
+    if (p->csv) {
+        char buf[KPI_AMOUNT_BUF];
+        api_buf_csv_field(p->csv, number);
+        api_buf_str(p->csv, ",");
+        api_buf_csv_field(p->csv, d->business_unit ? d->business_unit : "");
+        api_buf_str(p->csv, ",");
+        api_buf_str(p->csv, d->currency);
+        api_buf_str(p->csv, ",");
+        api_buf_str(p->csv, kpi_date_format(d->created_day, buf));
+        api_buf_str(p->csv, ",");
+        if (d->due_day != INT32_MIN)
+            api_buf_str(p->csv, kpi_date_format(d->due_day, buf));
+        api_buf_str(p->csv, ",");
+        api_buf_str(p->csv, kpi_amount_format(d->amount_minor, dg, buf));
+        api_buf_str(p->csv, ",");
+        api_buf_str(p->csv, kpi_amount_format(open, dg, buf));
+        api_buf_str(p->csv, ",");
+        snprintf(buf, sizeof buf, "%d", (int)(dpd > 0 ? dpd : 0));
+        api_buf_str(p->csv, buf);
+        api_buf_str(p->csv, "\r\n");
+        return ERR_OK;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "invoice", json_string(number));
+    json_object_set_new(o, "business_unit", json_string(d->business_unit ? d->business_unit : ""));
+    json_object_set_new(o, "currency", json_string(d->currency));
+    json_object_set_new(o, "issue_date", j_date(d->created_day));
+    json_object_set_new(o, "due_date", d->due_day == INT32_MIN ? json_null() : j_date(d->due_day));
+    json_object_set_new(o, "amount", j_money(d->amount_minor, dg));
+    json_object_set_new(o, "open", j_money(open, dg));
+    json_object_set_new(o, "days_past_due", json_integer(dpd > 0 ? dpd : 0));
+    return json_array_append_new(p->items, o) ? ERR_NOMEM : ERR_OK;
+}
+
+static err_t prof_dispute(void *ctx, const store_doc_t *d, const char *number)
+{
+    prof_t *p = ctx;
+    if (!d->exists || d->created_day > p->as_of)
+        return ERR_OK;
+    bool resolved = d->closed_day != INT32_MIN && d->closed_day <= p->as_of;
+    json_t *o = json_object();
+    json_object_set_new(o, "dispute", json_string(number));
+    json_object_set_new(o, "invoice", d->ref ? json_string(d->ref) : json_null());
+    json_object_set_new(o, "status", json_string(resolved ? "resolved" : "open"));
+    json_object_set_new(o, "opened", j_date(d->created_day));
+    json_object_set_new(o, "resolved", resolved ? j_date(d->closed_day) : json_null());
+    json_object_set_new(o, "amount", j_money(d->amount_minor, doc_digits(d, p->base_digits)));
+    return json_array_append_new(p->items, o) ? ERR_NOMEM : ERR_OK;
+}
+
+enum MHD_Result api_customer_get(api_req_t *req)
+{
+    err_msg_t m = {{0}};
+    q_t q;
+    aging_q_t a = {0};
+    err_t e = p_common(req, NULL, &q, &m);
+    const char *id = req->path_rest;
+    if (!e && (id == NULL || id[0] == '\0' || strlen(id) > KPI_NAME_MAX))
+        e = err_set(&m, ERR_BAD_PARAM, "customer id in the path must be 1 to %d bytes",
+                    KPI_NAME_MAX);
+    if (!e)
+        e = p_date(req, "as_of", q.today, &a.as_of, &m);
+    if (!e)
+        e = p_edges(req, &a, &m);
+    if (e)
+        return api_send_error(req, e, "%s", m.text);
+    q.party = id;
+
+    store_snap_t *snap;
+    e = store_snap_begin(req->srv->opts.store, &snap);
+    if (e)
+        return api_send_error(req, e, "cannot read the store");
+    store_customer_t cu;
+    e = store_customer_get(snap, id, &cu);
+    if (e) {
+        store_snap_end(snap);
+        if (e == ERR_NOT_FOUND)
+            return api_send_error(req, e, "unknown customer '%s'", id);
+        return api_send_error(req, e, "cannot read customer '%s'", id);
+    }
+    store_scope_t sc = scope_of(&q);
+    kpi_aging_t ag;
+    store_flows_t f = {0};
+    e = aging_of(req, snap, &sc, &a, &ag);
+    if (e == ERR_NOT_FOUND) { /* a customer with no invoices in this currency */
+        e = kpi_aging_init(&ag, a.edges, a.n_edges);
+    } else if (!e) {
+        e = store_flows_cumulative(snap, &sc, &a.as_of, 1, &f);
+    }
+    kpi_habits_acc_t h = {0};
+    if (!e)
+        e = store_customer_habits(snap, id, q.currency, &h);
+    int64_t used = ag.total_amount;
+    if (!e && cu.has_limit && strcmp(cu.limit_currency, q.currency) != 0) {
+        store_scope_t lsc = sc;
+        memcpy(lsc.currency, cu.limit_currency, 4);
+        int64_t cnt;
+        e = open_total(req, snap, &lsc, a.as_of, &used, &cnt);
+        if (e == ERR_NOT_FOUND) {
+            used = 0;
+            e = ERR_OK;
+        }
+    }
+    prof_t p = {req, snap, a.as_of, q.digits, NULL, NULL, 0, q.currency};
+    api_buf_t b;
+    if (q.csv) {
+        api_buf_init(&b, CSV_MAX);
+        api_buf_str(&b, "invoice,business_unit,currency,issue_date,due_date,amount,open,"
+                        "days_past_due\r\n");
+        p.csv = &b;
+        if (!e)
+            e = store_customer_invoices(snap, id, prof_invoice, &p);
+        store_snap_end(snap);
+        if (e) {
+            api_buf_free(&b);
+            return api_send_error(req, e, "cannot read customer '%s'", id);
+        }
+        return send_csv(req, &b);
+    }
+    json_t *root = json_object();
+    json_t *items = json_array(), *disputes = json_array();
+    p.items = items;
+    if (!e)
+        e = store_customer_invoices(snap, id, prof_invoice, &p);
+    p.items = disputes;
+    if (!e)
+        e = store_customer_disputes(snap, id, prof_dispute, &p);
+    if (e) {
+        store_snap_end(snap);
+        json_decref(root);
+        json_decref(items);
+        json_decref(disputes);
+        return api_send_error(req, e, "cannot read customer '%s'", id);
+    }
+    json_object_set_new(root, "customer", json_string(id));
+    json_object_set_new(root, "as_of", j_date(a.as_of));
+    json_object_set_new(root, "currency", json_string(q.currency));
+    json_t *credit = json_object();
+    int ldg = q.digits;
+    if (cu.has_limit && kpi_currency_digits(cu.limit_currency, &ldg) != ERR_OK)
+        ldg = q.digits;
+    json_object_set_new(credit, "limit", cu.has_limit ? j_money(cu.credit_limit, ldg) : json_null());
+    json_object_set_new(credit, "currency",
+                        json_string(cu.has_limit ? cu.limit_currency : q.currency));
+    json_object_set_new(credit, "used", j_money(used, ldg));
+    json_object_set_new(credit, "available",
+                        cu.has_limit ? j_money(cu.credit_limit - used, ldg) : json_null());
+    json_object_set_new(credit, "on_hold", json_boolean(cu.on_hold));
+    json_object_set_new(credit, "hold_reason",
+                        cu.on_hold ? json_string(cu.hold_reason) : json_null());
+    json_object_set_new(credit, "hold_since", cu.on_hold ? j_date(cu.hold_since) : json_null());
+    json_object_set_new(root, "credit", credit);
+    json_t *aging = json_object();
+    json_object_set_new(aging, "basis", json_string("due_date"));
+    json_object_set_new(aging, "buckets", j_buckets(&ag, q.digits));
+    json_object_set_new(aging, "total", j_total(&ag, q.digits));
+    json_object_set_new(root, "aging", aging);
+    json_object_set_new(root, "unapplied_cash",
+                        j_money(f.cash_received - f.cash_applied_out - f.refunds, q.digits));
+    json_t *habits = json_object();
+    kpi_ratio_t dtp = kpi_habits_days_to_pay(&h), dbt = kpi_habits_days_beyond_terms(&h);
+    const char *reason;
+    json_object_set_new(habits, "applied", j_money(h.amount, q.digits));
+    json_object_set_new(habits, "days_to_pay", j_ratio(&dtp, &reason));
+    json_object_set_new(habits, "days_beyond_terms", j_ratio(&dbt, &reason));
+    if (reason != NULL)
+        json_object_set_new(habits, "reason", json_string(reason));
+    json_object_set_new(root, "payment_habits", habits);
+    json_object_set_new(root, "open_items", items);
+    json_object_set_new(root, "disputes", disputes);
+    store_snap_end(snap);
+    return api_send_json(req, MHD_HTTP_OK, root);
+}
+
+/* Allowed query parameters of each endpoint (anything else is a 400). */
+const char *const api_aging_params[] = {"as_of", "basis", "buckets", "business_unit", "customer",
+                                        "group_by", "currency", "format", NULL};
+const char *const api_series_params[] = {"from", "to", "interval", "business_unit", "customer",
+                                         "currency", "format", NULL};
+const char *const api_dso_params[] = {"from", "to", "interval", "method", "business_unit",
+                                      "customer", "currency", "format", NULL};
+const char *const api_dpo_params[] = {"from", "to", "interval", "business_unit", "vendor",
+                                      "currency", "format", NULL};
+const char *const api_sla_params[] = {"sla", "from", "to", "interval", "business_unit",
+                                      "currency", "format", NULL};
+const char *const api_ftq_params[] = {"kind", "from", "to", "interval", "business_unit",
+                                      "currency", "format", NULL};
+const char *const api_customer_params[] = {"as_of", "buckets", "currency", "format", NULL};
