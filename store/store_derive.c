@@ -1446,6 +1446,39 @@ err_t derive_open_parties(const derive_t *d, MDB_txn *txn, const char currency[4
     return e;
 }
 
+err_t derive_flow_units(const derive_t *d, MDB_txn *txn, const char currency[4], derive_id_fn fn,
+                        void *ctx)
+{
+    MDB_cursor *c;
+    if (mdb_cursor_open(txn, d->flows, &c))
+        return ERR_IO;
+    err_t e = ERR_OK;
+    uint32_t unit = 1;
+    for (;;) {
+        key_t_ k;
+        k_reset(&k);
+        k_bytes(&k, currency, 3);
+        k_u32(&k, unit);
+        MDB_val kv = k_val(&k), v;
+        int rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
+        if (rc == MDB_NOTFOUND)
+            break;
+        if (rc) {
+            e = ERR_IO;
+            break;
+        }
+        if (kv.mv_size != 15 || memcmp(kv.mv_data, currency, 3) != 0)
+            break;
+        unit = get_u32((const uint8_t *)kv.mv_data + 3);
+        e = fn(ctx, unit);
+        if (e || unit == UINT32_MAX)
+            break;
+        unit++;
+    }
+    mdb_cursor_close(c);
+    return e;
+}
+
 err_t derive_sla_cumulative(const derive_t *d, MDB_txn *txn, size_t sla, uint32_t unit,
                             const int32_t *days, size_t n, store_sla_counts_t *out)
 {

@@ -133,6 +133,9 @@ err_t derive_open_groups(const derive_t *d, MDB_txn *txn, const derive_scope_t *
 typedef err_t (*derive_id_fn)(void *ctx, uint32_t id);
 err_t derive_open_parties(const derive_t *d, MDB_txn *txn, const char currency[4], uint32_t unit,
                           derive_id_fn fn, void *ctx) KPID_MUST_USE;
+/* Units (ids, ascending) with flows in the currency. */
+err_t derive_flow_units(const derive_t *d, MDB_txn *txn, const char currency[4], derive_id_fn fn,
+                        void *ctx) KPID_MUST_USE;
 err_t derive_sla_cumulative(const derive_t *d, MDB_txn *txn, size_t sla, uint32_t unit,
                             const int32_t *days, size_t n, store_sla_counts_t *out) KPID_MUST_USE;
 err_t derive_ftq_cumulative(const derive_t *d, MDB_txn *txn, store_ftq_kind_t kind, uint32_t unit,
@@ -158,5 +161,17 @@ err_t derive_customer_docs(const derive_t *d, MDB_txn *txn, uint32_t party, kpi_
 /* An invoice's open amount at the end of day as_of (0 before issue). */
 err_t derive_invoice_open_at(const derive_t *d, MDB_txn *txn, const char *number, int32_t as_of,
                              int64_t *open) KPID_MUST_USE;
+
+/* ---- provided by the store core for store_kpi.c ----------------------------- */
+
+MDB_txn *store_snap_txn(store_snap_t *snap);
+const derive_t *store_snap_derive(store_snap_t *snap);
+const derive_t *store_derive_of(const store_t *s);
+/* Interned id of a name; ERR_NOT_FOUND when the store never saw it. */
+err_t store_name_lookup(store_snap_t *snap, const char *name, uint32_t *id) KPID_MUST_USE;
+/* The name of an id (borrowed until the snapshot ends). */
+err_t store_name_of(store_snap_t *snap, uint32_t id, const char **name) KPID_MUST_USE;
+/* true when some event was filed under party `id`. */
+bool store_party_known(store_snap_t *snap, uint32_t id);
 
 #endif

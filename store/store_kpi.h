@@ -133,14 +133,14 @@ err_t store_ftq_cumulative(store_snap_t *snap, store_ftq_kind_t kind, const stor
                            const int32_t *days, size_t n,
                            store_ftq_counts_t *out) KPID_MUST_USE;
 
-/* A customer's credit standing. Borrowed strings valid until store_snap_end(). */
+/* A customer's credit standing. `name` is borrowed until store_snap_end(). */
 typedef struct store_customer {
     const char *name;
     bool has_limit;
     int64_t credit_limit;       /* minor units of limit_currency */
     char limit_currency[4];
     bool on_hold;
-    const char *hold_reason;    /* "" when not on hold */
+    char hold_reason[KPI_TEXT_MAX + 1]; /* "" when not on hold */
     int32_t hold_since;         /* day; valid when on_hold */
 } store_customer_t;
 
