@@ -29,6 +29,8 @@ typedef struct api_opts {
     size_t max_body_bytes;      /* POST body cap; 0 = 256 MiB */
     size_t max_batch_events;    /* events per POST; 0 = 1,000,000 */
     FILE *log;                  /* one line per failed request and per start/stop; NULL = silent */
+    const int32_t *aging_edges; /* default aging bucket edges; NULL = 30,60,90,120 */
+    size_t n_aging_edges;
 } api_opts_t;
 
 /*

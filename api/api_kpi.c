@@ -728,8 +728,14 @@ static err_t p_edges(api_req_t *req, aging_q_t *a, err_msg_t *m)
     static const int32_t def[] = {30, 60, 90, 120};
     const char *s = api_query(req, "buckets");
     if (s == NULL) {
-        memcpy(a->edges, def, sizeof def);
-        a->n_edges = 4;
+        const api_opts_t *o = &req->srv->opts;
+        if (o->aging_edges != NULL && o->n_aging_edges > 0 && o->n_aging_edges <= KPI_BUCKETS_MAX - 2) {
+            memcpy(a->edges, o->aging_edges, o->n_aging_edges * sizeof *a->edges);
+            a->n_edges = o->n_aging_edges;
+        } else {
+            memcpy(a->edges, def, sizeof def);
+            a->n_edges = 4;
+        }
         return ERR_OK;
     }
     a->n_edges = 0;

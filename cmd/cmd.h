@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "err.h"
+#include "kpi.h"
 #include "kpi_tz.h"
 #include "store.h"
 
@@ -25,6 +26,7 @@
 #define CMD_EXIT_ENV 3
 
 #define CMD_PATH_MAX 4096
+#define CMD_HOLIDAYS_MAX 2048
 
 /* Settings from --config FILE (JSON), overridden by flags. */
 typedef struct cmd_config {
@@ -34,6 +36,13 @@ typedef struct cmd_config {
     char base_currency[4];       /* "USD" */
     unsigned threads;            /* HTTP worker threads, 0 = one per CPU */
     uint64_t max_body_bytes;     /* POST body cap, 0 = server default */
+    int32_t aging_edges[KPI_BUCKETS_MAX - 2]; /* default bucket edges, 30,60,90,120 */
+    size_t n_aging_edges;
+    kpi_sla_def_t slas[KPI_SLAS_MAX]; /* the built-ins, changed by "slas" */
+    size_t n_slas;
+    uint8_t weekend_mask;        /* bit (ISO weekday - 1): 0x60 = Saturday, Sunday */
+    int32_t holidays[CMD_HOLIDAYS_MAX]; /* sorted, unique */
+    size_t n_holidays;
 } cmd_config_t;
 
 void cmd_config_default(cmd_config_t *cfg);

@@ -15,6 +15,8 @@
 #include <jansson.h>
 
 #include "coll.h"
+#include "kpi_date.h"
+#include "kpi_event.h"
 #include "kpi_money.h"
 
 void cmd_config_default(cmd_config_t *cfg)
@@ -24,6 +26,211 @@ void cmd_config_default(cmd_config_t *cfg)
     snprintf(cfg->listen, sizeof cfg->listen, "%s", "127.0.0.1:8080");
     snprintf(cfg->time_zone, sizeof cfg->time_zone, "%s", "UTC");
     snprintf(cfg->base_currency, sizeof cfg->base_currency, "%s", "USD");
+    static const int32_t edges[] = {30, 60, 90, 120};
+    memcpy(cfg->aging_edges, edges, sizeof edges);
+    cfg->n_aging_edges = 4;
+    cfg->n_slas = kpi_sla_defaults(cfg->slas, KPI_SLAS_MAX);
+    cfg->weekend_mask = 0x60;
+}
+
+static err_t get_edges(json_t *v, cmd_config_t *cfg, err_msg_t *msg)
+{
+    size_t n = json_is_array(v) ? json_array_size(v) : 0;
+    if (n == 0 || n > KPI_BUCKETS_MAX - 2)
+        return err_set(msg, ERR_CONFIG,
+                       "config key 'aging_buckets' must be an array of 1 to %d day counts, "
+                       "e.g. [30, 60, 90, 120]",
+                       KPI_BUCKETS_MAX - 2);
+    int32_t edges[KPI_BUCKETS_MAX];
+    for (size_t i = 0; i < n; i++) {
+        json_t *x = json_array_get(v, i);
+        if (!json_is_integer(x) || json_integer_value(x) < 1 || json_integer_value(x) > 100000)
+            return err_set(msg, ERR_CONFIG,
+                           "config key 'aging_buckets': item %zu must be a day count 1..100000",
+                           i);
+        edges[i] = (int32_t)json_integer_value(x);
+    }
+    if (kpi_aging_edges_check(edges, n) != ERR_OK)
+        return err_set(msg, ERR_CONFIG, "config key 'aging_buckets' must be strictly increasing");
+    memcpy(cfg->aging_edges, edges, n * sizeof *edges);
+    cfg->n_aging_edges = n;
+    return ERR_OK;
+}
+
+static err_t get_weekend(json_t *v, cmd_config_t *cfg, err_msg_t *msg)
+{
+    static const char *const days[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+    if (!json_is_array(v))
+        return err_set(msg, ERR_CONFIG,
+                       "config key 'weekend' must be an array of day names, e.g. [\"sat\", \"sun\"]");
+    uint8_t mask = 0;
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        const char *d = json_string_value(json_array_get(v, i));
+        size_t k = 0;
+        while (k < 7 && (d == NULL || strcmp(d, days[k]) != 0))
+            k++;
+        if (k == 7)
+            return err_set(msg, ERR_CONFIG,
+                           "config key 'weekend': item %zu must be one of mon, tue, wed, thu, "
+                           "fri, sat, sun",
+                           i);
+        mask |= (uint8_t)(1u << k);
+    }
+    if (mask == 0x7f)
+        return err_set(msg, ERR_CONFIG, "config key 'weekend' leaves no business day");
+    cfg->weekend_mask = mask;
+    return ERR_OK;
+}
+
+static int cmp_day(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static err_t get_holidays(json_t *v, cmd_config_t *cfg, err_msg_t *msg)
+{
+    size_t n = json_is_array(v) ? json_array_size(v) : 0;
+    if (!json_is_array(v) || n > CMD_HOLIDAYS_MAX)
+        return err_set(msg, ERR_CONFIG,
+                       "config key 'holidays' must be an array of at most %d dates "
+                       "(\"YYYY-MM-DD\")",
+                       CMD_HOLIDAYS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        const char *d = json_string_value(json_array_get(v, i));
+        if (d == NULL || kpi_date_parse(d, strlen(d), &cfg->holidays[i]) != ERR_OK)
+            return err_set(msg, ERR_CONFIG,
+                           "config key 'holidays': item %zu must be a date \"YYYY-MM-DD\"", i);
+    }
+    qsort(cfg->holidays, n, sizeof *cfg->holidays, cmp_day);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u == 0 || cfg->holidays[u - 1] != cfg->holidays[i])
+            cfg->holidays[u++] = cfg->holidays[i];
+    cfg->n_holidays = u;
+    return ERR_OK;
+}
+
+/* An SLA point: an event type, or the derived points billing_due / fully_applied. */
+static err_t sla_point(json_t *v, const char *name, const char *which, bool start, uint8_t *point,
+                       int *type, err_msg_t *msg)
+{
+    const char *s = json_string_value(v);
+    if (s == NULL)
+        return err_set(msg, ERR_CONFIG, "config SLA '%s': '%s' must be an event type", name,
+                       which);
+    kpi_ev_type_t t;
+    if (start && strcmp(s, "billing_due") == 0) {
+        *point = KPI_SLA_POINT_BILLING_DUE;
+        *type = KPI_EV_INVOICE_ISSUED;
+        return ERR_OK;
+    }
+    if (!start && strcmp(s, "fully_applied") == 0) {
+        *point = KPI_SLA_POINT_FULLY_APPLIED;
+        *type = KPI_EV_PAYMENT_APPLIED;
+        return ERR_OK;
+    }
+    if (kpi_ev_type_parse(s, strlen(s), &t) != ERR_OK)
+        return err_set(msg, ERR_CONFIG,
+                       "config SLA '%s': '%s' is '%s', not an event type%s", name, which, s,
+                       start ? " or billing_due" : " or fully_applied");
+    *point = KPI_SLA_POINT_EVENT;
+    *type = (int)t;
+    return ERR_OK;
+}
+
+static err_t get_sla(const char *name, json_t *v, kpi_sla_def_t *d, err_msg_t *msg)
+{
+    if (strlen(name) == 0 || strlen(name) >= KPI_SLA_NAME_MAX)
+        return err_set(msg, ERR_CONFIG, "config 'slas': a name must be 1 to %d bytes",
+                       KPI_SLA_NAME_MAX - 1);
+    if (!json_is_object(v))
+        return err_set(msg, ERR_CONFIG,
+                       "config SLA '%s' must be an object {\"start\", \"stop\", \"target\"} "
+                       "or null to remove it",
+                       name);
+    memset(d, 0, sizeof *d);
+    snprintf(d->name, sizeof d->name, "%s", name);
+    const char *key;
+    json_t *x;
+    json_object_foreach(v, key, x)
+    {
+        if (strcmp(key, "start") != 0 && strcmp(key, "stop") != 0 && strcmp(key, "target") != 0)
+            return err_set(msg, ERR_CONFIG,
+                           "config SLA '%s': unknown key '%s' (known: start, stop, target)", name,
+                           key);
+    }
+    err_t e = sla_point(json_object_get(v, "start"), name, "start", true, &d->start_point,
+                        &d->start_type, msg);
+    if (!e)
+        e = sla_point(json_object_get(v, "stop"), name, "stop", false, &d->stop_point,
+                      &d->stop_type, msg);
+    if (e)
+        return e;
+    kpi_doc_kind_t k1 = d->start_point == KPI_SLA_POINT_BILLING_DUE
+                            ? KPI_DOC_INVOICE
+                            : kpi_ev_doc_kind((kpi_ev_type_t)d->start_type);
+    kpi_doc_kind_t k2 = d->stop_point == KPI_SLA_POINT_FULLY_APPLIED
+                            ? KPI_DOC_PAYMENT
+                            : kpi_ev_doc_kind((kpi_ev_type_t)d->stop_type);
+    if (k1 == KPI_DOC_NONE || k1 != k2)
+        return err_set(msg, ERR_CONFIG,
+                       "config SLA '%s': start and stop must be events on the same document", name);
+    json_t *t = json_object_get(v, "target");
+    static const char *const units[] = {"hours", "business_days", "days"};
+    if (!json_is_object(t) || json_object_size(t) != 1)
+        return err_set(msg, ERR_CONFIG,
+                       "config SLA '%s': 'target' must be one of {\"hours\": N}, "
+                       "{\"business_days\": N}, {\"days\": N}",
+                       name);
+    for (int u = 0; u < 3; u++) {
+        json_t *n = json_object_get(t, units[u]);
+        if (n == NULL)
+            continue;
+        if (!json_is_integer(n) || json_integer_value(n) < 0 || json_integer_value(n) > 100000)
+            return err_set(msg, ERR_CONFIG, "config SLA '%s': target %s must be 0..100000", name,
+                           units[u]);
+        d->target.unit = (kpi_sla_unit_t)u;
+        d->target.amount = (int32_t)json_integer_value(n);
+        return ERR_OK;
+    }
+    return err_set(msg, ERR_CONFIG,
+                   "config SLA '%s': 'target' must be one of hours, business_days, days", name);
+}
+
+/* "slas": entries replace the built-in of the same name, add new ones, or
+   (null) remove a built-in. */
+static err_t get_slas(json_t *v, cmd_config_t *cfg, err_msg_t *msg)
+{
+    if (!json_is_object(v))
+        return err_set(msg, ERR_CONFIG, "config key 'slas' must be an object of named SLAs");
+    const char *name;
+    json_t *x;
+    json_object_foreach(v, name, x)
+    {
+        size_t at = cfg->n_slas;
+        for (size_t i = 0; i < cfg->n_slas; i++)
+            if (strcmp(cfg->slas[i].name, name) == 0)
+                at = i;
+        if (json_is_null(x)) {
+            if (at == cfg->n_slas)
+                return err_set(msg, ERR_CONFIG, "config 'slas': no SLA '%s' to remove", name);
+            memmove(&cfg->slas[at], &cfg->slas[at + 1],
+                    (cfg->n_slas - at - 1) * sizeof cfg->slas[0]);
+            cfg->n_slas--;
+            continue;
+        }
+        if (at == cfg->n_slas && cfg->n_slas == KPI_SLAS_MAX)
+            return err_set(msg, ERR_CONFIG, "config 'slas': at most %d SLAs", KPI_SLAS_MAX);
+        kpi_sla_def_t d;
+        err_t e = get_sla(name, x, &d, msg);
+        if (e)
+            return e;
+        cfg->slas[at] = d;
+        if (at == cfg->n_slas)
+            cfg->n_slas++;
+    }
+    return ERR_OK;
 }
 
 static err_t get_string(json_t *v, const char *key, char *dst, size_t cap, err_msg_t *msg)
@@ -79,10 +286,19 @@ err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg)
                 e = err_set(msg, ERR_CONFIG, "config key 'max_body_bytes' must be an integer >= 1024");
             else
                 cfg->max_body_bytes = (uint64_t)json_integer_value(v);
+        } else if (strcmp(key, "aging_buckets") == 0) {
+            e = get_edges(v, cfg, msg);
+        } else if (strcmp(key, "weekend") == 0) {
+            e = get_weekend(v, cfg, msg);
+        } else if (strcmp(key, "holidays") == 0) {
+            e = get_holidays(v, cfg, msg);
+        } else if (strcmp(key, "slas") == 0) {
+            e = get_slas(v, cfg, msg);
         } else {
             e = err_set(msg, ERR_CONFIG,
                         "config %s: unknown key '%s' (known: data_dir, listen, time_zone, "
-                        "base_currency, threads, max_body_bytes)",
+                        "base_currency, threads, max_body_bytes, aging_buckets, weekend, "
+                        "holidays, slas)",
                         path, key);
         }
         if (e)

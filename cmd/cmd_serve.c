@@ -162,6 +162,8 @@ int cmd_serve_main(int argc, char **argv)
         .threads = cfg.threads,
         .max_body_bytes = (size_t)cfg.max_body_bytes,
         .log = stderr,
+        .aging_edges = cfg.aging_edges,
+        .n_aging_edges = cfg.n_aging_edges,
     };
     e = api_server_start(&ao, &srv, &msg);
     if (e) {
