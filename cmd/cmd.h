@@ -61,6 +61,10 @@ err_t cmd_parse_listen(const char *s, char *host, size_t hostcap, uint16_t *port
 /* Load the zone and open the store of cfg. Caller closes both. */
 err_t cmd_open_store(const cmd_config_t *cfg, bool read_only, kpi_tz_t **tz, store_t **store,
                      err_msg_t *msg) KPID_MUST_USE;
+/* The same; `rebuild` opens a store whose derived state was computed with
+   other SLA/calendar settings, for `kpid rebuild` to recompute. */
+err_t cmd_open_store_ex(const cmd_config_t *cfg, bool read_only, bool rebuild, kpi_tz_t **tz,
+                        store_t **store, err_msg_t *msg) KPID_MUST_USE;
 
 /*
  * Ingest one input (fd, named `name` in messages) into the store, as
@@ -81,5 +85,6 @@ err_t cmd_ingest_fd(store_t *store, const kpi_tz_t *tz, const char *base_currenc
 int cmd_ingest_main(int argc, char **argv, volatile sig_atomic_t *stop);
 int cmd_serve_main(int argc, char **argv);
 int cmd_gen_main(int argc, char **argv);
+int cmd_rebuild_main(int argc, char **argv);
 
 #endif

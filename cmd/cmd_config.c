@@ -345,6 +345,12 @@ err_t cmd_parse_listen(const char *s, char *host, size_t hostcap, uint16_t *port
 err_t cmd_open_store(const cmd_config_t *cfg, bool read_only, kpi_tz_t **tz, store_t **store,
                      err_msg_t *msg)
 {
+    return cmd_open_store_ex(cfg, read_only, false, tz, store, msg);
+}
+
+err_t cmd_open_store_ex(const cmd_config_t *cfg, bool read_only, bool rebuild, kpi_tz_t **tz,
+                        store_t **store, err_msg_t *msg)
+{
     *tz = NULL;
     *store = NULL;
     err_t e = coll_tz_load(cfg->time_zone, tz, msg);
@@ -355,6 +361,10 @@ err_t cmd_open_store(const cmd_config_t *cfg, bool read_only, kpi_tz_t **tz, sto
         .tz = *tz,
         .base_currency = cfg->base_currency,
         .read_only = read_only,
+        .slas = cfg->slas,
+        .n_slas = cfg->n_slas,
+        .cal = {cfg->weekend_mask, cfg->holidays, cfg->n_holidays},
+        .rebuild = rebuild,
     };
     e = store_open(&so, store, msg);
     if (e) {

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "kpi.h"
 #include "kpi_event.h"
 #include "kpi_tz.h"
 
@@ -42,6 +43,14 @@ typedef struct store_opts {
     const char *base_currency; /* ISO 4217, recorded at creation */
     bool read_only;            /* open for reading only */
     uint64_t map_size_initial; /* bytes; 0 = default (256 MiB). Grows when full. */
+    /* Settings that shape the derived KPI state (store_kpi.h). A store whose
+       state was computed with other ones is refused (ERR_CONFIG) unless
+       `rebuild` is set, for store_rebuild() to recompute it. */
+    const kpi_sla_def_t *slas; /* NULL: the built-in SLAs of SPEC.md */
+    size_t n_slas;
+    kpi_calendar_t cal;        /* weekend_mask 0: Saturday and Sunday; holidays
+                                  borrowed, must outlive the store */
+    bool rebuild;
 } store_opts_t;
 
 /*
