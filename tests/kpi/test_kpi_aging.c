@@ -49,6 +49,20 @@ static void test_default_buckets(void)
     CHECK_INT(9, a.total_count); /* 1+1+1+1+1+1+1+2 */
 }
 
+/* 29 February: as of 2024-03-01 an invoice due 2024-01-31 is 30 days past
+   due (29 days of February 2024 plus one), still in 1-30; one due
+   2024-01-30 is 31 days past due. */
+static void test_leap_day(void)
+{
+    kpi_open_group_t g[] = {{D(2024, 1, 31), 100, 1}, {D(2024, 1, 30), 200, 1}};
+    kpi_aging_t a;
+    CHECK_ERR(ERR_OK, kpi_aging_init(&a, default_edges, 4));
+    CHECK_ERR(ERR_OK, kpi_aging_add(&a, D(2024, 3, 1), g, 2));
+    CHECK_INT(100, a.buckets[1].amount);
+    CHECK_INT(200, a.buckets[2].amount);
+    CHECK_INT(300, a.total_amount);
+}
+
 static void test_custom_edges_and_errors(void)
 {
     const int32_t edges[] = {15, 45};
@@ -128,6 +142,7 @@ static void test_sla_targets(void)
 int main(void)
 {
     RUN(test_default_buckets);
+    RUN(test_leap_day);
     RUN(test_custom_edges_and_errors);
     RUN(test_aging_overflow);
     RUN(test_sla_targets);
