@@ -94,6 +94,21 @@ static void log_line(api_req_t *req, unsigned status, const char *what)
     fflush(log);
 }
 
+/* Common headers; Server-Timing gives the time spent in kpid for the
+   request (parsing, store, KPI math, rendering), which bench/ reads. */
+static void add_headers(api_req_t *req, struct MHD_Response *r, const char *ctype)
+{
+    (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    (void)MHD_add_response_header(r, "Cache-Control", "no-store");
+    struct timespec now;
+    (void)clock_gettime(CLOCK_MONOTONIC, &now);
+    long long us = (long long)(now.tv_sec - req->t0.tv_sec) * 1000000 +
+                   (now.tv_nsec - req->t0.tv_nsec) / 1000;
+    char st[64];
+    snprintf(st, sizeof st, "app;dur=%lld.%03lld", us / 1000, us % 1000);
+    (void)MHD_add_response_header(r, "Server-Timing", st);
+}
+
 enum MHD_Result api_send_body(api_req_t *req, unsigned status, const char *ctype, const char *body,
                               size_t len)
 {
@@ -101,8 +116,7 @@ enum MHD_Result api_send_body(api_req_t *req, unsigned status, const char *ctype
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (r == NULL)
         return MHD_NO;
-    (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-    (void)MHD_add_response_header(r, "Cache-Control", "no-store");
+    add_headers(req, r, ctype);
     enum MHD_Result ret = MHD_queue_response(req->conn, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -122,8 +136,7 @@ enum MHD_Result api_send_json(api_req_t *req, unsigned status, json_t *j)
         free(text);
         return MHD_NO;
     }
-    (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    (void)MHD_add_response_header(r, "Cache-Control", "no-store");
+    add_headers(req, r, "application/json");
     enum MHD_Result ret = MHD_queue_response(req->conn, status, r);
     MHD_destroy_response(r);
     return ret;
