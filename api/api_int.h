@@ -24,9 +24,9 @@ typedef struct api_req api_req_t;
 
 /* A handler for uploads is called once per chunk and once at the end. */
 typedef struct api_route {
-    const char *method;   /* "GET", "POST" */
-    const char *path;     /* exact path, or a prefix when it ends in '/' (the rest
-                             of the path is then in req->path_rest) */
+    const char *method; /* "GET", "POST" */
+    const char *path;   /* exact path, or a prefix when it ends in '/' (the rest
+                           of the path is then in req->path_rest) */
     /* Called once the whole body (if any) has been received. */
     enum MHD_Result (*respond)(api_req_t *req);
     /* Optional: called per body chunk (streaming). Return false to reject
@@ -40,21 +40,21 @@ struct api_server {
     struct MHD_Daemon *daemon;
     api_opts_t opts;
     uint16_t port;
-    int coll_digits_base;      /* minor digits of the base currency */
-    volatile int active;       /* requests in progress (atomic builtins) */
+    int coll_digits_base; /* minor digits of the base currency */
+    volatile int active;  /* requests in progress (atomic builtins) */
 };
 
 struct api_req {
     api_server_t *srv;
     struct MHD_Connection *conn;
     const api_route_t *route;
-    kpi_arena_t *arena;        /* per-request memory, capped */
-    uint64_t body_bytes;       /* bytes received so far */
-    bool body_rejected;        /* on_body returned false: drain the rest */
-    err_t body_err;            /* why, when body_rejected */
+    kpi_arena_t *arena;  /* per-request memory, capped */
+    uint64_t body_bytes; /* bytes received so far */
+    bool body_rejected;  /* on_body returned false: drain the rest */
+    err_t body_err;      /* why, when body_rejected */
     char body_msg[ERR_MSG_CAP];
-    const char *path_rest;     /* prefix routes: the path after the prefix */
-    void *state;               /* handler-owned state (freed by free_state) */
+    const char *path_rest; /* prefix routes: the path after the prefix */
+    void *state;           /* handler-owned state (freed by free_state) */
     void (*free_state)(void *state);
     struct timespec t0;
 };
@@ -65,8 +65,8 @@ const char *api_query(api_req_t *req, const char *name);
 /* Queue a JSON response (steals j: it is decref'd). */
 enum MHD_Result api_send_json(api_req_t *req, unsigned status, json_t *j);
 /* Queue a response with an arbitrary body (copied) and content type. */
-enum MHD_Result api_send_body(api_req_t *req, unsigned status, const char *ctype,
-                              const char *body, size_t len);
+enum MHD_Result api_send_body(api_req_t *req, unsigned status, const char *ctype, const char *body,
+                              size_t len);
 /* Queue {"error":{"code","message"}} with api_err_status(e). */
 enum MHD_Result api_send_error(api_req_t *req, err_t e, const char *fmt, ...) KPID_PRINTF(3, 4);
 /* As api_send_error with an explicit status (404 for routes, 405, 415...). */
@@ -79,8 +79,8 @@ bool api_wants_csv(api_req_t *req, err_t *e, const char **bad);
 /* ---- growable text buffer with a cap (CSV bodies) ----------------------- */
 typedef struct api_buf {
     char *data;
-    size_t len, cap, max;  /* max: hard cap in bytes */
-    bool failed;           /* an append hit the cap or malloc failed */
+    size_t len, cap, max; /* max: hard cap in bytes */
+    bool failed;          /* an append hit the cap or malloc failed */
 } api_buf_t;
 void api_buf_init(api_buf_t *b, size_t max);
 void api_buf_free(api_buf_t *b);

@@ -28,9 +28,9 @@
 typedef struct q {
     char currency[4];
     int digits;
-    const char *unit;   /* business_unit filter or NULL */
-    const char *party;  /* customer (vendor for /v1/dpo) filter or NULL */
-    int32_t today;      /* in the reporting zone */
+    const char *unit;  /* business_unit filter or NULL */
+    const char *party; /* customer (vendor for /v1/dpo) filter or NULL */
+    int32_t today;     /* in the reporting zone */
     bool csv;
 } q_t;
 
@@ -93,8 +93,7 @@ static err_t p_common(api_req_t *req, const char *party_param, q_t *q, err_msg_t
     if (cur == NULL)
         cur = req->srv->opts.coll.base_currency;
     if (strlen(cur) != 3 || kpi_currency_digits(cur, &q->digits) != ERR_OK)
-        return err_set(m, ERR_BAD_PARAM, "parameter 'currency': '%s' is not an ISO 4217 code",
-                       cur);
+        return err_set(m, ERR_BAD_PARAM, "parameter 'currency': '%s' is not an ISO 4217 code", cur);
     memcpy(q->currency, cur, 4);
     err_t e = p_name(req, "business_unit", &q->unit, m);
     if (!e && party_param != NULL)
@@ -206,7 +205,8 @@ static void csv_ratio(api_buf_t *b, const kpi_ratio_t *r)
     int64_t v;
     if (r->undef != KPI_UNDEF_NONE || kpi_ratio_round(r, 2, &v) != ERR_OK) {
         api_buf_str(b, ",");
-        api_buf_str(b, r->undef ? kpi_undef_reason(r->undef) : kpi_undef_reason(KPI_UNDEF_OVERFLOW));
+        api_buf_str(b,
+                    r->undef ? kpi_undef_reason(r->undef) : kpi_undef_reason(KPI_UNDEF_OVERFLOW));
         return;
     }
     char buf[KPI_AMOUNT_BUF];
@@ -226,7 +226,7 @@ typedef struct comp {
 
 typedef struct point {
     int32_t start, end;
-    bool money_value;   /* value is an amount (roll-forward closing) */
+    bool money_value; /* value is an amount (roll-forward closing) */
     int64_t money;
     kpi_ratio_t value;
     comp_t c[MAX_COMPS];
@@ -254,7 +254,10 @@ static void csv_comp(api_buf_t *b, const comp_t *c, int digits)
     char buf[KPI_AMOUNT_BUF];
     switch (c->kind) {
     case C_MONEY: api_buf_str(b, kpi_amount_format(c->v, digits, buf)); break;
-    case C_INT: snprintf(buf, sizeof buf, "%lld", (long long)c->v); api_buf_str(b, buf); break;
+    case C_INT:
+        snprintf(buf, sizeof buf, "%lld", (long long)c->v);
+        api_buf_str(b, buf);
+        break;
     case C_DAY:
         if (c->v != INT32_MIN)
             api_buf_str(b, kpi_date_format((int32_t)c->v, buf));
@@ -268,8 +271,8 @@ static enum MHD_Result send_csv(api_req_t *req, api_buf_t *b)
         api_buf_free(b);
         return api_send_error(req, ERR_TOO_LARGE, "CSV response too large; narrow the query");
     }
-    enum MHD_Result r = api_send_body(req, MHD_HTTP_OK, "text/csv; charset=utf-8",
-                                      b->data ? b->data : "", b->len);
+    enum MHD_Result r =
+        api_send_body(req, MHD_HTTP_OK, "text/csv; charset=utf-8", b->data ? b->data : "", b->len);
     api_buf_free(b);
     return r;
 }
@@ -713,7 +716,8 @@ enum MHD_Result api_ftq_get(api_req_t *req)
     return send_series(req, &q, &ps, pts, extra);
 }
 
-/* ---- aging ------------------------------------------------------------------------------------ */
+/* ---- aging ------------------------------------------------------------------------------------
+ */
 
 typedef struct aging_q {
     int32_t as_of;
@@ -729,7 +733,8 @@ static err_t p_edges(api_req_t *req, aging_q_t *a, err_msg_t *m)
     const char *s = api_query(req, "buckets");
     if (s == NULL) {
         const api_opts_t *o = &req->srv->opts;
-        if (o->aging_edges != NULL && o->n_aging_edges > 0 && o->n_aging_edges <= KPI_BUCKETS_MAX - 2) {
+        if (o->aging_edges != NULL && o->n_aging_edges > 0 &&
+            o->n_aging_edges <= KPI_BUCKETS_MAX - 2) {
             memcpy(a->edges, o->aging_edges, o->n_aging_edges * sizeof *a->edges);
             a->n_edges = o->n_aging_edges;
         } else {
@@ -781,8 +786,8 @@ static json_t *j_buckets(const kpi_aging_t *ag, int digits)
     for (size_t i = 0; i < ag->n_buckets; i++) {
         char lab[32];
         json_t *o = json_object();
-        json_object_set_new(o, "label", json_string(kpi_bucket_label(&ag->buckets[i], lab,
-                                                                     sizeof lab)));
+        json_object_set_new(o, "label",
+                            json_string(kpi_bucket_label(&ag->buckets[i], lab, sizeof lab)));
         json_object_set_new(o, "amount", j_money(ag->buckets[i].amount, digits));
         json_object_set_new(o, "count", json_integer(ag->buckets[i].count));
         json_array_append_new(arr, o);
@@ -807,8 +812,8 @@ static void csv_aging_rows(api_buf_t *b, const char *group, const kpi_aging_t *a
         api_buf_str(b, ",");
         api_buf_str(b, total ? "total" : kpi_bucket_label(&ag->buckets[i], lab, sizeof lab));
         api_buf_str(b, ",");
-        api_buf_str(b, kpi_amount_format(total ? ag->total_amount : ag->buckets[i].amount, digits,
-                                         buf));
+        api_buf_str(
+            b, kpi_amount_format(total ? ag->total_amount : ag->buckets[i].amount, digits, buf));
         api_buf_str(b, ",");
         snprintf(buf, sizeof buf, "%lld",
                  (long long)(total ? ag->total_count : ag->buckets[i].count));
@@ -938,7 +943,8 @@ enum MHD_Result api_aging_get(api_req_t *req)
     return api_send_json(req, MHD_HTTP_OK, root);
 }
 
-/* ---- customer profile -------------------------------------------------------------------------- */
+/* ---- customer profile --------------------------------------------------------------------------
+ */
 
 typedef struct prof {
     api_req_t *req;
@@ -947,7 +953,7 @@ typedef struct prof {
     int base_digits;
     json_t *items;
     api_buf_t *csv;
-    int64_t open_total;     /* in the profile's currency */
+    int64_t open_total; /* in the profile's currency */
     const char *currency;
 } prof_t;
 
@@ -1111,7 +1117,8 @@ enum MHD_Result api_customer_get(api_req_t *req)
     int ldg = q.digits;
     if (cu.has_limit && kpi_currency_digits(cu.limit_currency, &ldg) != ERR_OK)
         ldg = q.digits;
-    json_object_set_new(credit, "limit", cu.has_limit ? j_money(cu.credit_limit, ldg) : json_null());
+    json_object_set_new(credit, "limit",
+                        cu.has_limit ? j_money(cu.credit_limit, ldg) : json_null());
     json_object_set_new(credit, "currency",
                         json_string(cu.has_limit ? cu.limit_currency : q.currency));
     json_object_set_new(credit, "used", j_money(used, ldg));
@@ -1145,16 +1152,17 @@ enum MHD_Result api_customer_get(api_req_t *req)
 }
 
 /* Allowed query parameters of each endpoint (anything else is a 400). */
-const char *const api_aging_params[] = {"as_of", "basis", "buckets", "business_unit", "customer",
-                                        "group_by", "currency", "format", NULL};
-const char *const api_series_params[] = {"from", "to", "interval", "business_unit", "customer",
-                                         "currency", "format", NULL};
-const char *const api_dso_params[] = {"from", "to", "interval", "method", "business_unit",
-                                      "customer", "currency", "format", NULL};
-const char *const api_dpo_params[] = {"from", "to", "interval", "business_unit", "vendor",
-                                      "currency", "format", NULL};
-const char *const api_sla_params[] = {"sla", "from", "to", "interval", "business_unit",
-                                      "currency", "format", NULL};
-const char *const api_ftq_params[] = {"kind", "from", "to", "interval", "business_unit",
-                                      "currency", "format", NULL};
+const char *const api_aging_params[] = {"as_of",         "basis",    "buckets",
+                                        "business_unit", "customer", "group_by",
+                                        "currency",      "format",   NULL};
+const char *const api_series_params[] = {"from",     "to",       "interval", "business_unit",
+                                         "customer", "currency", "format",   NULL};
+const char *const api_dso_params[] = {"from",     "to",       "interval", "method", "business_unit",
+                                      "customer", "currency", "format",   NULL};
+const char *const api_dpo_params[] = {"from",   "to",       "interval", "business_unit",
+                                      "vendor", "currency", "format",   NULL};
+const char *const api_sla_params[] = {"sla",           "from",     "to",     "interval",
+                                      "business_unit", "currency", "format", NULL};
+const char *const api_ftq_params[] = {"kind",          "from",     "to",     "interval",
+                                      "business_unit", "currency", "format", NULL};
 const char *const api_customer_params[] = {"as_of", "buckets", "currency", "format", NULL};

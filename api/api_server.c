@@ -102,8 +102,8 @@ static void add_headers(api_req_t *req, struct MHD_Response *r, const char *ctyp
     (void)MHD_add_response_header(r, "Cache-Control", "no-store");
     struct timespec now;
     (void)clock_gettime(CLOCK_MONOTONIC, &now);
-    long long us = (long long)(now.tv_sec - req->t0.tv_sec) * 1000000 +
-                   (now.tv_nsec - req->t0.tv_nsec) / 1000;
+    long long us =
+        (long long)(now.tv_sec - req->t0.tv_sec) * 1000000 + (now.tv_nsec - req->t0.tv_nsec) / 1000;
     char st[64];
     snprintf(st, sizeof st, "app;dur=%lld.%03lld", us / 1000, us % 1000);
     (void)MHD_add_response_header(r, "Server-Timing", st);
@@ -269,9 +269,9 @@ static enum MHD_Result health_get(api_req_t *req)
     err_t e = store_stats(req->srv->opts.store, &st);
     if (e)
         return api_send_error(req, e, "store unavailable: %s", err_str(e));
-    json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:s,s:s}", "status", "ok", "version", "0.1.0",
-                          "events", (json_int_t)st.events, "pending", (json_int_t)st.pending,
-                          "time_zone", st.tz, "base_currency", st.base_currency);
+    json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:s,s:s}", "status", "ok", "version", "0.1.0", "events",
+                          (json_int_t)st.events, "pending", (json_int_t)st.pending, "time_zone",
+                          st.tz, "base_currency", st.base_currency);
     return api_send_json(req, MHD_HTTP_OK, j);
 }
 
@@ -340,9 +340,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     api_server_t *srv = cls;
@@ -491,12 +490,12 @@ err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *ms
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (v6)
         flags |= MHD_USE_IPv6;
-    srv->daemon = MHD_start_daemon(
-        flags, opts->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256u << 10), MHD_OPTION_EXTERNAL_LOGGER,
-        mhd_log, (void *)opts->log, MHD_OPTION_END);
+    srv->daemon =
+        MHD_start_daemon(flags, opts->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
+                         (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+                         (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256u << 10),
+                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)opts->log, MHD_OPTION_END);
     if (srv->daemon == NULL) {
         int en = errno;
         free(srv);

@@ -46,8 +46,7 @@ static err_t get_edges(json_t *v, cmd_config_t *cfg, err_msg_t *msg)
         json_t *x = json_array_get(v, i);
         if (!json_is_integer(x) || json_integer_value(x) < 1 || json_integer_value(x) > 100000)
             return err_set(msg, ERR_CONFIG,
-                           "config key 'aging_buckets': item %zu must be a day count 1..100000",
-                           i);
+                           "config key 'aging_buckets': item %zu must be a day count 1..100000", i);
         edges[i] = (int32_t)json_integer_value(x);
     }
     if (kpi_aging_edges_check(edges, n) != ERR_OK)
@@ -61,8 +60,9 @@ static err_t get_weekend(json_t *v, cmd_config_t *cfg, err_msg_t *msg)
 {
     static const char *const days[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
     if (!json_is_array(v))
-        return err_set(msg, ERR_CONFIG,
-                       "config key 'weekend' must be an array of day names, e.g. [\"sat\", \"sun\"]");
+        return err_set(
+            msg, ERR_CONFIG,
+            "config key 'weekend' must be an array of day names, e.g. [\"sat\", \"sun\"]");
     uint8_t mask = 0;
     for (size_t i = 0; i < json_array_size(v); i++) {
         const char *d = json_string_value(json_array_get(v, i));
@@ -117,8 +117,7 @@ static err_t sla_point(json_t *v, const char *name, const char *which, bool star
 {
     const char *s = json_string_value(v);
     if (s == NULL)
-        return err_set(msg, ERR_CONFIG, "config SLA '%s': '%s' must be an event type", name,
-                       which);
+        return err_set(msg, ERR_CONFIG, "config SLA '%s': '%s' must be an event type", name, which);
     kpi_ev_type_t t;
     if (start && strcmp(s, "billing_due") == 0) {
         *point = KPI_SLA_POINT_BILLING_DUE;
@@ -131,9 +130,8 @@ static err_t sla_point(json_t *v, const char *name, const char *which, bool star
         return ERR_OK;
     }
     if (kpi_ev_type_parse(s, strlen(s), &t) != ERR_OK)
-        return err_set(msg, ERR_CONFIG,
-                       "config SLA '%s': '%s' is '%s', not an event type%s", name, which, s,
-                       start ? " or billing_due" : " or fully_applied");
+        return err_set(msg, ERR_CONFIG, "config SLA '%s': '%s' is '%s', not an event type%s", name,
+                       which, s, start ? " or billing_due" : " or fully_applied");
     *point = KPI_SLA_POINT_EVENT;
     *type = (int)t;
     return ERR_OK;
@@ -274,7 +272,8 @@ err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg)
             e = get_string(v, key, cfg->base_currency, sizeof cfg->base_currency, msg);
             int digits;
             if (!e && kpi_currency_digits(cfg->base_currency, &digits) != ERR_OK)
-                e = err_set(msg, ERR_CONFIG, "config key 'base_currency': '%s' is not an ISO 4217 code",
+                e = err_set(msg, ERR_CONFIG,
+                            "config key 'base_currency': '%s' is not an ISO 4217 code",
                             cfg->base_currency);
         } else if (strcmp(key, "threads") == 0) {
             if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 256)
@@ -283,7 +282,8 @@ err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg)
                 cfg->threads = (unsigned)json_integer_value(v);
         } else if (strcmp(key, "max_body_bytes") == 0) {
             if (!json_is_integer(v) || json_integer_value(v) < 1024)
-                e = err_set(msg, ERR_CONFIG, "config key 'max_body_bytes' must be an integer >= 1024");
+                e = err_set(msg, ERR_CONFIG,
+                            "config key 'max_body_bytes' must be an integer >= 1024");
             else
                 cfg->max_body_bytes = (uint64_t)json_integer_value(v);
         } else if (strcmp(key, "aging_buckets") == 0) {

@@ -128,9 +128,9 @@ typedef struct dstate {
     int64_t review_s;      /* invoices: first review, T_NONE when none */
     int32_t review_day;
     char review_id[KPI_ID_MAX + 1];
-    int64_t proc_s;        /* bills: first bill.processed */
+    int64_t proc_s; /* bills: first bill.processed */
     int32_t proc_day;
-    int64_t rej_s;         /* bills: first rejection or escalation */
+    int64_t rej_s; /* bills: first rejection or escalation */
     uint8_t n_slots;
     slot_t slots[KPI_SLAS_MAX];
 } dstate_t;
@@ -314,8 +314,19 @@ static err_t row_add(MDB_txn *txn, MDB_dbi dbi, key_t_ *k, const int64_t *add, s
 }
 
 enum {
-    F_SALES, F_INVOICES, F_ADJ, F_APPLIED, F_CREDITS, F_WRITE_OFFS, F_RECEIVED, F_APPLIED_OUT,
-    F_REFUNDS, F_UNALLOCATED, F_PURCHASES, F_BILLS_PAID, F_COUNT
+    F_SALES,
+    F_INVOICES,
+    F_ADJ,
+    F_APPLIED,
+    F_CREDITS,
+    F_WRITE_OFFS,
+    F_RECEIVED,
+    F_APPLIED_OUT,
+    F_REFUNDS,
+    F_UNALLOCATED,
+    F_PURCHASES,
+    F_BILLS_PAID,
+    F_COUNT
 };
 _Static_assert(sizeof(store_flows_t) == F_COUNT * sizeof(int64_t), "store_flows_t layout");
 
@@ -381,14 +392,13 @@ static err_t sla_contrib(const derive_t *d, MDB_txn *txn, uint32_t unit, const s
     if (s->start_s == T_NONE)
         return ERR_OK;
     const kpi_sla_def_t *def = &d->slas[s->sla];
-    int32_t b = kpi_sla_breach_day(&def->target, &d->cal, s->start_s, s->start_day, tz_day_of,
-                                   d->tz);
+    int32_t b =
+        kpi_sla_breach_day(&def->target, &d->cal, s->start_s, s->start_day, tz_day_of, d->tz);
     int64_t add[4] = {0, 0, sign, 0};
     err_t e = unit_row_add(txn, d->sla, s->sla, unit, b, add, 4, msg);
     if (e || s->stop_s == T_NONE)
         return e;
-    bool met = kpi_sla_met(&def->target, &d->cal, s->start_s, s->start_day, s->stop_s,
-                           s->stop_day);
+    bool met = kpi_sla_met(&def->target, &d->cal, s->start_s, s->start_day, s->stop_s, s->stop_day);
     int64_t done[4] = {sign, met ? sign : 0, 0, 0};
     e = unit_row_add(txn, d->sla, s->sla, unit, s->stop_day, done, 4, msg);
     if (e)
@@ -756,11 +766,11 @@ out:
 /* ---- customers ------------------------------------------------------------------------ */
 
 typedef struct cust {
-    int64_t limit_s;  /* T_NONE: no limit set */
+    int64_t limit_s; /* T_NONE: no limit set */
     char limit_id[KPI_ID_MAX + 1];
     int64_t limit;
     char limit_cur[4];
-    int64_t hold_s;   /* T_NONE: never held */
+    int64_t hold_s; /* T_NONE: never held */
     char hold_id[KPI_ID_MAX + 1];
     uint8_t on_hold;
     int32_t hold_day;
@@ -917,8 +927,8 @@ static err_t cidx_add(const derive_t *d, MDB_txn *txn, uint32_t party, kpi_doc_k
 
 /* ---- applying events --------------------------------------------------------------------- */
 
-static void st_new(dstate_t *s, kpi_doc_kind_t kind, const kpi_event_t *ev,
-                   const derive_ctx_t *cx, int32_t day)
+static void st_new(dstate_t *s, kpi_doc_kind_t kind, const kpi_event_t *ev, const derive_ctx_t *cx,
+                   int32_t day)
 {
     memset(s, 0, sizeof *s);
     s->kind = (uint8_t)kind;
@@ -1066,9 +1076,7 @@ err_t derive_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, const
         break;
     case KPI_EV_CREDIT_LIMIT_SET:
     case KPI_EV_CREDIT_HOLD_SET:
-    case KPI_EV_CREDIT_HOLD_RELEASED:
-        e = apply_credit(d, txn, ev, cx, day, msg);
-        goto out;
+    case KPI_EV_CREDIT_HOLD_RELEASED: e = apply_credit(d, txn, ev, cx, day, msg); goto out;
     case KPI_EV_BILL_RECEIVED:
         e = flow_add(d, txn, st->cur, st->unit, st->party, day, F_PURCHASES, amt, -1, msg);
         break;
@@ -1100,12 +1108,9 @@ err_t derive_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, const
     }
     case KPI_EV_DISPUTE_RESOLVED:
     case KPI_EV_INQUIRY_OPENED:
-    case KPI_EV_INQUIRY_RESOLVED:
-        break;
+    case KPI_EV_INQUIRY_RESOLVED: break;
     case KPI_EV_NONE:
-    case KPI_EV_COUNT:
-        e = err_set(msg, ERR_INTERNAL, "derived state: event of no type");
-        goto out;
+    case KPI_EV_COUNT: e = err_set(msg, ERR_INTERNAL, "derived state: event of no type"); goto out;
     }
     if (!e)
         e = sla_update(d, txn, st, ev, day, msg);
@@ -1134,8 +1139,8 @@ static uint64_t config_fingerprint(const derive_t *d)
     for (size_t i = 0; i < d->n_slas; i++) {
         const kpi_sla_def_t *s = &d->slas[i];
         h = fnv(h, s->name, strlen(s->name) + 1);
-        int32_t v[6] = {s->start_point, s->stop_point, s->start_type, s->stop_type,
-                        (int32_t)s->target.unit, s->target.amount};
+        int32_t v[6] = {s->start_point, s->stop_point,           s->start_type,
+                        s->stop_type,   (int32_t)s->target.unit, s->target.amount};
         h = fnv(h, v, sizeof v);
     }
     h = fnv(h, &d->cal.weekend_mask, 1);
@@ -1160,8 +1165,8 @@ err_t derive_open(derive_t *d, MDB_txn *txn, const derive_config_t *cfg, bool cr
     } else {
         d->n_slas = kpi_sla_defaults(d->slas, KPI_SLAS_MAX);
     }
-    static const char *const names[DERIVE_DB_COUNT] = {"d_flows", "d_open", "d_tl",    "d_state",
-                                                       "d_sla",   "d_ftq",  "d_cust",  "d_habit",
+    static const char *const names[DERIVE_DB_COUNT] = {"d_flows", "d_open", "d_tl",   "d_state",
+                                                       "d_sla",   "d_ftq",  "d_cust", "d_habit",
                                                        "d_cidx",  "d_meta"};
     MDB_dbi *dbis[DERIVE_DB_COUNT] = {&d->flows, &d->open, &d->tl,    &d->state, &d->sla,
                                       &d->ftq,   &d->cust, &d->habit, &d->cidx,  &d->meta};
@@ -1199,7 +1204,8 @@ err_t derive_open(derive_t *d, MDB_txn *txn, const derive_config_t *cfg, bool cr
 
 err_t derive_clear(const derive_t *d, MDB_txn *txn, err_msg_t *msg)
 {
-    MDB_dbi dbis[] = {d->flows, d->open, d->tl, d->state, d->sla, d->ftq, d->cust, d->habit, d->cidx};
+    MDB_dbi dbis[] = {d->flows, d->open, d->tl,    d->state, d->sla,
+                      d->ftq,   d->cust, d->habit, d->cidx};
     for (size_t i = 0; i < sizeof dbis / sizeof dbis[0]; i++) {
         int rc = mdb_drop(txn, dbis[i], 0);
         if (rc)

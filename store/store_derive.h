@@ -64,7 +64,7 @@ enum { DERIVE_DB_COUNT = 10 };
 typedef struct derive {
     MDB_dbi flows, open, tl, state, sla, ftq, cust, habit, cidx, meta;
     const kpi_tz_t *tz;
-    kpi_calendar_t cal;               /* holidays borrowed from the owner */
+    kpi_calendar_t cal; /* holidays borrowed from the owner */
     kpi_sla_def_t slas[KPI_SLAS_MAX];
     size_t n_slas;
 } derive_t;
@@ -74,7 +74,7 @@ typedef struct derive_config {
     const kpi_tz_t *tz;
     const kpi_sla_def_t *slas; /* NULL: the built-in defaults */
     size_t n_slas;
-    kpi_calendar_t cal;        /* weekend_mask 0: Saturday and Sunday */
+    kpi_calendar_t cal; /* weekend_mask 0: Saturday and Sunday */
 } derive_config_t;
 
 /*
@@ -127,8 +127,7 @@ err_t derive_flows_first_day(const derive_t *d, MDB_txn *txn, const derive_scope
                              int32_t *day) KPID_MUST_USE;
 err_t derive_open_groups(const derive_t *d, MDB_txn *txn, const derive_scope_t *sc,
                          store_basis_t basis, int32_t as_of, int32_t min_basis_day,
-                         kpi_arena_t *arena, kpi_open_group_t **groups,
-                         size_t *n) KPID_MUST_USE;
+                         kpi_arena_t *arena, kpi_open_group_t **groups, size_t *n) KPID_MUST_USE;
 /* Parties (ids, ascending) with open-amount history under (currency, unit). */
 typedef err_t (*derive_id_fn)(void *ctx, uint32_t id);
 err_t derive_open_parties(const derive_t *d, MDB_txn *txn, const char currency[4], uint32_t unit,

@@ -90,8 +90,8 @@ err_t store_parties(store_snap_t *snap, const char *currency, const char *busine
     names_ctx_t c = {snap, fn, ctx};
     char cur[4] = {0};
     memcpy(cur, currency, 3);
-    return derive_open_parties(store_snap_derive(snap), store_snap_txn(snap), cur, unit,
-                               id_to_name, &c);
+    return derive_open_parties(store_snap_derive(snap), store_snap_txn(snap), cur, unit, id_to_name,
+                               &c);
 }
 
 size_t store_sla_defs(const store_t *s, const kpi_sla_def_t **defs)

@@ -39,9 +39,9 @@
 /* Which slice of the book: one currency, optionally one unit and/or party.
    A unit or party name the store has never seen gives ERR_NOT_FOUND. */
 typedef struct store_scope {
-    char currency[4];           /* required, ISO 4217 */
-    const char *business_unit;  /* NULL = every unit */
-    const char *party;          /* NULL = every customer (vendor for AP figures) */
+    char currency[4];          /* required, ISO 4217 */
+    const char *business_unit; /* NULL = every unit */
+    const char *party;         /* NULL = every customer (vendor for AP figures) */
 } store_scope_t;
 
 /* Totals of a day range. AR(d) = sales + adjustments - cash_applied -
@@ -75,8 +75,8 @@ err_t store_flows_first_day(store_snap_t *snap, const store_scope_t *scope,
                             int32_t *day) KPID_MUST_USE;
 
 typedef enum store_basis {
-    STORE_BASIS_DUE = 0,   /* group open amounts by due day */
-    STORE_BASIS_ISSUE = 1  /* group open amounts by issue day */
+    STORE_BASIS_DUE = 0,  /* group open amounts by due day */
+    STORE_BASIS_ISSUE = 1 /* group open amounts by issue day */
 } store_basis_t;
 
 /*
@@ -116,8 +116,7 @@ const kpi_calendar_t *store_calendar(const store_t *s);
 /* out[i] = counters summed over days <= days[i] (ascending) for SLA `sla`
    and the scope's business_unit (NULL = all; currency and party unused). */
 err_t store_sla_cumulative(store_snap_t *snap, size_t sla, const store_scope_t *scope,
-                           const int32_t *days, size_t n,
-                           store_sla_counts_t *out) KPID_MUST_USE;
+                           const int32_t *days, size_t n, store_sla_counts_t *out) KPID_MUST_USE;
 
 typedef enum store_ftq_kind {
     STORE_FTQ_INVOICE = 0, /* by first-review day: reviewed, passed and never corrected */
@@ -125,23 +124,22 @@ typedef enum store_ftq_kind {
 } store_ftq_kind_t;
 
 typedef struct store_ftq_counts {
-    int64_t reviewed;      /* invoices first reviewed / bills processed */
-    int64_t passed;        /* ... passed first time and never corrected / clean */
+    int64_t reviewed; /* invoices first reviewed / bills processed */
+    int64_t passed;   /* ... passed first time and never corrected / clean */
 } store_ftq_counts_t;
 
 err_t store_ftq_cumulative(store_snap_t *snap, store_ftq_kind_t kind, const store_scope_t *scope,
-                           const int32_t *days, size_t n,
-                           store_ftq_counts_t *out) KPID_MUST_USE;
+                           const int32_t *days, size_t n, store_ftq_counts_t *out) KPID_MUST_USE;
 
 /* A customer's credit standing. `name` is borrowed until store_snap_end(). */
 typedef struct store_customer {
     const char *name;
     bool has_limit;
-    int64_t credit_limit;       /* minor units of limit_currency */
+    int64_t credit_limit; /* minor units of limit_currency */
     char limit_currency[4];
     bool on_hold;
     char hold_reason[KPI_TEXT_MAX + 1]; /* "" when not on hold */
-    int32_t hold_since;         /* day; valid when on_hold */
+    int32_t hold_since;                 /* day; valid when on_hold */
 } store_customer_t;
 
 /* ERR_NOT_FOUND when no event ever named this customer. */

@@ -18,14 +18,14 @@ static void test_default_buckets(void)
 {
     int32_t as_of = D(2025, 3, 31);
     kpi_open_group_t g[] = {
-        {D(2025, 3, 31), 10000, 1},  /* due today: current */
-        {D(2025, 4, 10), 5000, 1},   /* due in 10 days: current */
-        {D(2025, 3, 30), 1000, 1},   /* 1 day: 1-30 */
-        {D(2025, 3, 1), 2000, 1},    /* 30 days: 1-30 */
-        {D(2025, 2, 28), 500, 1},    /* 31 days: 31-60 */
-        {D(2025, 1, 15), -400, 1},   /* 75 days, over-credited: 61-90, negative */
-        {D(2024, 12, 1), 700, 1},    /* 120 days: 91-120 */
-        {D(2024, 11, 30), 300, 2},   /* 121 days: 121+ */
+        {D(2025, 3, 31), 10000, 1}, /* due today: current */
+        {D(2025, 4, 10), 5000, 1},  /* due in 10 days: current */
+        {D(2025, 3, 30), 1000, 1},  /* 1 day: 1-30 */
+        {D(2025, 3, 1), 2000, 1},   /* 30 days: 1-30 */
+        {D(2025, 2, 28), 500, 1},   /* 31 days: 31-60 */
+        {D(2025, 1, 15), -400, 1},  /* 75 days, over-credited: 61-90, negative */
+        {D(2024, 12, 1), 700, 1},   /* 120 days: 91-120 */
+        {D(2024, 11, 30), 300, 2},  /* 121 days: 121+ */
     };
     kpi_aging_t a;
     CHECK_ERR(ERR_OK, kpi_aging_init(&a, default_edges, 4));
@@ -33,7 +33,7 @@ static void test_default_buckets(void)
     struct {
         const char *label;
         int64_t amount, count;
-    } want[] = {{"current", 15000, 2}, {"1-30", 3000, 2},   {"31-60", 500, 1},
+    } want[] = {{"current", 15000, 2}, {"1-30", 3000, 2},  {"31-60", 500, 1},
                 {"61-90", -400, 1},    {"91-120", 700, 1}, {"121+", 300, 2}};
     CHECK_INT(6, a.n_buckets);
     for (size_t i = 0; i < 6; i++) {
@@ -68,8 +68,10 @@ static void test_custom_edges_and_errors(void)
     const int32_t edges[] = {15, 45};
     kpi_aging_t a;
     CHECK_ERR(ERR_OK, kpi_aging_init(&a, edges, 2));
-    kpi_open_group_t g[] = {{D(2025, 3, 16), 100, 1}, {D(2025, 3, 15), 200, 1},
-                            {D(2025, 2, 14), 300, 1}, {D(2025, 2, 13), 400, 1}};
+    kpi_open_group_t g[] = {{D(2025, 3, 16), 100, 1},
+                            {D(2025, 3, 15), 200, 1},
+                            {D(2025, 2, 14), 300, 1},
+                            {D(2025, 2, 13), 400, 1}};
     /* As of 03-31: 15 days (1-15), 16 (16-45), 45 (16-45), 46 (46+). */
     CHECK_ERR(ERR_OK, kpi_aging_add(&a, D(2025, 3, 31), g, 4));
     char buf[32];

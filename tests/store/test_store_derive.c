@@ -76,7 +76,7 @@ typedef struct ev {
     const char *doc, *ref;
     int64_t amount;
     uint32_t unit, party;
-    int32_t terms;   /* invoices/bills: terms_days; -1 none */
+    int32_t terms; /* invoices/bills: terms_days; -1 none */
     uint8_t result;
 } ev_t;
 
@@ -181,9 +181,9 @@ static void test_invoice_life(void)
         int32_t day;
         int64_t amount, count;
     } want[] = {
-        {D(2024, 1, 9), 0, 0},       {D(2024, 1, 10), 100000, 1}, {D(2024, 2, 19), 100000, 1},
-        {D(2024, 2, 20), 40000, 1},  {D(2024, 2, 29), 40000, 1},  {D(2024, 3, 1), 25000, 1},
-        {D(2024, 3, 14), 25000, 1},  {D(2024, 3, 15), 0, 0},      {D(2025, 1, 1), 0, 0},
+        {D(2024, 1, 9), 0, 0},      {D(2024, 1, 10), 100000, 1}, {D(2024, 2, 19), 100000, 1},
+        {D(2024, 2, 20), 40000, 1}, {D(2024, 2, 29), 40000, 1},  {D(2024, 3, 1), 25000, 1},
+        {D(2024, 3, 14), 25000, 1}, {D(2024, 3, 15), 0, 0},      {D(2025, 1, 1), 0, 0},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         int64_t amt, cnt;
@@ -211,8 +211,8 @@ static void test_invoice_life(void)
     derive_scope_t sc = {"USD", 0, 0};
     kpi_open_group_t *g;
     size_t n;
-    CHECK_ERR(ERR_OK, derive_open_groups(&e.d, txn, &sc, STORE_BASIS_DUE, D(2024, 2, 25),
-                                         INT32_MIN, a, &g, &n));
+    CHECK_ERR(ERR_OK, derive_open_groups(&e.d, txn, &sc, STORE_BASIS_DUE, D(2024, 2, 25), INT32_MIN,
+                                         a, &g, &n));
     REQUIRE(n == 1);
     CHECK_INT(D(2024, 2, 9), g[0].basis_day);
     CHECK_ERR(ERR_OK, derive_open_groups(&e.d, txn, &sc, STORE_BASIS_ISSUE, D(2024, 2, 25),
@@ -271,8 +271,8 @@ static void fingerprint(env_t *e, int64_t *out, size_t *n)
             derive_scope_t sc = {"USD", 0, 0};
             kpi_open_group_t *g;
             size_t ng;
-            CHECK_ERR(ERR_OK,
-                      derive_open_groups(&e->d, txn, &sc, (store_basis_t)b, day, INT32_MIN, a, &g, &ng));
+            CHECK_ERR(ERR_OK, derive_open_groups(&e->d, txn, &sc, (store_basis_t)b, day, INT32_MIN,
+                                                 a, &g, &ng));
             for (size_t i = 0; i < ng; i++) {
                 out[(*n)++] = g[i].basis_day;
                 out[(*n)++] = g[i].amount;
@@ -292,7 +292,8 @@ static void fingerprint(env_t *e, int64_t *out, size_t *n)
         }
         for (int k = 0; k < 2; k++) {
             store_ftq_counts_t q;
-            CHECK_ERR(ERR_OK, derive_ftq_cumulative(&e->d, txn, (store_ftq_kind_t)k, U, &day, 1, &q));
+            CHECK_ERR(ERR_OK,
+                      derive_ftq_cumulative(&e->d, txn, (store_ftq_kind_t)k, U, &day, 1, &q));
             out[(*n)++] = q.reviewed;
             out[(*n)++] = q.passed;
         }
@@ -331,11 +332,11 @@ static void book_times(ev_t *v)
 {
     memcpy(v, book, sizeof book);
     const int64_t t[] = {
-        T(2024, 1, 10, 9),  T(2024, 1, 15, 9), T(2024, 2, 1, 9),   T(2024, 1, 5, 9),
-        T(2024, 1, 5, 10),  T(2024, 3, 5, 9),  T(2024, 2, 20, 9),  T(2024, 2, 2, 9),
-        T(2024, 2, 29, 9),  T(2024, 1, 11, 9), T(2024, 1, 16, 12), T(2024, 1, 16, 12),
-        T(2024, 3, 1, 9),   T(2024, 3, 4, 9),  T(2024, 3, 6, 9),   T(2024, 4, 1, 9),
-        T(2024, 2, 10, 9),  T(2024, 3, 20, 9), T(2024, 4, 15, 9)};
+        T(2024, 1, 10, 9), T(2024, 1, 15, 9), T(2024, 2, 1, 9),   T(2024, 1, 5, 9),
+        T(2024, 1, 5, 10), T(2024, 3, 5, 9),  T(2024, 2, 20, 9),  T(2024, 2, 2, 9),
+        T(2024, 2, 29, 9), T(2024, 1, 11, 9), T(2024, 1, 16, 12), T(2024, 1, 16, 12),
+        T(2024, 3, 1, 9),  T(2024, 3, 4, 9),  T(2024, 3, 6, 9),   T(2024, 4, 1, 9),
+        T(2024, 2, 10, 9), T(2024, 3, 20, 9), T(2024, 4, 15, 9)};
     _Static_assert(sizeof t / sizeof t[0] == BOOK_N, "one time per event");
     for (size_t i = 0; i < BOOK_N; i++)
         v[i].t = t[i];
@@ -468,7 +469,8 @@ static void test_credit_standing(void)
     env_t e;
     env_open(&e);
     ev_t later = {KPI_EV_CREDIT_LIMIT_SET, "l2", T(2024, 5, 1, 9), NULL, NULL, 900000, U, C, -1, 0};
-    ev_t earlier = {KPI_EV_CREDIT_LIMIT_SET, "l1", T(2024, 4, 1, 9), NULL, NULL, 500000, U, C, -1, 0};
+    ev_t earlier = {
+        KPI_EV_CREDIT_LIMIT_SET, "l1", T(2024, 4, 1, 9), NULL, NULL, 500000, U, C, -1, 0};
     ev_t hold = {KPI_EV_CREDIT_HOLD_SET, "h1", T(2024, 5, 2, 9), NULL, NULL, 0, U, C, -1, 0};
     ev_t rel = {KPI_EV_CREDIT_HOLD_RELEASED, "h2", T(2024, 5, 3, 9), NULL, NULL, 0, U, C, -1, 0};
     /* Arrival order differs from time order: the latest by time stands. */
@@ -499,7 +501,8 @@ static void test_errors(void)
     env_t e;
     env_open(&e);
     /* A movement on an invoice that was never applied is the store's bug. */
-    ev_t orphan = {KPI_EV_INVOICE_WRITTEN_OFF, "o1", T(2024, 1, 1, 0), "NOPE", NULL, 100, U, C, -1, 0};
+    ev_t orphan = {
+        KPI_EV_INVOICE_WRITTEN_OFF, "o1", T(2024, 1, 1, 0), "NOPE", NULL, 100, U, C, -1, 0};
     CHECK_ERR(ERR_INTERNAL, apply(&e, &orphan));
     ev_t inv = {KPI_EV_INVOICE_ISSUED, "o2", T(2024, 1, 1, 0), "I7", NULL, 100, U, C, 30, 0};
     CHECK_ERR(ERR_OK, apply(&e, &inv));
