@@ -1,0 +1,107 @@
+/*
+ * store_int.h — internals shared by the store/ sources. Nothing outside store/
+ * includes this file.
+ *
+ * LMDB databases of the core (derived KPI state: store_derive.h):
+ *
+ *   meta       "version" u32 | "tz" | "currency" | "seq" u64 (last arrival
+ *              number) | "names" u32 (last interned id) | "events" u64 |
+ *              "pending" u64 | "docs" u64[KPI_DOC_COUNT] | "rebuilding" u8
+ *   events     time key (8 bytes: UTC seconds, big-endian, sign bit flipped)
+ *              + seq (8 bytes, big-endian)   -> kpi_event_encode() of the
+ *              event exactly as received (so a resend compares byte-equal)
+ *   ids        event id                     -> events key
+ *   names      name                         -> u32 id (>= 1), interned
+ *   names_rev  u32 id (big-endian)          -> name
+ *   by_party   party id + events key        -> ""  (customer or vendor)
+ *   by_bu      unit id + events key         -> ""
+ *   docs       kind u8 + document number    -> doc_rec_t
+ *   pending    kind u8 + number + NUL + events key -> "" : an event waiting
+ *              for that document to be created
+ *
+ * Every key is big-endian so that LMDB's byte order is numeric order and a
+ * cursor walks time (or a party's events in time) directly.
+ */
+#ifndef KPID_STORE_INT_H
+#define KPID_STORE_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "store.h"
+#include "store_derive.h"
+
+#define EVKEY_LEN 16
+
+/* The stored state of one document (native byte order: the store's files
+   are not meant to move between architectures; the version check guards). */
+typedef struct doc_rec {
+    uint8_t kind;
+    uint8_t exists;       /* its creating event has taken effect */
+    uint8_t first_review; /* kpi_review_result_t of the earliest review */
+    uint8_t pad;
+    char currency[4];
+    uint32_t party, unit, ref; /* interned ids; 0 = none */
+    uint32_t reviews, corrections, rejections, escalations, pending_events;
+    uint64_t created_seq; /* the creating event, also while it is pending */
+    int64_t first_review_s;
+    int32_t created_day, due_day, closed_day, pad2;
+    int64_t amount, adjusted, applied, credited, written_off, refunded, paid;
+} doc_rec_t;
+
+struct store {
+    MDB_env *env;
+    MDB_dbi meta, events, ids, names, names_rev, by_party, by_bu, docs, pending;
+    derive_t derive;
+    char *dir;
+    int lock_fd;
+    bool read_only;
+    const kpi_tz_t *tz;
+    char base_currency[4];
+    int base_digits;
+    int32_t *holidays; /* owned copy of the calendar's holidays */
+    uint64_t map_size;
+    pthread_mutex_t write_mu;  /* one writer at a time */
+    pthread_rwlock_t map_lock; /* shared by open snapshots; exclusive to grow the map */
+};
+
+struct store_snap {
+    store_t *s;
+    MDB_txn *txn;
+};
+
+/* LMDB return code to err_t, with a message naming the directory. */
+err_t store_lmdb_err(const store_t *s, int rc, const char *what, err_msg_t *msg);
+
+/* Big-endian helpers. */
+void store_put_u32(uint8_t *p, uint32_t v);
+uint32_t store_get_u32(const uint8_t *p);
+void store_put_u64(uint8_t *p, uint64_t v);
+uint64_t store_get_u64(const uint8_t *p);
+void store_evkey(uint8_t *k, int64_t time_s, uint64_t seq);
+int64_t store_evkey_time(const uint8_t *k);
+uint64_t store_evkey_seq(const uint8_t *k);
+
+/* Meta counters (u64) read/write inside a transaction. */
+uint64_t store_meta_u64(const store_t *s, MDB_txn *txn, const char *key);
+int store_meta_put_u64(const store_t *s, MDB_txn *txn, const char *key, uint64_t v);
+
+/* Interned names. lookup: MDB_NOTFOUND when unknown. */
+int store_name_get(const store_t *s, MDB_txn *txn, const char *name, uint32_t *id);
+int store_name_intern(const store_t *s, MDB_txn *txn, const char *name, uint32_t *id);
+int store_name_str(const store_t *s, MDB_txn *txn, uint32_t id, const char **name);
+
+/* docs key: kind + number. Returns its length. */
+size_t store_doc_key(uint8_t *k, kpi_doc_kind_t kind, const char *number);
+
+/* The reporting-zone day of an event. */
+int32_t store_ev_day(const store_t *s, const kpi_event_t *ev);
+
+/* Shared by writing and rebuild (store_write.c). */
+err_t store_rebuild_impl(store_t *s, void (*progress)(void *, uint64_t, uint64_t), void *ctx,
+                         err_msg_t *msg);
+
+#endif
