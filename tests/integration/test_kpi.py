@@ -361,7 +361,7 @@ class HandChecked(ServerTest):
         for path, name in cases:
             st, js, raw = self.srv.get(path)
             self.assertEqual(st, 400, path)
-            self.assertEqual(js["error"]["code"], "bad_param", path)
+            self.assertEqual(js["error"]["code"], "bad_parameter", path)
             self.assertIn(name, js["error"]["message"], path)
         for path in ("/v1/aging?customer=NOBODY", "/v1/dso?business_unit=nowhere",
                      "/v1/customers/NOBODY"):
