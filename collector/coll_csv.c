@@ -1,0 +1,229 @@
+/*
+ * coll_csv.c — RFC 4180 CSV, incrementally: quoted fields with doubled
+ * quotes, commas and line breaks inside quotes, CRLF or LF. The header row
+ * names the fields (SPEC.md's names); each data row becomes a JSON object
+ * of its non-empty cells, all strings, handed to the same validation as
+ * JSON input. A row with another number of cells than the header is a
+ * broken row; it does not stop the rows after it.
+ */
+#include "coll_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct cells {
+    char *buf; /* cell bytes, each NUL-terminated */
+    size_t len, cap;
+    size_t *off; /* start of each cell in buf */
+    size_t n, ncap;
+    size_t cur;  /* start of the cell being read */
+} cells_t;
+
+struct coll_csv {
+    coll_csv_row_fn fn;
+    void *ctx;
+    cells_t row;
+    char **header;
+    size_t n_header;
+    bool in_quotes;
+    bool quote_seen;   /* a quote just closed: a second one is a literal quote */
+    bool after_cr;
+    bool row_started;  /* any byte of the current row seen */
+    bool too_big;
+    size_t line;       /* physical line being read, 1-based */
+    size_t row_line;   /* line where the current row started */
+    size_t row_bytes;
+};
+
+static bool cells_add_byte(cells_t *c, char b)
+{
+    if (c->len + 1 >= c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        char *nb = realloc(c->buf, cap);
+        if (nb == NULL)
+            return false;
+        c->buf = nb;
+        c->cap = cap;
+    }
+    c->buf[c->len++] = b;
+    return true;
+}
+
+static bool cells_end_cell(cells_t *c)
+{
+    if (!cells_add_byte(c, '\0'))
+        return false;
+    if (c->n == c->ncap) {
+        size_t cap = c->ncap ? c->ncap * 2 : 32;
+        size_t *no = realloc(c->off, cap * sizeof *no);
+        if (no == NULL)
+            return false;
+        c->off = no;
+        c->ncap = cap;
+    }
+    c->off[c->n++] = c->cur;
+    c->cur = c->len;
+    return true;
+}
+
+err_t coll_csv_new(coll_csv_row_fn fn, void *ctx, coll_csv_t **out)
+{
+    coll_csv_t *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return ERR_NOMEM;
+    c->fn = fn;
+    c->ctx = ctx;
+    c->line = 1;
+    c->row_line = 1;
+    *out = c;
+    return ERR_OK;
+}
+
+void coll_csv_free(coll_csv_t *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->n_header; i++)
+        free(c->header[i]);
+    free(c->header);
+    free(c->row.buf);
+    free(c->row.off);
+    free(c);
+}
+
+static void row_reset(coll_csv_t *c)
+{
+    c->row.len = 0;
+    c->row.n = 0;
+    c->row.cur = 0;
+    c->row_started = false;
+    c->too_big = false;
+    c->row_bytes = 0;
+    c->quote_seen = false;
+}
+
+static err_t end_row(coll_csv_t *c)
+{
+    if (!cells_end_cell(&c->row))
+        return ERR_NOMEM;
+    cells_t *r = &c->row;
+    /* A blank line is no row at all. */
+    if (r->n == 1 && r->buf[r->off[0]] == '\0' && !c->quote_seen) {
+        row_reset(c);
+        return ERR_OK;
+    }
+    err_t e = ERR_OK;
+    if (c->header == NULL) {
+        c->header = calloc(r->n, sizeof *c->header);
+        if (c->header == NULL)
+            return ERR_NOMEM;
+        c->n_header = r->n;
+        for (size_t i = 0; i < r->n; i++) {
+            c->header[i] = strdup(r->buf + r->off[i]);
+            if (c->header[i] == NULL)
+                return ERR_NOMEM;
+        }
+        row_reset(c);
+        return ERR_OK;
+    }
+    if (c->too_big) {
+        e = c->fn(c->ctx, c->row_line, NULL, "row longer than 1 MiB");
+    } else if (r->n != c->n_header) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "row has %zu cells, the header has %zu", r->n, c->n_header);
+        e = c->fn(c->ctx, c->row_line, NULL, msg);
+    } else {
+        json_t *obj = json_object();
+        if (obj == NULL)
+            return ERR_NOMEM;
+        for (size_t i = 0; i < r->n; i++) {
+            const char *cell = r->buf + r->off[i];
+            if (cell[0] == '\0' || c->header[i][0] == '\0')
+                continue; /* empty cell: the field is absent */
+            json_t *s = json_string(cell);
+            if (s == NULL) { /* not UTF-8 */
+                json_decref(obj);
+                char msg[96];
+                snprintf(msg, sizeof msg, "column '%.40s' is not valid UTF-8", c->header[i]);
+                e = c->fn(c->ctx, c->row_line, NULL, msg);
+                row_reset(c);
+                return e;
+            }
+            json_object_set_new(obj, c->header[i], s);
+        }
+        e = c->fn(c->ctx, c->row_line, obj, NULL);
+        json_decref(obj);
+    }
+    row_reset(c);
+    return e;
+}
+
+err_t coll_csv_feed(coll_csv_t *c, const char *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        char b = buf[i];
+        if (!c->row_started) {
+            c->row_started = true;
+            c->row_line = c->line;
+        }
+        if (b == '\n')
+            c->line++;
+        if (++c->row_bytes > COLL_ITEM_MAX)
+            c->too_big = true;
+        if (c->in_quotes) {
+            if (b == '"') {
+                c->in_quotes = false;
+                c->quote_seen = true;
+            } else if (!c->too_big && !cells_add_byte(&c->row, b)) {
+                return ERR_NOMEM;
+            }
+            continue;
+        }
+        if (b == '"') {
+            /* Opening quote, or "" inside a quoted field: a literal quote. */
+            if (c->quote_seen && !c->too_big && !cells_add_byte(&c->row, '"'))
+                return ERR_NOMEM;
+            c->in_quotes = true;
+            continue;
+        }
+        c->quote_seen = false;
+        if (b == ',') {
+            if (!cells_end_cell(&c->row))
+                return ERR_NOMEM;
+            continue;
+        }
+        if (b == '\r') {
+            c->after_cr = true;
+            continue;
+        }
+        if (b == '\n') {
+            c->after_cr = false;
+            err_t e = end_row(c);
+            if (e)
+                return e;
+            continue;
+        }
+        if (c->after_cr) { /* a lone CR inside a row: keep it */
+            c->after_cr = false;
+            if (!c->too_big && !cells_add_byte(&c->row, '\r'))
+                return ERR_NOMEM;
+        }
+        if (!c->too_big && !cells_add_byte(&c->row, b))
+            return ERR_NOMEM;
+    }
+    return ERR_OK;
+}
+
+err_t coll_csv_finish(coll_csv_t *c)
+{
+    if (c->in_quotes) {
+        c->in_quotes = false;
+        err_t e = c->fn(c->ctx, c->row_line, NULL, "a quoted field is not closed before the end");
+        row_reset(c);
+        return e;
+    }
+    if (c->row_started)
+        return end_row(c);
+    return ERR_OK;
+}
