@@ -448,7 +448,7 @@ static enum MHD_Result flows_series(api_req_t *req, series_t what)
         else if (e == ERR_NOT_FOUND)
             e = ERR_OK;
     }
-    cum_t c;
+    cum_t c = {0};
     if (!e)
         e = cum_load(req, snap, &sc, lo, ps.to, &c, &m);
     point_t *pts = kpi_arena_alloc(req->arena, (ps.n ? ps.n : 1) * sizeof *pts);
@@ -635,7 +635,7 @@ enum MHD_Result api_sla_get(api_req_t *req)
     if (which == nd)
         return api_send_error(req, ERR_BAD_PARAM, "parameter 'sla': '%s' is not one of: %s", name,
                               known);
-    store_snap_t *snap;
+    store_snap_t *snap = NULL;
     e = store_snap_begin(req->srv->opts.store, &snap);
     if (e)
         return api_send_error(req, e, "cannot read the store");
@@ -685,7 +685,7 @@ enum MHD_Result api_ftq_get(api_req_t *req)
         e = p_word(req, "kind", kinds, 0, &kind, &m);
     if (e)
         return api_send_error(req, e, "%s", m.text);
-    store_snap_t *snap;
+    store_snap_t *snap = NULL;
     e = store_snap_begin(req->srv->opts.store, &snap);
     if (e)
         return api_send_error(req, e, "cannot read the store");
@@ -867,7 +867,7 @@ enum MHD_Result api_aging_get(api_req_t *req)
     if (e)
         return api_send_error(req, e, "%s", m.text);
 
-    store_snap_t *snap;
+    store_snap_t *snap = NULL;
     e = store_snap_begin(req->srv->opts.store, &snap);
     if (e)
         return api_send_error(req, e, "cannot read the store");
@@ -1044,7 +1044,7 @@ enum MHD_Result api_customer_get(api_req_t *req)
         return api_send_error(req, e, "%s", m.text);
     q.party = id;
 
-    store_snap_t *snap;
+    store_snap_t *snap = NULL;
     e = store_snap_begin(req->srv->opts.store, &snap);
     if (e)
         return api_send_error(req, e, "cannot read the store");

@@ -480,7 +480,7 @@ void store_snap_end(store_snap_t *sn)
 err_t store_stats(store_t *s, store_stats_t *out)
 {
     memset(out, 0, sizeof *out);
-    store_snap_t *sn;
+    store_snap_t *sn = NULL;
     err_t e = store_snap_begin(s, &sn);
     if (e)
         return e;

@@ -813,7 +813,7 @@ err_t store_rebuild_impl(store_t *s, void (*progress)(void *, uint64_t, uint64_t
     err_t e = rebuild_reset(s, msg);
     uint64_t total = 0;
     if (!e) {
-        store_snap_t *sn;
+        store_snap_t *sn = NULL;
         pthread_mutex_unlock(&s->write_mu);
         e = store_snap_begin(s, &sn);
         if (!e) {
