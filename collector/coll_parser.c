@@ -131,7 +131,7 @@ static err_t take_text(coll_parser_t *p, const char *data, size_t len, size_t li
         return report(p, index, line, ERR_TOO_LARGE, NULL, "",
                       "item larger than 1 MiB; events are small, is this one event?");
     json_error_t je;
-    json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
     if (j == NULL) {
         char msg[200];
         snprintf(msg, sizeof msg, "not valid JSON: %s (column %d)", je.text, je.column);

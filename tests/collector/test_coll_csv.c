@@ -1,0 +1,63 @@
+/*
+ * test_coll_csv.c — RFC 4180 CSV (coll_csv.c): quoting, line breaks in
+ * quotes, CRLF, empty cells, unknown columns, broken rows.
+ */
+#include "coll_test.h"
+
+static void test_quoting_and_cells(void)
+{
+    sink_t s;
+    sink_init(&s);
+    CHECK_ERR(ERR_OK,
+              sink_parse(&s, COLL_FMT_CSV,
+                         "id,type,time,invoice,customer,amount,terms_days,currency,po\r\n"
+                         "c1,invoice.issued,2025-05-01,INV-1,\"Smith, Jones & Co\",10.50,30,,PO-1\r\n"
+                         "c2,invoice.issued,2025-05-01,INV-2,\"He said \"\"hi\"\"\",7,45,JPY,\r\n"
+                         "\r\n"
+                         "c3,invoice.issued,2025-05-01,INV-3,\"two\nlines\",1,0,USD,\r\n"
+                         "c4,invoice.issued,2025-05-01,INV-4,Beta,abc,30,USD,\r\n"
+                         "c5,invoice.issued,2025-05-01,INV-5,Beta\r\n"
+                         "c6,invoice.issued,2025-05-01,INV-6,Gamma,2,30,USD,"));
+    REQUIRE(s.n_ev == 4);
+    CHECK_STR("Smith, Jones & Co", s.ev[0].party);
+    CHECK_INT(1050, s.ev[0].amount_minor);
+    CHECK_STR("", s.ev[0].currency); /* empty cell: absent */
+    CHECK_STR("{\"po\":\"PO-1\"}", s.ev[0].extra);
+    CHECK_STR("He said \"hi\"", s.ev[1].party);
+    CHECK_INT(7, s.ev[1].amount_minor);
+    CHECK_INT(45, s.ev[1].terms_days);
+    CHECK_STR("two\nlines", s.ev[2].party);
+    CHECK_STR("c6", s.ev[3].id); /* last row without a newline */
+    CHECK_INT(5, s.ev_index[3]); /* data rows c1..c6; the blank line is none */
+    REQUIRE(s.n_err == 2);
+    CHECK_ERR(ERR_BAD_AMOUNT, s.err[0].code);
+    CHECK_STR("amount", s.err[0].field);
+    CHECK_STR("c4", s.err[0].id);
+    CHECK_INT(3, s.err[0].index);
+    CHECK_INT(7, s.err[0].line);
+    CHECK_ERR(ERR_PARSE, s.err[1].code);
+    CHECK(strstr(s.err[1].message, "cells") != NULL);
+    CHECK_INT(4, s.err[1].index);
+    sink_free(&s);
+}
+
+static void test_open_quote(void)
+{
+    sink_t s;
+    sink_init(&s);
+    CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_CSV,
+                                 "id,type,time,bill\nx,bill.processed,2025-01-01,\"B\n"));
+    CHECK_INT(0, s.n_ev);
+    REQUIRE(s.n_err == 1);
+    CHECK_ERR(ERR_PARSE, s.err[0].code);
+    CHECK(strstr(s.err[0].message, "quoted") != NULL);
+    sink_free(&s);
+}
+
+int main(void)
+{
+    RUN(test_quoting_and_cells);
+    RUN(test_open_quote);
+    kpi_tz_free(test_utc);
+    return test_summary();
+}

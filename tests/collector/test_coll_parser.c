@@ -1,0 +1,181 @@
+/*
+ * test_coll_parser.c — framing (coll_parser.c): arrays, concatenated
+ * objects, NDJSON, format detection, BOM, chunking at every byte, the item
+ * size cap, broken framing, stopping from a callback, media types.
+ */
+#include <stdlib.h>
+
+#include "coll_test.h"
+
+#define EV(id) "{\"id\":\"" id "\",\"type\":\"bill.processed\",\"time\":\"2025-01-01\",\"bill\":\"B\"}"
+
+/* Feed text in chunks of `step` bytes. */
+static err_t parse_chunked(sink_t *s, coll_format_t fmt, const char *text, size_t step)
+{
+    coll_opts_t o = test_opts();
+    coll_parser_t *p;
+    err_t e = coll_parser_new(&o, fmt, sink_event, sink_error, s, &p);
+    if (e)
+        return e;
+    size_t n = strlen(text);
+    for (size_t i = 0; i < n && !e; i += step)
+        e = coll_parser_feed(p, text + i, n - i < step ? n - i : step);
+    if (!e)
+        e = coll_parser_finish(p);
+    if (!e) {
+        CHECK_INT(n, coll_parser_bytes(p));
+        CHECK_INT(s->n_ev + s->n_err, coll_parser_items(p));
+    }
+    coll_parser_free(p);
+    return e;
+}
+
+static void test_array_with_a_bad_item_any_chunking(void)
+{
+    const char *text = "[\n " EV("a") ",\n {\"id\":\"b\",\"type\":\"nope\",\"time\":\"x\"},\n"
+                       " " EV("c") " ]\n";
+    for (size_t step = 1; step <= 7; step++) {
+        sink_t s;
+        sink_init(&s);
+        CHECK_ERR(ERR_OK, parse_chunked(&s, COLL_FMT_AUTO, text, step));
+        CHECK_INT(2, s.n_ev);
+        CHECK_INT(1, s.n_err);
+        CHECK_STR("a", s.ev[0].id);
+        CHECK_STR("c", s.ev[1].id);
+        CHECK_INT(2, s.ev_index[1]);
+        CHECK_INT(4, s.ev_line[1]);
+        CHECK_INT(1, s.err[0].index);
+        CHECK_INT(3, s.err[0].line);
+        CHECK_STR("b", s.err[0].id);
+        CHECK_ERR(ERR_UNKNOWN_TYPE, s.err[0].code);
+        sink_free(&s);
+    }
+}
+
+static void test_ndjson_and_detection(void)
+{
+    sink_t s;
+    sink_init(&s);
+    /* One object per line (AUTO sees the first close on line 1), a blank
+       line, a broken line in the middle, no final newline. */
+    CHECK_ERR(ERR_OK, parse_chunked(&s, COLL_FMT_AUTO,
+                                    EV("a") "\n\n{\"id\": \"b\", \"type\": \n" EV("c"), 3));
+    CHECK_INT(2, s.n_ev);
+    REQUIRE(s.n_err == 1);
+    CHECK_ERR(ERR_PARSE, s.err[0].code);
+    CHECK_INT(1, s.err[0].index); /* blank lines are not items */
+    CHECK_INT(3, s.err[0].line);
+    CHECK_INT(2, s.ev_index[1]);
+    sink_free(&s);
+
+    /* A pretty-printed object spanning lines is JSON, not NDJSON. */
+    sink_init(&s);
+    CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_AUTO,
+                                 "{\n \"id\": \"p\",\n \"type\": \"bill.processed\",\n"
+                                 " \"time\": \"2025-01-01\", \"bill\": \"B\"\n}\n" EV("q")));
+    CHECK_INT(2, s.n_ev);
+    sink_free(&s);
+
+    /* Anything else is CSV. */
+    sink_init(&s);
+    CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_AUTO,
+                                 "id,type,time,bill\nx1,bill.processed,2025-01-01,B\n"));
+    CHECK_INT(1, s.n_ev);
+    sink_free(&s);
+
+    /* A byte order mark, split across chunks. */
+    sink_init(&s);
+    CHECK_ERR(ERR_OK, parse_chunked(&s, COLL_FMT_AUTO, "\xEF\xBB\xBF[" EV("m") "]", 1));
+    CHECK_INT(1, s.n_ev);
+    CHECK_INT(0, s.n_err);
+    sink_free(&s);
+}
+
+static void test_broken_framing(void)
+{
+    sink_t s;
+    sink_init(&s);
+    CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_JSON, "[" EV("a") ", {\"id\":\"b\""));
+    CHECK_INT(1, s.n_ev);
+    REQUIRE(s.n_err >= 1);
+    CHECK_ERR(ERR_PARSE, s.err[0].code);
+    CHECK(strstr(s.err[0].message, "ends inside") != NULL);
+    sink_free(&s);
+    sink_init(&s);
+    CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_JSON, "[" EV("a")));
+    REQUIRE(s.n_err == 1);
+    CHECK(strstr(s.err[0].message, "not closed") != NULL);
+    sink_free(&s);
+    sink_init(&s);
+    CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_JSON, "[" EV("a") "] trailing"));
+    CHECK_INT(1, s.n_ev);
+    CHECK_INT(1, s.n_err);
+    sink_free(&s);
+    /* Objects one after another, with a string holding braces. */
+    sink_init(&s);
+    CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_JSON,
+                                 "{\"id\":\"x}{\",\"type\":\"bill.processed\",\"time\":\"2025-01-01\","
+                                 "\"bill\":\"B\\\"}\"}" EV("y")));
+    CHECK_INT(2, s.n_ev);
+    CHECK_STR("x}{", s.ev[0].id);
+    CHECK_STR("B\"}", s.ev[0].doc);
+    sink_free(&s);
+}
+
+static void test_item_cap(void)
+{
+    size_t big = (1u << 20) + 100;
+    char *text = malloc(big + 200);
+    REQUIRE(text != NULL);
+    const char *head = "{\"id\":\"big\",\"pad\":\"";
+    size_t n = strlen(head);
+    memcpy(text, head, n);
+    memset(text + n, 'x', big);
+    n += big;
+    const char *tail = "\"}\n" EV("after") "\n";
+    memcpy(text + n, tail, strlen(tail) + 1);
+    sink_t s;
+    sink_init(&s);
+    CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_NDJSON, text));
+    REQUIRE(s.n_err == 1);
+    CHECK_ERR(ERR_TOO_LARGE, s.err[0].code);
+    CHECK_INT(1, s.n_ev);
+    CHECK_STR("after", s.ev[0].id);
+    sink_free(&s);
+    free(text);
+}
+
+static void test_callback_stops(void)
+{
+    sink_t s;
+    sink_init(&s);
+    s.stop_with = ERR_BUSY;
+    CHECK_ERR(ERR_BUSY, sink_parse(&s, COLL_FMT_NDJSON, EV("a") "\n" EV("b") "\n"));
+    sink_free(&s);
+}
+
+static void test_media_types_and_paths(void)
+{
+    CHECK_INT(COLL_FMT_JSON, coll_format_from_media_type("application/json; charset=utf-8"));
+    CHECK_INT(COLL_FMT_NDJSON, coll_format_from_media_type("application/x-ndjson"));
+    CHECK_INT(COLL_FMT_CSV, coll_format_from_media_type("text/csv;header=present"));
+    CHECK_INT(COLL_FMT_AUTO, coll_format_from_media_type("application/xml"));
+    CHECK_INT(COLL_FMT_AUTO, coll_format_from_media_type(NULL));
+    CHECK_INT(COLL_FMT_JSON, coll_format_from_path("a/b.json"));
+    CHECK_INT(COLL_FMT_NDJSON, coll_format_from_path("x.jsonl"));
+    CHECK_INT(COLL_FMT_NDJSON, coll_format_from_path("x.NDJSON"));
+    CHECK_INT(COLL_FMT_CSV, coll_format_from_path("export.csv"));
+    CHECK_INT(COLL_FMT_AUTO, coll_format_from_path("-"));
+}
+
+int main(void)
+{
+    RUN(test_array_with_a_bad_item_any_chunking);
+    RUN(test_ndjson_and_detection);
+    RUN(test_broken_framing);
+    RUN(test_item_cap);
+    RUN(test_callback_stops);
+    RUN(test_media_types_and_paths);
+    kpi_tz_free(test_utc);
+    return test_summary();
+}
