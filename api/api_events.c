@@ -24,22 +24,21 @@
 #define BATCH_ARENA_CAP ((size_t)1 << 30)
 
 const char *const api_events_post_params[] = {"atomic", "strict", NULL};
-const char *const api_events_get_params[] = {"customer", "vendor", "business_unit", "type",
-                                             "from",     "to",     "limit",         "cursor",
-                                             "format",   NULL};
+const char *const api_events_get_params[] = {
+    "customer", "vendor", "business_unit", "type", "from", "to", "limit", "cursor", "format", NULL};
 
 typedef struct post_state {
     coll_parser_t *parser;
-    kpi_arena_t *strings;   /* event strings, capped */
-    kpi_event_t *evs;       /* parsed events, in arrival order */
-    size_t *ev_index;       /* item index of evs[i] */
-    size_t *ev_line;        /* line of evs[i] */
+    kpi_arena_t *strings; /* event strings, capped */
+    kpi_event_t *evs;     /* parsed events, in arrival order */
+    size_t *ev_index;     /* item index of evs[i] */
+    size_t *ev_line;      /* line of evs[i] */
     size_t n, cap;
-    coll_error_t *errs;     /* collector rejections, index order, <= DETAIL_MAX */
-    size_t n_errs;          /* details kept */
-    size_t errs_total;      /* all collector rejections */
+    coll_error_t *errs; /* collector rejections, index order, <= DETAIL_MAX */
+    size_t n_errs;      /* details kept */
+    size_t errs_total;  /* all collector rejections */
     bool atomic, strict;
-    err_t fatal;            /* stops the request: too many events, no memory */
+    err_t fatal; /* stops the request: too many events, no memory */
     char fatal_msg[ERR_MSG_CAP];
 } post_state_t;
 
@@ -139,8 +138,7 @@ static bool post_begin(api_req_t *req)
         bad = "strict";
     if (bad != NULL) {
         req->body_err = ERR_BAD_PARAM;
-        snprintf(req->body_msg, sizeof req->body_msg,
-                 "parameter '%s' must be true or false", bad);
+        snprintf(req->body_msg, sizeof req->body_msg, "parameter '%s' must be true or false", bad);
         return false;
     }
     const char *ctype =
@@ -161,8 +159,7 @@ static bool post_begin(api_req_t *req)
     st->errs = calloc(REJECTED_DETAIL_MAX, sizeof *st->errs);
     if (st->errs == NULL || kpi_arena_new(BATCH_ARENA_CAP, &st->strings) != ERR_OK)
         goto nomem;
-    if (coll_parser_new(&req->srv->opts.coll, fmt, on_event, on_error, req, &st->parser) !=
-        ERR_OK)
+    if (coll_parser_new(&req->srv->opts.coll, fmt, on_event, on_error, req, &st->parser) != ERR_OK)
         goto nomem;
     return true;
 nomem:
@@ -175,8 +172,7 @@ static bool fail_from_parser(api_req_t *req, err_t e)
 {
     post_state_t *st = req->state;
     req->body_err = st->fatal ? st->fatal : e;
-    snprintf(req->body_msg, sizeof req->body_msg, "%s",
-             st->fatal ? st->fatal_msg : err_str(e));
+    snprintf(req->body_msg, sizeof req->body_msg, "%s", st->fatal ? st->fatal_msg : err_str(e));
     return false;
 }
 
@@ -295,7 +291,7 @@ enum MHD_Result api_events_post_respond(api_req_t *req)
     bool nothing_taken = !committed || stats.accepted + stats.duplicates == 0;
     if (rejected_total > 0 && nothing_taken)
         status = (!mixed && only_code != ERR_OK && !st->atomic) ? api_err_status(only_code)
-                                                                 : MHD_HTTP_UNPROCESSABLE_CONTENT;
+                                                                : MHD_HTTP_UNPROCESSABLE_CONTENT;
     return api_send_json(req, status, j);
 }
 
@@ -391,8 +387,7 @@ enum MHD_Result api_events_get(api_req_t *req)
         if (lc.buf.failed)
             r = api_send_error(req, ERR_TOO_LARGE, "CSV page too large; lower 'limit'");
         else
-            r = api_send_body(req, MHD_HTTP_OK, "text/csv; charset=utf-8", lc.buf.data,
-                              lc.buf.len);
+            r = api_send_body(req, MHD_HTTP_OK, "text/csv; charset=utf-8", lc.buf.data, lc.buf.len);
         api_buf_free(&lc.buf);
         return r;
     }

@@ -32,15 +32,34 @@ static int amount_digits(const kpi_event_t *ev, int base_digits)
 /* The values of an event as strings, in the fixed column order shared by
    JSON and CSV rendering. NULL = field absent. */
 enum {
-    COL_ID, COL_TYPE, COL_TIME, COL_BU, COL_CUSTOMER, COL_VENDOR, COL_INVOICE, COL_CREDIT_NOTE,
-    COL_PAYMENT, COL_BILL, COL_DISPUTE, COL_INQUIRY, COL_AMOUNT, COL_CURRENCY, COL_DUE_DATE,
-    COL_TERMS, COL_BILLING_DUE, COL_RESULT, COL_METHOD, COL_REASON, COL_RESOLUTION, COL_COUNT
+    COL_ID,
+    COL_TYPE,
+    COL_TIME,
+    COL_BU,
+    COL_CUSTOMER,
+    COL_VENDOR,
+    COL_INVOICE,
+    COL_CREDIT_NOTE,
+    COL_PAYMENT,
+    COL_BILL,
+    COL_DISPUTE,
+    COL_INQUIRY,
+    COL_AMOUNT,
+    COL_CURRENCY,
+    COL_DUE_DATE,
+    COL_TERMS,
+    COL_BILLING_DUE,
+    COL_RESULT,
+    COL_METHOD,
+    COL_REASON,
+    COL_RESOLUTION,
+    COL_COUNT
 };
 
 static const char *const col_names[COL_COUNT] = {
-    "id",      "type",        "time",    "business_unit", "customer", "vendor",
-    "invoice", "credit_note", "payment", "bill",          "dispute",  "inquiry",
-    "amount",  "currency",    "due_date", "terms_days",   "billing_due", "result",
+    "id",      "type",        "time",      "business_unit", "customer",    "vendor",
+    "invoice", "credit_note", "payment",   "bill",          "dispute",     "inquiry",
+    "amount",  "currency",    "due_date",  "terms_days",    "billing_due", "result",
     "method",  "reason",      "resolution"};
 
 typedef struct ev_cols {

@@ -51,16 +51,16 @@ typedef struct ingest {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     batch_t slots[2];
-    batch_t *filling;   /* parser side */
-    batch_t *ready;     /* handed to the writer, NULL when the slot is free */
-    batch_t *spare;     /* returned by the writer, NULL while it commits */
-    bool eof;           /* parser is done; writer exits after `ready` */
-    err_t writer_err;   /* first store failure: stops everything */
+    batch_t *filling; /* parser side */
+    batch_t *ready;   /* handed to the writer, NULL when the slot is free */
+    batch_t *spare;   /* returned by the writer, NULL while it commits */
+    bool eof;         /* parser is done; writer exits after `ready` */
+    err_t writer_err; /* first store failure: stops everything */
     err_msg_t writer_msg;
 
     /* totals; the writer's are read by the progress line under mu */
     cmd_ingest_totals_t t;
-    err_t parse_err;    /* a callback failure (memory) */
+    err_t parse_err; /* a callback failure (memory) */
     struct timespec t0, last_progress;
 } ingest_t;
 
@@ -93,13 +93,13 @@ static void batch_free(batch_t *b)
     memset(b, 0, sizeof *b);
 }
 
-static void print_rejected(FILE *errs, const char *name, size_t line, size_t index,
-                           const char *id, const char *field, err_t code, const char *message)
+static void print_rejected(FILE *errs, const char *name, size_t line, size_t index, const char *id,
+                           const char *field, err_t code, const char *message)
 {
     if (errs == NULL)
         return;
-    fprintf(errs, "%s:%zu: item %zu%s%s%s%s: %s: %s\n", name, line, index, id[0] ? " id=" : "",
-            id, field[0] ? " field=" : "", field, err_code(code), message);
+    fprintf(errs, "%s:%zu: item %zu%s%s%s%s: %s: %s\n", name, line, index, id[0] ? " id=" : "", id,
+            field[0] ? " field=" : "", field, err_code(code), message);
 }
 
 /* ---- writer thread ------------------------------------------------------ */
@@ -244,8 +244,8 @@ static void show_progress(ingest_t *in, bool final)
         for (int i = 0; i < width; i++)
             bar[i] = i < fill ? '#' : '.';
         bar[width] = '\0';
-        fprintf(stderr, "\r\033[K%s [%s] %s / %s  %" PRIu64 " events (%" PRIu64
-                        " committed)  %.0f ev/s%s",
+        fprintf(stderr,
+                "\r\033[K%s [%s] %s / %s  %" PRIu64 " events (%" PRIu64 " committed)  %.0f ev/s%s",
                 in->name, bar, bytes, total, in->t.items, done, rate, eta);
     } else {
         fprintf(stderr, "\r\033[K%s %s  %" PRIu64 " events (%" PRIu64 " committed)  %.0f ev/s",

@@ -56,8 +56,8 @@ static err_t load_demo(store_t *store, const kpi_tz_t *tz, const char *base, uin
     if (!e) {
         rewind(tmp);
         cmd_ingest_totals_t tot = {0};
-        e = cmd_ingest_fd(store, tz, base, fileno(tmp), "demo.ndjson", 0, false, stderr, NULL,
-                          &tot, msg);
+        e = cmd_ingest_fd(store, tz, base, fileno(tmp), "demo.ndjson", 0, false, stderr, NULL, &tot,
+                          msg);
         if (!e)
             fprintf(stderr, "kpid: demo data loaded: %" PRIu64 " events\n", tot.accepted);
     }
@@ -71,12 +71,10 @@ int cmd_serve_main(int argc, char **argv)
     cmd_config_default(&cfg);
     const char *data = NULL, *listen = NULL, *config = NULL;
     uint64_t demo = 0;
-    static const struct option longopts[] = {{"data", required_argument, NULL, 'd'},
-                                             {"listen", required_argument, NULL, 'l'},
-                                             {"config", required_argument, NULL, 'c'},
-                                             {"demo", optional_argument, NULL, 'D'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"data", required_argument, NULL, 'd'},   {"listen", required_argument, NULL, 'l'},
+        {"config", required_argument, NULL, 'c'}, {"demo", optional_argument, NULL, 'D'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:l:c:h", longopts, NULL)) != -1) {

@@ -59,12 +59,12 @@ coll_format_t coll_format_from_path(const char *path);
 
 /* One rejected item. Strings are NUL-terminated and may be empty. */
 typedef struct coll_error {
-    size_t index;        /* item index, see above */
-    size_t line;         /* 1-based line where the item starts; 0 if unknown */
-    err_t code;          /* ERR_PARSE, ERR_MISSING_FIELD, ... */
+    size_t index;            /* item index, see above */
+    size_t line;             /* 1-based line where the item starts; 0 if unknown */
+    err_t code;              /* ERR_PARSE, ERR_MISSING_FIELD, ... */
     char id[KPI_ID_MAX + 1]; /* the item's id when it had a readable one */
-    char field[64];      /* the offending field, "" when not about one field */
-    char message[256];   /* one line, for people: "amount: 3 decimals, USD has 2" */
+    char field[64];          /* the offending field, "" when not about one field */
+    char message[256];       /* one line, for people: "amount: 3 decimals, USD has 2" */
 } coll_error_t;
 
 /*
@@ -102,7 +102,6 @@ void coll_parser_free(coll_parser_t *p);
  * Convenience for a whole buffer held in memory: parse it all. Same callbacks.
  */
 err_t coll_parse_buffer(const coll_opts_t *opts, coll_format_t fmt, const char *buf, size_t len,
-                        coll_event_fn on_event, coll_error_fn on_error,
-                        void *ctx) KPID_MUST_USE;
+                        coll_event_fn on_event, coll_error_fn on_error, void *ctx) KPID_MUST_USE;
 
 #endif

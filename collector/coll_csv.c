@@ -17,7 +17,7 @@ typedef struct cells {
     size_t len, cap;
     size_t *off; /* start of each cell in buf */
     size_t n, ncap;
-    size_t cur;  /* start of the cell being read */
+    size_t cur; /* start of the cell being read */
 } cells_t;
 
 struct coll_csv {
@@ -27,12 +27,12 @@ struct coll_csv {
     char **header;
     size_t n_header;
     bool in_quotes;
-    bool quote_seen;   /* a quote just closed: a second one is a literal quote */
+    bool quote_seen; /* a quote just closed: a second one is a literal quote */
     bool after_cr;
-    bool row_started;  /* any byte of the current row seen */
+    bool row_started; /* any byte of the current row seen */
     bool too_big;
-    size_t line;       /* physical line being read, 1-based */
-    size_t row_line;   /* line where the current row started */
+    size_t line;     /* physical line being read, 1-based */
+    size_t row_line; /* line where the current row started */
     size_t row_bytes;
 };
 

@@ -24,31 +24,31 @@ enum { REQ = 1, OPT = 2 };
 enum { AMT_NONE, AMT_POS, AMT_SIGNED, AMT_NONNEG };
 
 typedef struct rule {
-    uint8_t party;   /* customer (AR) or vendor (AP): REQ/OPT */
-    uint8_t ref;     /* `invoice` on a non-invoice document: REQ/OPT/0 */
-    uint8_t amount;  /* 0 / REQ / OPT */
-    uint8_t sign;    /* AMT_* */
-    uint8_t due;     /* due_date or terms_days required */
-    uint8_t reason;  /* `reason`: REQ/OPT/0 */
+    uint8_t party;      /* customer (AR) or vendor (AP): REQ/OPT */
+    uint8_t ref;        /* `invoice` on a non-invoice document: REQ/OPT/0 */
+    uint8_t amount;     /* 0 / REQ / OPT */
+    uint8_t sign;       /* AMT_* */
+    uint8_t due;        /* due_date or terms_days required */
+    uint8_t reason;     /* `reason`: REQ/OPT/0 */
     uint8_t resolution; /* `resolution`: OPT/0 */
-    uint8_t result;  /* invoice.reviewed */
-    uint8_t method;  /* payment.received */
+    uint8_t result;     /* invoice.reviewed */
+    uint8_t method;     /* payment.received */
 } rule_t;
 
 static const rule_t rules[KPI_EV_COUNT] = {
     [KPI_EV_INVOICE_ISSUED] = {.party = REQ, .amount = REQ, .sign = AMT_POS, .due = 1},
     [KPI_EV_INVOICE_REVIEWED] = {.party = OPT, .reason = OPT, .result = 1},
     [KPI_EV_INVOICE_ADJUSTED] = {.party = OPT, .amount = REQ, .sign = AMT_SIGNED, .reason = REQ},
-    [KPI_EV_CREDIT_NOTE_ISSUED] = {.party = REQ, .ref = OPT, .amount = REQ, .sign = AMT_POS,
-                                   .reason = OPT},
+    [KPI_EV_CREDIT_NOTE_ISSUED] =
+        {.party = REQ, .ref = OPT, .amount = REQ, .sign = AMT_POS, .reason = OPT},
     [KPI_EV_PAYMENT_RECEIVED] = {.party = REQ, .amount = REQ, .sign = AMT_POS, .method = 1},
     [KPI_EV_PAYMENT_APPLIED] = {.party = OPT, .ref = REQ, .amount = REQ, .sign = AMT_POS},
     [KPI_EV_PAYMENT_REFUNDED] = {.party = OPT, .amount = REQ, .sign = AMT_POS, .reason = OPT},
     [KPI_EV_INVOICE_WRITTEN_OFF] = {.party = OPT, .amount = REQ, .sign = AMT_POS, .reason = REQ},
-    [KPI_EV_DISPUTE_OPENED] = {.party = OPT, .ref = REQ, .amount = OPT, .sign = AMT_NONNEG,
-                               .reason = OPT},
-    [KPI_EV_DISPUTE_RESOLVED] = {.party = OPT, .ref = OPT, .amount = OPT, .sign = AMT_NONNEG,
-                                 .resolution = OPT},
+    [KPI_EV_DISPUTE_OPENED] =
+        {.party = OPT, .ref = REQ, .amount = OPT, .sign = AMT_NONNEG, .reason = OPT},
+    [KPI_EV_DISPUTE_RESOLVED] =
+        {.party = OPT, .ref = OPT, .amount = OPT, .sign = AMT_NONNEG, .resolution = OPT},
     [KPI_EV_CREDIT_LIMIT_SET] = {.party = REQ, .amount = REQ, .sign = AMT_NONNEG},
     [KPI_EV_CREDIT_HOLD_SET] = {.party = REQ, .reason = REQ},
     [KPI_EV_CREDIT_HOLD_RELEASED] = {.party = REQ, .reason = REQ},

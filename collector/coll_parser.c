@@ -28,7 +28,7 @@ struct coll_parser {
     err_t stopped; /* a callback asked to stop */
     size_t items;
     uint64_t bytes;
-    size_t line;   /* current physical line, 1-based */
+    size_t line; /* current physical line, 1-based */
 
     uint8_t bom[3]; /* the first bytes, until we know they are no BOM */
     size_t bom_len;
@@ -131,7 +131,8 @@ static err_t take_text(coll_parser_t *p, const char *data, size_t len, size_t li
         return report(p, index, line, ERR_TOO_LARGE, NULL, "",
                       "item larger than 1 MiB; events are small, is this one event?");
     json_error_t je;
-    json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+    json_t *j =
+        json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
     if (j == NULL) {
         char msg[200];
         snprintf(msg, sizeof msg, "not valid JSON: %s (column %d)", je.text, je.column);

@@ -44,8 +44,7 @@ err_t coll_tz_load(const char *name, kpi_tz_t **out, err_msg_t *msg)
         bool utc = strcmp(name, "UTC") == 0 || strcmp(name, "Etc/UTC") == 0;
         if (utc) /* no tzdata installed: UTC needs no file */
             return kpi_tz_new_utc(out);
-        return err_set(msg, ERR_TZ, "unknown time zone '%s' (%s: %s)", name, path,
-                       strerror(errno));
+        return err_set(msg, ERR_TZ, "unknown time zone '%s' (%s: %s)", name, path, strerror(errno));
     }
     uint8_t *buf = malloc(TZIF_MAX);
     if (buf == NULL) {

@@ -28,37 +28,37 @@
 typedef enum err {
     ERR_OK = 0,
     /* input: one event or one parameter is wrong */
-    ERR_PARSE,            /* malformed JSON / CSV / NDJSON syntax */
-    ERR_MISSING_FIELD,    /* a required field is absent */
-    ERR_BAD_TYPE,         /* a field has the wrong JSON type */
-    ERR_UNKNOWN_TYPE,     /* `type` is not an event type of SPEC.md */
-    ERR_BAD_VALUE,        /* a field's value is outside its domain */
-    ERR_BAD_DATE,         /* not an RFC 3339 time or YYYY-MM-DD date */
-    ERR_BAD_AMOUNT,       /* not a decimal amount, or sign not allowed here */
-    ERR_TOO_MANY_DECIMALS,/* more fraction digits than the currency has */
-    ERR_BAD_CURRENCY,     /* not an ISO 4217 code we know */
-    ERR_OVERFLOW,         /* an amount or sum leaves int64 minor units */
-    ERR_BAD_PARAM,        /* an HTTP query or command-line parameter */
+    ERR_PARSE,             /* malformed JSON / CSV / NDJSON syntax */
+    ERR_MISSING_FIELD,     /* a required field is absent */
+    ERR_BAD_TYPE,          /* a field has the wrong JSON type */
+    ERR_UNKNOWN_TYPE,      /* `type` is not an event type of SPEC.md */
+    ERR_BAD_VALUE,         /* a field's value is outside its domain */
+    ERR_BAD_DATE,          /* not an RFC 3339 time or YYYY-MM-DD date */
+    ERR_BAD_AMOUNT,        /* not a decimal amount, or sign not allowed here */
+    ERR_TOO_MANY_DECIMALS, /* more fraction digits than the currency has */
+    ERR_BAD_CURRENCY,      /* not an ISO 4217 code we know */
+    ERR_OVERFLOW,          /* an amount or sum leaves int64 minor units */
+    ERR_BAD_PARAM,         /* an HTTP query or command-line parameter */
     /* input against what is stored */
-    ERR_CONFLICT,         /* same event id, other content */
-    ERR_DOC_CONFLICT,     /* document number already created by another event */
-    ERR_OVER_APPLIED,     /* more applied/refunded than the payment received */
-    ERR_UNKNOWN_DOC,      /* reference to a document not (yet) known */
-    ERR_CURRENCY_MISMATCH,/* movement in another currency than its document */
-    ERR_NOT_FOUND,        /* the thing asked for does not exist */
-    ERR_TOO_LARGE,        /* a body, batch, field or buffer exceeds its cap */
+    ERR_CONFLICT,          /* same event id, other content */
+    ERR_DOC_CONFLICT,      /* document number already created by another event */
+    ERR_OVER_APPLIED,      /* more applied/refunded than the payment received */
+    ERR_UNKNOWN_DOC,       /* reference to a document not (yet) known */
+    ERR_CURRENCY_MISMATCH, /* movement in another currency than its document */
+    ERR_NOT_FOUND,         /* the thing asked for does not exist */
+    ERR_TOO_LARGE,         /* a body, batch, field or buffer exceeds its cap */
     /* environment */
     ERR_NOMEM,
-    ERR_IO,               /* a file or socket operation failed */
-    ERR_STORE_VERSION,    /* the store was written by another format version */
-    ERR_STORE_CORRUPT,    /* the store's files are damaged */
-    ERR_STORE_LOCKED,     /* another process holds the store */
-    ERR_READONLY,         /* the store or its directory cannot be written */
-    ERR_DISK_FULL,        /* no space left for the store to grow */
-    ERR_TZ,               /* unknown or unreadable time zone */
-    ERR_CONFIG,           /* the configuration file is wrong */
-    ERR_BUSY,             /* overloaded; try again later */
-    ERR_INTERNAL          /* a bug: an invariant did not hold */
+    ERR_IO,            /* a file or socket operation failed */
+    ERR_STORE_VERSION, /* the store was written by another format version */
+    ERR_STORE_CORRUPT, /* the store's files are damaged */
+    ERR_STORE_LOCKED,  /* another process holds the store */
+    ERR_READONLY,      /* the store or its directory cannot be written */
+    ERR_DISK_FULL,     /* no space left for the store to grow */
+    ERR_TZ,            /* unknown or unreadable time zone */
+    ERR_CONFIG,        /* the configuration file is wrong */
+    ERR_BUSY,          /* overloaded; try again later */
+    ERR_INTERNAL       /* a bug: an invariant did not hold */
 } err_t;
 
 /* Stable machine name, e.g. "missing_field". Never NULL. */

@@ -24,12 +24,12 @@
 /* Why a value is undefined. KPI_UNDEF_NONE means it is defined. */
 typedef enum kpi_undef {
     KPI_UNDEF_NONE = 0,
-    KPI_UNDEF_NO_SALES,          /* "no sales": DSO family with zero sales */
-    KPI_UNDEF_NO_PURCHASES,      /* "no purchases": DPO with zero bills */
-    KPI_UNDEF_AR_EXCEEDS_HISTORY,/* "ar exceeds sales history": countback */
-    KPI_UNDEF_NOTHING_TO_COLLECT,/* "nothing to collect": CEI denominator 0 */
-    KPI_UNDEF_NO_ITEMS,          /* "no items": SLA/FTQ with nothing completed/reviewed */
-    KPI_UNDEF_OVERFLOW           /* "overflow": inputs too large to combine exactly */
+    KPI_UNDEF_NO_SALES,           /* "no sales": DSO family with zero sales */
+    KPI_UNDEF_NO_PURCHASES,       /* "no purchases": DPO with zero bills */
+    KPI_UNDEF_AR_EXCEEDS_HISTORY, /* "ar exceeds sales history": countback */
+    KPI_UNDEF_NOTHING_TO_COLLECT, /* "nothing to collect": CEI denominator 0 */
+    KPI_UNDEF_NO_ITEMS,           /* "no items": SLA/FTQ with nothing completed/reviewed */
+    KPI_UNDEF_OVERFLOW            /* "overflow": inputs too large to combine exactly */
 } kpi_undef_t;
 
 /* The stable reason text of SPEC.md ("no sales", ...); "" for NONE. */
@@ -53,7 +53,7 @@ err_t kpi_ratio_round(const kpi_ratio_t *r, int scale, int64_t *out) KPID_MUST_U
 
 typedef enum kpi_interval {
     KPI_IV_DAY = 0,
-    KPI_IV_WEEK,    /* ISO weeks, Monday to Sunday */
+    KPI_IV_WEEK, /* ISO weeks, Monday to Sunday */
     KPI_IV_MONTH,
     KPI_IV_QUARTER
 } kpi_interval_t;
@@ -84,9 +84,9 @@ err_t kpi_periods(int32_t from, int32_t to, kpi_interval_t iv, kpi_period_t *out
 /* ---- business-day calendar ---------------------------------------------- */
 
 typedef struct kpi_calendar {
-    uint8_t weekend_mask;     /* bit (iso_weekday - 1) set = not a business day;
-                                 0x60 = Saturday and Sunday */
-    const int32_t *holidays;  /* sorted ascending, no duplicates; borrowed */
+    uint8_t weekend_mask;    /* bit (iso_weekday - 1) set = not a business day;
+                                0x60 = Saturday and Sunday */
+    const int32_t *holidays; /* sorted ascending, no duplicates; borrowed */
     size_t n_holidays;
 } kpi_calendar_t;
 
@@ -106,22 +106,22 @@ int32_t kpi_business_day_add(const kpi_calendar_t *cal, int32_t start, int32_t n
 
 /* Open amount of invoices sharing one basis day (due day or issue day). */
 typedef struct kpi_open_group {
-    int32_t basis_day;  /* due_date or issue date of these invoices */
-    int64_t amount;     /* minor units, may be negative (over-credited) */
-    int64_t count;      /* open invoices */
+    int32_t basis_day; /* due_date or issue date of these invoices */
+    int64_t amount;    /* minor units, may be negative (over-credited) */
+    int64_t count;     /* open invoices */
 } kpi_open_group_t;
 
 #define KPI_BUCKETS_MAX 16
 
 typedef struct kpi_bucket {
-    int32_t lo, hi;     /* days past due covered, inclusive; lo = INT32_MIN for
-                           `current`, hi = INT32_MAX for the last bucket */
+    int32_t lo, hi; /* days past due covered, inclusive; lo = INT32_MIN for
+                       `current`, hi = INT32_MAX for the last bucket */
     int64_t amount;
     int64_t count;
 } kpi_bucket_t;
 
 typedef struct kpi_aging {
-    size_t n_buckets;   /* n_edges + 2: current, the edge buckets, the open-ended */
+    size_t n_buckets; /* n_edges + 2: current, the edge buckets, the open-ended */
     kpi_bucket_t buckets[KPI_BUCKETS_MAX];
     int64_t total_amount;
     int64_t total_count;
@@ -160,8 +160,8 @@ kpi_ratio_t kpi_dso_add(int64_t ar_end, int64_t current_ar_end, int64_t sales, i
 
 /* One calendar unit of sales history for countback, latest first. */
 typedef struct kpi_unit_sales {
-    int32_t days;    /* days in the unit (a partial unit at the period end counts its days) */
-    int64_t sales;   /* sales in the unit */
+    int32_t days;  /* days in the unit (a partial unit at the period end counts its days) */
+    int64_t sales; /* sales in the unit */
 } kpi_unit_sales_t;
 
 /*
@@ -200,14 +200,14 @@ err_t kpi_rollforward_close(kpi_rollforward_t *rf) KPID_MUST_USE;
 kpi_ratio_t kpi_percent(int64_t part, int64_t whole);
 
 typedef enum kpi_sla_unit {
-    KPI_SLA_HOURS = 0,         /* elapsed hours between start and stop instants */
-    KPI_SLA_BUSINESS_DAYS,     /* business days after the start date up to the stop date */
-    KPI_SLA_CALENDAR_DAYS      /* calendar days between start and stop dates */
+    KPI_SLA_HOURS = 0,     /* elapsed hours between start and stop instants */
+    KPI_SLA_BUSINESS_DAYS, /* business days after the start date up to the stop date */
+    KPI_SLA_CALENDAR_DAYS  /* calendar days between start and stop dates */
 } kpi_sla_unit_t;
 
 typedef struct kpi_sla_target {
     kpi_sla_unit_t unit;
-    int32_t amount;            /* hours or days, >= 0 */
+    int32_t amount; /* hours or days, >= 0 */
 } kpi_sla_target_t;
 
 /*
@@ -259,9 +259,9 @@ size_t kpi_sla_defaults(kpi_sla_def_t *out, size_t cap);
 /* ---- payment habits ------------------------------------------------------- */
 
 typedef struct kpi_habits_acc {
-    int64_t amount;            /* sum of applied amounts */
-    __int128 amount_x_days;    /* sum of amount * (application day - issue day) */
-    __int128 amount_x_late;    /* sum of amount * (application day - due day) */
+    int64_t amount;         /* sum of applied amounts */
+    __int128 amount_x_days; /* sum of amount * (application day - issue day) */
+    __int128 amount_x_late; /* sum of amount * (application day - due day) */
 } kpi_habits_acc_t;
 
 /* Add one application of `amount` on `app_day` to an invoice issued on

@@ -26,9 +26,9 @@ typedef struct chunk {
 } chunk_t;
 
 struct kpi_arena {
-    chunk_t *head;  /* newest chunk, or NULL */
-    size_t cap;     /* bytes that may be handed out in total */
-    size_t handed;  /* bytes handed out since creation/reset (<= cap) */
+    chunk_t *head; /* newest chunk, or NULL */
+    size_t cap;    /* bytes that may be handed out in total */
+    size_t handed; /* bytes handed out since creation/reset (<= cap) */
 };
 
 err_t kpi_arena_new(size_t cap_bytes, kpi_arena_t **out)

@@ -26,10 +26,10 @@ int32_t kpi_days_from_civil(int32_t y, int32_t m, int32_t d)
 {
     int64_t yy = (int64_t)y - (m <= 2);
     int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
-    int64_t yoe = yy - era * 400;                                  /* [0, 399] */
-    int64_t mp = (m + 9) % 12;                                     /* March = 0 */
-    int64_t doy = (153 * mp + 2) / 5 + d - 1;                      /* [0, 365] */
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
+    int64_t yoe = yy - era * 400;                        /* [0, 399] */
+    int64_t mp = (m + 9) % 12;                           /* March = 0 */
+    int64_t doy = (153 * mp + 2) / 5 + d - 1;            /* [0, 365] */
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; /* [0, 146096] */
     return (int32_t)(era * 146097 + doe - 719468);
 }
 

@@ -147,7 +147,7 @@ const char *kpi_method_name(kpi_pay_method_t m)
 /* ---- encoding ---------------------------------------------------------- */
 
 #define ENC_VERSION 1
-#define FLAG_MASK                                                                            \
+#define FLAG_MASK                                                                                  \
     (KPI_EVF_DATE_ONLY | KPI_EVF_AMOUNT | KPI_EVF_DUE | KPI_EVF_TERMS | KPI_EVF_BILLING_DUE)
 
 /* Writer that counts what it would write past cap, so one pass gives the size. */

@@ -9,8 +9,8 @@
  * points at):
  *
  *   type                 doc            ref       party     amount         other
- *   invoice.issued       invoice        -         customer  > 0            due_day|terms_days, billing_due_day
- *   invoice.reviewed     invoice        -         -         -              result
+ *   invoice.issued       invoice        -         customer  > 0            due_day|terms_days,
+ * billing_due_day invoice.reviewed     invoice        -         -         -              result
  *   invoice.adjusted     invoice        -         -         signed, != 0   text = reason
  *   credit_note.issued   credit_note    [invoice] customer  > 0
  *   payment.received     payment        -         customer  > 0            method
@@ -110,21 +110,21 @@ enum {
 
 typedef struct kpi_event {
     kpi_ev_type_t type;
-    uint32_t flags;          /* KPI_EVF_* */
-    uint8_t result;          /* kpi_review_result_t, invoice.reviewed only */
-    uint8_t method;          /* kpi_pay_method_t, payment.received only */
-    char currency[4];        /* ISO 4217 code as given, NUL-terminated; ""
-                                when the event named none. The store resolves
-                                "": the document's currency for events about
-                                an existing document, else the base currency */
-    int64_t time_s;          /* UTC instant it happened. For a date-only time:
-                                00:00 of date_day in the reporting zone at
-                                ingest */
-    int32_t date_day;        /* days since epoch; valid with KPI_EVF_DATE_ONLY */
-    int64_t amount_minor;    /* minor units of `currency`; KPI_EVF_AMOUNT */
-    int32_t due_day;         /* days since epoch; KPI_EVF_DUE */
-    int32_t terms_days;      /* calendar days from issue day; KPI_EVF_TERMS, >= 0 */
-    int32_t billing_due_day; /* days since epoch; KPI_EVF_BILLING_DUE */
+    uint32_t flags;            /* KPI_EVF_* */
+    uint8_t result;            /* kpi_review_result_t, invoice.reviewed only */
+    uint8_t method;            /* kpi_pay_method_t, payment.received only */
+    char currency[4];          /* ISO 4217 code as given, NUL-terminated; ""
+                                  when the event named none. The store resolves
+                                  "": the document's currency for events about
+                                  an existing document, else the base currency */
+    int64_t time_s;            /* UTC instant it happened. For a date-only time:
+                                  00:00 of date_day in the reporting zone at
+                                  ingest */
+    int32_t date_day;          /* days since epoch; valid with KPI_EVF_DATE_ONLY */
+    int64_t amount_minor;      /* minor units of `currency`; KPI_EVF_AMOUNT */
+    int32_t due_day;           /* days since epoch; KPI_EVF_DUE */
+    int32_t terms_days;        /* calendar days from issue day; KPI_EVF_TERMS, >= 0 */
+    int32_t billing_due_day;   /* days since epoch; KPI_EVF_BILLING_DUE */
     const char *id;            /* event id, 1..128 bytes; never NULL */
     const char *business_unit; /* never NULL; "" when not given. The store
                                   resolves "": the document's unit for events
@@ -136,10 +136,10 @@ typedef struct kpi_event {
     const char *extra;         /* compact JSON object of unknown fields, or NULL */
 } kpi_event_t;
 
-#define KPI_ID_MAX 128       /* bytes of an event id */
-#define KPI_NAME_MAX 256     /* bytes of a business unit, party or document number */
-#define KPI_TEXT_MAX 4096    /* bytes of a reason / resolution */
-#define KPI_EXTRA_MAX 65536  /* bytes of the unknown-fields JSON */
+#define KPI_ID_MAX 128      /* bytes of an event id */
+#define KPI_NAME_MAX 256    /* bytes of a business unit, party or document number */
+#define KPI_TEXT_MAX 4096   /* bytes of a reason / resolution */
+#define KPI_EXTRA_MAX 65536 /* bytes of the unknown-fields JSON */
 
 /* "invoice.issued" etc.; "" for KPI_EV_NONE or out-of-range values. */
 const char *kpi_ev_type_name(kpi_ev_type_t t);

@@ -40,9 +40,7 @@ int32_t kpi_unit_start(kpi_interval_t iv, int32_t day)
     switch (iv) {
     case KPI_IV_DAY: return day;
     case KPI_IV_WEEK: return day - (kpi_weekday(day) - 1);
-    case KPI_IV_MONTH:
-        kpi_civil_from_days(day, &y, &m, &d);
-        return kpi_days_from_civil(y, m, 1);
+    case KPI_IV_MONTH: kpi_civil_from_days(day, &y, &m, &d); return kpi_days_from_civil(y, m, 1);
     case KPI_IV_QUARTER:
         kpi_civil_from_days(day, &y, &m, &d);
         return kpi_days_from_civil(y, ((m - 1) / 3) * 3 + 1, 1);

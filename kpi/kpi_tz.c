@@ -33,7 +33,7 @@ typedef struct {
 
 typedef struct {
     bool present;
-    int32_t std_off;  /* seconds east of UTC */
+    int32_t std_off; /* seconds east of UTC */
     bool has_dst;
     int32_t dst_off;  /* seconds east of UTC */
     rule_end_t start; /* into DST, given in standard local time */
@@ -42,10 +42,10 @@ typedef struct {
 
 struct kpi_tz {
     char *name;
-    size_t n;        /* transitions */
-    int64_t *times;  /* n instants, ascending */
-    int32_t *offs;   /* n offsets in force from times[i] */
-    int32_t off0;    /* offset before times[0] (or always, if n == 0 and no rule) */
+    size_t n;       /* transitions */
+    int64_t *times; /* n instants, ascending */
+    int32_t *offs;  /* n offsets in force from times[i] */
+    int32_t off0;   /* offset before times[0] (or always, if n == 0 and no rule) */
     posix_rule_t rule;
 };
 
@@ -207,8 +207,7 @@ static bool parse_posix(const char *s, posix_rule_t *r)
         /* No rule given: POSIX leaves it to the implementation; use the
            current US rule like glibc does. */
         const char *dflt = "M3.2.0,M11.1.0";
-        return parse_rule_end(&dflt, &r->start) && *dflt++ == ',' &&
-               parse_rule_end(&dflt, &r->end);
+        return parse_rule_end(&dflt, &r->start) && *dflt++ == ',' && parse_rule_end(&dflt, &r->end);
     }
     if (*s++ != ',' || !parse_rule_end(&s, &r->start) || *s++ != ',' ||
         !parse_rule_end(&s, &r->end))
@@ -351,8 +350,7 @@ err_t kpi_tz_from_tzif(const char *name, const uint8_t *data, size_t len, kpi_tz
                 rule[sl] = '\0';
                 if (!parse_posix(rule, &tz->rule)) {
                     kpi_tz_free(tz);
-                    return err_set(msg, ERR_TZ, "zone %s: unsupported TZ rule \"%s\"", name,
-                                   rule);
+                    return err_set(msg, ERR_TZ, "zone %s: unsupported TZ rule \"%s\"", name, rule);
                 }
             }
         }

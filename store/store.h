@@ -48,8 +48,8 @@ typedef struct store_opts {
        `rebuild` is set, for store_rebuild() to recompute it. */
     const kpi_sla_def_t *slas; /* NULL: the built-in SLAs of SPEC.md */
     size_t n_slas;
-    kpi_calendar_t cal;        /* weekend_mask 0: Saturday and Sunday; holidays
-                                  borrowed, must outlive the store */
+    kpi_calendar_t cal; /* weekend_mask 0: Saturday and Sunday; holidays
+                           borrowed, must outlive the store */
     bool rebuild;
 } store_opts_t;
 
@@ -71,33 +71,33 @@ void store_close(store_t *s);
 /* ---- writing ---------------------------------------------------------- */
 
 typedef enum store_item_status {
-    STORE_ITEM_ACCEPTED = 0,  /* written */
-    STORE_ITEM_DUPLICATE,     /* same id and content already stored: ignored */
-    STORE_ITEM_REJECTED,      /* not written; see code/field/message */
-    STORE_ITEM_NOT_COMMITTED  /* valid, but an atomic batch was rolled back */
+    STORE_ITEM_ACCEPTED = 0, /* written */
+    STORE_ITEM_DUPLICATE,    /* same id and content already stored: ignored */
+    STORE_ITEM_REJECTED,     /* not written; see code/field/message */
+    STORE_ITEM_NOT_COMMITTED /* valid, but an atomic batch was rolled back */
 } store_item_status_t;
 
 typedef struct store_item_result {
-    uint8_t status;       /* store_item_status_t */
-    bool pending;         /* accepted, but waits for a document not yet seen */
-    err_t code;           /* REJECTED: ERR_CONFLICT, ERR_DOC_CONFLICT, ... */
-    const char *field;    /* static string: the field at fault, "" if none */
-    char message[224];    /* REJECTED: one line for people */
+    uint8_t status;    /* store_item_status_t */
+    bool pending;      /* accepted, but waits for a document not yet seen */
+    err_t code;        /* REJECTED: ERR_CONFLICT, ERR_DOC_CONFLICT, ... */
+    const char *field; /* static string: the field at fault, "" if none */
+    char message[224]; /* REJECTED: one line for people */
 } store_item_result_t;
 
 typedef struct store_batch_opts {
-    bool atomic;       /* all or nothing: any rejection rolls the batch back */
-    bool strict_refs;  /* reject (ERR_UNKNOWN_DOC) instead of holding events
-                          that reference unknown documents */
+    bool atomic;      /* all or nothing: any rejection rolls the batch back */
+    bool strict_refs; /* reject (ERR_UNKNOWN_DOC) instead of holding events
+                         that reference unknown documents */
 } store_batch_opts_t;
 
 typedef struct store_batch_stats {
     size_t accepted;
     size_t duplicates;
     size_t rejected;
-    size_t pending;    /* accepted and waiting for their document */
-    size_t released;   /* earlier pending events that took effect now */
-    bool committed;    /* false: nothing was written (atomic rollback) */
+    size_t pending;  /* accepted and waiting for their document */
+    size_t released; /* earlier pending events that took effect now */
+    bool committed;  /* false: nothing was written (atomic rollback) */
 } store_batch_stats_t;
 
 /*
@@ -111,9 +111,9 @@ typedef struct store_batch_stats {
  * ERR_DISK_FULL, ERR_IO, ERR_READONLY, ERR_NOMEM... with detail in msg.
  * opts may be NULL (defaults: not atomic, lenient references).
  */
-err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n,
-                      const store_batch_opts_t *opts, store_item_result_t *res,
-                      store_batch_stats_t *stats, err_msg_t *msg) KPID_MUST_USE;
+err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n, const store_batch_opts_t *opts,
+                      store_item_result_t *res, store_batch_stats_t *stats,
+                      err_msg_t *msg) KPID_MUST_USE;
 
 /* ---- reading ---------------------------------------------------------- */
 
@@ -135,9 +135,9 @@ typedef struct store_ev_filter {
 } store_ev_filter_t;
 
 typedef struct store_ev_row {
-    uint64_t seq;           /* arrival number, unique, starts at 1 */
-    int32_t day;            /* the event's day in the reporting zone */
-    const kpi_event_t *ev;  /* borrowed, valid during the callback */
+    uint64_t seq;          /* arrival number, unique, starts at 1 */
+    int32_t day;           /* the event's day in the reporting zone */
+    const kpi_event_t *ev; /* borrowed, valid during the callback */
 } store_ev_row_t;
 
 typedef err_t (*store_ev_fn)(void *ctx, const store_ev_row_t *row);
@@ -153,20 +153,18 @@ typedef err_t (*store_ev_fn)(void *ctx, const store_ev_row_t *row);
  * A callback returning non-OK stops the listing with that code.
  */
 err_t store_events_list(store_snap_t *snap, const store_ev_filter_t *f, const char *cursor,
-                        size_t limit, store_ev_fn fn, void *ctx,
-                        char *next_cursor) KPID_MUST_USE;
+                        size_t limit, store_ev_fn fn, void *ctx, char *next_cursor) KPID_MUST_USE;
 
 /* The event with this id: fn is called once. ERR_NOT_FOUND if none. */
-err_t store_event_get(store_snap_t *snap, const char *id, store_ev_fn fn,
-                      void *ctx) KPID_MUST_USE;
+err_t store_event_get(store_snap_t *snap, const char *id, store_ev_fn fn, void *ctx) KPID_MUST_USE;
 
 /* Current state of a document. */
 typedef struct store_doc {
     kpi_doc_kind_t kind;
-    bool exists;               /* its creating event has arrived */
-    uint64_t created_seq;      /* seq of the creating event */
-    int32_t created_day;       /* day of the creating event (issue/receipt day) */
-    int32_t due_day;           /* invoices and bills; INT32_MIN when none */
+    bool exists;          /* its creating event has arrived */
+    uint64_t created_seq; /* seq of the creating event */
+    int32_t created_day;  /* day of the creating event (issue/receipt day) */
+    int32_t due_day;      /* invoices and bills; INT32_MIN when none */
     char currency[4];
     const char *party;         /* borrowed; customer/vendor, NULL if none */
     const char *business_unit; /* borrowed */
@@ -199,12 +197,12 @@ err_t store_doc_get(store_snap_t *snap, kpi_doc_kind_t kind, const char *number,
                     store_doc_t *out) KPID_MUST_USE;
 
 typedef struct store_stats {
-    uint64_t events;                 /* events in the log */
-    uint64_t docs[KPI_DOC_COUNT];    /* documents that exist, by kind */
-    uint64_t pending;                /* events waiting for a document */
-    uint64_t map_size;               /* bytes of the LMDB map */
-    uint64_t map_used;               /* bytes in use (pages * page size) */
-    char tz[64];                     /* reporting zone of the store */
+    uint64_t events;              /* events in the log */
+    uint64_t docs[KPI_DOC_COUNT]; /* documents that exist, by kind */
+    uint64_t pending;             /* events waiting for a document */
+    uint64_t map_size;            /* bytes of the LMDB map */
+    uint64_t map_used;            /* bytes in use (pages * page size) */
+    char tz[64];                  /* reporting zone of the store */
     char base_currency[4];
 } store_stats_t;
 

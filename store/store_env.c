@@ -84,16 +84,14 @@ err_t store_lmdb_err(const store_t *s, int rc, const char *what, err_msg_t *msg)
     case ENOSPC:
         return err_set(msg, ERR_DISK_FULL, "store %s: no space left on device (%s)", dir, what);
     case EACCES:
-    case EROFS:
-        return err_set(msg, ERR_READONLY, "store %s: not writable (%s)", dir, what);
+    case EROFS: return err_set(msg, ERR_READONLY, "store %s: not writable (%s)", dir, what);
     case MDB_CORRUPTED:
     case MDB_PAGE_NOTFOUND:
     case MDB_INVALID:
         return err_set(msg, ERR_STORE_CORRUPT, "store %s is damaged (%s: %s)", dir, what,
                        mdb_strerror(rc));
     case ENOMEM: return err_set(msg, ERR_NOMEM, "store %s: out of memory (%s)", dir, what);
-    default:
-        return err_set(msg, ERR_IO, "store %s: %s failed: %s", dir, what, mdb_strerror(rc));
+    default: return err_set(msg, ERR_IO, "store %s: %s failed: %s", dir, what, mdb_strerror(rc));
     }
 }
 
@@ -176,8 +174,8 @@ static err_t open_dbs(store_t *s, MDB_txn *txn, bool create, err_msg_t *msg)
     for (size_t i = 0; i < sizeof dbis / sizeof dbis[0]; i++) {
         int rc = mdb_dbi_open(txn, db_names[i], create ? MDB_CREATE : 0, dbis[i]);
         if (rc == MDB_NOTFOUND)
-            return err_set(msg, ERR_STORE_CORRUPT,
-                           "%s is not a kpid store (no '%s' database)", s->dir, db_names[i]);
+            return err_set(msg, ERR_STORE_CORRUPT, "%s is not a kpid store (no '%s' database)",
+                           s->dir, db_names[i]);
         if (rc)
             return store_lmdb_err(s, rc, "open database", msg);
     }
@@ -230,8 +228,8 @@ static err_t check_existing(store_t *s, const store_opts_t *o, bool *exists, err
     if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
         mdb_env_close(env);
         return err_set(msg, rc == MDB_INVALID ? ERR_STORE_CORRUPT : ERR_STORE_VERSION,
-                       "%s is not a kpid store of this version (%s); it was left untouched",
-                       path, mdb_strerror(rc));
+                       "%s is not a kpid store of this version (%s); it was left untouched", path,
+                       mdb_strerror(rc));
     }
     if (rc) {
         mdb_env_close(env);
@@ -349,8 +347,7 @@ err_t store_open(const store_opts_t *o, store_t **out, err_msg_t *msg)
     }
     struct stat sb;
     if (stat(s->dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        e = err_set(msg, ERR_IO, "data directory %s does not exist or is not a directory",
-                    s->dir);
+        e = err_set(msg, ERR_IO, "data directory %s does not exist or is not a directory", s->dir);
         goto fail;
     }
     if (!o->read_only && access(s->dir, W_OK) != 0) {

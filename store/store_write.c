@@ -70,8 +70,7 @@ static int doc_get(wctx_t *w, kpi_doc_kind_t kind, const char *number, doc_rec_t
 static int doc_put(wctx_t *w, const char *number, const doc_rec_t *d)
 {
     uint8_t k[KPI_NAME_MAX + 2];
-    MDB_val kv = {store_doc_key(k, (kpi_doc_kind_t)d->kind, number), k},
-            v = {sizeof *d, (void *)d};
+    MDB_val kv = {store_doc_key(k, (kpi_doc_kind_t)d->kind, number), k}, v = {sizeof *d, (void *)d};
     return mdb_put(w->txn, w->s->docs, &kv, &v, 0);
 }
 
@@ -89,8 +88,7 @@ static size_t needs_of(const kpi_event_t *ev, need_t out[2])
     if (own != KPI_DOC_NONE && !kpi_ev_creates_doc(ev->type) && ev->doc != NULL)
         out[n++] = (need_t){own, ev->doc, kpi_doc_kind_name(own)};
     bool needs_invoice = ev->type == KPI_EV_PAYMENT_APPLIED ||
-                         ev->type == KPI_EV_CREDIT_NOTE_ISSUED ||
-                         ev->type == KPI_EV_DISPUTE_OPENED;
+                         ev->type == KPI_EV_CREDIT_NOTE_ISSUED || ev->type == KPI_EV_DISPUTE_OPENED;
     if (needs_invoice && ev->ref != NULL)
         out[n++] = (need_t){KPI_DOC_INVOICE, ev->ref, "invoice"};
     return n;
@@ -255,8 +253,7 @@ static bool needs_met(wctx_t *w, const need_t *nd, size_t n, int *rc)
     return true;
 }
 
-static size_t pending_key(uint8_t *k, kpi_doc_kind_t kind, const char *number,
-                          const uint8_t *evkey)
+static size_t pending_key(uint8_t *k, kpi_doc_kind_t kind, const char *number, const uint8_t *evkey)
 {
     size_t n = store_doc_key(k, kind, number);
     k[n++] = 0;
@@ -362,8 +359,7 @@ static err_t hold(wctx_t *w, const need_t *nd, size_t n, const uint8_t *evkey)
         if (d.exists)
             continue;
         uint8_t pk[KPI_NAME_MAX + 2 + EVKEY_LEN];
-        MDB_val kv = {pending_key(pk, nd[i].kind, nd[i].number, evkey), pk},
-                v = {0, (void *)""};
+        MDB_val kv = {pending_key(pk, nd[i].kind, nd[i].number, evkey), pk}, v = {0, (void *)""};
         rc = mdb_put(w->txn, w->s->pending, &kv, &v, 0);
         d.pending_events++;
         if (!rc)
@@ -439,8 +435,8 @@ static bool currency_ok(wctx_t *w, const kpi_event_t *ev, const doc_rec_t *d, co
     if (!d->exists)
         return true;
     if (ev->currency[0] != '\0' && strcmp(ev->currency, d->currency) != 0)
-        return reject(v, ERR_CURRENCY_MISMATCH, "currency", "%s %s is in %s, the event in %s",
-                      what, number, d->currency, ev->currency);
+        return reject(v, ERR_CURRENCY_MISMATCH, "currency", "%s %s is in %s, the event in %s", what,
+                      number, d->currency, ev->currency);
     if (ev->currency[0] == '\0' && (ev->flags & KPI_EVF_AMOUNT) &&
         digits_of(d->currency, 2) != w->s->base_digits)
         return reject(v, ERR_CURRENCY_MISMATCH, "currency",
@@ -451,8 +447,8 @@ static bool currency_ok(wctx_t *w, const kpi_event_t *ev, const doc_rec_t *d, co
 }
 
 /* Rules that need stored state. false (and *v) when the event is refused. */
-static bool validate(wctx_t *w, const kpi_event_t *ev, const store_batch_opts_t *o,
-                     verdict_t *v, int *rc)
+static bool validate(wctx_t *w, const kpi_event_t *ev, const store_batch_opts_t *o, verdict_t *v,
+                     int *rc)
 {
     *rc = 0;
     kpi_doc_kind_t kind = kpi_ev_doc_kind(ev->type);
@@ -488,11 +484,10 @@ static bool validate(wctx_t *w, const kpi_event_t *ev, const store_batch_opts_t 
         if (ev->type == KPI_EV_PAYMENT_APPLIED && own.exists && inv.exists &&
             strcmp(own.currency, inv.currency) != 0)
             return reject(v, ERR_CURRENCY_MISMATCH, "currency",
-                          "payment %s is in %s, invoice %s in %s", ev->doc, own.currency,
-                          ev->ref, inv.currency);
+                          "payment %s is in %s, invoice %s in %s", ev->doc, own.currency, ev->ref,
+                          inv.currency);
     }
-    if ((ev->type == KPI_EV_PAYMENT_APPLIED || ev->type == KPI_EV_PAYMENT_REFUNDED) &&
-        own.exists) {
+    if ((ev->type == KPI_EV_PAYMENT_APPLIED || ev->type == KPI_EV_PAYMENT_REFUNDED) && own.exists) {
         int64_t used = own.applied + own.refunded;
         if (ev->amount_minor > own.amount - used) {
             int d = digits_of(own.currency, w->s->base_digits);
@@ -523,8 +518,8 @@ static bool validate(wctx_t *w, const kpi_event_t *ev, const store_batch_opts_t 
 
 /* ---- one item, one batch ---------------------------------------------------------------- */
 
-static err_t put_item(wctx_t *w, const kpi_event_t *ev, const store_batch_opts_t *o,
-                      uint8_t *enc, store_item_result_t *r)
+static err_t put_item(wctx_t *w, const kpi_event_t *ev, const store_batch_opts_t *o, uint8_t *enc,
+                      store_item_result_t *r)
 {
     memset(r, 0, sizeof *r);
     r->field = "";
@@ -748,7 +743,8 @@ static err_t rebuild_chunk(store_t *s, uint8_t *from, bool *started, uint64_t *c
         return store_lmdb_err(s, rc, "read log", msg);
     }
     MDB_val kv = {EVKEY_LEN, from}, v;
-    rc = *started ? mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE) : mdb_cursor_get(c, &kv, &v, MDB_FIRST);
+    rc = *started ? mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE)
+                  : mdb_cursor_get(c, &kv, &v, MDB_FIRST);
     if (rc == 0 && *started && memcmp(kv.mv_data, from, EVKEY_LEN) == 0)
         rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT);
     err_t e = ERR_OK;

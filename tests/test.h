@@ -87,7 +87,7 @@ static const char *test_current_ = "";
         test_current_ = #fn;                                                                       \
         int before_ = test_failures_;                                                              \
         fn();                                                                                      \
-        fprintf(stderr, "%s %s\n", test_failures_ == before_ ? "ok  " : "FAIL", #fn);             \
+        fprintf(stderr, "%s %s\n", test_failures_ == before_ ? "ok  " : "FAIL", #fn);              \
     } while (0)
 
 static inline int test_summary(void)

@@ -8,16 +8,17 @@ static void test_quoting_and_cells(void)
 {
     sink_t s;
     sink_init(&s);
-    CHECK_ERR(ERR_OK,
-              sink_parse(&s, COLL_FMT_CSV,
-                         "id,type,time,invoice,customer,amount,terms_days,currency,po\r\n"
-                         "c1,invoice.issued,2025-05-01,INV-1,\"Smith, Jones & Co\",10.50,30,,PO-1\r\n"
-                         "c2,invoice.issued,2025-05-01,INV-2,\"He said \"\"hi\"\"\",7,45,JPY,\r\n"
-                         "\r\n"
-                         "c3,invoice.issued,2025-05-01,INV-3,\"two\nlines\",1,0,USD,\r\n"
-                         "c4,invoice.issued,2025-05-01,INV-4,Beta,abc,30,USD,\r\n"
-                         "c5,invoice.issued,2025-05-01,INV-5,Beta\r\n"
-                         "c6,invoice.issued,2025-05-01,INV-6,Gamma,2,30,USD,"));
+    CHECK_ERR(
+        ERR_OK,
+        sink_parse(&s, COLL_FMT_CSV,
+                   "id,type,time,invoice,customer,amount,terms_days,currency,po\r\n"
+                   "c1,invoice.issued,2025-05-01,INV-1,\"Smith, Jones & Co\",10.50,30,,PO-1\r\n"
+                   "c2,invoice.issued,2025-05-01,INV-2,\"He said \"\"hi\"\"\",7,45,JPY,\r\n"
+                   "\r\n"
+                   "c3,invoice.issued,2025-05-01,INV-3,\"two\nlines\",1,0,USD,\r\n"
+                   "c4,invoice.issued,2025-05-01,INV-4,Beta,abc,30,USD,\r\n"
+                   "c5,invoice.issued,2025-05-01,INV-5,Beta\r\n"
+                   "c6,invoice.issued,2025-05-01,INV-6,Gamma,2,30,USD,"));
     REQUIRE(s.n_ev == 4);
     CHECK_STR("Smith, Jones & Co", s.ev[0].party);
     CHECK_INT(1050, s.ev[0].amount_minor);
@@ -45,8 +46,8 @@ static void test_open_quote(void)
 {
     sink_t s;
     sink_init(&s);
-    CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_CSV,
-                                 "id,type,time,bill\nx,bill.processed,2025-01-01,\"B\n"));
+    CHECK_ERR(ERR_OK,
+              sink_parse(&s, COLL_FMT_CSV, "id,type,time,bill\nx,bill.processed,2025-01-01,\"B\n"));
     CHECK_INT(0, s.n_ev);
     REQUIRE(s.n_err == 1);
     CHECK_ERR(ERR_PARSE, s.err[0].code);

@@ -100,17 +100,19 @@ static void test_details(void)
 {
     sink_t s;
     sink_init(&s);
-    CHECK_ERR(ERR_OK,
-              sink_parse(&s, COLL_FMT_JSON,
-                         "[{\"id\":\"a\",\"type\":\"invoice.issued\",\"time\":\"2025-03-20T00:30:00+01:00\","
-                         "\"invoice\":\"I\",\"customer\":\"C\",\"amount\":\"7\",\"currency\":\"JPY\","
-                         "\"due_date\":\"2025-04-30\",\"terms_days\":\"45\",\"billing_due\":"
-                         "\"2025-03-19\",\"zeta\":1,\"alpha\":{\"b\":2,\"a\":1},\"business_unit\":\"emea\"},"
-                         "{\"id\":\"b\",\"type\":\"payment.received\",\"time\":\"2025-03-20\","
-                         "\"payment\":\"P\",\"customer\":\"C\",\"amount\":12.5,\"method\":\"card\","
-                         "\"currency\":\"KWD\"},"
-                         "{\"id\":\"c\",\"type\":\"bill.paid\",\"time\":\"2025-03-20\",\"bill\":\"B\","
-                         "\"amount\":\"1.5\",\"customer\":\"not a vendor field\"}]"));
+    CHECK_ERR(
+        ERR_OK,
+        sink_parse(
+            &s, COLL_FMT_JSON,
+            "[{\"id\":\"a\",\"type\":\"invoice.issued\",\"time\":\"2025-03-20T00:30:00+01:00\","
+            "\"invoice\":\"I\",\"customer\":\"C\",\"amount\":\"7\",\"currency\":\"JPY\","
+            "\"due_date\":\"2025-04-30\",\"terms_days\":\"45\",\"billing_due\":"
+            "\"2025-03-19\",\"zeta\":1,\"alpha\":{\"b\":2,\"a\":1},\"business_unit\":\"emea\"},"
+            "{\"id\":\"b\",\"type\":\"payment.received\",\"time\":\"2025-03-20\","
+            "\"payment\":\"P\",\"customer\":\"C\",\"amount\":12.5,\"method\":\"card\","
+            "\"currency\":\"KWD\"},"
+            "{\"id\":\"c\",\"type\":\"bill.paid\",\"time\":\"2025-03-20\",\"bill\":\"B\","
+            "\"amount\":\"1.5\",\"customer\":\"not a vendor field\"}]"));
     REQUIRE(s.n_ev == 3);
     const kpi_event_t *a = &s.ev[0];
     CHECK_STR("JPY", a->currency);
@@ -140,46 +142,71 @@ static void test_bad_inputs(void)
         err_t code;
         const char *field;
     } cases[] = {
-        {"{\"type\":\"bill.processed\",\"time\":\"2025-01-01\",\"bill\":\"B\"}", ERR_MISSING_FIELD, "id"},
-        {"{\"id\":\"\",\"type\":\"bill.processed\",\"time\":\"2025-01-01\",\"bill\":\"B\"}", ERR_MISSING_FIELD, "id"},
-        {"{\"id\":7,\"type\":\"bill.processed\",\"time\":\"2025-01-01\",\"bill\":\"B\"}", ERR_BAD_TYPE, "id"},
+        {"{\"type\":\"bill.processed\",\"time\":\"2025-01-01\",\"bill\":\"B\"}", ERR_MISSING_FIELD,
+         "id"},
+        {"{\"id\":\"\",\"type\":\"bill.processed\",\"time\":\"2025-01-01\",\"bill\":\"B\"}",
+         ERR_MISSING_FIELD, "id"},
+        {"{\"id\":7,\"type\":\"bill.processed\",\"time\":\"2025-01-01\",\"bill\":\"B\"}",
+         ERR_BAD_TYPE, "id"},
         {"{\"id\":\"x\",\"time\":\"2025-01-01\"}", ERR_MISSING_FIELD, "type"},
-        {"{\"id\":\"x\",\"type\":\"invoice.paid\",\"time\":\"2025-01-01\"}", ERR_UNKNOWN_TYPE, "type"},
+        {"{\"id\":\"x\",\"type\":\"invoice.paid\",\"time\":\"2025-01-01\"}", ERR_UNKNOWN_TYPE,
+         "type"},
         {"{\"id\":\"x\",\"type\":\"bill.processed\",\"bill\":\"B\"}", ERR_MISSING_FIELD, "time"},
-        {"{\"id\":\"x\",\"type\":\"bill.processed\",\"time\":\"2025-02-30\",\"bill\":\"B\"}", ERR_BAD_DATE, "time"},
-        {"{\"id\":\"x\",\"type\":\"bill.processed\",\"time\":\"2025-02-03T10:00:00\",\"bill\":\"B\"}", ERR_BAD_DATE, "time"},
-        {"{\"id\":\"x\",\"type\":\"bill.processed\",\"time\":\"2025-01-01\"}", ERR_MISSING_FIELD, "bill"},
+        {"{\"id\":\"x\",\"type\":\"bill.processed\",\"time\":\"2025-02-30\",\"bill\":\"B\"}",
+         ERR_BAD_DATE, "time"},
+        {"{\"id\":\"x\",\"type\":\"bill.processed\",\"time\":\"2025-02-03T10:00:00\",\"bill\":"
+         "\"B\"}",
+         ERR_BAD_DATE, "time"},
+        {"{\"id\":\"x\",\"type\":\"bill.processed\",\"time\":\"2025-01-01\"}", ERR_MISSING_FIELD,
+         "bill"},
         {"{\"id\":\"x\",\"type\":\"invoice.issued\",\"time\":\"2025-01-01\",\"invoice\":\"I\","
-         "\"amount\":\"5\",\"terms_days\":30}", ERR_MISSING_FIELD, "customer"},
+         "\"amount\":\"5\",\"terms_days\":30}",
+         ERR_MISSING_FIELD, "customer"},
         {"{\"id\":\"x\",\"type\":\"invoice.issued\",\"time\":\"2025-01-01\",\"invoice\":\"I\","
-         "\"customer\":\"C\",\"amount\":true,\"terms_days\":30}", ERR_BAD_TYPE, "amount"},
+         "\"customer\":\"C\",\"amount\":true,\"terms_days\":30}",
+         ERR_BAD_TYPE, "amount"},
         {"{\"id\":\"x\",\"type\":\"invoice.issued\",\"time\":\"2025-01-01\",\"invoice\":\"I\","
-         "\"customer\":\"C\",\"amount\":\"5.001\",\"terms_days\":30}", ERR_TOO_MANY_DECIMALS, "amount"},
+         "\"customer\":\"C\",\"amount\":\"5.001\",\"terms_days\":30}",
+         ERR_TOO_MANY_DECIMALS, "amount"},
         {"{\"id\":\"x\",\"type\":\"invoice.issued\",\"time\":\"2025-01-01\",\"invoice\":\"I\","
-         "\"customer\":\"C\",\"amount\":0.30000000000000004,\"terms_days\":30}", ERR_TOO_MANY_DECIMALS, "amount"},
+         "\"customer\":\"C\",\"amount\":0.30000000000000004,\"terms_days\":30}",
+         ERR_TOO_MANY_DECIMALS, "amount"},
         {"{\"id\":\"x\",\"type\":\"invoice.issued\",\"time\":\"2025-01-01\",\"invoice\":\"I\","
-         "\"customer\":\"C\",\"amount\":\"-5\",\"terms_days\":30}", ERR_BAD_AMOUNT, "amount"},
+         "\"customer\":\"C\",\"amount\":\"-5\",\"terms_days\":30}",
+         ERR_BAD_AMOUNT, "amount"},
         {"{\"id\":\"x\",\"type\":\"invoice.issued\",\"time\":\"2025-01-01\",\"invoice\":\"I\","
-         "\"customer\":\"C\",\"amount\":\"1e3\",\"terms_days\":30}", ERR_BAD_AMOUNT, "amount"},
+         "\"customer\":\"C\",\"amount\":\"1e3\",\"terms_days\":30}",
+         ERR_BAD_AMOUNT, "amount"},
         {"{\"id\":\"x\",\"type\":\"invoice.adjusted\",\"time\":\"2025-01-01\",\"invoice\":\"I\","
-         "\"amount\":\"0\",\"reason\":\"r\"}", ERR_BAD_AMOUNT, "amount"},
+         "\"amount\":\"0\",\"reason\":\"r\"}",
+         ERR_BAD_AMOUNT, "amount"},
         {"{\"id\":\"x\",\"type\":\"invoice.issued\",\"time\":\"2025-01-01\",\"invoice\":\"I\","
-         "\"customer\":\"C\",\"amount\":\"5\",\"terms_days\":30,\"currency\":\"XYZ\"}", ERR_BAD_CURRENCY, "currency"},
+         "\"customer\":\"C\",\"amount\":\"5\",\"terms_days\":30,\"currency\":\"XYZ\"}",
+         ERR_BAD_CURRENCY, "currency"},
         {"{\"id\":\"x\",\"type\":\"invoice.issued\",\"time\":\"2025-01-01\",\"invoice\":\"I\","
-         "\"customer\":\"C\",\"amount\":\"5\"}", ERR_MISSING_FIELD, "due_date"},
+         "\"customer\":\"C\",\"amount\":\"5\"}",
+         ERR_MISSING_FIELD, "due_date"},
         {"{\"id\":\"x\",\"type\":\"invoice.issued\",\"time\":\"2025-01-01\",\"invoice\":\"I\","
-         "\"customer\":\"C\",\"amount\":\"5\",\"terms_days\":-1}", ERR_BAD_VALUE, "terms_days"},
+         "\"customer\":\"C\",\"amount\":\"5\",\"terms_days\":-1}",
+         ERR_BAD_VALUE, "terms_days"},
         {"{\"id\":\"x\",\"type\":\"invoice.issued\",\"time\":\"2025-01-01\",\"invoice\":\"I\","
-         "\"customer\":\"C\",\"amount\":\"5\",\"due_date\":\"soon\"}", ERR_BAD_DATE, "due_date"},
+         "\"customer\":\"C\",\"amount\":\"5\",\"due_date\":\"soon\"}",
+         ERR_BAD_DATE, "due_date"},
         {"{\"id\":\"x\",\"type\":\"invoice.reviewed\",\"time\":\"2025-01-01\",\"invoice\":\"I\","
-         "\"result\":\"ok\"}", ERR_BAD_VALUE, "result"},
+         "\"result\":\"ok\"}",
+         ERR_BAD_VALUE, "result"},
         {"{\"id\":\"x\",\"type\":\"payment.received\",\"time\":\"2025-01-01\",\"payment\":\"P\","
-         "\"customer\":\"C\",\"amount\":\"5\",\"method\":\"cash\"}", ERR_BAD_VALUE, "method"},
+         "\"customer\":\"C\",\"amount\":\"5\",\"method\":\"cash\"}",
+         ERR_BAD_VALUE, "method"},
         {"{\"id\":\"x\",\"type\":\"invoice.adjusted\",\"time\":\"2025-01-01\",\"invoice\":\"I\","
-         "\"amount\":\"5\"}", ERR_MISSING_FIELD, "reason"},
+         "\"amount\":\"5\"}",
+         ERR_MISSING_FIELD, "reason"},
         {"{\"id\":\"x\",\"type\":\"payment.applied\",\"time\":\"2025-01-01\",\"payment\":\"P\","
-         "\"amount\":\"5\"}", ERR_MISSING_FIELD, "invoice"},
-        {"{\"id\":\"x\",\"type\":\"bill.processed\",\"time\":\"2025-01-01\",\"bill\":\"a\\u0000b\"}", ERR_BAD_VALUE, "bill"},
+         "\"amount\":\"5\"}",
+         ERR_MISSING_FIELD, "invoice"},
+        {"{\"id\":\"x\",\"type\":\"bill.processed\",\"time\":\"2025-01-01\",\"bill\":"
+         "\"a\\u0000b\"}",
+         ERR_BAD_VALUE, "bill"},
         {"[1]", ERR_BAD_TYPE, ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -7,7 +7,8 @@
 
 #include "coll_test.h"
 
-#define EV(id) "{\"id\":\"" id "\",\"type\":\"bill.processed\",\"time\":\"2025-01-01\",\"bill\":\"B\"}"
+#define EV(id)                                                                                     \
+    "{\"id\":\"" id "\",\"type\":\"bill.processed\",\"time\":\"2025-01-01\",\"bill\":\"B\"}"
 
 /* Feed text in chunks of `step` bytes. */
 static err_t parse_chunked(sink_t *s, coll_format_t fmt, const char *text, size_t step)
@@ -33,7 +34,7 @@ static err_t parse_chunked(sink_t *s, coll_format_t fmt, const char *text, size_
 static void test_array_with_a_bad_item_any_chunking(void)
 {
     const char *text = "[\n " EV("a") ",\n {\"id\":\"b\",\"type\":\"nope\",\"time\":\"x\"},\n"
-                       " " EV("c") " ]\n";
+                                      " " EV("c") " ]\n";
     for (size_t step = 1; step <= 7; step++) {
         sink_t s;
         sink_init(&s);
@@ -78,8 +79,8 @@ static void test_ndjson_and_detection(void)
 
     /* Anything else is CSV. */
     sink_init(&s);
-    CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_AUTO,
-                                 "id,type,time,bill\nx1,bill.processed,2025-01-01,B\n"));
+    CHECK_ERR(ERR_OK,
+              sink_parse(&s, COLL_FMT_AUTO, "id,type,time,bill\nx1,bill.processed,2025-01-01,B\n"));
     CHECK_INT(1, s.n_ev);
     sink_free(&s);
 
@@ -113,9 +114,10 @@ static void test_broken_framing(void)
     sink_free(&s);
     /* Objects one after another, with a string holding braces. */
     sink_init(&s);
-    CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_JSON,
-                                 "{\"id\":\"x}{\",\"type\":\"bill.processed\",\"time\":\"2025-01-01\","
-                                 "\"bill\":\"B\\\"}\"}" EV("y")));
+    CHECK_ERR(ERR_OK,
+              sink_parse(&s, COLL_FMT_JSON,
+                         "{\"id\":\"x}{\",\"type\":\"bill.processed\",\"time\":\"2025-01-01\","
+                         "\"bill\":\"B\\\"}\"}" EV("y")));
     CHECK_INT(2, s.n_ev);
     CHECK_STR("x}{", s.ev[0].id);
     CHECK_STR("B\"}", s.ev[0].doc);

@@ -27,8 +27,12 @@ static void test_load(void)
 
 static void test_bad_names(void)
 {
-    static const char *const bad[] = {"", "../../etc/passwd", "/etc/localtime", "Europe/../UTC",
-                                      "Europe/Ber lin", "Mars/Olympus_Mons"};
+    static const char *const bad[] = {"",
+                                      "../../etc/passwd",
+                                      "/etc/localtime",
+                                      "Europe/../UTC",
+                                      "Europe/Ber lin",
+                                      "Mars/Olympus_Mons"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         test_current_ = bad[i];
         kpi_tz_t *tz = NULL;

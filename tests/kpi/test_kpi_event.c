@@ -17,8 +17,7 @@ static void test_type_names(void)
         kpi_ev_type_t back = KPI_EV_NONE;
         CHECK_ERR(ERR_OK, kpi_ev_type_parse(n, strlen(n), &back));
         CHECK_INT(t, back);
-        CHECK(kpi_ev_doc_kind((kpi_ev_type_t)t) != KPI_DOC_NONE ||
-              strncmp(n, "credit.", 7) == 0);
+        CHECK(kpi_ev_doc_kind((kpi_ev_type_t)t) != KPI_DOC_NONE || strncmp(n, "credit.", 7) == 0);
         seen++;
     }
     CHECK_INT(20, seen);

@@ -14,11 +14,20 @@ static void test_currency_digits(void)
         err_t err;
         int digits;
     } rows[] = {
-        {"USD", ERR_OK, 2}, {"EUR", ERR_OK, 2}, {"JPY", ERR_OK, 0}, {"KWD", ERR_OK, 3},
-        {"BHD", ERR_OK, 3}, {"CLF", ERR_OK, 4}, {"AED", ERR_OK, 2}, {"ZWG", ERR_OK, 2},
-        {"usd", ERR_BAD_CURRENCY, 0}, {"US", ERR_BAD_CURRENCY, 0},
-        {"USDX", ERR_BAD_CURRENCY, 0}, {"XYZ", ERR_BAD_CURRENCY, 0},
-        {"XAU", ERR_BAD_CURRENCY, 0}, {"", ERR_BAD_CURRENCY, 0},
+        {"USD", ERR_OK, 2},
+        {"EUR", ERR_OK, 2},
+        {"JPY", ERR_OK, 0},
+        {"KWD", ERR_OK, 3},
+        {"BHD", ERR_OK, 3},
+        {"CLF", ERR_OK, 4},
+        {"AED", ERR_OK, 2},
+        {"ZWG", ERR_OK, 2},
+        {"usd", ERR_BAD_CURRENCY, 0},
+        {"US", ERR_BAD_CURRENCY, 0},
+        {"USDX", ERR_BAD_CURRENCY, 0},
+        {"XYZ", ERR_BAD_CURRENCY, 0},
+        {"XAU", ERR_BAD_CURRENCY, 0},
+        {"", ERR_BAD_CURRENCY, 0},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         test_current_ = rows[i].code;
@@ -108,9 +117,15 @@ static void test_amount_format(void)
         int digits;
         const char *want;
     } rows[] = {
-        {125000, 2, "1250.00"}, {-5, 2, "-0.05"},   {0, 2, "0.00"},
-        {100, 0, "100"},        {0, 0, "0"},        {125, 3, "0.125"},
-        {-1, 3, "-0.001"},      {7, 4, "0.0007"},   {INT64_MAX, 2, "92233720368547758.07"},
+        {125000, 2, "1250.00"},
+        {-5, 2, "-0.05"},
+        {0, 2, "0.00"},
+        {100, 0, "100"},
+        {0, 0, "0"},
+        {125, 3, "0.125"},
+        {-1, 3, "-0.001"},
+        {7, 4, "0.0007"},
+        {INT64_MAX, 2, "92233720368547758.07"},
         {INT64_MIN, 2, "-92233720368547758.08"},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -132,17 +147,26 @@ static void test_round_div(void)
         err_t err;
         int64_t want;
     } rows[] = {
-        {1, 3, 2, ERR_OK, 33},      {2, 3, 2, ERR_OK, 67},     {5, 2, 0, ERR_OK, 3},
-        {-5, 2, 0, ERR_OK, -3},     {5, -2, 0, ERR_OK, -3},    {-5, -2, 0, ERR_OK, 3},
-        {1, 8, 2, ERR_OK, 13},      {-1, 8, 2, ERR_OK, -13},   {4, 2, 0, ERR_OK, 2},
-        {149, 100, 0, ERR_OK, 1},   {150, 100, 0, ERR_OK, 2},  {0, 7, 3, ERR_OK, 0},
-        {1, 0, 2, ERR_BAD_VALUE, 0}, {INT64_MAX, 1, 1, ERR_OVERFLOW, 0},
+        {1, 3, 2, ERR_OK, 33},
+        {2, 3, 2, ERR_OK, 67},
+        {5, 2, 0, ERR_OK, 3},
+        {-5, 2, 0, ERR_OK, -3},
+        {5, -2, 0, ERR_OK, -3},
+        {-5, -2, 0, ERR_OK, 3},
+        {1, 8, 2, ERR_OK, 13},
+        {-1, 8, 2, ERR_OK, -13},
+        {4, 2, 0, ERR_OK, 2},
+        {149, 100, 0, ERR_OK, 1},
+        {150, 100, 0, ERR_OK, 2},
+        {0, 7, 3, ERR_OK, 0},
+        {1, 0, 2, ERR_BAD_VALUE, 0},
+        {INT64_MAX, 1, 1, ERR_OVERFLOW, 0},
         {INT64_MAX, 10, 1, ERR_OK, INT64_MAX},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         char row[64];
-        snprintf(row, sizeof(row), "%lld/%lld@%d", (long long)rows[i].num,
-                 (long long)rows[i].den, rows[i].scale);
+        snprintf(row, sizeof(row), "%lld/%lld@%d", (long long)rows[i].num, (long long)rows[i].den,
+                 rows[i].scale);
         test_current_ = row;
         int64_t got = -99;
         CHECK_ERR(rows[i].err, kpi_round_div(rows[i].num, rows[i].den, rows[i].scale, &got));

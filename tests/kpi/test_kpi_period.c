@@ -58,7 +58,7 @@ static void test_periods(void)
 
 static void test_units_and_names(void)
 {
-    CHECK_INT(D(2025, 3, 3), kpi_unit_start(KPI_IV_WEEK, D(2025, 3, 9)));   /* Sun -> Mon */
+    CHECK_INT(D(2025, 3, 3), kpi_unit_start(KPI_IV_WEEK, D(2025, 3, 9))); /* Sun -> Mon */
     CHECK_INT(D(2025, 3, 9), kpi_unit_end(KPI_IV_WEEK, D(2025, 3, 3)));
     CHECK_INT(D(2024, 2, 29), kpi_unit_end(KPI_IV_MONTH, D(2024, 2, 10)));
     CHECK_INT(D(2025, 10, 1), kpi_unit_start(KPI_IV_QUARTER, D(2025, 11, 30)));
@@ -82,7 +82,7 @@ static void test_business_days(void)
     CHECK_INT(3, kpi_business_days_between(&cal, fri, wed));
     CHECK_INT(0, kpi_business_days_between(&cal, fri, D(2025, 3, 9))); /* weekend only */
     CHECK_INT(0, kpi_business_days_between(&cal, fri, fri));
-    CHECK_INT(0, kpi_business_days_between(&cal, wed, fri));          /* stop before start */
+    CHECK_INT(0, kpi_business_days_between(&cal, wed, fri)); /* stop before start */
     CHECK_INT(wed, kpi_business_day_add(&cal, fri, 3));
     CHECK_INT(fri, kpi_business_day_add(&cal, fri, 0));
     CHECK(!kpi_is_business_day(&cal, D(2025, 3, 8)));

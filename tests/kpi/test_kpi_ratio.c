@@ -31,15 +31,15 @@ static void test_rounding_half_away_from_zero(void)
         int scale;
         int64_t want;
     } rows[] = {
-        {1, 8, 2, 13},    /* 0.125 -> 0.13 */
-        {-1, 8, 2, -13},  /* -0.125 -> -0.13 */
-        {1, 3, 2, 33},    /* 0.333.. -> 0.33 */
-        {2, 3, 2, 67},    /* 0.666.. -> 0.67 */
-        {5, 2, 0, 3},     /* 2.5 -> 3 */
-        {-5, 2, 0, -3},   /* -2.5 -> -3 */
-        {7, 2, 0, 4},     /* 3.5 -> 4 */
+        {1, 8, 2, 13},   /* 0.125 -> 0.13 */
+        {-1, 8, 2, -13}, /* -0.125 -> -0.13 */
+        {1, 3, 2, 33},   /* 0.333.. -> 0.33 */
+        {2, 3, 2, 67},   /* 0.666.. -> 0.67 */
+        {5, 2, 0, 3},    /* 2.5 -> 3 */
+        {-5, 2, 0, -3},  /* -2.5 -> -3 */
+        {7, 2, 0, 4},    /* 3.5 -> 4 */
         {0, 9, 2, 0},
-        {1, -8, 2, -13},  /* sign in the denominator */
+        {1, -8, 2, -13}, /* sign in the denominator */
         {INT64_MAX, 1, 0, INT64_MAX},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -96,8 +96,8 @@ static void test_countback(void)
     kpi_unit_sales_t gap[] = {{30, 0}, {31, 20000}};
     check_value("zero-sales month", kpi_dso_countback(10000, gap, 2), 2, 4550);
     /* AR 1,000 but only 500 of history */
-    check_undef("history runs out", kpi_dso_countback(100000, q1, 2),
-                KPI_UNDEF_AR_EXCEEDS_HISTORY, "ar exceeds sales history");
+    check_undef("history runs out", kpi_dso_countback(100000, q1, 2), KPI_UNDEF_AR_EXCEEDS_HISTORY,
+                "ar exceeds sales history");
     check_undef("no history", kpi_dso_countback(100, NULL, 0), KPI_UNDEF_AR_EXCEEDS_HISTORY,
                 "ar exceeds sales history");
 }
@@ -122,8 +122,12 @@ static void test_percent_and_rollforward(void)
     check_value("all met", kpi_percent(5, 5), 1, 1000);
     check_undef("none", kpi_percent(0, 0), KPI_UNDEF_NO_ITEMS, "no items");
     /* 1000 + 500 - 20 - 300 - 50 - 30 = 1100 */
-    kpi_rollforward_t rf = {.opening = 1000, .sales = 500, .adjustments = -20,
-                            .cash_applied = 300, .credit_notes = 50, .write_offs = 30};
+    kpi_rollforward_t rf = {.opening = 1000,
+                            .sales = 500,
+                            .adjustments = -20,
+                            .cash_applied = 300,
+                            .credit_notes = 50,
+                            .write_offs = 30};
     CHECK_ERR(ERR_OK, kpi_rollforward_close(&rf));
     CHECK_INT(1100, rf.closing);
     kpi_rollforward_t big = {.opening = INT64_MAX, .sales = 1};

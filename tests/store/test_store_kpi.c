@@ -146,12 +146,12 @@ static void test_out_of_order_and_rules(void)
     CHECK_INT(3, ss.pending);
 
     /* The payment alone releases nothing (the application also needs I1). */
-    kpi_event_t pay = ev(KPI_EV_PAYMENT_RECEIVED, "a4", T(2024, 2, 20, 10), "P1", NULL, 60000,
-                         "ACME");
+    kpi_event_t pay =
+        ev(KPI_EV_PAYMENT_RECEIVED, "a4", T(2024, 2, 20, 10), "P1", NULL, 60000, "ACME");
     st = put(s, &pay, 1, NULL, res);
     CHECK_INT(0, st.released);
-    kpi_event_t inv = ev(KPI_EV_INVOICE_ISSUED, "a5", T(2024, 1, 10, 9), "I1", NULL, 100000,
-                         "ACME");
+    kpi_event_t inv =
+        ev(KPI_EV_INVOICE_ISSUED, "a5", T(2024, 1, 10, 9), "I1", NULL, 100000, "ACME");
     st = put(s, &inv, 1, NULL, res);
     CHECK_INT(3, st.released);
     CHECK_ERR(ERR_OK, store_stats(s, &ss));
@@ -244,8 +244,8 @@ static void test_out_of_order_and_rules(void)
 
     /* Strict references. */
     store_batch_opts_t strict = {.strict_refs = true};
-    kpi_event_t orphan = ev(KPI_EV_INVOICE_WRITTEN_OFF, "c1", T(2024, 3, 1, 9), "NOPE", NULL, 5,
-                            NULL);
+    kpi_event_t orphan =
+        ev(KPI_EV_INVOICE_WRITTEN_OFF, "c1", T(2024, 3, 1, 9), "NOPE", NULL, 5, NULL);
     st = put(s, &orphan, 1, &strict, res);
     CHECK_ERR(ERR_UNKNOWN_DOC, res[0].code);
     CHECK_STR("invoice", res[0].field);
@@ -335,8 +335,8 @@ static void test_listing(void)
     store_ev_filter_t ft = {.party = "A", .type = KPI_EV_INVOICE_ISSUED};
     list_all(s, &ft, 1, &l);
     CHECK_INT(2, l.n);
-    store_ev_filter_t fd = {.has_from = true, .from_day = D(2024, 1, 2), .has_to = true,
-                            .to_day = D(2024, 1, 4)};
+    store_ev_filter_t fd = {
+        .has_from = true, .from_day = D(2024, 1, 2), .has_to = true, .to_day = D(2024, 1, 4)};
     list_all(s, &fd, 10, &l);
     CHECK_INT(3, l.n);
     store_ev_filter_t fb = {.business_unit = "west"};
