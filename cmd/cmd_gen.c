@@ -1273,6 +1273,11 @@ static err_t run_days(gen_t *g)
                 progress(g, false);
             }
         }
+        /* Give the day's array back: a slot that keeps its peak capacity would make memory
+           GEN_RING full days instead of the actions actually pending. */
+        free(b->v);
+        b->v = NULL;
+        b->cap = 0;
     }
     return e;
 }
