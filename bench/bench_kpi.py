@@ -68,6 +68,8 @@ def main():
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--work", default=None, help="work directory (default: a temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep generated files and stores")
+    ap.add_argument("--reuse", action="store_true",
+                    help="reuse gN.ndjson and dN in --work when they exist (skip gen and ingest)")
     a = ap.parse_args()
     kpid = os.path.abspath(a.kpid)
     work = a.work or tempfile.mkdtemp(prefix="kpid-bench-")
@@ -78,11 +80,14 @@ def main():
         for n in [int(x) for x in a.invoices.split(",")]:
             gen = os.path.join(work, "g%d.ndjson" % n)
             data = os.path.join(work, "d%d" % n)
-            shutil.rmtree(data, ignore_errors=True)
-            t0 = time.perf_counter()
-            subprocess.run([kpid, "gen", "--invoices", str(n), "--seed", str(a.seed), "--out", gen],
-                           check=True)
-            tg = time.perf_counter() - t0
+            reuse = a.reuse and os.path.exists(gen) and os.path.isdir(data)
+            tg = ti = float("nan")
+            if not reuse:
+                shutil.rmtree(data, ignore_errors=True)
+                t0 = time.perf_counter()
+                subprocess.run([kpid, "gen", "--invoices", str(n), "--seed", str(a.seed),
+                                "--out", gen], check=True)
+                tg = time.perf_counter() - t0
             lines = 0
             customers = set()
             first = last = None
@@ -96,9 +101,10 @@ def main():
                         d = e["time"][:10]
                         first = first or d
                         last = d
-            t0 = time.perf_counter()
-            subprocess.run([kpid, "ingest", "--data", data, "--quiet", gen], check=True)
-            ti = time.perf_counter() - t0
+            if not reuse:
+                t0 = time.perf_counter()
+                subprocess.run([kpid, "ingest", "--data", data, "--quiet", gen], check=True)
+                ti = time.perf_counter() - t0
             print("\n== %d invoices: %d events (%.1f MB), gen %.1f s, ingest %.1f s = %.0f events/s"
                   % (n, lines, os.path.getsize(gen) / 1e6, tg, ti, lines / ti))
             proc, port = serve(kpid, data)
