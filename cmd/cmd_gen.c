@@ -636,7 +636,10 @@ static err_t plan_pay(gen_t *g, uint32_t c, uint64_t inv, int64_t amt, int32_t d
     gen_act_t a = {.kind = A_PAY, .party = c, .doc = inv, .amount = amt};
     int32_t sec = bu_sec(g, p->bu);
     if (p->batch) {
-        int32_t wait = (int32_t)((p->run_wday - (uint32_t)day % 7 + 7) % 7);
+        int32_t wd = day % 7;
+        if (wd < 0)
+            wd += 7; /* days before 1970 */
+        int32_t wait = (p->run_wday - wd + 7) % 7;
         if (day + wait < g->day + GEN_RING) {
             day += wait;
             sec = p->run_sec;

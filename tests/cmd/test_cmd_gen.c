@@ -444,13 +444,17 @@ static void book_free(book_t *bk)
 
 static void test_valid_events_and_ledger(void)
 {
-    static const struct {
+    const int32_t y2024 = kpi_days_from_civil(2024, 1, 1);
+    /* Days before 1970 are negative: the time and weekday arithmetic must not care. */
+    const int32_t y1969 = kpi_days_from_civil(1969, 6, 1);
+    const struct {
         uint64_t invoices, seed;
-        int32_t days;
-    } rows[] = {{1000, 1, 730},  {1000, 2, 730}, {1000, 99, 730},
-                {5000, 42, 730}, {3000, 5, 120}, {1000, 0, 365}};
-    const int32_t start = kpi_days_from_civil(2024, 1, 1);
+        int32_t start, days;
+    } rows[] = {{1000, 1, y2024, 730},  {1000, 2, y2024, 730},     {1000, 99, y2024, 730},
+                {5000, 42, y2024, 730}, {3000, 5, y2024, 120},     {1000, 0, y2024, 365},
+                {1000, 6, y1969, 730},  {200, 123456789, y2024, 3}};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const int32_t start = rows[i].start;
         char label[96];
         snprintf(label, sizeof label, "N=%llu seed=%llu days=%d",
                  (unsigned long long)rows[i].invoices, (unsigned long long)rows[i].seed,
