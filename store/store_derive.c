@@ -1336,47 +1336,34 @@ err_t derive_open_groups(const derive_t *d, MDB_txn *txn, const derive_scope_t *
     kpi_open_group_t *v = NULL;
     size_t cap = 0, cnt = 0;
     err_t e = ERR_OK;
+    /* One seek per basis day: the first row after (D, as_of) both ends D
+       (the row before it is D's value as of as_of) and names the next basis
+       day, so the walk never visits the rows in between. */
+    if (as_of == INT32_MAX)
+        as_of = INT32_MAX - 1;
     int32_t D = min_basis_day;
     for (;;) {
         key_t_ k;
         k_reset(&k);
         k_bytes(&k, p, plen);
         k_day(&k, D);
-        k_day(&k, INT32_MIN);
+        k_day(&k, as_of + 1);
         MDB_val kv = k_val(&k), val;
         int rc = mdb_cursor_get(c, &kv, &val, MDB_SET_RANGE);
-        if (rc == MDB_NOTFOUND)
-            break;
-        if (rc) {
+        if (rc && rc != MDB_NOTFOUND) {
             e = ERR_IO;
             break;
         }
-        if (kv.mv_size != plen + 8 || memcmp(kv.mv_data, p, plen) != 0)
-            break;
-        D = get_day((const uint8_t *)kv.mv_data + plen);
-        /* The last row of basis day D on or before as_of. */
-        if (as_of == INT32_MAX) {
-            k_reset(&k);
-            k_bytes(&k, p, plen);
-            k_day(&k, D == INT32_MAX ? D : D + 1);
-            k_day(&k, INT32_MIN);
-        } else {
-            k_reset(&k);
-            k_bytes(&k, p, plen);
-            k_day(&k, D);
-            k_day(&k, as_of + 1);
-        }
-        kv = k_val(&k);
-        rc = mdb_cursor_get(c, &kv, &val, MDB_SET_RANGE);
+        bool have_next = rc == 0 && kv.mv_size == plen + 8 && memcmp(kv.mv_data, p, plen) == 0;
+        int32_t next = have_next ? get_day((const uint8_t *)kv.mv_data + plen) : 0;
         rc = rc == MDB_NOTFOUND ? mdb_cursor_get(c, &kv, &val, MDB_LAST)
-                                : (rc == 0 ? mdb_cursor_get(c, &kv, &val, MDB_PREV) : rc);
+                                : mdb_cursor_get(c, &kv, &val, MDB_PREV);
         if (rc && rc != MDB_NOTFOUND) {
             e = ERR_IO;
             break;
         }
         if (rc == 0 && kv.mv_size == plen + 8 && memcmp(kv.mv_data, p, plen) == 0 &&
-            get_day((const uint8_t *)kv.mv_data + plen) == D &&
-            get_day((const uint8_t *)kv.mv_data + plen + 4) <= as_of) {
+            get_day((const uint8_t *)kv.mv_data + plen) == D) {
             int64_t cum[2];
             if (val.mv_size != sizeof cum) {
                 e = ERR_STORE_CORRUPT;
@@ -1400,9 +1387,14 @@ err_t derive_open_groups(const derive_t *d, MDB_txn *txn, const derive_scope_t *
                 cnt++;
             }
         }
-        if (D == INT32_MAX)
+        if (!have_next)
             break;
-        D++;
+        if (next > D)
+            D = next;
+        else if (D == INT32_MAX)
+            break;
+        else
+            D++; /* D has rows after as_of: its successor is found by the next seek */
     }
     mdb_cursor_close(c);
     if (!e && cnt > 0) {
