@@ -1099,7 +1099,7 @@ enum MHD_Result api_customer_get(api_req_t *req)
                         "days_past_due\r\n");
         p.csv = &b;
         if (!e)
-            e = store_customer_invoices(snap, id, prof_invoice, &p);
+            e = store_customer_open_candidates(snap, id, a.as_of, prof_invoice, &p);
         store_snap_end(snap);
         if (e) {
             api_buf_free(&b);
@@ -1111,7 +1111,7 @@ enum MHD_Result api_customer_get(api_req_t *req)
     json_t *items = json_array(), *disputes = json_array();
     p.items = items;
     if (!e)
-        e = store_customer_invoices(snap, id, prof_invoice, &p);
+        e = store_customer_open_candidates(snap, id, a.as_of, prof_invoice, &p);
     p.items = disputes;
     if (!e)
         e = store_customer_disputes(snap, id, prof_dispute, &p);

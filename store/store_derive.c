@@ -741,6 +741,23 @@ static err_t inv_move(const derive_t *d, MDB_txn *txn, const dstate_t *st, const
             goto out;
         }
     }
+    /* The customer's open-now index follows the invoice's total. */
+    if (st->party != 0) {
+        int64_t total = x;
+        for (size_t j = 0; j < t.n; j++)
+            total += t.v[j].delta;
+        key_t_ k;
+        k_reset(&k);
+        k_u32(&k, st->party);
+        k_bytes(&k, number, strlen(number));
+        MDB_val kv = k_val(&k), v = {0, (void *)""};
+        int rc =
+            total != 0 ? mdb_put(txn, d->copen, &kv, &v, 0) : mdb_del(txn, d->copen, &kv, NULL);
+        if (rc && rc != MDB_NOTFOUND) {
+            e = db_err(rc, msg, "write open index");
+            goto out;
+        }
+    }
     uint32_t units[2] = {st->unit, 0}, parties[2] = {st->party, 0};
     int32_t basis_days[2] = {st->due_day, st->day0};
     for (int b = 0; b < 2 && !e; b++)
@@ -980,6 +997,21 @@ err_t derive_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, const
 {
     int32_t day = ev_day(d, ev);
     int64_t amt = (ev->flags & KPI_EVF_AMOUNT) ? ev->amount_minor : 0;
+    {
+        MDB_val mk = {7, (void *)"max_day"}, mv;
+        int32_t have = INT32_MIN;
+        int rc = mdb_get(txn, d->meta, &mk, &mv);
+        if (rc == 0 && mv.mv_size == sizeof have)
+            memcpy(&have, mv.mv_data, sizeof have);
+        else if (rc && rc != MDB_NOTFOUND)
+            return db_err(rc, msg, "read max day");
+        if (day > have) {
+            mv.mv_size = sizeof day;
+            mv.mv_data = &day;
+            if ((rc = mdb_put(txn, d->meta, &mk, &mv, 0)) != 0)
+                return db_err(rc, msg, "write max day");
+        }
+    }
     dstate_t *st = malloc(2 * sizeof *st);
     if (st == NULL)
         return err_set(msg, ERR_NOMEM, "out of memory");
@@ -1165,11 +1197,11 @@ err_t derive_open(derive_t *d, MDB_txn *txn, const derive_config_t *cfg, bool cr
     } else {
         d->n_slas = kpi_sla_defaults(d->slas, KPI_SLAS_MAX);
     }
-    static const char *const names[DERIVE_DB_COUNT] = {"d_flows", "d_open", "d_tl",   "d_state",
-                                                       "d_sla",   "d_ftq",  "d_cust", "d_habit",
-                                                       "d_cidx",  "d_meta"};
-    MDB_dbi *dbis[DERIVE_DB_COUNT] = {&d->flows, &d->open, &d->tl,    &d->state, &d->sla,
-                                      &d->ftq,   &d->cust, &d->habit, &d->cidx,  &d->meta};
+    static const char *const names[DERIVE_DB_COUNT] = {"d_flows", "d_open",  "d_tl",   "d_state",
+                                                       "d_sla",   "d_ftq",   "d_cust", "d_habit",
+                                                       "d_cidx",  "d_copen", "d_meta"};
+    MDB_dbi *dbis[DERIVE_DB_COUNT] = {&d->flows, &d->open,  &d->tl,   &d->state, &d->sla, &d->ftq,
+                                      &d->cust,  &d->habit, &d->cidx, &d->copen, &d->meta};
     for (size_t i = 0; i < DERIVE_DB_COUNT; i++) {
         int rc = mdb_dbi_open(txn, names[i], create ? MDB_CREATE : 0, dbis[i]);
         if (rc == MDB_NOTFOUND)
@@ -1205,13 +1237,15 @@ err_t derive_open(derive_t *d, MDB_txn *txn, const derive_config_t *cfg, bool cr
 err_t derive_clear(const derive_t *d, MDB_txn *txn, err_msg_t *msg)
 {
     MDB_dbi dbis[] = {d->flows, d->open, d->tl,    d->state, d->sla,
-                      d->ftq,   d->cust, d->habit, d->cidx};
+                      d->ftq,   d->cust, d->habit, d->cidx,  d->copen};
     for (size_t i = 0; i < sizeof dbis / sizeof dbis[0]; i++) {
         int rc = mdb_drop(txn, dbis[i], 0);
         if (rc)
             return db_err(rc, msg, "clear derived state");
     }
-    return ERR_OK;
+    MDB_val mk = {7, (void *)"max_day"};
+    int rc = mdb_del(txn, d->meta, &mk, NULL);
+    return rc && rc != MDB_NOTFOUND ? db_err(rc, msg, "clear derived state") : ERR_OK;
 }
 
 /* ---- queries -------------------------------------------------------------------------------- */
@@ -1590,4 +1624,50 @@ err_t derive_invoice_open_at(const derive_t *d, MDB_txn *txn, const char *number
             e = ERR_OVERFLOW;
     free(t.v);
     return e;
+}
+
+err_t derive_customer_open_now(const derive_t *d, MDB_txn *txn, uint32_t party, derive_doc_fn fn,
+                               void *ctx)
+{
+    MDB_cursor *c;
+    if (mdb_cursor_open(txn, d->copen, &c))
+        return ERR_IO;
+    key_t_ k;
+    k_reset(&k);
+    k_u32(&k, party);
+    MDB_val kv = k_val(&k), v;
+    err_t e = ERR_OK;
+    char number[KPI_NAME_MAX + 1];
+    int rc;
+    for (rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT)) {
+        if (kv.mv_size <= 4 || memcmp(kv.mv_data, k.b, 4) != 0)
+            break;
+        size_t len = kv.mv_size - 4;
+        if (len > KPI_NAME_MAX) {
+            e = ERR_STORE_CORRUPT;
+            break;
+        }
+        memcpy(number, (const uint8_t *)kv.mv_data + 4, len);
+        number[len] = '\0';
+        e = fn(ctx, number);
+        if (e)
+            break;
+    }
+    if (!e && rc != 0 && rc != MDB_NOTFOUND)
+        e = ERR_IO;
+    mdb_cursor_close(c);
+    return e;
+}
+
+err_t derive_max_day(const derive_t *d, MDB_txn *txn, int32_t *day)
+{
+    MDB_val mk = {7, (void *)"max_day"}, mv;
+    int rc = mdb_get(txn, d->meta, &mk, &mv);
+    if (rc == MDB_NOTFOUND)
+        return ERR_NOT_FOUND;
+    if (rc || mv.mv_size != sizeof *day)
+        return ERR_IO;
+    memcpy(day, mv.mv_data, sizeof *day);
+    return ERR_OK;
 }

@@ -38,7 +38,9 @@
  *   d_cust   party u32                           -> credit limit and hold
  *   d_habit  party u32 cur[3]                    -> kpi_habits_acc_t
  *   d_cidx   party u32 kind u8 number            -> "" (a customer's invoices, disputes)
+ *   d_copen  party u32 number                    -> "" (its invoices open now)
  *   d_meta   "config"                            -> fingerprint of SLA defs + calendar
+ *            "max_day"                           -> the latest event day applied
  *
  * A movement on an invoice takes effect on max(its day, the invoice's issue
  * day) (SPEC.md), which keeps aging total = AR = roll-forward closing.
@@ -59,10 +61,10 @@
 #include "kpi_tz.h"
 #include "store_kpi.h"
 
-enum { DERIVE_DB_COUNT = 10 };
+enum { DERIVE_DB_COUNT = 11 };
 
 typedef struct derive {
-    MDB_dbi flows, open, tl, state, sla, ftq, cust, habit, cidx, meta;
+    MDB_dbi flows, open, tl, state, sla, ftq, cust, habit, cidx, copen, meta;
     const kpi_tz_t *tz;
     kpi_calendar_t cal; /* holidays borrowed from the owner */
     kpi_sla_def_t slas[KPI_SLAS_MAX];
@@ -157,6 +159,12 @@ err_t derive_habits(const derive_t *d, MDB_txn *txn, uint32_t party, const char 
 typedef err_t (*derive_doc_fn)(void *ctx, const char *number);
 err_t derive_customer_docs(const derive_t *d, MDB_txn *txn, uint32_t party, kpi_doc_kind_t kind,
                            derive_doc_fn fn, void *ctx) KPID_MUST_USE;
+/* Invoice numbers of the party that are open now (open amount != 0 after
+   every event applied), ascending. */
+err_t derive_customer_open_now(const derive_t *d, MDB_txn *txn, uint32_t party, derive_doc_fn fn,
+                               void *ctx) KPID_MUST_USE;
+/* The latest event day applied (ERR_NOT_FOUND before any). */
+err_t derive_max_day(const derive_t *d, MDB_txn *txn, int32_t *day) KPID_MUST_USE;
 /* An invoice's open amount at the end of day as_of (0 before issue). */
 err_t derive_invoice_open_at(const derive_t *d, MDB_txn *txn, const char *number, int32_t as_of,
                              int64_t *open) KPID_MUST_USE;

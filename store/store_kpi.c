@@ -220,6 +220,23 @@ err_t store_customer_disputes(store_snap_t *snap, const char *party, store_doc_f
     return customer_docs(snap, party, KPI_DOC_DISPUTE, fn, ctx);
 }
 
+err_t store_customer_open_candidates(store_snap_t *snap, const char *party, int32_t as_of,
+                                     store_doc_fn fn, void *ctx)
+{
+    int32_t max_day;
+    err_t e = derive_max_day(store_snap_derive(snap), store_snap_txn(snap), &max_day);
+    if (e == ERR_NOT_FOUND || (!e && as_of < max_day))
+        return customer_docs(snap, party, KPI_DOC_INVOICE, fn, ctx);
+    if (e)
+        return e;
+    uint32_t id;
+    e = party_id(snap, party, &id);
+    if (e)
+        return e;
+    docs_ctx_t c = {snap, KPI_DOC_INVOICE, fn, ctx};
+    return derive_customer_open_now(store_snap_derive(snap), store_snap_txn(snap), id, doc_cb, &c);
+}
+
 err_t store_invoice_open_at(store_snap_t *snap, const char *number, int32_t as_of, int64_t *open)
 {
     return derive_invoice_open_at(store_snap_derive(snap), store_snap_txn(snap), number, as_of,

@@ -158,6 +158,13 @@ err_t store_customer_invoices(store_snap_t *snap, const char *party, store_doc_f
 err_t store_customer_disputes(store_snap_t *snap, const char *party, store_doc_fn fn,
                               void *ctx) KPID_MUST_USE;
 
+/* The customer's invoices that may be open at the end of day as_of: when
+   as_of is on or after the latest event day, only those open now (an
+   index kept at ingest); before it, every invoice of the customer. The
+   caller checks each with store_invoice_open_at. */
+err_t store_customer_open_candidates(store_snap_t *snap, const char *party, int32_t as_of,
+                                     store_doc_fn fn, void *ctx) KPID_MUST_USE;
+
 /* An invoice's open amount at the end of day as_of (0 before it was issued). */
 err_t store_invoice_open_at(store_snap_t *snap, const char *number, int32_t as_of,
                             int64_t *open) KPID_MUST_USE;
