@@ -196,6 +196,15 @@ static void test_out_of_order_and_rules(void)
     int64_t open;
     CHECK_ERR(ERR_OK, store_invoice_open_at(sn, "I1", D(2024, 2, 19), &open));
     CHECK_INT(100000, open);
+    /* Open candidates: the open-now index from the latest day on. */
+    n = 0;
+    CHECK_ERR(ERR_OK, store_customer_open_candidates(sn, "ACME", D(2030, 1, 1), count_doc, &n));
+    CHECK_INT(1, n);
+    n = 0;
+    CHECK_ERR(ERR_OK, store_customer_open_candidates(sn, "ACME", D(2024, 1, 1), count_doc, &n));
+    CHECK_INT(1, n);
+    CHECK_ERR(ERR_NOT_FOUND,
+              store_customer_open_candidates(sn, "NOBODY", D(2030, 1, 1), count_doc, &n));
     store_snap_end(sn);
     int64_t cnt;
     CHECK_INT(40000, open_total(s, NULL, D(2024, 2, 25), &cnt));
@@ -266,11 +275,25 @@ static void test_out_of_order_and_rules(void)
     CHECK_INT(1, d.reviews);
     store_snap_end(sn);
 
+    /* An invoice paid off leaves the open-now index. */
+    kpi_event_t pay2[2] = {
+        ev(KPI_EV_PAYMENT_RECEIVED, "d1", T(2024, 3, 2, 9), "P2", NULL, 500, "ACME"),
+        ev(KPI_EV_PAYMENT_APPLIED, "d2", T(2024, 3, 2, 10), "P2", "I2", 500, NULL),
+    };
+    st = put(s, pay2, 2, NULL, res);
+    CHECK_INT(2, st.accepted);
+    REQUIRE(store_snap_begin(s, &sn) == ERR_OK);
+    n = 0;
+    CHECK_ERR(ERR_OK, store_customer_open_candidates(sn, "ACME", D(2030, 1, 1), count_doc, &n));
+    CHECK_INT(1, n); /* I1 only */
+    store_snap_end(sn);
+    before = open_total(s, NULL, D(2024, 3, 5), &cnt);
+
     /* Reopen: everything is still there. */
     store_close(s);
     s = open_store(dir, 0);
     CHECK_ERR(ERR_OK, store_stats(s, &ss));
-    CHECK_INT(6, ss.events);
+    CHECK_INT(8, ss.events);
     CHECK_INT(before, open_total(s, NULL, D(2024, 3, 5), &cnt2));
     store_close(s);
     rmdir_all(dir);
