@@ -371,8 +371,10 @@ err_t store_open(const store_opts_t *o, store_t **out, err_msg_t *msg)
         /* Never shrink below what the file already holds. */
         char path[4200];
         snprintf(path, sizeof path, "%s/data.mdb", s->dir);
-        if (stat(path, &sb) == 0 && (uint64_t)sb.st_size > s->map_size)
-            s->map_size = (uint64_t)sb.st_size;
+        /* Never shrink below what the file holds, and leave room to write:
+           a map exactly as large as the file fails the first commit. */
+        if (stat(path, &sb) == 0 && (uint64_t)sb.st_size + (uint64_t)sb.st_size / 2 > s->map_size)
+            s->map_size = (uint64_t)sb.st_size + (uint64_t)sb.st_size / 2;
     }
     if (!rc)
         rc = mdb_env_set_mapsize(s->env, s->map_size);

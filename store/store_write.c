@@ -807,6 +807,11 @@ err_t store_rebuild_impl(store_t *s, void (*progress)(void *, uint64_t, uint64_t
         return err_set(msg, ERR_READONLY, "store %s is open read-only", s->dir);
     pthread_mutex_lock(&s->write_mu);
     err_t e = rebuild_reset(s, msg);
+    while (e == ERR_TOO_LARGE) { /* dropping big databases needs room too */
+        e = grow_map(s, msg);
+        if (!e)
+            e = rebuild_reset(s, msg);
+    }
     uint64_t total = 0;
     if (!e) {
         store_snap_t *sn = NULL;
