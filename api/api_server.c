@@ -490,12 +490,13 @@ err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *ms
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (v6)
         flags |= MHD_USE_IPv6;
-    srv->daemon =
-        MHD_start_daemon(flags, opts->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
-                         (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256u << 10),
-                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)opts->log, MHD_OPTION_END);
+    srv->daemon = MHD_start_daemon(
+        flags, opts->port, NULL, NULL, on_request, srv,
+        /* first, so that MHD's own messages go through it too */
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)opts->log, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256u << 10), MHD_OPTION_END);
     if (srv->daemon == NULL) {
         int en = errno;
         free(srv);
