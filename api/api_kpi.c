@@ -967,6 +967,8 @@ typedef struct prof {
     api_buf_t *csv;
     int64_t open_total; /* in the profile's currency */
     const char *currency;
+    bool current; /* as_of is on or after the latest event day: documents'
+                     current state is their state as of it */
 } prof_t;
 
 static int doc_digits(const store_doc_t *d, int fallback)
@@ -980,8 +982,8 @@ static err_t prof_invoice(void *ctx, const store_doc_t *d, const char *number)
     prof_t *p = ctx;
     if (!d->exists || d->created_day > p->as_of)
         return ERR_OK;
-    int64_t open;
-    err_t e = store_invoice_open_at(p->snap, number, p->as_of, &open);
+    int64_t open = d->open_minor;
+    err_t e = p->current ? ERR_OK : store_invoice_open_at(p->snap, number, p->as_of, &open);
     if (e || open == 0)
         return e;
     int dg = doc_digits(d, p->base_digits);
@@ -1091,7 +1093,9 @@ enum MHD_Result api_customer_get(api_req_t *req)
             e = ERR_OK;
         }
     }
-    prof_t p = {req, snap, a.as_of, q.digits, NULL, NULL, 0, q.currency};
+    prof_t p = {req, snap, a.as_of, q.digits, NULL, NULL, 0, q.currency, false};
+    int32_t latest;
+    p.current = !e && store_latest_day(snap, &latest) == ERR_OK && a.as_of >= latest;
     api_buf_t b;
     if (q.csv) {
         api_buf_init(&b, CSV_MAX);

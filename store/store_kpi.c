@@ -237,6 +237,11 @@ err_t store_customer_open_candidates(store_snap_t *snap, const char *party, int3
     return derive_customer_open_now(store_snap_derive(snap), store_snap_txn(snap), id, doc_cb, &c);
 }
 
+err_t store_latest_day(store_snap_t *snap, int32_t *day)
+{
+    return derive_max_day(store_snap_derive(snap), store_snap_txn(snap), day);
+}
+
 err_t store_invoice_open_at(store_snap_t *snap, const char *number, int32_t as_of, int64_t *open)
 {
     return derive_invoice_open_at(store_snap_derive(snap), store_snap_txn(snap), number, as_of,

@@ -165,6 +165,10 @@ err_t store_customer_disputes(store_snap_t *snap, const char *party, store_doc_f
 err_t store_customer_open_candidates(store_snap_t *snap, const char *party, int32_t as_of,
                                      store_doc_fn fn, void *ctx) KPID_MUST_USE;
 
+/* The latest event day applied (ERR_NOT_FOUND in an empty store): from
+   that day on, a document's current state is its state as of the day. */
+err_t store_latest_day(store_snap_t *snap, int32_t *day) KPID_MUST_USE;
+
 /* An invoice's open amount at the end of day as_of (0 before it was issued). */
 err_t store_invoice_open_at(store_snap_t *snap, const char *number, int32_t as_of,
                             int64_t *open) KPID_MUST_USE;

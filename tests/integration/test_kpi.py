@@ -334,6 +334,13 @@ class HandChecked(ServerTest):
         st, sla, _ = self.srv.get("/v1/sla?sla=ap-processing&from=2024-04-01&to=2024-04-30")
         self.assertIsNone(sla["points"][0]["value"])
         self.assertEqual(sla["points"][0]["reason"], "no items")
+        # The profile as of today (after every event): I1, I2 (95.00 after its
+        # adjustment) and I3 are open.
+        st, cu, raw = self.srv.get("/v1/customers/ACME")
+        self.assertEqual(st, 200, raw)
+        self.assertEqual(sorted((i["invoice"], i["open"]) for i in cu["open_items"]),
+                         [("I1", "100.00"), ("I2", "95.00"), ("I3", "100.00")])
+        self.assertEqual(cu["aging"]["total"], {"amount": "295.00", "count": 3})
         # DPO for March: AP 80.00 / purchases 80.00 * 31 = 31.00.
         st, dpo, raw = self.srv.get("/v1/dpo?from=2024-03-01&to=2024-03-31")
         self.assertEqual(st, 200, raw)
