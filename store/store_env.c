@@ -414,7 +414,9 @@ err_t store_open(const store_opts_t *o, store_t **out, err_msg_t *msg)
         mdb_txn_abort(txn);
         goto fail;
     }
-    rc = o->read_only ? (mdb_txn_abort(txn), 0) : mdb_txn_commit(txn);
+    /* Commit even a read-only transaction: LMDB closes the database handles
+       opened in a transaction that is aborted. */
+    rc = mdb_txn_commit(txn);
     if (rc) {
         e = store_lmdb_err(s, rc, "initialise", msg);
         goto fail;
@@ -448,17 +450,37 @@ const char *store_dir(const store_t *s)
 
 /* ---- snapshots --------------------------------------------------------------------- */
 
+int store_map_adopt(store_t *s)
+{
+    pthread_rwlock_wrlock(&s->map_lock);
+    int rc = mdb_env_set_mapsize(s->env, 0);
+    MDB_envinfo info;
+    if (rc == 0 && mdb_env_info(s->env, &info) == 0 && info.me_mapsize > s->map_size)
+        s->map_size = info.me_mapsize;
+    pthread_rwlock_unlock(&s->map_lock);
+    return rc;
+}
+
 err_t store_snap_begin(store_t *s, store_snap_t **out)
 {
     store_snap_t *sn = calloc(1, sizeof *sn);
     if (sn == NULL)
         return ERR_NOMEM;
-    /* Held until the snapshot ends: the map is only resized when no
-       transaction of this process is open (LMDB's rule). */
-    pthread_rwlock_rdlock(&s->map_lock);
-    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &sn->txn);
-    if (rc) {
+    int rc;
+    for (int tries = 0;; tries++) {
+        /* Held until the snapshot ends: the map is only resized when no
+           transaction of this process is open (LMDB's rule). */
+        pthread_rwlock_rdlock(&s->map_lock);
+        rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &sn->txn);
+        if (rc == 0)
+            break;
         pthread_rwlock_unlock(&s->map_lock);
+        /* The writer process grew the file past this process's map (a
+           read-only open beside `kpid serve`): adopt its size and retry. */
+        if (rc != MDB_MAP_RESIZED || tries == 3 || (rc = store_map_adopt(s)) != 0)
+            break;
+    }
+    if (rc) {
         free(sn);
         return store_lmdb_err(s, rc, "read", NULL);
     }

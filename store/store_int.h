@@ -76,6 +76,11 @@ struct store_snap {
 /* LMDB return code to err_t, with a message naming the directory. */
 err_t store_lmdb_err(const store_t *s, int rc, const char *what, err_msg_t *msg);
 
+/* Take the map size another process of this store has set (after
+   MDB_MAP_RESIZED). No transaction of this process may be open: it takes
+   map_lock exclusively. Returns an LMDB code. */
+int store_map_adopt(store_t *s);
+
 /* Big-endian helpers. */
 void store_put_u32(uint8_t *p, uint32_t v);
 uint32_t store_get_u32(const uint8_t *p);
