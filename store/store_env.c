@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,16 @@ size_t store_doc_key(uint8_t *k, kpi_doc_kind_t kind, const char *number)
     k[0] = (uint8_t)kind;
     memcpy(k + 1, number, n);
     return n + 1;
+}
+
+bool store_doc_rec_read(const MDB_val *v, doc_rec_t *d)
+{
+    size_t old_size = offsetof(doc_rec_t, held);
+    if (v->mv_size != sizeof *d && v->mv_size != old_size)
+        return false;
+    memset(d, 0, sizeof *d);
+    memcpy(d, v->mv_data, v->mv_size);
+    return true;
 }
 
 int32_t store_ev_day(const store_t *s, const kpi_event_t *ev)

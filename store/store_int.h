@@ -50,7 +50,15 @@ typedef struct doc_rec {
     int64_t first_review_s;
     int32_t created_day, due_day, closed_day, pad2;
     int64_t amount, adjusted, applied, credited, written_off, refunded, paid;
+    /* Payments: applications accepted while their invoice has not arrived.
+       They have not taken effect (not in `applied`) but already count
+       against the payment, so over-application is caught at once. Added
+       after the first records were written: a shorter record reads as 0. */
+    int64_t held;
 } doc_rec_t;
+
+/* Decode a docs value. false when it is not a record of any known size. */
+bool store_doc_rec_read(const MDB_val *v, doc_rec_t *d);
 
 struct store {
     MDB_env *env;

@@ -42,21 +42,20 @@ static bool unhex(const char *s, uint8_t *b, size_t n)
     return true;
 }
 
-static err_t row_out(store_snap_t *sn, const uint8_t *evkey, store_ev_fn fn, void *ctx,
-                     const store_ev_filter_t *f, bool *matched)
+/* Decode the event under evkey; its strings borrow from the snapshot. */
+static err_t row_load(store_snap_t *sn, const uint8_t *evkey, kpi_event_t *ev)
 {
     MDB_val k = {EVKEY_LEN, (void *)evkey}, v;
     int rc = mdb_get(sn->txn, sn->s->events, &k, &v);
     if (rc)
         return store_lmdb_err(sn->s, rc, "read event", NULL);
-    kpi_event_t ev;
-    err_t e = kpi_event_decode(v.mv_data, v.mv_size, &ev);
-    if (e)
-        return e;
-    *matched = f == NULL || f->type == KPI_EV_NONE || f->type == ev.type;
-    if (!*matched)
-        return ERR_OK;
-    store_ev_row_t row = {store_evkey_seq(evkey), store_ev_day(sn->s, &ev), &ev};
+    return kpi_event_decode(v.mv_data, v.mv_size, ev);
+}
+
+static err_t row_out(store_snap_t *sn, const uint8_t *evkey, const kpi_event_t *ev, store_ev_fn fn,
+                     void *ctx)
+{
+    store_ev_row_t row = {store_evkey_seq(evkey), store_ev_day(sn->s, ev), ev};
     return fn(ctx, &row);
 }
 
@@ -131,20 +130,26 @@ err_t store_events_list(store_snap_t *sn, const store_ev_filter_t *f, const char
             break;
         if (party != 0 && unit != 0 && !in_unit(sn, unit, evkey))
             continue;
+        uint8_t key[EVKEY_LEN];
+        memcpy(key, evkey, EVKEY_LEN);
+        kpi_event_t ev;
+        if (f->type != KPI_EV_NONE || n < limit) {
+            e = row_load(sn, key, &ev);
+            if (e)
+                break;
+            if (f->type != KPI_EV_NONE && ev.type != f->type)
+                continue;
+        }
+        /* A further matching row exists: only then is there a next page. */
         if (n == limit) {
             more = true;
             break;
         }
-        uint8_t key[EVKEY_LEN];
-        memcpy(key, evkey, EVKEY_LEN);
-        bool matched;
-        e = row_out(sn, key, fn, ctx, f, &matched);
+        e = row_out(sn, key, &ev, fn, ctx);
         if (e)
             break;
-        if (matched) {
-            n++;
-            memcpy(last, key, EVKEY_LEN);
-        }
+        n++;
+        memcpy(last, key, EVKEY_LEN);
     }
     if (!e && rc != 0 && rc != MDB_NOTFOUND)
         e = store_lmdb_err(s, rc, "read log", NULL);
@@ -166,8 +171,9 @@ err_t store_event_get(store_snap_t *sn, const char *id, store_ev_fn fn, void *ct
         return ERR_STORE_CORRUPT;
     uint8_t key[EVKEY_LEN];
     memcpy(key, v.mv_data, EVKEY_LEN);
-    bool matched;
-    return row_out(sn, key, fn, ctx, NULL, &matched);
+    kpi_event_t ev;
+    err_t e = row_load(sn, key, &ev);
+    return e ? e : row_out(sn, key, &ev, fn, ctx);
 }
 
 err_t store_doc_get(store_snap_t *sn, kpi_doc_kind_t kind, const char *number, store_doc_t *out)
@@ -182,9 +188,8 @@ err_t store_doc_get(store_snap_t *sn, kpi_doc_kind_t kind, const char *number, s
     if (rc)
         return store_lmdb_err(sn->s, rc, "read document", NULL);
     doc_rec_t d;
-    if (v.mv_size != sizeof d)
+    if (!store_doc_rec_read(&v, &d))
         return ERR_STORE_CORRUPT;
-    memcpy(&d, v.mv_data, sizeof d);
     memset(out, 0, sizeof *out);
     out->kind = kind;
     out->exists = d.exists;

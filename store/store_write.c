@@ -59,11 +59,8 @@ static int doc_get(wctx_t *w, kpi_doc_kind_t kind, const char *number, doc_rec_t
     MDB_val kv = {store_doc_key(k, kind, number), k}, v;
     int rc = mdb_get(w->txn, w->s->docs, &kv, &v);
     doc_init(d, kind);
-    if (rc == 0) {
-        if (v.mv_size != sizeof *d)
-            return MDB_CORRUPTED;
-        memcpy(d, v.mv_data, sizeof *d);
-    }
+    if (rc == 0 && !store_doc_rec_read(&v, d))
+        return MDB_CORRUPTED;
     return rc;
 }
 
@@ -118,7 +115,21 @@ static err_t index_put(wctx_t *w, MDB_dbi dbi, uint32_t id, const uint8_t *evkey
 
 static err_t release(wctx_t *w, kpi_doc_kind_t kind, const char *number);
 
-static err_t apply(wctx_t *w, const kpi_event_t *ev, uint64_t seq, const uint8_t *evkey)
+/* *acc += v for a document total; an event that would leave int64 is the
+   item's fault (put_batch rejects it and writes the rest). */
+static err_t doc_add(wctx_t *w, int64_t *acc, int64_t v, const kpi_event_t *ev)
+{
+    if (kpi_add_i64(acc, v) != ERR_OK)
+        return err_set(w->msg, ERR_OVERFLOW, "a total of %s %s would leave the int64 range",
+                       kpi_doc_kind_name(kpi_ev_doc_kind(ev->type)), ev->doc);
+    return ERR_OK;
+}
+
+/* The event takes effect: documents, indexes, derived state, then the
+   events that waited for a document it creates. released_by is the kind of
+   document whose arrival released it (KPI_DOC_NONE: it never waited). */
+static err_t apply(wctx_t *w, const kpi_event_t *ev, uint64_t seq, const uint8_t *evkey,
+                   kpi_doc_kind_t released_by)
 {
     int32_t day = store_ev_day(w->s, ev);
     kpi_doc_kind_t own_kind = kpi_ev_doc_kind(ev->type);
@@ -184,6 +195,7 @@ static err_t apply(wctx_t *w, const kpi_event_t *ev, uint64_t seq, const uint8_t
             own.due_day = day + ev->terms_days;
         w->docs_delta[own_kind]++;
     }
+    err_t e = ERR_OK;
     switch (ev->type) {
     case KPI_EV_INVOICE_REVIEWED:
         own.reviews++;
@@ -193,25 +205,29 @@ static err_t apply(wctx_t *w, const kpi_event_t *ev, uint64_t seq, const uint8_t
         }
         break;
     case KPI_EV_INVOICE_ADJUSTED:
-        own.adjusted += amt;
+        e = doc_add(w, &own.adjusted, amt, ev);
         own.corrections++;
         break;
-    case KPI_EV_INVOICE_WRITTEN_OFF: own.written_off += amt; break;
+    case KPI_EV_INVOICE_WRITTEN_OFF: e = doc_add(w, &own.written_off, amt, ev); break;
     case KPI_EV_CREDIT_NOTE_ISSUED:
         if (have_inv) {
-            inv.credited += amt;
+            e = doc_add(w, &inv.credited, amt, ev);
             inv.corrections++;
             inv_dirty = true;
         }
         break;
     case KPI_EV_PAYMENT_APPLIED:
-        own.applied += amt;
-        if (have_inv) {
-            inv.applied += amt;
+        e = doc_add(w, &own.applied, amt, ev);
+        /* Released by its invoice: it was counted in the payment's held
+           amount since the payment existed (see hold() and release()). */
+        if (!e && released_by == KPI_DOC_INVOICE)
+            own.held = own.held > amt ? own.held - amt : 0;
+        if (!e && have_inv) {
+            e = doc_add(w, &inv.applied, amt, ev);
             inv_dirty = true;
         }
         break;
-    case KPI_EV_PAYMENT_REFUNDED: own.refunded += amt; break;
+    case KPI_EV_PAYMENT_REFUNDED: e = doc_add(w, &own.refunded, amt, ev); break;
     case KPI_EV_DISPUTE_RESOLVED:
     case KPI_EV_INQUIRY_RESOLVED:
     case KPI_EV_BILL_PROCESSED:
@@ -220,14 +236,16 @@ static err_t apply(wctx_t *w, const kpi_event_t *ev, uint64_t seq, const uint8_t
         break;
     case KPI_EV_BILL_REJECTED: own.rejections++; break;
     case KPI_EV_BILL_ESCALATED: own.escalations++; break;
-    case KPI_EV_BILL_PAID: own.paid += amt; break;
+    case KPI_EV_BILL_PAID: e = doc_add(w, &own.paid, amt, ev); break;
     default: break;
     }
+    if (e)
+        return e;
     if (own_dirty && ev->doc != NULL && (rc = doc_put(w, ev->doc, &own)) != 0)
         return lerr(w, rc, "write document");
     if (inv_dirty && (rc = doc_put(w, ev->ref, &inv)) != 0)
         return lerr(w, rc, "write document");
-    err_t e = index_put(w, w->s->by_party, cx.party, evkey);
+    e = index_put(w, w->s->by_party, cx.party, evkey);
     if (!e)
         e = index_put(w, w->s->by_bu, cx.unit, evkey);
     if (!e)
@@ -262,6 +280,22 @@ static size_t pending_key(uint8_t *k, kpi_doc_kind_t kind, const char *number, c
         n += EVKEY_LEN;
     }
     return n;
+}
+
+/* A payment.applied waits for its invoice while its payment exists: add it
+   to the payment's held amount. */
+static err_t hold_amount(wctx_t *w, const kpi_event_t *ev)
+{
+    doc_rec_t pay;
+    int rc = doc_get(w, KPI_DOC_PAYMENT, ev->doc, &pay);
+    if (rc == MDB_NOTFOUND || (rc == 0 && !pay.exists))
+        return ERR_OK;
+    if (rc)
+        return lerr(w, rc, "read document");
+    err_t e = doc_add(w, &pay.held, (ev->flags & KPI_EVF_AMOUNT) ? ev->amount_minor : 0, ev);
+    if (!e && (rc = doc_put(w, ev->doc, &pay)) != 0)
+        e = lerr(w, rc, "write document");
+    return e;
 }
 
 /* The pending events of a document that has just been created take effect
@@ -326,11 +360,15 @@ static err_t release(wctx_t *w, kpi_doc_kind_t kind, const char *number)
         need_t nd[2];
         size_t nn = needs_of(&ev, nd);
         if (!needs_met(w, nd, nn, &rc)) {
+            /* Still waiting for its invoice, but its payment exists from
+               now on: the application counts against it. */
             if (rc)
                 e = lerr(w, rc, "read document");
+            else if (kind == KPI_DOC_PAYMENT && ev.type == KPI_EV_PAYMENT_APPLIED)
+                e = hold_amount(w, &ev);
             continue;
         }
-        e = apply(w, &ev, store_evkey_seq(keys[i]), keys[i]);
+        e = apply(w, &ev, store_evkey_seq(keys[i]), keys[i], kind);
         w->pending_delta--;
         if (w->stats != NULL)
             w->stats->released++;
@@ -348,12 +386,28 @@ static err_t release(wctx_t *w, kpi_doc_kind_t kind, const char *number)
     return rc ? lerr(w, rc, "write document") : ERR_OK;
 }
 
-/* Store the event (already in the log) as waiting for each missing doc. */
-static err_t hold(wctx_t *w, const need_t *nd, size_t n, const uint8_t *evkey)
+/* Store the event (already in the log) as waiting for each missing doc.
+   It is listed under the party and unit it names itself at once (apply()
+   adds the ones it inherits from its document later). */
+static err_t hold(wctx_t *w, const kpi_event_t *ev, const need_t *nd, size_t n,
+                  const uint8_t *evkey)
 {
+    uint32_t party, unit;
+    int rc = intern_opt(w, ev->party, &party);
+    if (!rc)
+        rc = intern_opt(w, ev->business_unit, &unit);
+    if (rc)
+        return lerr(w, rc, "intern names");
+    err_t e = index_put(w, w->s->by_party, party, evkey);
+    if (!e)
+        e = index_put(w, w->s->by_bu, unit, evkey);
+    if (!e && ev->type == KPI_EV_PAYMENT_APPLIED)
+        e = hold_amount(w, ev);
+    if (e)
+        return e;
     for (size_t i = 0; i < n; i++) {
         doc_rec_t d;
-        int rc = doc_get(w, nd[i].kind, nd[i].number, &d);
+        rc = doc_get(w, nd[i].kind, nd[i].number, &d);
         if (rc && rc != MDB_NOTFOUND)
             return lerr(w, rc, "read document");
         if (d.exists)
@@ -393,11 +447,11 @@ static err_t settle(wctx_t *w, const kpi_event_t *ev, uint64_t seq, const uint8_
         }
     }
     if (needs_met(w, nd, nn, &rc))
-        return apply(w, ev, seq, evkey);
+        return apply(w, ev, seq, evkey, KPI_DOC_NONE);
     if (rc)
         return lerr(w, rc, "read document");
     *pending = true;
-    return hold(w, nd, nn, evkey);
+    return hold(w, ev, nd, nn, evkey);
 }
 
 /* ---- validation ------------------------------------------------------------------- */
@@ -488,8 +542,13 @@ static bool validate(wctx_t *w, const kpi_event_t *ev, const store_batch_opts_t 
                           inv.currency);
     }
     if ((ev->type == KPI_EV_PAYMENT_APPLIED || ev->type == KPI_EV_PAYMENT_REFUNDED) && own.exists) {
-        int64_t used = own.applied + own.refunded;
-        if (ev->amount_minor > own.amount - used) {
+        /* Applications still waiting for their invoice count too. */
+        int64_t used = own.applied;
+        bool over =
+            kpi_add_i64(&used, own.refunded) != ERR_OK || kpi_add_i64(&used, own.held) != ERR_OK;
+        int64_t total = used;
+        over = over || kpi_add_i64(&total, ev->amount_minor) != ERR_OK || total > own.amount;
+        if (over) {
             int d = digits_of(own.currency, w->s->base_digits);
             char a[KPI_AMOUNT_BUF], b[KPI_AMOUNT_BUF], c[KPI_AMOUNT_BUF];
             return reject(v, ERR_OVER_APPLIED, "amount",
@@ -516,21 +575,67 @@ static bool validate(wctx_t *w, const kpi_event_t *ev, const store_batch_opts_t 
     return true;
 }
 
+static bool name_ok(const char *name, bool required, const char *field, verdict_t *v)
+{
+    if (name == NULL || name[0] == '\0')
+        return !required || reject(v, ERR_MISSING_FIELD, field, "%s is required", field);
+    if (strlen(name) > KPI_NAME_MAX)
+        return reject(v, ERR_TOO_LARGE, field, "%s is longer than %d bytes", field, KPI_NAME_MAX);
+    return true;
+}
+
+/* What the store itself relies on, whoever built the event (the collector
+   checks all of it and more): a known type, an id and names that fit LMDB
+   keys, the document numbers that the type needs. */
+static bool check_shape(const kpi_event_t *ev, verdict_t *v)
+{
+    if (ev->type <= KPI_EV_NONE || ev->type >= KPI_EV_COUNT)
+        return reject(v, ERR_UNKNOWN_TYPE, "type", "unknown event type %d", (int)ev->type);
+    if (ev->id == NULL || ev->id[0] == '\0')
+        return reject(v, ERR_MISSING_FIELD, "id", "id is required");
+    if (strlen(ev->id) > KPI_ID_MAX)
+        return reject(v, ERR_TOO_LARGE, "id", "id is longer than %d bytes", KPI_ID_MAX);
+    kpi_doc_kind_t kind = kpi_ev_doc_kind(ev->type);
+    bool is_credit = kind == KPI_DOC_NONE;
+    const char *party_field = ev->type >= KPI_EV_BILL_RECEIVED ? "vendor" : "customer";
+    return name_ok(ev->doc, kind != KPI_DOC_NONE, kpi_doc_kind_name(kind), v) &&
+           name_ok(ev->ref, ev->type == KPI_EV_PAYMENT_APPLIED, "invoice", v) &&
+           name_ok(ev->party, is_credit, party_field, v) &&
+           name_ok(ev->business_unit, false, "business_unit", v);
+}
+
 /* ---- one item, one batch ---------------------------------------------------------------- */
 
+static void reject_item(wctx_t *w, store_item_result_t *r, const verdict_t *v)
+{
+    r->status = STORE_ITEM_REJECTED;
+    r->code = v->code;
+    r->field = v->field;
+    snprintf(r->message, sizeof r->message, "%s", v->message);
+    w->stats->rejected++;
+}
+
+/* fault: set when an earlier attempt of this batch found that applying
+   this item fails on its own account (a total leaving int64). */
 static err_t put_item(wctx_t *w, const kpi_event_t *ev, const store_batch_opts_t *o, uint8_t *enc,
-                      store_item_result_t *r)
+                      const verdict_t *fault, store_item_result_t *r)
 {
     memset(r, 0, sizeof *r);
     r->field = "";
+    verdict_t v;
+    if (fault != NULL && fault->code != ERR_OK) {
+        reject_item(w, r, fault);
+        return ERR_OK;
+    }
+    if (!check_shape(ev, &v)) {
+        reject_item(w, r, &v);
+        return ERR_OK;
+    }
     size_t len;
     err_t e = kpi_event_encode(ev, enc, ENC_MAX, &len);
     if (e) {
-        r->status = STORE_ITEM_REJECTED;
-        r->code = e;
-        r->field = "";
-        snprintf(r->message, sizeof r->message, "event too large to store");
-        w->stats->rejected++;
+        (void)reject(&v, e, "", "event too large to store");
+        reject_item(w, r, &v);
         return ERR_OK;
     }
     MDB_val idk = {strlen(ev->id), (void *)ev->id}, idv;
@@ -557,15 +662,10 @@ static err_t put_item(wctx_t *w, const kpi_event_t *ev, const store_batch_opts_t
     }
     if (rc != MDB_NOTFOUND)
         return lerr(w, rc, "read ids");
-    verdict_t v;
     if (!validate(w, ev, o, &v, &rc)) {
         if (rc)
             return lerr(w, rc, "read document");
-        r->status = STORE_ITEM_REJECTED;
-        r->code = v.code;
-        r->field = v.field;
-        snprintf(r->message, sizeof r->message, "%s", v.message);
-        w->stats->rejected++;
+        reject_item(w, r, &v);
         return ERR_OK;
     }
     uint64_t seq = ++w->seq;
@@ -640,11 +740,17 @@ err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n, const store_
     store_batch_stats_t local;
     if (stats == NULL)
         stats = &local;
+    err_msg_t own_msg; /* the faults below need the message text */
+    if (msg == NULL)
+        msg = &own_msg;
     if (s->read_only)
         return err_set(msg, ERR_READONLY, "store %s is open read-only", s->dir);
     uint8_t *enc = malloc(ENC_MAX);
     if (enc == NULL)
         return err_set(msg, ERR_NOMEM, "out of memory");
+    /* Items found to fail on their own account while being applied; the
+       batch is retried without them (allocated on the first such item). */
+    verdict_t *faults = NULL;
     pthread_mutex_lock(&s->write_mu);
     err_t e;
     for (;;) {
@@ -657,14 +763,26 @@ err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n, const store_
         }
         w.seq = store_meta_u64(s, w.txn, "seq");
         e = ERR_OK;
-        for (size_t i = 0; i < n && !e; i++)
-            e = put_item(&w, &evs[i], o, enc, &res[i]);
+        size_t i;
+        for (i = 0; i < n && !e; i++)
+            e = put_item(&w, &evs[i], o, enc, faults ? &faults[i] : NULL, &res[i]);
+        if (e == ERR_OVERFLOW) {
+            /* Item i-1 cannot take effect; nothing of this attempt is kept. */
+            mdb_txn_abort(w.txn);
+            if (faults == NULL && (faults = calloc(n, sizeof *faults)) == NULL) {
+                e = err_set(msg, ERR_NOMEM, "out of memory");
+                break;
+            }
+            (void)reject(&faults[i - 1], ERR_OVERFLOW, "amount", "%s", msg->text);
+            msg->text[0] = '\0';
+            continue;
+        }
         if (!e && o != NULL && o->atomic && stats->rejected > 0) {
             mdb_txn_abort(w.txn);
-            for (size_t i = 0; i < n; i++)
-                if (res[i].status == STORE_ITEM_ACCEPTED) {
-                    res[i].status = STORE_ITEM_NOT_COMMITTED;
-                    res[i].pending = false;
+            for (size_t j = 0; j < n; j++)
+                if (res[j].status == STORE_ITEM_ACCEPTED) {
+                    res[j].status = STORE_ITEM_NOT_COMMITTED;
+                    res[j].pending = false;
                 }
             stats->accepted = stats->pending = stats->released = 0;
             stats->committed = false;
@@ -690,6 +808,7 @@ err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n, const store_
         break;
     }
     pthread_mutex_unlock(&s->write_mu);
+    free(faults);
     free(enc);
     return e;
 }
