@@ -745,7 +745,10 @@ static err_t inv_move(const derive_t *d, MDB_txn *txn, const dstate_t *st, const
     if (st->party != 0) {
         int64_t total = x;
         for (size_t j = 0; j < t.n; j++)
-            total += t.v[j].delta;
+            if (!add_ok(&total, t.v[j].delta)) {
+                e = err_set(msg, ERR_OVERFLOW, "invoice %s: open amount leaves int64", number);
+                goto out;
+            }
         key_t_ k;
         k_reset(&k);
         k_u32(&k, st->party);
