@@ -5,8 +5,9 @@
  * LMDB databases of the core (derived KPI state: store_derive.h):
  *
  *   meta       "version" u32 | "tz" | "currency" | "seq" u64 (last arrival
- *              number) | "names" u32 (last interned id) | "events" u64 |
+ *              number) | "names" u64 (last interned id) | "events" u64 |
  *              "pending" u64 | "docs" u64[KPI_DOC_COUNT] | "rebuilding" u8
+ *              (numbers in native order, like doc_rec_t)
  *   events     time key (8 bytes: UTC seconds, big-endian, sign bit flipped)
  *              + seq (8 bytes, big-endian)   -> kpi_event_encode() of the
  *              event exactly as received (so a resend compares byte-equal)
@@ -15,7 +16,8 @@
  *   names_rev  u32 id (big-endian)          -> name
  *   by_party   party id + events key        -> ""  (customer or vendor)
  *   by_bu      unit id + events key         -> ""
- *   docs       kind u8 + document number    -> doc_rec_t
+ *   docs       kind u8 + document number    -> doc_rec_t (native order; a
+ *              record without the trailing `held` reads it as 0)
  *   pending    kind u8 + number + NUL + events key -> "" : an event waiting
  *              for that document to be created
  *
