@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "kpi_money.h"
@@ -86,9 +87,20 @@ int32_t store_ev_day(const store_t *s, const kpi_event_t *ev)
     return kpi_tz_day(s->tz, ev->time_s);
 }
 
+/* LMDB turns a short write into EIO; a write falls short when the file
+   system has filled up, which leaves it (nearly) without free space. */
+static bool disk_is_full(const char *dir)
+{
+    struct statvfs vs;
+    return dir != NULL && statvfs(dir, &vs) == 0 &&
+           (uint64_t)vs.f_bavail * vs.f_frsize < (1u << 20);
+}
+
 err_t store_lmdb_err(const store_t *s, int rc, const char *what, err_msg_t *msg)
 {
     const char *dir = s ? s->dir : "?";
+    if (rc == EIO && s != NULL && disk_is_full(s->dir))
+        rc = ENOSPC;
     switch (rc) {
     case MDB_MAP_FULL:
         return err_set(msg, ERR_TOO_LARGE, "store %s: map full during %s", dir, what);

@@ -440,6 +440,63 @@ static void test_readers_while_map_grows(void)
     rmdir_all(dir);
 }
 
+/* A full disk: the batch fails as a whole with ERR_DISK_FULL, earlier
+   batches stay, and the store keeps working. Needs a small file system, so
+   it runs only where this process may mount a tmpfs (root in a container). */
+static void test_disk_full(void)
+{
+    char dir[64], cmd[160];
+    tmpdir(dir);
+    snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=1m tmpfs '%s' 2>/dev/null", dir);
+    if (geteuid() != 0 || system(cmd) != 0) {
+        fprintf(stderr, "     (skipped: cannot mount a small tmpfs)\n");
+        rmdir_all(dir);
+        return;
+    }
+    store_t *s = open_store(dir, 64 * 1024);
+    int batches = 0;
+    err_t e = ERR_OK;
+    err_msg_t msg = {{0}};
+    uint64_t stored = 0;
+    enum { B = 200 };
+    static kpi_event_t evs[B];
+    static char ids[B][24];
+    static store_item_result_t res[B];
+    while (e == ERR_OK && batches < 1000) {
+        for (int i = 0; i < B; i++) {
+            snprintf(ids[i], sizeof ids[i], "f%d-%d", batches, i);
+            evs[i] = ev(KPI_EV_INVOICE_ISSUED, ids[i], T(2024, 1, 1 + i % 28, 9), ids[i], NULL, 100,
+                        "A");
+        }
+        store_batch_stats_t st;
+        e = store_put_batch(s, evs, B, NULL, res, &st, &msg);
+        if (e == ERR_OK)
+            stored += st.accepted;
+        batches++;
+    }
+    CHECK_ERR(ERR_DISK_FULL, e);
+    CHECK_MSG(strstr(msg.text, dir) != NULL, "%s", msg.text);
+    CHECK(stored > 0);
+    /* Nothing of the failed batch, everything before it. */
+    CHECK_INT(stored, stats_of(s).events);
+    kpi_event_t one = ev(KPI_EV_CREDIT_LIMIT_SET, "after", T(2025, 1, 1, 0), NULL, NULL, 1, "A");
+    store_item_result_t r;
+    store_batch_stats_t st;
+    e = store_put_batch(s, &one, 1, NULL, &r, &st, &msg);
+    CHECK(e == ERR_OK || e == ERR_DISK_FULL);
+    stored += e == ERR_OK;
+    store_close(s);
+    store_opts_t o = opts_of(dir, test_utc, 0);
+    o.read_only = true;
+    CHECK_ERR(ERR_OK, store_open(&o, &s, &msg));
+    if (s != NULL)
+        CHECK_INT(stored, stats_of(s).events);
+    store_close(s);
+    snprintf(cmd, sizeof cmd, "umount '%s'", dir);
+    CHECK(system(cmd) == 0);
+    rmdir_all(dir);
+}
+
 int main(void)
 {
     REQUIRE(kpi_tz_new_utc(&test_utc) == ERR_OK);
@@ -452,6 +509,7 @@ int main(void)
     RUN(test_snapshot_isolation);
     RUN(test_reader_follows_grown_map);
     RUN(test_readers_while_map_grows);
+    RUN(test_disk_full);
     kpi_tz_free(test_utc);
     return test_summary();
 }
