@@ -18,9 +18,9 @@
 #include "kpi_date.h"
 #include "kpi_money.h"
 #include "store_kpi.h"
+#include "store_query.h"
 
-#define MAX_PERIODS 1000
-#define MAX_HISTORY_DAYS 40000 /* a century and some: daily cumulative arrays */
+#define MAX_PERIODS STORE_Q_PERIODS_MAX
 #define CSV_MAX (64u << 20)
 
 /* ---- parameters ------------------------------------------------------------- */
@@ -214,51 +214,26 @@ static void csv_ratio(api_buf_t *b, const kpi_ratio_t *r)
     api_buf_str(b, ",");
 }
 
-typedef enum { C_MONEY, C_INT, C_DAY } ckind_t;
-
-typedef struct comp {
-    const char *name;
-    ckind_t kind;
-    int64_t v;
-} comp_t;
-
-#define MAX_COMPS 14
-
-typedef struct point {
-    int32_t start, end;
-    bool money_value; /* value is an amount (roll-forward closing) */
-    int64_t money;
-    kpi_ratio_t value;
-    comp_t c[MAX_COMPS];
-    size_t n;
-} point_t;
-
-static void comp(point_t *p, const char *name, ckind_t k, int64_t v)
-{
-    if (p->n < MAX_COMPS)
-        p->c[p->n++] = (comp_t){name, k, v};
-}
-
-static json_t *j_comp(const comp_t *c, int digits)
+static json_t *j_comp(const store_q_comp_t *c, int digits)
 {
     switch (c->kind) {
-    case C_MONEY: return j_money(c->v, digits);
-    case C_INT: return json_integer(c->v);
-    case C_DAY: return c->v == INT32_MIN ? json_null() : j_date((int32_t)c->v);
+    case STORE_Q_MONEY: return j_money(c->v, digits);
+    case STORE_Q_INT: return json_integer(c->v);
+    case STORE_Q_DAY: return c->v == INT32_MIN ? json_null() : j_date((int32_t)c->v);
     }
     return json_null();
 }
 
-static void csv_comp(api_buf_t *b, const comp_t *c, int digits)
+static void csv_comp(api_buf_t *b, const store_q_comp_t *c, int digits)
 {
     char buf[KPI_AMOUNT_BUF];
     switch (c->kind) {
-    case C_MONEY: api_buf_str(b, kpi_amount_format(c->v, digits, buf)); break;
-    case C_INT:
+    case STORE_Q_MONEY: api_buf_str(b, kpi_amount_format(c->v, digits, buf)); break;
+    case STORE_Q_INT:
         snprintf(buf, sizeof buf, "%lld", (long long)c->v);
         api_buf_str(b, buf);
         break;
-    case C_DAY:
+    case STORE_Q_DAY:
         if (c->v != INT32_MIN)
             api_buf_str(b, kpi_date_format((int32_t)c->v, buf));
         break;
@@ -280,7 +255,7 @@ static enum MHD_Result send_csv(api_req_t *req, api_buf_t *b)
 /* The period series shape of SPEC.md, as JSON or CSV. `extra` (may be NULL)
    is merged into the JSON object (sla name, target, kind...). */
 static enum MHD_Result send_series(api_req_t *req, const q_t *q, const periods_t *ps,
-                                   const point_t *pts, json_t *extra)
+                                   const store_q_point_t *pts, json_t *extra)
 {
     if (q->csv) {
         json_decref(extra);
@@ -293,7 +268,7 @@ static enum MHD_Result send_series(api_req_t *req, const q_t *q, const periods_t
         }
         api_buf_str(&b, "\r\n");
         for (size_t k = 0; k < ps->n; k++) {
-            const point_t *p = &pts[k];
+            const store_q_point_t *p = &pts[k];
             char buf[KPI_AMOUNT_BUF];
             api_buf_str(&b, kpi_date_format(p->start, buf));
             api_buf_str(&b, ",");
@@ -315,7 +290,7 @@ static enum MHD_Result send_series(api_req_t *req, const q_t *q, const periods_t
     }
     json_t *arr = json_array();
     for (size_t k = 0; arr && k < ps->n; k++) {
-        const point_t *p = &pts[k];
+        const store_q_point_t *p = &pts[k];
         json_t *o = json_object();
         json_object_set_new(o, "start", j_date(p->start));
         json_object_set_new(o, "end", j_date(p->end));
@@ -344,242 +319,75 @@ static enum MHD_Result send_series(api_req_t *req, const q_t *q, const periods_t
     return api_send_json(req, MHD_HTTP_OK, root);
 }
 
-/* ---- daily cumulative flows ------------------------------------------------------------------ */
+/* ---- period series --------------------------------------------------------------------------- */
 
-/* Cumulative flows for every day lo-1 .. hi (at(d) valid for d in that range). */
-typedef struct cum {
-    int32_t lo, hi;
-    store_flows_t *f;
-} cum_t;
-
-static err_t cum_load(api_req_t *req, store_snap_t *snap, const store_scope_t *sc, int32_t lo,
-                      int32_t hi, cum_t *c, err_msg_t *m)
+/* Compute the series `rq` (periods filled in here) and answer it. */
+static enum MHD_Result series_answer(api_req_t *req, const q_t *q, const periods_t *ps,
+                                     store_q_series_req_t *rq, json_t *extra)
 {
-    if ((int64_t)hi - lo + 2 > MAX_HISTORY_DAYS)
-        return err_set(m, ERR_BAD_PARAM, "the date range spans more than %d days",
-                       MAX_HISTORY_DAYS);
-    size_t n = (size_t)(hi - lo + 2);
-    int32_t *days = kpi_arena_alloc(req->arena, n * sizeof *days);
-    c->f = kpi_arena_alloc(req->arena, n * sizeof *c->f);
-    if (days == NULL || c->f == NULL)
-        return err_set(m, ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        days[i] = lo - 1 + (int32_t)i;
-    c->lo = lo;
-    c->hi = hi;
-    return store_flows_cumulative(snap, sc, days, n, c->f);
-}
-
-static const store_flows_t *at(const cum_t *c, int32_t day)
-{
-    return &c->f[day - (c->lo - 1)];
-}
-
-static int64_t ar_of(const store_flows_t *f)
-{
-    /* Wraps only beyond int64 totals, which the store refuses to build. */
-    return f->sales + f->adjustments - f->cash_applied - f->credit_notes - f->write_offs;
-}
-
-static int64_t ap_of(const store_flows_t *f)
-{
-    return f->purchases - f->bills_paid;
-}
-
-/* AR not yet due at the end of day e (due day >= e). */
-static err_t current_ar(api_req_t *req, store_snap_t *snap, const store_scope_t *sc, int32_t e,
-                        int64_t *out)
-{
-    kpi_open_group_t *g;
-    size_t n;
-    err_t r = store_open_groups(snap, sc, STORE_BASIS_DUE, e, e, req->arena, &g, &n);
-    *out = 0;
-    for (size_t i = 0; !r && i < n; i++)
-        *out += g[i].amount;
-    return r;
-}
-
-static err_t open_total(api_req_t *req, store_snap_t *snap, const store_scope_t *sc, int32_t e,
-                        int64_t *amount, int64_t *count)
-{
-    kpi_open_group_t *g;
-    size_t n;
-    err_t r = store_open_groups(snap, sc, STORE_BASIS_DUE, e, INT32_MIN, req->arena, &g, &n);
-    *amount = 0;
-    *count = 0;
-    for (size_t i = 0; !r && i < n; i++) {
-        *amount += g[i].amount;
-        *count += g[i].count;
+    err_msg_t m = {{0}};
+    rq->iv = ps->iv;
+    rq->periods = ps->p;
+    rq->n_periods = ps->n;
+    store_q_point_t *pts = kpi_arena_alloc(req->arena, (ps->n ? ps->n : 1) * sizeof *pts);
+    if (pts == NULL) {
+        json_decref(extra);
+        return api_send_error(req, ERR_NOMEM, "out of memory");
     }
-    return r;
+    store_snap_t *snap = NULL;
+    err_t e = store_snap_begin(req->srv->opts.store, &snap);
+    if (e) {
+        json_decref(extra);
+        return api_send_error(req, e, "cannot read the store");
+    }
+    store_scope_t sc = scope_of(q);
+    e = store_q_series(snap, &sc, rq, req->arena, pts, &m);
+    store_snap_end(snap);
+    if (e) {
+        json_decref(extra);
+        return scope_error(req, q, e, &m);
+    }
+    return send_series(req, q, ps, pts, extra);
 }
 
-/* ---- DSO, CEI, DPO, roll-forward ------------------------------------------------------------- */
-
-typedef enum { S_DSO, S_CEI, S_DPO, S_RF } series_t;
-
-static enum MHD_Result flows_series(api_req_t *req, series_t what)
+static enum MHD_Result flows_series(api_req_t *req, store_q_series_t what)
 {
     err_msg_t m = {{0}};
     q_t q;
     periods_t ps;
     int method = 0;
-    static const char *const methods[] = {"standard", "countback", "best_possible", "add", NULL};
-    err_t e = p_common(req, what == S_DPO ? "vendor" : "customer", &q, &m);
+    err_t e = p_common(req, what == STORE_Q_DPO ? "vendor" : "customer", &q, &m);
     if (!e)
         e = p_periods(req, &q, &ps, &m);
-    if (!e && what == S_DSO)
-        e = p_word(req, "method", methods, 0, &method, &m);
+    if (!e && what == STORE_Q_DSO)
+        e = p_word(req, "method", store_q_dso_method_names, 0, &method, &m);
     if (e)
         return api_send_error(req, e, "%s", m.text);
-
-    store_snap_t *snap = NULL;
-    e = store_snap_begin(req->srv->opts.store, &snap);
-    if (e)
-        return api_send_error(req, e, "cannot read the store");
-    store_scope_t sc = scope_of(&q);
-    int32_t lo = ps.from;
-    if (what == S_DSO && method == 1) {
-        /* Countback walks back through the whole sales history. */
-        int32_t first;
-        e = store_flows_first_day(snap, &sc, &first);
-        if (e == ERR_OK && first < lo)
-            lo = kpi_unit_start(ps.iv, first);
-        else if (e == ERR_NOT_FOUND)
-            e = ERR_OK;
-    }
-    cum_t c = {0};
-    if (!e)
-        e = cum_load(req, snap, &sc, lo, ps.to, &c, &m);
-    point_t *pts = kpi_arena_alloc(req->arena, (ps.n ? ps.n : 1) * sizeof *pts);
-    if (!e && pts == NULL)
-        e = err_set(&m, ERR_NOMEM, "out of memory");
-    kpi_unit_sales_t *units = NULL;
-    size_t max_units = (size_t)(ps.to - lo) + 2;
-    if (!e && what == S_DSO && method == 1) {
-        units = kpi_arena_alloc(req->arena, max_units * sizeof *units);
-        if (units == NULL)
-            e = err_set(&m, ERR_NOMEM, "out of memory");
-    }
-    for (size_t k = 0; !e && k < ps.n; k++) {
-        point_t *p = &pts[k];
-        memset(p, 0, sizeof *p);
-        int32_t s = ps.p[k].start, en = ps.p[k].end;
-        p->start = s;
-        p->end = en;
-        const store_flows_t *f0 = at(&c, s - 1), *f1 = at(&c, en);
-        int32_t days = en - s + 1;
-        int64_t sales = f1->sales - f0->sales;
-        int64_t ar_end = ar_of(f1);
-        switch (what) {
-        case S_DSO: {
-            int64_t cur = 0;
-            if (method == 2 || method == 3)
-                e = current_ar(req, snap, &sc, en, &cur);
-            if (method == 0) {
-                p->value = kpi_dso_standard(ar_end, sales, days);
-            } else if (method == 1) {
-                size_t nu = 0;
-                for (int32_t ue = en; ue >= lo && nu < max_units;) {
-                    int32_t us = kpi_unit_start(ps.iv, ue);
-                    if (us < lo)
-                        us = lo;
-                    units[nu].days = ue - us + 1;
-                    units[nu].sales = at(&c, ue)->sales - at(&c, us - 1)->sales;
-                    nu++;
-                    ue = us - 1;
-                }
-                p->value = kpi_dso_countback(ar_end, units, nu);
-            } else if (method == 2) {
-                p->value = kpi_dso_best_possible(cur, sales, days);
-            } else {
-                p->value = kpi_dso_add(ar_end, cur, sales, days);
-            }
-            comp(p, "ar", C_MONEY, ar_end);
-            comp(p, "sales", C_MONEY, sales);
-            comp(p, "days", C_INT, days);
-            if (method == 2 || method == 3)
-                comp(p, "current_ar", C_MONEY, cur);
-            break;
-        }
-        case S_CEI: {
-            int64_t cur = 0;
-            e = current_ar(req, snap, &sc, en, &cur);
-            int64_t ar_start = ar_of(f0);
-            p->value = kpi_cei(ar_start, sales, ar_end, cur);
-            comp(p, "ar_start", C_MONEY, ar_start);
-            comp(p, "sales", C_MONEY, sales);
-            comp(p, "ar", C_MONEY, ar_end);
-            comp(p, "current_ar", C_MONEY, cur);
-            break;
-        }
-        case S_DPO: {
-            int64_t purchases = f1->purchases - f0->purchases;
-            p->value = kpi_dpo(ap_of(f1), purchases, days);
-            comp(p, "ap", C_MONEY, ap_of(f1));
-            comp(p, "purchases", C_MONEY, purchases);
-            comp(p, "days", C_INT, days);
-            break;
-        }
-        case S_RF: {
-            kpi_rollforward_t rf = {
-                .opening = ar_of(f0),
-                .sales = sales,
-                .adjustments = f1->adjustments - f0->adjustments,
-                .cash_applied = f1->cash_applied - f0->cash_applied,
-                .credit_notes = f1->credit_notes - f0->credit_notes,
-                .write_offs = f1->write_offs - f0->write_offs,
-            };
-            e = kpi_rollforward_close(&rf);
-            int64_t open_amt = 0, open_cnt = 0;
-            if (!e)
-                e = open_total(req, snap, &sc, en, &open_amt, &open_cnt);
-            p->money_value = true;
-            p->money = rf.closing;
-            comp(p, "opening", C_MONEY, rf.opening);
-            comp(p, "sales", C_MONEY, rf.sales);
-            comp(p, "adjustments", C_MONEY, rf.adjustments);
-            comp(p, "cash_applied", C_MONEY, rf.cash_applied);
-            comp(p, "credit_notes", C_MONEY, rf.credit_notes);
-            comp(p, "write_offs", C_MONEY, rf.write_offs);
-            comp(p, "closing", C_MONEY, rf.closing);
-            comp(p, "open_items", C_MONEY, open_amt);
-            comp(p, "open_invoices", C_INT, open_cnt);
-            comp(p, "difference", C_MONEY, rf.closing - open_amt);
-            comp(p, "unapplied_cash", C_MONEY,
-                 f1->cash_received - f1->cash_applied_out - f1->refunds);
-            comp(p, "unallocated_credits", C_MONEY, f1->unallocated_credits);
-            break;
-        }
-        }
-    }
-    store_snap_end(snap);
-    if (e)
-        return scope_error(req, &q, e, &m);
+    store_q_series_req_t rq = {.what = what, .method = (store_q_dso_method_t)method};
     json_t *extra = json_object();
-    if (what == S_DSO)
-        json_object_set_new(extra, "method", json_string(methods[method]));
-    return send_series(req, &q, &ps, pts, extra);
+    if (what == STORE_Q_DSO)
+        json_object_set_new(extra, "method", json_string(store_q_dso_method_names[method]));
+    return series_answer(req, &q, &ps, &rq, extra);
 }
 
 enum MHD_Result api_dso_get(api_req_t *req)
 {
-    return flows_series(req, S_DSO);
+    return flows_series(req, STORE_Q_DSO);
 }
 
 enum MHD_Result api_cei_get(api_req_t *req)
 {
-    return flows_series(req, S_CEI);
+    return flows_series(req, STORE_Q_CEI);
 }
 
 enum MHD_Result api_dpo_get(api_req_t *req)
 {
-    return flows_series(req, S_DPO);
+    return flows_series(req, STORE_Q_DPO);
 }
 
 enum MHD_Result api_rollforward_get(api_req_t *req)
 {
-    return flows_series(req, S_RF);
+    return flows_series(req, STORE_Q_ROLLFORWARD);
 }
 
 /* ---- SLA and FTQ --------------------------------------------------------------------------- */
@@ -592,18 +400,6 @@ static const char *sla_unit_name(kpi_sla_unit_t u)
     case KPI_SLA_CALENDAR_DAYS: return "days";
     }
     return "";
-}
-
-/* Days for cumulative counters: the day before each period, and its end. */
-static int32_t *period_days(api_req_t *req, const periods_t *ps)
-{
-    int32_t *d = kpi_arena_alloc(req->arena, (ps->n + 1) * sizeof *d);
-    if (d == NULL)
-        return NULL;
-    d[0] = ps->n ? ps->p[0].start - 1 : 0;
-    for (size_t k = 0; k < ps->n; k++)
-        d[k + 1] = ps->p[k].end;
-    return d;
 }
 
 enum MHD_Result api_sla_get(api_req_t *req)
@@ -635,40 +431,14 @@ enum MHD_Result api_sla_get(api_req_t *req)
     if (which == nd)
         return api_send_error(req, ERR_BAD_PARAM, "parameter 'sla': '%s' is not one of: %s", name,
                               known);
-    store_snap_t *snap = NULL;
-    e = store_snap_begin(req->srv->opts.store, &snap);
-    if (e)
-        return api_send_error(req, e, "cannot read the store");
-    int32_t *days = period_days(req, &ps);
-    store_sla_counts_t *cnt = kpi_arena_alloc(req->arena, (ps.n + 1) * sizeof *cnt);
-    point_t *pts = kpi_arena_alloc(req->arena, (ps.n ? ps.n : 1) * sizeof *pts);
-    store_scope_t sc = scope_of(&q);
-    if (days == NULL || cnt == NULL || pts == NULL)
-        e = err_set(&m, ERR_NOMEM, "out of memory");
-    if (!e)
-        e = store_sla_cumulative(snap, which, &sc, days, ps.n + 1, cnt);
-    store_snap_end(snap);
-    if (e)
-        return scope_error(req, &q, e, &m);
-    for (size_t k = 0; k < ps.n; k++) {
-        point_t *p = &pts[k];
-        memset(p, 0, sizeof *p);
-        p->start = ps.p[k].start;
-        p->end = ps.p[k].end;
-        int64_t completed = cnt[k + 1].completed - cnt[k].completed;
-        int64_t met = cnt[k + 1].met - cnt[k].met;
-        p->value = kpi_percent(met, completed);
-        comp(p, "met", C_INT, met);
-        comp(p, "completed", C_INT, completed);
-        comp(p, "breached_open", C_INT, cnt[k + 1].breach_from - cnt[k + 1].breach_to);
-    }
+    store_q_series_req_t rq = {.what = STORE_Q_SLA, .sla = which};
     json_t *extra = json_object();
     json_object_set_new(extra, "sla", json_string(defs[which].name));
     json_t *target = json_object();
     json_object_set_new(target, "amount", json_integer(defs[which].target.amount));
     json_object_set_new(target, "unit", json_string(sla_unit_name(defs[which].target.unit)));
     json_object_set_new(extra, "target", target);
-    return send_series(req, &q, &ps, pts, extra);
+    return series_answer(req, &q, &ps, &rq, extra);
 }
 
 enum MHD_Result api_ftq_get(api_req_t *req)
@@ -685,35 +455,10 @@ enum MHD_Result api_ftq_get(api_req_t *req)
         e = p_word(req, "kind", kinds, 0, &kind, &m);
     if (e)
         return api_send_error(req, e, "%s", m.text);
-    store_snap_t *snap = NULL;
-    e = store_snap_begin(req->srv->opts.store, &snap);
-    if (e)
-        return api_send_error(req, e, "cannot read the store");
-    int32_t *days = period_days(req, &ps);
-    store_ftq_counts_t *cnt = kpi_arena_alloc(req->arena, (ps.n + 1) * sizeof *cnt);
-    point_t *pts = kpi_arena_alloc(req->arena, (ps.n ? ps.n : 1) * sizeof *pts);
-    store_scope_t sc = scope_of(&q);
-    if (days == NULL || cnt == NULL || pts == NULL)
-        e = err_set(&m, ERR_NOMEM, "out of memory");
-    if (!e)
-        e = store_ftq_cumulative(snap, (store_ftq_kind_t)kind, &sc, days, ps.n + 1, cnt);
-    store_snap_end(snap);
-    if (e)
-        return scope_error(req, &q, e, &m);
-    for (size_t k = 0; k < ps.n; k++) {
-        point_t *p = &pts[k];
-        memset(p, 0, sizeof *p);
-        p->start = ps.p[k].start;
-        p->end = ps.p[k].end;
-        int64_t reviewed = cnt[k + 1].reviewed - cnt[k].reviewed;
-        int64_t passed = cnt[k + 1].passed - cnt[k].passed;
-        p->value = kpi_percent(passed, reviewed);
-        comp(p, "passed", C_INT, passed);
-        comp(p, "reviewed", C_INT, reviewed);
-    }
+    store_q_series_req_t rq = {.what = STORE_Q_FTQ, .ftq_kind = (store_ftq_kind_t)kind};
     json_t *extra = json_object();
     json_object_set_new(extra, "kind", json_string(kinds[kind]));
-    return send_series(req, &q, &ps, pts, extra);
+    return series_answer(req, &q, &ps, &rq, extra);
 }
 
 /* ---- aging ------------------------------------------------------------------------------------
@@ -766,20 +511,6 @@ static err_t p_edges(api_req_t *req, aging_q_t *a, err_msg_t *m)
     return ERR_OK;
 }
 
-static err_t aging_of(api_req_t *req, store_snap_t *snap, const store_scope_t *sc,
-                      const aging_q_t *a, kpi_aging_t *out)
-{
-    kpi_open_group_t *g;
-    size_t n;
-    err_t e = kpi_aging_init(out, a->edges, a->n_edges);
-    if (!e)
-        e = store_open_groups(snap, sc, (store_basis_t)a->basis, a->as_of, INT32_MIN, req->arena,
-                              &g, &n);
-    if (!e)
-        e = kpi_aging_add(out, a->as_of, g, n);
-    return e;
-}
-
 static json_t *j_buckets(const kpi_aging_t *ag, int digits)
 {
     json_t *arr = json_array();
@@ -822,32 +553,6 @@ static void csv_aging_rows(api_buf_t *b, const char *group, const kpi_aging_t *a
     }
 }
 
-typedef struct names {
-    const char **v;
-    size_t n, cap;
-    kpi_arena_t *arena;
-} names_t;
-
-static err_t name_add(void *ctx, const char *name)
-{
-    names_t *ns = ctx;
-    if (ns->n == ns->cap) {
-        size_t cap = ns->cap ? ns->cap * 2 : 64;
-        const char **nv = kpi_arena_alloc(ns->arena, cap * sizeof *nv);
-        if (nv == NULL)
-            return ERR_NOMEM;
-        if (ns->n)
-            memcpy(nv, ns->v, ns->n * sizeof *nv);
-        ns->v = nv;
-        ns->cap = cap;
-    }
-    ns->v[ns->n] = kpi_arena_strndup(ns->arena, name, strlen(name));
-    if (ns->v[ns->n] == NULL)
-        return ERR_NOMEM;
-    ns->n++;
-    return ERR_OK;
-}
-
 enum MHD_Result api_aging_get(api_req_t *req)
 {
     err_msg_t m = {{0}};
@@ -872,58 +577,24 @@ enum MHD_Result api_aging_get(api_req_t *req)
     if (e)
         return api_send_error(req, e, "cannot read the store");
     store_scope_t sc = scope_of(&q);
-    kpi_aging_t all;
-    store_flows_t f;
-    /* Grouped by unit over the whole book, the total is the sum of the
-       groups (each invoice has exactly one unit): no second walk. */
-    bool total_from_groups = a.group_by == 1 && q.unit == NULL && q.party == NULL;
-    e = total_from_groups ? kpi_aging_init(&all, a.edges, a.n_edges)
-                          : aging_of(req, snap, &sc, &a, &all);
-    if (!e)
-        e = store_flows_cumulative(snap, &sc, &a.as_of, 1, &f);
-    names_t ns = {.arena = req->arena};
-    kpi_aging_t *per = NULL;
-    if (!e && a.group_by == 1)
-        e = store_business_units(snap, q.currency, name_add, &ns);
-    else if (!e && a.group_by == 2)
-        e = store_parties(snap, q.currency, q.unit, name_add, &ns);
-    if (!e && ns.n > 0) {
-        per = kpi_arena_alloc(req->arena, ns.n * sizeof *per);
-        if (per == NULL)
-            e = ERR_NOMEM;
-    }
-    for (size_t i = 0; !e && i < ns.n; i++) {
-        store_scope_t g = sc;
-        if (a.group_by == 1)
-            g.business_unit = ns.v[i];
-        else
-            g.party = ns.v[i];
-        e = aging_of(req, snap, &g, &a, &per[i]);
-        if (e == ERR_NOT_FOUND) { /* no data in this slice: an empty group */
-            e = kpi_aging_init(&per[i], a.edges, a.n_edges);
-        }
-        for (size_t b = 0; !e && total_from_groups && b < all.n_buckets; b++) {
-            all.buckets[b].amount += per[i].buckets[b].amount;
-            all.buckets[b].count += per[i].buckets[b].count;
-        }
-        if (!e && total_from_groups) {
-            all.total_amount += per[i].total_amount;
-            all.total_count += per[i].total_count;
-        }
-    }
+    store_q_aging_req_t rq = {.as_of = a.as_of,
+                              .basis = (store_basis_t)a.basis,
+                              .edges = a.edges,
+                              .n_edges = a.n_edges,
+                              .group_by = (store_q_group_t)a.group_by};
+    store_q_aging_t ag;
+    e = store_q_aging(snap, &sc, &rq, req->arena, &ag, &m);
     store_snap_end(snap);
     if (e)
         return scope_error(req, &q, e, &m);
 
-    int64_t unapplied = f.cash_received - f.cash_applied_out - f.refunds;
     if (q.csv) {
         api_buf_t b;
         api_buf_init(&b, CSV_MAX);
         api_buf_str(&b, "group,bucket,amount,count\r\n");
-        csv_aging_rows(&b, "all", &all, q.digits);
-        for (size_t i = 0; i < ns.n; i++)
-            if (per[i].total_count != 0 || per[i].total_amount != 0)
-                csv_aging_rows(&b, ns.v[i], &per[i], q.digits);
+        csv_aging_rows(&b, "all", &ag.all, q.digits);
+        for (size_t i = 0; i < ag.n_groups; i++)
+            csv_aging_rows(&b, ag.keys[i], &ag.groups[i], q.digits);
         return send_csv(req, &b);
     }
     json_t *root = json_object();
@@ -934,19 +605,17 @@ enum MHD_Result api_aging_get(api_req_t *req)
         json_object_set_new(root, "business_unit", json_string(q.unit));
     if (q.party)
         json_object_set_new(root, "customer", json_string(q.party));
-    json_object_set_new(root, "buckets", j_buckets(&all, q.digits));
-    json_object_set_new(root, "total", j_total(&all, q.digits));
-    json_object_set_new(root, "unapplied_cash", j_money(unapplied, q.digits));
-    json_object_set_new(root, "unallocated_credits", j_money(f.unallocated_credits, q.digits));
+    json_object_set_new(root, "buckets", j_buckets(&ag.all, q.digits));
+    json_object_set_new(root, "total", j_total(&ag.all, q.digits));
+    json_object_set_new(root, "unapplied_cash", j_money(ag.unapplied_cash, q.digits));
+    json_object_set_new(root, "unallocated_credits", j_money(ag.unallocated_credits, q.digits));
     if (a.group_by != 0) {
         json_t *arr = json_array();
-        for (size_t i = 0; i < ns.n; i++) {
-            if (per[i].total_count == 0 && per[i].total_amount == 0)
-                continue;
+        for (size_t i = 0; i < ag.n_groups; i++) {
             json_t *o = json_object();
-            json_object_set_new(o, "key", json_string(ns.v[i]));
-            json_object_set_new(o, "buckets", j_buckets(&per[i], q.digits));
-            json_object_set_new(o, "total", j_total(&per[i], q.digits));
+            json_object_set_new(o, "key", json_string(ag.keys[i]));
+            json_object_set_new(o, "buckets", j_buckets(&ag.groups[i], q.digits));
+            json_object_set_new(o, "total", j_total(&ag.groups[i], q.digits));
             json_array_append_new(arr, o);
         }
         json_object_set_new(root, "group_by", json_string(groups[a.group_by]));
@@ -1071,23 +740,23 @@ enum MHD_Result api_customer_get(api_req_t *req)
         return api_send_error(req, e, "cannot read customer '%s'", id);
     }
     store_scope_t sc = scope_of(&q);
-    kpi_aging_t ag;
-    store_flows_t f = {0};
-    e = aging_of(req, snap, &sc, &a, &ag);
+    store_q_aging_req_t rq = {.as_of = a.as_of, .edges = a.edges, .n_edges = a.n_edges};
+    store_q_aging_t qa;
+    e = store_q_aging(snap, &sc, &rq, req->arena, &qa, &m);
     if (e == ERR_NOT_FOUND) { /* a customer with no invoices in this currency */
-        e = kpi_aging_init(&ag, a.edges, a.n_edges);
-    } else if (!e) {
-        e = store_flows_cumulative(snap, &sc, &a.as_of, 1, &f);
+        memset(&qa, 0, sizeof qa);
+        e = kpi_aging_init(&qa.all, a.edges, a.n_edges);
     }
+    const kpi_aging_t *ag = &qa.all;
     kpi_habits_acc_t h = {0};
     if (!e)
         e = store_customer_habits(snap, id, q.currency, &h);
-    int64_t used = ag.total_amount;
+    int64_t used = ag->total_amount;
     if (!e && cu.has_limit && strcmp(cu.limit_currency, q.currency) != 0) {
         store_scope_t lsc = sc;
         memcpy(lsc.currency, cu.limit_currency, 4);
         int64_t cnt;
-        e = open_total(req, snap, &lsc, a.as_of, &used, &cnt);
+        e = store_q_open_total(snap, &lsc, a.as_of, req->arena, &used, &cnt);
         if (e == ERR_NOT_FOUND) {
             used = 0;
             e = ERR_OK;
@@ -1147,11 +816,10 @@ enum MHD_Result api_customer_get(api_req_t *req)
     json_object_set_new(root, "credit", credit);
     json_t *aging = json_object();
     json_object_set_new(aging, "basis", json_string("due_date"));
-    json_object_set_new(aging, "buckets", j_buckets(&ag, q.digits));
-    json_object_set_new(aging, "total", j_total(&ag, q.digits));
+    json_object_set_new(aging, "buckets", j_buckets(ag, q.digits));
+    json_object_set_new(aging, "total", j_total(ag, q.digits));
     json_object_set_new(root, "aging", aging);
-    json_object_set_new(root, "unapplied_cash",
-                        j_money(f.cash_received - f.cash_applied_out - f.refunds, q.digits));
+    json_object_set_new(root, "unapplied_cash", j_money(qa.unapplied_cash, q.digits));
     json_t *habits = json_object();
     kpi_ratio_t dtp = kpi_habits_days_to_pay(&h), dbt = kpi_habits_days_beyond_terms(&h);
     const char *reason;

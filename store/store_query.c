@@ -1,0 +1,423 @@
+/*
+ * store_query.c — KPI answers composed from derived state (store_query.h).
+ *
+ * Series read cumulative daily flows once for the whole day range (one
+ * pass over the scope's daily rows) and difference them per period; SLA
+ * and FTQ read their cumulative counters at each period boundary. Aging
+ * reads open amounts grouped by basis day: one seek per distinct day.
+ * Everything is exact integer arithmetic; kpi/ owns every ratio.
+ */
+#include "store_query.h"
+
+#include <string.h>
+
+#include "store_int.h"
+
+const char *const store_q_dso_method_names[] = {"standard", "countback", "best_possible", "add",
+                                                NULL};
+
+const store_q_comp_t *store_q_comp(const store_q_point_t *p, const char *name)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->c[i].name, name) == 0)
+            return &p->c[i];
+    return NULL;
+}
+
+static void comp(store_q_point_t *p, const char *name, store_q_comp_kind_t k, int64_t v)
+{
+    if (p->n < STORE_Q_COMPS_MAX)
+        p->c[p->n++] = (store_q_comp_t){name, k, v};
+}
+
+/* ---- daily cumulative flows ------------------------------------------------ */
+
+/* Cumulative flows for every day lo-1 .. hi (at(d) valid in that range). */
+typedef struct cum {
+    int32_t lo, hi;
+    store_flows_t *f;
+} cum_t;
+
+static err_t cum_load(store_snap_t *snap, const store_scope_t *sc, int32_t lo, int32_t hi,
+                      kpi_arena_t *arena, cum_t *c, err_msg_t *m)
+{
+    if ((int64_t)hi - lo + 2 > STORE_Q_HISTORY_DAYS_MAX)
+        return err_set(m, ERR_BAD_PARAM, "the date range spans more than %d days",
+                       STORE_Q_HISTORY_DAYS_MAX);
+    size_t n = (size_t)(hi - lo + 2);
+    int32_t *days = kpi_arena_alloc(arena, n * sizeof *days);
+    c->f = kpi_arena_alloc(arena, n * sizeof *c->f);
+    if (days == NULL || c->f == NULL)
+        return err_set(m, ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        days[i] = lo - 1 + (int32_t)i;
+    c->lo = lo;
+    c->hi = hi;
+    return store_flows_cumulative(snap, sc, days, n, c->f);
+}
+
+static const store_flows_t *at(const cum_t *c, int32_t day)
+{
+    return &c->f[day - (c->lo - 1)];
+}
+
+static int64_t ar_of(const store_flows_t *f)
+{
+    /* Wraps only beyond int64 totals, which the store refuses to build. */
+    return f->sales + f->adjustments - f->cash_applied - f->credit_notes - f->write_offs;
+}
+
+static int64_t ap_of(const store_flows_t *f)
+{
+    return f->purchases - f->bills_paid;
+}
+
+/* AR not yet due at the end of day e (due day >= e). */
+static err_t current_ar(store_snap_t *snap, const store_scope_t *sc, int32_t e, kpi_arena_t *arena,
+                        int64_t *out)
+{
+    kpi_open_group_t *g;
+    size_t n;
+    err_t r = store_open_groups(snap, sc, STORE_BASIS_DUE, e, e, arena, &g, &n);
+    *out = 0;
+    for (size_t i = 0; !r && i < n; i++)
+        *out += g[i].amount;
+    return r;
+}
+
+err_t store_q_open_total(store_snap_t *snap, const store_scope_t *sc, int32_t e, kpi_arena_t *arena,
+                         int64_t *amount, int64_t *count)
+{
+    kpi_open_group_t *g;
+    size_t n;
+    err_t r = store_open_groups(snap, sc, STORE_BASIS_DUE, e, INT32_MIN, arena, &g, &n);
+    *amount = 0;
+    *count = 0;
+    for (size_t i = 0; !r && i < n; i++) {
+        *amount += g[i].amount;
+        *count += g[i].count;
+    }
+    return r;
+}
+
+/* ---- DSO, CEI, DPO, roll-forward ------------------------------------------- */
+
+/* The countback units ending at `end`, walking back to `lo`, newest first. */
+static size_t countback_units(const cum_t *c, kpi_interval_t iv, int32_t lo, int32_t end,
+                              kpi_unit_sales_t *units, size_t max_units)
+{
+    size_t nu = 0;
+    for (int32_t ue = end; ue >= lo && nu < max_units;) {
+        int32_t us = kpi_unit_start(iv, ue);
+        if (us < lo)
+            us = lo;
+        units[nu].days = ue - us + 1;
+        units[nu].sales = at(c, ue)->sales - at(c, us - 1)->sales;
+        nu++;
+        ue = us - 1;
+    }
+    return nu;
+}
+
+static err_t flows_point(store_snap_t *snap, const store_scope_t *sc,
+                         const store_q_series_req_t *rq, const cum_t *c, int32_t lo,
+                         kpi_unit_sales_t *units, size_t max_units, kpi_arena_t *arena,
+                         store_q_point_t *p)
+{
+    err_t e = ERR_OK;
+    int32_t s = p->start, en = p->end;
+    const store_flows_t *f0 = at(c, s - 1), *f1 = at(c, en);
+    int32_t days = en - s + 1;
+    int64_t sales = f1->sales - f0->sales;
+    int64_t ar_end = ar_of(f1);
+    switch (rq->what) {
+    case STORE_Q_DSO: {
+        int64_t cur = 0;
+        bool needs_current =
+            rq->method == STORE_Q_DSO_BEST_POSSIBLE || rq->method == STORE_Q_DSO_ADD;
+        if (needs_current)
+            e = current_ar(snap, sc, en, arena, &cur);
+        switch (rq->method) {
+        case STORE_Q_DSO_STANDARD: p->value = kpi_dso_standard(ar_end, sales, days); break;
+        case STORE_Q_DSO_COUNTBACK:
+            p->value = kpi_dso_countback(ar_end, units,
+                                         countback_units(c, rq->iv, lo, en, units, max_units));
+            break;
+        case STORE_Q_DSO_BEST_POSSIBLE: p->value = kpi_dso_best_possible(cur, sales, days); break;
+        case STORE_Q_DSO_ADD: p->value = kpi_dso_add(ar_end, cur, sales, days); break;
+        }
+        comp(p, "ar", STORE_Q_MONEY, ar_end);
+        comp(p, "sales", STORE_Q_MONEY, sales);
+        comp(p, "days", STORE_Q_INT, days);
+        if (needs_current)
+            comp(p, "current_ar", STORE_Q_MONEY, cur);
+        break;
+    }
+    case STORE_Q_CEI: {
+        int64_t cur = 0;
+        e = current_ar(snap, sc, en, arena, &cur);
+        int64_t ar_start = ar_of(f0);
+        p->value = kpi_cei(ar_start, sales, ar_end, cur);
+        comp(p, "ar_start", STORE_Q_MONEY, ar_start);
+        comp(p, "sales", STORE_Q_MONEY, sales);
+        comp(p, "ar", STORE_Q_MONEY, ar_end);
+        comp(p, "current_ar", STORE_Q_MONEY, cur);
+        break;
+    }
+    case STORE_Q_DPO: {
+        int64_t purchases = f1->purchases - f0->purchases;
+        p->value = kpi_dpo(ap_of(f1), purchases, days);
+        comp(p, "ap", STORE_Q_MONEY, ap_of(f1));
+        comp(p, "purchases", STORE_Q_MONEY, purchases);
+        comp(p, "days", STORE_Q_INT, days);
+        break;
+    }
+    case STORE_Q_ROLLFORWARD: {
+        kpi_rollforward_t rf = {
+            .opening = ar_of(f0),
+            .sales = sales,
+            .adjustments = f1->adjustments - f0->adjustments,
+            .cash_applied = f1->cash_applied - f0->cash_applied,
+            .credit_notes = f1->credit_notes - f0->credit_notes,
+            .write_offs = f1->write_offs - f0->write_offs,
+        };
+        e = kpi_rollforward_close(&rf);
+        int64_t open_amt = 0, open_cnt = 0;
+        if (!e)
+            e = store_q_open_total(snap, sc, en, arena, &open_amt, &open_cnt);
+        p->money_value = true;
+        p->money = rf.closing;
+        comp(p, "opening", STORE_Q_MONEY, rf.opening);
+        comp(p, "sales", STORE_Q_MONEY, rf.sales);
+        comp(p, "adjustments", STORE_Q_MONEY, rf.adjustments);
+        comp(p, "cash_applied", STORE_Q_MONEY, rf.cash_applied);
+        comp(p, "credit_notes", STORE_Q_MONEY, rf.credit_notes);
+        comp(p, "write_offs", STORE_Q_MONEY, rf.write_offs);
+        comp(p, "closing", STORE_Q_MONEY, rf.closing);
+        comp(p, "open_items", STORE_Q_MONEY, open_amt);
+        comp(p, "open_invoices", STORE_Q_INT, open_cnt);
+        comp(p, "difference", STORE_Q_MONEY, rf.closing - open_amt);
+        comp(p, "unapplied_cash", STORE_Q_MONEY,
+             f1->cash_received - f1->cash_applied_out - f1->refunds);
+        comp(p, "unallocated_credits", STORE_Q_MONEY, f1->unallocated_credits);
+        break;
+    }
+    case STORE_Q_SLA:
+    case STORE_Q_FTQ: e = ERR_INTERNAL; break;
+    }
+    return e;
+}
+
+static err_t flows_series(store_snap_t *snap, const store_scope_t *sc,
+                          const store_q_series_req_t *rq, kpi_arena_t *arena, store_q_point_t *out,
+                          err_msg_t *m)
+{
+    int32_t lo = rq->periods[0].start, hi = rq->periods[rq->n_periods - 1].end;
+    bool countback = rq->what == STORE_Q_DSO && rq->method == STORE_Q_DSO_COUNTBACK;
+    err_t e = ERR_OK;
+    if (countback) {
+        /* Countback walks back through the whole sales history. */
+        int32_t first;
+        e = store_flows_first_day(snap, sc, &first);
+        if (e == ERR_OK && first < lo)
+            lo = kpi_unit_start(rq->iv, first);
+        else if (e == ERR_NOT_FOUND)
+            e = ERR_OK;
+    }
+    cum_t c = {0};
+    if (!e)
+        e = cum_load(snap, sc, lo, hi, arena, &c, m);
+    kpi_unit_sales_t *units = NULL;
+    size_t max_units = (size_t)(hi - lo) + 2;
+    if (!e && countback) {
+        units = kpi_arena_alloc(arena, max_units * sizeof *units);
+        if (units == NULL)
+            e = err_set(m, ERR_NOMEM, "out of memory");
+    }
+    for (size_t k = 0; !e && k < rq->n_periods; k++)
+        e = flows_point(snap, sc, rq, &c, lo, units, max_units, arena, &out[k]);
+    return e;
+}
+
+/* ---- SLA and FTQ ----------------------------------------------------------- */
+
+/* Days for cumulative counters: the day before the first period, then each
+   period's end. */
+static int32_t *boundary_days(kpi_arena_t *arena, const store_q_series_req_t *rq)
+{
+    int32_t *d = kpi_arena_alloc(arena, (rq->n_periods + 1) * sizeof *d);
+    if (d == NULL)
+        return NULL;
+    d[0] = rq->periods[0].start - 1;
+    for (size_t k = 0; k < rq->n_periods; k++)
+        d[k + 1] = rq->periods[k].end;
+    return d;
+}
+
+static err_t sla_series(store_snap_t *snap, const store_scope_t *sc, const store_q_series_req_t *rq,
+                        kpi_arena_t *arena, store_q_point_t *out, err_msg_t *m)
+{
+    const kpi_sla_def_t *defs;
+    if (rq->sla >= store_sla_defs(snap->s, &defs))
+        return err_set(m, ERR_BAD_PARAM, "no SLA number %zu", rq->sla);
+    int32_t *days = boundary_days(arena, rq);
+    store_sla_counts_t *cnt = kpi_arena_alloc(arena, (rq->n_periods + 1) * sizeof *cnt);
+    if (days == NULL || cnt == NULL)
+        return err_set(m, ERR_NOMEM, "out of memory");
+    err_t e = store_sla_cumulative(snap, rq->sla, sc, days, rq->n_periods + 1, cnt);
+    for (size_t k = 0; !e && k < rq->n_periods; k++) {
+        store_q_point_t *p = &out[k];
+        int64_t completed = cnt[k + 1].completed - cnt[k].completed;
+        int64_t met = cnt[k + 1].met - cnt[k].met;
+        p->value = kpi_percent(met, completed);
+        comp(p, "met", STORE_Q_INT, met);
+        comp(p, "completed", STORE_Q_INT, completed);
+        comp(p, "breached_open", STORE_Q_INT, cnt[k + 1].breach_from - cnt[k + 1].breach_to);
+    }
+    return e;
+}
+
+static err_t ftq_series(store_snap_t *snap, const store_scope_t *sc, const store_q_series_req_t *rq,
+                        kpi_arena_t *arena, store_q_point_t *out, err_msg_t *m)
+{
+    int32_t *days = boundary_days(arena, rq);
+    store_ftq_counts_t *cnt = kpi_arena_alloc(arena, (rq->n_periods + 1) * sizeof *cnt);
+    if (days == NULL || cnt == NULL)
+        return err_set(m, ERR_NOMEM, "out of memory");
+    err_t e = store_ftq_cumulative(snap, rq->ftq_kind, sc, days, rq->n_periods + 1, cnt);
+    for (size_t k = 0; !e && k < rq->n_periods; k++) {
+        store_q_point_t *p = &out[k];
+        int64_t reviewed = cnt[k + 1].reviewed - cnt[k].reviewed;
+        int64_t passed = cnt[k + 1].passed - cnt[k].passed;
+        p->value = kpi_percent(passed, reviewed);
+        comp(p, "passed", STORE_Q_INT, passed);
+        comp(p, "reviewed", STORE_Q_INT, reviewed);
+    }
+    return e;
+}
+
+err_t store_q_series(store_snap_t *snap, const store_scope_t *scope, const store_q_series_req_t *rq,
+                     kpi_arena_t *arena, store_q_point_t *out, err_msg_t *msg)
+{
+    if (rq->n_periods == 0 || rq->n_periods > STORE_Q_PERIODS_MAX)
+        return err_set(msg, ERR_BAD_PARAM, "%zu periods, 1 to %d per series", rq->n_periods,
+                       STORE_Q_PERIODS_MAX);
+    for (size_t k = 0; k < rq->n_periods; k++) {
+        memset(&out[k], 0, sizeof out[k]);
+        out[k].start = rq->periods[k].start;
+        out[k].end = rq->periods[k].end;
+    }
+    switch (rq->what) {
+    case STORE_Q_DSO:
+    case STORE_Q_CEI:
+    case STORE_Q_DPO:
+    case STORE_Q_ROLLFORWARD: return flows_series(snap, scope, rq, arena, out, msg);
+    case STORE_Q_SLA: return sla_series(snap, scope, rq, arena, out, msg);
+    case STORE_Q_FTQ: return ftq_series(snap, scope, rq, arena, out, msg);
+    }
+    return err_set(msg, ERR_BAD_PARAM, "unknown series %d", (int)rq->what);
+}
+
+/* ---- aging ----------------------------------------------------------------- */
+
+static err_t aging_of(store_snap_t *snap, const store_scope_t *sc, const store_q_aging_req_t *rq,
+                      kpi_arena_t *arena, kpi_aging_t *out)
+{
+    kpi_open_group_t *g;
+    size_t n;
+    err_t e = kpi_aging_init(out, rq->edges, rq->n_edges);
+    if (!e)
+        e = store_open_groups(snap, sc, rq->basis, rq->as_of, INT32_MIN, arena, &g, &n);
+    if (!e)
+        e = kpi_aging_add(out, rq->as_of, g, n);
+    return e;
+}
+
+typedef struct names {
+    const char **v;
+    size_t n, cap;
+    kpi_arena_t *arena;
+} names_t;
+
+static err_t name_add(void *ctx, const char *name)
+{
+    names_t *ns = ctx;
+    if (ns->n == ns->cap) {
+        size_t cap = ns->cap ? ns->cap * 2 : 64;
+        const char **nv = kpi_arena_alloc(ns->arena, cap * sizeof *nv);
+        if (nv == NULL)
+            return ERR_NOMEM;
+        if (ns->n)
+            memcpy(nv, ns->v, ns->n * sizeof *nv);
+        ns->v = nv;
+        ns->cap = cap;
+    }
+    ns->v[ns->n] = kpi_arena_strndup(ns->arena, name, strlen(name));
+    if (ns->v[ns->n] == NULL)
+        return ERR_NOMEM;
+    ns->n++;
+    return ERR_OK;
+}
+
+static void aging_sum(kpi_aging_t *into, const kpi_aging_t *g)
+{
+    for (size_t b = 0; b < into->n_buckets; b++) {
+        into->buckets[b].amount += g->buckets[b].amount;
+        into->buckets[b].count += g->buckets[b].count;
+    }
+    into->total_amount += g->total_amount;
+    into->total_count += g->total_count;
+}
+
+err_t store_q_aging(store_snap_t *snap, const store_scope_t *sc, const store_q_aging_req_t *rq,
+                    kpi_arena_t *arena, store_q_aging_t *out, err_msg_t *m)
+{
+    memset(out, 0, sizeof *out);
+    if (kpi_aging_edges_check(rq->edges, rq->n_edges) != ERR_OK)
+        return err_set(m, ERR_BAD_PARAM, "aging bucket edges must be 1 to %d increasing days",
+                       KPI_BUCKETS_MAX - 2);
+    /* Grouped by unit over the whole book, the total is the sum of the
+       groups (each invoice has exactly one unit): no second walk. */
+    bool total_from_groups =
+        rq->group_by == STORE_Q_GROUP_UNIT && sc->business_unit == NULL && sc->party == NULL;
+    err_t e = total_from_groups ? kpi_aging_init(&out->all, rq->edges, rq->n_edges)
+                                : aging_of(snap, sc, rq, arena, &out->all);
+    store_flows_t f;
+    if (!e)
+        e = store_flows_cumulative(snap, sc, &rq->as_of, 1, &f);
+    if (!e) {
+        out->unapplied_cash = f.cash_received - f.cash_applied_out - f.refunds;
+        out->unallocated_credits = f.unallocated_credits;
+    }
+    names_t ns = {.arena = arena};
+    if (!e && rq->group_by == STORE_Q_GROUP_UNIT)
+        e = store_business_units(snap, sc->currency, name_add, &ns);
+    else if (!e && rq->group_by == STORE_Q_GROUP_CUSTOMER)
+        e = store_parties(snap, sc->currency, sc->business_unit, name_add, &ns);
+    if (!e && ns.n > 0) {
+        out->groups = kpi_arena_alloc(arena, ns.n * sizeof *out->groups);
+        out->keys = ns.v;
+        if (out->groups == NULL)
+            e = err_set(m, ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; !e && i < ns.n; i++) {
+        store_scope_t g = *sc;
+        if (rq->group_by == STORE_Q_GROUP_UNIT)
+            g.business_unit = ns.v[i];
+        else
+            g.party = ns.v[i];
+        kpi_aging_t *ga = &out->groups[out->n_groups];
+        e = aging_of(snap, &g, rq, arena, ga);
+        if (e == ERR_NOT_FOUND) { /* nothing in this slice */
+            e = ERR_OK;
+            continue;
+        }
+        if (e)
+            break;
+        if (total_from_groups)
+            aging_sum(&out->all, ga);
+        if (ga->total_count != 0 || ga->total_amount != 0)
+            out->keys[out->n_groups++] = ns.v[i];
+    }
+    return e;
+}
