@@ -286,11 +286,6 @@ static void remove_stale_tmp(rpt_sched_t *s, job_state_t *j)
 
 /* ---- runs ----------------------------------------------------------------- */
 
-static void format_time(int64_t t, char *buf)
-{
-    kpi_time_format_utc(t, buf);
-}
-
 /* Delete the files of all but the newest `keep` runs. */
 static void prune(rpt_sched_t *s, job_state_t *j)
 {
@@ -448,8 +443,8 @@ void rpt_sched_tick(rpt_sched_t *s, int64_t now_s, int64_t *next_due_s)
                 due = latest;
             if (due > j->next_s) {
                 char a[KPI_TIME_BUF], b[KPI_TIME_BUF];
-                format_time(j->next_s, a);
-                format_time(due, b);
+                kpi_time_format_utc(j->next_s, a);
+                kpi_time_format_utc(due, b);
                 logf_(s, j, "missed due times from %s; running once for %s", a, b);
             }
             run_job(s, j, due);
@@ -462,7 +457,7 @@ void rpt_sched_tick(rpt_sched_t *s, int64_t now_s, int64_t *next_due_s)
         }
         if (j->announce && j->next_s != INT64_MAX) {
             char a[KPI_TIME_BUF];
-            format_time(j->next_s, a);
+            kpi_time_format_utc(j->next_s, a);
             logf_(s, j, "next run at %s", a);
         }
         j->announce = false;

@@ -229,16 +229,39 @@ static const next_row_t next_rows[] = {
     {"UTC", "0 0 * * 7", "2026-01-01T00:00:00Z", "2026-01-04T00:00:00Z", "7 is Sunday"},
     {"UTC", "0 6 1 jan,jul *", "2026-01-01T06:00:00Z", "2026-07-01T06:00:00Z", "month list"},
     {"UTC", "0 0 1 1 *", "1999-12-31T23:59:59Z", "2000-01-01T00:00:00Z", "century"},
+    /* Havana springs forward at midnight: Sun 2026-03-08 00:00 CST (05:00Z)
+       becomes 01:00 CDT, so local midnight does not exist that day. */
+    {"America/Havana", "0 0 * * *", "2026-03-07T12:00:00Z", "2026-03-08T05:00:00Z",
+     "midnight in the gap: 01:00 CDT"},
+    {"America/Havana", "30 0 * * *", "2026-03-07T12:00:00Z", "2026-03-08T05:00:00Z",
+     "00:30 in the gap too"},
+    {"America/Havana", "0 0 * * *", "2026-03-08T05:00:00Z", "2026-03-09T04:00:00Z",
+     "next midnight is CDT (UTC-4)"},
+    /* Sydney (southern hemisphere): falls back Sun 2026-04-05 03:00 AEDT
+       (16:00Z Apr 4) to 02:00 AEST; springs forward Sun 2026-10-04 02:00
+       AEST (16:00Z Oct 3) to 03:00 AEDT. */
+    {"Australia/Sydney", "30 2 * * *", "2026-04-04T12:00:00Z", "2026-04-04T15:30:00Z",
+     "02:30 AEDT, first occurrence"},
+    {"Australia/Sydney", "30 2 * * *", "2026-04-04T15:30:00Z", "2026-04-05T16:30:00Z",
+     "not at 02:30 AEST (16:30Z Apr 4): Apr 6 02:30 AEST"},
+    {"Australia/Sydney", "30 2 * * *", "2026-10-03T12:00:00Z", "2026-10-03T16:00:00Z",
+     "gap: 03:00 AEDT"},
 };
 
 static void test_next(void)
 {
-    kpi_tz_t *ny = zone("America/New_York"), *be = zone("Europe/Berlin"), *utc = zone("UTC");
+    static const char *const names[] = {"UTC", "America/New_York", "Europe/Berlin",
+                                        "America/Havana", "Australia/Sydney"};
+    kpi_tz_t *zones[5];
+    for (int z = 0; z < 5; z++)
+        zones[z] = zone(names[z]);
     for (size_t i = 0; i < sizeof next_rows / sizeof next_rows[0]; i++) {
         const next_row_t *r = &next_rows[i];
-        const kpi_tz_t *tz = strcmp(r->zone, "UTC") == 0             ? utc
-                             : strcmp(r->zone, "Europe/Berlin") == 0 ? be
-                                                                     : ny;
+        const kpi_tz_t *tz = NULL;
+        for (int z = 0; z < 5; z++)
+            if (strcmp(r->zone, names[z]) == 0)
+                tz = zones[z];
+        REQUIRE(tz != NULL);
         rpt_cron_t c;
         err_msg_t m = {{0}};
         REQUIRE(rpt_cron_parse(r->expr, &c, &m) == ERR_OK);
@@ -258,9 +281,8 @@ static void test_next(void)
         CHECK_MSG(e != ERR_OK || back <= at(r->after), "row %zu: prev(got - 1) = %s is after %s", i,
                   kpi_time_format_utc(back, buf), r->after);
     }
-    kpi_tz_free(ny);
-    kpi_tz_free(be);
-    kpi_tz_free(utc);
+    for (int z = 0; z < 5; z++)
+        kpi_tz_free(zones[z]);
 }
 
 static void test_prev(void)
