@@ -152,6 +152,9 @@ static void sync_dir(const char *dir)
 
 static err_t keep_file(job_state_t *j, int64_t due_s, const char *name)
 {
+    for (size_t i = 0; i < j->n_files; i++)
+        if (strcmp(j->files[i].name, name) == 0)
+            return ERR_OK; /* rewritten by a run repeated after an interrupted one */
     if (j->n_files == j->cap_files) {
         size_t cap = j->cap_files ? 2 * j->cap_files : 16;
         kept_file_t *f = realloc(j->files, cap * sizeof *f);
@@ -354,13 +357,23 @@ static void render_one(rpt_sched_t *s, job_state_t *j, const char *kind, const c
         logf_(s, j, "out of memory: %s will not be pruned", name);
 }
 
-static void run_job(rpt_sched_t *s, job_state_t *j, int64_t due_s)
+static bool stopping(rpt_sched_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool stop = s->stop;
+    pthread_mutex_unlock(&s->mu);
+    return stop;
+}
+
+/* Render every report of the run. False when a stop request cut it short
+   (the run is then not handled: it runs again, whole, at the next start). */
+static bool run_job(rpt_sched_t *s, job_state_t *j, int64_t due_s)
 {
     int32_t from, to;
     int32_t run_day = kpi_tz_day(s->opts.tz, due_s);
     if (rpt_rule_period(j->job.period, run_day, &from, &to) != ERR_OK) {
         logf_(s, j, "bad period rule %d", (int)j->job.period);
-        return;
+        return true;
     }
     const rpt_sched_job_t *job = &j->job;
     char(*all)[RPT_SCHED_UNIT_MAX] = NULL;
@@ -381,7 +394,7 @@ static void run_job(rpt_sched_t *s, job_state_t *j, int64_t due_s)
         if (e) {
             logf_(s, j, "cannot list business units: %s", err_msg_or(&m, e));
             free(all);
-            return;
+            return true;
         }
         if (n == 0)
             logf_(s, j, "no business units in the store yet: nothing to report");
@@ -389,7 +402,7 @@ static void run_job(rpt_sched_t *s, job_state_t *j, int64_t due_s)
         if (p == NULL) {
             logf_(s, j, "out of memory");
             free(all);
-            return;
+            return true;
         }
         for (size_t i = 0; i < n; i++)
             p[i] = all[i];
@@ -400,14 +413,28 @@ static void run_job(rpt_sched_t *s, job_state_t *j, int64_t due_s)
         list = listed;
         n = job->n_units;
     }
-    for (size_t k = 0; k < job->n_kinds; k++)
-        for (size_t u = 0; u < n; u++)
+    size_t total = job->n_kinds * n, done = 0;
+    for (size_t k = 0; k < job->n_kinds && done == k * n; k++) {
+        for (size_t u = 0; u < n; u++, done++) {
+            if (stopping(s))
+                break;
             render_one(s, j, job->kinds[k], list[u], from, to, due_s);
+        }
+    }
     sync_dir(job->output_dir);
     if (all != NULL) {
         free((void *)list);
         free(all);
     }
+    if (done < total) {
+        char a[KPI_TIME_BUF];
+        logf_(s, j,
+              "stopping: %zu of %zu reports of the run for %s not rendered; the run "
+              "repeats at the next start",
+              total - done, total, kpi_time_format_utc(due_s, a));
+        return false;
+    }
+    return true;
 }
 
 static void compute_next(rpt_sched_t *s, job_state_t *j, int64_t after_s)
@@ -447,7 +474,14 @@ void rpt_sched_tick(rpt_sched_t *s, int64_t now_s, int64_t *next_due_s)
                 kpi_time_format_utc(due, b);
                 logf_(s, j, "missed due times from %s; running once for %s", a, b);
             }
-            run_job(s, j, due);
+            if (!run_job(s, j, due)) {
+                /* Keep last_s: the run is repeated at the next start. */
+                err_t e = save_state(j, &m);
+                if (e)
+                    logf_(s, j, "%s", err_msg_or(&m, e));
+                earliest = INT64_MAX;
+                break;
+            }
             j->last_s = due;
             prune(s, j);
             err_t e = save_state(j, &m);
@@ -620,6 +654,14 @@ uint64_t rpt_sched_ticks(rpt_sched_t *s)
     uint64_t n = s->ticks;
     pthread_mutex_unlock(&s->mu);
     return n;
+}
+
+void rpt_sched_request_stop(rpt_sched_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
 }
 
 void rpt_sched_stop(rpt_sched_t *s)

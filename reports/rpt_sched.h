@@ -23,7 +23,8 @@
  *
  * Rules:
  *   - a due run is handled once: success or failure, the schedule's "last"
- *     moves to that due time; a failed report is logged (schedule name,
+ *     moves to that due time (unless a stop request cut the run short: then
+ *     it repeats, whole, at the next start); a failed report is logged (schedule name,
  *     kind, unit, reason) and the next attempt is the next due time;
  *   - when due times were missed (the server was down, the machine slept),
  *     only the latest missed one runs, once; a schedule seen for the first
@@ -146,9 +147,15 @@ uint64_t rpt_sched_ticks(rpt_sched_t *s);
    how a caller knows that a wake, or the catch-up at start, took effect. */
 void rpt_sched_wait_ticks(rpt_sched_t *s, uint64_t n);
 
-/* Ask the thread to stop, wake it and join it. Returns once it has exited;
-   a report being rendered is finished first. No-op when not running. */
+/* Ask the thread to stop, wake it and join it. Returns once it has exited:
+   the report being rendered is finished, the rest of its run is left for
+   the next start (the run is not marked handled). No-op when not running. */
 void rpt_sched_stop(rpt_sched_t *s);
+
+/* Set the stop request without joining (callable from a render callback):
+   a tick in progress ends after the current report; later ticks run
+   nothing. rpt_sched_start() clears it. */
+void rpt_sched_request_stop(rpt_sched_t *s);
 
 /* The next due time of job i (after the last tick), INT64_MIN before the first tick. */
 int64_t rpt_sched_next_due(const rpt_sched_t *s, size_t i);

@@ -129,7 +129,9 @@ typedef struct fake {
     bool fail_units;      /* the units callback fails */
     const char *units[4]; /* what "*" expands to */
     size_t n_units;
-    pthread_mutex_t mu; /* the thread test reads calls from another thread */
+    pthread_mutex_t mu;           /* the thread test reads calls from another thread */
+    rpt_sched_t *stop_at_call_of; /* request a stop from inside call number stop_call */
+    size_t stop_call;
 } fake_t;
 
 static err_t fake_render(void *ctx, const rpt_sched_job_t *job, const char *kind, const char *unit,
@@ -146,6 +148,8 @@ static err_t fake_render(void *ctx, const rpt_sched_job_t *job, const char *kind
     c->to = to;
     c->due = due_s;
     bool fail = fk->fail;
+    if (fk->stop_at_call_of != NULL && fk->n_calls == fk->stop_call)
+        rpt_sched_request_stop(fk->stop_at_call_of);
     pthread_mutex_unlock(&fk->mu);
     FILE *f = fopen(tmp_path, "w");
     if (f == NULL)
@@ -548,6 +552,58 @@ static void test_thread(void)
     fix_close(&f); /* free stops and joins */
 }
 
+/* A stop request during a run: the current report completes, the rest is
+   not rendered, the run is not marked handled, and the next start repeats
+   it whole, once; the kept-files list holds no duplicates. */
+static void test_stop_mid_run(void)
+{
+    fix_t f;
+    fix_open(&f, "UTC");
+    rpt_sched_job_t j;
+    job_init(&j, f.dir, "daily", "0 1 * * *", RPT_RULE_PREVIOUS_DAY, 1);
+    snprintf(j.kinds[1], sizeof j.kinds[1], "aging");
+    j.n_kinds = 2;
+    snprintf(j.units[0], sizeof j.units[0], "EU");
+    snprintf(j.units[1], sizeof j.units[1], "US");
+    j.n_units = 2;
+    REQUIRE(fix_start(&f, &j, 1, NULL) == ERR_OK);
+    tick(&f, "2026-01-01T00:00:00Z");
+    f.fk.stop_at_call_of = f.s;
+    f.fk.stop_call = 2;
+    CHECK_INT(INT64_MAX, tick(&f, "2026-01-02T01:00:00Z"));
+    CHECK_INT(2, f.fk.n_calls);
+    CHECK_STR("sla-EU-2026-01-01-2026-01-01-20260102T010000Z.pdf\n"
+              "sla-US-2026-01-01-2026-01-01-20260102T010000Z.pdf",
+              listing(f.dir, false));
+    CHECK(strstr(fix_log(&f), "kpid: schedule 'daily': stopping: 2 of 4 reports of the run for "
+                              "2026-01-02T01:00:00Z not rendered; the run repeats at the next "
+                              "start\n") != NULL);
+    tick(&f, "2026-01-02T01:00:01Z"); /* still stopping: nothing more */
+    CHECK_INT(2, f.fk.n_calls);
+    CHECK(!has_tmp(f.dir));
+    f.fk.stop_at_call_of = NULL;
+
+    fix_restart(&f, &j, 1);
+    tick(&f, "2026-01-02T02:00:00Z");
+    CHECK_INT(6, f.fk.n_calls);
+    CHECK_INT(at("2026-01-02T01:00:00Z"), f.fk.calls[2].due);
+    CHECK_STR("aging-EU-2026-01-01-2026-01-01-20260102T010000Z.pdf\n"
+              "aging-US-2026-01-01-2026-01-01-20260102T010000Z.pdf\n"
+              "sla-EU-2026-01-01-2026-01-01-20260102T010000Z.pdf\n"
+              "sla-US-2026-01-01-2026-01-01-20260102T010000Z.pdf",
+              listing(f.dir, false));
+    tick(&f, "2026-01-02T03:00:00Z");
+    CHECK_INT(6, f.fk.n_calls);
+    /* keep 1: the next run replaces all four; no file is listed twice. */
+    tick(&f, "2026-01-03T01:00:00Z");
+    CHECK_INT(10, f.fk.n_calls);
+    CHECK(strstr(listing(f.dir, false), "20260102T") == NULL);
+    const char *st = read_file(f.dir, ".schedule-daily.state");
+    CHECK(st != NULL && strstr(st, "sla-EU-2026-01-02") != NULL &&
+          strstr(strstr(st, "sla-EU-2026-01-02") + 1, "sla-EU-2026-01-02") == NULL);
+    fix_close(&f);
+}
+
 /* Unreadable state, stale temporary files, bad directories and options. */
 static void test_start_conditions(void)
 {
@@ -627,6 +683,7 @@ int main(void)
     RUN(test_every_unit);
     RUN(test_local_date_and_two_jobs);
     RUN(test_thread);
+    RUN(test_stop_mid_run);
     RUN(test_start_conditions);
     return test_summary();
 }
