@@ -173,6 +173,29 @@ class Schedules(unittest.TestCase):
         self.assertEqual(1, log.count("wrote sla-all-"), log)
         self.assertNotIn("Sanitizer", log)
 
+    def test_every_unit_from_the_store(self):
+        units = ["north", "south/east", "north"]
+        events = [{"id": "e%d" % i, "type": "invoice.issued",
+                   "time": "2025-03-0%dT10:00:00Z" % (i + 1), "invoice": "I-%d" % i,
+                   "customer": "C", "amount": "10.00", "terms_days": 30, "business_unit": bu}
+                  for i, bu in enumerate(units)]
+        r = run_kpid("ingest", "--data", self.data, "-", input=kpidtest.ndjson(events).encode())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        cfg = self.config({"schedules": [with_(business_units=["*"], kinds=["dso"])]})
+        reports = os.path.join(self.data, "reports")
+        os.makedirs(reports)
+        with open(os.path.join(reports, ".schedule-daily.state"), "w") as f:
+            f.write("kpid-schedule-state 1\nlast 1577836800\n")
+        srv = Server(self.data, ["--config", cfg]).start()
+        try:
+            log = self.wait_log(srv, "kpid: schedule 'daily': next run at ", 1)
+        finally:
+            self.assertEqual(srv.stop(), 0, srv.log())
+        names = sorted(n for n in os.listdir(reports) if not n.startswith("."))
+        self.assertEqual(2, len(names), log)
+        self.assertTrue(names[0].startswith("dso-north-"), names)
+        self.assertTrue(names[1].startswith("dso-south_east-"), names)
+
     def test_default_reports_dir_is_under_data(self):
         cfg = self.config({"schedules": [GOOD]})
         srv = Server(self.data, ["--config", cfg]).start()
