@@ -532,6 +532,18 @@ err_t rpt_sched_new(const rpt_sched_opts_t *opts, rpt_sched_t **out, err_msg_t *
         goto out;
     }
     for (size_t i = 0; i < opts->n_jobs; i++) {
+        /* The name becomes a file name (the state file): no '/', no '..'. */
+        const char *nm = opts->jobs[i].name;
+        bool ok = file_name_ok(nm) && strlen(nm) < RPT_SCHED_NAME_MAX;
+        for (size_t k = 0; ok && k < i; k++)
+            ok = strcmp(opts->jobs[k].name, nm) != 0;
+        if (!ok) {
+            e = err_set(msg, ERR_BAD_PARAM,
+                        "schedule name '%.64s' is empty, repeated, or not [A-Za-z0-9._-]", nm);
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < opts->n_jobs; i++) {
         job_state_t *j = &s->jobs[i];
         j->job = opts->jobs[i];
         j->next_s = INT64_MIN;

@@ -111,7 +111,8 @@ typedef struct rpt_sched rpt_sched_t;
  * and reads each schedule's state file; removes reports' ".tmp" files left
  * by a crash (names starting with one of the schedule's kinds). Runs
  * nothing yet. ERR_IO when an output directory cannot be created;
- * ERR_BAD_PARAM for bad options. An unreadable state file is logged and
+ * ERR_BAD_PARAM for bad options, or a job name that is empty, repeated,
+ * starts with '.' or holds bytes outside [A-Za-z0-9._-]. An unreadable state file is logged and
  * the schedule starts fresh. Free with rpt_sched_free().
  */
 err_t rpt_sched_new(const rpt_sched_opts_t *opts, rpt_sched_t **out, err_msg_t *msg) KPID_MUST_USE;

@@ -670,6 +670,22 @@ static void test_start_conditions(void)
     CHECK_STR("scheduler: no clock", m.text);
     rpt_sched_free(s);
     rpt_sched_free(NULL);
+    /* Names become file names. */
+    static const char *const bad_names[] = {"", "../x", "a/b", ".hidden", "sp ace"};
+    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
+        rpt_sched_job_t bj = j;
+        snprintf(bj.name, sizeof bj.name, "%s", bad_names[i]);
+        bad.jobs = &bj;
+        CHECK_ERR(ERR_BAD_PARAM, rpt_sched_new(&bad, &s, &m));
+        snprintf(want, sizeof want, "schedule name '%s' is empty, repeated, or not [A-Za-z0-9._-]",
+                 bad_names[i]);
+        CHECK_STR(want, m.text);
+    }
+    rpt_sched_job_t two[2] = {j, j};
+    bad.jobs = two;
+    bad.n_jobs = 2;
+    CHECK_ERR(ERR_BAD_PARAM, rpt_sched_new(&bad, &s, &m));
+    CHECK_STR("schedule name 'daily' is empty, repeated, or not [A-Za-z0-9._-]", m.text);
     fix_close(&f);
 }
 
