@@ -384,6 +384,75 @@ static void test_never(void)
     kpi_tz_free(utc);
 }
 
+static uint32_t rnd(uint32_t *seed, uint32_t n)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return (*seed >> 16) % n;
+}
+
+/* Random expressions built from cron's items with values around each
+   field's range: the parser either refuses one with a message or accepts
+   one that has a next and a previous run (so the "never matches" check is
+   complete). Deterministic (fixed seed). */
+static void test_random_expressions(void)
+{
+    kpi_tz_t *be = zone("Europe/Berlin");
+    static const int hi[5] = {59, 23, 31, 12, 7};
+    static const char *const names[] = {"jan", "feb", "apr", "sun", "fri", "foo"};
+    uint32_t seed = 12345;
+    int accepted = 0, refused = 0;
+    for (int i = 0; i < 20000; i++) {
+        char expr[96];
+        size_t n = 0;
+        for (int f = 0; f < 5; f++) {
+            /* Days of month and months small and varied, so that "30 2" and
+               "31 4,6" combinations come up. */
+            int a = (int)rnd(&seed, (uint32_t)hi[f] + 3), b = (int)rnd(&seed, (uint32_t)hi[f] + 3);
+            int st = 1 + (int)rnd(&seed, 12);
+            static const int short_months[] = {2, 4, 6, 9, 11};
+            if (f == 2 && rnd(&seed, 2)) { /* month ends */
+                a = 28 + (int)rnd(&seed, 5);
+                b = 28 + (int)rnd(&seed, 5);
+            }
+            if (f == 3 && rnd(&seed, 2)) {
+                a = short_months[rnd(&seed, 5)];
+                b = short_months[rnd(&seed, 5)];
+            }
+            if (f == 4 && rnd(&seed, 2)) {
+                n += (size_t)snprintf(expr + n, sizeof expr - n, " *");
+                continue;
+            }
+            const char *nm = names[rnd(&seed, 6)];
+            char item[32];
+            switch (rnd(&seed, 8)) {
+            case 0: snprintf(item, sizeof item, "*"); break;
+            case 1: snprintf(item, sizeof item, "%d", a); break;
+            case 2: snprintf(item, sizeof item, "%d-%d", a, b); break;
+            case 3: snprintf(item, sizeof item, "*/%d", st); break;
+            case 4: snprintf(item, sizeof item, "%d,%d", a, b); break;
+            case 5: snprintf(item, sizeof item, "%d-%d/%d", a, b, st); break;
+            case 6: snprintf(item, sizeof item, "%s", nm); break;
+            default: snprintf(item, sizeof item, "%d,%s", a, nm); break;
+            }
+            n += (size_t)snprintf(expr + n, sizeof expr - n, "%s%s", f ? " " : "", item);
+        }
+        rpt_cron_t c;
+        err_msg_t m = {{0}};
+        err_t e = rpt_cron_parse(expr, &c, &m);
+        if (e) {
+            refused++;
+            CHECK_MSG(e == ERR_BAD_VALUE && m.text[0] != '\0', "'%s': %s", expr, err_code(e));
+            continue;
+        }
+        accepted++;
+        int64_t t;
+        CHECK_MSG(rpt_cron_next(&c, be, 1767225600, &t) == ERR_OK, "'%s' accepted, no next", expr);
+        CHECK_MSG(rpt_cron_prev(&c, be, 1767225600, &t) == ERR_OK, "'%s' accepted, no prev", expr);
+    }
+    CHECK_MSG(accepted > 200 && refused > 200, "accepted %d, refused %d", accepted, refused);
+    kpi_tz_free(be);
+}
+
 int main(void)
 {
     RUN(test_parse_valid);
@@ -393,5 +462,6 @@ int main(void)
     RUN(test_next_prev_agree);
     RUN(test_day_matches);
     RUN(test_never);
+    RUN(test_random_expressions);
     return test_summary();
 }
