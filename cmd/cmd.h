@@ -18,6 +18,7 @@
 #include "err.h"
 #include "kpi.h"
 #include "kpi_tz.h"
+#include "rpt_sched.h"
 #include "store.h"
 
 #define CMD_EXIT_OK 0
@@ -43,6 +44,9 @@ typedef struct cmd_config {
     uint8_t weekend_mask;               /* bit (ISO weekday - 1): 0x60 = Saturday, Sunday */
     int32_t holidays[CMD_HOLIDAYS_MAX]; /* sorted, unique */
     size_t n_holidays;
+    char reports_dir[CMD_PATH_MAX];           /* "" = DATA_DIR/reports */
+    rpt_sched_job_t schedules[RPT_SCHED_MAX]; /* "schedules" (cmd_sched_config.c) */
+    size_t n_schedules;
 } cmd_config_t;
 
 void cmd_config_default(cmd_config_t *cfg);

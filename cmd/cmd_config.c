@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "cmd_sched.h"
 #include "coll.h"
 #include "kpi_date.h"
 #include "kpi_event.h"
@@ -294,11 +295,15 @@ err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg)
             e = get_holidays(v, cfg, msg);
         } else if (strcmp(key, "slas") == 0) {
             e = get_slas(v, cfg, msg);
+        } else if (strcmp(key, "reports_dir") == 0) {
+            e = get_string(v, key, cfg->reports_dir, sizeof cfg->reports_dir, msg);
+        } else if (strcmp(key, "schedules") == 0) {
+            e = cmd_sched_config(v, cfg, msg);
         } else {
             e = err_set(msg, ERR_CONFIG,
                         "config %s: unknown key '%s' (known: data_dir, listen, time_zone, "
                         "base_currency, threads, max_body_bytes, aging_buckets, weekend, "
-                        "holidays, slas)",
+                        "holidays, slas, reports_dir, schedules)",
                         path, key);
         }
         if (e)

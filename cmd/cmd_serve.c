@@ -20,6 +20,7 @@
 
 #include "api.h"
 #include "cmd_gen.h"
+#include "cmd_sched.h"
 #include "kpi_date.h"
 
 #define DRAIN_MS 10000u
@@ -143,6 +144,7 @@ int cmd_serve_main(int argc, char **argv)
     }
     int status = CMD_EXIT_OK;
     api_server_t *srv = NULL;
+    cmd_sched_t *sched = NULL;
     store_stats_t st;
     if (demo > 0 && store_stats(store, &st) == ERR_OK && st.events == 0) {
         e = load_demo(store, tz, cfg.base_currency, demo, &msg);
@@ -151,6 +153,13 @@ int cmd_serve_main(int argc, char **argv)
             status = CMD_EXIT_ENV;
             goto out;
         }
+    }
+    /* Scheduled reports run on their own thread, never on an HTTP worker. */
+    e = cmd_sched_start(&cfg, store, tz, stderr, &sched, &msg);
+    if (e) {
+        fprintf(stderr, "kpid serve: %s\n", err_msg_or(&msg, e));
+        status = CMD_EXIT_ENV;
+        goto out;
     }
     api_opts_t ao = {
         .host = host,
@@ -181,8 +190,11 @@ int cmd_serve_main(int argc, char **argv)
     fprintf(stderr, "kpid: %s received, finishing requests in flight\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     api_server_stop(srv, DRAIN_MS);
+    cmd_sched_stop(sched);
+    sched = NULL;
     fprintf(stderr, "kpid: stopped\n");
 out:
+    cmd_sched_stop(sched); /* joins the thread: a report being rendered finishes */
     store_close(store);
     kpi_tz_free(tz);
     return status;
