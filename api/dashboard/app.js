@@ -211,7 +211,8 @@
     }
     let change;
     if (cur === null || cur === undefined || prev === null || prev === undefined) {
-      change = el("div", { class: "change none", text: prev === null || prev === undefined ? "vs " + prevLabel + ": n/a" + (prevReason ? " (" + prevReason + ")" : "") : "" });
+      const prevText = prev === null || prev === undefined ? "n/a" + (prevReason ? " (" + prevReason + ")" : "") : kind === "money" ? prev : fixed2(prev);
+      change = el("div", { class: "change none" }, el("span", { class: "prev", text: "vs " + prevLabel + ": " + prevText }));
     } else {
       let d, dText, prevText;
       if (kind === "money") {
@@ -233,7 +234,7 @@
       change = el("div", { class: "change " + verdict, "data-change": String(d) },
         el("span", { class: "arrow", "aria-label": words, title: words, text: arrow }),
         el("span", { text: " " + dText + " " + unit }),
-        el("span", { class: "prev", text: " vs " + prevLabel + ": " + prevText }));
+        el("span", { class: "prev", text: "vs " + prevLabel + ": " + prevText }));
     }
     return el("div", { class: "tile", "data-kpi": id, "data-value": cur === null || cur === undefined ? "" : String(cur) },
       el("div", { class: "tile-label", text: label }), valueBox, reason, change,

@@ -52,7 +52,9 @@ try {
     report.external_requests.push(u);
     return route.abort();
   });
-  page.on("console", (m) => { if (m.type() === "error") report.console_errors.push(m.text()); });
+  // Errors are expected only in the last step (a unit that does not exist).
+  let phase = "main";
+  page.on("console", (m) => { if (m.type() === "error" && phase === "main") report.console_errors.push(m.text()); });
   page.on("pageerror", (e) => report.page_errors.push(String(e)));
 
   // Waits for the render after `count` renders to have finished.
@@ -135,7 +137,17 @@ try {
   // Chart.js follows a resize on the next animation frames.
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(r)))));
   report.narrow = await page.evaluate(() => ({ doc_width: document.documentElement.scrollWidth, viewport: window.innerWidth }));
-  if (shots) await page.screenshot({ path: path.join(shots, "dashboard-narrow.png"), fullPage: false });
+  if (shots) {
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(shots, "dashboard-narrow.png"), fullPage: false });
+  }
+
+  // A link naming a business unit that does not exist: the API's message.
+  phase = "bad";
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto(origin + "/?business_unit=no-such-unit");
+  await waitRender(0);
+  report.bad_unit = await snapshot();
 } finally {
   await context.close();
   fs.rmSync(userDataDir, { recursive: true, force: true });

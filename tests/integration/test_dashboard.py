@@ -135,6 +135,11 @@ class AssetTest(LoadedServer):
         self.assertEqual(json.loads(body)["error"]["message"],
                          "no such dashboard file: /dashboard/nope.js")
 
+    def test_head(self):
+        for path in ("/", "/dashboard/app.js"):
+            st, _, body = self.srv.request("HEAD", path)
+            self.assertEqual((st, body), (200, b""), path)
+
     def test_post_to_page_is_405(self):
         st, j, raw = self.srv.post("/", "x", ctype="text/plain")
         self.assertEqual(st, 405, raw)
@@ -372,6 +377,12 @@ class BrowserTest(LoadedServer):
 
         # A narrow screen: nothing wider than the viewport.
         self.assertLessEqual(rep["narrow"]["doc_width"], rep["narrow"]["viewport"])
+
+        # A unit that does not exist: the page says what the API said.
+        bad = rep["bad_unit"]
+        self.assertEqual(bad["state"], "error")
+        self.assertEqual(bad["error"], "Could not load the figures: unknown business unit "
+                                       "'no-such-unit' (/v1/aging)")
 
 
 def main():
