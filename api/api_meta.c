@@ -2,7 +2,7 @@
  * api_meta.c — GET /v1/meta: what a client needs to know about this server
  * before asking for KPIs: its reporting time zone and base currency, the
  * business units with data, the SLA definitions with their targets, the
- * default aging buckets, today and the latest event day (the dashboard's
+ * currencies with data, the default aging buckets, today and the latest event day (the dashboard's
  * default as-of date). Translation only: every fact comes from the store
  * and the server's options.
  */
@@ -66,8 +66,10 @@ enum MHD_Result api_meta_get(api_req_t *req)
     e = store_snap_begin(o->store, &snap);
     if (e)
         return api_send_error(req, e, "cannot read the store");
-    json_t *units = json_array();
-    e = units ? store_business_units(snap, cur, add_name, units) : ERR_NOMEM;
+    json_t *units = json_array(), *curs = json_array();
+    e = units && curs ? store_business_units(snap, cur, add_name, units) : ERR_NOMEM;
+    if (!e)
+        e = store_currencies(snap, add_name, curs);
     int32_t latest = 0;
     err_t le = e ? ERR_OK : store_latest_day(snap, &latest);
     store_snap_end(snap);
@@ -75,6 +77,7 @@ enum MHD_Result api_meta_get(api_req_t *req)
         e = le;
     if (e) {
         json_decref(units);
+        json_decref(curs);
         return api_send_error(req, e, "cannot list business units: %s", err_str(e));
     }
 
@@ -103,6 +106,7 @@ enum MHD_Result api_meta_get(api_req_t *req)
     json_object_set_new(root, "today", j_day(kpi_tz_day(o->coll.tz, (int64_t)time(NULL))));
     json_object_set_new(root, "latest_event_day", le == ERR_OK ? j_day(latest) : json_null());
     json_object_set_new(root, "events", json_integer((json_int_t)st.events));
+    json_object_set_new(root, "currencies", curs);
     json_object_set_new(root, "business_units", units);
     json_object_set_new(root, "slas", slas);
     json_object_set_new(root, "aging_buckets", edges);

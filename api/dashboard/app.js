@@ -19,7 +19,8 @@
   const BUCKET_COLOURS = ["#3d8b4f", "#d9a404", "#e0782a", "#c4412b", "#8f1d21", "#4f0d12", "#2e070a"];
   const LINE_COLOURS = ["#0b63b6", "#c75000", "#1b7f5c", "#8a3ffc", "#b5177a", "#5b6770"];
 
-  let meta = null;
+  let meta = null; // GET /v1/meta for the chosen currency
+  const metaByCurrency = {};
   let renderToken = 0;
   const charts = {};
   const csvTables = {}; // name -> {columns, rows, filename}
@@ -124,6 +125,7 @@
     };
     return {
       business_unit: q.get("business_unit") || "",
+      currency: /^[A-Z]{3}$/.test(q.get("currency") || "") ? q.get("currency") : "",
       interval: ["month", "quarter", "week"].includes(iv) ? iv : "month",
       periods: [6, 12, 24].includes(periods) ? periods : 12,
       as_of: /^\d{4}-\d{2}-\d{2}$/.test(q.get("as_of") || "") ? q.get("as_of") : "",
@@ -136,6 +138,7 @@
   function writeState(st, push) {
     const q = query({
       business_unit: st.business_unit,
+      currency: st.currency,
       interval: st.interval === "month" ? "" : st.interval,
       periods: st.periods === 12 ? "" : st.periods,
       as_of: st.as_of,
@@ -332,7 +335,7 @@
       box.hidden = true;
       return;
     }
-    const p = await api("/v1/customers/" + encodeURIComponent(st.customer), { as_of: st.as_of });
+    const p = await api("/v1/customers/" + encodeURIComponent(st.customer), { as_of: st.as_of, currency: st.currency || undefined });
     if (token !== renderToken) return;
     const cur = p.currency;
     $("h-profile").textContent = "Customer " + p.customer;
@@ -354,7 +357,7 @@
       fact("Days beyond terms", habits.days_beyond_terms === null ? "n/a (" + (habits.reason || "no payments") + ")" : fixed2(habits.days_beyond_terms) + " days"));
     const agingBox = el("div"), itemsBox = el("div"), dispBox = el("div");
     const csvLink = el("a", { class: "csv", download: "open-items-" + p.customer + ".csv", text: "API CSV (open items)" });
-    apiCsvLink(csvLink, "/v1/customers/" + encodeURIComponent(p.customer), { as_of: st.as_of });
+    apiCsvLink(csvLink, "/v1/customers/" + encodeURIComponent(p.customer), { as_of: st.as_of, currency: st.currency || undefined });
     $("profile-body").replaceChildren(
       el("p", { class: "hint", text: "As of " + p.as_of + ", amounts in " + cur + "." }), facts,
       el("h3", { text: "Aging" }), agingBox,
@@ -391,12 +394,15 @@
 
   function fillFilters(st) {
     const sel = $("f-bu");
-    if (sel.options.length === 1) {
-      for (const u of meta.business_units) sel.append(el("option", { value: u, text: u }));
-    }
-    if (st.business_unit && !meta.business_units.includes(st.business_unit))
-      sel.append(el("option", { value: st.business_unit, text: st.business_unit }));
+    const units = meta.business_units.slice();
+    if (st.business_unit && !units.includes(st.business_unit)) units.push(st.business_unit);
+    sel.replaceChildren(el("option", { value: "", text: "All business units" }),
+      ...units.map((u) => el("option", { value: u, text: u })));
     sel.value = st.business_unit;
+    const cs = $("f-currency");
+    const curs = meta.currencies.includes(meta.currency) ? meta.currencies : meta.currencies.concat([meta.currency]);
+    cs.replaceChildren(...curs.map((c) => el("option", { value: c, text: c + (c === meta.base_currency ? " (base)" : "") })));
+    cs.value = meta.currency;
     $("f-interval").value = st.interval;
     $("f-periods").value = String(st.periods);
     $("f-asof").value = st.as_of;
@@ -407,8 +413,11 @@
     document.body.dataset.state = "loading";
     $("error").hidden = true;
     try {
-      if (!meta) meta = await api("/v1/meta");
       const st = readState();
+      const key = st.currency || "";
+      if (!metaByCurrency[key]) metaByCurrency[key] = await api("/v1/meta", { currency: st.currency || undefined });
+      meta = metaByCurrency[key];
+      if (st.currency === meta.base_currency) st.currency = "";
       if (!st.as_of) st.as_of = meta.latest_event_day || meta.today;
       writeState(st, false);
       fillFilters(st);
@@ -418,13 +427,14 @@
       const curStart = unitStart(asOf, st.interval, 0);
       const prevEnd = fmtDay(addDays(curStart, -1));
       const bu = st.business_unit || undefined;
-      const series = { from, to: st.as_of, interval: st.interval, business_unit: bu };
+      const currency = st.currency || undefined;
+      const series = { from, to: st.as_of, interval: st.interval, business_unit: bu, currency };
       const cur = meta.currency;
 
       const [aging, agingPrev, agingCust, dso, add, cei, ftqInv, ftqBill, ...slas] = await Promise.all([
-        api("/v1/aging", { as_of: st.as_of, group_by: "business_unit", business_unit: bu }),
-        api("/v1/aging", { as_of: prevEnd, business_unit: bu }),
-        api("/v1/aging", { as_of: st.as_of, group_by: "customer", business_unit: bu }),
+        api("/v1/aging", { as_of: st.as_of, group_by: "business_unit", business_unit: bu, currency }),
+        api("/v1/aging", { as_of: prevEnd, business_unit: bu, currency }),
+        api("/v1/aging", { as_of: st.as_of, group_by: "customer", business_unit: bu, currency }),
         api("/v1/dso", Object.assign({ method: "standard" }, series)),
         api("/v1/dso", Object.assign({ method: "add" }, series)),
         api("/v1/cei", series),
@@ -483,7 +493,7 @@
       // Aging by business unit.
       const groups = aging.groups || [];
       agingChart(groups, cur);
-      apiCsvLink($("csv-aging"), "/v1/aging", { as_of: st.as_of, group_by: "business_unit", business_unit: bu });
+      apiCsvLink($("csv-aging"), "/v1/aging", { as_of: st.as_of, group_by: "business_unit", business_unit: bu, currency });
       const bucketCols = (aging.buckets || []).map((b, i) => ({ key: "b" + i, label: b.label, num: true }));
       table($("table-aging"), "aging", [{ key: "key", label: "Business unit" }].concat(bucketCols, [{ key: "total", label: "Total (" + cur + ")", num: true }, { key: "count", label: "Invoices", num: true }]),
         groups.map((g) => Object.assign({ key: g.key, total: g.total.amount, count: g.total.count }, ...g.buckets.map((b, i) => ({ ["b" + i]: b.amount })))),
@@ -544,7 +554,7 @@
         { key: "open", label: "Open (" + cur + ")", num: true },
         { key: "invoices", label: "Open invoices", num: true },
       ], cust, "top-overdue-" + st.as_of + ".csv");
-      apiCsvLink($("csv-customers"), "/v1/aging", { as_of: st.as_of, group_by: "customer", business_unit: bu });
+      apiCsvLink($("csv-customers"), "/v1/aging", { as_of: st.as_of, group_by: "customer", business_unit: bu, currency });
 
       await showProfile(st, token);
       if (token !== renderToken) return;
@@ -561,7 +571,15 @@
 
   function onFilter() {
     const st = readState();
-    st.business_unit = $("f-bu").value;
+    const cur = $("f-currency").value;
+    if (cur && meta && cur !== (st.currency || meta.base_currency)) {
+      st.currency = cur === meta.base_currency ? "" : cur;
+      // Units and customers differ by currency: start again from all units.
+      st.business_unit = "";
+      st.customer = "";
+    } else {
+      st.business_unit = $("f-bu").value;
+    }
     st.interval = $("f-interval").value;
     st.periods = Number($("f-periods").value);
     if ($("f-asof").value) st.as_of = $("f-asof").value;

@@ -23,6 +23,7 @@ function arg(name, def) {
 const url = arg("url");
 const nodeModules = arg("node-modules");
 const bu = arg("bu");
+const currency = arg("currency", "");
 const shots = arg("screenshots", "");
 const chromium = arg("chromium", "/usr/bin/chromium");
 if (!url || !nodeModules || !bu) {
@@ -140,6 +141,16 @@ try {
   if (shots) {
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(shots, "dashboard-narrow.png"), fullPage: false });
+  }
+
+  // Another currency: the tiles become that currency's book.
+  if (currency) {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(url);
+    renders = await waitRender(0);
+    await page.selectOption("#f-currency", currency);
+    renders = await waitRender(renders);
+    report.currency_view = await snapshot();
   }
 
   // A link naming a business unit that does not exist: the API's message.

@@ -171,12 +171,19 @@ class MetaTest(LoadedServer):
             self.assertEqual(st, 200, raw)
         self.assertEqual(m["aging_buckets"], [30, 60, 90, 120])
         self.assertEqual(m["events"], self.get_json("/healthz")["events"])
-        # Latest event day: the newest event's day in the log.
-        ev = []
+        # Latest event day: the newest event's day in the log; currencies:
+        # those of the money events (the base one when not given).
+        days, curs = [], set()
         with open(os.path.join(self.tmp, "events.ndjson")) as f:
             for line in f:
-                ev.append(json.loads(line)["time"][:10])
-        self.assertEqual(m["latest_event_day"], max(ev))
+                e = json.loads(line)
+                days.append(e["time"][:10])
+                if e["type"] in ("invoice.issued", "payment.received", "bill.received",
+                                 "credit_note.issued"):
+                    curs.add(e.get("currency", "USD"))
+        self.assertEqual(m["latest_event_day"], max(days))
+        self.assertEqual(m["currencies"], sorted(curs))
+        self.assertIn("USD", m["currencies"])
         datetime.date.fromisoformat(m["today"])
 
     def test_meta_currency_and_errors(self):
@@ -197,6 +204,7 @@ class EmptyMetaTest(kpidtest.ServerTest):
         st, m, raw = self.srv.get("/v1/meta")
         self.assertEqual(st, 200, raw)
         self.assertEqual(m["business_units"], [])
+        self.assertEqual(m["currencies"], [])
         self.assertIsNone(m["latest_event_day"])
         self.assertEqual(m["events"], 0)
 
@@ -225,14 +233,15 @@ def money_delta(a, b):
                      "Chromium not found at %s (Debian: apt-get install chromium; ./dev test "
                      "installs it): the dashboard browser test is skipped" % CHROMIUM)
 class BrowserTest(LoadedServer):
-    def drive(self, url, bu):
+    def drive(self, url, bu, currency):
         if NODE_MODULES is None or not os.path.isdir(os.path.join(NODE_MODULES, "playwright-core")):
             self.fail("playwright-core not installed in %r: the build's npm ci installs it "
                       "(pass --node-modules DIR)" % NODE_MODULES)
         node = shutil.which("node") or shutil.which("nodejs")
         self.assertIsNotNone(node, "node not found (Debian: apt-get install nodejs)")
         cmd = [node, os.path.join(HERE, "dashboard_driver.mjs"), "--url", url,
-               "--node-modules", NODE_MODULES, "--bu", bu, "--chromium", CHROMIUM]
+               "--node-modules", NODE_MODULES, "--bu", bu, "--chromium", CHROMIUM,
+               "--currency", currency]
         if SCREENSHOTS:
             os.makedirs(SCREENSHOTS, exist_ok=True)
             cmd += ["--screenshots", SCREENSHOTS]
@@ -240,12 +249,12 @@ class BrowserTest(LoadedServer):
         self.assertEqual(r.returncode, 0, r.stderr.decode(errors="replace"))
         return json.loads(r.stdout)
 
-    def expected_tiles(self, as_of, bu):
+    def expected_tiles(self, as_of, bu, currency=None):
         """What each tile must show: the API's answers for the page's parameters."""
         day = datetime.date.fromisoformat(as_of)
         frm = month_start(day, 11).isoformat()
         prev_end = (month_start(day, 0) - datetime.timedelta(days=1)).isoformat()
-        f = "&business_unit=" + bu if bu else ""
+        f = ("&business_unit=" + bu if bu else "") + ("&currency=" + currency if currency else "")
         series = "from=%s&to=%s&interval=month%s" % (frm, as_of, f)
         aging = self.get_json("/v1/aging?as_of=%s%s" % (as_of, f))
         prev = self.get_json("/v1/aging?as_of=%s%s" % (prev_end, f))
@@ -306,8 +315,9 @@ class BrowserTest(LoadedServer):
         as_of = meta["latest_event_day"]
         units = meta["business_units"]
         bu = units[1]
+        other = [c for c in meta["currencies"] if c != meta["base_currency"]][0]
         url = "http://127.0.0.1:%d/?as_of=%s" % (self.srv.port, as_of)
-        rep = self.drive(url, bu)
+        rep = self.drive(url, bu, other)
 
         self.assertEqual(rep["external_requests"], [])
         self.assertEqual(rep["console_errors"], [])
@@ -377,6 +387,16 @@ class BrowserTest(LoadedServer):
 
         # A narrow screen: nothing wider than the viewport.
         self.assertLessEqual(rep["narrow"]["doc_width"], rep["narrow"]["viewport"])
+
+        # Another currency: that currency's numbers, units and URL.
+        cv = rep["currency_view"]
+        self.assertEqual(cv["state"], "ready", cv["error"])
+        self.assertIn("currency=" + other, cv["url"])
+        self.assertIn("amounts in " + other, cv["context"])
+        other_meta = self.get_json("/v1/meta?currency=" + other)
+        self.assertEqual(cv["business_units"], [""] + other_meta["business_units"])
+        self.check_tiles(cv["tiles"], self.expected_tiles(as_of, None, other), other)
+        self.assertEqual(cv["tiles"]["ar"]["unit"], other)
 
         # A unit that does not exist: the page says what the API said.
         bad = rep["bad_unit"]
