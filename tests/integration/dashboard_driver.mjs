@@ -41,6 +41,8 @@ const context = await pw.launchPersistentContext(userDataDir, {
   executablePath: chromium,
   headless: true,
   viewport: { width: 1280, height: 800 },
+  // Far from UTC: the page's date arithmetic must not use the browser's zone.
+  timezoneId: "Pacific/Kiritimati",
   acceptDownloads: true,
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -111,6 +113,15 @@ try {
   await page.goto(origin + report.filtered.url);
   renders = await waitRender(0);
   report.reloaded = await snapshot();
+
+  // The other period lengths, on the same unit.
+  for (const iv of ["quarter", "week"]) {
+    await page.selectOption("#f-interval", iv);
+    renders = await waitRender(renders);
+    report[iv] = await snapshot();
+  }
+  await page.selectOption("#f-interval", "month");
+  renders = await waitRender(renders);
 
   // Drill-down: the first top-overdue customer's profile.
   const first = await page.$("[data-table=overdue] button[data-customer]");

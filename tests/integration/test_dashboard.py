@@ -249,13 +249,20 @@ class BrowserTest(LoadedServer):
         self.assertEqual(r.returncode, 0, r.stderr.decode(errors="replace"))
         return json.loads(r.stdout)
 
-    def expected_tiles(self, as_of, bu, currency=None):
+    def expected_tiles(self, as_of, bu, currency=None, interval="month"):
         """What each tile must show: the API's answers for the page's parameters."""
         day = datetime.date.fromisoformat(as_of)
-        frm = month_start(day, 11).isoformat()
-        prev_end = (month_start(day, 0) - datetime.timedelta(days=1)).isoformat()
+        if interval == "month":
+            start, frm = month_start(day, 0), month_start(day, 11)
+        elif interval == "quarter":
+            start = datetime.date(day.year, day.month - (day.month - 1) % 3, 1)
+            frm = month_start(start, 33)
+        else:
+            start = day - datetime.timedelta(days=day.weekday())
+            frm = start - datetime.timedelta(days=7 * 11)
+        prev_end = (start - datetime.timedelta(days=1)).isoformat()
         f = ("&business_unit=" + bu if bu else "") + ("&currency=" + currency if currency else "")
-        series = "from=%s&to=%s&interval=month%s" % (frm, as_of, f)
+        series = "from=%s&to=%s&interval=%s%s" % (frm.isoformat(), as_of, interval, f)
         aging = self.get_json("/v1/aging?as_of=%s%s" % (as_of, f))
         prev = self.get_json("/v1/aging?as_of=%s%s" % (prev_end, f))
         exp = {
@@ -364,6 +371,11 @@ class BrowserTest(LoadedServer):
         self.assertNotEqual(flt["tiles"]["ar"]["num"], init["tiles"]["ar"]["num"])
         self.check_charts(flt, bu)
         self.assertIn(bu, flt["context"])
+        for iv in ("quarter", "week"):
+            self.assertEqual(rep[iv]["state"], "ready", rep[iv]["error"])
+            self.assertIn("interval=" + iv, rep[iv]["url"])
+            self.check_tiles(rep[iv]["tiles"], self.expected_tiles(as_of, bu, None, iv), iv)
+            self.check_charts(rep[iv], iv)
         # The same URL opened afresh shows the same view.
         self.assertEqual(rep["reloaded"]["tiles"], flt["tiles"])
 
