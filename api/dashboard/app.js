@@ -335,7 +335,17 @@
       box.hidden = true;
       return;
     }
-    const p = await api("/v1/customers/" + encodeURIComponent(st.customer), { as_of: st.as_of, currency: st.currency || undefined });
+    let p;
+    try {
+      p = await api("/v1/customers/" + encodeURIComponent(st.customer), { as_of: st.as_of, currency: st.currency || undefined });
+    } catch (e) {
+      // A bad customer in a link spoils only the profile, not the page.
+      if (token !== renderToken) return;
+      $("h-profile").textContent = "Customer " + st.customer;
+      $("profile-body").replaceChildren(el("p", { class: "error", role: "alert", text: "Could not load the customer: " + e.message }));
+      box.hidden = false;
+      return;
+    }
     if (token !== renderToken) return;
     const cur = p.currency;
     $("h-profile").textContent = "Customer " + p.customer;

@@ -170,6 +170,12 @@ try {
   await page.goto(origin + "/?business_unit=no-such-unit");
   await waitRender(0);
   report.bad_unit = await snapshot();
+  await page.goto(origin + "/?customer=NOBODY");
+  await waitRender(0);
+  report.bad_customer = await page.evaluate(() => ({ state: document.body.dataset.state,
+    hidden: document.getElementById("profile").hidden,
+    text: document.getElementById("profile-body").textContent,
+    tiles: document.querySelectorAll(".tile").length }));
 } finally {
   await context.close();
   fs.rmSync(userDataDir, { recursive: true, force: true });

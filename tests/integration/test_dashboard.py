@@ -415,6 +415,13 @@ class BrowserTest(LoadedServer):
         self.assertEqual(bad["state"], "error")
         self.assertEqual(bad["error"], "Could not load the figures: unknown business unit "
                                        "'no-such-unit' (/v1/aging)")
+        # A customer that does not exist: the profile says so, the rest works.
+        bc = rep["bad_customer"]
+        self.assertEqual(bc["state"], "ready")
+        self.assertFalse(bc["hidden"])
+        self.assertEqual(bc["text"], "Could not load the customer: unknown customer 'NOBODY' "
+                                     "(/v1/customers/NOBODY)")
+        self.assertGreater(bc["tiles"], 7)
 
 
 def main():
