@@ -22,6 +22,12 @@ static json_t *j_day(int32_t day)
     return json_string(kpi_date_format(day, buf));
 }
 
+/* A goal in basis points as the API prints percentages (2 decimals). */
+static json_t *goal(int32_t bp)
+{
+    return json_real((double)(bp > 0 ? bp : 9500) / 100.0);
+}
+
 static const char *target_unit(kpi_sla_unit_t u)
 {
     switch (u) {
@@ -110,6 +116,10 @@ enum MHD_Result api_meta_get(api_req_t *req)
     json_object_set_new(root, "business_units", units);
     json_object_set_new(root, "slas", slas);
     json_object_set_new(root, "aging_buckets", edges);
+    json_t *goals = json_object();
+    json_object_set_new(goals, "sla", goal(o->sla_goal_bp));
+    json_object_set_new(goals, "ftq", goal(o->ftq_goal_bp));
+    json_object_set_new(root, "goals", goals);
     json_object_set_new(root, "intervals",
                         json_pack("[s,s,s,s]", "day", "week", "month", "quarter"));
     return api_send_json(req, MHD_HTTP_OK, root);

@@ -43,6 +43,8 @@ typedef struct cmd_config {
     uint8_t weekend_mask;               /* bit (ISO weekday - 1): 0x60 = Saturday, Sunday */
     int32_t holidays[CMD_HOLIDAYS_MAX]; /* sorted, unique */
     size_t n_holidays;
+    int32_t sla_goal_bp; /* dashboard goal line for SLA compliance, basis points (9500) */
+    int32_t ftq_goal_bp; /* ... for first-time quality (9500) */
 } cmd_config_t;
 
 void cmd_config_default(cmd_config_t *cfg);

@@ -119,9 +119,10 @@
     const q = new URLSearchParams(location.search);
     const iv = q.get("interval");
     const periods = Number(q.get("periods"));
-    const goal = (name, def) => {
+    // Goal lines: the URL's, else the server's (meta.goals, config dashboard_goals).
+    const goal = (name) => {
       const v = Number(q.get(name));
-      return q.get(name) !== null && v >= 0 && v <= 100 ? v : def;
+      return q.get(name) !== null && q.get(name) !== "" && v > 0 && v <= 100 ? v : null;
     };
     return {
       business_unit: q.get("business_unit") || "",
@@ -130,8 +131,8 @@
       periods: [6, 12, 24].includes(periods) ? periods : 12,
       as_of: /^\d{4}-\d{2}-\d{2}$/.test(q.get("as_of") || "") ? q.get("as_of") : "",
       customer: q.get("customer") || "",
-      sla_goal: goal("sla_goal", 95),
-      ftq_goal: goal("ftq_goal", 95),
+      sla_goal: goal("sla_goal"),
+      ftq_goal: goal("ftq_goal"),
     };
   }
 
@@ -143,8 +144,8 @@
       periods: st.periods === 12 ? "" : st.periods,
       as_of: st.as_of,
       customer: st.customer,
-      sla_goal: st.sla_goal === 95 ? "" : st.sla_goal,
-      ftq_goal: st.ftq_goal === 95 ? "" : st.ftq_goal,
+      sla_goal: st.sla_goal,
+      ftq_goal: st.ftq_goal,
     });
     const url = location.pathname + (q ? "?" + q : "");
     if (push) history.pushState(null, "", url);
@@ -526,7 +527,7 @@
       table($("table-cei"), "cei", [{ key: "period", label: "Period" }, { key: "start", label: "From" }, { key: "end", label: "To" }, { key: "cei", label: "CEI (%)", num: true }],
         trendRows(cei).map((r, i) => Object.assign(r, { cei: show(cei.points[i].value, cei.points[i].reason) })), "cei-" + st.as_of + ".csv");
 
-      lineChart("chart-sla", labels, meta.slas.map((s, i) => ({ label: s.name + " (" + targetText(s.target) + ")", data: vals(slas[i]) })), "% within target", st.sla_goal);
+      lineChart("chart-sla", labels, meta.slas.map((s, i) => ({ label: s.name + " (" + targetText(s.target) + ")", data: vals(slas[i]) })), "% within target", st.sla_goal ?? meta.goals.sla);
       $("csv-sla").replaceChildren(...meta.slas.map((s) => {
         const a = el("a", { class: "csv", download: "sla-" + s.name + ".csv", text: s.name });
         apiCsvLink(a, "/v1/sla", Object.assign({ sla: s.name }, series));
@@ -536,7 +537,7 @@
         trendRows(dso).map((r, k) => Object.assign({ period: r.period }, ...meta.slas.map((s, i) => ({ ["s" + i]: show(slas[i].points[k].value, slas[i].points[k].reason) })))),
         "sla-" + st.as_of + ".csv");
 
-      lineChart("chart-ftq", labels, [{ label: "Invoices", data: vals(ftqInv) }, { label: "Bills", data: vals(ftqBill) }], "% right first time", st.ftq_goal);
+      lineChart("chart-ftq", labels, [{ label: "Invoices", data: vals(ftqInv) }, { label: "Bills", data: vals(ftqBill) }], "% right first time", st.ftq_goal ?? meta.goals.ftq);
       $("csv-ftq").replaceChildren(...["invoice", "bill"].map((k) => {
         const a = el("a", { class: "csv", download: "ftq-" + k + ".csv", text: k + "s" });
         apiCsvLink(a, "/v1/ftq", Object.assign({ kind: k }, series));

@@ -83,13 +83,20 @@ try {
       for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) painted++;
       canvases[c.id] = { painted, width: c.width, height: c.height };
     }
+    // The goal lines: the last data set of the SLA and FTQ charts.
+    const goal = (id) => {
+      const ch = window.Chart && window.Chart.getChart(document.getElementById(id));
+      const ds = ch ? ch.data.datasets[ch.data.datasets.length - 1] : null;
+      return ds ? { label: ds.label, value: ds.data[0] } : null;
+    };
+    const goals = { sla: goal("chart-sla"), ftq: goal("chart-ftq") };
     const bus = [...document.querySelectorAll("#f-bu option")].map((o) => o.value);
     const overdue = [...document.querySelectorAll("[data-table=overdue] tbody tr")].map((r) =>
       [...r.querySelectorAll("td")].map((td) => td.textContent.trim()));
     const externalRefs = [...document.querySelectorAll("[src],[href]")].map((e) => e.getAttribute("src") || e.getAttribute("href"))
       .filter((h) => /^[a-z]+:\/\//i.test(h) || h.startsWith("//"));
     return { state: document.body.dataset.state, error: document.getElementById("error").textContent,
-      context: document.getElementById("context").textContent, tiles, canvases, business_units: bus, overdue,
+      context: document.getElementById("context").textContent, tiles, canvases, goals, business_units: bus, overdue,
       external_refs: externalRefs, url: location.pathname + location.search,
       doc_width: document.documentElement.scrollWidth };
   });

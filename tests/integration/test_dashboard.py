@@ -170,6 +170,7 @@ class MetaTest(LoadedServer):
             st, _, raw = self.srv.get("/v1/sla?sla=" + s["name"])
             self.assertEqual(st, 200, raw)
         self.assertEqual(m["aging_buckets"], [30, 60, 90, 120])
+        self.assertEqual(m["goals"], {"sla": 95, "ftq": 95})
         self.assertEqual(m["events"], self.get_json("/healthz")["events"])
         # Latest event day: the newest event's day in the log; currencies:
         # those of the money events (the base one when not given).
@@ -197,6 +198,47 @@ class MetaTest(LoadedServer):
                 st, j, raw = self.srv.get("/v1/meta?" + q)
                 self.assertEqual(st, 400, raw)
                 self.assertEqual(j["error"]["message"], msg)
+
+
+class GoalsConfigTest(unittest.TestCase):
+    """The config key dashboard_goals: served by /v1/meta, refused when bad."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="kpid-goals-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def config(self, goals):
+        path = os.path.join(self.tmp, "kpid.json")
+        with open(path, "w") as f:
+            json.dump({"dashboard_goals": goals}, f)
+        return path
+
+    def test_goals_served(self):
+        srv = kpidtest.Server(os.path.join(self.tmp, "data"),
+                              ["--config", self.config({"sla": 97.5, "ftq": 90})]).start()
+        try:
+            st, m, raw = srv.get("/v1/meta")
+            self.assertEqual(st, 200, raw)
+            self.assertEqual(m["goals"], {"sla": 97.5, "ftq": 90})
+        finally:
+            self.assertEqual(srv.stop(), 0, srv.log())
+
+    def test_bad_goals_refused(self):
+        pct = ("config key 'dashboard_goals': '%s' must be a percentage above 0 and at most "
+               "100, with at most two decimals (e.g. 95 or 97.5)")
+        for goals, msg in [([95], "config key 'dashboard_goals' must be an object, e.g. "
+                                  "{\"sla\": 95, \"ftq\": 97.5}"),
+                           ({"sla": 0}, pct % "sla"), ({"ftq": 100.5}, pct % "ftq"),
+                           ({"sla": 95.123}, pct % "sla"), ({"sla": "95"}, pct % "sla"),
+                           ({"speed": 1}, "config key 'dashboard_goals': unknown key 'speed' "
+                                          "(known: sla, ftq)")]:
+            with self.subTest(goals=goals):
+                r = kpidtest.run_kpid("serve", "--data", os.path.join(self.tmp, "d"),
+                                      "--listen", "127.0.0.1:0", "--config", self.config(goals))
+                self.assertNotEqual(r.returncode, 0)
+                self.assertIn(msg, r.stderr.decode())
 
 
 class EmptyMetaTest(kpidtest.ServerTest):
@@ -323,7 +365,7 @@ class BrowserTest(LoadedServer):
         units = meta["business_units"]
         bu = units[1]
         other = [c for c in meta["currencies"] if c != meta["base_currency"]][0]
-        url = "http://127.0.0.1:%d/?as_of=%s" % (self.srv.port, as_of)
+        url = "http://127.0.0.1:%d/?as_of=%s&ftq_goal=97.5" % (self.srv.port, as_of)
         rep = self.drive(url, bu, other)
 
         self.assertEqual(rep["external_requests"], [])
@@ -337,6 +379,9 @@ class BrowserTest(LoadedServer):
         self.check_tiles(init["tiles"], self.expected_tiles(as_of, None), "all units")
         self.check_charts(init, "all units")
         self.assertLessEqual(init["doc_width"], 1280)
+        # Goal lines: the server's (meta.goals) unless the URL names one.
+        self.assertEqual(init["goals"]["sla"], {"label": "Goal 95 %", "value": 95})
+        self.assertEqual(init["goals"]["ftq"], {"label": "Goal 97.5 %", "value": 97.5})
 
         # Top overdue: the customers with the most past due, exactly.
         ag = self.get_json("/v1/aging?as_of=%s&group_by=customer" % as_of)
@@ -366,6 +411,7 @@ class BrowserTest(LoadedServer):
         self.assertEqual(flt["state"], "ready", flt["error"])
         self.assertIn("business_unit=" + bu, flt["url"])
         self.assertIn("as_of=" + as_of, flt["url"])
+        self.assertIn("ftq_goal=97.5", flt["url"])
         exp_bu = self.expected_tiles(as_of, bu)
         self.check_tiles(flt["tiles"], exp_bu, bu)
         self.assertNotEqual(flt["tiles"]["ar"]["num"], init["tiles"]["ar"]["num"])
