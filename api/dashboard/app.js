@@ -559,7 +559,7 @@
       const oldestLabel = cust.length ? cust[0].oldest_label : "oldest";
       table($("table-overdue"), "overdue", [
         { key: "customer", label: "Customer", cell: (r) => el("button", { type: "button", class: "link", "data-customer": r.customer, text: r.customer,
-          onclick: () => { const s = readState(); s.customer = r.customer; writeState(s, true); render(); } }) },
+          onclick: () => openProfile(r.customer) }) },
         { key: "overdue", label: "Overdue (" + cur + ")", num: true },
         { key: "oldest", label: oldestLabel + " days (" + cur + ")", num: true },
         { key: "open", label: "Open (" + cur + ")", num: true },
@@ -577,6 +577,25 @@
       $("error").hidden = false;
       document.body.dataset.state = "error";
       document.body.dataset.render = String(Number(document.body.dataset.render) + 1);
+    }
+  }
+
+  // The drill-down alone: only the profile is fetched, the rest stays.
+  async function openProfile(customer) {
+    const st = readState();
+    st.customer = customer;
+    writeState(st, true);
+    const token = ++renderToken;
+    document.body.dataset.state = "loading";
+    if (!st.as_of) st.as_of = meta.latest_event_day || meta.today;
+    try {
+      await showProfile(st, token);
+    } finally {
+      if (token === renderToken) {
+        document.body.dataset.state = "ready";
+        document.body.dataset.render = String(Number(document.body.dataset.render) + 1);
+        $("profile").scrollIntoView({ block: "start" });
+      }
     }
   }
 
