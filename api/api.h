@@ -31,6 +31,8 @@ typedef struct api_opts {
     FILE *log;                  /* one line per failed request and per start/stop; NULL = silent */
     const int32_t *aging_edges; /* default aging bucket edges; NULL = 30,60,90,120 */
     size_t n_aging_edges;
+    int32_t sla_goal_bp; /* dashboard goal lines (GET /v1/meta), basis points; 0 = 95 % */
+    int32_t ftq_goal_bp;
 } api_opts_t;
 
 /*

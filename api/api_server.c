@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "api_dashboard.h"
 #include "kpi_money.h"
 
 #define REQ_ARENA_CAP (64u << 20) /* per-request scratch memory */
@@ -42,6 +43,12 @@ static const api_route_t routes[] = {
     {"GET", "/v1/sla", api_sla_get, NULL, api_sla_params},
     {"GET", "/v1/ftq", api_ftq_get, NULL, api_ftq_params},
     {"GET", "/v1/customers/", api_customer_get, NULL, api_customer_params},
+    {"GET", "/v1/meta", api_meta_get, NULL, api_meta_params},
+    /* The dashboard keeps its filters in the query string: any is allowed. */
+    {"GET", "/", api_dashboard_index, NULL, NULL},
+    {"GET", "/dashboard/", api_dashboard_asset, NULL, NULL},
+    {"HEAD", "/", api_dashboard_index, NULL, NULL},
+    {"HEAD", "/dashboard/", api_dashboard_asset, NULL, NULL},
 };
 
 unsigned api_err_status(err_t e)
@@ -302,8 +309,8 @@ static const api_route_t *route_find(const char *method, const char *url, bool *
     *rest = NULL;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         size_t plen = strlen(routes[i].path);
-        if (routes[i].path[plen - 1] == '/') {
-            /* A prefix route takes exactly one more path segment. */
+        if (plen > 1 && routes[i].path[plen - 1] == '/') {
+            /* A prefix route takes exactly one more path segment ("/" is exact). */
             if (strncmp(routes[i].path, url, plen) != 0 || url[plen] == '\0' ||
                 strchr(url + plen, '/') != NULL)
                 continue;

@@ -47,6 +47,8 @@ typedef struct cmd_config {
     char reports_dir[CMD_PATH_MAX];           /* "" = DATA_DIR/reports */
     rpt_sched_job_t schedules[RPT_SCHED_MAX]; /* "schedules" (cmd_sched_config.c) */
     size_t n_schedules;
+    int32_t sla_goal_bp; /* dashboard goal line for SLA compliance, basis points (9500) */
+    int32_t ftq_goal_bp; /* ... for first-time quality (9500) */
 } cmd_config_t;
 
 void cmd_config_default(cmd_config_t *cfg);

@@ -32,6 +32,47 @@ void cmd_config_default(cmd_config_t *cfg)
     cfg->n_aging_edges = 4;
     cfg->n_slas = kpi_sla_defaults(cfg->slas, KPI_SLAS_MAX);
     cfg->weekend_mask = 0x60;
+    cfg->sla_goal_bp = 9500;
+    cfg->ftq_goal_bp = 9500;
+}
+
+/* A percentage 0 < p <= 100 with at most two decimals, as basis points. */
+static err_t get_goal(json_t *v, const char *name, int32_t *bp, err_msg_t *msg)
+{
+    double p = json_is_number(v) ? json_number_value(v) : -1.0;
+    double hundredths = p * 100.0;
+    long long r = (long long)(hundredths + 0.5);
+    if (!(p > 0.0 && p <= 100.0) || (double)r - hundredths > 1e-6 || hundredths - (double)r > 1e-6)
+        return err_set(msg, ERR_CONFIG,
+                       "config key 'dashboard_goals': '%s' must be a percentage above 0 and at "
+                       "most 100, with at most two decimals (e.g. 95 or 97.5)",
+                       name);
+    *bp = (int32_t)r;
+    return ERR_OK;
+}
+
+static err_t get_goals(json_t *v, cmd_config_t *cfg, err_msg_t *msg)
+{
+    if (!json_is_object(v))
+        return err_set(msg, ERR_CONFIG,
+                       "config key 'dashboard_goals' must be an object, e.g. "
+                       "{\"sla\": 95, \"ftq\": 97.5}");
+    const char *k;
+    json_t *g;
+    json_object_foreach(v, k, g)
+    {
+        err_t e;
+        if (strcmp(k, "sla") == 0)
+            e = get_goal(g, k, &cfg->sla_goal_bp, msg);
+        else if (strcmp(k, "ftq") == 0)
+            e = get_goal(g, k, &cfg->ftq_goal_bp, msg);
+        else
+            e = err_set(msg, ERR_CONFIG,
+                        "config key 'dashboard_goals': unknown key '%s' (known: sla, ftq)", k);
+        if (e)
+            return e;
+    }
+    return ERR_OK;
 }
 
 static err_t get_edges(json_t *v, cmd_config_t *cfg, err_msg_t *msg)
@@ -299,11 +340,13 @@ err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg)
             e = get_string(v, key, cfg->reports_dir, sizeof cfg->reports_dir, msg);
         } else if (strcmp(key, "schedules") == 0) {
             e = cmd_sched_config(v, cfg, msg);
+        } else if (strcmp(key, "dashboard_goals") == 0) {
+            e = get_goals(v, cfg, msg);
         } else {
             e = err_set(msg, ERR_CONFIG,
                         "config %s: unknown key '%s' (known: data_dir, listen, time_zone, "
                         "base_currency, threads, max_body_bytes, aging_buckets, weekend, "
-                        "holidays, slas, reports_dir, schedules)",
+                        "holidays, slas, reports_dir, schedules, dashboard_goals)",
                         path, key);
         }
         if (e)

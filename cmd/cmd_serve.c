@@ -171,6 +171,8 @@ int cmd_serve_main(int argc, char **argv)
         .log = stderr,
         .aging_edges = cfg.aging_edges,
         .n_aging_edges = cfg.n_aging_edges,
+        .sla_goal_bp = cfg.sla_goal_bp,
+        .ftq_goal_bp = cfg.ftq_goal_bp,
     };
     e = api_server_start(&ao, &srv, &msg);
     if (e) {

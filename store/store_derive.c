@@ -1514,6 +1514,42 @@ err_t derive_flow_units(const derive_t *d, MDB_txn *txn, const char currency[4],
     return e;
 }
 
+err_t derive_flow_currencies(const derive_t *d, MDB_txn *txn, derive_code_fn fn, void *ctx)
+{
+    MDB_cursor *c;
+    if (mdb_cursor_open(txn, d->flows, &c))
+        return ERR_IO;
+    err_t e = ERR_OK;
+    /* Flow keys start with the 3-byte code: seek to the first key of each
+       code, then past its last (the code's last byte plus one), so the cost
+       is one seek per currency, not one per row. */
+    uint8_t seek[3] = {0, 0, 0};
+    for (;;) {
+        MDB_val kv = {sizeof seek, seek}, v;
+        int rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
+        if (rc == MDB_NOTFOUND)
+            break;
+        if (rc || kv.mv_size < 3) {
+            e = ERR_IO;
+            break;
+        }
+        char code[4] = {0};
+        memcpy(code, kv.mv_data, 3);
+        e = fn(ctx, code);
+        if (e)
+            break;
+        memcpy(seek, code, 3);
+        int i = 2;
+        while (i >= 0 && seek[i] == 0xFF)
+            seek[i--] = 0;
+        if (i < 0)
+            break;
+        seek[i]++;
+    }
+    mdb_cursor_close(c);
+    return e;
+}
+
 err_t derive_sla_cumulative(const derive_t *d, MDB_txn *txn, size_t sla, uint32_t unit,
                             const int32_t *days, size_t n, store_sla_counts_t *out)
 {

@@ -134,6 +134,10 @@ err_t derive_open_groups(const derive_t *d, MDB_txn *txn, const derive_scope_t *
 typedef err_t (*derive_id_fn)(void *ctx, uint32_t id);
 err_t derive_open_parties(const derive_t *d, MDB_txn *txn, const char currency[4], uint32_t unit,
                           derive_id_fn fn, void *ctx) KPID_MUST_USE;
+/* Currencies (ascending) with any daily flow; fn gets a NUL-terminated code. */
+typedef err_t (*derive_code_fn)(void *ctx, const char *code);
+err_t derive_flow_currencies(const derive_t *d, MDB_txn *txn, derive_code_fn fn,
+                             void *ctx) KPID_MUST_USE;
 /* Units (ids, ascending) with flows in the currency. */
 err_t derive_flow_units(const derive_t *d, MDB_txn *txn, const char currency[4], derive_id_fn fn,
                         void *ctx) KPID_MUST_USE;

@@ -97,6 +97,10 @@ err_t store_business_units(store_snap_t *snap, const char *currency, store_name_
 err_t store_parties(store_snap_t *snap, const char *currency, const char *business_unit,
                     store_name_fn fn, void *ctx) KPID_MUST_USE;
 
+/* Currencies (ISO 4217 codes, ascending) in which the store has any flow:
+   sales, cash, credits or purchases. fn gets a NUL-terminated code. */
+err_t store_currencies(store_snap_t *snap, store_name_fn fn, void *ctx) KPID_MUST_USE;
+
 /* SLA counters, cumulative to a day (see kpi.h for how they combine):
    completed/met count items by stop day; breached_open(E) =
    breach_from(E) - breach_to(E). */

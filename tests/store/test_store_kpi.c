@@ -384,6 +384,61 @@ static void test_listing(void)
     rmdir_all(dir);
 }
 
+typedef struct codes {
+    char list[64];
+    int calls, stop_after; /* stop_after > 0: answer ERR_BUSY on that call */
+} codes_t;
+
+static err_t add_code(void *ctx, const char *code)
+{
+    codes_t *c = ctx;
+    if (++c->calls == c->stop_after)
+        return ERR_BUSY;
+    size_t n = strlen(c->list);
+    snprintf(c->list + n, sizeof c->list - n, "%s%s", n ? "," : "", code);
+    return ERR_OK;
+}
+
+static void test_currencies(void)
+{
+    char dir[64];
+    tmpdir(dir);
+    store_t *s = open_store(dir, 0);
+    store_snap_t *sn;
+    codes_t c = {0};
+    REQUIRE(store_snap_begin(s, &sn) == ERR_OK);
+    CHECK_ERR(ERR_OK, store_currencies(sn, add_code, &c));
+    CHECK_STR("", c.list); /* an empty store has none */
+    store_snap_end(sn);
+
+    kpi_event_t evs[5] = {
+        ev(KPI_EV_INVOICE_ISSUED, "c1", T(2024, 1, 3, 9), "I1", NULL, 100, "A"),
+        ev(KPI_EV_INVOICE_ISSUED, "c2", T(2024, 1, 4, 9), "I2", NULL, 100, "A"),
+        ev(KPI_EV_PAYMENT_RECEIVED, "c3", T(2024, 1, 5, 9), "P1", NULL, 100, "B"),
+        ev(KPI_EV_BILL_RECEIVED, "c4", T(2024, 1, 6, 9), "B1", NULL, 100, "V"),
+        ev(KPI_EV_INVOICE_ISSUED, "c5", T(2024, 1, 7, 9), "I3", NULL, 100, "A"),
+    };
+    memcpy(evs[1].currency, "JPY", 4);
+    memcpy(evs[2].currency, "EUR", 4);
+    memcpy(evs[3].currency, "KWD", 4);
+    memcpy(evs[4].currency, "JPY", 4); /* twice: listed once */
+    store_item_result_t res[5];
+    put(s, evs, 5, NULL, res);
+    for (int i = 0; i < 5; i++)
+        CHECK_INT(STORE_ITEM_ACCEPTED, res[i].status);
+    REQUIRE(store_snap_begin(s, &sn) == ERR_OK);
+    memset(&c, 0, sizeof c);
+    CHECK_ERR(ERR_OK, store_currencies(sn, add_code, &c));
+    CHECK_STR("EUR,JPY,KWD,USD", c.list); /* base currency from the default */
+    memset(&c, 0, sizeof c);
+    c.stop_after = 2; /* a callback's error stops the listing with it */
+    CHECK_ERR(ERR_BUSY, store_currencies(sn, add_code, &c));
+    CHECK_STR("EUR", c.list);
+    store_snap_end(sn);
+    store_close(s);
+    rmdir_all(dir);
+}
+
 static void test_refusals(void)
 {
     char dir[64];
@@ -495,6 +550,7 @@ int main(void)
     REQUIRE(kpi_tz_new_utc(&utc) == ERR_OK);
     RUN(test_out_of_order_and_rules);
     RUN(test_listing);
+    RUN(test_currencies);
     RUN(test_refusals);
     RUN(test_map_grows);
     kpi_tz_free(utc);

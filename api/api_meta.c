@@ -1,0 +1,128 @@
+/*
+ * api_meta.c — GET /v1/meta: what a client needs to know about this server
+ * before asking for KPIs: its reporting time zone and base currency, the
+ * business units with data, the SLA definitions with their targets, the
+ * currencies with data, the default aging buckets, today and the latest event day (the dashboard's
+ * default as-of date). Translation only: every fact comes from the store
+ * and the server's options.
+ */
+#include "api_dashboard.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "kpi_date.h"
+#include "kpi_event.h"
+#include "kpi_money.h"
+#include "store_kpi.h"
+
+static json_t *j_day(int32_t day)
+{
+    char buf[KPI_DATE_BUF];
+    return json_string(kpi_date_format(day, buf));
+}
+
+/* A goal in basis points as the API prints percentages (2 decimals). */
+static json_t *goal(int32_t bp)
+{
+    return json_real((double)(bp > 0 ? bp : 9500) / 100.0);
+}
+
+static const char *target_unit(kpi_sla_unit_t u)
+{
+    switch (u) {
+    case KPI_SLA_HOURS: return "hours";
+    case KPI_SLA_BUSINESS_DAYS: return "business_days";
+    case KPI_SLA_CALENDAR_DAYS: return "days";
+    }
+    return "";
+}
+
+static const char *point_name(uint8_t point, int type)
+{
+    switch ((kpi_sla_point_t)point) {
+    case KPI_SLA_POINT_EVENT: return kpi_ev_type_name((kpi_ev_type_t)type);
+    case KPI_SLA_POINT_BILLING_DUE: return "billing_due";
+    case KPI_SLA_POINT_FULLY_APPLIED: return "fully_applied";
+    }
+    return "";
+}
+
+static err_t add_name(void *ctx, const char *name)
+{
+    return json_array_append_new(ctx, json_string(name)) ? ERR_NOMEM : ERR_OK;
+}
+
+enum MHD_Result api_meta_get(api_req_t *req)
+{
+    const api_opts_t *o = &req->srv->opts;
+    const char *cur = api_query(req, "currency");
+    int digits;
+    if (cur == NULL)
+        cur = o->coll.base_currency;
+    if (strlen(cur) != 3 || kpi_currency_digits(cur, &digits) != ERR_OK)
+        return api_send_error(req, ERR_BAD_PARAM,
+                              "parameter 'currency': '%s' is not an ISO 4217 code", cur);
+    store_stats_t st;
+    err_t e = store_stats(o->store, &st);
+    if (e)
+        return api_send_error(req, e, "store unavailable: %s", err_str(e));
+
+    store_snap_t *snap = NULL;
+    e = store_snap_begin(o->store, &snap);
+    if (e)
+        return api_send_error(req, e, "cannot read the store");
+    json_t *units = json_array(), *curs = json_array();
+    e = units && curs ? store_business_units(snap, cur, add_name, units) : ERR_NOMEM;
+    if (!e)
+        e = store_currencies(snap, add_name, curs);
+    int32_t latest = 0;
+    err_t le = e ? ERR_OK : store_latest_day(snap, &latest);
+    store_snap_end(snap);
+    if (!e && le != ERR_OK && le != ERR_NOT_FOUND)
+        e = le;
+    if (e) {
+        json_decref(units);
+        json_decref(curs);
+        return api_send_error(req, e, "cannot list business units: %s", err_str(e));
+    }
+
+    json_t *slas = json_array();
+    const kpi_sla_def_t *defs;
+    size_t nd = store_sla_defs(o->store, &defs);
+    for (size_t i = 0; slas != NULL && i < nd; i++) {
+        json_t *s = json_pack("{s:s,s:s,s:s,s:{s:i,s:s}}", "name", defs[i].name, "start",
+                              point_name(defs[i].start_point, defs[i].start_type), "stop",
+                              point_name(defs[i].stop_point, defs[i].stop_type), "target", "amount",
+                              (int)defs[i].target.amount, "unit", target_unit(defs[i].target.unit));
+        json_array_append_new(slas, s);
+    }
+    json_t *edges = json_array();
+    static const int32_t def_edges[] = {30, 60, 90, 120};
+    const int32_t *ed = o->aging_edges ? o->aging_edges : def_edges;
+    size_t ne = o->aging_edges ? o->n_aging_edges : 4;
+    for (size_t i = 0; edges != NULL && i < ne; i++)
+        json_array_append_new(edges, json_integer(ed[i]));
+
+    json_t *root = json_object();
+    json_object_set_new(root, "version", json_string("0.1.0"));
+    json_object_set_new(root, "time_zone", json_string(st.tz));
+    json_object_set_new(root, "base_currency", json_string(st.base_currency));
+    json_object_set_new(root, "currency", json_string(cur));
+    json_object_set_new(root, "today", j_day(kpi_tz_day(o->coll.tz, (int64_t)time(NULL))));
+    json_object_set_new(root, "latest_event_day", le == ERR_OK ? j_day(latest) : json_null());
+    json_object_set_new(root, "events", json_integer((json_int_t)st.events));
+    json_object_set_new(root, "currencies", curs);
+    json_object_set_new(root, "business_units", units);
+    json_object_set_new(root, "slas", slas);
+    json_object_set_new(root, "aging_buckets", edges);
+    json_t *goals = json_object();
+    json_object_set_new(goals, "sla", goal(o->sla_goal_bp));
+    json_object_set_new(goals, "ftq", goal(o->ftq_goal_bp));
+    json_object_set_new(root, "goals", goals);
+    json_object_set_new(root, "intervals",
+                        json_pack("[s,s,s,s]", "day", "week", "month", "quarter"));
+    return api_send_json(req, MHD_HTTP_OK, root);
+}
+
+const char *const api_meta_params[] = {"currency", NULL};

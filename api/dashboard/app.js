@@ -1,0 +1,640 @@
+/*
+ * kpid dashboard: reads the filters from the URL, asks kpid's JSON API for
+ * the figures and shows them. Every number on the page is the API's, shown
+ * exactly as served (money as the API's decimal string, ratios with the two
+ * decimals the API rounds to); this file only compares and draws them. A
+ * value the API leaves undefined (null) is shown as "n/a" with its reason.
+ *
+ * No other host is ever contacted: the page, Chart.js and the data all come
+ * from the kpid that served it.
+ *
+ * For the browser test: <body data-state> is "loading", "ready" or "error",
+ * and data-render counts completed renders.
+ */
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const BUCKET_COLOURS = ["#3d8b4f", "#d9a404", "#e0782a", "#c4412b", "#8f1d21", "#4f0d12", "#2e070a"];
+  const LINE_COLOURS = ["#0b63b6", "#c75000", "#1b7f5c", "#8a3ffc", "#b5177a", "#5b6770"];
+
+  let meta = null; // GET /v1/meta for the chosen currency
+  const metaByCurrency = {};
+  let renderToken = 0;
+  const charts = {};
+  const csvTables = {}; // name -> {columns, rows, filename}
+
+  // ---- small helpers ---------------------------------------------------
+
+  function el(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === "class") e.className = v;
+      else if (k === "text") e.textContent = v;
+      else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v === true ? "" : v);
+    }
+    for (const k of kids) if (k !== null && k !== undefined) e.append(k);
+    return e;
+  }
+
+  function query(params) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") q.set(k, v);
+    return q.toString();
+  }
+
+  async function api(path, params) {
+    const url = path + (params ? "?" + query(params) : "");
+    const r = await fetch(url, { headers: { Accept: "application/json" } });
+    let body = null;
+    try {
+      body = await r.json();
+    } catch (e) {
+      throw new Error(url + ": HTTP " + r.status + ", not JSON");
+    }
+    if (!r.ok) {
+      const m = body && body.error ? body.error.message : "HTTP " + r.status;
+      throw new Error(m + " (" + path + ")");
+    }
+    return body;
+  }
+
+  // Dates: "YYYY-MM-DD" <-> UTC Date; all arithmetic in UTC days.
+  function parseDay(s) {
+    const [y, m, d] = s.split("-").map(Number);
+    return new Date(Date.UTC(y, m - 1, d));
+  }
+  function fmtDay(d) {
+    return d.toISOString().slice(0, 10);
+  }
+  function addDays(d, n) {
+    return new Date(d.getTime() + n * 86400000);
+  }
+  // First day of the interval unit containing d, moved back `back` units.
+  function unitStart(d, iv, back) {
+    const y = d.getUTCFullYear(), m = d.getUTCMonth();
+    if (iv === "month") return new Date(Date.UTC(y, m - back, 1));
+    if (iv === "quarter") return new Date(Date.UTC(y, m - (m % 3) - 3 * back, 1));
+    const dow = (d.getUTCDay() + 6) % 7; // ISO week: Monday = 0
+    return addDays(d, -dow - 7 * back);
+  }
+  function isoWeek(d) {
+    const t = addDays(d, 3 - ((d.getUTCDay() + 6) % 7)); // Thursday of the week
+    const jan4 = new Date(Date.UTC(t.getUTCFullYear(), 0, 4));
+    const w = 1 + Math.round((t - jan4) / 86400000 / 7 - 0.5 + ((jan4.getUTCDay() + 6) % 7) / 7);
+    return [t.getUTCFullYear(), w];
+  }
+  function periodLabel(start, iv) {
+    const d = parseDay(start);
+    if (iv === "month") return MONTHS[d.getUTCMonth()] + " " + d.getUTCFullYear();
+    if (iv === "quarter") return "Q" + (Math.floor(d.getUTCMonth() / 3) + 1) + " " + d.getUTCFullYear();
+    const [y, w] = isoWeek(d);
+    return "W" + String(w).padStart(2, "0") + " " + y;
+  }
+
+  // Exact money arithmetic on the API's decimal strings (BigInt minor units).
+  function money(s) {
+    const neg = s.startsWith("-");
+    const t = neg ? s.slice(1) : s;
+    const [i, f = ""] = t.split(".");
+    const v = BigInt(i + f);
+    return { v: neg ? -v : v, digits: f.length };
+  }
+  function moneyStr(v, digits) {
+    const neg = v < 0n;
+    let t = (neg ? -v : v).toString().padStart(digits + 1, "0");
+    if (digits > 0) t = t.slice(0, t.length - digits) + "." + t.slice(t.length - digits);
+    return (neg ? "-" : "") + t;
+  }
+  // Two-decimal numbers (days, percent) as exact hundredths.
+  const hundredths = (x) => Math.round(x * 100);
+  const fixed2 = (x) => x.toFixed(2);
+
+  // ---- state <-> URL -----------------------------------------------------
+
+  function readState() {
+    const q = new URLSearchParams(location.search);
+    const iv = q.get("interval");
+    const periods = Number(q.get("periods"));
+    // Goal lines: the URL's, else the server's (meta.goals, config dashboard_goals).
+    const goal = (name) => {
+      const v = Number(q.get(name));
+      return q.get(name) !== null && q.get(name) !== "" && v > 0 && v <= 100 ? v : null;
+    };
+    return {
+      business_unit: q.get("business_unit") || "",
+      currency: /^[A-Z]{3}$/.test(q.get("currency") || "") ? q.get("currency") : "",
+      interval: ["month", "quarter", "week"].includes(iv) ? iv : "month",
+      periods: [6, 12, 24].includes(periods) ? periods : 12,
+      as_of: /^\d{4}-\d{2}-\d{2}$/.test(q.get("as_of") || "") ? q.get("as_of") : "",
+      customer: q.get("customer") || "",
+      sla_goal: goal("sla_goal"),
+      ftq_goal: goal("ftq_goal"),
+    };
+  }
+
+  function writeState(st, push) {
+    const q = query({
+      business_unit: st.business_unit,
+      currency: st.currency,
+      interval: st.interval === "month" ? "" : st.interval,
+      periods: st.periods === 12 ? "" : st.periods,
+      as_of: st.as_of,
+      customer: st.customer,
+      sla_goal: st.sla_goal,
+      ftq_goal: st.ftq_goal,
+    });
+    const url = location.pathname + (q ? "?" + q : "");
+    if (push) history.pushState(null, "", url);
+    else history.replaceState(null, "", url);
+  }
+
+  // ---- tables and CSV ---------------------------------------------------
+
+  function csvField(v) {
+    const s = v === null || v === undefined ? "" : String(v);
+    return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+  }
+
+  function downloadCsv(name) {
+    const t = csvTables[name];
+    if (!t) return;
+    const lines = [t.columns.map((c) => csvField(c.label)).join(",")];
+    for (const r of t.rows) lines.push(t.columns.map((c) => csvField(r[c.key])).join(","));
+    const blob = new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv" });
+    const a = el("a", { href: URL.createObjectURL(blob), download: t.filename });
+    document.body.append(a);
+    a.click();
+    setTimeout(() => {
+      URL.revokeObjectURL(a.href);
+      a.remove();
+    }, 0);
+  }
+
+  // A table of rows (objects) with a CSV button building the same data.
+  // columns: [{key, label, num (right-aligned), cell(row) -> Node|string}]
+  function table(container, name, columns, rows, filename, caption) {
+    csvTables[name] = { columns, rows, filename };
+    const thead = el("thead", {}, el("tr", {}, ...columns.map((c) => el("th", { scope: "col", class: c.num ? "num" : null, text: c.label }))));
+    const tbody = el("tbody");
+    for (const r of rows) {
+      tbody.append(el("tr", {}, ...columns.map((c) => {
+        const v = c.cell ? c.cell(r) : r[c.key];
+        return el("td", { class: c.num ? "num" : null }, v === null || v === undefined ? "" : v);
+      })));
+    }
+    if (rows.length === 0) tbody.append(el("tr", {}, el("td", { colspan: columns.length, class: "empty", text: "Nothing to show." })));
+    const t = el("table", { "data-table": name }, caption ? el("caption", { text: caption }) : null, thead, tbody);
+    container.replaceChildren(
+      el("div", { class: "table-tools" }, el("button", { type: "button", class: "csv", "data-csv": name, text: "Download CSV" })),
+      el("div", { class: "table-wrap" }, t));
+  }
+
+  function apiCsvLink(a, path, params) {
+    a.href = path + "?" + query(Object.assign({}, params, { format: "csv" }));
+  }
+
+  // ---- KPI tiles ----------------------------------------------------------
+
+  // kind: "money" (API string) or "ratio" (2-decimal number or null).
+  // better: "lower", "higher" or "neutral" (no colour).
+  function tile(def) {
+    const { id, label, unit, kind, better, cur, prev, curReason, prevReason, note, prevLabel } = def;
+    const num = el("span", { class: "num" });
+    const valueBox = el("div", { class: "tile-value" }, num);
+    let reason = null;
+    if (cur === null || cur === undefined) {
+      num.textContent = "n/a";
+      reason = el("div", { class: "reason", text: curReason || "not defined" });
+    } else {
+      num.textContent = kind === "money" ? cur : fixed2(cur);
+      valueBox.append(el("span", { class: "unit", text: unit }));
+    }
+    let change;
+    if (cur === null || cur === undefined || prev === null || prev === undefined) {
+      const prevText = prev === null || prev === undefined ? "n/a" + (prevReason ? " (" + prevReason + ")" : "") : kind === "money" ? prev : fixed2(prev);
+      change = el("div", { class: "change none" }, el("span", { class: "prev", text: "vs " + prevLabel + ": " + prevText }));
+    } else {
+      let d, dText, prevText;
+      if (kind === "money") {
+        const a = money(cur), b = money(prev);
+        const diff = a.v - b.v;
+        d = diff > 0n ? 1 : diff < 0n ? -1 : 0;
+        dText = (diff > 0n ? "+" : "") + moneyStr(diff, a.digits);
+        prevText = prev;
+      } else {
+        const diff = hundredths(cur) - hundredths(prev);
+        d = Math.sign(diff);
+        dText = (diff > 0 ? "+" : "") + fixed2(diff / 100);
+        prevText = fixed2(prev);
+      }
+      let verdict = "neutral";
+      if (d !== 0 && better !== "neutral") verdict = (d < 0) === (better === "lower") ? "better" : "worse";
+      const arrow = d > 0 ? "▲" : d < 0 ? "▼" : "■";
+      const words = (d > 0 ? "up " : d < 0 ? "down " : "unchanged ") + (verdict === "neutral" ? "" : "(" + verdict + ")");
+      change = el("div", { class: "change " + verdict, "data-change": String(d) },
+        el("span", { class: "arrow", "aria-label": words, title: words, text: arrow }),
+        el("span", { text: " " + dText + " " + unit }),
+        el("span", { class: "prev", text: "vs " + prevLabel + ": " + prevText }));
+    }
+    return el("div", { class: "tile", "data-kpi": id, "data-value": cur === null || cur === undefined ? "" : String(cur) },
+      el("div", { class: "tile-label", text: label }), valueBox, reason, change,
+      note ? el("div", { class: "tile-note", text: note }) : null);
+  }
+
+  const last = (pts) => pts[pts.length - 1];
+  const before = (pts) => (pts.length > 1 ? pts[pts.length - 2] : null);
+
+  function targetText(t) {
+    const unit = t.unit === "business_days" ? "business day" : t.unit === "days" ? "day" : "hour";
+    return t.amount + " " + unit + (t.amount === 1 ? "" : "s");
+  }
+
+  // ---- charts --------------------------------------------------------------
+
+  function chart(id, config) {
+    if (charts[id]) charts[id].destroy();
+    config.options = Object.assign({
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      plugins: { legend: { position: "bottom", labels: { boxWidth: 14, color: "#1f2933" } } },
+    }, config.options || {});
+    charts[id] = new Chart($(id), config);
+  }
+
+  function lineChart(id, labels, series, unit, goal) {
+    const datasets = series.map((s, i) => ({
+      label: s.label,
+      data: s.data,
+      borderColor: LINE_COLOURS[i % LINE_COLOURS.length],
+      backgroundColor: LINE_COLOURS[i % LINE_COLOURS.length],
+      borderWidth: 2,
+      pointRadius: 3,
+      spanGaps: false,
+    }));
+    if (goal !== undefined) {
+      datasets.push({ label: "Goal " + goal + " %", data: labels.map(() => goal), borderColor: "#3e4c59",
+        borderDash: [6, 4], borderWidth: 1.5, pointRadius: 0, backgroundColor: "#3e4c59" });
+    }
+    chart(id, {
+      type: "line",
+      data: { labels, datasets },
+      options: {
+        scales: {
+          y: { title: { display: true, text: unit }, ticks: { color: "#3e4c59" }, grid: { color: "#e4e7eb" } },
+          x: { ticks: { color: "#3e4c59", maxRotation: 0, autoSkip: true }, grid: { display: false } },
+        },
+        plugins: {
+          legend: { position: "bottom", labels: { boxWidth: 14, color: "#1f2933" } },
+          tooltip: { callbacks: { label: (c) => c.dataset.label + ": " + (c.raw === null ? "n/a" : fixed2(c.raw)) } },
+        },
+      },
+    });
+  }
+
+  function agingChart(groups, currency) {
+    const labels = groups.map((g) => g.key);
+    const nb = groups.length ? groups[0].buckets.length : 0;
+    const datasets = [];
+    for (let b = 0; b < nb; b++) {
+      datasets.push({
+        label: groups[0].buckets[b].label === "current" ? "current" : groups[0].buckets[b].label + " days",
+        data: groups.map((g) => Number(g.buckets[b].amount)),
+        exact: groups.map((g) => g.buckets[b].amount),
+        backgroundColor: BUCKET_COLOURS[Math.min(b, BUCKET_COLOURS.length - 1)],
+        borderWidth: 0,
+      });
+    }
+    const canvasBox = $("chart-aging").parentElement;
+    canvasBox.style.height = Math.max(220, 60 + 34 * labels.length) + "px";
+    chart("chart-aging", {
+      type: "bar",
+      data: { labels, datasets },
+      options: {
+        indexAxis: "y",
+        scales: {
+          x: { stacked: true, title: { display: true, text: "open amount (" + currency + ")" }, ticks: { color: "#3e4c59" }, grid: { color: "#e4e7eb" } },
+          y: { stacked: true, ticks: { color: "#1f2933" }, grid: { display: false } },
+        },
+        plugins: {
+          legend: { position: "bottom", labels: { boxWidth: 14, color: "#1f2933" } },
+          tooltip: { callbacks: { label: (c) => c.dataset.label + ": " + c.dataset.exact[c.dataIndex] + " " + currency } },
+        },
+      },
+    });
+  }
+
+  // ---- customer profile -------------------------------------------------------
+
+  async function showProfile(st, token) {
+    const box = $("profile");
+    if (!st.customer) {
+      box.hidden = true;
+      return;
+    }
+    let p;
+    try {
+      p = await api("/v1/customers/" + encodeURIComponent(st.customer), { as_of: st.as_of, currency: st.currency || undefined });
+    } catch (e) {
+      // A bad customer in a link spoils only the profile, not the page.
+      if (token !== renderToken) return;
+      $("h-profile").textContent = "Customer " + st.customer;
+      $("profile-body").replaceChildren(el("p", { class: "error", role: "alert", text: "Could not load the customer: " + e.message }));
+      box.hidden = false;
+      return;
+    }
+    if (token !== renderToken) return;
+    const cur = p.currency;
+    $("h-profile").textContent = "Customer " + p.customer;
+    const overdue = p.aging.buckets.filter((b) => b.label !== "current").reduce((s, b) => s + money(b.amount).v, 0n);
+    const digits = money(p.aging.total.amount).digits;
+    const fact = (k, v, cls) => el("div", { class: "fact " + (cls || "") }, el("dt", { text: k }), el("dd", { text: v }));
+    const habits = p.payment_habits;
+    const credit = p.credit;
+    const facts = el("dl", { class: "facts", "data-profile": p.customer },
+      fact("Open amount", p.aging.total.amount + " " + cur),
+      fact("Open invoices", String(p.aging.total.count)),
+      fact("Overdue", moneyStr(overdue, digits) + " " + cur),
+      fact("Unapplied cash", p.unapplied_cash + " " + cur),
+      fact("Credit limit", credit.limit === null ? "none" : credit.limit + " " + credit.currency),
+      fact("Credit used", credit.used + " " + credit.currency),
+      fact("Credit available", credit.available === null ? "n/a (no limit)" : credit.available + " " + credit.currency),
+      fact("Credit hold", credit.on_hold ? "ON HOLD since " + credit.hold_since + ": " + credit.hold_reason : "no", credit.on_hold ? "alert" : ""),
+      fact("Days to pay", habits.days_to_pay === null ? "n/a (" + (habits.reason || "no payments") + ")" : fixed2(habits.days_to_pay) + " days"),
+      fact("Days beyond terms", habits.days_beyond_terms === null ? "n/a (" + (habits.reason || "no payments") + ")" : fixed2(habits.days_beyond_terms) + " days"));
+    const agingBox = el("div"), itemsBox = el("div"), dispBox = el("div");
+    const csvLink = el("a", { class: "csv", download: "open-items-" + p.customer + ".csv", text: "API CSV (open items)" });
+    apiCsvLink(csvLink, "/v1/customers/" + encodeURIComponent(p.customer), { as_of: st.as_of, currency: st.currency || undefined });
+    $("profile-body").replaceChildren(
+      el("p", { class: "hint", text: "As of " + p.as_of + ", amounts in " + cur + "." }), facts,
+      el("h3", { text: "Aging" }), agingBox,
+      el("div", { class: "card-head" }, el("h3", { text: "Open items" }), csvLink), itemsBox,
+      el("h3", { text: "Disputes" }), dispBox);
+    table(agingBox, "profile-aging", [
+      { key: "label", label: "Days past due" },
+      { key: "amount", label: "Amount (" + cur + ")", num: true },
+      { key: "count", label: "Invoices", num: true },
+    ], p.aging.buckets.concat([{ label: "total", amount: p.aging.total.amount, count: p.aging.total.count }]), "customer-aging-" + p.customer + ".csv");
+    const items = p.open_items.slice().sort((a, b) => b.days_past_due - a.days_past_due);
+    table(itemsBox, "profile-items", [
+      { key: "invoice", label: "Invoice" },
+      { key: "business_unit", label: "Business unit" },
+      { key: "issue_date", label: "Issued" },
+      { key: "due_date", label: "Due" },
+      { key: "amount", label: "Amount", num: true },
+      { key: "open", label: "Open", num: true },
+      { key: "currency", label: "Currency" },
+      { key: "days_past_due", label: "Days past due", num: true },
+    ], items, "open-items-" + p.customer + ".csv");
+    table(dispBox, "profile-disputes", [
+      { key: "dispute", label: "Dispute" },
+      { key: "invoice", label: "Invoice" },
+      { key: "status", label: "Status" },
+      { key: "opened", label: "Opened" },
+      { key: "resolved", label: "Resolved" },
+      { key: "amount", label: "Amount", num: true },
+    ], p.disputes, "disputes-" + p.customer + ".csv");
+    box.hidden = false;
+  }
+
+  // ---- the page -------------------------------------------------------------
+
+  function fillFilters(st) {
+    const sel = $("f-bu");
+    const units = meta.business_units.slice();
+    if (st.business_unit && !units.includes(st.business_unit)) units.push(st.business_unit);
+    sel.replaceChildren(el("option", { value: "", text: "All business units" }),
+      ...units.map((u) => el("option", { value: u, text: u })));
+    sel.value = st.business_unit;
+    const cs = $("f-currency");
+    const curs = meta.currencies.includes(meta.currency) ? meta.currencies : meta.currencies.concat([meta.currency]);
+    cs.replaceChildren(...curs.map((c) => el("option", { value: c, text: c + (c === meta.base_currency ? " (base)" : "") })));
+    cs.value = meta.currency;
+    $("f-interval").value = st.interval;
+    $("f-periods").value = String(st.periods);
+    $("f-asof").value = st.as_of;
+  }
+
+  async function render() {
+    const token = ++renderToken;
+    document.body.dataset.state = "loading";
+    $("error").hidden = true;
+    try {
+      const st = readState();
+      const key = st.currency || "";
+      if (!metaByCurrency[key]) metaByCurrency[key] = await api("/v1/meta", { currency: st.currency || undefined });
+      meta = metaByCurrency[key];
+      if (st.currency === meta.base_currency) st.currency = "";
+      if (!st.as_of) st.as_of = meta.latest_event_day || meta.today;
+      writeState(st, false);
+      fillFilters(st);
+
+      const asOf = parseDay(st.as_of);
+      const from = fmtDay(unitStart(asOf, st.interval, st.periods - 1));
+      const curStart = unitStart(asOf, st.interval, 0);
+      const prevEnd = fmtDay(addDays(curStart, -1));
+      const bu = st.business_unit || undefined;
+      const currency = st.currency || undefined;
+      const series = { from, to: st.as_of, interval: st.interval, business_unit: bu, currency };
+      const cur = meta.currency;
+
+      const [aging, agingPrev, agingCust, dso, add, cei, ftqInv, ftqBill, ...slas] = await Promise.all([
+        api("/v1/aging", { as_of: st.as_of, group_by: "business_unit", business_unit: bu, currency }),
+        api("/v1/aging", { as_of: prevEnd, business_unit: bu, currency }),
+        api("/v1/aging", { as_of: st.as_of, group_by: "customer", business_unit: bu, currency }),
+        api("/v1/dso", Object.assign({ method: "standard" }, series)),
+        api("/v1/dso", Object.assign({ method: "add" }, series)),
+        api("/v1/cei", series),
+        api("/v1/ftq", Object.assign({ kind: "invoice" }, series)),
+        api("/v1/ftq", Object.assign({ kind: "bill" }, series)),
+        ...meta.slas.map((s) => api("/v1/sla", Object.assign({ sla: s.name }, series))),
+      ]);
+      if (token !== renderToken) return;
+
+      const lastPt = last(dso.points), prevPt = before(dso.points);
+      const prevLabel = prevPt ? periodLabel(prevPt.start, st.interval) : "previous period";
+      $("context").textContent = "As of " + st.as_of + " · " + (st.business_unit || "all business units") + " · amounts in " + cur + " · time zone " + meta.time_zone;
+      $("period-note").textContent = "Period figures: " + periodLabel(lastPt.start, st.interval) + " (" + lastPt.start + " to " + lastPt.end + ") compared with " + prevLabel + (prevPt ? " (" + prevPt.start + " to " + prevPt.end + ")" : "") + ". Balances: as of " + st.as_of + " compared with " + prevEnd + ".";
+
+      const ratioTile = (id, label, unit, better, s, note) => {
+        const a = last(s.points), b = before(s.points);
+        return tile({ id, label, unit, kind: "ratio", better, cur: a.value, curReason: a.reason,
+          prev: b ? b.value : null, prevReason: b ? b.reason : "no earlier period", prevLabel, note });
+      };
+      const tiles = [
+        tile({ id: "ar", label: "Accounts receivable", unit: cur, kind: "money", better: "neutral", cur: aging.total.amount,
+          prev: agingPrev.total.amount, prevLabel: prevEnd, note: aging.total.count + " open invoices" }),
+        ratioTile("dso", "DSO (standard)", "days", "lower", dso, "days sales outstanding"),
+        ratioTile("add", "ADD", "days", "lower", add, "average days delinquent"),
+        ratioTile("cei", "CEI", "%", "higher", cei, "collection effectiveness index"),
+        ratioTile("ftq-invoice", "FTQ invoices", "%", "higher", ftqInv, "right first time"),
+        ratioTile("ftq-bill", "FTQ bills", "%", "higher", ftqBill, "processed clean"),
+        tile({ id: "unapplied", label: "Unapplied cash", unit: cur, kind: "money", better: "lower", cur: aging.unapplied_cash,
+          prev: agingPrev.unapplied_cash, prevLabel: prevEnd, note: "received, not yet applied" }),
+      ];
+      $("tiles").replaceChildren(...tiles);
+      $("sla-tiles").replaceChildren(...meta.slas.map((s, i) =>
+        ratioTile("sla-" + s.name, "SLA " + s.name, "%", "higher", slas[i], "within " + targetText(s.target))));
+
+      // The KPI table behind the tiles, for CSV.
+      const kpiRows = [];
+      const addRow = (kpi, unit, a, b, aReason, bReason, curP, prevP) => kpiRows.push({ kpi, unit, current: a, reason: aReason || "", period: curP, previous: b, previous_reason: bReason || "", previous_period: prevP });
+      addRow("accounts_receivable", cur, aging.total.amount, agingPrev.total.amount, "", "", st.as_of, prevEnd);
+      const sr = (name, unit, s) => {
+        const a = last(s.points), b = before(s.points);
+        addRow(name, unit, a.value === null ? "" : fixed2(a.value), b && b.value !== null ? fixed2(b.value) : "", a.reason, b ? b.reason : "no earlier period",
+          a.start + ".." + a.end, b ? b.start + ".." + b.end : "");
+      };
+      sr("dso_standard", "days", dso);
+      sr("add", "days", add);
+      sr("cei", "%", cei);
+      sr("ftq_invoice", "%", ftqInv);
+      sr("ftq_bill", "%", ftqBill);
+      meta.slas.forEach((s, i) => sr("sla_" + s.name, "%", slas[i]));
+      addRow("unapplied_cash", cur, aging.unapplied_cash, agingPrev.unapplied_cash, "", "", st.as_of, prevEnd);
+      csvTables.kpis = { filename: "kpis-" + st.as_of + ".csv", rows: kpiRows, columns: [
+        { key: "kpi", label: "kpi" }, { key: "unit", label: "unit" }, { key: "period", label: "period" },
+        { key: "current", label: "value" }, { key: "reason", label: "reason" }, { key: "previous_period", label: "previous_period" },
+        { key: "previous", label: "previous_value" }, { key: "previous_reason", label: "previous_reason" }] };
+
+      // Aging by business unit.
+      const groups = aging.groups || [];
+      agingChart(groups, cur);
+      apiCsvLink($("csv-aging"), "/v1/aging", { as_of: st.as_of, group_by: "business_unit", business_unit: bu, currency });
+      const bucketCols = (aging.buckets || []).map((b, i) => ({ key: "b" + i, label: b.label, num: true }));
+      table($("table-aging"), "aging", [{ key: "key", label: "Business unit" }].concat(bucketCols, [{ key: "total", label: "Total (" + cur + ")", num: true }, { key: "count", label: "Invoices", num: true }]),
+        groups.map((g) => Object.assign({ key: g.key, total: g.total.amount, count: g.total.count }, ...g.buckets.map((b, i) => ({ ["b" + i]: b.amount })))),
+        "aging-by-business-unit-" + st.as_of + ".csv");
+
+      // Trends.
+      const labels = dso.points.map((p) => periodLabel(p.start, st.interval));
+      const vals = (s) => s.points.map((p) => p.value);
+      const trendRows = (s) => s.points.map((p) => ({ period: periodLabel(p.start, st.interval), start: p.start, end: p.end }));
+      lineChart("chart-dso", labels, [{ label: "DSO (standard)", data: vals(dso) }, { label: "ADD", data: vals(add) }], "days");
+      apiCsvLink($("csv-dso"), "/v1/dso", Object.assign({ method: "standard" }, series));
+      const show = (v, r) => (v === null ? "n/a (" + r + ")" : fixed2(v));
+      table($("table-dso"), "dso", [{ key: "period", label: "Period" }, { key: "start", label: "From" }, { key: "end", label: "To" },
+        { key: "dso", label: "DSO (days)", num: true }, { key: "add", label: "ADD (days)", num: true }, { key: "ar", label: "AR", num: true }, { key: "sales", label: "Sales", num: true }],
+        trendRows(dso).map((r, i) => Object.assign(r, { dso: show(dso.points[i].value, dso.points[i].reason), add: show(add.points[i].value, add.points[i].reason), ar: dso.points[i].ar, sales: dso.points[i].sales })),
+        "dso-" + st.as_of + ".csv");
+
+      lineChart("chart-cei", labels, [{ label: "CEI", data: vals(cei) }], "%");
+      apiCsvLink($("csv-cei"), "/v1/cei", series);
+      table($("table-cei"), "cei", [{ key: "period", label: "Period" }, { key: "start", label: "From" }, { key: "end", label: "To" }, { key: "cei", label: "CEI (%)", num: true }],
+        trendRows(cei).map((r, i) => Object.assign(r, { cei: show(cei.points[i].value, cei.points[i].reason) })), "cei-" + st.as_of + ".csv");
+
+      lineChart("chart-sla", labels, meta.slas.map((s, i) => ({ label: s.name + " (" + targetText(s.target) + ")", data: vals(slas[i]) })), "% within target", st.sla_goal ?? meta.goals.sla);
+      $("csv-sla").replaceChildren(...meta.slas.map((s) => {
+        const a = el("a", { class: "csv", download: "sla-" + s.name + ".csv", text: s.name });
+        apiCsvLink(a, "/v1/sla", Object.assign({ sla: s.name }, series));
+        return a;
+      }));
+      table($("table-sla"), "sla", [{ key: "period", label: "Period" }].concat(meta.slas.map((s, i) => ({ key: "s" + i, label: s.name + " (%)", num: true }))),
+        trendRows(dso).map((r, k) => Object.assign({ period: r.period }, ...meta.slas.map((s, i) => ({ ["s" + i]: show(slas[i].points[k].value, slas[i].points[k].reason) })))),
+        "sla-" + st.as_of + ".csv");
+
+      lineChart("chart-ftq", labels, [{ label: "Invoices", data: vals(ftqInv) }, { label: "Bills", data: vals(ftqBill) }], "% right first time", st.ftq_goal ?? meta.goals.ftq);
+      $("csv-ftq").replaceChildren(...["invoice", "bill"].map((k) => {
+        const a = el("a", { class: "csv", download: "ftq-" + k + ".csv", text: k + "s" });
+        apiCsvLink(a, "/v1/ftq", Object.assign({ kind: k }, series));
+        return a;
+      }));
+      table($("table-ftq"), "ftq", [{ key: "period", label: "Period" }, { key: "inv", label: "Invoices (%)", num: true }, { key: "bill", label: "Bills (%)", num: true }],
+        trendRows(dso).map((r, k) => ({ period: r.period, inv: show(ftqInv.points[k].value, ftqInv.points[k].reason), bill: show(ftqBill.points[k].value, ftqBill.points[k].reason) })),
+        "ftq-" + st.as_of + ".csv");
+
+      // Top overdue customers: overdue = total - current, exact.
+      const cust = (agingCust.groups || []).map((g) => {
+        const d = money(g.total.amount).digits;
+        const curB = g.buckets.find((b) => b.label === "current");
+        const od = money(g.total.amount).v - (curB ? money(curB.amount).v : 0n);
+        const n = g.buckets.length;
+        return { customer: g.key, overdue_v: od, overdue: moneyStr(od, d), open: g.total.amount, invoices: g.total.count,
+          oldest: g.buckets[n - 1].amount, oldest_label: g.buckets[n - 1].label };
+      }).filter((r) => r.overdue_v > 0n).sort((a, b) => (b.overdue_v > a.overdue_v ? 1 : b.overdue_v < a.overdue_v ? -1 : a.customer < b.customer ? -1 : 1)).slice(0, 10);
+      const oldestLabel = cust.length ? cust[0].oldest_label : "oldest";
+      table($("table-overdue"), "overdue", [
+        { key: "customer", label: "Customer", cell: (r) => el("button", { type: "button", class: "link", "data-customer": r.customer, text: r.customer,
+          onclick: () => openProfile(r.customer) }) },
+        { key: "overdue", label: "Overdue (" + cur + ")", num: true },
+        { key: "oldest", label: oldestLabel + " days (" + cur + ")", num: true },
+        { key: "open", label: "Open (" + cur + ")", num: true },
+        { key: "invoices", label: "Open invoices", num: true },
+      ], cust, "top-overdue-" + st.as_of + ".csv");
+      apiCsvLink($("csv-customers"), "/v1/aging", { as_of: st.as_of, group_by: "customer", business_unit: bu, currency });
+
+      await showProfile(st, token);
+      if (token !== renderToken) return;
+      document.body.dataset.state = "ready";
+      document.body.dataset.render = String(Number(document.body.dataset.render) + 1);
+    } catch (e) {
+      if (token !== renderToken) return;
+      $("error").textContent = "Could not load the figures: " + e.message;
+      $("error").hidden = false;
+      document.body.dataset.state = "error";
+      document.body.dataset.render = String(Number(document.body.dataset.render) + 1);
+    }
+  }
+
+  // The drill-down alone: only the profile is fetched, the rest stays.
+  async function openProfile(customer) {
+    const st = readState();
+    st.customer = customer;
+    writeState(st, true);
+    const token = ++renderToken;
+    document.body.dataset.state = "loading";
+    if (!st.as_of) st.as_of = meta.latest_event_day || meta.today;
+    try {
+      await showProfile(st, token);
+    } finally {
+      if (token === renderToken) {
+        document.body.dataset.state = "ready";
+        document.body.dataset.render = String(Number(document.body.dataset.render) + 1);
+        $("profile").scrollIntoView({ block: "start" });
+      }
+    }
+  }
+
+  function onFilter() {
+    const st = readState();
+    const cur = $("f-currency").value;
+    if (cur && meta && cur !== (st.currency || meta.base_currency)) {
+      st.currency = cur === meta.base_currency ? "" : cur;
+      // Units and customers differ by currency: start again from all units.
+      st.business_unit = "";
+      st.customer = "";
+    } else {
+      st.business_unit = $("f-bu").value;
+    }
+    st.interval = $("f-interval").value;
+    st.periods = Number($("f-periods").value);
+    if ($("f-asof").value) st.as_of = $("f-asof").value;
+    writeState(st, true);
+    render();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    $("filters").addEventListener("change", onFilter);
+    $("filters").addEventListener("submit", (e) => e.preventDefault());
+    $("f-latest").addEventListener("click", () => {
+      if (meta) $("f-asof").value = meta.latest_event_day || meta.today;
+      onFilter();
+    });
+    $("profile-close").addEventListener("click", () => {
+      const st = readState();
+      st.customer = "";
+      writeState(st, true);
+      $("profile").hidden = true;
+    });
+    document.addEventListener("click", (e) => {
+      const b = e.target.closest("button[data-csv]");
+      if (b) downloadCsv(b.dataset.csv);
+    });
+    window.addEventListener("popstate", render);
+    render();
+  });
+})();

@@ -1,0 +1,9 @@
+# The files embedded into kpid as the dashboard, as NAME=PATH pairs. PATH is
+# relative to api/dashboard/ ("npm:" = the npm install directory of the build).
+# Included by api/CMakeLists.txt (dependencies) and embed.cmake (the table).
+set(KPID_DASHBOARD_ASSETS
+  "index.html=index.html"
+  "app.css=app.css"
+  "app.js=app.js"
+  "chart.umd.min.js=npm:node_modules/chart.js/dist/chart.umd.min.js"
+)

@@ -1,0 +1,190 @@
+// dashboard_driver.mjs — drives kpid's dashboard in headless Chromium
+// (Debian's /usr/bin/chromium through playwright-core) and reports what a
+// person would see, as one JSON object on stdout. It decides nothing:
+// test_dashboard.py compares the report with the JSON API.
+//
+//   node dashboard_driver.mjs --url http://127.0.0.1:PORT/?as_of=... \
+//        --node-modules DIR --bu UNIT [--screenshots DIR] [--chromium PATH]
+//
+// Steps: open the page and wait for it to be ready; read every tile and
+// count the painted pixels of every chart; download the KPI CSV; choose
+// the business unit --bu in the filter and read the tiles again; open the
+// first top-overdue customer's profile. Every request to a host other than
+// the page's own is blocked and reported, as is every console error.
+import { createRequire } from "node:module";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+function arg(name, def) {
+  const i = process.argv.indexOf("--" + name);
+  return i > 0 ? process.argv[i + 1] : def;
+}
+const url = arg("url");
+const nodeModules = arg("node-modules");
+const bu = arg("bu");
+const currency = arg("currency", "");
+const shots = arg("screenshots", "");
+const chromium = arg("chromium", "/usr/bin/chromium");
+if (!url || !nodeModules || !bu) {
+  console.error("usage: dashboard_driver.mjs --url URL --node-modules DIR --bu UNIT [--screenshots DIR]");
+  process.exit(2);
+}
+const require = createRequire(path.join(path.resolve(nodeModules), "noop.js"));
+const { chromium: pw } = require("playwright-core");
+
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "kpid-chromium-"));
+const origin = new URL(url).origin;
+const report = { external_requests: [], console_errors: [], page_errors: [] };
+
+const context = await pw.launchPersistentContext(userDataDir, {
+  executablePath: chromium,
+  headless: true,
+  viewport: { width: 1280, height: 800 },
+  // Far from UTC: the page's date arithmetic must not use the browser's zone.
+  timezoneId: "Pacific/Kiritimati",
+  acceptDownloads: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+try {
+  const page = context.pages()[0] || (await context.newPage());
+  await page.route("**/*", (route) => {
+    const u = route.request().url();
+    if (u.startsWith(origin + "/") || u.startsWith("blob:") || u.startsWith("data:")) return route.continue();
+    report.external_requests.push(u);
+    return route.abort();
+  });
+  // Errors are expected only in the last step (a unit that does not exist).
+  let phase = "main";
+  page.on("console", (m) => { if (m.type() === "error" && phase === "main") report.console_errors.push(m.text()); });
+  page.on("pageerror", (e) => report.page_errors.push(String(e)));
+
+  // Waits for the render after `count` renders to have finished.
+  const waitRender = async (count) => {
+    await page.waitForFunction((n) => Number(document.body.dataset.render) > n &&
+      document.body.dataset.state !== "loading", count, { timeout: 60000 });
+    return page.evaluate(() => Number(document.body.dataset.render));
+  };
+  const snapshot = () => page.evaluate(() => {
+    const tiles = {};
+    for (const t of document.querySelectorAll(".tile[data-kpi]")) {
+      const q = (s) => (t.querySelector(s) ? t.querySelector(s).textContent.trim() : null);
+      tiles[t.dataset.kpi] = { num: q(".num"), unit: q(".unit"), reason: q(".reason"),
+        change: q(".change"), verdict: (t.querySelector(".change") || { className: "" }).className.replace("change", "").trim(),
+        arrow: q(".arrow") };
+    }
+    // A chart rendered when its canvas has pixels painted (not transparent).
+    const canvases = {};
+    for (const c of document.querySelectorAll("canvas")) {
+      const ctx = c.getContext("2d");
+      const d = ctx.getImageData(0, 0, c.width, c.height).data;
+      let painted = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) painted++;
+      canvases[c.id] = { painted, width: c.width, height: c.height };
+    }
+    // The goal lines: the last data set of the SLA and FTQ charts.
+    const goal = (id) => {
+      const ch = window.Chart && window.Chart.getChart(document.getElementById(id));
+      const ds = ch ? ch.data.datasets[ch.data.datasets.length - 1] : null;
+      return ds ? { label: ds.label, value: ds.data[0] } : null;
+    };
+    const goals = { sla: goal("chart-sla"), ftq: goal("chart-ftq") };
+    const bus = [...document.querySelectorAll("#f-bu option")].map((o) => o.value);
+    const overdue = [...document.querySelectorAll("[data-table=overdue] tbody tr")].map((r) =>
+      [...r.querySelectorAll("td")].map((td) => td.textContent.trim()));
+    const externalRefs = [...document.querySelectorAll("[src],[href]")].map((e) => e.getAttribute("src") || e.getAttribute("href"))
+      .filter((h) => /^[a-z]+:\/\//i.test(h) || h.startsWith("//"));
+    return { state: document.body.dataset.state, error: document.getElementById("error").textContent,
+      context: document.getElementById("context").textContent, tiles, canvases, goals, business_units: bus, overdue,
+      external_refs: externalRefs, url: location.pathname + location.search,
+      doc_width: document.documentElement.scrollWidth };
+  });
+
+  await page.goto(url);
+  let renders = await waitRender(0);
+  report.initial = await snapshot();
+  if (shots) await page.screenshot({ path: path.join(shots, "dashboard.png"), fullPage: true });
+
+  // The KPI table behind the tiles, as the CSV button downloads it.
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.click("button[data-csv=kpis]")]);
+  report.kpi_csv = fs.readFileSync(await dl.path(), "utf8");
+  report.kpi_csv_name = dl.suggestedFilename();
+
+  // A filter: one business unit.
+  await page.selectOption("#f-bu", bu);
+  renders = await waitRender(renders);
+  report.filtered = await snapshot();
+
+  // The filtered view's URL, opened afresh, shows the same view.
+  await page.goto(origin + report.filtered.url);
+  renders = await waitRender(0);
+  report.reloaded = await snapshot();
+
+  // The other period lengths, on the same unit.
+  for (const iv of ["quarter", "week"]) {
+    await page.selectOption("#f-interval", iv);
+    renders = await waitRender(renders);
+    report[iv] = await snapshot();
+  }
+  await page.selectOption("#f-interval", "month");
+  renders = await waitRender(renders);
+
+  // Drill-down: the first top-overdue customer's profile.
+  const first = await page.$("[data-table=overdue] button[data-customer]");
+  if (first) {
+    report.profile_customer = await first.getAttribute("data-customer");
+    await first.click();
+    renders = await waitRender(renders);
+    report.profile = await page.evaluate(() => {
+      const box = document.getElementById("profile");
+      const facts = {};
+      for (const f of box.querySelectorAll(".fact")) facts[f.querySelector("dt").textContent] = f.querySelector("dd").textContent;
+      const items = [...box.querySelectorAll("[data-table=profile-items] tbody tr")].map((r) =>
+        [...r.querySelectorAll("td")].map((td) => td.textContent.trim()));
+      return { hidden: box.hidden, title: document.getElementById("h-profile").textContent, facts, items,
+        url: location.pathname + location.search };
+    });
+    if (shots) {
+      await page.locator("#profile").scrollIntoViewIfNeeded();
+      await page.locator("#profile").screenshot({ path: path.join(shots, "dashboard-customer.png") });
+    }
+  }
+
+  // A narrow screen: nothing may be wider than the viewport.
+  await page.setViewportSize({ width: 400, height: 800 });
+  // Chart.js follows a resize on the next animation frames.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(r)))));
+  report.narrow = await page.evaluate(() => ({ doc_width: document.documentElement.scrollWidth, viewport: window.innerWidth }));
+  if (shots) {
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(shots, "dashboard-narrow.png"), fullPage: false });
+  }
+
+  // Another currency: the tiles become that currency's book.
+  if (currency) {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(url);
+    renders = await waitRender(0);
+    await page.selectOption("#f-currency", currency);
+    renders = await waitRender(renders);
+    report.currency_view = await snapshot();
+  }
+
+  // A link naming a business unit that does not exist: the API's message.
+  phase = "bad";
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto(origin + "/?business_unit=no-such-unit");
+  await waitRender(0);
+  report.bad_unit = await snapshot();
+  await page.goto(origin + "/?customer=NOBODY");
+  await waitRender(0);
+  report.bad_customer = await page.evaluate(() => ({ state: document.body.dataset.state,
+    hidden: document.getElementById("profile").hidden,
+    text: document.getElementById("profile-body").textContent,
+    tiles: document.querySelectorAll(".tile").length }));
+} finally {
+  await context.close();
+  fs.rmSync(userDataDir, { recursive: true, force: true });
+}
+process.stdout.write(JSON.stringify(report) + "\n");
