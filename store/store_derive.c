@@ -1514,6 +1514,43 @@ err_t derive_flow_units(const derive_t *d, MDB_txn *txn, const char currency[4],
     return e;
 }
 
+err_t derive_flow_currencies(const derive_t *d, MDB_txn *txn, derive_cur_fn fn, void *ctx)
+{
+    MDB_cursor *c;
+    if (mdb_cursor_open(txn, d->flows, &c))
+        return ERR_IO;
+    err_t e = ERR_OK;
+    /* Skip from one currency prefix to the next: a 3-byte key sorts before
+       every 15-byte flow key that starts with it. */
+    uint8_t cur[3] = {0, 0, 0};
+    for (;;) {
+        MDB_val kv = {sizeof cur, cur}, v;
+        int rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
+        if (rc == MDB_NOTFOUND)
+            break;
+        if (rc) {
+            e = ERR_IO;
+            break;
+        }
+        if (kv.mv_size < 3)
+            break;
+        memcpy(cur, kv.mv_data, 3);
+        char code[4] = {(char)cur[0], (char)cur[1], (char)cur[2], '\0'};
+        e = fn(ctx, code);
+        if (e)
+            break;
+        /* The next prefix: cur + 1 as a 3-byte big-endian number. */
+        int i = 2;
+        while (i >= 0 && cur[i] == 0xFF)
+            cur[i--] = 0;
+        if (i < 0)
+            break;
+        cur[i]++;
+    }
+    mdb_cursor_close(c);
+    return e;
+}
+
 err_t derive_sla_cumulative(const derive_t *d, MDB_txn *txn, size_t sla, uint32_t unit,
                             const int32_t *days, size_t n, store_sla_counts_t *out)
 {

@@ -137,6 +137,10 @@ err_t derive_open_parties(const derive_t *d, MDB_txn *txn, const char currency[4
 /* Units (ids, ascending) with flows in the currency. */
 err_t derive_flow_units(const derive_t *d, MDB_txn *txn, const char currency[4], derive_id_fn fn,
                         void *ctx) KPID_MUST_USE;
+/* Currencies (ascending) with any flow row. */
+typedef err_t (*derive_cur_fn)(void *ctx, const char *currency);
+err_t derive_flow_currencies(const derive_t *d, MDB_txn *txn, derive_cur_fn fn,
+                             void *ctx) KPID_MUST_USE;
 err_t derive_sla_cumulative(const derive_t *d, MDB_txn *txn, size_t sla, uint32_t unit,
                             const int32_t *days, size_t n, store_sla_counts_t *out) KPID_MUST_USE;
 err_t derive_ftq_cumulative(const derive_t *d, MDB_txn *txn, store_ftq_kind_t kind, uint32_t unit,

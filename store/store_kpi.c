@@ -78,6 +78,11 @@ err_t store_business_units(store_snap_t *snap, const char *currency, store_name_
     return derive_flow_units(store_snap_derive(snap), store_snap_txn(snap), cur, id_to_name, &c);
 }
 
+err_t store_currencies(store_snap_t *snap, store_name_fn fn, void *ctx)
+{
+    return derive_flow_currencies(store_snap_derive(snap), store_snap_txn(snap), fn, ctx);
+}
+
 err_t store_parties(store_snap_t *snap, const char *currency, const char *business_unit,
                     store_name_fn fn, void *ctx)
 {

@@ -97,6 +97,11 @@ err_t store_business_units(store_snap_t *snap, const char *currency, store_name_
 err_t store_parties(store_snap_t *snap, const char *currency, const char *business_unit,
                     store_name_fn fn, void *ctx) KPID_MUST_USE;
 
+/* Currencies with any money flow (invoices, payments, credit notes, bills),
+   ascending by code; `currency` is a NUL-terminated code, valid during the
+   call. A callback returning non-OK stops the walk with that code. */
+err_t store_currencies(store_snap_t *snap, store_name_fn fn, void *ctx) KPID_MUST_USE;
+
 /* SLA counters, cumulative to a day (see kpi.h for how they combine):
    completed/met count items by stop day; breached_open(E) =
    breach_from(E) - breach_to(E). */
