@@ -42,7 +42,16 @@ static const api_route_t routes[] = {
     {"GET", "/v1/sla", api_sla_get, NULL, api_sla_params},
     {"GET", "/v1/ftq", api_ftq_get, NULL, api_ftq_params},
     {"GET", "/v1/customers/", api_customer_get, NULL, api_customer_params},
+    {"GET", "/metrics", api_metrics_get, NULL, no_params},
 };
+_Static_assert(sizeof routes / sizeof routes[0] <= API_METRICS_ROUTES_MAX,
+               "every route gets its own request metrics");
+
+const api_route_t *api_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}
 
 unsigned api_err_status(err_t e)
 {
@@ -109,6 +118,15 @@ static void add_headers(api_req_t *req, struct MHD_Response *r, const char *ctyp
     (void)MHD_add_response_header(r, "Server-Timing", st);
 }
 
+/* Queue r; remember the status for the request metrics. */
+static enum MHD_Result queue(api_req_t *req, unsigned status, struct MHD_Response *r)
+{
+    enum MHD_Result ret = MHD_queue_response(req->conn, status, r);
+    if (ret == MHD_YES)
+        req->status = status;
+    return ret;
+}
+
 enum MHD_Result api_send_body(api_req_t *req, unsigned status, const char *ctype, const char *body,
                               size_t len)
 {
@@ -117,7 +135,7 @@ enum MHD_Result api_send_body(api_req_t *req, unsigned status, const char *ctype
     if (r == NULL)
         return MHD_NO;
     add_headers(req, r, ctype);
-    enum MHD_Result ret = MHD_queue_response(req->conn, status, r);
+    enum MHD_Result ret = queue(req, status, r);
     MHD_destroy_response(r);
     return ret;
 }
@@ -137,7 +155,7 @@ enum MHD_Result api_send_json(api_req_t *req, unsigned status, json_t *j)
         return MHD_NO;
     }
     add_headers(req, r, "application/json");
-    enum MHD_Result ret = MHD_queue_response(req->conn, status, r);
+    enum MHD_Result ret = queue(req, status, r);
     MHD_destroy_response(r);
     return ret;
 }
@@ -329,12 +347,26 @@ static void req_free(api_req_t *req)
     free(req);
 }
 
+/* Request accounting, once per request as it completes: by route-table
+   index (never the raw path), status and time since its headers. */
+static void account(const api_req_t *req)
+{
+    struct timespec now;
+    (void)clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ns =
+        (int64_t)(now.tv_sec - req->t0.tv_sec) * 1000000000 + (now.tv_nsec - req->t0.tv_nsec);
+    size_t route = req->route != NULL ? (size_t)(req->route - routes) : SIZE_MAX;
+    api_metrics_request(req->srv->metrics, route, req->status, ns > 0 ? (uint64_t)ns : 0);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
     (void)conn;
     (void)toe;
+    if (*con_cls != NULL)
+        account(*con_cls);
     req_free(*con_cls);
     *con_cls = NULL;
 }
@@ -471,8 +503,14 @@ err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *ms
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (unsigned)n : 1u;
     }
+    srv->metrics = api_metrics_new();
+    if (srv->metrics == NULL) {
+        free(srv);
+        return err_set(msg, ERR_NOMEM, "out of memory");
+    }
     err_t e = kpi_currency_digits(opts->coll.base_currency, &srv->coll_digits_base);
     if (e) {
+        api_metrics_free(srv->metrics);
         free(srv);
         return err_set(msg, e, "base currency '%s' is not an ISO 4217 code",
                        opts->coll.base_currency);
@@ -483,6 +521,7 @@ err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *ms
     bool v6;
     e = parse_addr(opts->host, opts->port, &ss, &sslen, &v6, msg);
     if (e) {
+        api_metrics_free(srv->metrics);
         free(srv);
         return e;
     }
@@ -499,6 +538,7 @@ err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *ms
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256u << 10), MHD_OPTION_END);
     if (srv->daemon == NULL) {
         int en = errno;
+        api_metrics_free(srv->metrics);
         free(srv);
         return err_set(msg, ERR_IO, "cannot listen on %s:%u: %s", opts->host, opts->port,
                        en ? strerror(en) : "address unavailable");
@@ -530,5 +570,6 @@ void api_server_stop(api_server_t *srv, unsigned drain_ms)
     MHD_stop_daemon(srv->daemon);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
+    api_metrics_free(srv->metrics);
     free(srv);
 }
