@@ -364,6 +364,27 @@ class MetricsTest(unittest.TestCase):
             self.assertTrue(used, (title, expr))
             self.assertTrue(used <= names, "%s: %s not in a scrape" % (title, used - names))
 
+        # The panel queries are valid PromQL once Grafana has put the
+        # variables in: promtool parses them as recording rules.
+        promtool = shutil.which("promtool")
+        if promtool is None:
+            self.skipTest("promtool not found: PromQL of the dashboard not parsed")
+        subst = {"$currency": "USD", "$business_unit": "^$", "$window": "month_to_date",
+                 "$__rate_interval": "5m"}
+        rules = []
+        for i, (title, expr) in enumerate(exprs):
+            if expr.startswith("label_values("):
+                continue  # a Grafana variable query, not PromQL
+            for k, v in subst.items():
+                expr = expr.replace(k, v)
+            self.assertIsNone(re.search(r"\$[{_a-zA-Z]", expr), (title, expr))
+            rules.append({"record": "kpid_dashboard:q%d" % i, "expr": expr})
+        path = os.path.join(self.tmp, "dashboard-rules.json")  # JSON is YAML
+        with open(path, "w") as f:
+            json.dump({"groups": [{"name": "dashboard", "rules": rules}]}, f)
+        r = subprocess.run([promtool, "check", "rules", path], capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout.decode() + r.stderr.decode())
+
 
 if __name__ == "__main__":
     kpidtest.parse_args()
