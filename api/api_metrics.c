@@ -10,8 +10,11 @@
  *
  * The handler writes, in this order: build and process families, server
  * counters, store gauges, then the KPI families (api_metrics_kpi.c) and how
- * long they took. If the KPI part fails the rest is still served, with
- * kpid_kpi_scrape_error 1, so a store problem does not blind the scrape.
+ * long they took. The KPI text is reused while the store's event count and
+ * the as-of day are unchanged (api_metrics_kpi_cached says why that is
+ * exact), so scrapes between ingests cost a copy. If the KPI part fails the
+ * rest is still served, with kpid_kpi_scrape_error 1, so a store problem
+ * does not blind the scrape.
  */
 #include "api_int.h"
 
@@ -77,13 +80,22 @@ static int64_t process_start_s(void)
 api_metrics_t *api_metrics_new(void)
 {
     api_metrics_t *m = calloc(1, sizeof *m);
-    if (m != NULL)
-        m->start_time_s = process_start_s();
+    if (m == NULL)
+        return NULL;
+    if (pthread_mutex_init(&m->kpi_mu, NULL) != 0) {
+        free(m);
+        return NULL;
+    }
+    m->start_time_s = process_start_s();
     return m;
 }
 
 void api_metrics_free(api_metrics_t *m)
 {
+    if (m == NULL)
+        return;
+    (void)pthread_mutex_destroy(&m->kpi_mu);
+    free(m->kpi_text);
     free(m);
 }
 
@@ -158,9 +170,10 @@ void api_metrics_write_http(const api_metrics_t *m, const api_route_t *routes, s
             api_prom_sample_u64(b, "kpid_http_requests_total", l, 3, v);
         }
     }
-    api_prom_family(b, "kpid_http_request_duration_seconds", "histogram",
-                    "Time from the request's headers to its completion (response sent), by "
-                    "route pattern and method.");
+    api_prom_family(
+        b, "kpid_http_request_duration_seconds", "histogram",
+        "Time from the request's headers until its response was queued (parsing, store, "
+        "KPI math, rendering; not the network transfer), by route pattern and method.");
     for (size_t i = 0; i <= n_routes; i++) {
         size_t slot = i < n_routes ? i : API_METRICS_ROUTES_MAX;
         uint64_t counts[API_METRICS_BOUNDS + 1];
@@ -260,7 +273,7 @@ static void write_store(const store_stats_t *st, api_buf_t *b)
     api_prom_sample_u64(b, "kpid_store_map_used_bytes", NULL, 0, st->map_used);
 }
 
-/* ---- GET /metrics ---------------------------------------------------------------------- */
+/* ---- the KPI families, cached while exact ------------------------------------------------ */
 
 static uint64_t mono_ns(void)
 {
@@ -268,6 +281,48 @@ static uint64_t mono_ns(void)
     (void)clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
+
+err_t api_metrics_kpi_cached(api_metrics_t *m, const api_kpi_scrape_t *sc, uint64_t events,
+                             api_buf_t *b, err_msg_t *msg)
+{
+    err_t e = ERR_OK;
+    kpi_arena_t *arena = NULL;
+    api_buf_t fresh;
+    api_buf_init(&fresh, METRICS_BODY_MAX);
+    (void)pthread_mutex_lock(&m->kpi_mu);
+    if (m->kpi_text != NULL && m->kpi_events == events && m->kpi_today == sc->today) {
+        m->kpi_hits++;
+        api_buf_add(b, m->kpi_text, m->kpi_len);
+        goto out;
+    }
+    uint64_t t0 = mono_ns();
+    e = kpi_arena_new(METRICS_ARENA_CAP, &arena);
+    if (e) {
+        (void)err_set(msg, e, "out of memory");
+        goto out;
+    }
+    e = api_metrics_kpi_write(sc, arena, &fresh, msg);
+    if (!e && fresh.failed)
+        e = err_set(msg, ERR_TOO_LARGE, "KPI families exceed %u bytes", METRICS_BODY_MAX);
+    if (e)
+        goto out;
+    m->kpi_compute_ns = mono_ns() - t0;
+    m->kpi_computations++;
+    free(m->kpi_text);
+    m->kpi_text = fresh.data; /* taken over: fresh is emptied, not freed */
+    m->kpi_len = fresh.len;
+    m->kpi_events = events;
+    m->kpi_today = sc->today;
+    api_buf_init(&fresh, 0);
+    api_buf_add(b, m->kpi_text ? m->kpi_text : "", m->kpi_len);
+out:
+    (void)pthread_mutex_unlock(&m->kpi_mu);
+    kpi_arena_free(arena);
+    api_buf_free(&fresh);
+    return e;
+}
+
+/* ---- GET /metrics ---------------------------------------------------------------------- */
 
 enum MHD_Result api_metrics_get(api_req_t *req)
 {
@@ -296,23 +351,30 @@ enum MHD_Result api_metrics_get(api_req_t *req)
         write_store(&st, &b);
 
     err_msg_t m = {{0}};
-    kpi_arena_t *arena = NULL;
-    uint64_t t0 = mono_ns();
     if (!e)
-        e = kpi_arena_new(METRICS_ARENA_CAP, &arena);
-    if (!e)
-        e = api_metrics_kpi_write(&sc, arena, &b, &m);
-    kpi_arena_free(arena);
-    uint64_t t1 = mono_ns();
+        e = api_metrics_kpi_cached(srv->metrics, &sc, st.events, &b, &m);
     if (e && srv->opts.log != NULL) {
         fprintf(srv->opts.log, "kpid: GET /metrics: KPI families left out: %s\n",
                 err_msg_or(&m, e));
         fflush(srv->opts.log);
     }
+    api_metrics_t *mt = srv->metrics;
+    (void)pthread_mutex_lock(&mt->kpi_mu);
+    uint64_t compute_ns = mt->kpi_compute_ns, computations = mt->kpi_computations,
+             hits = mt->kpi_hits;
+    (void)pthread_mutex_unlock(&mt->kpi_mu);
     char v[API_PROM_SECONDS_BUF];
-    api_prom_family(&b, "kpid_kpi_scrape_duration_seconds", "gauge",
-                    "Time this scrape spent computing the KPI families.");
-    api_prom_sample(&b, "kpid_kpi_scrape_duration_seconds", NULL, 0, api_prom_seconds(t1 - t0, v));
+    api_prom_family(&b, "kpid_kpi_compute_duration_seconds", "gauge",
+                    "How long the last computation of the KPI families took.");
+    api_prom_sample(&b, "kpid_kpi_compute_duration_seconds", NULL, 0,
+                    api_prom_seconds(compute_ns, v));
+    api_prom_family(&b, "kpid_kpi_computations_total", "counter",
+                    "Scrapes that computed the KPI families (the store or the day had changed).");
+    api_prom_sample_u64(&b, "kpid_kpi_computations_total", NULL, 0, computations);
+    api_prom_family(&b, "kpid_kpi_cache_hits_total", "counter",
+                    "Scrapes that reused the last KPI families: no event stored and the same "
+                    "day since they were computed, so they were still exact.");
+    api_prom_sample_u64(&b, "kpid_kpi_cache_hits_total", NULL, 0, hits);
     api_prom_family(&b, "kpid_kpi_scrape_error", "gauge",
                     "1 when this scrape could not compute the KPI families (see the server log).");
     api_prom_sample(&b, "kpid_kpi_scrape_error", NULL, 0, e ? "1" : "0");

@@ -10,10 +10,12 @@
  *                      and status; latency histograms by route; events
  *                      ingested by result), kept with lock-free atomic adds,
  *                      plus process and store gauges, and the handler.
- *   api_metrics_kpi.c  the KPI families, computed per scrape from the
- *                      store's derived state through store_query.h, so every
- *                      number equals what the JSON API answers for the same
- *                      window (docs/metrics.md lists names, labels, windows).
+ *   api_metrics_kpi.c  the KPI families, computed from the store's derived
+ *                      state through store_query.h, so every number equals
+ *                      what the JSON API answers for the same window
+ *                      (docs/metrics.md lists names, labels, windows); reused
+ *                      by api_metrics.c while the store and the day have not
+ *                      changed.
  *
  * Cardinality is bounded by construction: routes are the route table's
  * patterns (never the raw path), status codes are 100..599, and the KPI
@@ -22,6 +24,7 @@
 #ifndef KPID_API_METRICS_H
 #define KPID_API_METRICS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -103,6 +106,15 @@ typedef struct api_metrics {
     uint64_t no_response;            /* connections closed before an answer was queued */
     uint64_t events[API_EV_RESULTS]; /* POST /v1/events items by result */
     int64_t start_time_s;            /* process start, UTC seconds */
+    /* The KPI families of the last computation (api_metrics_kpi_cached),
+       reused while its key holds. All below is guarded by kpi_mu. */
+    pthread_mutex_t kpi_mu;
+    char *kpi_text; /* owned; NULL before the first computation */
+    size_t kpi_len;
+    uint64_t kpi_events;     /* key: the store's event count read before computing */
+    int32_t kpi_today;       /* key: the as-of day */
+    uint64_t kpi_compute_ns; /* how long that computation took */
+    uint64_t kpi_computations, kpi_hits;
 } api_metrics_t;
 
 /* New zeroed counters (start_time_s filled in). NULL when out of memory.
@@ -137,14 +149,32 @@ const char *api_metrics_route_label(const api_route_t *r, char *buf, size_t cap)
 
 /* ---- KPI families (api_metrics_kpi.c) ------------------------------------- */
 
+typedef struct api_kpi_scrape api_kpi_scrape_t;
+
+/*
+ * Append the KPI families (api_metrics_kpi_write) to b, reusing the text of
+ * the last computation when nothing it depends on has changed: the same
+ * as-of day and the same store event count. `events` must be read (store
+ * stats) BEFORE this call: the computation's snapshot is then at least as
+ * new as the key, and since the count only grows, a key that still matches
+ * means the store has not changed since — the reused text is exact, never
+ * stale. (Everything else the KPIs depend on, SLAs, calendar, zone, bucket
+ * edges, is fixed while the server runs; an accepted event always raises
+ * the count, releasing pending ones included.) Serialized by m->kpi_mu, so
+ * concurrent scrapes compute once. Errors as api_metrics_kpi_write; an
+ * error leaves the previous text cached.
+ */
+err_t api_metrics_kpi_cached(api_metrics_t *m, const api_kpi_scrape_t *sc, uint64_t events,
+                             api_buf_t *b, err_msg_t *msg) KPID_MUST_USE;
+
 /* What the KPI families are computed for. */
-typedef struct api_kpi_scrape {
+struct api_kpi_scrape {
     store_t *store;
     int32_t today;        /* as-of day, reporting zone */
     const char *tz_name;  /* the reporting zone's name (kpid_kpi_info) */
     const int32_t *edges; /* aging bucket edges (checked) */
     size_t n_edges;
-} api_kpi_scrape_t;
+};
 
 /*
  * Append every KPI family as of sc->today (windows in docs/metrics.md):

@@ -118,12 +118,29 @@ static void add_headers(api_req_t *req, struct MHD_Response *r, const char *ctyp
     (void)MHD_add_response_header(r, "Server-Timing", st);
 }
 
-/* Queue r; remember the status for the request metrics. */
+/* Request accounting, once per request: by route-table index (never the
+   raw path), status (0: none was queued) and time since its headers. */
+static void account(const api_req_t *req)
+{
+    struct timespec now;
+    (void)clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ns =
+        (int64_t)(now.tv_sec - req->t0.tv_sec) * 1000000000 + (now.tv_nsec - req->t0.tv_nsec);
+    size_t route = req->route != NULL ? (size_t)(req->route - routes) : SIZE_MAX;
+    api_metrics_request(req->srv->metrics, route, req->status, ns > 0 ? (uint64_t)ns : 0);
+}
+
+/* Queue r and account for the request. Counting when the response is queued,
+   not when it has been sent, means a client that has its answer always sees
+   it counted by its next scrape; the duration is the time kpid took to
+   answer (as Server-Timing reports), without the network transfer. */
 static enum MHD_Result queue(api_req_t *req, unsigned status, struct MHD_Response *r)
 {
     enum MHD_Result ret = MHD_queue_response(req->conn, status, r);
-    if (ret == MHD_YES)
+    if (ret == MHD_YES && req->status == 0) {
         req->status = status;
+        account(req);
+    }
     return ret;
 }
 
@@ -347,26 +364,15 @@ static void req_free(api_req_t *req)
     free(req);
 }
 
-/* Request accounting, once per request as it completes: by route-table
-   index (never the raw path), status and time since its headers. */
-static void account(const api_req_t *req)
-{
-    struct timespec now;
-    (void)clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t ns =
-        (int64_t)(now.tv_sec - req->t0.tv_sec) * 1000000000 + (now.tv_nsec - req->t0.tv_nsec);
-    size_t route = req->route != NULL ? (size_t)(req->route - routes) : SIZE_MAX;
-    api_metrics_request(req->srv->metrics, route, req->status, ns > 0 ? (uint64_t)ns : 0);
-}
-
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
     (void)conn;
     (void)toe;
-    if (*con_cls != NULL)
-        account(*con_cls);
+    api_req_t *req = *con_cls;
+    if (req != NULL && req->status == 0)
+        account(req); /* ended without an answer: counted as unanswered */
     req_free(*con_cls);
     *con_cls = NULL;
 }

@@ -2,7 +2,8 @@
  * test_api_metrics.c — the server's request and ingest counters
  * (api/api_metrics.c): bucket placement at the bounds, status codes,
  * unmatched routes and unanswered requests, route labels, the written
- * families, and exact totals under concurrent lock-free updates.
+ * families, exact totals under concurrent lock-free updates, and the KPI
+ * text reused only while the store and the day are unchanged.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -11,6 +12,8 @@
 
 #include "api_int.h"
 #include "api_metrics.h"
+#include "kpi_date.h"
+#include "store.h"
 #include "test.h"
 
 static const api_route_t routes[] = {
@@ -178,6 +181,90 @@ static void test_concurrent(void)
     api_metrics_free(m);
 }
 
+/* The KPI text is reused while (event count, day) hold, recomputed when
+   either moves, and an event changes what is served. */
+static void test_kpi_cache(void)
+{
+    kpi_tz_t *utc;
+    REQUIRE(kpi_tz_new_utc(&utc) == ERR_OK);
+    char dir[64];
+    snprintf(dir, sizeof dir, "%s", "/tmp/kpid-metrics-XXXXXX");
+    REQUIRE(mkdtemp(dir) != NULL);
+    store_opts_t o = {.dir = dir, .tz = utc, .base_currency = "USD"};
+    store_t *s = NULL;
+    REQUIRE(store_open(&o, &s, NULL) == ERR_OK);
+    static const int32_t edges[] = {30, 60, 90, 120};
+    int32_t today = kpi_days_from_civil(2025, 4, 20);
+    api_kpi_scrape_t sc = {
+        .store = s, .today = today, .tz_name = "UTC", .edges = edges, .n_edges = 4};
+    api_metrics_t *m = api_metrics_new();
+    REQUIRE(m != NULL);
+    api_buf_t b1, b2, b3, b4;
+    api_buf_init(&b1, 1u << 20);
+    api_buf_init(&b2, 1u << 20);
+    api_buf_init(&b3, 1u << 20);
+    api_buf_init(&b4, 1u << 20);
+
+    CHECK_ERR(ERR_OK, api_metrics_kpi_cached(m, &sc, 0, &b1, NULL));
+    CHECK_INT(1, m->kpi_computations);
+    CHECK_ERR(ERR_OK, api_metrics_kpi_cached(m, &sc, 0, &b2, NULL));
+    CHECK_INT(1, m->kpi_computations);
+    CHECK_INT(1, m->kpi_hits);
+    REQUIRE(b1.data != NULL && b2.data != NULL);
+    CHECK(b1.len == b2.len && memcmp(b1.data, b2.data, b1.len) == 0);
+    CHECK(strstr(b1.data, "kpid_ar_open_amount{") == NULL);
+
+    /* An event: the count moves, the figures are computed again. */
+    kpi_event_t ev = {.type = KPI_EV_INVOICE_ISSUED,
+                      .flags = KPI_EVF_AMOUNT | KPI_EVF_TERMS,
+                      .time_s = kpi_day_start_utc(today) + 3600,
+                      .amount_minor = 12345,
+                      .terms_days = 30,
+                      .id = "c1",
+                      .business_unit = "",
+                      .party = "A",
+                      .doc = "I1"};
+    store_item_result_t res;
+    store_batch_stats_t st;
+    REQUIRE(store_put_batch(s, &ev, 1, NULL, &res, &st, NULL) == ERR_OK);
+    CHECK_ERR(ERR_OK, api_metrics_kpi_cached(m, &sc, 1, &b3, NULL));
+    CHECK_INT(2, m->kpi_computations);
+    REQUIRE(b3.data != NULL);
+    CHECK(strstr(b3.data, "\nkpid_ar_open_amount{currency=\"USD\",bucket=\"current\"} 123.45\n") !=
+          NULL);
+
+    /* The next day: computed again (aging moves with the day). */
+    sc.today = today + 31;
+    CHECK_ERR(ERR_OK, api_metrics_kpi_cached(m, &sc, 1, &b4, NULL));
+    CHECK_INT(3, m->kpi_computations);
+    CHECK_INT(1, m->kpi_hits);
+    REQUIRE(b4.data != NULL);
+    CHECK(strstr(b4.data, "\nkpid_ar_open_amount{currency=\"USD\",bucket=\"1-30\"} 123.45\n") !=
+          NULL);
+
+    /* A failed computation appends nothing and keeps the last text. */
+    size_t before = b4.len;
+    api_kpi_scrape_t bad = sc;
+    bad.n_edges = 0;
+    bad.today = today + 40;
+    err_msg_t msg = {{0}};
+    CHECK_ERR(ERR_BAD_PARAM, api_metrics_kpi_cached(m, &bad, 1, &b4, &msg));
+    CHECK_INT(before, b4.len);
+    CHECK_INT(3, m->kpi_computations);
+    CHECK(m->kpi_text != NULL && m->kpi_today == today + 31);
+
+    api_buf_free(&b1);
+    api_buf_free(&b2);
+    api_buf_free(&b3);
+    api_buf_free(&b4);
+    api_metrics_free(m);
+    store_close(s);
+    kpi_tz_free(utc);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    REQUIRE(system(cmd) == 0);
+}
+
 int main(void)
 {
     RUN(test_bounds_ascending);
@@ -187,5 +274,6 @@ int main(void)
     RUN(test_start_time);
     RUN(test_write_http);
     RUN(test_concurrent);
+    RUN(test_kpi_cache);
     return test_summary();
 }

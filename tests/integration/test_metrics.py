@@ -310,6 +310,34 @@ class MetricsTest(unittest.TestCase):
         self.assertEqual({k: last[k] - after[k] for k in after},
                          {"accepted": 0, "duplicate": 0, "rejected": 1, "not_committed": 1})
 
+    def test_kpi_cache_exact(self):
+        """The KPI text is reused only while no event was stored (same day)."""
+        def kpi(expo):
+            return {k: v for k, v in expo["samples"].items()
+                    if k[0].startswith(("kpid_ar_", "kpid_dso_", "kpid_sla_", "kpid_ftq_",
+                                        "kpid_cei_", "kpid_dpo_", "kpid_kpi_info"))}
+
+        def n(expo, name):
+            return int(expo["samples"][(name, ())])
+
+        a = parse_exposition(self.scrape())
+        b = parse_exposition(self.scrape())
+        self.assertEqual(n(b, "kpid_kpi_computations_total"), n(a, "kpid_kpi_computations_total"))
+        self.assertEqual(n(b, "kpid_kpi_cache_hits_total"), n(a, "kpid_kpi_cache_hits_total") + 1)
+        self.assertEqual(kpi(a), kpi(b))
+        # One more invoice, today, in a unit of its own: computed again, and it shows.
+        today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+        ev = {"id": "metrics-cache-1", "type": "invoice.issued", "time": today,
+              "business_unit": "cache-unit", "invoice": "METRICS-CACHE-1",
+              "customer": "METRICS-C", "amount": "77.10", "terms_days": 30}
+        self.assertEqual(self.srv.post("/v1/events", ev)[0], 200)
+        c = parse_exposition(self.scrape())
+        self.assertEqual(n(c, "kpid_kpi_computations_total"), n(b, "kpid_kpi_computations_total") + 1)
+        self.assertEqual(n(c, "kpid_store_events"), n(b, "kpid_store_events") + 1)
+        amounts = {dict(k)["currency"]: v for k, v in family(c, "kpid_ar_open_amount").items()
+                   if dict(k).get("business_unit") == "cache-unit" and dict(k)["bucket"] == "current"}
+        self.assertEqual(list(amounts.values()), ["77.10"])
+
     def test_store_and_process_gauges(self):
         expo = parse_exposition(self.scrape())
         _, health, _ = self.srv.get("/healthz")
