@@ -141,8 +141,9 @@ void api_metrics_events(api_metrics_t *m, uint64_t accepted, uint64_t duplicates
 
 const char *api_metrics_route_label(const api_route_t *r, char *buf, size_t cap)
 {
+    /* "/" itself is a page, not a prefix of ids. */
     size_t len = strlen(r->path);
-    bool prefix = len > 0 && r->path[len - 1] == '/';
+    bool prefix = len > 1 && r->path[len - 1] == '/';
     snprintf(buf, cap, "%s%s", r->path, prefix ? "{id}" : "");
     return buf;
 }

@@ -144,7 +144,7 @@ void api_metrics_write_http(const api_metrics_t *m, const api_route_t *routes, s
                             api_buf_t *b);
 
 /* The route label of a table entry: its path, with "{id}" after a prefix
-   route's trailing '/'. buf >= 128 bytes. */
+   route's trailing '/' ("/" alone stays "/"). buf >= 128 bytes. */
 const char *api_metrics_route_label(const api_route_t *r, char *buf, size_t cap);
 
 /* ---- KPI families (api_metrics_kpi.c) ------------------------------------- */

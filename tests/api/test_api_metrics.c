@@ -92,6 +92,8 @@ static void test_route_label(void)
     char buf[128];
     CHECK_STR("/v1/aging", api_metrics_route_label(&routes[0], buf, sizeof buf));
     CHECK_STR("/v1/customers/{id}", api_metrics_route_label(&routes[2], buf, sizeof buf));
+    api_route_t root = {"GET", "/", NULL, NULL, NULL};
+    CHECK_STR("/", api_metrics_route_label(&root, buf, sizeof buf));
 }
 
 static void test_start_time(void)
