@@ -414,6 +414,50 @@ class MetricsTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout.decode() + r.stderr.decode())
 
 
+class ConfiguredMetricsTest(kpidtest.ServerTest):
+    """The metrics follow the server's configuration (zone, bucket edges) and
+    survive unit names that need escaping."""
+
+    UNIT = 'Z\u00fcrich "HQ" \\ west'
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="kpid-metrics-cfg-")
+        self.data = os.path.join(self.tmp, "data")
+        cfg = os.path.join(self.tmp, "kpid.json")
+        with open(cfg, "w") as f:
+            json.dump({"time_zone": "Pacific/Auckland", "aging_buckets": [10, 20]}, f)
+        self.srv = kpidtest.Server(self.data, ["--config", cfg]).start()
+
+    def test_zone_edges_and_escaping(self):
+        status, body, raw = self.srv.get("/v1/aging")
+        self.assertEqual(status, 200, raw)
+        today = datetime.date.fromisoformat(body["as_of"])  # today in Auckland
+        issued = today - datetime.timedelta(days=45)
+        ev = {"id": "cfg-1", "type": "invoice.issued", "time": issued.isoformat(),
+              "business_unit": self.UNIT, "invoice": "CFG-1", "customer": "C",
+              "amount": "1234.50", "due_date": (today - datetime.timedelta(days=15)).isoformat()}
+        self.assertEqual(self.srv.post("/v1/events", ev)[0], 200)
+        _, _, raw = self.srv.get("/metrics")
+        text = raw.decode()
+        promtool = shutil.which("promtool")
+        if promtool is not None:
+            r = subprocess.run([promtool, "check", "metrics"], input=raw, capture_output=True,
+                               timeout=60)
+            self.assertEqual(r.returncode, 0, r.stdout.decode() + r.stderr.decode())
+        expo = parse_exposition(text)
+        info = dict(next(iter(family(expo, "kpid_kpi_info"))))
+        self.assertEqual(info, {"as_of": today.isoformat(), "time_zone": "Pacific/Auckland"})
+        ar = family(expo, "kpid_ar_open_amount")
+        # 15 days past due falls in 11-20 with edges 10,20; the unit name round-trips.
+        self.assertEqual(ar[lab(business_unit=self.UNIT, currency="USD", bucket="11-20")],
+                         "1234.50")
+        self.assertEqual({dict(k)["bucket"] for k in ar}, {"current", "1-10", "11-20", "21+"})
+        api = self.srv.get("/v1/aging?" + urllib.parse.urlencode({"business_unit": self.UNIT}))[1]
+        self.assertEqual({b["label"]: b["amount"] for b in api["buckets"]},
+                         {dict(k)["bucket"]: v for k, v in ar.items()
+                          if dict(k).get("business_unit") == self.UNIT})
+
+
 if __name__ == "__main__":
     kpidtest.parse_args()
     unittest.main()
