@@ -183,7 +183,9 @@ struct api_kpi_scrape {
  * date; SLA compliance, met, completed and breached-open per SLA and unit;
  * FTQ per kind and unit. Every figure comes from store_query.h; undefined
  * ratios are left out. On error nothing is appended and msg says why.
- * arena is scratch memory for the computation (reset by the caller).
+ * arena receives the business-unit names (a few bytes per unit); each
+ * scope's query memory is a scratch arena of its own, reset per scope, so
+ * memory stays bounded whatever the number of units.
  */
 err_t api_metrics_kpi_write(const api_kpi_scrape_t *sc, kpi_arena_t *arena, api_buf_t *b,
                             err_msg_t *msg) KPID_MUST_USE;

@@ -34,6 +34,7 @@
 #include "store_query.h"
 
 #define FAMILY_MAX (16u << 20)
+#define SCRATCH_CAP (64u << 20) /* one scope's queries (countback over a century fits) */
 #define UNITS_MAX 100000
 
 enum fam {
@@ -101,7 +102,8 @@ static const char *const win_names[2] = {"previous_month", "month_to_date"};
 typedef struct kw {
     const api_kpi_scrape_t *sc;
     store_snap_t *snap;
-    kpi_arena_t *arena;
+    kpi_arena_t *arena;   /* names, for the whole call */
+    kpi_arena_t *scratch; /* query results of one scope, reset before each */
     err_msg_t *msg;
     api_buf_t fb[F_COUNT];
     kpi_period_t win[2]; /* previous month, month to date */
@@ -197,7 +199,8 @@ static err_t money_scope(kw_t *w, const char *cur, int digits, const char *unit)
                               .edges = w->sc->edges,
                               .n_edges = w->sc->n_edges};
     store_q_aging_t ag;
-    err_t e = store_q_aging(w->snap, &sc, &rq, w->arena, &ag, w->msg);
+    kpi_arena_reset(w->scratch);
+    err_t e = store_q_aging(w->snap, &sc, &rq, w->scratch, &ag, w->msg);
     if (e)
         return e;
     char buf[KPI_AMOUNT_BUF], lab[32];
@@ -218,7 +221,7 @@ static err_t money_scope(kw_t *w, const char *cur, int digits, const char *unit)
     for (int m = 0; m < 4; m++) {
         sr.what = STORE_Q_DSO;
         sr.method = (store_q_dso_method_t)m;
-        e = store_q_series(w->snap, &sc, &sr, w->arena, pts, w->msg);
+        e = store_q_series(w->snap, &sc, &sr, w->scratch, pts, w->msg);
         if (e)
             return e;
         l[2].value = store_q_dso_method_names[m];
@@ -231,7 +234,7 @@ static err_t money_scope(kw_t *w, const char *cur, int digits, const char *unit)
     static const store_q_series_t flows[2] = {STORE_Q_CEI, STORE_Q_DPO};
     for (int f = 0; f < 2; f++) {
         sr.what = flows[f];
-        e = store_q_series(w->snap, &sc, &sr, w->arena, pts, w->msg);
+        e = store_q_series(w->snap, &sc, &sr, w->scratch, pts, w->msg);
         if (e)
             return e;
         for (int k = 0; k < 2; k++) {
@@ -300,6 +303,7 @@ static const char *sla_unit_name(kpi_sla_unit_t u)
 
 static err_t counts_scope(kw_t *w, const char *unit)
 {
+    kpi_arena_reset(w->scratch);
     store_scope_t sc = {.business_unit = unit};
     store_q_point_t pts[2];
     store_q_series_req_t sr = {
@@ -310,7 +314,7 @@ static err_t counts_scope(kw_t *w, const char *unit)
     api_prom_label_t l[3] = {{"sla", NULL}, {"business_unit", unit}, {"window", NULL}};
     for (size_t i = 0; i < nd; i++) {
         sr.sla = i;
-        err_t e = store_q_series(w->snap, &sc, &sr, w->arena, pts, w->msg);
+        err_t e = store_q_series(w->snap, &sc, &sr, w->scratch, pts, w->msg);
         if (e)
             return e;
         l[0].value = defs[i].name;
@@ -328,7 +332,7 @@ static err_t counts_scope(kw_t *w, const char *unit)
     sr.what = STORE_Q_FTQ;
     for (int k = 0; k < 2; k++) {
         sr.ftq_kind = (store_ftq_kind_t)k;
-        err_t e = store_q_series(w->snap, &sc, &sr, w->arena, pts, w->msg);
+        err_t e = store_q_series(w->snap, &sc, &sr, w->scratch, pts, w->msg);
         if (e)
             return e;
         l[0].value = kinds[k];
@@ -373,7 +377,12 @@ err_t api_metrics_kpi_write(const api_kpi_scrape_t *sc, kpi_arena_t *arena, api_
     sample(&w, F_INFO, info, 2, "1");
     sla_targets(&w);
 
-    err_t e = store_snap_begin(sc->store, &w.snap);
+    err_t e = kpi_arena_new(SCRATCH_CAP, &w.scratch);
+    if (e) {
+        (void)err_set(msg, e, "out of memory");
+        goto out;
+    }
+    e = store_snap_begin(sc->store, &w.snap);
     if (e) {
         (void)err_set(msg, e, "cannot read the store: %s", err_str(e));
         goto out;
@@ -396,6 +405,7 @@ err_t api_metrics_kpi_write(const api_kpi_scrape_t *sc, kpi_arena_t *arena, api_
         api_buf_add(b, w.fb[f].data, w.fb[f].len);
 out:
     store_snap_end(w.snap);
+    kpi_arena_free(w.scratch);
     for (int f = 0; f < F_COUNT; f++)
         api_buf_free(&w.fb[f]);
     return e;
