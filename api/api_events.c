@@ -287,6 +287,11 @@ enum MHD_Result api_events_post_respond(api_req_t *req)
     json_object_set_new(j, "items", json_integer((json_int_t)items));
     json_object_set_new(j, "committed", json_boolean(committed));
 
+    size_t taken = committed ? stats.accepted + stats.duplicates : 0;
+    api_metrics_events(req->srv->metrics, committed ? stats.accepted : 0,
+                       committed ? stats.duplicates : 0, rejected_total,
+                       items > taken + rejected_total ? items - taken - rejected_total : 0);
+
     unsigned status = MHD_HTTP_OK;
     bool nothing_taken = !committed || stats.accepted + stats.duplicates == 0;
     if (rejected_total > 0 && nothing_taken)

@@ -18,6 +18,7 @@
 #include <microhttpd.h>
 
 #include "api.h"
+#include "api_metrics.h"
 #include "kpi_arena.h"
 
 typedef struct api_req api_req_t;
@@ -40,8 +41,9 @@ struct api_server {
     struct MHD_Daemon *daemon;
     api_opts_t opts;
     uint16_t port;
-    int coll_digits_base; /* minor digits of the base currency */
-    volatile int active;  /* requests in progress (atomic builtins) */
+    int coll_digits_base;   /* minor digits of the base currency */
+    volatile int active;    /* requests in progress (atomic builtins) */
+    api_metrics_t *metrics; /* owned; GET /metrics (api_metrics.h) */
 };
 
 struct api_req {
@@ -57,6 +59,7 @@ struct api_req {
     void *state;           /* handler-owned state (freed by free_state) */
     void (*free_state)(void *state);
     struct timespec t0;
+    unsigned status; /* HTTP status queued, 0 until a response is (request metrics) */
 };
 
 /* Look up a query parameter; NULL when absent. */
@@ -96,7 +99,13 @@ json_t *api_event_json(const kpi_event_t *ev, int base_digits);
 void api_event_csv_header(api_buf_t *b);
 void api_event_csv_row(api_buf_t *b, const kpi_event_t *ev, int base_digits);
 
+/* The route table (api_server.c); *n receives its length. Request metrics
+   are kept per entry, by index. */
+const api_route_t *api_routes(size_t *n);
+
 /* ---- handlers ------------------------------------------------------------ */
+/* GET /metrics (api_metrics.c) */
+enum MHD_Result api_metrics_get(api_req_t *req);
 enum MHD_Result api_events_post_respond(api_req_t *req);
 bool api_events_post_body(api_req_t *req, const char *data, size_t len);
 enum MHD_Result api_events_get(api_req_t *req);

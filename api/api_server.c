@@ -49,7 +49,16 @@ static const api_route_t routes[] = {
     {"GET", "/dashboard/", api_dashboard_asset, NULL, NULL},
     {"HEAD", "/", api_dashboard_index, NULL, NULL},
     {"HEAD", "/dashboard/", api_dashboard_asset, NULL, NULL},
+    {"GET", "/metrics", api_metrics_get, NULL, no_params},
 };
+_Static_assert(sizeof routes / sizeof routes[0] <= API_METRICS_ROUTES_MAX,
+               "every route gets its own request metrics");
+
+const api_route_t *api_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}
 
 unsigned api_err_status(err_t e)
 {
@@ -116,6 +125,32 @@ static void add_headers(api_req_t *req, struct MHD_Response *r, const char *ctyp
     (void)MHD_add_response_header(r, "Server-Timing", st);
 }
 
+/* Request accounting, once per request: by route-table index (never the
+   raw path), status (0: none was queued) and time since its headers. */
+static void account(const api_req_t *req)
+{
+    struct timespec now;
+    (void)clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ns =
+        (int64_t)(now.tv_sec - req->t0.tv_sec) * 1000000000 + (now.tv_nsec - req->t0.tv_nsec);
+    size_t route = req->route != NULL ? (size_t)(req->route - routes) : SIZE_MAX;
+    api_metrics_request(req->srv->metrics, route, req->status, ns > 0 ? (uint64_t)ns : 0);
+}
+
+/* Queue r and account for the request. Counting when the response is queued,
+   not when it has been sent, means a client that has its answer always sees
+   it counted by its next scrape; the duration is the time kpid took to
+   answer (as Server-Timing reports), without the network transfer. */
+static enum MHD_Result queue(api_req_t *req, unsigned status, struct MHD_Response *r)
+{
+    enum MHD_Result ret = MHD_queue_response(req->conn, status, r);
+    if (ret == MHD_YES && req->status == 0) {
+        req->status = status;
+        account(req);
+    }
+    return ret;
+}
+
 enum MHD_Result api_send_body(api_req_t *req, unsigned status, const char *ctype, const char *body,
                               size_t len)
 {
@@ -124,7 +159,7 @@ enum MHD_Result api_send_body(api_req_t *req, unsigned status, const char *ctype
     if (r == NULL)
         return MHD_NO;
     add_headers(req, r, ctype);
-    enum MHD_Result ret = MHD_queue_response(req->conn, status, r);
+    enum MHD_Result ret = queue(req, status, r);
     MHD_destroy_response(r);
     return ret;
 }
@@ -144,7 +179,7 @@ enum MHD_Result api_send_json(api_req_t *req, unsigned status, json_t *j)
         return MHD_NO;
     }
     add_headers(req, r, "application/json");
-    enum MHD_Result ret = MHD_queue_response(req->conn, status, r);
+    enum MHD_Result ret = queue(req, status, r);
     MHD_destroy_response(r);
     return ret;
 }
@@ -342,6 +377,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)cls;
     (void)conn;
     (void)toe;
+    api_req_t *req = *con_cls;
+    if (req != NULL && req->status == 0)
+        account(req); /* ended without an answer: counted as unanswered */
     req_free(*con_cls);
     *con_cls = NULL;
 }
@@ -478,8 +516,14 @@ err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *ms
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (unsigned)n : 1u;
     }
+    srv->metrics = api_metrics_new();
+    if (srv->metrics == NULL) {
+        free(srv);
+        return err_set(msg, ERR_NOMEM, "out of memory");
+    }
     err_t e = kpi_currency_digits(opts->coll.base_currency, &srv->coll_digits_base);
     if (e) {
+        api_metrics_free(srv->metrics);
         free(srv);
         return err_set(msg, e, "base currency '%s' is not an ISO 4217 code",
                        opts->coll.base_currency);
@@ -490,6 +534,7 @@ err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *ms
     bool v6;
     e = parse_addr(opts->host, opts->port, &ss, &sslen, &v6, msg);
     if (e) {
+        api_metrics_free(srv->metrics);
         free(srv);
         return e;
     }
@@ -506,6 +551,7 @@ err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *ms
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256u << 10), MHD_OPTION_END);
     if (srv->daemon == NULL) {
         int en = errno;
+        api_metrics_free(srv->metrics);
         free(srv);
         return err_set(msg, ERR_IO, "cannot listen on %s:%u: %s", opts->host, opts->port,
                        en ? strerror(en) : "address unavailable");
@@ -537,5 +583,6 @@ void api_server_stop(api_server_t *srv, unsigned drain_ms)
     MHD_stop_daemon(srv->daemon);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
+    api_metrics_free(srv->metrics);
     free(srv);
 }
