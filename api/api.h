@@ -31,6 +31,7 @@ typedef struct api_opts {
     FILE *log;                  /* one line per failed request and per start/stop; NULL = silent */
     const int32_t *aging_edges; /* default aging bucket edges; NULL = 30,60,90,120 */
     size_t n_aging_edges;
+    const char *reports_dir; /* PDF reports (POST/GET /v1/reports); NULL = reports disabled */
 } api_opts_t;
 
 /*

@@ -42,6 +42,9 @@ static const api_route_t routes[] = {
     {"GET", "/v1/sla", api_sla_get, NULL, api_sla_params},
     {"GET", "/v1/ftq", api_ftq_get, NULL, api_ftq_params},
     {"GET", "/v1/customers/", api_customer_get, NULL, api_customer_params},
+    {"POST", "/v1/reports", api_reports_post, api_reports_post_body, api_reports_post_params},
+    {"GET", "/v1/reports", api_reports_list, NULL, api_reports_get_params},
+    {"GET", "/v1/reports/", api_reports_get, NULL, api_reports_get_params},
 };
 
 unsigned api_err_status(err_t e)
@@ -117,6 +120,21 @@ enum MHD_Result api_send_body(api_req_t *req, unsigned status, const char *ctype
     if (r == NULL)
         return MHD_NO;
     add_headers(req, r, ctype);
+    enum MHD_Result ret = MHD_queue_response(req->conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+enum MHD_Result api_send_body_h(api_req_t *req, unsigned status, const char *ctype,
+                                const char *body, size_t len, const char *const *headers)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (r == NULL)
+        return MHD_NO;
+    add_headers(req, r, ctype);
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i += 2)
+        (void)MHD_add_response_header(r, headers[i], headers[i + 1]);
     enum MHD_Result ret = MHD_queue_response(req->conn, status, r);
     MHD_destroy_response(r);
     return ret;

@@ -43,6 +43,7 @@ typedef struct cmd_config {
     uint8_t weekend_mask;               /* bit (ISO weekday - 1): 0x60 = Saturday, Sunday */
     int32_t holidays[CMD_HOLIDAYS_MAX]; /* sorted, unique */
     size_t n_holidays;
+    char reports_dir[CMD_PATH_MAX]; /* "" = DATA_DIR/reports */
 } cmd_config_t;
 
 void cmd_config_default(cmd_config_t *cfg);
@@ -86,5 +87,6 @@ int cmd_ingest_main(int argc, char **argv, volatile sig_atomic_t *stop);
 int cmd_serve_main(int argc, char **argv);
 int cmd_gen_main(int argc, char **argv);
 int cmd_rebuild_main(int argc, char **argv);
+int cmd_report_main(int argc, char **argv);
 
 #endif

@@ -294,11 +294,13 @@ err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg)
             e = get_holidays(v, cfg, msg);
         } else if (strcmp(key, "slas") == 0) {
             e = get_slas(v, cfg, msg);
+        } else if (strcmp(key, "reports_dir") == 0) {
+            e = get_string(v, key, cfg->reports_dir, sizeof cfg->reports_dir, msg);
         } else {
             e = err_set(msg, ERR_CONFIG,
                         "config %s: unknown key '%s' (known: data_dir, listen, time_zone, "
                         "base_currency, threads, max_body_bytes, aging_buckets, weekend, "
-                        "holidays, slas)",
+                        "holidays, slas, reports_dir)",
                         path, key);
         }
         if (e)

@@ -152,6 +152,11 @@ int cmd_serve_main(int argc, char **argv)
             goto out;
         }
     }
+    char reports_dir[CMD_PATH_MAX + 16];
+    if (cfg.reports_dir[0] != '\0')
+        snprintf(reports_dir, sizeof reports_dir, "%s", cfg.reports_dir);
+    else
+        snprintf(reports_dir, sizeof reports_dir, "%s/reports", cfg.data_dir);
     api_opts_t ao = {
         .host = host,
         .port = port,
@@ -162,6 +167,7 @@ int cmd_serve_main(int argc, char **argv)
         .log = stderr,
         .aging_edges = cfg.aging_edges,
         .n_aging_edges = cfg.n_aging_edges,
+        .reports_dir = reports_dir, /* created on the first report */
     };
     e = api_server_start(&ao, &srv, &msg);
     if (e) {

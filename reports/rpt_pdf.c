@@ -87,7 +87,8 @@ typedef struct pdf {
     HPDF_Doc doc;
     HPDF_Font font[2]; /* DejaVu regular, bold */
     HPDF_FontDef def[2];
-    HPDF_Font cjk; /* NULL until a character needs it */
+    const char *path[2]; /* font files of font[] */
+    HPDF_Font cjk;       /* NULL until a character needs it */
     HPDF_FontDef cjk_def;
     const char *cjk_path;
     HPDF_Page pages[MAX_PAGES];
@@ -150,6 +151,74 @@ static err_t load_font(pdf_t *p, const char *path, const char *pkg, bool ttc, HP
 static bool has_glyph(HPDF_FontDef def, uint32_t cp)
 {
     return cp <= 0xFFFF && HPDF_TTFontDef_GetGlyphid(def, (HPDF_UINT16)cp) != 0;
+}
+
+/*
+ * libharu 2.3.0 subsets embedded TrueType fonts to the glyphs drawn, and
+ * adds the parts of composite glyphs, but reads a part's glyph id as a
+ * signed 16-bit number: in a font with more than 32767 glyphs (WenQuanYi
+ * Micro Hei has about 49,000) parts above that are dropped, so characters
+ * such as 连 or 限 lose strokes. Before saving, mark every part of every
+ * used composite glyph ourselves (repeated until nothing changes, so parts
+ * that are composites themselves are covered). Reads the font file at the
+ * offsets libharu parsed.
+ */
+static err_t mark_composite_parts(HPDF_FontDef def, const char *path, err_msg_t *msg)
+{
+    HPDF_TTFontDefAttr a = (HPDF_TTFontDefAttr)def->attr;
+    size_t n = a->num_glyphs;
+    unsigned char *done = calloc(n ? n : 1, 1);
+    FILE *f = fopen(path, "rb");
+    err_t e = ERR_OK;
+    if (done == NULL || f == NULL) {
+        e = err_set(msg, f == NULL ? ERR_IO : ERR_NOMEM, "cannot read font %s: %s", path,
+                    f == NULL ? strerror(errno) : "out of memory");
+        goto out;
+    }
+    unsigned char g[4096];
+    for (bool changed = true; changed && !e;) {
+        changed = false;
+        for (size_t gid = 0; gid < n; gid++) {
+            if (!a->glyph_tbl.flgs[gid] || done[gid])
+                continue;
+            done[gid] = 1;
+            uint64_t mul = a->header.index_to_loc_format == 0 ? 2 : 1;
+            uint64_t off = (uint64_t)a->glyph_tbl.offsets[gid] * mul;
+            uint64_t end = (uint64_t)a->glyph_tbl.offsets[gid + 1] * mul;
+            size_t len = end > off ? (size_t)(end - off) : 0;
+            if (len < 12)
+                continue; /* empty or too short to be a composite */
+            if (len > sizeof g)
+                len = sizeof g; /* parts are listed first; 4 KiB holds hundreds */
+            if (fseek(f, (long)(a->glyph_tbl.base_offset + off), SEEK_SET) != 0 ||
+                fread(g, 1, len, f) != len) {
+                e = err_set(msg, ERR_IO, "cannot read glyph %zu of font %s", gid, path);
+                break;
+            }
+            if (!(g[0] == 0xFF && g[1] == 0xFF)) /* numberOfContours >= 0: simple glyph */
+                continue;
+            size_t at = 10; /* after numberOfContours and the bounding box */
+            for (;;) {
+                if (at + 4 > len)
+                    break;
+                unsigned flags = (unsigned)g[at] << 8 | g[at + 1];
+                size_t part = (size_t)g[at + 2] << 8 | g[at + 3];
+                at += 4 + ((flags & 1) ? 4 : 2);
+                at += (flags & 8) ? 2 : (flags & 64) ? 4 : (flags & 128) ? 8 : 0;
+                if (part < n && !a->glyph_tbl.flgs[part]) {
+                    a->glyph_tbl.flgs[part] = 1;
+                    changed = true;
+                }
+                if (!(flags & 32)) /* MORE_COMPONENTS */
+                    break;
+            }
+        }
+    }
+out:
+    if (f != NULL)
+        fclose(f);
+    free(done);
+    return e;
 }
 
 /* Decode one UTF-8 sequence at s (n bytes left); invalid input gives U+FFFD
@@ -345,10 +414,11 @@ static void draw_header(pdf_t *p)
     HPDF_Page pg = p->page;
     text(p, MX, 806, F_BOLD, 15, rpt_kind_title(d->kind), A_LEFT, CW * 0.7f, C_ACCENT);
     text(p, PAGE_W - MX, 808, F_REG, 7.5f, "kpid KPI report", A_RIGHT, 0, C_MUTED);
-    char from[KPI_DATE_BUF], to[KPI_DATE_BUF], per[80], gen[KPI_TIME_BUF + 8];
+    char from[KPI_DATE_BUF], to[KPI_DATE_BUF], per[160], gen[KPI_TIME_BUF + 8];
     fmt_day(d->from, from);
     fmt_day(d->to, to);
-    snprintf(per, sizeof per, "%s to %s (%d days)", from, to, (int)(d->to - d->from + 1));
+    snprintf(per, sizeof per, "%s to %s (%d days, zone %s)", from, to, (int)(d->to - d->from + 1),
+             d->tz);
     kpi_time_format_utc(d->generated_s, gen);
     const float lx = MX, vx = MX + 62, rx = MX + 300, rvx = MX + 362;
     text(p, lx, 786, F_REG, 8, "Business unit", A_LEFT, 0, C_MUTED);
@@ -359,9 +429,7 @@ static void draw_header(pdf_t *p)
     text(p, rx, 786, F_REG, 8, "Currency", A_LEFT, 0, C_MUTED);
     text(p, rvx, 786, F_BOLD, 8, d->currency, A_LEFT, 0, C_TEXT);
     text(p, rx, 774, F_REG, 8, "Generated", A_LEFT, 0, C_MUTED);
-    char gz[KPI_TIME_BUF + 80];
-    snprintf(gz, sizeof gz, "%s (zone %s)", gen, d->tz);
-    text(p, rvx, 774, F_BOLD, 8, gz, A_LEFT, PAGE_W - MX - rvx, C_TEXT);
+    text(p, rvx, 774, F_BOLD, 8, gen, A_LEFT, PAGE_W - MX - rvx, C_TEXT);
     set_stroke(pg, C_ACCENT);
     HPDF_Page_SetLineWidth(pg, 1.2f);
     HPDF_Page_MoveTo(pg, MX, 764);
@@ -419,7 +487,7 @@ static void draw_footers(pdf_t *p)
 
 static void section(pdf_t *p, const char *title)
 {
-    need(p, 60); /* a title never sits alone at the bottom of a page */
+    need(p, 90); /* a title never sits alone: it keeps a few rows below it */
     p->y -= 16;
     text(p, MX, p->y, F_BOLD, 11, title, A_LEFT, CW, C_ACCENT);
     p->y -= 5;
@@ -471,7 +539,16 @@ static void cells(pdf_t *p, const table_t *t, const char *const *v, int style, r
             float tx = c->align == A_RIGHT    ? x + c->w - pad
                        : c->align == A_CENTER ? x + c->w / 2
                                               : x + pad;
-            text(p, tx, base, style, FS, v[i], c->align, c->w - 2 * pad, color);
+            float size = FS;
+            /* A figure is never cut: a number too wide for its column is set
+               smaller instead (text cells are cut with an ellipsis). */
+            if (c->align == A_RIGHT) {
+                float w = text_w(p, style, FS, v[i]);
+                if (w > c->w - 2 * pad)
+                    size = FS * (c->w - 2 * pad) / w * 0.98f;
+                size = size < 5.0f ? 5.0f : size;
+            }
+            text(p, tx, base, style, size, v[i], c->align, c->w - 2 * pad + 1, color);
         }
         x += c->w;
     }
@@ -798,9 +875,11 @@ static void ratio_series(const store_q_point_t *pts, size_t n, double *v, bool *
 
 static const char *sla_target(const kpi_sla_def_t *def, char *buf, size_t cap)
 {
-    const char *unit = def->target.unit == KPI_SLA_HOURS           ? "hours"
-                       : def->target.unit == KPI_SLA_BUSINESS_DAYS ? "business days"
-                                                                   : "days";
+    bool one = def->target.amount == 1;
+    const char *unit = def->target.unit == KPI_SLA_HOURS ? (one ? "hour" : "hours")
+                       : def->target.unit == KPI_SLA_BUSINESS_DAYS
+                           ? (one ? "business day" : "business days")
+                           : (one ? "day" : "days");
     snprintf(buf, cap, "%d %s", (int)def->target.amount, unit);
     return buf;
 }
@@ -883,14 +962,10 @@ static void sec_customers(pdf_t *p, size_t max)
         note(p, "No customer has an overdue amount at the end of the period.");
         return;
     }
-    static const col_t cols[8] = {{"#", 18, A_RIGHT},
-                                  {"Customer", 140, A_LEFT},
-                                  {"Invoices", 40, A_RIGHT},
-                                  {"Current", 64, A_RIGHT},
-                                  {"Overdue", 64, A_RIGHT},
-                                  {"Total open", 64, A_RIGHT},
-                                  {"Oldest bucket", 54, A_RIGHT},
-                                  {"Share of overdue (%)", 55, A_RIGHT}};
+    static const col_t cols[8] = {{"#", 18, A_RIGHT},        {"Customer", 156, A_LEFT},
+                                  {"Invoices", 42, A_RIGHT}, {"Current", 62, A_RIGHT},
+                                  {"Overdue", 62, A_RIGHT},  {"Total open", 62, A_RIGHT},
+                                  {"Oldest", 45, A_RIGHT},   {"Overdue %", 52, A_RIGHT}};
     table_t t;
     table_begin(p, &t, cols, 8);
     bufs_t b;
@@ -920,8 +995,8 @@ static void sec_units(pdf_t *p)
     if (d->unit != NULL || d->by_unit.n_groups == 0)
         return;
     section(p, "Aging by business unit");
-    static const col_t cols[5] = {{"Business unit", 179, A_LEFT},
-                                  {"Open invoices", 60, A_RIGHT},
+    static const col_t cols[5] = {{"Business unit", 169, A_LEFT},
+                                  {"Open invoices", 70, A_RIGHT},
                                   {"Current", 86, A_RIGHT},
                                   {"Overdue", 87, A_RIGHT},
                                   {"Total open", 87, A_RIGHT}};
@@ -965,13 +1040,18 @@ static void sec_dso(pdf_t *p)
         const char *v[3] = {names[m], rpt_fmt_ratio(&pt->value, b.b[1]), in};
         table_row(p, &t, v, false);
     }
-    char in[200];
-    snprintf(in, sizeof in, "AR at start %s, sales %s, AR at end %s, current %s",
+    char in[200], in2[200];
+    snprintf(in, sizeof in, "AR at start %s, sales %s",
              money(p, comp_v(&d->cei, "ar_start"), b.b[2]),
-             money(p, comp_v(&d->cei, "sales"), b.b[3]), money(p, comp_v(&d->cei, "ar"), b.b[4]),
+             money(p, comp_v(&d->cei, "sales"), b.b[3]));
+    snprintf(in2, sizeof in2, "AR at end %s, current AR at end %s",
+             money(p, comp_v(&d->cei, "ar"), b.b[4]),
              money(p, comp_v(&d->cei, "current_ar"), b.b[5]));
     const char *v[3] = {"CEI (%)", rpt_fmt_ratio(&d->cei.value, b.b[1]), in};
     table_row(p, &t, v, false);
+    t.rows--; /* the continuation line keeps the row's shading */
+    const char *v2[3] = {"", "", in2};
+    table_row(p, &t, v2, false);
     table_end(p);
 
     trend_labels_t tl;
@@ -988,10 +1068,10 @@ static void sec_dso(pdf_t *p)
                100, -1, NULL);
 
     section(p, "DSO and CEI by month");
-    static const col_t tc[8] = {{"Month", 70, A_LEFT},      {"Sales", 72, A_RIGHT},
-                                {"AR at end", 72, A_RIGHT}, {"Standard", 55, A_RIGHT},
-                                {"Countback", 55, A_RIGHT}, {"Best possible", 57, A_RIGHT},
-                                {"ADD", 55, A_RIGHT},       {"CEI (%)", 63, A_RIGHT}};
+    static const col_t tc[8] = {{"Month", 64, A_LEFT},      {"Sales", 72, A_RIGHT},
+                                {"AR at end", 72, A_RIGHT}, {"Standard", 54, A_RIGHT},
+                                {"Countback", 56, A_RIGHT}, {"Best possible", 66, A_RIGHT},
+                                {"ADD", 52, A_RIGHT},       {"CEI (%)", 63, A_RIGHT}};
     table_begin(p, &t, tc, 8);
     for (size_t i = 0; i < d->n_trend; i++) {
         const store_q_point_t *st = &d->t_dso[0][i];
@@ -1102,13 +1182,13 @@ static void sec_ftq(pdf_t *p)
     line_chart(p, "First-time quality by month (%)", 170, "%", tl.v, d->n_trend, s, 2, 100, -1,
                NULL);
     section(p, "First-time quality by month");
-    static const col_t tc[7] = {{"Month", 79, A_LEFT},
-                                {"Invoices reviewed", 70, A_RIGHT},
-                                {"Passed", 70, A_RIGHT},
-                                {"Invoice FTQ (%)", 70, A_RIGHT},
-                                {"Bills processed", 70, A_RIGHT},
-                                {"Clean", 70, A_RIGHT},
-                                {"Bill FTQ (%)", 70, A_RIGHT}};
+    static const col_t tc[7] = {{"Month", 62, A_LEFT},
+                                {"Invoices reviewed", 80, A_RIGHT},
+                                {"Passed", 58, A_RIGHT},
+                                {"Invoice FTQ (%)", 72, A_RIGHT},
+                                {"Bills processed", 76, A_RIGHT},
+                                {"Clean", 58, A_RIGHT},
+                                {"Bill FTQ (%)", 93, A_RIGHT}};
     table_begin(p, &t, tc, 7);
     for (size_t i = 0; i < d->n_trend; i++) {
         const store_q_point_t *a = &d->t_ftq[0][i], *c = &d->t_ftq[1][i];
@@ -1369,11 +1449,10 @@ err_t rpt_pdf_write(const rpt_data_t *d, const rpt_request_t *rq, const char *pa
     HPDF_SetCompressionMode(p->doc, HPDF_COMP_ALL);
     HPDF_UseUTFEncodings(p->doc);
     HPDF_SetCurrentEncoder(p->doc, "UTF-8");
-    e = load_font(p, rq->font_latin ? rq->font_latin : FONT_LATIN, PKG_LATIN, false, &p->font[0],
-                  &p->def[0]);
-    if (!e)
-        e = load_font(p, rq->font_bold ? rq->font_bold : FONT_BOLD, PKG_LATIN, false, &p->font[1],
-                      &p->def[1]);
+    p->path[0] = rq->font_latin ? rq->font_latin : FONT_LATIN;
+    p->path[1] = rq->font_bold ? rq->font_bold : FONT_BOLD;
+    for (int i = 0; i < 2 && !e; i++)
+        e = load_font(p, p->path[i], PKG_LATIN, false, &p->font[i], &p->def[i]);
     if (e)
         goto out;
     set_info(p);
@@ -1387,6 +1466,12 @@ err_t rpt_pdf_write(const rpt_data_t *d, const rpt_request_t *rq, const char *pa
                     (unsigned)p->hst, (unsigned)p->hdetail);
         goto out;
     }
+    for (int i = 0; i < 2 && !e; i++)
+        e = mark_composite_parts(p->def[i], p->path[i], msg);
+    if (!e && p->cjk != NULL)
+        e = mark_composite_parts(p->cjk_def, p->cjk_path, msg);
+    if (e)
+        goto out;
     int64_t bytes = 0;
     e = save(p, path, &bytes, msg);
     if (!e && info != NULL) {

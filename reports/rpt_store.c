@@ -163,6 +163,8 @@ err_t rpt_render_atomic(store_t *store, const rpt_request_t *rq, const char *pat
     int fd = mkstemps(tmp, 4);
     if (fd < 0)
         return err_set(msg, ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    /* mkstemps creates 0600; a report is a document to share like any file. */
+    (void)fchmod(fd, 0644); /* best effort: the report is still written */
     close(fd);
     err_t e = rpt_render_file_ex(store, rq, tmp, info, msg);
     if (!e && rename(tmp, path) != 0)
