@@ -65,7 +65,7 @@ static void test_each_kind(void)
        definitions; summary: key figures and aging, customers and units, then
        DSO, SLA (2 pages) and FTQ each from a new page, + definitions. */
     static const kind_row_t rows[] = {
-        {RPT_AGING, 2}, {RPT_DSO, 2}, {RPT_SLA, 3}, {RPT_FTQ, 2}, {RPT_SUMMARY, 7}};
+        {RPT_AGING, 2, 1}, {RPT_DSO, 2, 0}, {RPT_SLA, 3, 0}, {RPT_FTQ, 2, 0}, {RPT_SUMMARY, 7, 1}};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         rpt_request_t rq = req(rows[i].kind);
         char name[64];
