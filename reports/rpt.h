@@ -131,9 +131,10 @@ err_t rpt_render_atomic(store_t *store, const rpt_request_t *rq, const char *pat
 err_t rpt_dir_ensure(const char *dir, err_msg_t *msg) KPID_MUST_USE;
 
 typedef struct rpt_file {
-    const char *id; /* valid during the callback */
-    int64_t size;   /* bytes */
-    int64_t mtime_s;
+    const char *id;    /* valid during the callback */
+    int64_t size;      /* bytes */
+    int64_t mtime_s;   /* last modification, UTC seconds */
+    int64_t created_s; /* generation time from the id (rpt_id_parse), else mtime_s */
 } rpt_file_t;
 
 typedef err_t (*rpt_list_fn)(void *ctx, const rpt_file_t *f);
@@ -142,7 +143,7 @@ typedef err_t (*rpt_list_fn)(void *ctx, const rpt_file_t *f);
 
 /*
  * Call fn for each "<id>.pdf" in dir with a valid id, newest first (by
- * modification time, then id descending). Temporary files (*.tmp) and
+ * created_s, then id descending). Temporary files (*.tmp) and
  * anything else are skipped. A missing dir lists nothing. A callback
  * returning non-OK stops the listing with that code.
  */

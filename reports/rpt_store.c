@@ -176,14 +176,14 @@ err_t rpt_render_atomic(store_t *store, const rpt_request_t *rq, const char *pat
 
 typedef struct entry {
     char id[RPT_ID_MAX];
-    int64_t size, mtime_s;
+    int64_t size, mtime_s, created_s;
 } entry_t;
 
 static int cmp_entry(const void *a, const void *b)
 {
     const entry_t *x = a, *y = b;
-    if (x->mtime_s != y->mtime_s)
-        return x->mtime_s < y->mtime_s ? 1 : -1;
+    if (x->created_s != y->created_s)
+        return x->created_s < y->created_s ? 1 : -1;
     return -strcmp(x->id, y->id);
 }
 
@@ -228,12 +228,16 @@ err_t rpt_list(const char *dir, rpt_list_fn fn, void *ctx, err_msg_t *msg)
         memcpy(v[n].id, id, len - 3);
         v[n].size = (int64_t)st.st_size;
         v[n].mtime_s = (int64_t)st.st_mtime;
+        /* Newest = generated last: a report that took longer to render
+           must not overtake one requested after it. */
+        rpt_id_parts_t parts;
+        v[n].created_s = rpt_id_parse(id, &parts) == ERR_OK ? parts.created_s : v[n].mtime_s;
         n++;
     }
     if (n > 1)
         qsort(v, n, sizeof *v, cmp_entry);
     for (size_t i = 0; i < n && !e; i++) {
-        rpt_file_t f = {v[i].id, v[i].size, v[i].mtime_s};
+        rpt_file_t f = {v[i].id, v[i].size, v[i].mtime_s, v[i].created_s};
         e = fn(ctx, &f);
     }
 out:

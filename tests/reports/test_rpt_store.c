@@ -162,6 +162,8 @@ static void test_list(void)
     touch(ld, "c-new.pdf", "1", 3000);
     touch(ld, "a-mid.pdf", "123", 2000);
     touch(ld, "z-mid.pdf", "1234", 2000); /* same time as a-mid: id descending */
+    /* an id with a generation time: that time orders it, not the file's */
+    touch(ld, "sla-all-2025-11-01-2025-11-30-19700101T000100Z.pdf", "12", 9000);
     touch(ld, "w.pdf.Ab12Cd.tmp", "partial", 4000);
     touch(ld, "notes.txt", "x", 4000);
     touch(ld, ".hidden.pdf", "x", 4000);
@@ -171,11 +173,12 @@ static void test_list(void)
     snprintf(sub, sizeof sub, "%s/dir.pdf", ld);
     REQUIRE(mkdir(sub, 0755) == 0);
     CHECK_ERR(ERR_OK, rpt_list(ld, on_file, &s, &m));
-    CHECK_INT(4, s.n);
+    CHECK_INT(5, s.n);
     CHECK_STR("c-new", s.ids[0]);
     CHECK_STR("z-mid", s.ids[1]);
     CHECK_STR("a-mid", s.ids[2]);
     CHECK_STR("b-old", s.ids[3]);
+    CHECK_STR("sla-all-2025-11-01-2025-11-30-19700101T000100Z", s.ids[4]); /* created at 60 s */
     CHECK_INT(5, s.sizes[3]);
     seen_t stop = {.stop_after = 2};
     CHECK_ERR(ERR_BUSY, rpt_list(ld, on_file, &stop, &m));
