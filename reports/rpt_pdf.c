@@ -962,10 +962,10 @@ static void sec_customers(pdf_t *p, size_t max)
         note(p, "No customer has an overdue amount at the end of the period.");
         return;
     }
-    static const col_t cols[8] = {{"#", 18, A_RIGHT},        {"Customer", 156, A_LEFT},
-                                  {"Invoices", 42, A_RIGHT}, {"Current", 62, A_RIGHT},
+    static const col_t cols[8] = {{"#", 18, A_RIGHT},        {"Customer", 148, A_LEFT},
+                                  {"Invoices", 45, A_RIGHT}, {"Current", 62, A_RIGHT},
                                   {"Overdue", 62, A_RIGHT},  {"Total open", 62, A_RIGHT},
-                                  {"Oldest", 45, A_RIGHT},   {"Overdue %", 52, A_RIGHT}};
+                                  {"Oldest", 45, A_RIGHT},   {"Overdue %", 57, A_RIGHT}};
     table_t t;
     table_begin(p, &t, cols, 8);
     bufs_t b;
