@@ -895,11 +895,12 @@ static void sec_aging(pdf_t *p)
     snprintf(title, sizeof title, "Aging as of %s (days past due date)", day);
     section(p, title);
     snprintf(unit, sizeof unit, "Amount (%s)", d->currency);
-    static col_t cols[4] = {{"Bucket (days past due)", 150, A_LEFT},
-                            {"Open invoices", 100, A_RIGHT},
-                            {NULL, 150, A_RIGHT},
-                            {"Share of AR (%)", 99, A_RIGHT}};
-    cols[2].head = unit;
+    /* Not static: the header names this report's currency, and reports
+       render concurrently on the server's threads. */
+    const col_t cols[4] = {{"Bucket (days past due)", 150, A_LEFT},
+                           {"Open invoices", 100, A_RIGHT},
+                           {unit, 150, A_RIGHT},
+                           {"Share of AR (%)", 99, A_RIGHT}};
     table_t t;
     table_begin(p, &t, cols, 4);
     bufs_t b;
@@ -914,8 +915,7 @@ static void sec_aging(pdf_t *p)
         table_row(p, &t, v, tot);
     }
     table_end(p);
-    static const col_t kc[2] = {{"Beside the buckets", 250, A_LEFT}, {NULL, 150, A_RIGHT}};
-    col_t kcols[2] = {kc[0], {unit, 150, A_RIGHT}};
+    const col_t kcols[2] = {{"Beside the buckets", 250, A_LEFT}, {unit, 150, A_RIGHT}};
     table_begin(p, &t, kcols, 2);
     const char *r1[2] = {"Overdue (1 day or more past due)",
                          money(p, ag->total_amount - ag->buckets[0].amount, b.b[0])};

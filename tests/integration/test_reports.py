@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import unittest
 
 import kpidtest
@@ -262,6 +263,57 @@ class Reports(unittest.TestCase):
         with open(path, "wb") as f:
             f.write(data)
         self.check_ftq(pdftotext(path))
+
+    def test_concurrent_posts(self):
+        # Reports render on the server's worker threads at the same time.
+        results = []
+
+        def post(kind, unit):
+            body = {"kind": kind, "period": PERIOD}
+            if unit:
+                body["business_unit"] = unit
+            results.append(self.srv.request("POST", "/v1/reports", body=body))
+
+        threads = [threading.Thread(target=post, args=(k, u))
+                   for k in ("aging", "summary") for u in (None, "apac", "emea")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(len(results), 6)
+        for status, body, _ in results:
+            self.assertEqual(status, 201, body)
+            status, _, data = self.srv.get(body["url"])
+            self.assertEqual((status, len(data)), (200, body["size"]))
+
+    def test_body_too_large(self):
+        status, resp, _ = self.srv.request(
+            "POST", "/v1/reports", body=json.dumps({"kind": "sla", "period": PERIOD,
+                                                    "business_unit": "x" * 20000}),
+            headers={"Content-Type": "application/json"})
+        self.assertEqual(status, 413)
+        self.assertIn("at most 16384 bytes", resp["error"]["message"])
+
+    def test_reports_dir_config(self):
+        rdir = os.path.join(self.tmp, "elsewhere", "reports")
+        cfg = os.path.join(self.tmp, "cfg.json")
+        with open(cfg, "w") as f:
+            json.dump({"reports_dir": rdir}, f)
+        data = os.path.join(self.tmp, "data2")
+        srv = Server(data, ["--config", cfg]).start()
+        try:
+            self.assertEqual(srv.get("/v1/reports")[1], {"reports": []})  # not created yet
+            status, body, _ = srv.request("POST", "/v1/reports",
+                                          body={"kind": "dso", "period": PERIOD})
+            self.assertEqual(status, 201, body)
+            self.assertEqual(os.listdir(rdir), [body["id"] + ".pdf"])
+        finally:
+            self.assertEqual(srv.stop(), 0, srv.log())
+        with open(cfg, "w") as f:
+            json.dump({"reports_dir": 7}, f)
+        r = run_kpid("serve", "--data", data, "--config", cfg, "--listen", "127.0.0.1:0")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"config key 'reports_dir' must be a string", r.stderr)
 
     def test_http_errors(self):
         cases = [
