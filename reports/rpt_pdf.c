@@ -1098,8 +1098,8 @@ static void sec_sla(pdf_t *p)
         return;
     }
     static const col_t cols[6] = {
-        {"SLA", 140, A_LEFT}, {"Target", 90, A_LEFT},          {"Completed", 64, A_RIGHT},
-        {"Met", 64, A_RIGHT}, {"Compliance (%)", 70, A_RIGHT}, {"Breached open", 71, A_RIGHT}};
+        {"SLA", 130, A_LEFT}, {"Target", 90, A_LEFT},          {"Completed", 64, A_RIGHT},
+        {"Met", 58, A_RIGHT}, {"Compliance (%)", 80, A_RIGHT}, {"Breached open", 77, A_RIGHT}};
     table_t t;
     table_begin(p, &t, cols, 6);
     bufs_t b;
