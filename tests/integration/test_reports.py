@@ -25,6 +25,8 @@ FROM, TO = "2025-06-01", "2025-06-30"
 TREND_FROM = "2024-07-01"  # the 12 months ending at the period end
 KINDS = ["sla", "aging", "dso", "ftq", "summary"]
 NAMES = ["Müller GmbH", "Société Générale", "大连贸易有限公司"]
+LONG = "Compañía Internacional de Distribución y Logística del Atlántico Norte S.A."
+EMOJI = "Smile \U0001F600 Ltd"  # no installed font has U+1F600: drawn as U+FFFD
 ID_RE = re.compile(r"^[a-z]+-[A-Za-z0-9._-]+-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d-\d{8}T\d{6}Z$")
 
 
@@ -35,6 +37,10 @@ def extra_events():
         evs.append({"id": "rx-%d" % i, "type": "invoice.issued", "time": "2025-03-0%d" % (i + 1),
                     "business_unit": unit, "invoice": "RX-%d" % i, "customer": name,
                     "amount": "%d.50" % (900000 + i * 1000), "terms_days": 30})
+    for i, name in enumerate([LONG, EMOJI]):
+        evs.append({"id": "ry-%d" % i, "type": "invoice.issued", "time": "2025-04-0%d" % (i + 1),
+                    "business_unit": "emea", "invoice": "RY-%d" % i, "customer": name,
+                    "amount": "%d.25" % (800000 + i * 1000), "terms_days": 30})
     return evs
 
 
@@ -180,6 +186,12 @@ class Reports(unittest.TestCase):
         text = self.text_of("aging")
         self.check_aging(text)
         self.check_customers(text)
+        # a name wider than its column is cut with an ellipsis, never overlapping
+        self.assertNotIn(LONG, text)
+        cut = [line for line in text.splitlines() if "Compañía Internacional" in line]
+        self.assertEqual(len(cut), 1, cut)
+        self.assertIn("\u2026", cut[0])
+        self.assertIn("Smile \ufffd Ltd", text)
         self.assertRegex(text, r"Page 1 of \d")
         self.assertIn("Definitions used in this report", text)
 

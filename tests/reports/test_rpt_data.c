@@ -128,6 +128,8 @@ static void test_gather_bad(void)
          "currency 'XYZ' is not an ISO 4217 code"},
         {"bad kind", req((rpt_kind_t)7, D(2025, 11, 1), D(2025, 11, 30)), ERR_BAD_PARAM,
          "unknown report kind 7"},
+        {"too long", req(RPT_DSO, D(1900, 1, 1), D(2025, 11, 30)), ERR_BAD_PARAM,
+         "the date range spans more than 40000 days"},
     };
     rows[0].rq.business_unit = "nope";
     rows[1].rq.business_unit = "";
