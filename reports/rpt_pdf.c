@@ -353,8 +353,8 @@ static void set_stroke(HPDF_Page pg, rgb_t c)
 }
 
 /* Draw l with its baseline at y; x is the left edge, right edge or centre. */
-static void line_draw(pdf_t *p, HPDF_Page pg, const line_t *l, float x, float y, float size,
-                      int align, rgb_t color)
+static void line_draw(HPDF_Page pg, const line_t *l, float x, float y, float size, int align,
+                      rgb_t color)
 {
     float w = line_width(l, size);
     if (align == A_RIGHT)
@@ -380,7 +380,6 @@ static void line_draw(pdf_t *p, HPDF_Page pg, const line_t *l, float x, float y,
         i = j;
     }
     HPDF_Page_EndText(pg);
-    (void)p;
 }
 
 /* The one text primitive: UTF-8 text, fitted into max_w (0 = unbounded). */
@@ -392,7 +391,7 @@ static void text(pdf_t *p, float x, float y, int style, float size, const char *
         return;
     line_make(p, style, s, lp);
     line_fit(p, style, lp, size, max_w);
-    line_draw(p, p->page, lp, x, y, size, align, color);
+    line_draw(p->page, lp, x, y, size, align, color);
 }
 
 static float text_w(pdf_t *p, int style, float size, const char *s)
