@@ -6,7 +6,8 @@ and through POST; the list, downloads, 404s and 400s are checked; and the
 text of each PDF (`pdftotext -layout`) must show the same figures as the
 JSON API returns for the same parameters: AR total and bucket amounts, DSO
 (standard and countback by month), CEI, SLA and FTQ percentages, and the
-customer names in any script.
+customer names in any script. The text of each kind for a small
+hand-made book is compared with golden files (tests/integration/golden/).
 """
 import json
 import os
@@ -392,6 +393,73 @@ class Reports(unittest.TestCase):
         r = run_kpid("report", "--help")
         self.assertEqual(r.returncode, 0)
         self.assertIn(b"usage: kpid report", r.stdout)
+
+
+GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
+
+# A small hand-made book (the one of tests/reports/rpt_test.h, as events).
+SMALL_BOOK = [
+    {"id": "e1", "type": "invoice.issued", "time": "2025-09-01T09:00:00Z", "business_unit": "emea",
+     "invoice": "INV-1", "customer": "Müller GmbH", "amount": "1000.00", "terms_days": 30},
+    {"id": "e2", "type": "invoice.issued", "time": "2025-11-10T09:00:00Z", "business_unit": "emea",
+     "invoice": "INV-2", "customer": "Société Générale", "amount": "500.00", "terms_days": 30},
+    {"id": "e3", "type": "invoice.issued", "time": "2025-07-01T09:00:00Z", "business_unit": "apac",
+     "invoice": "INV-3", "customer": "大连贸易有限公司", "amount": "2500.00", "terms_days": 30},
+    {"id": "e4", "type": "invoice.issued", "time": "2025-10-20T09:00:00Z", "business_unit": "apac",
+     "invoice": "INV-4", "customer": "大连贸易有限公司", "amount": "300.00", "terms_days": 30},
+    {"id": "e9", "type": "payment.received", "time": "2025-11-05T09:00:00Z",
+     "payment": "P-2", "customer": "大连贸易有限公司", "amount": "190.00", "method": "wire"},
+    {"id": "e10", "type": "payment.applied", "time": "2025-11-06T09:00:00Z", "payment": "P-2",
+     "invoice": "INV-4", "amount": "150.00"},
+    {"id": "e5", "type": "invoice.issued", "time": "2025-10-01T09:00:00Z", "business_unit": "us",
+     "invoice": "INV-5", "customer": "ACME", "amount": "800.00", "terms_days": 30},
+    {"id": "e6", "type": "invoice.reviewed", "time": "2025-09-02T09:00:00Z", "invoice": "INV-1",
+     "result": "pass"},
+    {"id": "e7", "type": "invoice.reviewed", "time": "2025-10-02T09:00:00Z", "invoice": "INV-5",
+     "result": "fail", "reason": "wrong PO"},
+    {"id": "e8", "type": "payment.received", "time": "2025-10-25T09:00:00Z", "payment": "P-1",
+     "customer": "ACME", "amount": "800.00", "method": "wire"},
+    {"id": "e11", "type": "payment.applied", "time": "2025-10-25T10:00:00Z", "payment": "P-1",
+     "invoice": "INV-5", "amount": "800.00"},
+    {"id": "e12", "type": "bill.received", "time": "2025-11-03T09:00:00Z", "business_unit": "us",
+     "bill": "B-1", "vendor": "Vendor", "amount": "120.00", "terms_days": 30},
+    {"id": "e13", "type": "bill.processed", "time": "2025-11-04T09:00:00Z", "bill": "B-1"},
+]
+
+
+@unittest.skipIf(shutil.which("pdftotext") is None,
+                 "pdftotext is missing: install poppler-utils (./dev test installs it)")
+class Golden(unittest.TestCase):
+    """The text of each kind for a small book, against tests/integration/golden/
+    (the generation time blanked). KPID_UPDATE_GOLDEN=1 rewrites the files;
+    review the diff before committing it."""
+
+    def test_golden_text(self):
+        tmp = tempfile.mkdtemp(prefix="kpid-rpt-golden-")
+        try:
+            data = os.path.join(tmp, "data")
+            ev = os.path.join(tmp, "book.ndjson")
+            with open(ev, "w", encoding="utf-8") as f:
+                f.write(kpidtest.ndjson(SMALL_BOOK))
+            r = run_kpid("ingest", "--data", data, ev)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            for kind in KINDS:
+                out = os.path.join(tmp, kind + ".pdf")
+                r = run_kpid("report", "--data", data, "--kind", kind, "--period", "2025-11",
+                             "--out", out)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "YYYY-MM-DDTHH:MM:SSZ",
+                              pdftotext(out))
+                path = os.path.join(GOLDEN, "report-%s.txt" % kind)
+                if os.environ.get("KPID_UPDATE_GOLDEN") == "1":
+                    os.makedirs(GOLDEN, exist_ok=True)
+                    with open(path, "w", encoding="utf-8") as f:
+                        f.write(text)
+                with open(path, encoding="utf-8") as f:
+                    want = f.read()
+                self.assertEqual(want, text, "%s differs from %s" % (kind, path))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
