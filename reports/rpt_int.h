@@ -91,6 +91,15 @@ size_t rpt_trend_periods(int32_t from, int32_t to, kpi_period_t *out);
 err_t rpt_pdf_write(const rpt_data_t *d, const rpt_request_t *rq, const char *path,
                     rpt_info_t *info, err_msg_t *msg) KPID_MUST_USE;
 
+/*
+ * Add the parts of every used composite glyph of a libharu TrueType font
+ * definition (an HPDF_FontDef, passed as void * so that this header stays
+ * free of libharu) to the font's subset, reading the glyphs from `path`,
+ * its font file. libharu 2.3.0 drops parts numbered above 32767. ERR_IO
+ * when the file cannot be read.
+ */
+err_t rpt_pdf_mark_composites(void *fontdef, const char *path, err_msg_t *msg) KPID_MUST_USE;
+
 /* ---- formatting shared by renderer and tests -------------------------- */
 
 #define RPT_NUM_BUF 64

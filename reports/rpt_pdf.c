@@ -8,16 +8,19 @@
  * business unit, period, currency, generation time, zone) and a footer
  * ("Page n of m", drawn once the page count is known). Content flows down
  * a cursor; a block that does not fit starts a new page, and a table that
- * breaks repeats its header row. Number columns are right-aligned; a cell
- * whose text is wider than its column is cut with an ellipsis, so nothing
- * overlaps. The last page lists the definitions used.
+ * breaks repeats its header row. Number columns are right-aligned; a
+ * figure wider than its column is set smaller (down to 5 pt), a text wider
+ * than its column is cut with an ellipsis, so nothing overlaps. The last
+ * page lists the definitions used.
  *
  * Text: UTF-8 throughout (HPDF_UseUTFEncodings), TrueType fonts embedded
  * as subsets. Each character is drawn with DejaVu Sans when it has a
  * glyph there, else with the CJK font (loaded on first need), so a name
  * mixing scripts is split into runs of one font each. A character neither
  * font has is drawn as U+FFFD; a CJK character with no CJK font installed
- * is an error naming the package, never a silent box.
+ * is an error naming the package, never a silent box. Before saving, the
+ * parts of composite glyphs are added to the font subsets ourselves
+ * (rpt_pdf_mark_composites: libharu 2.3.0 loses those above glyph 32767).
  *
  * Chart geometry uses floating point (positions on the page); the numbers
  * printed anywhere are the exact figures formatted by rpt_fmt_*.
@@ -45,8 +48,7 @@
 #define PKG_LATIN "fonts-dejavu-core"
 #define PKG_CJK "fonts-wqy-microhei"
 
-#define PAGE_W 595.276f
-#define PAGE_H 841.89f
+#define PAGE_W 595.276f      /* A4: 595.276 x 841.89 pt; y grows upwards from the bottom */
 #define MX 48.0f             /* side margins */
 #define CW (PAGE_W - 2 * MX) /* content width */
 #define CONTENT_TOP 742.0f   /* first baseline area below the header */
@@ -163,8 +165,9 @@ static bool has_glyph(HPDF_FontDef def, uint32_t cp)
  * that are composites themselves are covered). Reads the font file at the
  * offsets libharu parsed.
  */
-static err_t mark_composite_parts(HPDF_FontDef def, const char *path, err_msg_t *msg)
+err_t rpt_pdf_mark_composites(void *fontdef, const char *path, err_msg_t *msg)
 {
+    HPDF_FontDef def = fontdef;
     HPDF_TTFontDefAttr a = (HPDF_TTFontDefAttr)def->attr;
     size_t n = a->num_glyphs;
     unsigned char *done = calloc(n ? n : 1, 1);
@@ -1466,9 +1469,9 @@ err_t rpt_pdf_write(const rpt_data_t *d, const rpt_request_t *rq, const char *pa
         goto out;
     }
     for (int i = 0; i < 2 && !e; i++)
-        e = mark_composite_parts(p->def[i], p->path[i], msg);
+        e = rpt_pdf_mark_composites(p->def[i], p->path[i], msg);
     if (!e && p->cjk != NULL)
-        e = mark_composite_parts(p->cjk_def, p->cjk_path, msg);
+        e = rpt_pdf_mark_composites(p->cjk_def, p->cjk_path, msg);
     if (e)
         goto out;
     int64_t bytes = 0;

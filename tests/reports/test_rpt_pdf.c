@@ -8,8 +8,14 @@
  * an unwritable output path, an unknown business unit.
  */
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <hpdf.h>
+#include <hpdf_font.h>
+#include <hpdf_fontdef.h>
 
 #include "rpt.h"
+#include "rpt_int.h"
 #include "rpt_test.h"
 
 static char dir[64];  /* store */
@@ -137,6 +143,51 @@ static void test_errors(void)
     CHECK_STR("unknown business unit 'nope' (no receivables in USD)", m.text);
 }
 
+static size_t flagged_above(HPDF_FontDef def, size_t from)
+{
+    HPDF_TTFontDefAttr a = (HPDF_TTFontDefAttr)def->attr;
+    size_t n = 0;
+    for (size_t g = from; g < a->num_glyphs; g++)
+        n += a->glyph_tbl.flgs[g] != 0;
+    return n;
+}
+
+/* The subset fix: after measuring CJK text, libharu has flagged the
+   characters' glyphs but not their parts numbered above 32767; the fix adds
+   them, and a second pass finds nothing more to add. */
+static void test_composite_parts(void)
+{
+    const char *cjk = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
+    if (access(cjk, R_OK) != 0) {
+        fprintf(stderr, "    skipped: %s missing (install fonts-wqy-microhei)\n", cjk);
+        return;
+    }
+    HPDF_Doc doc = HPDF_New(NULL, NULL);
+    REQUIRE(doc != NULL);
+    HPDF_UseUTFEncodings(doc);
+    const char *name = HPDF_LoadTTFontFromFile2(doc, cjk, 0, HPDF_TRUE);
+    REQUIRE(name != NULL);
+    HPDF_Font f = HPDF_GetFont(doc, name, "UTF-8");
+    REQUIRE(f != NULL);
+    HPDF_FontDef def = ((HPDF_FontAttr)f->attr)->fontdef;
+    HPDF_TTFontDefAttr a = (HPDF_TTFontDefAttr)def->attr;
+    CHECK(a->num_glyphs > 32768);
+    const char *s = CJK_NAME;
+    (void)HPDF_Font_TextWidth(f, (const HPDF_BYTE *)s, (HPDF_UINT)strlen(s));
+    size_t before = flagged_above(def, 0), high_before = flagged_above(def, 32768);
+    err_msg_t m = {{0}};
+    CHECK_ERR(ERR_OK, rpt_pdf_mark_composites(def, cjk, &m));
+    size_t after = flagged_above(def, 0), high_after = flagged_above(def, 32768);
+    CHECK_MSG(high_after > high_before, "no part above 32767 added (%zu before, %zu after)",
+              high_before, high_after);
+    CHECK(after > before);
+    CHECK_ERR(ERR_OK, rpt_pdf_mark_composites(def, cjk, &m));
+    CHECK_INT(after, flagged_above(def, 0));
+    CHECK_ERR(ERR_IO, rpt_pdf_mark_composites(def, "/nonexistent/font.ttc", &m));
+    CHECK_STR("cannot read font /nonexistent/font.ttc: No such file or directory", m.text);
+    HPDF_Free(doc);
+}
+
 int main(void)
 {
     REQUIRE(kpi_tz_new_utc(&test_utc) == ERR_OK);
@@ -147,6 +198,7 @@ int main(void)
     RUN(test_each_kind);
     RUN(test_unit_and_same_bytes);
     RUN(test_errors);
+    RUN(test_composite_parts);
     store_close(st);
     rmdir_all(dir);
     rmdir_all(odir);
