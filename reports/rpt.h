@@ -80,9 +80,10 @@ typedef struct rpt_info {
  * Render the report to `path` (written directly; callers that need
  * atomicity write a temp name and rename, or use rpt_render_atomic).
  * Errors: ERR_BAD_PARAM (bad kind, currency, from > to, a period longer
- * than the store reads at once: STORE_Q_HISTORY_DAYS_MAX days), ERR_NOT_FOUND (a business unit the
- * store does not know, with a message naming it), ERR_CONFIG (a font file is missing: the message
- * names the Debian package to install), ERR_IO (cannot write `path`).
+ * than the store reads at once: STORE_Q_HISTORY_DAYS_MAX days);
+ * ERR_NOT_FOUND (a business unit the store does not know, with a message
+ * naming it); ERR_CONFIG (a font file is missing: the message names the
+ * Debian package to install); ERR_IO (cannot write `path`).
  */
 err_t rpt_render_file(store_t *store, const rpt_request_t *rq, const char *path,
                       err_msg_t *msg) KPID_MUST_USE;
