@@ -38,9 +38,9 @@ typedef enum rpt_kind {
 
 /* "sla", "aging", "dso", "ftq", "summary" -> kind. ERR_BAD_PARAM otherwise. */
 err_t rpt_kind_parse(const char *s, rpt_kind_t *out) KPID_MUST_USE;
-/* The name of a kind ("sla", ...); "" for a value out of range. */
+/* The name of a kind ("sla", ...), a static string; "" for a value out of range. */
 const char *rpt_kind_name(rpt_kind_t k);
-/* The title printed on a report of that kind ("SLA compliance", ...). */
+/* The title printed on a report of that kind ("SLA compliance", ...), static. */
 const char *rpt_kind_title(rpt_kind_t k);
 
 /*
@@ -55,7 +55,7 @@ err_t rpt_period_parse(const char *s, int32_t *from_day, int32_t *to_day,
 
 typedef struct rpt_request {
     rpt_kind_t kind;
-    const char *business_unit; /* NULL = the whole book */
+    const char *business_unit; /* NULL = the whole book; borrowed for the call */
     char currency[4];          /* "" = the store's base currency */
     int32_t from_day, to_day;  /* inclusive, reporting-zone days */
     int64_t generated_s;       /* generation time printed in the header (UTC seconds; injected,
