@@ -165,8 +165,12 @@ static err_t read_file(const char *path, char **data, size_t *len, err_msg_t *m)
                                : err_set(m, ERR_IO, "cannot read report: %s", strerror(errno));
     err_t e = ERR_OK;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > PDF_MAX) {
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         e = err_set(m, ERR_IO, "report file is not a readable regular file");
+        goto out;
+    }
+    if ((uint64_t)st.st_size > PDF_MAX) {
+        e = err_set(m, ERR_TOO_LARGE, "report file is larger than %u bytes", PDF_MAX);
         goto out;
     }
     *data = malloc((size_t)st.st_size + 1);
