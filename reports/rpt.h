@@ -98,7 +98,8 @@ err_t rpt_render_file_ex(store_t *store, const rpt_request_t *rq, const char *pa
 /*
  * The id of a report: "<kind>-<unit or all>-<from>-<to>-<YYYYMMDDTHHMMSSZ>"
  * (dates YYYY-MM-DD, time = generated_s in UTC), every byte outside
- * [A-Za-z0-9._-] replaced by '_' and the unit part cut to 64 bytes. The
+ * [A-Za-z0-9._-] replaced by '_' and the unit part cut to 64 bytes (a
+ * unit named "all" becomes "_all", apart from the whole book). The
  * file of a report is "<id>.pdf". buf holds RPT_ID_MAX bytes.
  */
 void rpt_report_id(const rpt_request_t *rq, char buf[RPT_ID_MAX]);

@@ -52,6 +52,9 @@ void rpt_report_id(const rpt_request_t *rq, char buf[RPT_ID_MAX])
     /* ".." cannot survive: every '.' pair in the unit becomes "._". */
     for (char *d = strstr(unit, ".."); d != NULL; d = strstr(unit, ".."))
         d[1] = '_';
+    /* A unit called "all" must not read as the whole book. */
+    if (rq->business_unit != NULL && strcmp(unit, "all") == 0)
+        snprintf(unit, sizeof unit, "%s", "_all");
     char from[KPI_DATE_BUF], to[KPI_DATE_BUF], st[24];
     kpi_date_format(rq->from_day, from);
     kpi_date_format(rq->to_day, to);
