@@ -201,8 +201,10 @@ err_t rpt_list(const char *dir, rpt_list_fn fn, void *ctx, err_msg_t *msg)
     entry_t *v = NULL;
     size_t n = 0, cap = 0;
     err_t e = ERR_OK;
-    struct dirent *de;
-    while ((de = readdir(dh)) != NULL) {
+    for (;;) {
+        struct dirent *de = readdir(dh);
+        if (de == NULL)
+            break;
         size_t len = strlen(de->d_name);
         if (len <= 4 || strcmp(de->d_name + len - 4, ".pdf") != 0 || len - 4 >= RPT_ID_MAX)
             continue;

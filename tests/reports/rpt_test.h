@@ -82,8 +82,10 @@ static inline char *slurp(const char *path, size_t *len)
         return NULL;
     size_t cap = 1 << 16, n = 0;
     char *b = malloc(cap + 1);
-    size_t r;
-    while (b != NULL && (r = fread(b + n, 1, cap - n, f)) > 0) {
+    while (b != NULL) {
+        size_t r = fread(b + n, 1, cap - n, f);
+        if (r == 0)
+            break;
         n += r;
         if (n == cap) {
             char *nb = realloc(b, cap * 2 + 1);

@@ -196,10 +196,13 @@ static size_t count_tmp(const char *d)
 {
     DIR *dh = opendir(d);
     size_t n = 0;
-    struct dirent *de;
-    while (dh != NULL && (de = readdir(dh)) != NULL)
+    while (dh != NULL) {
+        struct dirent *de = readdir(dh);
+        if (de == NULL)
+            break;
         if (strstr(de->d_name, ".tmp") != NULL)
             n++;
+    }
     if (dh != NULL)
         closedir(dh);
     return n;
