@@ -857,16 +857,23 @@ static const char *month_label(const kpi_period_t *per, char *buf, size_t cap)
     return buf;
 }
 
-/* Labels of the trend months, in the arena-free scratch of the pdf. */
+/* Labels of the trend months: v for tables ("2025-11 (1-15)" for a month
+   the period cuts short), axis for charts (always "2025-11", so that the
+   axis labels keep an even rhythm). */
 typedef struct trend_labels {
     char text[RPT_TREND_MAX][32];
+    char short_text[RPT_TREND_MAX][16];
     const char *v[RPT_TREND_MAX];
+    const char *axis[RPT_TREND_MAX];
 } trend_labels_t;
 
 static void trend_labels(const rpt_data_t *d, trend_labels_t *tl)
 {
-    for (size_t i = 0; i < d->n_trend; i++)
+    for (size_t i = 0; i < d->n_trend; i++) {
         tl->v[i] = month_label(&d->trend[i], tl->text[i], sizeof tl->text[i]);
+        snprintf(tl->short_text[i], sizeof tl->short_text[i], "%.7s", tl->text[i]);
+        tl->axis[i] = tl->short_text[i];
+    }
 }
 
 static void ratio_series(const store_q_point_t *pts, size_t n, double *v, bool *ok)
@@ -1063,11 +1070,11 @@ static void sec_dso(pdf_t *p)
     ratio_series(d->t_dso[STORE_Q_DSO_STANDARD], d->n_trend, sv[0], ok[0]);
     ratio_series(d->t_dso[STORE_Q_DSO_COUNTBACK], d->n_trend, sv[1], ok[1]);
     series_t s[2] = {{"Standard", sv[0], ok[0]}, {"Countback", sv[1], ok[1]}};
-    line_chart(p, "DSO by month (days)", 170, "days", tl.v, d->n_trend, s, 2, 0, -1, NULL);
+    line_chart(p, "DSO by month (days)", 170, "days", tl.axis, d->n_trend, s, 2, 0, -1, NULL);
     ratio_series(d->t_cei, d->n_trend, sv[0], ok[0]);
     series_t c[1] = {{"CEI", sv[0], ok[0]}};
-    line_chart(p, "Collection effectiveness index by month (%)", 150, "%", tl.v, d->n_trend, c, 1,
-               100, -1, NULL);
+    line_chart(p, "Collection effectiveness index by month (%)", 150, "%", tl.axis, d->n_trend, c,
+               1, 100, -1, NULL);
 
     section(p, "DSO and CEI by month");
     static const col_t tc[8] = {{"Month", 64, A_LEFT},      {"Sales", 72, A_RIGHT},
@@ -1131,8 +1138,8 @@ static void sec_sla(pdf_t *p)
         series_t s[1] = {{d->slas[i].def->name, v, ok}};
         char title[96];
         snprintf(title, sizeof title, "%s: compliance by month (%%)", d->slas[i].def->name);
-        line_chart(p, title, 118, "%", tl.v, d->n_trend, s, 1, 100, (double)d->sla_goal_bp / 100.0,
-                   goal);
+        line_chart(p, title, 118, "%", tl.axis, d->n_trend, s, 1, 100,
+                   (double)d->sla_goal_bp / 100.0, goal);
     }
     /* The trend as numbers, at most 5 SLAs per table. */
     for (size_t first = 0; first < d->n_slas; first += 5) {
@@ -1181,7 +1188,7 @@ static void sec_ftq(pdf_t *p)
     ratio_series(d->t_ftq[0], d->n_trend, sv[0], ok[0]);
     ratio_series(d->t_ftq[1], d->n_trend, sv[1], ok[1]);
     series_t s[2] = {{"Invoices", sv[0], ok[0]}, {"Bills", sv[1], ok[1]}};
-    line_chart(p, "First-time quality by month (%)", 170, "%", tl.v, d->n_trend, s, 2, 100, -1,
+    line_chart(p, "First-time quality by month (%)", 170, "%", tl.axis, d->n_trend, s, 2, 100, -1,
                NULL);
     section(p, "First-time quality by month");
     static const col_t tc[7] = {{"Month", 62, A_LEFT},
