@@ -33,6 +33,7 @@ typedef struct api_opts {
     size_t n_aging_edges;
     int32_t sla_goal_bp; /* dashboard goal lines (GET /v1/meta), basis points; 0 = 95 % */
     int32_t ftq_goal_bp;
+    const char *reports_dir; /* PDF reports (POST/GET /v1/reports); NULL = reports disabled */
 } api_opts_t;
 
 /*

@@ -70,6 +70,9 @@ enum MHD_Result api_send_json(api_req_t *req, unsigned status, json_t *j);
 /* Queue a response with an arbitrary body (copied) and content type. */
 enum MHD_Result api_send_body(api_req_t *req, unsigned status, const char *ctype, const char *body,
                               size_t len);
+/* The same with extra headers: name, value pairs ending with NULL (may be NULL). */
+enum MHD_Result api_send_body_h(api_req_t *req, unsigned status, const char *ctype,
+                                const char *body, size_t len, const char *const *headers);
 /* Queue {"error":{"code","message"}} with api_err_status(e). */
 enum MHD_Result api_send_error(api_req_t *req, err_t e, const char *fmt, ...) KPID_PRINTF(3, 4);
 /* As api_send_error with an explicit status (404 for routes, 405, 415...). */
@@ -128,5 +131,13 @@ extern const char *const api_dpo_params[];
 extern const char *const api_sla_params[];
 extern const char *const api_ftq_params[];
 extern const char *const api_customer_params[];
+
+/* PDF reports (api_reports.c) */
+enum MHD_Result api_reports_post(api_req_t *req);
+bool api_reports_post_body(api_req_t *req, const char *data, size_t len);
+enum MHD_Result api_reports_list(api_req_t *req);
+enum MHD_Result api_reports_get(api_req_t *req);
+extern const char *const api_reports_post_params[];
+extern const char *const api_reports_get_params[];
 
 #endif

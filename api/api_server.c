@@ -50,6 +50,9 @@ static const api_route_t routes[] = {
     {"HEAD", "/", api_dashboard_index, NULL, NULL},
     {"HEAD", "/dashboard/", api_dashboard_asset, NULL, NULL},
     {"GET", "/metrics", api_metrics_get, NULL, no_params},
+    {"POST", "/v1/reports", api_reports_post, api_reports_post_body, api_reports_post_params},
+    {"GET", "/v1/reports", api_reports_list, NULL, api_reports_get_params},
+    {"GET", "/v1/reports/", api_reports_get, NULL, api_reports_get_params},
 };
 _Static_assert(sizeof routes / sizeof routes[0] <= API_METRICS_ROUTES_MAX,
                "every route gets its own request metrics");
@@ -160,6 +163,21 @@ enum MHD_Result api_send_body(api_req_t *req, unsigned status, const char *ctype
         return MHD_NO;
     add_headers(req, r, ctype);
     enum MHD_Result ret = queue(req, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+enum MHD_Result api_send_body_h(api_req_t *req, unsigned status, const char *ctype,
+                                const char *body, size_t len, const char *const *headers)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (r == NULL)
+        return MHD_NO;
+    add_headers(req, r, ctype);
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i += 2)
+        (void)MHD_add_response_header(r, headers[i], headers[i + 1]);
+    enum MHD_Result ret = MHD_queue_response(req->conn, status, r);
     MHD_destroy_response(r);
     return ret;
 }

@@ -161,6 +161,11 @@ int cmd_serve_main(int argc, char **argv)
         status = CMD_EXIT_ENV;
         goto out;
     }
+    char reports_dir[CMD_PATH_MAX + 16];
+    if (cfg.reports_dir[0] != '\0')
+        snprintf(reports_dir, sizeof reports_dir, "%s", cfg.reports_dir);
+    else
+        snprintf(reports_dir, sizeof reports_dir, "%s/reports", cfg.data_dir);
     api_opts_t ao = {
         .host = host,
         .port = port,
@@ -173,6 +178,7 @@ int cmd_serve_main(int argc, char **argv)
         .n_aging_edges = cfg.n_aging_edges,
         .sla_goal_bp = cfg.sla_goal_bp,
         .ftq_goal_bp = cfg.ftq_goal_bp,
+        .reports_dir = reports_dir, /* created on the first report */
     };
     e = api_server_start(&ao, &srv, &msg);
     if (e) {

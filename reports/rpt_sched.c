@@ -17,6 +17,8 @@
  */
 #include "rpt_sched.h"
 
+#include "rpt_id.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -80,29 +82,13 @@ static void logf_(rpt_sched_t *s, const job_state_t *j, const char *fmt, ...)
 
 /* ---- names and paths ------------------------------------------------------ */
 
-static bool name_char_ok(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-}
-
 err_t rpt_sched_file_name(const char *kind, const char *business_unit, int32_t from_day,
                           int32_t to_day, int64_t due_s, char *buf, size_t cap)
 {
-    char from[KPI_DATE_BUF], to[KPI_DATE_BUF];
-    int32_t y, mo, d;
-    kpi_civil_from_days(kpi_utc_day(due_s), &y, &mo, &d);
-    int64_t sec = due_s - kpi_day_start_utc(kpi_utc_day(due_s));
-    int n = snprintf(buf, cap, "%s-%s-%s-%s-%04d%02d%02dT%02d%02d%02dZ.pdf", kind,
-                     business_unit ? business_unit : "all", kpi_date_format(from_day, from),
-                     kpi_date_format(to_day, to), (int)y, (int)mo, (int)d, (int)(sec / 3600),
-                     (int)(sec / 60 % 60), (int)(sec % 60));
-    if (n < 0 || (size_t)n >= cap)
-        return ERR_TOO_LARGE;
-    for (char *p = buf; *p; p++)
-        if (!name_char_ok(*p))
-            *p = '_';
-    return ERR_OK;
+    char id[RPT_ID_MAX];
+    rpt_id_format(kind, business_unit, from_day, to_day, due_s, id);
+    int n = snprintf(buf, cap, "%s.pdf", id);
+    return n < 0 || (size_t)n >= cap ? ERR_TOO_LARGE : ERR_OK;
 }
 
 static err_t join_path(char *buf, size_t cap, const char *dir, const char *name, const char *ext)
@@ -171,12 +157,7 @@ static err_t keep_file(job_state_t *j, int64_t due_s, const char *name)
 
 static bool file_name_ok(const char *name)
 {
-    if (name[0] == '\0' || name[0] == '.' || strlen(name) >= FILE_NAME_MAX)
-        return false;
-    for (const char *p = name; *p; p++)
-        if (!name_char_ok(*p))
-            return false;
-    return true;
+    return strlen(name) < FILE_NAME_MAX && rpt_id_valid(name);
 }
 
 /* Read the state file; a missing one is a new schedule. */

@@ -1,0 +1,348 @@
+/*
+ * api_reports.c — PDF reports over HTTP: POST /v1/reports (render now),
+ * GET /v1/reports (list), GET /v1/reports/{id} (download).
+ *
+ * Translation only: parameters come from a small JSON body or the query
+ * string and are checked by reports/ (rpt_kind_parse, rpt_period_parse);
+ * rendering, ids, the temp-then-rename write and the listing are
+ * reports/ functions (rpt.h). A report is rendered synchronously on the
+ * request's worker thread into opts.reports_dir; readers never see a
+ * partial file because the name appears only at the rename.
+ */
+#include "api_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kpi_date.h"
+#include "kpi_money.h"
+#include "rpt.h"
+
+#define BODY_MAX 16384       /* a report request is a few short fields */
+#define PDF_MAX (256u << 20) /* refuse to serve a file larger than this */
+
+const char *const api_reports_post_params[] = {"kind", "business_unit", "period", "currency", NULL};
+const char *const api_reports_get_params[] = {NULL};
+
+typedef struct body {
+    char *data;
+    size_t len;
+} body_t;
+
+static void body_free(void *p)
+{
+    body_t *b = p;
+    if (b == NULL)
+        return;
+    free(b->data);
+    free(b);
+}
+
+bool api_reports_post_body(api_req_t *req, const char *data, size_t len)
+{
+    body_t *b = req->state;
+    if (b == NULL) {
+        b = calloc(1, sizeof *b);
+        if (b == NULL) {
+            req->body_err = ERR_NOMEM;
+            snprintf(req->body_msg, sizeof req->body_msg, "out of memory");
+            return false;
+        }
+        req->state = b;
+        req->free_state = body_free;
+    }
+    if (len > BODY_MAX - b->len) {
+        req->body_err = ERR_TOO_LARGE;
+        snprintf(req->body_msg, sizeof req->body_msg, "a report request body is at most %d bytes",
+                 BODY_MAX);
+        return false;
+    }
+    char *n = realloc(b->data, b->len + len + 1);
+    if (n == NULL) {
+        req->body_err = ERR_NOMEM;
+        snprintf(req->body_msg, sizeof req->body_msg, "out of memory");
+        return false;
+    }
+    memcpy(n + b->len, data, len);
+    b->data = n;
+    b->len += len;
+    b->data[b->len] = '\0';
+    return true;
+}
+
+/* The report parameters: query string first, then the JSON body's keys. */
+typedef struct params {
+    const char *kind, *unit, *period, *currency;
+} params_t;
+
+static err_t params_from_body(api_req_t *req, json_t **root, params_t *p, err_msg_t *m)
+{
+    body_t *b = req->state;
+    *root = NULL;
+    if (b == NULL || b->len == 0)
+        return ERR_OK;
+    json_error_t jerr;
+    *root = json_loadb(b->data, b->len, JSON_REJECT_DUPLICATES, &jerr);
+    if (*root == NULL)
+        return err_set(m, ERR_PARSE, "request body is not JSON: %s (line %d)", jerr.text,
+                       jerr.line);
+    if (!json_is_object(*root))
+        return err_set(m, ERR_BAD_PARAM, "request body must be a JSON object");
+    const char *key;
+    json_t *v;
+    json_object_foreach(*root, key, v)
+    {
+        const char **dst = strcmp(key, "kind") == 0            ? &p->kind
+                           : strcmp(key, "business_unit") == 0 ? &p->unit
+                           : strcmp(key, "period") == 0        ? &p->period
+                           : strcmp(key, "currency") == 0      ? &p->currency
+                                                               : NULL;
+        if (dst == NULL)
+            return err_set(m, ERR_BAD_PARAM,
+                           "unknown field '%s' (known: kind, business_unit, period, currency)",
+                           key);
+        if (json_is_null(v) && dst == &p->unit) {
+            *dst = NULL;
+            continue;
+        }
+        if (!json_is_string(v))
+            return err_set(m, ERR_BAD_TYPE, "field '%s' must be a string", key);
+        *dst = json_string_value(v);
+    }
+    return ERR_OK;
+}
+
+static err_t request_of(api_req_t *req, const params_t *p, rpt_request_t *rq, err_msg_t *m)
+{
+    memset(rq, 0, sizeof *rq);
+    if (p->kind == NULL)
+        return err_set(m, ERR_BAD_PARAM,
+                       "'kind' is required (one of: sla, aging, dso, ftq, summary)");
+    if (rpt_kind_parse(p->kind, &rq->kind) != ERR_OK)
+        return err_set(m, ERR_BAD_PARAM,
+                       "'kind': '%s' is not one of: sla, aging, dso, ftq, summary", p->kind);
+    if (p->period == NULL)
+        return err_set(m, ERR_BAD_PARAM,
+                       "'period' is required (2025-11, 2025-Q4, 2025-W47, 2025 or "
+                       "2025-01-01..2025-03-31)");
+    err_t e = rpt_period_parse(p->period, &rq->from_day, &rq->to_day, m);
+    if (e)
+        return e;
+    if (p->currency != NULL) {
+        int digits;
+        if (strlen(p->currency) != 3 || kpi_currency_digits(p->currency, &digits) != ERR_OK)
+            return err_set(m, ERR_BAD_PARAM, "'currency': '%s' is not an ISO 4217 code",
+                           p->currency);
+        memcpy(rq->currency, p->currency, 4);
+    }
+    if (p->unit != NULL && (p->unit[0] == '\0' || strlen(p->unit) > KPI_NAME_MAX))
+        return err_set(m, ERR_BAD_PARAM, "'business_unit' must be 1 to %d bytes", KPI_NAME_MAX);
+    rq->business_unit = p->unit;
+    rq->generated_s = (int64_t)time(NULL);
+    rq->aging_edges = req->srv->opts.aging_edges;
+    rq->n_aging_edges = req->srv->opts.n_aging_edges;
+    return ERR_OK;
+}
+
+static bool wants_pdf(api_req_t *req)
+{
+    const char *a = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Accept");
+    return a != NULL && strstr(a, "application/pdf") != NULL;
+}
+
+/* The whole file at path into a malloc'd buffer (caller frees). */
+static err_t read_file(const char *path, char **data, size_t *len, err_msg_t *m)
+{
+    *data = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? ERR_NOT_FOUND
+                               : err_set(m, ERR_IO, "cannot read report: %s", strerror(errno));
+    err_t e = ERR_OK;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        e = err_set(m, ERR_IO, "report file is not a readable regular file");
+        goto out;
+    }
+    if ((uint64_t)st.st_size > PDF_MAX) {
+        e = err_set(m, ERR_TOO_LARGE, "report file is larger than %u bytes", PDF_MAX);
+        goto out;
+    }
+    *data = malloc((size_t)st.st_size + 1);
+    if (*data == NULL) {
+        e = err_set(m, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    while (*len < (size_t)st.st_size) {
+        ssize_t n = read(fd, *data + *len, (size_t)st.st_size - *len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            e = err_set(m, ERR_IO, "cannot read report: %s", n < 0 ? strerror(errno) : "short");
+            break;
+        }
+        *len += (size_t)n;
+    }
+out:
+    close(fd);
+    if (e) {
+        free(*data);
+        *data = NULL;
+    }
+    return e;
+}
+
+static enum MHD_Result send_pdf(api_req_t *req, unsigned status, const char *path, const char *id,
+                                const char *location)
+{
+    err_msg_t m = {{0}};
+    char *data;
+    size_t len;
+    err_t e = read_file(path, &data, &len, &m);
+    if (e == ERR_NOT_FOUND)
+        return api_send_error(req, e, "no report '%s'", id);
+    if (e)
+        return api_send_error(req, e, "%s", m.text);
+    char disp[RPT_ID_MAX + 48];
+    snprintf(disp, sizeof disp, "attachment; filename=\"%s.pdf\"", id);
+    const char *headers[] = {"Content-Disposition", disp, location ? "Location" : NULL, location,
+                             NULL};
+    enum MHD_Result r = api_send_body_h(req, status, "application/pdf", data, len, headers);
+    free(data);
+    return r;
+}
+
+static json_t *j_day(int32_t day)
+{
+    char buf[KPI_DATE_BUF];
+    return json_string(kpi_date_format(day, buf));
+}
+
+static json_t *j_time(int64_t t)
+{
+    char buf[KPI_TIME_BUF];
+    return json_string(kpi_time_format_utc(t, buf));
+}
+
+enum MHD_Result api_reports_post(api_req_t *req)
+{
+    err_msg_t m = {{0}};
+    const char *dir = req->srv->opts.reports_dir;
+    if (dir == NULL)
+        return api_send_error(req, ERR_CONFIG, "this server has no reports directory configured");
+    params_t p = {api_query(req, "kind"), api_query(req, "business_unit"), api_query(req, "period"),
+                  api_query(req, "currency")};
+    json_t *root = NULL;
+    rpt_request_t rq;
+    err_t e = params_from_body(req, &root, &p, &m);
+    if (!e)
+        e = request_of(req, &p, &rq, &m);
+    if (e) {
+        json_decref(root);
+        return api_send_error(req, e, "%s", m.text);
+    }
+    char id[RPT_ID_MAX], path[4096], location[RPT_ID_MAX + 16];
+    rpt_report_id(&rq, id);
+    e = rpt_dir_ensure(dir, &m);
+    if (!e && rpt_path(dir, id, path, sizeof path) != ERR_OK)
+        e = err_set(&m, ERR_CONFIG, "reports directory path is too long");
+    rpt_info_t info = {0};
+    if (!e)
+        e = rpt_render_atomic(req->srv->opts.store, &rq, path, &info, &m);
+    if (e) {
+        json_decref(root);
+        return api_send_error(req, e, "%s", m.text);
+    }
+    snprintf(location, sizeof location, "/v1/reports/%s", id);
+    if (wants_pdf(req)) {
+        json_decref(root);
+        return send_pdf(req, MHD_HTTP_CREATED, path, id, location);
+    }
+    json_t *j = json_object();
+    json_object_set_new(j, "id", json_string(id));
+    json_object_set_new(j, "kind", json_string(rpt_kind_name(rq.kind)));
+    json_object_set_new(j, "business_unit",
+                        rq.business_unit ? json_string(rq.business_unit) : json_null());
+    json_object_set_new(j, "period", json_string(p.period));
+    json_object_set_new(j, "from", j_day(rq.from_day));
+    json_object_set_new(j, "to", j_day(rq.to_day));
+    json_object_set_new(j, "size", json_integer((json_int_t)info.bytes));
+    json_object_set_new(j, "pages", json_integer((json_int_t)info.pages));
+    json_object_set_new(j, "created", j_time(rq.generated_s));
+    json_object_set_new(j, "url", json_string(location));
+    json_decref(root); /* after the copies above: p.* may point into it */
+    char *text = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(j);
+    if (text == NULL)
+        return api_send_error(req, ERR_NOMEM, "out of memory building the response");
+    const char *headers[] = {"Location", location, NULL};
+    enum MHD_Result r =
+        api_send_body_h(req, MHD_HTTP_CREATED, "application/json", text, strlen(text), headers);
+    free(text);
+    return r;
+}
+
+static err_t list_one(void *ctx, const rpt_file_t *f)
+{
+    json_t *arr = ctx;
+    rpt_id_parts_t parts;
+    if (rpt_id_parse(f->id, &parts) != ERR_OK)
+        return ERR_OK; /* a PDF someone put there by hand: not ours to describe */
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(f->id));
+    json_object_set_new(o, "kind", json_string(parts.kind));
+    json_object_set_new(o, "business_unit",
+                        strcmp(parts.unit, "all") == 0 ? json_null() : json_string(parts.unit));
+    json_object_set_new(o, "from", j_day(parts.from_day));
+    json_object_set_new(o, "to", j_day(parts.to_day));
+    json_object_set_new(o, "size", json_integer((json_int_t)f->size));
+    json_object_set_new(o, "created", j_time(parts.created_s));
+    char url[RPT_ID_MAX + 16];
+    snprintf(url, sizeof url, "/v1/reports/%s", f->id);
+    json_object_set_new(o, "url", json_string(url));
+    return json_array_append_new(arr, o) ? ERR_NOMEM : ERR_OK;
+}
+
+enum MHD_Result api_reports_list(api_req_t *req)
+{
+    err_msg_t m = {{0}};
+    json_t *arr = json_array();
+    const char *dir = req->srv->opts.reports_dir;
+    err_t e = dir ? rpt_list(dir, list_one, arr, &m) : ERR_OK;
+    if (e) {
+        json_decref(arr);
+        return api_send_error(req, e, "%s", m.text[0] ? m.text : err_str(e));
+    }
+    json_t *root = json_object();
+    json_object_set_new(root, "reports", arr);
+    return api_send_json(req, MHD_HTTP_OK, root);
+}
+
+enum MHD_Result api_reports_get(api_req_t *req)
+{
+    const char *dir = req->srv->opts.reports_dir;
+    char id[RPT_ID_MAX];
+    const char *rest = req->path_rest ? req->path_rest : "";
+    size_t n = strlen(rest);
+    if (n > 4 && strcmp(rest + n - 4, ".pdf") == 0)
+        n -= 4; /* /v1/reports/ID.pdf names the same report */
+    if (n == 0 || n >= sizeof id)
+        return api_send_error(req, ERR_BAD_PARAM, "report id must be 1 to %d bytes",
+                              RPT_ID_MAX - 1);
+    memcpy(id, rest, n);
+    id[n] = '\0';
+    if (!rpt_id_valid(id))
+        return api_send_error(req, ERR_BAD_PARAM,
+                              "report id '%s' may hold only A-Z a-z 0-9 . _ - (not starting "
+                              "with '.', no '..')",
+                              id);
+    char path[4096];
+    if (dir == NULL || rpt_path(dir, id, path, sizeof path) != ERR_OK)
+        return api_send_error(req, ERR_NOT_FOUND, "no report '%s'", id);
+    return send_pdf(req, MHD_HTTP_OK, path, id, NULL);
+}

@@ -1,0 +1,27 @@
+/*
+ * rpt_id.h — the one rule that names report files, shared by on-demand
+ * reports (rpt.h) and scheduled ones (rpt_sched.h), so that GET /v1/reports
+ * lists and parses both alike.
+ *
+ * An id is "<kind>-<unit>-<from>-<to>-<YYYYMMDDTHHMMSSZ>" (days as
+ * YYYY-MM-DD, the stamp in UTC); the file is "<id>.pdf". The unit is "all"
+ * for the whole book; a unit's name keeps [A-Za-z0-9._-], other bytes become
+ * '_', a leading '.' and any ".." are broken up, and a unit really called
+ * "all" becomes "_all". So an id never names a path outside its directory.
+ */
+#ifndef KPID_RPT_ID_H
+#define KPID_RPT_ID_H
+
+#include <stdint.h>
+
+#define RPT_ID_MAX 160 /* bytes of an id, NUL included */
+
+/* kind: "sla", "aging", ...; business_unit: NULL or "" = the whole book. */
+void rpt_id_format(const char *kind, const char *business_unit, int32_t from_day, int32_t to_day,
+                   int64_t created_s, char buf[RPT_ID_MAX]);
+
+/* true when id could name a report file: 1..RPT_ID_MAX-1 bytes of
+   [A-Za-z0-9._-], not starting with '.', no "..": no path traversal. */
+int rpt_id_valid(const char *id);
+
+#endif
