@@ -10,10 +10,12 @@
 #ifndef KPID_API_H
 #define KPID_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "api_auth.h"
 #include "coll.h"
 #include "err.h"
 #include "store.h"
@@ -31,18 +33,31 @@ typedef struct api_opts {
     FILE *log;                  /* one line per failed request and per start/stop; NULL = silent */
     const int32_t *aging_edges; /* default aging bucket edges; NULL = 30,60,90,120 */
     size_t n_aging_edges;
+    /* Security and limits (docs/security.md). Zero values are the defaults. */
+    const api_key_t *keys;         /* borrowed; n_keys == 0: loopback only, no authentication */
+    size_t n_keys;                 /* <= API_KEYS_MAX */
+    const char *tls_cert_path;     /* PEM certificate (chain); NULL = plain HTTP */
+    const char *tls_key_path;      /* PEM private key; set together with tls_cert_path */
+    unsigned max_connections;      /* open connections; 0 = 256; more are refused at accept */
+    unsigned connection_timeout_s; /* idle connection closed after; 0 = 60 */
+    unsigned request_timeout_s;    /* one request's headers and body must arrive within; 0 = 300 */
+    unsigned ingest_queue;         /* POST /v1/events in progress at once; 0 = 8; more: 503 */
 } api_opts_t;
 
 /*
  * Bind and start serving. On success *out is running and owned by the
  * caller (stop it with api_server_stop). ERR_IO with a message when the
  * address cannot be bound (in use, not local, bad address), ERR_BAD_PARAM
- * for an unparsable host.
+ * for an unparsable host or a non-loopback host with no API keys,
+ * ERR_CONFIG for an unusable TLS certificate or key (named in the message).
  */
 err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *msg) KPID_MUST_USE;
 
 /* The port actually bound (useful with port 0). */
 uint16_t api_server_port(const api_server_t *srv);
+
+/* true when the server speaks HTTPS. */
+bool api_server_tls(const api_server_t *srv);
 
 /*
  * Stop accepting connections, let requests in progress finish (at most

@@ -34,14 +34,22 @@ typedef struct api_route {
     bool (*on_body)(api_req_t *req, const char *data, size_t len);
     /* Optional: the allowed query parameters, NULL-terminated. */
     const char *const *params;
+    /* The role a key needs (api_auth.h). Left out, it is API_ROLE_ADMIN (0):
+       a new route is admin-only until it says otherwise. */
+    api_role_t role;
 } api_route_t;
 
 struct api_server {
     struct MHD_Daemon *daemon;
     api_opts_t opts;
     uint16_t port;
-    int coll_digits_base; /* minor digits of the base currency */
-    volatile int active;  /* requests in progress (atomic builtins) */
+    int coll_digits_base;           /* minor digits of the base currency */
+    volatile int active;            /* requests in progress (atomic builtins) */
+    volatile int ingest;            /* POST /v1/events holding a queue slot (atomic builtins) */
+    volatile int conns;             /* open connections (atomic builtins) */
+    volatile int64_t refused_log_s; /* last "connection limit" log line, monotonic s */
+    char *tls_cert, *tls_key;       /* PEM text read at start (owned), or NULL */
+    struct api_watch *watch;        /* request-timeout watchdog (api_server.c), or NULL */
 };
 
 struct api_req {
@@ -57,7 +65,33 @@ struct api_req {
     void *state;           /* handler-owned state (freed by free_state) */
     void (*free_state)(void *state);
     struct timespec t0;
+    const api_key_t *key; /* the authenticated key (borrowed from opts); NULL
+                             when no keys are configured or the route is open */
+    bool ingest_slot;     /* holds one of srv->opts.ingest_queue slots */
+    bool answered;        /* refused at admission; the answer is already queued */
 };
+
+/* ---- authorization (api_auth.c) ----------------------------------------- */
+/*
+ * Authenticate the request (Authorization: Bearer KEY) and check that its
+ * key has role `need`; sets req->key. ERR_UNAUTHORIZED (401) without a valid
+ * key, ERR_FORBIDDEN (403) for a key of another role; with a message. Called
+ * once per request by the router, before the body is read.
+ */
+err_t api_auth_check(api_req_t *req, api_role_t need, err_msg_t *msg) KPID_MUST_USE;
+/* true when the request's key is limited to business units. */
+bool api_auth_scoped(const api_req_t *req);
+/* true when the request may see business unit `unit` (always when unscoped). */
+bool api_auth_unit_allowed(const api_req_t *req, const char *unit);
+/*
+ * The business unit a query runs on, given the business_unit= it asked for
+ * (`asked`, may be NULL): unscoped keys get `asked` back; a scoped key gets
+ * `asked` when it is one of its units, its only unit when `asked` is NULL,
+ * and ERR_FORBIDDEN (with a message) for another unit, or for no unit when
+ * it has several. *unit is borrowed from `asked` or from the key.
+ */
+err_t api_auth_unit(api_req_t *req, const char *asked, const char **unit,
+                    err_msg_t *msg) KPID_MUST_USE;
 
 /* Look up a query parameter; NULL when absent. */
 const char *api_query(api_req_t *req, const char *name);

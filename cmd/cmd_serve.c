@@ -162,6 +162,15 @@ int cmd_serve_main(int argc, char **argv)
         .log = stderr,
         .aging_edges = cfg.aging_edges,
         .n_aging_edges = cfg.n_aging_edges,
+        .keys = cfg.keys,
+        .n_keys = cfg.n_keys,
+        .tls_cert_path = cfg.tls_cert[0] ? cfg.tls_cert : NULL,
+        .tls_key_path = cfg.tls_key[0] ? cfg.tls_key : NULL,
+        .max_batch_events = (size_t)cfg.max_batch_events,
+        .max_connections = cfg.max_connections,
+        .connection_timeout_s = cfg.connection_timeout_s,
+        .request_timeout_s = cfg.request_timeout_s,
+        .ingest_queue = cfg.ingest_queue,
     };
     e = api_server_start(&ao, &srv, &msg);
     if (e) {
@@ -170,9 +179,9 @@ int cmd_serve_main(int argc, char **argv)
         goto out;
     }
     bool v6 = strchr(host, ':') != NULL;
-    printf("kpid: listening on http://%s%s%s:%u (data %s, zone %s, base currency %s)\n",
-           v6 ? "[" : "", host, v6 ? "]" : "", api_server_port(srv), cfg.data_dir, cfg.time_zone,
-           cfg.base_currency);
+    printf("kpid: listening on %s://%s%s%s:%u (data %s, zone %s, base currency %s)\n",
+           api_server_tls(srv) ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "",
+           api_server_port(srv), cfg.data_dir, cfg.time_zone, cfg.base_currency);
     fflush(stdout);
 
     int sig = 0;
