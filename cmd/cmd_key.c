@@ -158,7 +158,7 @@ static int split_units(char *buf, const char **units, size_t *n)
     }
 }
 
-static int key_add(const char *config, const char *name, const char *role_s, char *units_s)
+static int key_add(const char *config, const char *name, const char *role_s, const char *units_s)
 {
     api_role_t role;
     if (role_s == NULL || api_role_parse(role_s, &role) != ERR_OK) {
@@ -167,8 +167,16 @@ static int key_add(const char *config, const char *name, const char *role_s, cha
     }
     const char *units[API_KEY_UNITS_MAX];
     size_t n_units = 0;
+    char shown[API_KEY_UNITS_BUF], split[API_KEY_UNITS_BUF];
+    snprintf(shown, sizeof shown, "%s", units_s != NULL ? units_s : "all");
     if (units_s != NULL) {
-        int rc = split_units(units_s, units, &n_units);
+        if (strlen(units_s) >= sizeof split) {
+            fprintf(stderr, "kpid key add: --business-units is longer than %d bytes\n",
+                    API_KEY_UNITS_BUF - 1);
+            return CMD_EXIT_USAGE;
+        }
+        memcpy(split, units_s, strlen(units_s) + 1); /* argv stays as it was */
+        int rc = split_units(split, units, &n_units);
         if (rc)
             return rc;
     }
@@ -211,7 +219,7 @@ static int key_add(const char *config, const char *name, const char *role_s, cha
                 "kpid key: added key '%s' (role %s, business units %s) to %s.\n"
                 "kpid key: the key above is shown only now; only its salted hash is stored.\n"
                 "kpid key: restart kpid serve to use it.\n",
-                name, api_role_name(role), n_units ? "limited" : "all", config);
+                name, api_role_name(role), shown, config);
     }
     memset(text, 0, sizeof text);
     return rc;
@@ -282,8 +290,7 @@ int cmd_key_main(int argc, char **argv)
         return argc < 2 ? CMD_EXIT_USAGE : CMD_EXIT_OK;
     }
     const char *action = argv[1];
-    const char *config = NULL, *name = NULL, *role = NULL;
-    char *units = NULL;
+    const char *config = NULL, *name = NULL, *role = NULL, *units = NULL;
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'}, {"name", required_argument, NULL, 'n'},
         {"role", required_argument, NULL, 'r'},   {"business-units", required_argument, NULL, 'u'},
