@@ -34,7 +34,7 @@ typedef struct api_opts {
     const int32_t *aging_edges; /* default aging bucket edges; NULL = 30,60,90,120 */
     size_t n_aging_edges;
     /* Security and limits (docs/security.md). Zero values are the defaults. */
-    const api_key_t *keys;         /* borrowed; n_keys == 0: loopback only, no authentication */
+    const api_key_t *keys;         /* copied at start; n_keys == 0: loopback only, no auth */
     size_t n_keys;                 /* <= API_KEYS_MAX */
     const char *tls_cert_path;     /* PEM certificate (chain); NULL = plain HTTP */
     const char *tls_key_path;      /* PEM private key; set together with tls_cert_path */
@@ -58,6 +58,15 @@ uint16_t api_server_port(const api_server_t *srv);
 
 /* true when the server speaks HTTPS. */
 bool api_server_tls(const api_server_t *srv);
+
+/*
+ * Replace the API keys in force (keys are copied; `kpid serve` calls it on
+ * SIGHUP). Requests already authenticated finish under the old keys; every
+ * later request uses the new ones. ERR_BAD_PARAM (nothing changes) for no
+ * keys on a server not bound to loopback, or for more than API_KEYS_MAX.
+ */
+err_t api_server_set_keys(api_server_t *srv, const api_key_t *keys, size_t n,
+                          err_msg_t *msg) KPID_MUST_USE;
 
 /*
  * Stop accepting connections, let requests in progress finish (at most

@@ -296,16 +296,16 @@ static const char *bearer(api_req_t *req, size_t *len)
 
 err_t api_auth_check(api_req_t *req, api_role_t need, err_msg_t *msg)
 {
-    const api_opts_t *o = &req->srv->opts;
+    const api_keyring_t *ring = __atomic_load_n(&req->srv->ring, __ATOMIC_ACQUIRE);
     req->key = NULL;
-    if (o->n_keys == 0 || need == API_ROLE_OPEN)
+    if (ring->n == 0 || need == API_ROLE_OPEN)
         return ERR_OK; /* loopback-only, unauthenticated mode; or an open route */
     size_t len = 0;
     const char *text = bearer(req, &len);
     if (text == NULL)
         return err_set(msg, ERR_UNAUTHORIZED,
                        "this endpoint needs an API key: send 'Authorization: Bearer KEY'");
-    const api_key_t *k = api_key_find(o->keys, o->n_keys, text, len);
+    const api_key_t *k = api_key_find(ring->keys, ring->n, text, len);
     if (k == NULL)
         return err_set(msg, ERR_UNAUTHORIZED, "the API key is not valid (unknown or revoked)");
     req->key = k;
@@ -314,6 +314,16 @@ err_t api_auth_check(api_req_t *req, api_role_t need, err_msg_t *msg)
                        k->name, api_role_name(k->role), api_role_name(need),
                        need == API_ROLE_ADMIN ? "" : " or admin");
     return ERR_OK;
+}
+
+err_t api_auth_unscoped(const api_req_t *req, err_msg_t *msg)
+{
+    if (!api_auth_scoped(req))
+        return ERR_OK;
+    return err_set(msg, ERR_FORBIDDEN,
+                   "key '%s' is limited to business units; this endpoint needs a key for all "
+                   "units",
+                   req->key->name);
 }
 
 bool api_auth_scoped(const api_req_t *req)

@@ -22,6 +22,15 @@
 
 typedef struct api_req api_req_t;
 
+/* A set of keys in force. Replaced whole by api_server_set_keys; a replaced
+   ring is kept (on `retired`) until the server stops, because requests in
+   flight may still point into it. */
+typedef struct api_keyring {
+    api_key_t *keys; /* owned */
+    size_t n;
+    struct api_keyring *retired; /* the ring this one replaced */
+} api_keyring_t;
+
 /* A handler for uploads is called once per chunk and once at the end. */
 typedef struct api_route {
     const char *method; /* "GET", "POST" */
@@ -49,7 +58,9 @@ struct api_server {
     volatile int conns;             /* open connections (atomic builtins) */
     volatile int64_t refused_log_s; /* last "connection limit" log line, monotonic s */
     char *tls_cert, *tls_key;       /* PEM text read at start (owned), or NULL */
-    struct api_watch *watch;        /* request-timeout watchdog (api_server.c), or NULL */
+    struct api_keyring *ring; /* the keys in force (atomic pointer; see api_server_set_keys) */
+    bool loopback;            /* bound to a loopback address */
+    struct api_watch *watch;  /* request-timeout watchdog (api_server.c), or NULL */
 };
 
 struct api_req {
@@ -81,6 +92,9 @@ struct api_req {
 err_t api_auth_check(api_req_t *req, api_role_t need, err_msg_t *msg) KPID_MUST_USE;
 /* true when the request's key is limited to business units. */
 bool api_auth_scoped(const api_req_t *req);
+/* ERR_FORBIDDEN (with a message) for a key limited to business units: for
+   endpoints whose answer spans every unit and cannot be narrowed. */
+err_t api_auth_unscoped(const api_req_t *req, err_msg_t *msg) KPID_MUST_USE;
 /* true when the request may see business unit `unit` (always when unscoped). */
 bool api_auth_unit_allowed(const api_req_t *req, const char *unit);
 /*

@@ -590,11 +590,13 @@ static enum MHD_Result route_admit(api_req_t *req)
     if (req->route->role == API_ROLE_INGEST) {
         unsigned cap = req->srv->opts.ingest_queue;
         int n = __atomic_add_fetch(&req->srv->ingest, 1, __ATOMIC_SEQ_CST);
-        req->ingest_slot = true;
-        req->answered = (unsigned)n > cap;
-        if (req->answered)
+        req->ingest_slot = (unsigned)n <= cap;
+        req->answered = !req->ingest_slot;
+        if (req->answered) {
+            __atomic_sub_fetch(&req->srv->ingest, 1, __ATOMIC_SEQ_CST);
             return api_send_error(req, ERR_BUSY,
                                   "%u ingest requests are already in progress; retry shortly", cap);
+        }
     }
     return MHD_YES;
 }
@@ -685,7 +687,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return api_send_error(req, ERR_BAD_PARAM, "unknown parameter '%s' for %s %s", pc.bad,
                                   req->route->method, req->route->path);
     }
-    return req->route->respond(req);
+    enum MHD_Result r = req->route->respond(req);
+    /* The answer is queued (with its own copy of the body): the batch is no
+       longer needed, so free it and hand the queue slot on now rather than
+       once the client has read the answer. */
+    if (req->ingest_slot) {
+        if (req->free_state != NULL)
+            req->free_state(req->state);
+        req->state = NULL;
+        req->free_state = NULL;
+        req->ingest_slot = false;
+        __atomic_sub_fetch(&srv->ingest, 1, __ATOMIC_SEQ_CST);
+    }
+    return r;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -769,10 +783,58 @@ static err_t read_pem(const char *what, const char *path, char **out, err_msg_t 
     return ERR_OK;
 }
 
+static api_keyring_t *ring_new(const api_key_t *keys, size_t n)
+{
+    api_keyring_t *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    r->keys = calloc(n ? n : 1, sizeof *r->keys);
+    if (r->keys == NULL) {
+        free(r);
+        return NULL;
+    }
+    if (n > 0)
+        memcpy(r->keys, keys, n * sizeof *keys);
+    r->n = n;
+    return r;
+}
+
+static void ring_free_all(api_keyring_t *r)
+{
+    while (r != NULL) {
+        api_keyring_t *next = r->retired;
+        free(r->keys);
+        free(r);
+        r = next;
+    }
+}
+
+err_t api_server_set_keys(api_server_t *srv, const api_key_t *keys, size_t n, err_msg_t *msg)
+{
+    if (n > API_KEYS_MAX)
+        return err_set(msg, ERR_BAD_PARAM, "at most %d API keys", API_KEYS_MAX);
+    if (n == 0 && !srv->loopback)
+        return err_set(msg, ERR_BAD_PARAM,
+                       "no API keys left, and the server listens on %s, not on loopback: keeping "
+                       "the current keys",
+                       srv->opts.host);
+    err_t e = n > 0 ? api_auth_init(msg) : ERR_OK;
+    if (e)
+        return e;
+    api_keyring_t *r = ring_new(keys, n);
+    if (r == NULL)
+        return err_set(msg, ERR_NOMEM, "out of memory");
+    /* Only kpid serve's main thread replaces rings: no two swaps race. */
+    r->retired = srv->ring;
+    __atomic_store_n(&srv->ring, r, __ATOMIC_RELEASE);
+    return ERR_OK;
+}
+
 static void server_free(api_server_t *srv)
 {
     if (srv == NULL)
         return;
+    ring_free_all(srv->ring);
     if (srv->tls_key != NULL) /* private key material: wipe before freeing */
         memset(srv->tls_key, 0, strlen(srv->tls_key));
     free(srv->tls_key);
@@ -815,10 +877,20 @@ err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *ms
         err_set(msg, e, "base currency '%s' is not an ISO 4217 code", opts->coll.base_currency);
         goto fail;
     }
+    if (o->n_keys > API_KEYS_MAX) {
+        e = err_set(msg, ERR_BAD_PARAM, "at most %d API keys", API_KEYS_MAX);
+        goto fail;
+    }
     if (o->n_keys > 0) {
         e = api_auth_init(msg);
         if (e)
             goto fail;
+    }
+    srv->ring = ring_new(o->keys, o->n_keys);
+    o->keys = NULL; /* the ring holds them now */
+    if (srv->ring == NULL) {
+        e = err_set(msg, ERR_NOMEM, "out of memory");
+        goto fail;
     }
 
     struct sockaddr_storage ss;
@@ -828,7 +900,8 @@ err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *ms
     if (e)
         goto fail;
     (void)sslen;
-    if (o->n_keys == 0 && !is_loopback(&ss)) {
+    srv->loopback = is_loopback(&ss);
+    if (o->n_keys == 0 && !srv->loopback) {
         e = err_set(msg, ERR_BAD_PARAM,
                     "no API keys configured: refusing to serve %s unauthenticated; add one with "
                     "'kpid key add --config FILE --name NAME --role admin' and start with "

@@ -10,8 +10,8 @@
  * elsewhere is reported instead of being carried along.
  *
  * The key text is printed once by `add` and never written anywhere; the file
- * holds only its salted hash. A running `kpid serve` reads keys at start:
- * restart it for a change to take effect.
+ * holds only its salted hash. A running `kpid serve` reads the keys again on
+ * SIGHUP (or at its next start).
  */
 #include "cmd.h"
 
@@ -37,7 +37,7 @@ static void usage(FILE *f)
           "  Manage the API keys in the config file ('api_keys'; only salted hashes are kept).\n"
           "  ROLE is ingest (POST /v1/events), read (every GET) or admin (everything).\n"
           "  --business-units limits the key to those units' numbers.\n"
-          "  'add' prints the new key once on stdout. Restart kpid serve to apply changes.\n",
+          "  'add' prints the new key once on stdout. Send kpid serve SIGHUP to apply changes.\n",
           f);
 }
 
@@ -218,7 +218,7 @@ static int key_add(const char *config, const char *name, const char *role_s, con
         fprintf(stderr,
                 "kpid key: added key '%s' (role %s, business units %s) to %s.\n"
                 "kpid key: the key above is shown only now; only its salted hash is stored.\n"
-                "kpid key: restart kpid serve to use it.\n",
+                "kpid key: send kpid serve SIGHUP (or restart it) to put it in force.\n",
                 name, api_role_name(role), shown, config);
     }
     memset(text, 0, sizeof text);
@@ -278,8 +278,10 @@ static int key_revoke(const char *config, const char *name)
         rc = save_doc(config, doc);
     json_decref(doc);
     if (!rc)
-        fprintf(stderr, "kpid key: revoked key '%s' in %s; restart kpid serve to apply it.\n", name,
-                config);
+        fprintf(stderr,
+                "kpid key: revoked key '%s' in %s; send kpid serve SIGHUP (or restart it) to "
+                "apply it.\n",
+                name, config);
     return rc;
 }
 

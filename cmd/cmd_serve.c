@@ -65,6 +65,32 @@ static err_t load_demo(store_t *store, const kpi_tz_t *tz, const char *base, uin
     return e;
 }
 
+/* SIGHUP: read the config again and put its "api_keys" in force (revoked
+   keys stop working at once). Other settings need a restart. A config that
+   does not load leaves the keys as they are. */
+static void reload_keys(api_server_t *srv, const char *config)
+{
+    if (config == NULL) {
+        fprintf(stderr, "kpid: SIGHUP: no --config file, no keys to reload\n");
+        return;
+    }
+    cmd_config_t *cfg = malloc(sizeof *cfg);
+    if (cfg == NULL) {
+        fprintf(stderr, "kpid: SIGHUP: out of memory; keeping the current API keys\n");
+        return;
+    }
+    cmd_config_default(cfg);
+    err_msg_t msg = {{0}};
+    err_t e = cmd_config_load(config, cfg, &msg);
+    if (!e)
+        e = api_server_set_keys(srv, cfg->keys, cfg->n_keys, &msg);
+    if (e)
+        fprintf(stderr, "kpid: SIGHUP: %s; keeping the current API keys\n", err_msg_or(&msg, e));
+    else
+        fprintf(stderr, "kpid: SIGHUP: %zu API key(s) from %s in force\n", cfg->n_keys, config);
+    free(cfg);
+}
+
 int cmd_serve_main(int argc, char **argv)
 {
     cmd_config_t cfg;
@@ -131,6 +157,7 @@ int cmd_serve_main(int argc, char **argv)
     sigemptyset(&stopset);
     sigaddset(&stopset, SIGINT);
     sigaddset(&stopset, SIGTERM);
+    sigaddset(&stopset, SIGHUP); /* reload the API keys */
     pthread_sigmask(SIG_BLOCK, &stopset, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -185,7 +212,12 @@ int cmd_serve_main(int argc, char **argv)
     fflush(stdout);
 
     int sig = 0;
-    while (sigwait(&stopset, &sig) != 0) {
+    for (;;) {
+        if (sigwait(&stopset, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            break;
+        reload_keys(srv, config);
     }
     fprintf(stderr, "kpid: %s received, finishing requests in flight\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM");

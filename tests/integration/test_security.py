@@ -10,6 +10,7 @@ import os
 import re
 import select
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -400,23 +401,59 @@ class ScopedIngestTest(SecurityServer):
         self.assertEqual((st, body["accepted"]), (200, 1), raw)
 
 
-class RevokeTest(unittest.TestCase):
-    def test_revoked_key_is_refused_after_restart(self):
-        tmp = tempfile.mkdtemp(prefix="kpid-sec-")
+def wait_for_log(srv, text, timeout=30):
+    """Poll the server's log for a line (an event, not a delay)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in srv.log():
+            return True
+        select.select([], [], [], 0.02)
+    return False
+
+
+class ReloadTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="kpid-sec-")
+        self.config = os.path.join(self.tmp, "kpid.json")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_sighup_applies_revoke_and_add(self):
+        keep = add_key(self.config, "keep", "read")
+        gone = add_key(self.config, "gone", "read")
+        srv = Server(os.path.join(self.tmp, "data"), ["--config", self.config]).start()
         try:
-            config = os.path.join(tmp, "kpid.json")
-            keep = add_key(config, "keep", "read")
-            gone = add_key(config, "gone", "read")
-            r = run_kpid("key", "revoke", "--config", config, "--name", "gone")
+            self.assertEqual(srv.get("/v1/events", headers=bearer(gone))[0], 200)
+            r = run_kpid("key", "revoke", "--config", self.config, "--name", "gone")
             self.assertEqual(r.returncode, 0, r.stderr)
-            srv = Server(os.path.join(tmp, "data"), ["--config", config]).start()
-            try:
-                self.assertEqual(srv.get("/v1/events", headers=bearer(keep))[0], 200)
-                self.assertEqual(srv.get("/v1/events", headers=bearer(gone))[0], 401)
-            finally:
-                self.assertEqual(srv.stop(), 0, srv.log())
+            new = add_key(self.config, "new", "read")
+            self.assertEqual(srv.get("/v1/events", headers=bearer(new))[0], 401)  # not yet
+            srv.proc.send_signal(signal.SIGHUP)
+            self.assertTrue(wait_for_log(srv, "SIGHUP: 2 API key(s) from"), srv.log())
+            self.assertEqual(srv.get("/v1/events", headers=bearer(gone))[0], 401)
+            self.assertEqual(srv.get("/v1/events", headers=bearer(keep))[0], 200)
+            self.assertEqual(srv.get("/v1/events", headers=bearer(new))[0], 200)
+            # A broken config keeps the keys in force.
+            with open(self.config, "a") as f:
+                f.write("garbage")
+            srv.proc.send_signal(signal.SIGHUP)
+            self.assertTrue(wait_for_log(srv, "keeping the current API keys"), srv.log())
+            self.assertEqual(srv.get("/v1/events", headers=bearer(keep))[0], 200)
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            self.assertEqual(srv.stop(), 0, srv.log())
+
+    def test_revoked_key_is_refused_after_restart(self):
+        keep = add_key(self.config, "keep", "read")
+        gone = add_key(self.config, "gone", "read")
+        r = run_kpid("key", "revoke", "--config", self.config, "--name", "gone")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        srv = Server(os.path.join(self.tmp, "data"), ["--config", self.config]).start()
+        try:
+            self.assertEqual(srv.get("/v1/events", headers=bearer(keep))[0], 200)
+            self.assertEqual(srv.get("/v1/events", headers=bearer(gone))[0], 401)
+        finally:
+            self.assertEqual(srv.stop(), 0, srv.log())
 
 
 class NoKeysTest(unittest.TestCase):
@@ -457,6 +494,18 @@ class NoKeysTest(unittest.TestCase):
             port = int(line.split("0.0.0.0:")[1].split()[0])
             srv = Server(self.tmp)
             srv.port = port
+            self.assertEqual(srv.get("/v1/aging", headers=bearer(key))[0], 200)
+            self.assertEqual(srv.get("/v1/aging")[0], 401)
+            # Revoking the last key cannot turn it into an open server.
+            r = run_kpid("key", "revoke", "--config", config, "--name", "ops")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            proc.send_signal(signal.SIGHUP)
+            err = b""
+            while b"keeping the current API keys" not in err:
+                line = proc.stderr.readline()
+                self.assertTrue(line, err)
+                err += line
+            self.assertIn(b"no API keys left, and the server listens on 0.0.0.0", err)
             self.assertEqual(srv.get("/v1/aging", headers=bearer(key))[0], 200)
             self.assertEqual(srv.get("/v1/aging")[0], 401)
         finally:
