@@ -21,6 +21,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "kpi_money.h"
 
 #define REQ_ARENA_CAP (64u << 20) /* per-request scratch memory */
@@ -836,7 +838,7 @@ static void server_free(api_server_t *srv)
         return;
     ring_free_all(srv->ring);
     if (srv->tls_key != NULL) /* private key material: wipe before freeing */
-        memset(srv->tls_key, 0, strlen(srv->tls_key));
+        sodium_memzero(srv->tls_key, strlen(srv->tls_key));
     free(srv->tls_key);
     free(srv->tls_cert);
     free(srv);
@@ -948,7 +950,9 @@ err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *ms
         MHD_OPTION_CONNECTION_LIMIT, o->max_connections + threads,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256u << 10),
         tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
-        srv->tls_key, MHD_OPTION_END);
+        srv->tls_key,
+        /* TLS 1.2 and 1.3 only, with GnuTLS's default ciphers for them */
+        MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", MHD_OPTION_END);
     if (srv->daemon == NULL) {
         int en = errno;
         watch_stop(srv->watch);

@@ -561,6 +561,19 @@ class TlsTest(unittest.TestCase):
             srv.ssl_context = other
             with self.assertRaises(ssl.SSLCertVerificationError):
                 srv.get("/healthz")
+            # TLS 1.2 and 1.3 only.
+            for version, ok in ((ssl.TLSVersion.TLSv1_2, True), (ssl.TLSVersion.TLSv1_3, True),
+                                (ssl.TLSVersion.TLSv1_1, False)):
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.load_verify_locations(self.cert)
+                ctx.set_ciphers("DEFAULT:@SECLEVEL=0")  # let the client offer TLS 1.1
+                ctx.minimum_version = ctx.maximum_version = version
+                srv.ssl_context = ctx
+                if ok:
+                    self.assertEqual(srv.get("/healthz")[0], 200, version)
+                else:
+                    with self.assertRaises(ssl.SSLError):
+                        srv.get("/healthz")
             # Plain HTTP to the TLS port gets no HTTP answer.
             srv.ssl_context = None
             with self.assertRaises((ConnectionError, OSError, Exception)) as cm:
