@@ -30,7 +30,9 @@ static void usage(FILE *f)
           "  Serve the HTTP API (defaults: ./kpid-data, 127.0.0.1:8080).\n"
           "  --demo[=N]  when the store is empty, first load N generated invoices\n"
           "              (default 2000) covering the last two years.\n"
-          "  Prints 'kpid: listening on http://HOST:PORT' once ready (port 0 picks a free one).\n",
+          "  Prints 'kpid: listening on http://HOST:PORT' once ready (port 0 picks a free one).\n"
+          "  Without API keys in --config it serves loopback only, unauthenticated.\n"
+          "  SIGHUP puts the config's API keys in force again (docs/security.md).\n",
           f);
 }
 
