@@ -664,9 +664,13 @@ static bool prof_in_unit(const prof_t *p, const store_doc_t *d)
         return false;
     if (d->kind != KPI_DOC_DISPUTE || d->ref == NULL)
         return true;
+    /* A dispute of an invoice not (yet) stored has only its own unit; any
+       other failure hides the dispute rather than show it. */
     store_doc_t inv;
-    return store_doc_get(p->snap, KPI_DOC_INVOICE, d->ref, &inv) != ERR_OK ||
-           inv.business_unit == NULL || strcmp(inv.business_unit, p->unit) == 0;
+    err_t e = store_doc_get(p->snap, KPI_DOC_INVOICE, d->ref, &inv);
+    if (e == ERR_NOT_FOUND || (!e && !inv.exists))
+        return true;
+    return !e && inv.business_unit != NULL && strcmp(inv.business_unit, p->unit) == 0;
 }
 
 /* Has the customer any event in business unit `unit`? */
