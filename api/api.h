@@ -5,7 +5,13 @@
  * No business rules live here.
  *
  * Threads: libmicrohttpd's internal thread pool. Handlers may block on a
- * store commit; each connection stays on one worker thread.
+ * store commit; each connection stays on one worker thread. One more thread
+ * enforces the request timeout.
+ *
+ * Security (docs/security.md): API keys with roles and business-unit scopes
+ * (api_auth.h), optional TLS, and limits on bodies, batches, connections,
+ * slow clients and concurrent ingest. Without keys the server binds only
+ * loopback addresses.
  */
 #ifndef KPID_API_H
 #define KPID_API_H

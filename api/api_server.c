@@ -7,6 +7,12 @@
  * with the headers (we allocate the api_req_t and route), then once per body
  * chunk (we pass it to the route's on_body and mark it consumed), then once
  * with no data (we answer). The completion callback frees the request.
+ *
+ * On the first call, before any body byte is read, the request is admitted
+ * or refused (route_admit): its key must have the route's role (401/403,
+ * api_auth.c) and an ingest request must get an ingest-queue slot (503).
+ * Also here: the limits of docs/security.md (connection count at accept,
+ * the request-timeout watchdog) and TLS setup.
  */
 #include "api_int.h"
 
