@@ -169,6 +169,11 @@ bool api_key_verify(const api_key_t *k, const char *text, size_t len)
 const api_key_t *api_key_find(const api_key_t *keys, size_t n, const char *text, size_t len)
 {
     const api_key_t *found = NULL;
+    /* Every key kpid makes has this length (the format is public): anything
+       else is refused before hashing, so a 200 KiB "key" cannot make the
+       server hash 200 KiB once per configured key. */
+    if (len != API_KEY_TEXT_LEN)
+        return NULL;
     for (size_t i = 0; i < n; i++) {
         bool ok = api_key_verify(&keys[i], text, len);
         /* No early exit: every key costs the same whether or not it matched. */

@@ -93,7 +93,8 @@ bool api_key_verify(const api_key_t *k, const char *text, size_t len);
 /*
  * The key among keys[0..n) that `text` is, or NULL. Every key is hashed and
  * compared, whether or not an earlier one matched, so the time taken does
- * not depend on which key (if any) matched. Borrowed from keys.
+ * not depend on which key (if any) matched. A text that is not
+ * API_KEY_TEXT_LEN bytes long is NULL at once. Borrowed from keys.
  */
 const api_key_t *api_key_find(const api_key_t *keys, size_t n, const char *text, size_t len);
 

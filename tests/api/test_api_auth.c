@@ -126,6 +126,12 @@ static void test_new_and_verify(void)
     CHECK(api_key_find(ring, 3, tb, strlen(tb)) == &ring[1]);
     CHECK(api_key_find(ring, 3, t, API_KEY_TEXT_LEN + 1) == NULL);
     CHECK(api_key_find(ring, 0, ta, strlen(ta)) == NULL);
+    /* The right key text with the wrong length is not looked at. */
+    CHECK(api_key_find(ring, 3, ta, strlen(ta) - 1) == NULL);
+    static char huge[200000];
+    memset(huge, 'k', sizeof huge);
+    memcpy(huge, ta, strlen(ta));
+    CHECK(api_key_find(ring, 3, huge, sizeof huge) == NULL);
 
     CHECK(api_key_unit_allowed(&a, "emea"));
     CHECK(api_key_unit_allowed(&a, "us"));

@@ -159,6 +159,7 @@ class RoleTest(SecurityServer):
             "Bearer " + self.keys["admin"] + "x",       # extended
             "Basic " + self.keys["admin"],              # other scheme
             "Bearer ",                                  # empty
+            "Bearer " + self.keys["admin"] + "x" * 100000,  # huge
             self.keys["admin"],                         # no scheme
         ]
         for auth in bad:
