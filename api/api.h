@@ -5,15 +5,23 @@
  * No business rules live here.
  *
  * Threads: libmicrohttpd's internal thread pool. Handlers may block on a
- * store commit; each connection stays on one worker thread.
+ * store commit; each connection stays on one worker thread. One more thread
+ * enforces the request timeout.
+ *
+ * Security (docs/security.md): API keys with roles and business-unit scopes
+ * (api_auth.h), optional TLS, and limits on bodies, batches, connections,
+ * slow clients and concurrent ingest. Without keys the server binds only
+ * loopback addresses.
  */
 #ifndef KPID_API_H
 #define KPID_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "api_auth.h"
 #include "coll.h"
 #include "err.h"
 #include "store.h"
@@ -34,18 +42,40 @@ typedef struct api_opts {
     int32_t sla_goal_bp; /* dashboard goal lines (GET /v1/meta), basis points; 0 = 95 % */
     int32_t ftq_goal_bp;
     const char *reports_dir; /* PDF reports (POST/GET /v1/reports); NULL = reports disabled */
+    /* Security and limits (docs/security.md). Zero values are the defaults. */
+    const api_key_t *keys;         /* copied at start; n_keys == 0: loopback only, no auth */
+    size_t n_keys;                 /* <= API_KEYS_MAX */
+    const char *tls_cert_path;     /* PEM certificate (chain); NULL = plain HTTP */
+    const char *tls_key_path;      /* PEM private key; set together with tls_cert_path */
+    unsigned max_connections;      /* open connections; 0 = 256; more are refused at accept */
+    unsigned connection_timeout_s; /* idle connection closed after; 0 = 60 */
+    unsigned request_timeout_s;    /* one request's headers and body must arrive within; 0 = 300 */
+    unsigned ingest_queue;         /* POST /v1/events in progress at once; 0 = 8; more: 503 */
 } api_opts_t;
 
 /*
  * Bind and start serving. On success *out is running and owned by the
  * caller (stop it with api_server_stop). ERR_IO with a message when the
  * address cannot be bound (in use, not local, bad address), ERR_BAD_PARAM
- * for an unparsable host.
+ * for an unparsable host or a non-loopback host with no API keys,
+ * ERR_CONFIG for an unusable TLS certificate or key (named in the message).
  */
 err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *msg) KPID_MUST_USE;
 
 /* The port actually bound (useful with port 0). */
 uint16_t api_server_port(const api_server_t *srv);
+
+/* true when the server speaks HTTPS. */
+bool api_server_tls(const api_server_t *srv);
+
+/*
+ * Replace the API keys in force (keys are copied; `kpid serve` calls it on
+ * SIGHUP). Requests already authenticated finish under the old keys; every
+ * later request uses the new ones. ERR_BAD_PARAM (nothing changes) for no
+ * keys on a server not bound to loopback, or for more than API_KEYS_MAX.
+ */
+err_t api_server_set_keys(api_server_t *srv, const api_key_t *keys, size_t n,
+                          err_msg_t *msg) KPID_MUST_USE;
 
 /*
  * Stop accepting connections, let requests in progress finish (at most

@@ -64,10 +64,7 @@ static enum MHD_Result send_asset(api_req_t *req, const api_asset_t *a)
         (void)MHD_add_response_header(r, "Content-Security-Policy", CSP);
         (void)MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
     }
-    enum MHD_Result ret =
-        MHD_queue_response(req->conn, nm ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
-    return ret;
+    return api_queue(req, nm ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, r);
 }
 
 enum MHD_Result api_dashboard_index(api_req_t *req)

@@ -203,6 +203,114 @@ static json_t *rejected_json(size_t index, size_t line, const char *id, const ch
     return j;
 }
 
+/* ---- business-unit scope of an ingest key -------------------------------
+ *
+ * A key limited to units may only write events that count in them:
+ *   - a business_unit the event names must be one of the key's units;
+ *   - every document the event is about (its own, the invoice it refers
+ *     to) that is already stored must belong to one of them, whatever unit
+ *     the event names (a movement counts under its invoice's unit);
+ *   - an event that names no unit and refers to no stored document is in
+ *     unit "default", which must be one of them.
+ * Such a batch is written with strict references, so an event about a
+ * document not stored yet is refused unless an earlier item of the same
+ * batch (which passed these checks) creates it: a scoped key cannot park a
+ * movement that would later count in another unit's document.
+ */
+static bool scope_doc_ok(store_snap_t *snap, const api_key_t *k, kpi_doc_kind_t kind,
+                         const char *number, bool *known, store_item_result_t *r)
+{
+    store_doc_t d;
+    if (number == NULL || kind == KPI_DOC_NONE || store_doc_get(snap, kind, number, &d) != ERR_OK ||
+        !d.exists)
+        return true;
+    *known = true;
+    if (api_key_unit_allowed(k, d.business_unit))
+        return true;
+    r->status = STORE_ITEM_REJECTED;
+    r->code = ERR_FORBIDDEN;
+    r->field = kpi_doc_kind_name(kind);
+    snprintf(r->message, sizeof r->message,
+             "%s %s belongs to a business unit key '%s' may not write", kpi_doc_kind_name(kind),
+             number, k->name);
+    return false;
+}
+
+static bool scope_event_ok(store_snap_t *snap, const api_key_t *k, const kpi_event_t *ev,
+                           store_item_result_t *r)
+{
+    const char *unit = ev->business_unit;
+    if (unit[0] != '\0' && !api_key_unit_allowed(k, unit)) {
+        r->status = STORE_ITEM_REJECTED;
+        r->code = ERR_FORBIDDEN;
+        r->field = "business_unit";
+        snprintf(r->message, sizeof r->message, "key '%s' may not write business unit '%s'",
+                 k->name, unit);
+        return false;
+    }
+    bool known = false;
+    if (!scope_doc_ok(snap, k, kpi_ev_doc_kind(ev->type), ev->doc, &known, r) ||
+        !scope_doc_ok(snap, k, KPI_DOC_INVOICE, ev->ref, &known, r))
+        return false;
+    bool refers = ev->ref != NULL || (ev->doc != NULL && !kpi_ev_creates_doc(ev->type));
+    if (unit[0] == '\0' && !known && !refers && !api_key_unit_allowed(k, "default")) {
+        r->status = STORE_ITEM_REJECTED;
+        r->code = ERR_FORBIDDEN;
+        r->field = "business_unit";
+        snprintf(r->message, sizeof r->message,
+                 "the event names no business_unit, so it is in 'default', which key '%s' may "
+                 "not write",
+                 k->name);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Write st's events as the store would, refusing (ERR_FORBIDDEN, in res)
+ * the ones outside the key's units first; only the others reach the store.
+ */
+static err_t put_scoped(api_req_t *req, post_state_t *st, store_item_result_t *res,
+                        store_batch_stats_t *stats, err_msg_t *msg)
+{
+    const api_key_t *k = req->key;
+    kpi_event_t *ok = malloc(st->n * sizeof *ok);
+    size_t *at = malloc(st->n * sizeof *at);
+    store_item_result_t *ok_res = calloc(st->n, sizeof *ok_res);
+    store_snap_t *snap = NULL;
+    err_t e = ok && at && ok_res ? store_snap_begin(req->srv->opts.store, &snap) : ERR_NOMEM;
+    size_t n_ok = 0, n_forbidden = 0;
+    for (size_t i = 0; !e && i < st->n; i++) {
+        if (scope_event_ok(snap, k, &st->evs[i], &res[i])) {
+            ok[n_ok] = st->evs[i];
+            at[n_ok++] = i;
+        } else {
+            n_forbidden++;
+        }
+    }
+    store_snap_end(snap);
+    if (e) {
+        err_set(msg, e, "out of memory");
+        goto out;
+    }
+    if (st->atomic && n_forbidden > 0) {
+        for (size_t j = 0; j < n_ok; j++)
+            res[at[j]].status = STORE_ITEM_NOT_COMMITTED;
+        goto out;
+    }
+    if (n_ok > 0) {
+        store_batch_opts_t bo = {.atomic = st->atomic, .strict_refs = true};
+        e = store_put_batch(req->srv->opts.store, ok, n_ok, &bo, ok_res, stats, msg);
+        for (size_t j = 0; !e && j < n_ok; j++)
+            res[at[j]] = ok_res[j];
+    }
+out:
+    free(ok);
+    free(at);
+    free(ok_res);
+    return e;
+}
+
 enum MHD_Result api_events_post_respond(api_req_t *req)
 {
     if (!post_begin(req))
@@ -232,7 +340,10 @@ enum MHD_Result api_events_post_respond(api_req_t *req)
     } else if (st->n > 0) {
         store_batch_opts_t bo = {.atomic = st->atomic, .strict_refs = st->strict};
         err_msg_t msg = {{0}};
-        e = store_put_batch(req->srv->opts.store, st->evs, st->n, &bo, res, &stats, &msg);
+        if (api_auth_scoped(req))
+            e = put_scoped(req, st, res, &stats, &msg);
+        else
+            e = store_put_batch(req->srv->opts.store, st->evs, st->n, &bo, res, &stats, &msg);
         if (e) {
             free(res);
             return api_send_error(req, e, "batch not written: %s", err_msg_or(&msg, e));
@@ -340,7 +451,9 @@ enum MHD_Result api_events_get(api_req_t *req)
     if (customer != NULL && vendor != NULL)
         return api_send_error(req, ERR_BAD_PARAM, "give 'customer' or 'vendor', not both");
     f.party = customer ? customer : vendor;
-    f.business_unit = api_query(req, "business_unit");
+    err_msg_t am = {{0}};
+    if (api_auth_unit(req, api_query(req, "business_unit"), &f.business_unit, &am) != ERR_OK)
+        return api_send_error(req, ERR_FORBIDDEN, "%s", am.text);
     const char *type = api_query(req, "type");
     if (type != NULL && kpi_ev_type_parse(type, strlen(type), &f.type) != ERR_OK)
         return api_send_error(req, ERR_BAD_PARAM, "parameter 'type': unknown event type '%s'",

@@ -23,6 +23,15 @@
 
 typedef struct api_req api_req_t;
 
+/* A set of keys in force. Replaced whole by api_server_set_keys; a replaced
+   ring is kept (on `retired`) until the server stops, because requests in
+   flight may still point into it. */
+typedef struct api_keyring {
+    api_key_t *keys; /* owned */
+    size_t n;
+    struct api_keyring *retired; /* the ring this one replaced */
+} api_keyring_t;
+
 /* A handler for uploads is called once per chunk and once at the end. */
 typedef struct api_route {
     const char *method; /* "GET", "POST" */
@@ -35,15 +44,25 @@ typedef struct api_route {
     bool (*on_body)(api_req_t *req, const char *data, size_t len);
     /* Optional: the allowed query parameters, NULL-terminated. */
     const char *const *params;
+    /* The role a key needs (api_auth.h). Left out, it is API_ROLE_ADMIN (0):
+       a new route is admin-only until it says otherwise. */
+    api_role_t role;
 } api_route_t;
 
 struct api_server {
     struct MHD_Daemon *daemon;
     api_opts_t opts;
     uint16_t port;
-    int coll_digits_base;   /* minor digits of the base currency */
-    volatile int active;    /* requests in progress (atomic builtins) */
-    api_metrics_t *metrics; /* owned; GET /metrics (api_metrics.h) */
+    int coll_digits_base;           /* minor digits of the base currency */
+    volatile int active;            /* requests in progress (atomic builtins) */
+    api_metrics_t *metrics;         /* owned; GET /metrics (api_metrics.h) */
+    volatile int ingest;            /* POST /v1/events holding a queue slot (atomic builtins) */
+    volatile int conns;             /* open connections (atomic builtins) */
+    volatile int64_t refused_log_s; /* last "connection limit" log line, monotonic s */
+    char *tls_cert, *tls_key;       /* PEM text read at start (owned), or NULL */
+    struct api_keyring *ring; /* the keys in force (atomic pointer; see api_server_set_keys) */
+    bool loopback;            /* bound to a loopback address */
+    struct api_watch *watch;  /* request-timeout watchdog (api_server.c), or NULL */
 };
 
 struct api_req {
@@ -59,8 +78,37 @@ struct api_req {
     void *state;           /* handler-owned state (freed by free_state) */
     void (*free_state)(void *state);
     struct timespec t0;
-    unsigned status; /* HTTP status queued, 0 until a response is (request metrics) */
+    const api_key_t *key; /* the authenticated key (borrowed from opts); NULL
+                             when no keys are configured or the route is open */
+    bool ingest_slot;     /* holds one of srv->opts.ingest_queue slots */
+    bool answered;        /* refused at admission; the answer is already queued */
+    unsigned status;      /* HTTP status queued, 0 until a response is (request metrics) */
 };
+
+/* ---- authorization (api_auth.c) ----------------------------------------- */
+/*
+ * Authenticate the request (Authorization: Bearer KEY) and check that its
+ * key has role `need`; sets req->key. ERR_UNAUTHORIZED (401) without a valid
+ * key, ERR_FORBIDDEN (403) for a key of another role; with a message. Called
+ * once per request by the router, before the body is read.
+ */
+err_t api_auth_check(api_req_t *req, api_role_t need, err_msg_t *msg) KPID_MUST_USE;
+/* true when the request's key is limited to business units. */
+bool api_auth_scoped(const api_req_t *req);
+/* ERR_FORBIDDEN (with a message) for a key limited to business units: for
+   endpoints whose answer spans every unit and cannot be narrowed. */
+err_t api_auth_unscoped(const api_req_t *req, err_msg_t *msg) KPID_MUST_USE;
+/* true when the request may see business unit `unit` (always when unscoped). */
+bool api_auth_unit_allowed(const api_req_t *req, const char *unit);
+/*
+ * The business unit a query runs on, given the business_unit= it asked for
+ * (`asked`, may be NULL): unscoped keys get `asked` back; a scoped key gets
+ * `asked` when it is one of its units, its only unit when `asked` is NULL,
+ * and ERR_FORBIDDEN (with a message) for another unit, or for no unit when
+ * it has several. *unit is borrowed from `asked` or from the key.
+ */
+err_t api_auth_unit(api_req_t *req, const char *asked, const char **unit,
+                    err_msg_t *msg) KPID_MUST_USE;
 
 /* Look up a query parameter; NULL when absent. */
 const char *api_query(api_req_t *req, const char *name);
@@ -68,6 +116,10 @@ const char *api_query(api_req_t *req, const char *name);
 /* Queue a JSON response (steals j: it is decref'd). */
 enum MHD_Result api_send_json(api_req_t *req, unsigned status, json_t *j);
 /* Queue a response with an arbitrary body (copied) and content type. */
+/* Queue a response built by the caller (which gives it up: it is freed
+   here), with the headers its status needs, and count the request in the
+   metrics. Every answer goes through here or through the api_send_* below. */
+enum MHD_Result api_queue(api_req_t *req, unsigned status, struct MHD_Response *r);
 enum MHD_Result api_send_body(api_req_t *req, unsigned status, const char *ctype, const char *body,
                               size_t len);
 /* The same with extra headers: name, value pairs ending with NULL (may be NULL). */

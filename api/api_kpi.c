@@ -96,6 +96,9 @@ static err_t p_common(api_req_t *req, const char *party_param, q_t *q, err_msg_t
         return err_set(m, ERR_BAD_PARAM, "parameter 'currency': '%s' is not an ISO 4217 code", cur);
     memcpy(q->currency, cur, 4);
     err_t e = p_name(req, "business_unit", &q->unit, m);
+    /* A key limited to business units only ever queries one of them. */
+    if (!e)
+        e = api_auth_unit(req, q->unit, &q->unit, m);
     if (!e && party_param != NULL)
         e = p_name(req, party_param, &q->party, m);
     if (e)
@@ -553,6 +556,14 @@ static void csv_aging_rows(api_buf_t *b, const char *group, const kpi_aging_t *a
     }
 }
 
+/* May the request see group `key`? Customer groups are already within the
+   query's unit. The store keeps a unit-scoped query to its unit; this is a
+   second line of defence for keys limited to business units. */
+static bool group_visible(api_req_t *req, const aging_q_t *a, const char *key)
+{
+    return a->group_by != STORE_Q_GROUP_UNIT || api_auth_unit_allowed(req, key);
+}
+
 enum MHD_Result api_aging_get(api_req_t *req)
 {
     err_msg_t m = {{0}};
@@ -594,7 +605,8 @@ enum MHD_Result api_aging_get(api_req_t *req)
         api_buf_str(&b, "group,bucket,amount,count\r\n");
         csv_aging_rows(&b, "all", &ag.all, q.digits);
         for (size_t i = 0; i < ag.n_groups; i++)
-            csv_aging_rows(&b, ag.keys[i], &ag.groups[i], q.digits);
+            if (group_visible(req, &a, ag.keys[i]))
+                csv_aging_rows(&b, ag.keys[i], &ag.groups[i], q.digits);
         return send_csv(req, &b);
     }
     json_t *root = json_object();
@@ -612,6 +624,8 @@ enum MHD_Result api_aging_get(api_req_t *req)
     if (a.group_by != 0) {
         json_t *arr = json_array();
         for (size_t i = 0; i < ag.n_groups; i++) {
+            if (!group_visible(req, &a, ag.keys[i]))
+                continue;
             json_t *o = json_object();
             json_object_set_new(o, "key", json_string(ag.keys[i]));
             json_object_set_new(o, "buckets", j_buckets(&ag.groups[i], q.digits));
@@ -636,9 +650,44 @@ typedef struct prof {
     api_buf_t *csv;
     int64_t open_total; /* in the profile's currency */
     const char *currency;
-    bool current; /* as_of is on or after the latest event day: documents'
-                     current state is their state as of it */
+    bool current;     /* as_of is on or after the latest event day: documents'
+                         current state is their state as of it */
+    const char *unit; /* only documents of this business unit, or NULL */
 } prof_t;
+
+/* Is document d (a dispute: and its invoice) in the profile's unit? */
+static bool prof_in_unit(const prof_t *p, const store_doc_t *d)
+{
+    if (p->unit == NULL)
+        return true;
+    if (d->business_unit == NULL || strcmp(d->business_unit, p->unit) != 0)
+        return false;
+    if (d->kind != KPI_DOC_DISPUTE || d->ref == NULL)
+        return true;
+    /* A dispute of an invoice not (yet) stored has only its own unit; any
+       other failure hides the dispute rather than show it. */
+    store_doc_t inv;
+    err_t e = store_doc_get(p->snap, KPI_DOC_INVOICE, d->ref, &inv);
+    if (e == ERR_NOT_FOUND || (!e && !inv.exists))
+        return true;
+    return !e && inv.business_unit != NULL && strcmp(inv.business_unit, p->unit) == 0;
+}
+
+/* Has the customer any event in business unit `unit`? */
+static err_t stop_at_first(void *ctx, const store_ev_row_t *row)
+{
+    (void)row;
+    *(bool *)ctx = true;
+    return ERR_OK;
+}
+
+static err_t customer_in_unit(store_snap_t *snap, const char *id, const char *unit, bool *yes)
+{
+    store_ev_filter_t f = {.party = id, .business_unit = unit};
+    char next[STORE_CURSOR_BUF];
+    *yes = false;
+    return store_events_list(snap, &f, NULL, 1, stop_at_first, yes, next);
+}
 
 static int doc_digits(const store_doc_t *d, int fallback)
 {
@@ -649,7 +698,7 @@ static int doc_digits(const store_doc_t *d, int fallback)
 static err_t prof_invoice(void *ctx, const store_doc_t *d, const char *number)
 {
     prof_t *p = ctx;
-    if (!d->exists || d->created_day > p->as_of)
+    if (!d->exists || d->created_day > p->as_of || !prof_in_unit(p, d))
         return ERR_OK;
     int64_t open = d->open_minor;
     err_t e = p->current ? ERR_OK : store_invoice_open_at(p->snap, number, p->as_of, &open);
@@ -696,7 +745,7 @@ static err_t prof_invoice(void *ctx, const store_doc_t *d, const char *number)
 static err_t prof_dispute(void *ctx, const store_doc_t *d, const char *number)
 {
     prof_t *p = ctx;
-    if (!d->exists || d->created_day > p->as_of)
+    if (!d->exists || d->created_day > p->as_of || !prof_in_unit(p, d))
         return ERR_OK;
     bool resolved = d->closed_day != INT32_MIN && d->closed_day <= p->as_of;
     json_t *o = json_object();
@@ -733,8 +782,21 @@ enum MHD_Result api_customer_get(api_req_t *req)
         return api_send_error(req, e, "cannot read the store");
     store_customer_t cu;
     e = store_customer_get(snap, id, &cu);
+    bool in_unit = true;
+    if (!e && q.unit != NULL)
+        e = customer_in_unit(snap, id, q.unit, &in_unit);
+    /* Not in the unit reads exactly as unknown: a scoped key cannot learn
+       which customers other units have. */
+    if (!e && !in_unit) {
+        store_snap_end(snap);
+        return api_send_error(req, ERR_NOT_FOUND, "unknown customer '%s' in business unit '%s'", id,
+                              q.unit);
+    }
     if (e) {
         store_snap_end(snap);
+        if (e == ERR_NOT_FOUND && q.unit != NULL)
+            return api_send_error(req, e, "unknown customer '%s' in business unit '%s'", id,
+                                  q.unit);
         if (e == ERR_NOT_FOUND)
             return api_send_error(req, e, "unknown customer '%s'", id);
         return api_send_error(req, e, "cannot read customer '%s'", id);
@@ -762,7 +824,7 @@ enum MHD_Result api_customer_get(api_req_t *req)
             e = ERR_OK;
         }
     }
-    prof_t p = {req, snap, a.as_of, q.digits, NULL, NULL, 0, q.currency, false};
+    prof_t p = {req, snap, a.as_of, q.digits, NULL, NULL, 0, q.currency, false, q.unit};
     int32_t latest;
     p.current = !e && store_latest_day(snap, &latest) == ERR_OK && a.as_of >= latest;
     api_buf_t b;
@@ -813,7 +875,16 @@ enum MHD_Result api_customer_get(api_req_t *req)
     json_object_set_new(credit, "hold_reason",
                         cu.on_hold ? json_string(cu.hold_reason) : json_null());
     json_object_set_new(credit, "hold_since", cu.on_hold ? j_date(cu.hold_since) : json_null());
+    /* Credit standing and payment habits are kept per customer, across
+       units: a key limited to business units does not get them. */
+    bool scoped = api_auth_scoped(req);
+    if (scoped) {
+        json_decref(credit);
+        credit = json_null();
+    }
     json_object_set_new(root, "credit", credit);
+    if (q.unit != NULL)
+        json_object_set_new(root, "business_unit", json_string(q.unit));
     json_t *aging = json_object();
     json_object_set_new(aging, "basis", json_string("due_date"));
     json_object_set_new(aging, "buckets", j_buckets(ag, q.digits));
@@ -828,6 +899,11 @@ enum MHD_Result api_customer_get(api_req_t *req)
     json_object_set_new(habits, "days_beyond_terms", j_ratio(&dbt, &reason));
     if (reason != NULL)
         json_object_set_new(habits, "reason", json_string(reason));
+    if (scoped) {
+        json_decref(habits);
+        habits = json_null();
+        json_object_set_new(root, "withheld", json_pack("[ss]", "credit", "payment_habits"));
+    }
     json_object_set_new(root, "payment_habits", habits);
     json_object_set_new(root, "open_items", items);
     json_object_set_new(root, "disputes", disputes);
@@ -849,4 +925,5 @@ const char *const api_sla_params[] = {"sla",           "from",     "to",     "in
                                       "business_unit", "currency", "format", NULL};
 const char *const api_ftq_params[] = {"kind",          "from",     "to",     "interval",
                                       "business_unit", "currency", "format", NULL};
-const char *const api_customer_params[] = {"as_of", "buckets", "currency", "format", NULL};
+const char *const api_customer_params[] = {"as_of",  "buckets",       "currency",
+                                           "format", "business_unit", NULL};

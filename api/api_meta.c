@@ -53,6 +53,18 @@ static err_t add_name(void *ctx, const char *name)
     return json_array_append_new(ctx, json_string(name)) ? ERR_NOMEM : ERR_OK;
 }
 
+typedef struct unit_ctx {
+    const api_req_t *req;
+    json_t *arr;
+} unit_ctx_t;
+
+/* Business units the request's key may see (all of them when unscoped). */
+static err_t add_unit(void *ctx, const char *name)
+{
+    const unit_ctx_t *u = ctx;
+    return api_auth_unit_allowed(u->req, name) ? add_name(u->arr, name) : ERR_OK;
+}
+
 enum MHD_Result api_meta_get(api_req_t *req)
 {
     const api_opts_t *o = &req->srv->opts;
@@ -73,7 +85,8 @@ enum MHD_Result api_meta_get(api_req_t *req)
     if (e)
         return api_send_error(req, e, "cannot read the store");
     json_t *units = json_array(), *curs = json_array();
-    e = units && curs ? store_business_units(snap, cur, add_name, units) : ERR_NOMEM;
+    unit_ctx_t uc = {req, units};
+    e = units && curs ? store_business_units(snap, cur, add_unit, &uc) : ERR_NOMEM;
     if (!e)
         e = store_currencies(snap, add_name, curs);
     int32_t latest = 0;
@@ -111,7 +124,9 @@ enum MHD_Result api_meta_get(api_req_t *req)
     json_object_set_new(root, "currency", json_string(cur));
     json_object_set_new(root, "today", j_day(kpi_tz_day(o->coll.tz, (int64_t)time(NULL))));
     json_object_set_new(root, "latest_event_day", le == ERR_OK ? j_day(latest) : json_null());
-    json_object_set_new(root, "events", json_integer((json_int_t)st.events));
+    /* The event count spans every unit: withheld from a key limited to units. */
+    json_object_set_new(root, "events",
+                        api_auth_scoped(req) ? json_null() : json_integer((json_int_t)st.events));
     json_object_set_new(root, "currencies", curs);
     json_object_set_new(root, "business_units", units);
     json_object_set_new(root, "slas", slas);

@@ -328,6 +328,12 @@ out:
 enum MHD_Result api_metrics_get(api_req_t *req)
 {
     api_server_t *srv = req->srv;
+    /* The exposition spans every business unit and the whole server: a key
+       limited to units is refused rather than shown a partial scrape. */
+    err_msg_t am = {{0}};
+    err_t ae = api_auth_unscoped(req, &am);
+    if (ae)
+        return api_send_error(req, ae, "%s", am.text);
     static const int32_t def_edges[] = {30, 60, 90, 120};
     api_kpi_scrape_t sc = {.store = srv->opts.store,
                            .today = kpi_tz_day(srv->opts.coll.tz, (int64_t)time(NULL)),

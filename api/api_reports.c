@@ -240,6 +240,8 @@ enum MHD_Result api_reports_post(api_req_t *req)
     json_t *root = NULL;
     rpt_request_t rq;
     err_t e = params_from_body(req, &root, &p, &m);
+    if (!e) /* a key limited to business units renders only its own */
+        e = api_auth_unit(req, p.unit, &p.unit, &m);
     if (!e)
         e = request_of(req, &p, &rq, &m);
     if (e) {
@@ -287,12 +289,40 @@ enum MHD_Result api_reports_post(api_req_t *req)
     return r;
 }
 
+/* Whether the request's key may see the report of id parts `p`: every
+   report for an unscoped key; for a key limited to business units, only
+   reports on one of its units (never whole-book reports). Ids keep units in
+   their file-name form (rpt_id_unit), so the key's units are compared in
+   that form too. */
+static bool report_visible(const api_req_t *req, const rpt_id_parts_t *p)
+{
+    if (!api_auth_scoped(req))
+        return true;
+    if (strcmp(p->unit, "all") == 0)
+        return false;
+    for (size_t i = 0; i < req->key->n_units; i++) {
+        char u[RPT_ID_UNIT_MAX];
+        rpt_id_unit(api_key_unit(req->key, i), u);
+        if (strcmp(u, p->unit) == 0)
+            return true;
+    }
+    return false;
+}
+
+typedef struct list_ctx {
+    const api_req_t *req;
+    json_t *arr;
+} list_ctx_t;
+
 static err_t list_one(void *ctx, const rpt_file_t *f)
 {
-    json_t *arr = ctx;
+    const list_ctx_t *lc = ctx;
+    json_t *arr = lc->arr;
     rpt_id_parts_t parts;
     if (rpt_id_parse(f->id, &parts) != ERR_OK)
         return ERR_OK; /* a PDF someone put there by hand: not ours to describe */
+    if (!report_visible(lc->req, &parts))
+        return ERR_OK;
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(f->id));
     json_object_set_new(o, "kind", json_string(parts.kind));
@@ -313,7 +343,8 @@ enum MHD_Result api_reports_list(api_req_t *req)
     err_msg_t m = {{0}};
     json_t *arr = json_array();
     const char *dir = req->srv->opts.reports_dir;
-    err_t e = dir ? rpt_list(dir, list_one, arr, &m) : ERR_OK;
+    list_ctx_t lc = {req, arr};
+    err_t e = dir ? rpt_list(dir, list_one, &lc, &m) : ERR_OK;
     if (e) {
         json_decref(arr);
         return api_send_error(req, e, "%s", m.text[0] ? m.text : err_str(e));
@@ -342,7 +373,12 @@ enum MHD_Result api_reports_get(api_req_t *req)
                               "with '.', no '..')",
                               id);
     char path[4096];
-    if (dir == NULL || rpt_path(dir, id, path, sizeof path) != ERR_OK)
+    rpt_id_parts_t parts;
+    /* Another unit's report is answered like a missing one: a scoped key
+       learns nothing about which reports exist elsewhere. */
+    bool hidden = api_auth_scoped(req) &&
+                  (rpt_id_parse(id, &parts) != ERR_OK || !report_visible(req, &parts));
+    if (dir == NULL || hidden || rpt_path(dir, id, path, sizeof path) != ERR_OK)
         return api_send_error(req, ERR_NOT_FOUND, "no report '%s'", id);
     return send_pdf(req, MHD_HTTP_OK, path, id, NULL);
 }

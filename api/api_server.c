@@ -7,12 +7,19 @@
  * with the headers (we allocate the api_req_t and route), then once per body
  * chunk (we pass it to the route's on_body and mark it consumed), then once
  * with no data (we answer). The completion callback frees the request.
+ *
+ * On the first call, before any body byte is read, the request is admitted
+ * or refused (route_admit): its key must have the route's role (401/403,
+ * api_auth.c) and an ingest request must get an ingest-queue slot (503).
+ * Also here: the limits of docs/security.md (connection count at accept,
+ * the request-timeout watchdog) and TLS setup.
  */
 #include "api_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +28,8 @@
 #include <unistd.h>
 
 #include "api_dashboard.h"
+#include <sodium.h>
+
 #include "kpi_money.h"
 
 #define REQ_ARENA_CAP (64u << 20) /* per-request scratch memory */
@@ -28,31 +37,40 @@
 #define DEFAULT_MAX_BATCH 1000000u
 
 static enum MHD_Result health_get(api_req_t *req);
+static void watch_request_received(struct MHD_Connection *conn, bool busy);
+static void watch_request_done(struct MHD_Connection *conn);
 
 static const char *const no_params[] = {NULL};
 
+/* The role column is enforced by api_auth_check before a handler runs
+   (docs/security.md has the table); scoped keys are narrowed to their
+   business units inside the handlers. */
 static const api_route_t routes[] = {
-    {"GET", "/healthz", health_get, NULL, no_params},
-    {"GET", "/v1/events", api_events_get, NULL, api_events_get_params},
-    {"POST", "/v1/events", api_events_post_respond, api_events_post_body, api_events_post_params},
-    {"GET", "/v1/aging", api_aging_get, NULL, api_aging_params},
-    {"GET", "/v1/dso", api_dso_get, NULL, api_dso_params},
-    {"GET", "/v1/cei", api_cei_get, NULL, api_series_params},
-    {"GET", "/v1/dpo", api_dpo_get, NULL, api_dpo_params},
-    {"GET", "/v1/rollforward", api_rollforward_get, NULL, api_series_params},
-    {"GET", "/v1/sla", api_sla_get, NULL, api_sla_params},
-    {"GET", "/v1/ftq", api_ftq_get, NULL, api_ftq_params},
-    {"GET", "/v1/customers/", api_customer_get, NULL, api_customer_params},
-    {"GET", "/v1/meta", api_meta_get, NULL, api_meta_params},
-    /* The dashboard keeps its filters in the query string: any is allowed. */
-    {"GET", "/", api_dashboard_index, NULL, NULL},
-    {"GET", "/dashboard/", api_dashboard_asset, NULL, NULL},
-    {"HEAD", "/", api_dashboard_index, NULL, NULL},
-    {"HEAD", "/dashboard/", api_dashboard_asset, NULL, NULL},
-    {"GET", "/metrics", api_metrics_get, NULL, no_params},
-    {"POST", "/v1/reports", api_reports_post, api_reports_post_body, api_reports_post_params},
-    {"GET", "/v1/reports", api_reports_list, NULL, api_reports_get_params},
-    {"GET", "/v1/reports/", api_reports_get, NULL, api_reports_get_params},
+    {"GET", "/healthz", health_get, NULL, no_params, API_ROLE_OPEN},
+    {"GET", "/v1/events", api_events_get, NULL, api_events_get_params, API_ROLE_READ},
+    {"POST", "/v1/events", api_events_post_respond, api_events_post_body, api_events_post_params,
+     API_ROLE_INGEST},
+    {"GET", "/v1/aging", api_aging_get, NULL, api_aging_params, API_ROLE_READ},
+    {"GET", "/v1/dso", api_dso_get, NULL, api_dso_params, API_ROLE_READ},
+    {"GET", "/v1/cei", api_cei_get, NULL, api_series_params, API_ROLE_READ},
+    {"GET", "/v1/dpo", api_dpo_get, NULL, api_dpo_params, API_ROLE_READ},
+    {"GET", "/v1/rollforward", api_rollforward_get, NULL, api_series_params, API_ROLE_READ},
+    {"GET", "/v1/sla", api_sla_get, NULL, api_sla_params, API_ROLE_READ},
+    {"GET", "/v1/ftq", api_ftq_get, NULL, api_ftq_params, API_ROLE_READ},
+    {"GET", "/v1/customers/", api_customer_get, NULL, api_customer_params, API_ROLE_READ},
+    {"GET", "/v1/meta", api_meta_get, NULL, api_meta_params, API_ROLE_READ},
+    /* The dashboard page is static and open; the data calls it makes are
+       authorized like any other. It keeps its filters in the query string:
+       any parameter is allowed. */
+    {"GET", "/", api_dashboard_index, NULL, NULL, API_ROLE_OPEN},
+    {"GET", "/dashboard/", api_dashboard_asset, NULL, NULL, API_ROLE_OPEN},
+    {"HEAD", "/", api_dashboard_index, NULL, NULL, API_ROLE_OPEN},
+    {"HEAD", "/dashboard/", api_dashboard_asset, NULL, NULL, API_ROLE_OPEN},
+    {"GET", "/metrics", api_metrics_get, NULL, no_params, API_ROLE_READ},
+    {"POST", "/v1/reports", api_reports_post, api_reports_post_body, api_reports_post_params,
+     API_ROLE_ADMIN},
+    {"GET", "/v1/reports", api_reports_list, NULL, api_reports_get_params, API_ROLE_READ},
+    {"GET", "/v1/reports/", api_reports_get, NULL, api_reports_get_params, API_ROLE_READ},
 };
 _Static_assert(sizeof routes / sizeof routes[0] <= API_METRICS_ROUTES_MAX,
                "every route gets its own request metrics");
@@ -85,6 +103,8 @@ unsigned api_err_status(err_t e)
     case ERR_CURRENCY_MISMATCH: return MHD_HTTP_UNPROCESSABLE_CONTENT;
     case ERR_NOT_FOUND: return MHD_HTTP_NOT_FOUND;
     case ERR_TOO_LARGE: return MHD_HTTP_CONTENT_TOO_LARGE;
+    case ERR_UNAUTHORIZED: return MHD_HTTP_UNAUTHORIZED;
+    case ERR_FORBIDDEN: return MHD_HTTP_FORBIDDEN;
     case ERR_BUSY: return MHD_HTTP_SERVICE_UNAVAILABLE;
     case ERR_DISK_FULL: return MHD_HTTP_INSUFFICIENT_STORAGE;
     case ERR_NOMEM:
@@ -140,13 +160,20 @@ static void account(const api_req_t *req)
     api_metrics_request(req->srv->metrics, route, req->status, ns > 0 ? (uint64_t)ns : 0);
 }
 
-/* Queue r and account for the request. Counting when the response is queued,
-   not when it has been sent, means a client that has its answer always sees
-   it counted by its next scrape; the duration is the time kpid took to
-   answer (as Server-Timing reports), without the network transfer. */
-static enum MHD_Result queue(api_req_t *req, unsigned status, struct MHD_Response *r)
+/* Queue r (and free it) with the headers its status calls for — a 401
+   names the scheme (RFC 6750), a 503 says when to come back — and account
+   for the request. Counting when the response is queued, not when it has
+   been sent, means a client that has its answer always sees it counted by
+   its next scrape; the duration is the time kpid took to answer (as
+   Server-Timing reports), without the network transfer. */
+enum MHD_Result api_queue(api_req_t *req, unsigned status, struct MHD_Response *r)
 {
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        (void)MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"kpid\"");
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+        (void)MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     enum MHD_Result ret = MHD_queue_response(req->conn, status, r);
+    MHD_destroy_response(r);
     if (ret == MHD_YES && req->status == 0) {
         req->status = status;
         account(req);
@@ -162,9 +189,7 @@ enum MHD_Result api_send_body(api_req_t *req, unsigned status, const char *ctype
     if (r == NULL)
         return MHD_NO;
     add_headers(req, r, ctype);
-    enum MHD_Result ret = queue(req, status, r);
-    MHD_destroy_response(r);
-    return ret;
+    return api_queue(req, status, r);
 }
 
 enum MHD_Result api_send_body_h(api_req_t *req, unsigned status, const char *ctype,
@@ -177,9 +202,7 @@ enum MHD_Result api_send_body_h(api_req_t *req, unsigned status, const char *cty
     add_headers(req, r, ctype);
     for (size_t i = 0; headers != NULL && headers[i] != NULL; i += 2)
         (void)MHD_add_response_header(r, headers[i], headers[i + 1]);
-    enum MHD_Result ret = MHD_queue_response(req->conn, status, r);
-    MHD_destroy_response(r);
-    return ret;
+    return api_queue(req, status, r);
 }
 
 enum MHD_Result api_send_json(api_req_t *req, unsigned status, json_t *j)
@@ -197,9 +220,7 @@ enum MHD_Result api_send_json(api_req_t *req, unsigned status, json_t *j)
         return MHD_NO;
     }
     add_headers(req, r, "application/json");
-    enum MHD_Result ret = queue(req, status, r);
-    MHD_destroy_response(r);
-    return ret;
+    return api_queue(req, status, r);
 }
 
 static enum MHD_Result send_error_v(api_req_t *req, unsigned status, err_t e, const char *fmt,
@@ -209,8 +230,8 @@ static enum MHD_Result send_error_v(api_req_t *req, unsigned status, err_t e, co
     int n = vsnprintf(msg, sizeof msg, fmt, ap);
     if (n < 0)
         msg[0] = '\0';
-    if (status >= 500)
-        log_line(req, status, msg);
+    if (status >= 500 || status == MHD_HTTP_UNAUTHORIZED || status == MHD_HTTP_FORBIDDEN)
+        log_line(req, status, msg); /* failures and refused access, never a key */
     json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", err_code(e), "message", msg);
     if (j == NULL)
         return MHD_NO;
@@ -385,6 +406,8 @@ static void req_free(api_req_t *req)
     if (req->free_state != NULL)
         req->free_state(req->state);
     kpi_arena_free(req->arena);
+    if (req->ingest_slot)
+        __atomic_sub_fetch(&req->srv->ingest, 1, __ATOMIC_SEQ_CST);
     __atomic_sub_fetch(&req->srv->active, 1, __ATOMIC_SEQ_CST);
     free(req);
 }
@@ -393,13 +416,255 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
-    (void)conn;
     (void)toe;
     api_req_t *req = *con_cls;
     if (req != NULL && req->status == 0)
         account(req); /* ended without an answer: counted as unanswered */
+    watch_request_done(conn);
     req_free(*con_cls);
     *con_cls = NULL;
+}
+
+/* ---- request timeout ----------------------------------------------------
+ *
+ * libmicrohttpd's connection timeout is an idle timeout: a client sending one
+ * header byte per second never trips it. The watchdog bounds the whole
+ * reception of a request instead: every connection is tracked from accept
+ * (or from the end of its previous request) until its request is fully
+ * received; past request_timeout_s the watchdog shuts its socket down and
+ * libmicrohttpd closes it. Requests being handled (a long query, a commit)
+ * and answers being sent are exempt: the idle timeout covers the client
+ * side of those.
+ *
+ * Invariant: a watch_conn_t is in the list exactly between libmicrohttpd's
+ * STARTED and CLOSED notifications, so its fd is still open whenever the
+ * watchdog (holding mu) shuts it down; shutdown() never closes or reuses it.
+ */
+typedef struct watch_conn {
+    struct watch_conn *prev, *next;
+    struct api_watch *w;
+    int fd;
+    struct timespec since; /* when the request now being received began */
+    bool busy;             /* fully received: handled or answered now */
+    bool cut;              /* already shut down by the watchdog */
+} watch_conn_t;
+
+struct api_watch {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    watch_conn_t head; /* sentinel of the circular list */
+    bool stop;
+    pthread_t thread;
+    unsigned timeout_s;
+    FILE *log;
+};
+
+static double since_s(const struct timespec *t, const struct timespec *now)
+{
+    return (double)(now->tv_sec - t->tv_sec) + (double)(now->tv_nsec - t->tv_nsec) / 1e9;
+}
+
+static void *watch_main(void *arg)
+{
+    struct api_watch *w = arg;
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop) {
+        struct timespec until;
+        (void)clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 200 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        (void)pthread_cond_timedwait(&w->cv, &w->mu, &until);
+        struct timespec now;
+        (void)clock_gettime(CLOCK_MONOTONIC, &now);
+        for (watch_conn_t *c = w->head.next; c != &w->head; c = c->next) {
+            if (c->busy || c->cut || since_s(&c->since, &now) < (double)w->timeout_s)
+                continue;
+            /* Log first: once the client sees the close, the line is there. */
+            if (w->log != NULL) {
+                fprintf(w->log,
+                        "kpid: closed a connection that took more than %us to send its request "
+                        "(request_timeout_s)\n",
+                        w->timeout_s);
+                fflush(w->log);
+            }
+            (void)shutdown(c->fd, SHUT_RDWR);
+            c->cut = true;
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* ---- connection limit ----------------------------------------------------
+ *
+ * libmicrohttpd's own limit splits max_connections across its workers and,
+ * once reached, stops accepting: clients then hang in the kernel's listen
+ * queue. kpid counts open connections itself and refuses (closes at once)
+ * any connection beyond max_connections, so an overloaded server says so
+ * immediately. Two workers accepting at the same instant may both pass the
+ * check: the count can exceed the limit by at most threads - 1.
+ */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    (void)addr;
+    (void)addrlen;
+    api_server_t *srv = cls;
+    unsigned open_now = (unsigned)__atomic_load_n(&srv->conns, __ATOMIC_SEQ_CST);
+    if (open_now < srv->opts.max_connections)
+        return MHD_YES;
+    /* One log line per second at most: a flood must not flood the log. */
+    struct timespec now;
+    (void)clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t last = __atomic_load_n(&srv->refused_log_s, __ATOMIC_SEQ_CST);
+    if (srv->opts.log != NULL && (int64_t)now.tv_sec != last &&
+        __atomic_compare_exchange_n(&srv->refused_log_s, &last, (int64_t)now.tv_sec, false,
+                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+        fprintf(srv->opts.log,
+                "kpid: connection limit reached (%u open, max_connections %u): refusing new "
+                "connections\n",
+                open_now, srv->opts.max_connections);
+        fflush(srv->opts.log);
+    }
+    return MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    api_server_t *srv = cls;
+    struct api_watch *w = srv->watch;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        __atomic_add_fetch(&srv->conns, 1, __ATOMIC_SEQ_CST);
+    else
+        __atomic_sub_fetch(&srv->conns, 1, __ATOMIC_SEQ_CST);
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        watch_conn_t *c = calloc(1, sizeof *c);
+        *socket_context = c;
+        if (c == NULL || ci == NULL) {
+            /* Not tracked: only the idle timeout applies to it. */
+            free(c);
+            *socket_context = NULL;
+            return;
+        }
+        c->w = w;
+        c->fd = ci->connect_fd;
+        (void)clock_gettime(CLOCK_MONOTONIC, &c->since);
+        pthread_mutex_lock(&w->mu);
+        c->next = w->head.next;
+        c->prev = &w->head;
+        w->head.next->prev = c;
+        w->head.next = c;
+        pthread_mutex_unlock(&w->mu);
+        return;
+    }
+    watch_conn_t *c = *socket_context;
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&w->mu);
+    c->prev->next = c->next;
+    c->next->prev = c->prev;
+    pthread_mutex_unlock(&w->mu);
+    free(c);
+    *socket_context = NULL;
+}
+
+static watch_conn_t *watch_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* The request on conn has been fully received (busy = true). */
+static void watch_request_received(struct MHD_Connection *conn, bool busy)
+{
+    watch_conn_t *c = watch_of(conn);
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->w->mu);
+    c->busy = busy;
+    pthread_mutex_unlock(&c->w->mu);
+}
+
+/* The request on conn is finished: the next one's clock starts now. */
+static void watch_request_done(struct MHD_Connection *conn)
+{
+    watch_conn_t *c = watch_of(conn);
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->w->mu);
+    c->busy = false;
+    (void)clock_gettime(CLOCK_MONOTONIC, &c->since);
+    pthread_mutex_unlock(&c->w->mu);
+}
+
+static err_t watch_start(api_server_t *srv, err_msg_t *msg)
+{
+    struct api_watch *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return err_set(msg, ERR_NOMEM, "out of memory");
+    w->head.next = w->head.prev = &w->head;
+    w->timeout_s = srv->opts.request_timeout_s;
+    w->log = srv->opts.log;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    int rc = pthread_create(&w->thread, NULL, watch_main, w);
+    if (rc != 0) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return err_set(msg, ERR_INTERNAL, "cannot start the request-timeout thread: %s",
+                       strerror(rc));
+    }
+    srv->watch = w;
+    return ERR_OK;
+}
+
+/* After MHD_stop_daemon: every connection is closed, the list is empty. */
+static void watch_stop(struct api_watch *w)
+{
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}
+
+/* Before any body byte is read: the key must allow the route (401/403),
+   and an ingest request must get a queue slot (503 + Retry-After when all
+   are taken). Answering now means a refused client cannot make the server
+   read, parse or buffer its body; libmicrohttpd closes the connection after
+   such an early answer. */
+static enum MHD_Result route_admit(api_req_t *req)
+{
+    err_msg_t m = {{0}};
+    err_t e = api_auth_check(req, req->route->role, &m);
+    if (e) {
+        req->answered = true;
+        return api_send_error(req, e, "%s", m.text);
+    }
+    if (req->route->role == API_ROLE_INGEST) {
+        unsigned cap = req->srv->opts.ingest_queue;
+        int n = __atomic_add_fetch(&req->srv->ingest, 1, __ATOMIC_SEQ_CST);
+        req->ingest_slot = (unsigned)n <= cap;
+        req->answered = !req->ingest_slot;
+        if (req->answered) {
+            __atomic_sub_fetch(&req->srv->ingest, 1, __ATOMIC_SEQ_CST);
+            return api_send_error(req, ERR_BUSY,
+                                  "%u ingest requests are already in progress; retry shortly", cap);
+        }
+    }
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -434,10 +699,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             req->body_rejected = true;
             req->body_err = known ? ERR_BAD_PARAM : ERR_NOT_FOUND;
             snprintf(req->body_msg, sizeof req->body_msg, "%s %s", method, url);
+            return MHD_YES;
         }
-        return MHD_YES;
+        return route_admit(req);
     }
 
+    if (req->answered) { /* refused at admission: the answer is queued */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
     if (*upload_data_size != 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0; /* consumed, whatever we do with it */
@@ -464,7 +734,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
 
-    /* End of request: answer. */
+    /* End of request: answer. From here the request timeout no longer
+       applies (a long query or commit is not the client's fault). */
+    watch_request_received(conn, true);
     if (req->route == NULL) {
         if (req->body_err == ERR_NOT_FOUND)
             return api_send_error_status(req, MHD_HTTP_NOT_FOUND, ERR_NOT_FOUND,
@@ -481,7 +753,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return api_send_error(req, ERR_BAD_PARAM, "unknown parameter '%s' for %s %s", pc.bad,
                                   req->route->method, req->route->path);
     }
-    return req->route->respond(req);
+    enum MHD_Result r = req->route->respond(req);
+    /* The answer is queued (with its own copy of the body): the batch is no
+       longer needed, so free it and hand the queue slot on now rather than
+       once the client has read the answer. */
+    if (req->ingest_slot) {
+        if (req->free_state != NULL)
+            req->free_state(req->state);
+        req->state = NULL;
+        req->free_state = NULL;
+        req->ingest_slot = false;
+        __atomic_sub_fetch(&srv->ingest, 1, __ATOMIC_SEQ_CST);
+    }
+    return r;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -489,8 +773,13 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     FILE *log = cls;
     if (log == NULL)
         return;
-    fputs("kpid: http: ", log);
-    vfprintf(log, fmt, ap);
+    char line[512];
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    if (n < 0)
+        return;
+    size_t len = strlen(line);
+    /* libmicrohttpd ends some messages with a newline and some without. */
+    fprintf(log, "kpid: http: %s%s", line, len > 0 && line[len - 1] == '\n' ? "" : "\n");
     fflush(log);
 }
 
@@ -518,6 +807,113 @@ static err_t parse_addr(const char *host, uint16_t port, struct sockaddr_storage
                    host);
 }
 
+/* Loopback: 127.0.0.0/8 and ::1 (also as ::ffff:127.x.y.z). */
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a4 = (const struct sockaddr_in *)ss;
+        return (ntohl(a4->sin_addr.s_addr) >> 24) == 127;
+    }
+    const struct in6_addr *a6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+    if (IN6_IS_ADDR_LOOPBACK(a6))
+        return true;
+    return IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127;
+}
+
+#define PEM_MAX (1u << 20)
+
+/* Read a whole PEM file (at most PEM_MAX bytes) into a new NUL-terminated
+   string the caller frees. */
+static err_t read_pem(const char *what, const char *path, char **out, err_msg_t *msg)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return err_set(msg, ERR_CONFIG, "TLS %s %s cannot be read: %s", what, path,
+                       strerror(errno));
+    char *buf = malloc(PEM_MAX + 1);
+    size_t n = buf ? fread(buf, 1, PEM_MAX + 1, f) : 0;
+    bool bad = buf == NULL || ferror(f);
+    fclose(f);
+    if (bad || n == 0 || n > PEM_MAX) {
+        free(buf);
+        return err_set(msg, ERR_CONFIG, "TLS %s %s is %s", what, path,
+                       n > PEM_MAX ? "larger than 1 MiB" : "empty or unreadable");
+    }
+    buf[n] = '\0';
+    if (strstr(buf, "-----BEGIN ") == NULL) {
+        free(buf);
+        return err_set(msg, ERR_CONFIG, "TLS %s %s is not PEM (no '-----BEGIN' line)", what, path);
+    }
+    *out = buf;
+    return ERR_OK;
+}
+
+static api_keyring_t *ring_new(const api_key_t *keys, size_t n)
+{
+    api_keyring_t *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    r->keys = calloc(n ? n : 1, sizeof *r->keys);
+    if (r->keys == NULL) {
+        free(r);
+        return NULL;
+    }
+    if (n > 0)
+        memcpy(r->keys, keys, n * sizeof *keys);
+    r->n = n;
+    return r;
+}
+
+static void ring_free_all(api_keyring_t *r)
+{
+    while (r != NULL) {
+        api_keyring_t *next = r->retired;
+        free(r->keys);
+        free(r);
+        r = next;
+    }
+}
+
+err_t api_server_set_keys(api_server_t *srv, const api_key_t *keys, size_t n, err_msg_t *msg)
+{
+    if (n > API_KEYS_MAX)
+        return err_set(msg, ERR_BAD_PARAM, "at most %d API keys", API_KEYS_MAX);
+    if (n == 0 && !srv->loopback)
+        return err_set(msg, ERR_BAD_PARAM,
+                       "no API keys left, and the server listens on %s, not on loopback: keeping "
+                       "the current keys",
+                       srv->opts.host);
+    err_t e = n > 0 ? api_auth_init(msg) : ERR_OK;
+    if (e)
+        return e;
+    api_keyring_t *r = ring_new(keys, n);
+    if (r == NULL)
+        return err_set(msg, ERR_NOMEM, "out of memory");
+    /* Only kpid serve's main thread replaces rings: no two swaps race. */
+    r->retired = srv->ring;
+    __atomic_store_n(&srv->ring, r, __ATOMIC_RELEASE);
+    return ERR_OK;
+}
+
+static void server_free(api_server_t *srv)
+{
+    if (srv == NULL)
+        return;
+    ring_free_all(srv->ring);
+    api_metrics_free(srv->metrics);
+    if (srv->tls_key != NULL) /* private key material: wipe before freeing */
+        sodium_memzero(srv->tls_key, strlen(srv->tls_key));
+    free(srv->tls_key);
+    free(srv->tls_cert);
+    free(srv);
+}
+
+#define DEFAULT_MAX_CONNECTIONS 256u
+#define DEFAULT_CONNECTION_TIMEOUT_S 60u
+#define DEFAULT_REQUEST_TIMEOUT_S 300u
+#define DEFAULT_INGEST_QUEUE 8u
+
 err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *msg)
 {
     *out = NULL;
@@ -525,11 +921,20 @@ err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *ms
     if (srv == NULL)
         return err_set(msg, ERR_NOMEM, "out of memory");
     srv->opts = *opts;
-    if (srv->opts.max_body_bytes == 0)
-        srv->opts.max_body_bytes = DEFAULT_MAX_BODY;
-    if (srv->opts.max_batch_events == 0)
-        srv->opts.max_batch_events = DEFAULT_MAX_BATCH;
-    unsigned threads = srv->opts.threads;
+    api_opts_t *o = &srv->opts;
+    if (o->max_body_bytes == 0)
+        o->max_body_bytes = DEFAULT_MAX_BODY;
+    if (o->max_batch_events == 0)
+        o->max_batch_events = DEFAULT_MAX_BATCH;
+    if (o->max_connections == 0)
+        o->max_connections = DEFAULT_MAX_CONNECTIONS;
+    if (o->connection_timeout_s == 0)
+        o->connection_timeout_s = DEFAULT_CONNECTION_TIMEOUT_S;
+    if (o->request_timeout_s == 0)
+        o->request_timeout_s = DEFAULT_REQUEST_TIMEOUT_S;
+    if (o->ingest_queue == 0)
+        o->ingest_queue = DEFAULT_INGEST_QUEUE;
+    unsigned threads = o->threads;
     if (threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (unsigned)n : 1u;
@@ -541,43 +946,120 @@ err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *ms
     }
     err_t e = kpi_currency_digits(opts->coll.base_currency, &srv->coll_digits_base);
     if (e) {
-        api_metrics_free(srv->metrics);
-        free(srv);
-        return err_set(msg, e, "base currency '%s' is not an ISO 4217 code",
-                       opts->coll.base_currency);
+        err_set(msg, e, "base currency '%s' is not an ISO 4217 code", opts->coll.base_currency);
+        goto fail;
+    }
+    if (o->n_keys > API_KEYS_MAX) {
+        e = err_set(msg, ERR_BAD_PARAM, "at most %d API keys", API_KEYS_MAX);
+        goto fail;
+    }
+    if (o->n_keys > 0) {
+        e = api_auth_init(msg);
+        if (e)
+            goto fail;
+    }
+    srv->ring = ring_new(o->keys, o->n_keys);
+    o->keys = NULL; /* the ring holds them now */
+    if (srv->ring == NULL) {
+        e = err_set(msg, ERR_NOMEM, "out of memory");
+        goto fail;
     }
 
     struct sockaddr_storage ss;
     socklen_t sslen;
     bool v6;
     e = parse_addr(opts->host, opts->port, &ss, &sslen, &v6, msg);
-    if (e) {
-        api_metrics_free(srv->metrics);
-        free(srv);
-        return e;
-    }
+    if (e)
+        goto fail;
     (void)sslen;
+    srv->loopback = is_loopback(&ss);
+    if (o->n_keys == 0 && !srv->loopback) {
+        e = err_set(msg, ERR_BAD_PARAM,
+                    "no API keys configured: refusing to serve %s unauthenticated; add one with "
+                    "'kpid key add --config FILE --name NAME --role admin' and start with "
+                    "--config FILE, or listen on 127.0.0.1",
+                    opts->host);
+        goto fail;
+    }
+    bool tls = o->tls_cert_path != NULL || o->tls_key_path != NULL;
+    if (tls) {
+        if (o->tls_cert_path == NULL || o->tls_key_path == NULL) {
+            e = err_set(msg, ERR_CONFIG, "TLS needs both a certificate and a key");
+            goto fail;
+        }
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            e = err_set(msg, ERR_CONFIG,
+                        "this libmicrohttpd was built without TLS (GnuTLS); install Debian's "
+                        "libmicrohttpd12 or remove \"tls\" from the config");
+            goto fail;
+        }
+        e = read_pem("certificate", o->tls_cert_path, &srv->tls_cert, msg);
+        if (!e)
+            e = read_pem("key", o->tls_key_path, &srv->tls_key, msg);
+        if (e)
+            goto fail;
+    }
+    e = watch_start(srv, msg);
+    if (e)
+        goto fail;
+
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (v6)
         flags |= MHD_USE_IPv6;
+    if (tls)
+        flags |= MHD_USE_TLS;
+    /* The TLS options go last so that plain HTTP passes none of them. */
     srv->daemon = MHD_start_daemon(
-        flags, opts->port, NULL, NULL, on_request, srv,
+        flags, opts->port, on_accept, srv, on_request, srv,
         /* first, so that MHD's own messages go through it too */
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)opts->log, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256u << 10), MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s,
+        /* a hard cap only a race of simultaneous accepts can reach (see on_accept) */
+        MHD_OPTION_CONNECTION_LIMIT, o->max_connections + threads,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256u << 10),
+        tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
+        srv->tls_key,
+        /* TLS 1.2 and 1.3 only, with GnuTLS's default ciphers for them */
+        MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", MHD_OPTION_END);
     if (srv->daemon == NULL) {
         int en = errno;
-        api_metrics_free(srv->metrics);
-        free(srv);
-        return err_set(msg, ERR_IO, "cannot listen on %s:%u: %s", opts->host, opts->port,
-                       en ? strerror(en) : "address unavailable");
+        watch_stop(srv->watch);
+        if (tls)
+            e = err_set(msg, ERR_CONFIG,
+                        "cannot start HTTPS on %s:%u with certificate %s and key %s: not a valid "
+                        "PEM certificate and matching private key, or the address is unavailable "
+                        "(see the message above)",
+                        opts->host, opts->port, o->tls_cert_path, o->tls_key_path);
+        else
+            e = err_set(msg, ERR_IO, "cannot listen on %s:%u: %s", opts->host, opts->port,
+                        en ? strerror(en) : "address unavailable");
+        goto fail;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : opts->port;
+    if (o->log != NULL) {
+        if (o->n_keys == 0)
+            fprintf(o->log, "kpid: no API keys configured: serving on loopback only, "
+                            "unauthenticated\n");
+        else
+            fprintf(o->log,
+                    "kpid: %zu API key(s) configured: every endpoint but /healthz needs "
+                    "'Authorization: Bearer KEY'\n",
+                    o->n_keys);
+        fflush(o->log);
+    }
     *out = srv;
     return ERR_OK;
+fail:
+    server_free(srv);
+    return e;
+}
+
+bool api_server_tls(const api_server_t *srv)
+{
+    return srv->tls_cert != NULL;
 }
 
 uint16_t api_server_port(const api_server_t *srv)
@@ -599,8 +1081,8 @@ void api_server_stop(api_server_t *srv, unsigned drain_ms)
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(srv->daemon);
+    watch_stop(srv->watch);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
-    api_metrics_free(srv->metrics);
-    free(srv);
+    server_free(srv);
 }

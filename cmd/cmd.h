@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "api_auth.h"
 #include "err.h"
 #include "kpi.h"
 #include "kpi_tz.h"
@@ -49,6 +50,16 @@ typedef struct cmd_config {
     size_t n_schedules;
     int32_t sla_goal_bp; /* dashboard goal line for SLA compliance, basis points (9500) */
     int32_t ftq_goal_bp; /* ... for first-time quality (9500) */
+    /* security and limits (docs/security.md); 0 / "" = the server's default */
+    api_key_t keys[API_KEYS_MAX]; /* "api_keys": salted hashes, never key text */
+    size_t n_keys;
+    char tls_cert[CMD_PATH_MAX]; /* "tls": {"cert": PATH, "key": PATH}; "" = plain HTTP */
+    char tls_key[CMD_PATH_MAX];
+    uint64_t max_batch_events;     /* events per POST */
+    unsigned max_connections;      /* open connections */
+    unsigned connection_timeout_s; /* idle connection closed after */
+    unsigned request_timeout_s;    /* a request must arrive within */
+    unsigned ingest_queue;         /* POST /v1/events in progress at once */
 } cmd_config_t;
 
 void cmd_config_default(cmd_config_t *cfg);
@@ -93,5 +104,6 @@ int cmd_serve_main(int argc, char **argv);
 int cmd_gen_main(int argc, char **argv);
 int cmd_rebuild_main(int argc, char **argv);
 int cmd_report_main(int argc, char **argv);
+int cmd_key_main(int argc, char **argv);
 
 #endif

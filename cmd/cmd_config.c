@@ -285,6 +285,91 @@ static err_t get_string(json_t *v, const char *key, char *dst, size_t cap, err_m
     return ERR_OK;
 }
 
+static err_t get_keys(json_t *v, cmd_config_t *cfg, err_msg_t *msg)
+{
+    size_t n = json_is_array(v) ? json_array_size(v) : 0;
+    if (!json_is_array(v) || n > API_KEYS_MAX)
+        return err_set(msg, ERR_CONFIG,
+                       "config key 'api_keys' must be an array of at most %d keys (manage it "
+                       "with 'kpid key add|list|revoke')",
+                       API_KEYS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        err_t e = api_key_from_json(json_array_get(v, i), i, &cfg->keys[i], msg);
+        if (e)
+            return e;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(cfg->keys[j].name, cfg->keys[i].name) == 0)
+                return err_set(msg, ERR_CONFIG, "config 'api_keys': the name '%s' is used twice",
+                               cfg->keys[i].name);
+    }
+    cfg->n_keys = n;
+    return ERR_OK;
+}
+
+static err_t get_tls(json_t *v, cmd_config_t *cfg, err_msg_t *msg)
+{
+    const char *k;
+    json_t *x;
+    if (!json_is_object(v))
+        return err_set(msg, ERR_CONFIG,
+                       "config key 'tls' must be {\"cert\": PEM_FILE, \"key\": PEM_FILE}");
+    json_object_foreach(v, k, x)
+    {
+        if (strcmp(k, "cert") != 0 && strcmp(k, "key") != 0)
+            return err_set(msg, ERR_CONFIG, "config 'tls': unknown key '%s' (known: cert, key)", k);
+    }
+    json_t *c = json_object_get(v, "cert"), *p = json_object_get(v, "key");
+    if (c == NULL || p == NULL)
+        return err_set(msg, ERR_CONFIG, "config 'tls' needs both \"cert\" and \"key\"");
+    err_t e = get_string(c, "tls.cert", cfg->tls_cert, sizeof cfg->tls_cert, msg);
+    return e ? e : get_string(p, "tls.key", cfg->tls_key, sizeof cfg->tls_key, msg);
+}
+
+/* An integer config key in [lo, hi]. */
+static err_t get_uint(json_t *v, const char *key, uint64_t lo, uint64_t hi, uint64_t *out,
+                      err_msg_t *msg)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < (json_int_t)lo ||
+        (uint64_t)json_integer_value(v) > hi)
+        return err_set(msg, ERR_CONFIG, "config key '%s' must be an integer %llu..%llu", key,
+                       (unsigned long long)lo, (unsigned long long)hi);
+    *out = (uint64_t)json_integer_value(v);
+    return ERR_OK;
+}
+
+/* The limits of docs/security.md: name, range, where it goes. */
+static err_t get_limit(const char *key, json_t *v, cmd_config_t *cfg, bool *matched, err_msg_t *msg)
+{
+    struct {
+        const char *name;
+        uint64_t lo, hi;
+        unsigned *u;
+        uint64_t *u64;
+    } limits[] = {
+        {"max_batch_events", 1, 100000000, NULL, &cfg->max_batch_events},
+        {"max_connections", 1, 100000, &cfg->max_connections, NULL},
+        {"connection_timeout_s", 1, 86400, &cfg->connection_timeout_s, NULL},
+        {"request_timeout_s", 1, 86400, &cfg->request_timeout_s, NULL},
+        {"ingest_queue", 1, 1024, &cfg->ingest_queue, NULL},
+    };
+    *matched = false;
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+        if (strcmp(key, limits[i].name) != 0)
+            continue;
+        *matched = true;
+        uint64_t x;
+        err_t e = get_uint(v, key, limits[i].lo, limits[i].hi, &x, msg);
+        if (e)
+            return e;
+        if (limits[i].u != NULL)
+            *limits[i].u = (unsigned)x;
+        else
+            *limits[i].u64 = x;
+        return ERR_OK;
+    }
+    return ERR_OK;
+}
+
 err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg)
 {
     json_error_t jerr;
@@ -342,12 +427,21 @@ err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg)
             e = cmd_sched_config(v, cfg, msg);
         } else if (strcmp(key, "dashboard_goals") == 0) {
             e = get_goals(v, cfg, msg);
+        } else if (strcmp(key, "api_keys") == 0) {
+            e = get_keys(v, cfg, msg);
+        } else if (strcmp(key, "tls") == 0) {
+            e = get_tls(v, cfg, msg);
         } else {
-            e = err_set(msg, ERR_CONFIG,
-                        "config %s: unknown key '%s' (known: data_dir, listen, time_zone, "
-                        "base_currency, threads, max_body_bytes, aging_buckets, weekend, "
-                        "holidays, slas, reports_dir, schedules, dashboard_goals)",
-                        path, key);
+            bool limit = false;
+            e = get_limit(key, v, cfg, &limit, msg);
+            if (!e && !limit)
+                e = err_set(msg, ERR_CONFIG,
+                            "config %s: unknown key '%s' (known: data_dir, listen, time_zone, "
+                            "base_currency, threads, max_body_bytes, aging_buckets, weekend, "
+                            "holidays, slas, reports_dir, schedules, dashboard_goals, api_keys, tls, "
+                            " max_batch_events, max_connections, "
+                            "connection_timeout_s, request_timeout_s, ingest_queue)",
+                            path, key);
         }
         if (e)
             goto out;

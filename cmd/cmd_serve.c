@@ -31,7 +31,9 @@ static void usage(FILE *f)
           "  Serve the HTTP API (defaults: ./kpid-data, 127.0.0.1:8080).\n"
           "  --demo[=N]  when the store is empty, first load N generated invoices\n"
           "              (default 2000) covering the last two years.\n"
-          "  Prints 'kpid: listening on http://HOST:PORT' once ready (port 0 picks a free one).\n",
+          "  Prints 'kpid: listening on http://HOST:PORT' once ready (port 0 picks a free one).\n"
+          "  Without API keys in --config it serves loopback only, unauthenticated.\n"
+          "  SIGHUP puts the config's API keys in force again (docs/security.md).\n",
           f);
 }
 
@@ -64,6 +66,32 @@ static err_t load_demo(store_t *store, const kpi_tz_t *tz, const char *base, uin
     }
     fclose(tmp);
     return e;
+}
+
+/* SIGHUP: read the config again and put its "api_keys" in force (revoked
+   keys stop working at once). Other settings need a restart. A config that
+   does not load leaves the keys as they are. */
+static void reload_keys(api_server_t *srv, const char *config)
+{
+    if (config == NULL) {
+        fprintf(stderr, "kpid: SIGHUP: no --config file, no keys to reload\n");
+        return;
+    }
+    cmd_config_t *cfg = malloc(sizeof *cfg);
+    if (cfg == NULL) {
+        fprintf(stderr, "kpid: SIGHUP: out of memory; keeping the current API keys\n");
+        return;
+    }
+    cmd_config_default(cfg);
+    err_msg_t msg = {{0}};
+    err_t e = cmd_config_load(config, cfg, &msg);
+    if (!e)
+        e = api_server_set_keys(srv, cfg->keys, cfg->n_keys, &msg);
+    if (e)
+        fprintf(stderr, "kpid: SIGHUP: %s; keeping the current API keys\n", err_msg_or(&msg, e));
+    else
+        fprintf(stderr, "kpid: SIGHUP: %zu API key(s) from %s in force\n", cfg->n_keys, config);
+    free(cfg);
 }
 
 int cmd_serve_main(int argc, char **argv)
@@ -132,6 +160,7 @@ int cmd_serve_main(int argc, char **argv)
     sigemptyset(&stopset);
     sigaddset(&stopset, SIGINT);
     sigaddset(&stopset, SIGTERM);
+    sigaddset(&stopset, SIGHUP); /* reload the API keys */
     pthread_sigmask(SIG_BLOCK, &stopset, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -179,6 +208,15 @@ int cmd_serve_main(int argc, char **argv)
         .sla_goal_bp = cfg.sla_goal_bp,
         .ftq_goal_bp = cfg.ftq_goal_bp,
         .reports_dir = reports_dir, /* created on the first report */
+        .keys = cfg.keys,
+        .n_keys = cfg.n_keys,
+        .tls_cert_path = cfg.tls_cert[0] ? cfg.tls_cert : NULL,
+        .tls_key_path = cfg.tls_key[0] ? cfg.tls_key : NULL,
+        .max_batch_events = (size_t)cfg.max_batch_events,
+        .max_connections = cfg.max_connections,
+        .connection_timeout_s = cfg.connection_timeout_s,
+        .request_timeout_s = cfg.request_timeout_s,
+        .ingest_queue = cfg.ingest_queue,
     };
     e = api_server_start(&ao, &srv, &msg);
     if (e) {
@@ -187,13 +225,18 @@ int cmd_serve_main(int argc, char **argv)
         goto out;
     }
     bool v6 = strchr(host, ':') != NULL;
-    printf("kpid: listening on http://%s%s%s:%u (data %s, zone %s, base currency %s)\n",
-           v6 ? "[" : "", host, v6 ? "]" : "", api_server_port(srv), cfg.data_dir, cfg.time_zone,
-           cfg.base_currency);
+    printf("kpid: listening on %s://%s%s%s:%u (data %s, zone %s, base currency %s)\n",
+           api_server_tls(srv) ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "",
+           api_server_port(srv), cfg.data_dir, cfg.time_zone, cfg.base_currency);
     fflush(stdout);
 
     int sig = 0;
-    while (sigwait(&stopset, &sig) != 0) {
+    for (;;) {
+        if (sigwait(&stopset, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            break;
+        reload_keys(srv, config);
     }
     fprintf(stderr, "kpid: %s received, finishing requests in flight\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM");

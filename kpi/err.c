@@ -31,6 +31,8 @@ const char *err_code(err_t e)
     case ERR_CURRENCY_MISMATCH: return "currency_mismatch";
     case ERR_NOT_FOUND: return "not_found";
     case ERR_TOO_LARGE: return "too_large";
+    case ERR_UNAUTHORIZED: return "unauthorized";
+    case ERR_FORBIDDEN: return "forbidden";
     case ERR_NOMEM: return "out_of_memory";
     case ERR_IO: return "io_error";
     case ERR_STORE_VERSION: return "store_version";
@@ -68,6 +70,8 @@ const char *err_str(err_t e)
     case ERR_CURRENCY_MISMATCH: return "currency differs from the document's";
     case ERR_NOT_FOUND: return "not found";
     case ERR_TOO_LARGE: return "too large";
+    case ERR_UNAUTHORIZED: return "a valid API key is required";
+    case ERR_FORBIDDEN: return "not allowed for this API key";
     case ERR_NOMEM: return "out of memory";
     case ERR_IO: return "input/output error";
     case ERR_STORE_VERSION: return "store has another format version";

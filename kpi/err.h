@@ -47,6 +47,9 @@ typedef enum err {
     ERR_CURRENCY_MISMATCH, /* movement in another currency than its document */
     ERR_NOT_FOUND,         /* the thing asked for does not exist */
     ERR_TOO_LARGE,         /* a body, batch, field or buffer exceeds its cap */
+    /* access */
+    ERR_UNAUTHORIZED, /* no valid API key was presented */
+    ERR_FORBIDDEN,    /* the key's role or business units do not allow this */
     /* environment */
     ERR_NOMEM,
     ERR_IO,            /* a file or socket operation failed */

@@ -9,22 +9,19 @@
 
 #include "kpi_date.h"
 
-#define UNIT_MAX 64 /* bytes of the unit part of an id */
-
 static int id_char(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
            c == '_' || c == '-';
 }
 
-void rpt_id_format(const char *kind, const char *business_unit, int32_t from_day, int32_t to_day,
-                   int64_t created_s, char buf[RPT_ID_MAX])
+void rpt_id_unit(const char *business_unit, char unit[RPT_ID_UNIT_MAX])
 {
-    char unit[UNIT_MAX + 1] = "all";
+    snprintf(unit, RPT_ID_UNIT_MAX, "%s", "all");
     bool whole = business_unit == NULL || business_unit[0] == '\0';
     if (!whole) {
         size_t n = 0;
-        for (const char *s = business_unit; *s && n < UNIT_MAX; s++)
+        for (const char *s = business_unit; *s && n < RPT_ID_UNIT_MAX - 1; s++)
             unit[n++] = id_char((unsigned char)*s) ? *s : '_';
         unit[n] = '\0';
         if (unit[0] == '.')
@@ -35,7 +32,14 @@ void rpt_id_format(const char *kind, const char *business_unit, int32_t from_day
         d[1] = '_';
     /* A unit called "all" must not read as the whole book. */
     if (!whole && strcmp(unit, "all") == 0)
-        snprintf(unit, sizeof unit, "%s", "_all");
+        snprintf(unit, RPT_ID_UNIT_MAX, "%s", "_all");
+}
+
+void rpt_id_format(const char *kind, const char *business_unit, int32_t from_day, int32_t to_day,
+                   int64_t created_s, char buf[RPT_ID_MAX])
+{
+    char unit[RPT_ID_UNIT_MAX];
+    rpt_id_unit(business_unit, unit);
     char from[KPI_DATE_BUF], to[KPI_DATE_BUF];
     int32_t day = kpi_utc_day(created_s), y, m, d;
     kpi_civil_from_days(day, &y, &m, &d);

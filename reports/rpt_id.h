@@ -16,6 +16,11 @@
 
 #define RPT_ID_MAX 160 /* bytes of an id, NUL included */
 
+#define RPT_ID_UNIT_MAX 65 /* bytes of an id's unit part, NUL included */
+
+/* The unit part of an id for business_unit (NULL or "" = "all"). */
+void rpt_id_unit(const char *business_unit, char buf[RPT_ID_UNIT_MAX]);
+
 /* kind: "sla", "aging", ...; business_unit: NULL or "" = the whole book. */
 void rpt_id_format(const char *kind, const char *business_unit, int32_t from_day, int32_t to_day,
                    int64_t created_s, char buf[RPT_ID_MAX]);

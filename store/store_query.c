@@ -402,6 +402,10 @@ err_t store_q_aging(store_snap_t *snap, const store_scope_t *sc, const store_q_a
     }
     for (size_t i = 0; !e && i < ns.n; i++) {
         store_scope_t g = *sc;
+        /* A scope limited to one unit has that unit as its only group. */
+        if (rq->group_by == STORE_Q_GROUP_UNIT && sc->business_unit != NULL &&
+            strcmp(ns.v[i], sc->business_unit) != 0)
+            continue;
         if (rq->group_by == STORE_Q_GROUP_UNIT)
             g.business_unit = ns.v[i];
         else

@@ -35,6 +35,8 @@ class Server:
         self.env = env
         self.proc = None
         self.port = None
+        self.ssl_context = None  # set for a TLS server: requests use HTTPS
+        self.headers = {}        # sent with every request (Authorization)
         self.stderr_path = os.path.join(data_dir + ".log")
 
     def start(self, timeout=30):
@@ -48,8 +50,8 @@ class Server:
             line = self.proc.stdout.readline()
             if not line:
                 break
-            if b"listening on http://" in line:
-                addr = line.split(b"http://")[1].split()[0].decode()
+            if b"listening on http://" in line or b"listening on https://" in line:
+                addr = line.split(b"://")[1].split()[0].decode()
                 self.port = int(addr.rsplit(":", 1)[1])
                 return self
         self.proc.kill()
@@ -82,17 +84,22 @@ class Server:
         return self.stop(signal.SIGKILL)
 
     def request(self, method, path, body=None, headers=None, timeout=60):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        if self.ssl_context is not None:
+            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                               context=self.ssl_context)
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        headers = dict(self.headers, **(headers or {}))
         try:
             if isinstance(body, (dict, list)):
                 body = json.dumps(body)
-                headers = dict(headers or {})
                 headers.setdefault("Content-Type", "application/json")
             if isinstance(body, str):
                 body = body.encode()
-            conn.request(method, path, body=body, headers=headers or {})
+            conn.request(method, path, body=body, headers=headers)
             resp = conn.getresponse()
             data = resp.read()
+            self.last_headers = dict(resp.getheaders())
             ctype = resp.getheader("Content-Type", "")
             parsed = None
             if ctype.startswith("application/json"):
@@ -104,8 +111,10 @@ class Server:
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
 
-    def post(self, path, body, ctype=None, **kw):
-        headers = {"Content-Type": ctype} if ctype else None
+    def post(self, path, body, ctype=None, headers=None, **kw):
+        headers = dict(headers or {})
+        if ctype:
+            headers["Content-Type"] = ctype
         return self.request("POST", path, body=body, headers=headers, **kw)
 
 
