@@ -435,13 +435,14 @@ err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg)
             bool limit = false;
             e = get_limit(key, v, cfg, &limit, msg);
             if (!e && !limit)
-                e = err_set(msg, ERR_CONFIG,
-                            "config %s: unknown key '%s' (known: data_dir, listen, time_zone, "
-                            "base_currency, threads, max_body_bytes, aging_buckets, weekend, "
-                            "holidays, slas, reports_dir, schedules, dashboard_goals, api_keys, tls, "
-                            " max_batch_events, max_connections, "
-                            "connection_timeout_s, request_timeout_s, ingest_queue)",
-                            path, key);
+                e = err_set(
+                    msg, ERR_CONFIG,
+                    "config %s: unknown key '%s' (known: data_dir, listen, time_zone, "
+                    "base_currency, threads, max_body_bytes, aging_buckets, weekend, "
+                    "holidays, slas, reports_dir, schedules, dashboard_goals, api_keys, tls, "
+                    " max_batch_events, max_connections, "
+                    "connection_timeout_s, request_timeout_s, ingest_queue)",
+                    path, key);
         }
         if (e)
             goto out;
