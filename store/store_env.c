@@ -239,24 +239,55 @@ static err_t check_existing(store_t *s, const store_opts_t *o, bool *exists, err
     char path[4200];
     snprintf(path, sizeof path, "%s/data.mdb", s->dir);
     struct stat sb;
-    *exists = stat(path, &sb) == 0 && sb.st_size > 0;
+    *exists = stat(path, &sb) == 0;
     if (!*exists)
         return ERR_OK;
+    /* LMDB writes its meta pages when it creates the file, so an empty one
+       was cut short (a failed copy, a full disk): starting afresh on it
+       would serve an empty book as if it were this one. */
+    if (sb.st_size == 0)
+        return err_set(msg, ERR_STORE_CORRUPT,
+                       "%s is empty (0 bytes): the store is damaged; restore it from a backup, "
+                       "or remove the file to start a new, empty store",
+                       path);
     MDB_env *env;
     int rc = mdb_env_create(&env);
     if (rc)
         return store_lmdb_err(s, rc, "create environment", msg);
     mdb_env_set_maxdbs(env, 32);
     rc = mdb_env_open(env, s->dir, MDB_RDONLY | MDB_NOTLS | MDB_NOLOCK, 0644);
-    if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
+    if (rc == MDB_INVALID) {
         mdb_env_close(env);
-        return err_set(msg, rc == MDB_INVALID ? ERR_STORE_CORRUPT : ERR_STORE_VERSION,
+        return err_set(msg, ERR_STORE_CORRUPT,
+                       "%s is not a kpid store (%s): damaged, or another program's file; it was "
+                       "left untouched (restore it from a backup)",
+                       path, mdb_strerror(rc));
+    }
+    if (rc == MDB_VERSION_MISMATCH) {
+        mdb_env_close(env);
+        return err_set(msg, ERR_STORE_VERSION,
                        "%s is not a kpid store of this version (%s); it was left untouched", path,
                        mdb_strerror(rc));
     }
     if (rc) {
         mdb_env_close(env);
         return store_lmdb_err(s, rc, "open", msg);
+    }
+    /* A file shorter than its last committed page (truncated by a copy or a
+       full disk) would fault (SIGBUS) on the first read of a missing page.
+       The size is taken after the meta page: a live writer writes its pages
+       before the meta page that names them, so a growing file never looks
+       short. */
+    MDB_envinfo info;
+    MDB_stat st;
+    if (mdb_env_info(env, &info) == 0 && mdb_env_stat(env, &st) == 0 && stat(path, &sb) == 0 &&
+        ((uint64_t)info.me_last_pgno + 1) * st.ms_psize > (uint64_t)sb.st_size) {
+        mdb_env_close(env);
+        return err_set(msg, ERR_STORE_CORRUPT,
+                       "%s is truncated (%lld bytes, its last page ends at byte %llu): the store "
+                       "is damaged; restore it from a backup",
+                       path, (long long)sb.st_size,
+                       (unsigned long long)(((uint64_t)info.me_last_pgno + 1) * st.ms_psize));
     }
     MDB_txn *txn;
     err_t e = ERR_OK;

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 
@@ -172,6 +173,7 @@ static void test_not_a_store(void)
     store_opts_t o = opts_of(dir, test_utc, 0);
     CHECK_ERR(ERR_STORE_CORRUPT, store_open(&o, &s, &msg));
     CHECK(strstr(msg.text, dir) != NULL);
+    CHECK(strstr(msg.text, "not a kpid store") != NULL);
     o.read_only = true;
     CHECK_ERR(ERR_STORE_CORRUPT, store_open(&o, &s, &msg));
     rmdir_all(dir);
@@ -192,6 +194,48 @@ static void test_not_a_store(void)
     o = opts_of(dir, test_utc, 0);
     CHECK_ERR(ERR_STORE_CORRUPT, store_open(&o, &s, &msg));
     CHECK(strstr(msg.text, "not a kpid store") != NULL);
+    rmdir_all(dir);
+}
+
+/* A data.mdb cut short (a failed copy, a full disk) is refused at open,
+   before any read could fault on a page past the end; an empty one too. */
+static void test_truncated_or_empty(void)
+{
+    char dir[64], path[128];
+    err_msg_t msg = {{0}};
+    store_t *s = NULL;
+    tmpdir(dir);
+    s = open_store(dir, 0);
+    enum { B = 300 };
+    static kpi_event_t evs[B];
+    static char ids[B][16];
+    static store_item_result_t res[B];
+    for (int i = 0; i < B; i++) {
+        snprintf(ids[i], sizeof ids[i], "t%d", i);
+        evs[i] =
+            ev(KPI_EV_INVOICE_ISSUED, ids[i], T(2024, 1, 1 + i % 28, 9), ids[i], NULL, 100, "A");
+    }
+    store_batch_stats_t st;
+    REQUIRE(store_put_batch(s, evs, B, NULL, res, &st, &msg) == ERR_OK);
+    store_close(s);
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    struct stat sb;
+    REQUIRE(stat(path, &sb) == 0 && sb.st_size > 3 * 4096);
+    REQUIRE(truncate(path, 2 * 4096) == 0); /* the two meta pages survive */
+    store_opts_t o = opts_of(dir, test_utc, 0);
+    for (int ro = 0; ro < 2; ro++) {
+        o.read_only = ro;
+        s = NULL;
+        CHECK_ERR(ERR_STORE_CORRUPT, store_open(&o, &s, &msg));
+        CHECK(s == NULL);
+        CHECK_MSG(strstr(msg.text, "is truncated (8192 bytes") != NULL, "%s", msg.text);
+        CHECK(strstr(msg.text, "restore it from a backup") != NULL);
+    }
+    REQUIRE(truncate(path, 0) == 0);
+    o.read_only = false;
+    CHECK_ERR(ERR_STORE_CORRUPT, store_open(&o, &s, &msg));
+    CHECK_MSG(strstr(msg.text, "is empty (0 bytes)") != NULL, "%s", msg.text);
+    REQUIRE(stat(path, &sb) == 0 && sb.st_size == 0); /* left as it was */
     rmdir_all(dir);
 }
 
@@ -503,6 +547,7 @@ int main(void)
     RUN(test_create_and_reopen);
     RUN(test_other_version_untouched);
     RUN(test_not_a_store);
+    RUN(test_truncated_or_empty);
     RUN(test_second_writer_locked);
     RUN(test_other_settings);
     RUN(test_read_only);
