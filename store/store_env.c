@@ -405,7 +405,10 @@ err_t store_open(const store_opts_t *o, store_t **out, err_msg_t *msg)
         goto fail;
     }
     if (!o->read_only && access(s->dir, W_OK) != 0) {
-        e = err_set(msg, ERR_READONLY, "data directory %s is not writable", s->dir);
+        e = err_set(msg, ERR_READONLY,
+                    "data directory %s is not writable (kpid keeps its lock and data files "
+                    "there): check its permissions and mount",
+                    s->dir);
         goto fail;
     }
     if (!o->read_only && (e = take_lock(s, msg)) != ERR_OK)
