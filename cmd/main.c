@@ -27,6 +27,7 @@ static void usage(FILE *f)
           "  ingest   load event files          (kpid ingest --data DIR FILE... | -)\n"
           "  gen      generate synthetic events (kpid gen --invoices N --seed S --out FILE)\n"
           "  rebuild  recompute derived KPI state from the event log (kpid rebuild --data DIR)\n"
+          "  check    verify a store or a backup, read-only  (kpid check --data DIR)\n"
           "  version  print the version\n"
           "\n"
           "'kpid COMMAND --help' describes a command. Docs: README.md and docs/.\n",
@@ -54,6 +55,8 @@ int main(int argc, char **argv)
         return cmd_gen_main(argc - 1, argv + 1);
     if (strcmp(cmd, "rebuild") == 0)
         return cmd_rebuild_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("kpid 0.1.0 (store format %d)\n", STORE_FORMAT_VERSION);
         return CMD_EXIT_OK;

@@ -3,6 +3,8 @@ message and exit status 3 (the environment failed), and left as it was:
 a read-only data directory, a store held by another kpid process, a damaged
 data.mdb (truncated, empty, garbage). A disk that fills up during HTTP ingest
 answers 507 with a clear error, and the store stays readable and consistent.
+`kpid check` verifies a store read-only, beside a running server or on a
+backup made with `mdb_copy -c` during ingest (docs/operations.md).
 
 Mounting (a read-only bind mount, a tiny tmpfs) needs root where mounting is
 allowed (a container run as root); elsewhere the read-only case falls back to
@@ -47,13 +49,15 @@ class Base(unittest.TestCase):
                 os.chmod(os.path.join(root, d), 0o700)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def refused(self, data, *texts):
-        """serve, ingest and rebuild on `data` all exit 3 naming the problem."""
+    def refused(self, data, *texts, check=True):
+        """serve, ingest, rebuild (and check) on `data` all exit 3 naming the problem."""
         runs = {
             "serve": run_kpid("serve", "--data", data, "--listen", "127.0.0.1:0", timeout=60),
             "ingest": run_kpid("ingest", "--data", data, "-", input=b"", timeout=60),
             "rebuild": run_kpid("rebuild", "--data", data, "--quiet", timeout=60),
         }
+        if check:
+            runs["check"] = run_kpid("check", "--data", data, timeout=60)
         for cmd, r in runs.items():
             err = r.stderr.decode(errors="replace")
             self.assertEqual(r.returncode, 3, "%s: %s" % (cmd, err))
@@ -75,15 +79,23 @@ class Refusals(Base):
         else:
             os.chmod(self.data, 0o555)
         self.refused(self.data, "data directory %s is not writable" % self.data,
-                     "check its permissions and mount")
+                     "check its permissions and mount", check=False)
         self.assertEqual(sha(os.path.join(self.data, "data.mdb")), before)
+        # Reading needs no write access: `kpid check` verifies it.
+        r = run_kpid("check", "--data", self.data)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b": ok: ", r.stdout)
 
     def test_store_held_by_another_process(self):
         srv = Server(self.data).start()
         try:
             runs = self.refused(self.data, "in use by another kpid process",
-                                "(pid %d)" % srv.proc.pid)
+                                "(pid %d)" % srv.proc.pid, check=False)
             self.assertIn("stop it first", runs["serve"].stderr.decode())
+            # A read-only check takes no lock: it runs beside the server.
+            r = run_kpid("check", "--data", self.data)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn(b": ok: %d events" % srv.get("/healthz")[1]["events"], r.stdout)
             # The running server is unaffected.
             self.assertEqual(srv.get("/healthz")[0], 200)
         finally:
@@ -116,6 +128,68 @@ class Refusals(Base):
         path, before = self.damaged("garbage")
         self.refused(self.data, path, "is not a kpid store", "left untouched")
         self.assertEqual(sha(path), before)
+
+
+class CheckAndBackup(Base):
+    def test_check_reports_what_the_store_holds(self):
+        r = run_kpid("check", "--data", self.data)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        n = self.events.count(b"\n")
+        out = r.stdout.decode()
+        self.assertIn("%s: ok: %d events (" % (self.data, n), out)
+        self.assertIn("time zone UTC, base currency USD", out)
+        r = run_kpid("check", "--data", os.path.join(self.tmp, "nothing"))
+        self.assertEqual(r.returncode, 3)
+        self.assertIn(b"does not exist", r.stderr)
+        r = run_kpid("check", "--data", self.data, "extra")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"unexpected argument 'extra'", r.stderr)
+
+    @unittest.skipUnless(shutil.which("mdb_copy"), "mdb_copy (lmdb-utils) not installed")
+    def test_backup_while_ingesting_restores_every_batch_acknowledged_before_it(self):
+        import threading
+        srv = Server(self.data).start()
+        acked, stop = [], threading.Event()
+
+        def load():
+            for seed in range(200, 260):
+                if stop.is_set():
+                    return
+                gen = run_kpid("gen", "--invoices", "20", "--seed", str(seed))
+                status, body, raw = srv.post("/v1/events", gen.stdout, "application/x-ndjson")
+                if status == 200 and not body["rejected"]:
+                    acked.append(gen.stdout)
+
+        t = threading.Thread(target=load)
+        t.start()
+        try:
+            while len(acked) < 3 and t.is_alive():
+                t.join(0.01)
+            before = list(acked)
+            backup = os.path.join(self.tmp, "backup")
+            os.mkdir(backup)
+            r = subprocess.run(["mdb_copy", "-c", self.data, backup], capture_output=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        finally:
+            stop.set()
+            t.join()
+            self.assertEqual(srv.stop(), 0, srv.log())
+        r = run_kpid("check", "--data", backup)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # Restore: the copy is a data directory of its own.
+        restored = os.path.join(self.tmp, "restored")
+        os.mkdir(restored)
+        shutil.copy(os.path.join(backup, "data.mdb"), restored)
+        srv = Server(restored).start()
+        try:
+            n = srv.get("/healthz")[1]["events"]
+            self.assertIn(b": ok: %d events" % n, r.stdout)
+            for body in [self.events] + before:
+                status, res, raw = srv.post("/v1/events", body, "application/x-ndjson")
+                self.assertEqual(status, 200, raw[:300])
+                self.assertEqual(res["accepted"], 0, "an acknowledged batch is not in the backup")
+        finally:
+            self.assertEqual(srv.stop(), 0, srv.log())
 
 
 class DiskFull(Base):
