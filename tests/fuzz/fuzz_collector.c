@@ -3,9 +3,12 @@
  * object/array, NDJSON and CSV framing plus every validation rule behind
  * them (fields, decimals, dates, currencies).
  *
- * Input: byte 0 picks the format (auto, JSON, NDJSON, CSV), byte 1 seeds the
- * chunk sizes, the rest is the body. Properties checked beyond "no crash, no
- * sanitizer report, no leak":
+ * Input: byte 0 picks the format (auto, JSON, NDJSON, CSV); byte 1 seeds the
+ * chunk sizes (bits 0-3), picks the base currency (bits 4-5: USD, JPY, KWD,
+ * EUR: 2, 0, 3 digits) and the reporting zone (bits 6-7: UTC, Europe/Berlin
+ * with its DST gaps, America/St_Johns at -3:30, Pacific/Kiritimati at +14;
+ * UTC when the system has no zoneinfo); the rest is the body. Properties checked beyond "no crash,
+ * no sanitizer report, no leak":
  *   - the body parsed whole and fed in pseudo-random chunks (1 byte to 4 KiB,
  *     derived from the input) gives exactly the same items: same events,
  *     errors, indexes, lines, codes, ids and fields, in the same order;
@@ -78,7 +81,19 @@ static err_t on_error(void *ctx, const coll_error_t *err)
     return ERR_OK;
 }
 
-static kpi_tz_t *utc;
+static const char *const zone_names[4] = {"UTC", "Europe/Berlin", "America/St_Johns",
+                                          "Pacific/Kiritimati"};
+static const char *const currencies[4] = {"USD", "JPY", "KWD", "EUR"};
+static kpi_tz_t *zones[4];
+
+static void load_zones(void)
+{
+    if (kpi_tz_new_utc(&zones[0]) != ERR_OK)
+        abort();
+    for (int i = 1; i < 4; i++)
+        if (coll_tz_load(zone_names[i], &zones[i], NULL) != ERR_OK)
+            zones[i] = NULL; /* no zoneinfo: that slot uses UTC */
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -86,13 +101,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
         return 0;
-    if (utc == NULL && kpi_tz_new_utc(&utc) != ERR_OK)
-        abort();
+    if (zones[0] == NULL)
+        load_zones();
     coll_format_t fmt = (coll_format_t)(data[0] % 4);
-    uint64_t seed = data[1];
+    uint64_t seed = data[1] & 15u;
+    const kpi_tz_t *tz = zones[data[1] >> 6] ? zones[data[1] >> 6] : zones[0];
     const char *body = (const char *)data + 2;
     size_t len = size - 2;
-    coll_opts_t opts = {utc, "USD"};
+    coll_opts_t opts = {tz, currencies[(data[1] >> 4) & 3u]};
 
     outcome_t whole = {0x811c9dc5u, 0, 0, 0};
     err_t ew = coll_parse_buffer(&opts, fmt, body, len, on_event, on_error, &whole);
