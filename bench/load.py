@@ -12,8 +12,12 @@ first and is not counted. It prints:
   errors      every non-200 answer, rejected item or connection failure
               (must be 0; the exit status is 1 otherwise)
   RSS         VmRSS of kpid serve after the warm-up, at the end, and the
-              highest sample (once a second) in between
-  latency     p50 / p99 / max per request kind (client side, loopback)
+              highest sample (once a second) in between; split into RssAnon
+              (heap: what a leak would grow) and RssFile (pages of the
+              memory-mapped store, which grow with the data ingested)
+  latency     p50 / p99 / max per request kind, client side (loopback
+              round trip, including time queued behind other requests) and
+              server side (the Server-Timing header: time spent in kpid)
   throughput  requests/s and ingested events/s
 
 It never fails on a timing. bench/ is not run by CI. Timings depend on the
@@ -36,8 +40,9 @@ import tempfile
 import time
 
 
-def serve(kpid, data):
-    proc = subprocess.Popen([kpid, "serve", "--data", data, "--listen", "127.0.0.1:0"],
+def serve(kpid, data, config):
+    proc = subprocess.Popen([kpid, "serve", "--data", data, "--listen", "127.0.0.1:0",
+                             "--config", config],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     while True:
         line = proc.stdout.readline()
@@ -48,12 +53,16 @@ def serve(kpid, data):
             return proc, port
 
 
-def rss_kb(pid):
+def rss_kb(pid, field="VmRSS"):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return -1
+
+
+def rss_all(pid):
+    return tuple(rss_kb(pid, f) for f in ("VmRSS", "RssAnon", "RssFile"))
 
 
 class Client:
@@ -62,6 +71,7 @@ class Client:
     def __init__(self, port):
         self.port = port
         self.conn = None
+        self.server_s = float("nan")
 
     def request(self, method, path, body=None, ctype=None):
         if self.conn is None:
@@ -71,6 +81,8 @@ class Client:
             self.conn.request(method, path, body=body, headers=headers)
             r = self.conn.getresponse()
             data = r.read()
+            st = r.getheader("Server-Timing", "app;dur=nan")
+            self.server_s = float(st.split("dur=")[1]) / 1000
             return r.status, data
         except (OSError, http.client.HTTPException) as e:
             self.conn.close()
@@ -114,7 +126,7 @@ def query_worker(port, seed, customers, years, start_at, stop_at, out):
             if len(samples) < 5:
                 samples.append("GET %s: %d %r" % (path, status, data[:200]))
         elif t0 >= start_at:
-            lat.setdefault(kind, []).append(dt)
+            lat.setdefault(kind, []).append((dt, cl.server_s))
     out.put({"lat": lat, "errors": errors, "samples": samples, "events": 0, "dups": 0})
 
 
@@ -139,7 +151,7 @@ def ingest_worker(port, batches, start_at, stop_at, out):
             if len(samples) < 5:
                 samples.append("POST: %d %r" % (status, data[:200]))
         elif t0 >= start_at:
-            lat.append(dt)
+            lat.append((dt, cl.server_s))
     out.put({"lat": {"ingest": lat}, "errors": errors, "samples": samples, "events": events,
              "dups": dups})
 
@@ -160,6 +172,8 @@ def main():
     ap.add_argument("--ingest-clients", type=int, default=2)
     ap.add_argument("--query-clients", type=int, default=4)
     ap.add_argument("--batch", type=int, default=200, help="events per POST")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="kpid serve worker threads (config key threads; 0: one per CPU)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--work", default=None, help="work directory (default: a temporary one)")
     a = ap.parse_args()
@@ -195,8 +209,11 @@ def main():
         per_client = [["".join(c) for c in chunks[k::a.ingest_clients]]
                       for k in range(a.ingest_clients)]
 
-        proc, port = serve(kpid, data)
-        rss_start = rss_kb(proc.pid)
+        cfg = os.path.join(work, "kpid.json")
+        with open(cfg, "w") as f:
+            json.dump({"threads": a.threads} if a.threads else {}, f)
+        proc, port = serve(kpid, data, cfg)
+        rss_start = rss_all(proc.pid)
         now = time.monotonic()
         start_at = now + a.warmup
         stop_at = start_at + a.seconds
@@ -211,15 +228,15 @@ def main():
             p.start()
         while time.monotonic() < start_at:
             time.sleep(0.05)
-        rss_before = rss_kb(proc.pid)
+        rss_before = rss_all(proc.pid)
         rss_max = rss_before
         while time.monotonic() < stop_at:
             time.sleep(1)
-            rss_max = max(rss_max, rss_kb(proc.pid))
+            rss_max = tuple(max(x, y) for x, y in zip(rss_max, rss_all(proc.pid)))
         results = [out.get() for _ in procs]
         for p in procs:
             p.join()
-        rss_after = rss_kb(proc.pid)
+        rss_after = rss_all(proc.pid)
 
         lat, errors, samples, events, dups = {}, 0, [], 0, 0
         for r in results:
@@ -231,22 +248,27 @@ def main():
             dups += r["dups"]
         total = sum(len(v) for v in lat.values())
         print("kpid load: %s, book %d invoices, %d ingest + %d query clients, batch %d, "
-              "%.0f s (after %.0f s warm-up), %d CPUs"
+              "%.0f s (after %.0f s warm-up), %d CPUs, server threads %s, load average %s"
               % (kpid, a.invoices, a.ingest_clients, a.query_clients, a.batch, a.seconds,
-                 a.warmup, os.cpu_count()))
+                 a.warmup, os.cpu_count(), a.threads or "one per CPU",
+                 " ".join("%.1f" % x for x in os.getloadavg())))
         print("errors: %d" % errors)
         for s in samples[:10]:
             print("  " + s)
-        print("RSS kpid serve: %d kB at start, %d kB after warm-up, %d kB at the end "
-              "(max %d kB during the run)" % (rss_start, rss_before, rss_after, rss_max))
+        for i, name in enumerate(("VmRSS", "RssAnon", "RssFile")):
+            print("%-8s kpid serve: %7d kB at start, %7d kB after warm-up, %7d kB at the end "
+                  "(max %d kB)" % (name, rss_start[i], rss_before[i], rss_after[i], rss_max[i]))
         print("requests: %d in %.0f s = %.0f/s; ingested %d new events (%.0f/s), %d duplicates"
               % (total, a.seconds, total / a.seconds, events, events / a.seconds, dups))
-        print("%-12s %8s %10s %10s %10s" % ("kind", "count", "p50 ms", "p99 ms", "max ms"))
+        print("%-12s %7s %10s %10s %10s %12s %12s" % ("kind", "count", "p50 ms", "p99 ms",
+                                                      "max ms", "server p50", "server p99"))
         for k in sorted(lat):
-            v = lat[k]
+            v = [x[0] for x in lat[k]]
+            sv = [x[1] for x in lat[k]]
             if v:
-                print("%-12s %8d %10.2f %10.2f %10.2f" % (k, len(v), pct(v, 0.5), pct(v, 0.99),
-                                                          max(v) * 1000))
+                print("%-12s %7d %10.2f %10.2f %10.2f %12.2f %12.2f"
+                      % (k, len(v), pct(v, 0.5), pct(v, 0.99), max(v) * 1000, pct(sv, 0.5),
+                         pct(sv, 0.99)))
         return 1 if errors else 0
     finally:
         if proc is not None:
