@@ -14,6 +14,7 @@
  * with at most REJECTED_DETAIL_MAX details; counts are always complete.
  */
 #include "api_int.h"
+#include "api_params.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -105,21 +106,6 @@ static err_t on_error(void *ctx, const coll_error_t *err)
     return ERR_OK;
 }
 
-static bool parse_bool(const char *s, bool *out)
-{
-    if (s == NULL)
-        return true;
-    if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0) {
-        *out = true;
-        return true;
-    }
-    if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0) {
-        *out = false;
-        return true;
-    }
-    return false;
-}
-
 /* Create the request state on the first chunk (or at the end for an empty
    body). Returns false with req->body_err set when the request is bad. */
 static bool post_begin(api_req_t *req)
@@ -131,15 +117,16 @@ static bool post_begin(api_req_t *req)
         goto nomem;
     req->state = st;
     req->free_state = post_state_free;
-    const char *bad = NULL;
-    if (!parse_bool(api_query(req, "atomic"), &st->atomic))
-        bad = "atomic";
-    else if (!parse_bool(api_query(req, "strict"), &st->strict))
-        bad = "strict";
-    if (bad != NULL) {
-        req->body_err = ERR_BAD_PARAM;
-        snprintf(req->body_msg, sizeof req->body_msg, "parameter '%s' must be true or false", bad);
-        return false;
+    static const char *const flags[] = {"atomic", "strict"};
+    bool *flag_out[] = {&st->atomic, &st->strict};
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = api_query(req, flags[i]);
+        err_msg_t m = {{0}};
+        if (v != NULL && api_param_bool(flags[i], v, flag_out[i], &m) != ERR_OK) {
+            req->body_err = ERR_BAD_PARAM;
+            snprintf(req->body_msg, sizeof req->body_msg, "%s", m.text);
+            return false;
+        }
     }
     const char *ctype =
         MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -466,14 +453,9 @@ enum MHD_Result api_events_get(api_req_t *req)
         return api_send_error(req, ERR_BAD_PARAM, "parameter 'from' is after 'to'");
     size_t limit = 100;
     const char *ls = api_query(req, "limit");
-    if (ls != NULL) {
-        char *end = NULL;
-        unsigned long v = strtoul(ls, &end, 10);
-        if (ls[0] < '0' || ls[0] > '9' || *end != '\0' || v < 1 || v > 10000)
-            return api_send_error(req, ERR_BAD_PARAM,
-                                  "parameter 'limit' must be a whole number from 1 to 10000");
-        limit = v;
-    }
+    err_msg_t lm = {{0}};
+    if (ls != NULL && api_param_limit(ls, &limit, &lm) != ERR_OK)
+        return api_send_error(req, ERR_BAD_PARAM, "%s", lm.text);
     err_t fe;
     const char *badfmt = NULL;
     bool csv = api_wants_csv(req, &fe, &badfmt);

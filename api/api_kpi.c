@@ -9,6 +9,7 @@
  * decimals (docs/kpi.md). An undefined value is null with its reason.
  */
 #include "api_int.h"
+#include "api_params.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -42,14 +43,8 @@ static int32_t today(const api_req_t *req)
 static err_t p_date(api_req_t *req, const char *name, int32_t def, int32_t *out, err_msg_t *m)
 {
     const char *s = api_query(req, name);
-    if (s == NULL) {
-        *out = def;
-        return ERR_OK;
-    }
-    if (kpi_date_parse(s, strlen(s), out) != ERR_OK)
-        return err_set(m, ERR_BAD_PARAM, "parameter '%s': '%s' is not a date (YYYY-MM-DD)", name,
-                       s);
-    return ERR_OK;
+    *out = def;
+    return s == NULL ? ERR_OK : api_param_date(name, s, out, m);
 }
 
 /* One of a fixed list of words; *out = its index, def when absent. */
@@ -58,30 +53,14 @@ static err_t p_word(api_req_t *req, const char *name, const char *const *words, 
 {
     const char *s = api_query(req, name);
     *out = def;
-    if (s == NULL)
-        return ERR_OK;
-    char list[160] = "";
-    size_t len = 0;
-    for (int i = 0; words[i] != NULL; i++) {
-        if (strcmp(s, words[i]) == 0) {
-            *out = i;
-            return ERR_OK;
-        }
-        int w = snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", words[i]);
-        if (w > 0 && (size_t)w < sizeof list - len)
-            len += (size_t)w;
-    }
-    return err_set(m, ERR_BAD_PARAM, "parameter '%s': '%s' is not one of: %s", name, s, list);
+    return s == NULL ? ERR_OK : api_param_word(name, s, words, out, m);
 }
 
 static err_t p_name(api_req_t *req, const char *name, const char **out, err_msg_t *m)
 {
     const char *s = api_query(req, name);
     *out = s;
-    if (s != NULL && (s[0] == '\0' || strlen(s) > KPI_NAME_MAX))
-        return err_set(m, ERR_BAD_PARAM, "parameter '%s' must be 1 to %d bytes", name,
-                       KPI_NAME_MAX);
-    return ERR_OK;
+    return s == NULL ? ERR_OK : api_param_name(name, s, m);
 }
 
 /* currency, business_unit, customer (or `party_param`), format. */
@@ -129,30 +108,17 @@ typedef struct periods {
 
 static err_t p_periods(api_req_t *req, const q_t *q, periods_t *ps, err_msg_t *m)
 {
-    static const char *const ivs[] = {"day", "week", "month", "quarter", NULL};
-    int iv;
-    err_t e = p_word(req, "interval", ivs, KPI_IV_MONTH, &iv, m);
-    if (e)
-        return e;
-    ps->iv = (kpi_interval_t)iv;
-    e = p_date(req, "to", q->today, &ps->to, m);
-    if (!e) {
-        int32_t def_from = kpi_unit_start(KPI_IV_MONTH, kpi_add_months(ps->to, -11));
-        e = p_date(req, "from", def_from, &ps->from, m);
-    }
-    if (e)
-        return e;
-    if (ps->from > ps->to)
-        return err_set(m, ERR_BAD_PARAM, "parameter 'from' must not be after 'to'");
     ps->p = kpi_arena_alloc(req->arena, MAX_PERIODS * sizeof *ps->p);
     if (ps->p == NULL)
         return err_set(m, ERR_NOMEM, "out of memory");
-    e = kpi_periods(ps->from, ps->to, ps->iv, ps->p, MAX_PERIODS, &ps->n);
-    if (e == ERR_TOO_LARGE)
-        return err_set(m, ERR_BAD_PARAM,
-                       "parameters 'from'/'to'/'interval': %zu periods, at most %d per request",
-                       ps->n, MAX_PERIODS);
-    return e ? err_set(m, e, "bad period") : ERR_OK;
+    api_periods_t ap;
+    err_t e = api_param_periods(api_query(req, "from"), api_query(req, "to"),
+                                api_query(req, "interval"), q->today, ps->p, MAX_PERIODS, &ap, m);
+    ps->iv = ap.iv;
+    ps->from = ap.from;
+    ps->to = ap.to;
+    ps->n = ap.n;
+    return e;
 }
 
 /* Map a store error about the scope to the answer users expect. */
@@ -491,27 +457,7 @@ static err_t p_edges(api_req_t *req, aging_q_t *a, err_msg_t *m)
         }
         return ERR_OK;
     }
-    a->n_edges = 0;
-    const char *p = s;
-    for (;;) {
-        int64_t v = 0;
-        const char *d = p;
-        while (*p >= '0' && *p <= '9' && v < 1000000)
-            v = v * 10 + (*p++ - '0');
-        if (p == d || (*p != ',' && *p != '\0') || v > 100000 || a->n_edges >= KPI_BUCKETS_MAX - 2)
-            return err_set(m, ERR_BAD_PARAM,
-                           "parameter 'buckets': '%s' must be up to %d increasing day counts "
-                           "separated by commas, e.g. 30,60,90,120",
-                           s, KPI_BUCKETS_MAX - 2);
-        a->edges[a->n_edges++] = (int32_t)v;
-        if (*p == '\0')
-            break;
-        p++;
-    }
-    if (kpi_aging_edges_check(a->edges, a->n_edges) != ERR_OK)
-        return err_set(m, ERR_BAD_PARAM,
-                       "parameter 'buckets': '%s' must be positive and strictly increasing", s);
-    return ERR_OK;
+    return api_param_edges(s, a->edges, &a->n_edges, m);
 }
 
 static json_t *j_buckets(const kpi_aging_t *ag, int digits)

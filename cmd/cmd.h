@@ -105,5 +105,6 @@ int cmd_gen_main(int argc, char **argv);
 int cmd_rebuild_main(int argc, char **argv);
 int cmd_report_main(int argc, char **argv);
 int cmd_key_main(int argc, char **argv);
+int cmd_check_main(int argc, char **argv);
 
 #endif

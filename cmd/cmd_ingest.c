@@ -93,13 +93,34 @@ static void batch_free(batch_t *b)
     memset(b, 0, sizeof *b);
 }
 
+/* Text from the input, kept on one line: control bytes are written as
+   \xNN (ids, so the item can still be found) or as spaces (messages). */
+static void put_clean(FILE *f, const char *s, bool escape)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != 0x7f)
+            fputc(c, f);
+        else if (escape)
+            fprintf(f, "\\x%02x", c);
+        else
+            fputc(' ', f);
+    }
+}
+
 static void print_rejected(FILE *errs, const char *name, size_t line, size_t index, const char *id,
                            const char *field, err_t code, const char *message)
 {
     if (errs == NULL)
         return;
-    fprintf(errs, "%s:%zu: item %zu%s%s%s%s: %s: %s\n", name, line, index, id[0] ? " id=" : "", id,
-            field[0] ? " field=" : "", field, err_code(code), message);
+    fprintf(errs, "%s:%zu: item %zu", name, line, index);
+    if (id[0]) {
+        fputs(" id=", errs);
+        put_clean(errs, id, true);
+    }
+    fprintf(errs, "%s%s: %s: ", field[0] ? " field=" : "", field, err_code(code));
+    put_clean(errs, message, false);
+    fputc('\n', errs);
 }
 
 /* ---- writer thread ------------------------------------------------------ */

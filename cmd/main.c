@@ -29,6 +29,7 @@ static void usage(FILE *f)
           "  rebuild  recompute derived KPI state from the event log (kpid rebuild --data DIR)\n"
           "  report   render a PDF KPI report   (kpid report --kind KIND --period PERIOD --out F)\n"
           "  key      manage API keys           (kpid key add|list|revoke --config FILE)\n"
+          "  check    verify a store or a backup, read-only  (kpid check --data DIR)\n"
           "  version  print the version\n"
           "\n"
           "'kpid COMMAND --help' describes a command. Docs: README.md and docs/.\n",
@@ -60,6 +61,8 @@ int main(int argc, char **argv)
         return cmd_report_main(argc - 1, argv + 1);
     if (strcmp(cmd, "key") == 0)
         return cmd_key_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("kpid 0.1.0 (store format %d)\n", STORE_FORMAT_VERSION);
         return CMD_EXIT_OK;

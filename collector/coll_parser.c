@@ -87,6 +87,17 @@ coll_format_t coll_format_from_path(const char *path)
 
 /* ---- delivering items ------------------------------------------------------------- */
 
+/* Hand an error item to the caller. Its message quotes the input (a bad
+   type, a CSV cell), and it must stay one line (coll.h; kpid ingest prints
+   one line per item): control bytes become spaces. */
+static err_t deliver_error(coll_parser_t *p, coll_error_t *err)
+{
+    for (char *c = err->message; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = ' ';
+    return p->on_error ? p->on_error(p->ctx, err) : ERR_OK;
+}
+
 static err_t report(coll_parser_t *p, size_t index, size_t line, err_t code, const char *id,
                     const char *field, const char *message)
 {
@@ -98,7 +109,7 @@ static err_t report(coll_parser_t *p, size_t index, size_t line, err_t code, con
     snprintf(err.id, sizeof err.id, "%s", id ? id : "");
     snprintf(err.field, sizeof err.field, "%s", field ? field : "");
     snprintf(err.message, sizeof err.message, "%s", message);
-    err_t e = p->on_error ? p->on_error(p->ctx, &err) : ERR_OK;
+    err_t e = deliver_error(p, &err);
     if (e)
         p->stopped = e;
     return e;
@@ -115,7 +126,7 @@ static err_t take_object(coll_parser_t *p, json_t *obj, size_t index, size_t lin
     if (code) {
         err.index = index;
         err.line = line;
-        e = p->on_error ? p->on_error(p->ctx, &err) : ERR_OK;
+        e = deliver_error(p, &err);
     } else {
         e = p->on_event ? p->on_event(p->ctx, index, line, &ev) : ERR_OK;
     }

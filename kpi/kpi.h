@@ -75,8 +75,9 @@ int32_t kpi_unit_end(kpi_interval_t iv, int32_t day);
 /*
  * The calendar units of `iv` that meet [from, to], clipped to it: the first
  * period starts at `from`, the last ends at `to` (a month-to-date is a
- * period of its own). Writes at most cap periods; *n receives how many
- * there are. ERR_BAD_PARAM when from > to, ERR_TOO_LARGE when more than cap.
+ * period of its own). *n receives how many there are; they are written to
+ * out only when they fit (n <= cap). ERR_BAD_PARAM when from > to,
+ * ERR_TOO_LARGE when more than cap (found in constant time).
  */
 err_t kpi_periods(int32_t from, int32_t to, kpi_interval_t iv, kpi_period_t *out, size_t cap,
                   size_t *n) KPID_MUST_USE;

@@ -155,7 +155,14 @@ err_t kpi_time_parse_rfc3339(const char *s, size_t len, int64_t *t_out)
     }
     if (i != len)
         return ERR_BAD_DATE;
-    *t_out = kpi_day_start_utc(day) + hh * 3600 + mi * 60 + ss - off;
+    int64_t t = kpi_day_start_utc(day) + hh * 3600 + mi * 60 + ss - off;
+    /* The instant itself must lie in the supported years: an offset can move
+       1900-01-01 into 1899 (or 9999-12-31 into 10000), which kpid would then
+       print as a UTC time that it refuses to read back. */
+    if (t < kpi_day_start_utc(kpi_days_from_civil(KPI_YEAR_MIN, 1, 1)) ||
+        t >= kpi_day_start_utc(kpi_days_from_civil(KPI_YEAR_MAX + 1, 1, 1)))
+        return ERR_BAD_DATE;
+    *t_out = t;
     return ERR_OK;
 }
 

@@ -44,8 +44,10 @@ err_t kpi_date_parse(const char *s, size_t len, int32_t *day_out) KPID_MUST_USE;
  * Parse an RFC 3339 date-time: "YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)".
  * 't'/'T'/' ' separate date and time; 'z' equals 'Z'; fractional seconds are
  * accepted and truncated; a leap second ":60" is taken as ":59". An offset
- * is required (a time without one is ambiguous: ERR_BAD_DATE).
- * Result: UTC seconds.
+ * is required (a time without one is ambiguous: ERR_BAD_DATE). The UTC
+ * instant must fall in the supported years too ("1900-01-01T00:00:00+01:00"
+ * is 1899 in UTC: ERR_BAD_DATE), so every accepted time prints back as a UTC
+ * time that parses. Result: UTC seconds.
  */
 err_t kpi_time_parse_rfc3339(const char *s, size_t len, int64_t *t_out) KPID_MUST_USE;
 

@@ -280,7 +280,9 @@ static const char *get_str(rd_t *r)
     if (n1 == 0 || r->bad)
         return NULL;
     uint64_t n = n1 - 1;
-    if (n >= r->len - r->pos || r->p[r->pos + n] != 0) {
+    /* Exactly one NUL, the terminator: the encoder writes C strings, and a
+       string with a NUL inside would not re-encode to the same bytes. */
+    if (n >= r->len - r->pos || r->p[r->pos + n] != 0 || memchr(r->p + r->pos, 0, n) != NULL) {
         r->bad = true;
         return NULL;
     }
@@ -326,6 +328,10 @@ err_t kpi_event_decode(const uint8_t *buf, size_t len, kpi_event_t *out)
     out->text = get_str(&r);
     out->extra = get_str(&r);
     if (r.bad || r.pos != len || out->id == NULL || out->business_unit == NULL)
+        return ERR_STORE_CORRUPT;
+    /* What every reader relies on (kpi_event_t): an id of 1..KPI_ID_MAX bytes. */
+    size_t id_len = strlen(out->id);
+    if (id_len == 0 || id_len > KPI_ID_MAX)
         return ERR_STORE_CORRUPT;
     return ERR_OK;
 }

@@ -60,26 +60,47 @@ int32_t kpi_unit_end(kpi_interval_t iv, int32_t day)
     return day;
 }
 
+/* How many units of iv meet [from, to] (from <= to), counted without walking
+   them: a request for 1900..9999 by day is refused at once, not after
+   visiting three million days. */
+static int64_t unit_count(kpi_interval_t iv, int32_t from, int32_t to)
+{
+    int32_t y0, m0, y1, m1, d;
+    switch (iv) {
+    case KPI_IV_DAY: return (int64_t)to - from + 1;
+    case KPI_IV_WEEK: return ((int64_t)kpi_unit_start(iv, to) - kpi_unit_start(iv, from)) / 7 + 1;
+    case KPI_IV_MONTH:
+    case KPI_IV_QUARTER:
+        kpi_civil_from_days(from, &y0, &m0, &d);
+        kpi_civil_from_days(to, &y1, &m1, &d);
+        if (iv == KPI_IV_MONTH)
+            return ((int64_t)y1 * 12 + m1) - ((int64_t)y0 * 12 + m0) + 1;
+        return ((int64_t)y1 * 4 + (m1 - 1) / 3) - ((int64_t)y0 * 4 + (m0 - 1) / 3) + 1;
+    }
+    return 0;
+}
+
 err_t kpi_periods(int32_t from, int32_t to, kpi_interval_t iv, kpi_period_t *out, size_t cap,
                   size_t *n)
 {
     *n = 0;
     if (from > to)
         return ERR_BAD_PARAM;
-    size_t count = 0;
-    for (int32_t s = from; s <= to;) {
+    size_t count = (size_t)unit_count(iv, from, to);
+    *n = count;
+    if (count > cap)
+        return ERR_TOO_LARGE;
+    size_t k = 0;
+    for (int32_t s = from; s <= to && k < count;) {
         int32_t e = kpi_unit_end(iv, s);
         if (e > to)
             e = to;
-        if (count < cap) {
-            out[count].start = s;
-            out[count].end = e;
-        }
-        count++;
+        out[k].start = s;
+        out[k].end = e;
+        k++;
         s = e + 1;
     }
-    *n = count;
-    return count > cap ? ERR_TOO_LARGE : ERR_OK;
+    return k == count ? ERR_OK : ERR_INTERNAL;
 }
 
 bool kpi_is_business_day(const kpi_calendar_t *cal, int32_t day)

@@ -208,6 +208,19 @@ typedef struct store_stats {
 
 err_t store_stats(store_t *s, store_stats_t *out) KPID_MUST_USE;
 
+/*
+ * Read every entry of every database of one snapshot (the whole B-tree of
+ * each, not just the event log) and check what can be checked without the
+ * KPI logic: each database yields as many entries as its header records,
+ * every event and document record decodes, every id points at its event,
+ * and the event count kept in meta matches the log. ERR_STORE_CORRUPT with
+ * the database and entry at fault otherwise. *entries (may be NULL) receives
+ * the number of entries read. For `kpid check`; runs beside a live writer.
+ * LMDB pages carry no checksums, so damage that still parses is not seen,
+ * and a page garbled badly enough can crash LMDB itself.
+ */
+err_t store_verify(store_t *s, uint64_t *entries, err_msg_t *msg) KPID_MUST_USE;
+
 /* The data directory's path (owned by the store). */
 const char *store_dir(const store_t *s);
 

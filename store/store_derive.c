@@ -73,6 +73,9 @@ static err_t db_err(int rc, err_msg_t *msg, const char *what)
         return err_set(msg, ERR_TOO_LARGE, "derived state: map full");
     if (rc == ENOSPC)
         return err_set(msg, ERR_DISK_FULL, "derived state: no space left on device");
+    if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID)
+        return err_set(msg, ERR_STORE_CORRUPT, "the store is damaged (derived state, %s: %s)", what,
+                       mdb_strerror(rc));
     return err_set(msg, ERR_IO, "derived state, %s: %s", what, mdb_strerror(rc));
 }
 

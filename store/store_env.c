@@ -16,6 +16,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "kpi_event.h"
 #include "kpi_money.h"
 
 #define DEFAULT_MAP (256ull << 20)
@@ -239,24 +240,55 @@ static err_t check_existing(store_t *s, const store_opts_t *o, bool *exists, err
     char path[4200];
     snprintf(path, sizeof path, "%s/data.mdb", s->dir);
     struct stat sb;
-    *exists = stat(path, &sb) == 0 && sb.st_size > 0;
+    *exists = stat(path, &sb) == 0;
     if (!*exists)
         return ERR_OK;
+    /* LMDB writes its meta pages when it creates the file, so an empty one
+       was cut short (a failed copy, a full disk): starting afresh on it
+       would serve an empty book as if it were this one. */
+    if (sb.st_size == 0)
+        return err_set(msg, ERR_STORE_CORRUPT,
+                       "%s is empty (0 bytes): the store is damaged; restore it from a backup, "
+                       "or remove the file to start a new, empty store",
+                       path);
     MDB_env *env;
     int rc = mdb_env_create(&env);
     if (rc)
         return store_lmdb_err(s, rc, "create environment", msg);
     mdb_env_set_maxdbs(env, 32);
     rc = mdb_env_open(env, s->dir, MDB_RDONLY | MDB_NOTLS | MDB_NOLOCK, 0644);
-    if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
+    if (rc == MDB_INVALID) {
         mdb_env_close(env);
-        return err_set(msg, rc == MDB_INVALID ? ERR_STORE_CORRUPT : ERR_STORE_VERSION,
+        return err_set(msg, ERR_STORE_CORRUPT,
+                       "%s is not a kpid store (%s): damaged, or another program's file; it was "
+                       "left untouched (restore it from a backup)",
+                       path, mdb_strerror(rc));
+    }
+    if (rc == MDB_VERSION_MISMATCH) {
+        mdb_env_close(env);
+        return err_set(msg, ERR_STORE_VERSION,
                        "%s is not a kpid store of this version (%s); it was left untouched", path,
                        mdb_strerror(rc));
     }
     if (rc) {
         mdb_env_close(env);
         return store_lmdb_err(s, rc, "open", msg);
+    }
+    /* A file shorter than its last committed page (truncated by a copy or a
+       full disk) would fault (SIGBUS) on the first read of a missing page.
+       The size is taken after the meta page: a live writer writes its pages
+       before the meta page that names them, so a growing file never looks
+       short. */
+    MDB_envinfo info;
+    MDB_stat st;
+    if (mdb_env_info(env, &info) == 0 && mdb_env_stat(env, &st) == 0 && stat(path, &sb) == 0 &&
+        ((uint64_t)info.me_last_pgno + 1) * st.ms_psize > (uint64_t)sb.st_size) {
+        mdb_env_close(env);
+        return err_set(msg, ERR_STORE_CORRUPT,
+                       "%s is truncated (%lld bytes, its last page ends at byte %llu): the store "
+                       "is damaged; restore it from a backup",
+                       path, (long long)sb.st_size,
+                       (unsigned long long)(((uint64_t)info.me_last_pgno + 1) * st.ms_psize));
     }
     MDB_txn *txn;
     err_t e = ERR_OK;
@@ -273,7 +305,9 @@ static err_t check_existing(store_t *s, const store_opts_t *o, bool *exists, err
     uint32_t ver = 0;
     if (rc || v.mv_size != sizeof ver) {
         e = err_set(msg, ERR_STORE_CORRUPT,
-                    "%s is an LMDB file but not a kpid store; it was left untouched", path);
+                    "%s is an LMDB file but not a kpid store (damaged, or another program's); "
+                    "it was left untouched",
+                    path);
         goto out;
     }
     memcpy(&ver, v.mv_data, sizeof ver);
@@ -374,7 +408,10 @@ err_t store_open(const store_opts_t *o, store_t **out, err_msg_t *msg)
         goto fail;
     }
     if (!o->read_only && access(s->dir, W_OK) != 0) {
-        e = err_set(msg, ERR_READONLY, "data directory %s is not writable", s->dir);
+        e = err_set(msg, ERR_READONLY,
+                    "data directory %s is not writable (kpid keeps its lock and data files "
+                    "there): check its permissions and mount",
+                    s->dir);
         goto fail;
     }
     if (!o->read_only && (e = take_lock(s, msg)) != ERR_OK)
@@ -590,4 +627,102 @@ bool store_party_known(store_snap_t *snap, uint32_t id)
                  memcmp(kv.mv_data, k, 4) == 0;
     mdb_cursor_close(c);
     return found;
+}
+
+/* ---- verification (kpid check) ------------------------------------------------ */
+
+/* One named database: count its entries and check the records we can. */
+static err_t verify_db(store_t *s, MDB_txn *txn, const char *name, uint64_t *n_out, err_msg_t *msg)
+{
+    MDB_dbi dbi;
+    MDB_cursor *cur = NULL;
+    MDB_stat st;
+    int rc = mdb_dbi_open(txn, name, 0, &dbi);
+    if (rc == 0)
+        rc = mdb_stat(txn, dbi, &st);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc)
+        return store_lmdb_err(s, rc, "open a database", msg);
+    bool is_events = strcmp(name, "events") == 0, is_docs = strcmp(name, "docs") == 0;
+    bool is_ids = strcmp(name, "ids") == 0;
+    uint64_t n = 0;
+    err_t e = ERR_OK;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && !e;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        n++;
+        kpi_event_t ev;
+        doc_rec_t d;
+        MDB_val ek;
+        if (is_events && (k.mv_size != 16 || kpi_event_decode(v.mv_data, v.mv_size, &ev)))
+            e = ERR_STORE_CORRUPT;
+        else if (is_docs && !store_doc_rec_read(&v, &d))
+            e = ERR_STORE_CORRUPT;
+        else if (is_ids && (v.mv_size != 16 || mdb_get(txn, s->events, &v, &ek) != 0))
+            e = ERR_STORE_CORRUPT;
+    }
+    mdb_cursor_close(cur);
+    if (e)
+        return err_set(msg, e, "store %s is damaged: entry %llu of database '%s' is unreadable",
+                       s->dir, (unsigned long long)n, name);
+    if (rc != MDB_NOTFOUND)
+        return store_lmdb_err(s, rc, "read a database", msg);
+    if (n != st.ms_entries)
+        return err_set(msg, ERR_STORE_CORRUPT,
+                       "store %s is damaged: database '%s' yields %llu entries, its header "
+                       "records %llu",
+                       s->dir, name, (unsigned long long)n, (unsigned long long)st.ms_entries);
+    *n_out = n;
+    return ERR_OK;
+}
+
+err_t store_verify(store_t *s, uint64_t *entries, err_msg_t *msg)
+{
+    store_snap_t *sn = NULL;
+    err_t e = store_snap_begin(s, &sn);
+    if (e)
+        return err_set(msg, e, "store %s: cannot read: %s", s->dir, err_str(e));
+    MDB_txn *txn = sn->txn;
+    MDB_dbi main_db;
+    MDB_cursor *cur = NULL;
+    int rc = mdb_dbi_open(txn, NULL, 0, &main_db);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, main_db, &cur);
+    if (rc) {
+        store_snap_end(sn);
+        return store_lmdb_err(s, rc, "open the main database", msg);
+    }
+    /* The main database's keys name the databases (store_int.h and the
+       derived state's): each is walked whole. */
+    uint64_t total = 0, n_events = 0;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && !e;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        char name[64];
+        if (k.mv_size == 0 || k.mv_size >= sizeof name || memchr(k.mv_data, 0, k.mv_size)) {
+            e = err_set(msg, ERR_STORE_CORRUPT, "store %s is damaged: a database has no name",
+                        s->dir);
+            break;
+        }
+        memcpy(name, k.mv_data, k.mv_size);
+        name[k.mv_size] = '\0';
+        uint64_t n = 0;
+        e = verify_db(s, txn, name, &n, msg);
+        total += n;
+        if (strcmp(name, "events") == 0)
+            n_events = n;
+    }
+    mdb_cursor_close(cur);
+    if (!e && rc != MDB_NOTFOUND)
+        e = store_lmdb_err(s, rc, "read the main database", msg);
+    uint64_t counted = store_meta_u64(s, txn, "events");
+    if (!e && counted != n_events)
+        e = err_set(msg, ERR_STORE_CORRUPT,
+                    "store %s is damaged: the log holds %llu events, its count says %llu", s->dir,
+                    (unsigned long long)n_events, (unsigned long long)counted);
+    store_snap_end(sn);
+    if (!e && entries != NULL)
+        *entries = total;
+    return e;
 }

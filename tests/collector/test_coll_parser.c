@@ -147,6 +147,32 @@ static void test_item_cap(void)
     free(text);
 }
 
+/* Found by fuzz_collector: a message that quotes the input (a CSV cell, a
+   JSON string with an escaped newline) stays one line. */
+static void test_messages_are_one_line(void)
+{
+    static const struct {
+        coll_format_t fmt;
+        const char *text;
+    } rows[] = {
+        {COLL_FMT_CSV, "id,type,time\nx,\"bad\ntype\",2025-01-01\n"},
+        {COLL_FMT_NDJSON, "{\"id\":\"y\",\"type\":\"a\\nb\\r\\u0001\",\"time\":\"2025-01-01\"}\n"},
+        {COLL_FMT_NDJSON,
+         "{\"id\":\"z\",\"type\":\"bill.processed\",\"time\":\"1\\n2\",\"bill\":\"B\"}\n"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        sink_t s;
+        sink_init(&s);
+        test_current_ = rows[i].text;
+        CHECK_ERR(ERR_OK, sink_parse(&s, rows[i].fmt, rows[i].text));
+        REQUIRE(s.n_err == 1);
+        CHECK(s.err[0].message[0] != '\0');
+        for (const char *c = s.err[0].message; *c; c++)
+            CHECK_MSG((unsigned char)*c >= 0x20, "control byte in '%s'", s.err[0].message);
+        sink_free(&s);
+    }
+}
+
 static void test_callback_stops(void)
 {
     sink_t s;
@@ -176,6 +202,7 @@ int main(void)
     RUN(test_ndjson_and_detection);
     RUN(test_broken_framing);
     RUN(test_item_cap);
+    RUN(test_messages_are_one_line);
     RUN(test_callback_stops);
     RUN(test_media_types_and_paths);
     kpi_tz_free(test_utc);

@@ -74,6 +74,23 @@ class Cli(unittest.TestCase):
         self.assertIn("parse_error", err)
         self.assertIn("1 accepted, 0 duplicates, 2 rejected", err)
 
+    def test_rejected_lines_stay_one_line_each(self):
+        # Ids, types and document numbers may hold control characters; the
+        # report keeps one line per item (found by fuzz_collector).
+        body = (b'{"id":"x\\ny","type":"no\\nsuch","time":"2025-01-01"}\n'
+                b'{"id":"c1","type":"invoice.issued","time":"2025-01-01","invoice":"I\\n1",'
+                b'"customer":"C","amount":"1","terms_days":1}\n'
+                b'{"id":"c2","type":"invoice.issued","time":"2025-01-02","invoice":"I\\n1",'
+                b'"customer":"C","amount":"2","terms_days":1}\n')
+        r = run_kpid("ingest", "--data", self.data, "-", input=body)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        lines = r.stderr.decode().splitlines()
+        self.assertIn("<stdin>:1: item 0 id=x\\x0ay field=type: unknown_type: "
+                      "type: 'no such' is not an event type", lines)
+        self.assertIn("<stdin>:3: item 2 id=c2 field=invoice: document_conflict: "
+                      "invoice I 1 already exists (created by another event); "
+                      "a correction is a new event", lines)
+
     def test_ingest_errors_a_user_can_hit(self):
         r = run_kpid("ingest", "--data", self.data, self.path("missing.ndjson"))
         self.assertEqual(r.returncode, 3)

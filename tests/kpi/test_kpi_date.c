@@ -122,6 +122,15 @@ static void test_time_parse(void)
         {"2025-03-31T14:05:00+02:00x", ERR_BAD_DATE, 0},
         {"2025-02-30T14:05:00Z", ERR_BAD_DATE, 0},
         {"2025-03-31", ERR_BAD_DATE, 0},
+        /* The instant must be in 1900..9999 too (found by fuzz_date): an
+           offset may not carry it out of the range its UTC text can name. */
+        {"1900-01-01T00:00:00Z", ERR_OK, -2208988800LL},
+        {"1900-01-01T00:00:00-01:00", ERR_OK, -2208988800LL + 3600},
+        {"1900-01-01T00:00:00+14:00", ERR_BAD_DATE, 0},
+        {"1900-01-01T00:59:59+01:00", ERR_BAD_DATE, 0},
+        {"9999-12-31T23:59:59Z", ERR_OK, 253402300799LL},
+        {"9999-12-31T23:59:59+01:00", ERR_OK, 253402300799LL - 3600},
+        {"9999-12-31T23:00:00-01:00", ERR_BAD_DATE, 0},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         test_current_ = rows[i].s;

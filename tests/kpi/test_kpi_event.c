@@ -169,6 +169,38 @@ static void test_corrupt(void)
     CHECK_ERR(ERR_STORE_CORRUPT, kpi_event_decode(copy, len + 1, &out));
 }
 
+/* Found by fuzz_event_decode: records the encoder never writes (an empty or
+   too long id, a NUL inside a string) are damage, not events. */
+static void test_corrupt_strings(void)
+{
+    static const char long_id[KPI_ID_MAX + 2] =
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+    const char *ids[] = {"", long_id, long_id + 1};
+    err_t want[] = {ERR_STORE_CORRUPT, ERR_STORE_CORRUPT, ERR_OK};
+    for (size_t i = 0; i < 3; i++) {
+        kpi_event_t ev = sample(), out;
+        ev.id = ids[i];
+        uint8_t buf[1024];
+        size_t len;
+        test_current_ = ids[i];
+        CHECK_ERR(ERR_OK, kpi_event_encode(&ev, buf, sizeof(buf), &len));
+        CHECK_ERR(want[i], kpi_event_decode(buf, len, &out));
+    }
+    kpi_event_t ev = sample(), out;
+    ev.party = "AB";
+    uint8_t buf[512];
+    size_t len;
+    CHECK_ERR(ERR_OK, kpi_event_encode(&ev, buf, sizeof(buf), &len));
+    uint8_t *ab = NULL;
+    for (size_t i = 0; ab == NULL && i + 3 <= len; i++)
+        if (memcmp(buf + i, "AB", 3) == 0)
+            ab = buf + i;
+    REQUIRE(ab != NULL);
+    ab[0] = 0; /* "\0B": the length still matches, a NUL inside */
+    CHECK_ERR(ERR_STORE_CORRUPT, kpi_event_decode(buf, len, &out));
+}
+
 static void test_copy(void)
 {
     kpi_arena_t *a = NULL;
@@ -195,6 +227,7 @@ int main(void)
     RUN(test_round_trip);
     RUN(test_same_content_same_bytes);
     RUN(test_corrupt);
+    RUN(test_corrupt_strings);
     RUN(test_copy);
     return test_summary();
 }

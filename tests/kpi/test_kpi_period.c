@@ -56,6 +56,47 @@ static void test_periods(void)
     CHECK_INT(12, n); /* tells the caller how many it would take */
 }
 
+/* The count comes without walking the units (fuzz_params found a request for
+   1900..9999 by day spending seconds before its 400): it must equal a walk,
+   for every interval, across year ends, leap days and pre-1970 dates. */
+static void test_period_counts(void)
+{
+    static kpi_period_t p[3000];
+    const int32_t starts[] = {D(1900, 1, 1), D(1969, 12, 29), D(2024, 2, 29), D(2025, 3, 31),
+                              D(2025, 12, 28)};
+    const int32_t lengths[] = {0, 1, 6, 7, 8, 30, 31, 90, 365, 366, 1000, 2999};
+    for (int iv = KPI_IV_DAY; iv <= KPI_IV_QUARTER; iv++) {
+        for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++) {
+            for (size_t j = 0; j < sizeof lengths / sizeof lengths[0]; j++) {
+                int32_t from = starts[i], to = from + lengths[j];
+                size_t walked = 0;
+                for (int32_t s = from; s <= to; s = kpi_unit_end((kpi_interval_t)iv, s) + 1)
+                    walked++;
+                size_t n = 0;
+                test_current_ = kpi_interval_name((kpi_interval_t)iv);
+                CHECK_ERR(ERR_OK, kpi_periods(from, to, (kpi_interval_t)iv, p, 3000, &n));
+                CHECK_INT(walked, n);
+                CHECK_INT(to, p[n - 1].end);
+                n = 0;
+                if (walked > 1) {
+                    CHECK_ERR(ERR_TOO_LARGE,
+                              kpi_periods(from, to, (kpi_interval_t)iv, p, walked - 1, &n));
+                    CHECK_INT(walked, n);
+                }
+            }
+        }
+    }
+    size_t n = 0;
+    test_current_ = "1900..9999";
+    int32_t first = D(1900, 1, 1), last = D(9999, 12, 31);
+    CHECK_ERR(ERR_TOO_LARGE, kpi_periods(first, last, KPI_IV_DAY, p, 1000, &n));
+    CHECK_INT((size_t)(last - first + 1), n);
+    CHECK_ERR(ERR_TOO_LARGE, kpi_periods(first, last, KPI_IV_MONTH, p, 1000, &n));
+    CHECK_INT((size_t)(8100 * 12), n);
+    CHECK_ERR(ERR_TOO_LARGE, kpi_periods(first, last, KPI_IV_QUARTER, p, 1000, &n));
+    CHECK_INT((size_t)(8100 * 4), n);
+}
+
 static void test_units_and_names(void)
 {
     CHECK_INT(D(2025, 3, 3), kpi_unit_start(KPI_IV_WEEK, D(2025, 3, 9))); /* Sun -> Mon */
@@ -103,6 +144,7 @@ static void test_business_days(void)
 int main(void)
 {
     RUN(test_periods);
+    RUN(test_period_counts);
     RUN(test_units_and_names);
     RUN(test_business_days);
     return test_summary();

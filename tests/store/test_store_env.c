@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 
@@ -172,6 +173,7 @@ static void test_not_a_store(void)
     store_opts_t o = opts_of(dir, test_utc, 0);
     CHECK_ERR(ERR_STORE_CORRUPT, store_open(&o, &s, &msg));
     CHECK(strstr(msg.text, dir) != NULL);
+    CHECK(strstr(msg.text, "not a kpid store") != NULL);
     o.read_only = true;
     CHECK_ERR(ERR_STORE_CORRUPT, store_open(&o, &s, &msg));
     rmdir_all(dir);
@@ -192,6 +194,112 @@ static void test_not_a_store(void)
     o = opts_of(dir, test_utc, 0);
     CHECK_ERR(ERR_STORE_CORRUPT, store_open(&o, &s, &msg));
     CHECK(strstr(msg.text, "not a kpid store") != NULL);
+    rmdir_all(dir);
+}
+
+/* A data.mdb cut short (a failed copy, a full disk) is refused at open,
+   before any read could fault on a page past the end; an empty one too. */
+static void test_truncated_or_empty(void)
+{
+    char dir[64], path[128];
+    err_msg_t msg = {{0}};
+    store_t *s = NULL;
+    tmpdir(dir);
+    s = open_store(dir, 0);
+    enum { B = 300 };
+    static kpi_event_t evs[B];
+    static char ids[B][16];
+    static store_item_result_t res[B];
+    for (int i = 0; i < B; i++) {
+        snprintf(ids[i], sizeof ids[i], "t%d", i);
+        evs[i] =
+            ev(KPI_EV_INVOICE_ISSUED, ids[i], T(2024, 1, 1 + i % 28, 9), ids[i], NULL, 100, "A");
+    }
+    store_batch_stats_t st;
+    REQUIRE(store_put_batch(s, evs, B, NULL, res, &st, &msg) == ERR_OK);
+    store_close(s);
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    struct stat sb;
+    REQUIRE(stat(path, &sb) == 0 && sb.st_size > 3 * 4096);
+    REQUIRE(truncate(path, 2 * 4096) == 0); /* the two meta pages survive */
+    store_opts_t o = opts_of(dir, test_utc, 0);
+    for (int ro = 0; ro < 2; ro++) {
+        o.read_only = ro;
+        s = NULL;
+        CHECK_ERR(ERR_STORE_CORRUPT, store_open(&o, &s, &msg));
+        CHECK(s == NULL);
+        CHECK_MSG(strstr(msg.text, "is truncated (8192 bytes") != NULL, "%s", msg.text);
+        CHECK(strstr(msg.text, "restore it from a backup") != NULL);
+    }
+    REQUIRE(truncate(path, 0) == 0);
+    o.read_only = false;
+    CHECK_ERR(ERR_STORE_CORRUPT, store_open(&o, &s, &msg));
+    CHECK_MSG(strstr(msg.text, "is empty (0 bytes)") != NULL, "%s", msg.text);
+    REQUIRE(stat(path, &sb) == 0 && sb.st_size == 0); /* left as it was */
+    rmdir_all(dir);
+}
+
+/* Raw LMDB put into one of the store's databases, behind its back. */
+static void raw_put(const char *dir, const char *db, const void *k, size_t kl, const void *v,
+                    size_t vl)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    REQUIRE(mdb_env_create(&env) == 0);
+    mdb_env_set_maxdbs(env, 64);
+    REQUIRE(mdb_env_open(env, dir, 0, 0644) == 0);
+    REQUIRE(mdb_txn_begin(env, NULL, 0, &txn) == 0);
+    REQUIRE(mdb_dbi_open(txn, db, 0, &dbi) == 0);
+    MDB_val key = {kl, (void *)k}, val = {vl, (void *)v};
+    REQUIRE(mdb_put(txn, dbi, &key, &val, 0) == 0);
+    REQUIRE(mdb_txn_commit(txn) == 0);
+    mdb_env_close(env);
+}
+
+/* store_verify reads every database whole: a good store passes with all
+   its entries counted; a record that does not decode, or an id pointing at
+   no event, is named as damage. */
+static void test_verify(void)
+{
+    char dir[64];
+    err_msg_t msg = {{0}};
+    tmpdir(dir);
+    store_t *s = open_store(dir, 0);
+    kpi_event_t evs[3] = {
+        ev(KPI_EV_INVOICE_ISSUED, "v1", T(2024, 1, 2, 9), "INV-V", NULL, 1000, "A"),
+        ev(KPI_EV_CREDIT_LIMIT_SET, "v2", T(2024, 1, 3, 9), NULL, NULL, 5000, "A"),
+        ev(KPI_EV_CREDIT_LIMIT_SET, "v3", T(2024, 1, 4, 9), NULL, NULL, 6000, "B"),
+    };
+    store_item_result_t res[3];
+    store_batch_stats_t st;
+    REQUIRE(store_put_batch(s, evs, 3, NULL, res, &st, &msg) == ERR_OK);
+    uint64_t entries = 0;
+    CHECK_ERR(ERR_OK, store_verify(s, &entries, &msg));
+    CHECK(entries > 3 * 3); /* log, ids, indexes, names, docs, derived state */
+    store_close(s);
+
+    /* A document record of no known size. */
+    raw_put(dir, "docs", "\x01INV-BAD", 8, "xyz", 3);
+    store_opts_t o = opts_of(dir, test_utc, 0);
+    o.read_only = true;
+    REQUIRE(store_open(&o, &s, &msg) == ERR_OK);
+    CHECK_ERR(ERR_STORE_CORRUPT, store_verify(s, &entries, &msg));
+    CHECK_MSG(strstr(msg.text, "of database 'docs' is unreadable") != NULL, "%s", msg.text);
+    store_close(s);
+    rmdir_all(dir);
+
+    /* An id that points at no event. */
+    tmpdir(dir);
+    s = open_store(dir, 0);
+    REQUIRE(store_put_batch(s, evs, 1, NULL, res, &st, &msg) == ERR_OK);
+    store_close(s);
+    static const unsigned char nowhere[16] = {0x80, 1, 2, 3, 4, 5, 6, 7, 0, 0, 0, 0, 0, 0, 0, 9};
+    raw_put(dir, "ids", "ghost", 5, nowhere, sizeof nowhere);
+    REQUIRE(store_open(&o, &s, &msg) == ERR_OK);
+    CHECK_ERR(ERR_STORE_CORRUPT, store_verify(s, NULL, &msg));
+    CHECK_MSG(strstr(msg.text, "of database 'ids' is unreadable") != NULL, "%s", msg.text);
+    store_close(s);
     rmdir_all(dir);
 }
 
@@ -503,6 +611,8 @@ int main(void)
     RUN(test_create_and_reopen);
     RUN(test_other_version_untouched);
     RUN(test_not_a_store);
+    RUN(test_truncated_or_empty);
+    RUN(test_verify);
     RUN(test_second_writer_locked);
     RUN(test_other_settings);
     RUN(test_read_only);
