@@ -17,8 +17,8 @@ SQL. This module is that analyst, done competently and honestly:
     arithmetic, half away from zero to 2 decimals, as kpid prints them.
 
 Python only binds parameters, formats integers as decimal strings and
-compares. `answers_equal` checks a kpid JSON answer against the SQL one
-field by field; `first_difference` says where they differ.
+compares. `Query.check` compares a kpid JSON answer with the SQL one field
+by field; `first_difference` says where they differ.
 
 Used by bench/bench.py (timings) and tests/integration/test_bench_sql.py
 (the answers, at 100k invoices, without any timing).
