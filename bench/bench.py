@@ -333,8 +333,11 @@ def run_size(a, kpid, work, n, rng):
         f.seek(max(0, os.path.getsize(gen) - 65536))
         last = json.loads(f.read().splitlines()[-1])["time"]
     lo, hi = sb.parse_time(first)[1], sb.parse_time(last)[1]
-    top = top_customer(gen)
-    qs = sb.queries(sb.iso(hi), sb.last_24_months(hi), top[0], top[1])
+    top, med = customers(gen)
+    log("  customers: the biggest %s has %d invoices, the median %s %d"
+        % (top[0], top[2], med[0], med[2]))
+    r["top_invoices"], r["med_invoices"] = top[2], med[2]
+    qs = sb.queries(sb.iso(hi), sb.last_24_months(hi), top[0], top[1], median=med[:2])
     srv = Serve(kpid, data)
     try:
         r["kpid"], bodies = step_queries(a, srv, qs, lo, hi, rng)
@@ -354,8 +357,9 @@ def run_size(a, kpid, work, n, rng):
     return r
 
 
-def top_customer(gen):
-    """The customer with the most invoices (and its currency): the biggest profile."""
+def customers(gen):
+    """(customer, currency, invoices) of the customer with the most invoices
+    (the biggest profile) and of the median one."""
     counts, cur = {}, {}
     with open(gen, "rb") as f:
         for line in f:
@@ -365,14 +369,16 @@ def top_customer(gen):
             c = e["customer"]
             counts[c] = counts.get(c, 0) + 1
             cur[c] = e.get("currency", "USD")
-    c = min(counts, key=lambda k: (-counts[k], k))
-    return c, cur[c], counts[c]
+    ranked = sorted(counts, key=lambda k: (-counts[k], k))
+    top, med = ranked[0], ranked[len(ranked) // 2]
+    return (top, cur[top], counts[top]), (med, cur[med], counts[med])
 
 
 # ---- the table -------------------------------------------------------------------
 
 QUERY_TARGET_MS = {"aging-bu": 5, "aging-any-day": 5, "dso-24m": 2, "cei-24m": 2,
-                   "dpo-24m": 2, "rollfwd-24m": 2, "sla-ap-24m": 2, "ftq-24m": 2, "customer": 1}
+                   "dpo-24m": 2, "rollfwd-24m": 2, "sla-ap-24m": 2, "ftq-24m": 2, "customer": 1,
+                   "customer-med": 1}
 
 
 def fmt_n(v, unit=""):
@@ -397,6 +403,14 @@ def verdict_max(v, target):
     return "met" if v <= target else "MISSED: %.1fx over" % (v / target)
 
 
+def verdict_latency(k, target):
+    """Judged on p50; a p99 over the target is said beside it."""
+    v = verdict_max(k["p50"], target)
+    if k["p99"] > target:
+        v += " (p99 %.1fx over)" % (k["p99"] / target)
+    return v
+
+
 def table(results):
     big = results[-1]
     cols = ["%s invoices" % fmt_n(r["invoices"]) for r in results]
@@ -417,11 +431,14 @@ def table(results):
         "<= 2x NDJSON", verdict_max(ratio[-1], 2.0))
     row("HTTP ingest (NDJSON batches)", [fmt_n(r.get("http_eps"), " ev/s") for r in results],
         ">= 200k ev/s", verdict_min(big.get("http_eps"), 200e3))
+    row("customer: invoices of the biggest / median", ["%d / %d" % (r["top_invoices"],
+                                                                 r["med_invoices"])
+                                                        for r in results])
     for q in QUERY_TARGET_MS:
         t = QUERY_TARGET_MS[q]
         row("%s p50 / p99 (server)" % q,
             ["%.3f / %.3f ms" % (r["kpid"][q]["p50"], r["kpid"][q]["p99"]) for r in results],
-            "<= %g ms" % t, verdict_max(big["kpid"][q]["p99"], t))
+            "<= %g ms" % t, verdict_latency(big["kpid"][q], t))
     for q in ["aging-bu", "customer"]:
         row("%s p50 (client round trip)" % q,
             ["%.3f ms" % r["kpid"][q]["c50"] for r in results])
@@ -434,7 +451,7 @@ def table(results):
         row("query time growth, %gx the book" % (big["invoices"] / small["invoices"]),
             [""] * (len(results) - 1) + ["worst %.1fx (%s)" % (growth, worst)],
             "flat (<= 2x)", "met" if growth <= 2 else "MISSED: %.1fx" % growth)
-    for tag, what in (("mix", "KPI mix (24 paths)"), ("dso", "dso-24m only")):
+    for tag, what in (("mix", "KPI mix (25 paths)"), ("dso", "dso-24m only")):
         w = [r.get("wrk_" + tag, {}) for r in results]
         row("wrk keep-alive, %s" % what, [fmt_n(x.get("rps"), " req/s") for x in w],
             ">= 20k req/s", verdict_min(w[-1].get("rps"), 20e3))
@@ -446,7 +463,7 @@ def table(results):
         row("SQLite load + indexes", ["%.0f s" % r["sql_load_s"] if "sql_load_s" in r else "-"
                                       for r in results])
         row("SQLite database size", ["%.0f MB" % (r["sql_bytes"] / 1e6) for r in results])
-        for q in sb.queries("2000-01-01", [(0, 0)], "x", "USD"):
+        for q in sb.queries("2000-01-01", [(0, 0)], "x", "USD", median=("y", "USD")):
             n = q.name
             sp = [r["sql"][n] / max(r["kpid"][n]["p50"], 1e-6) for r in results]
             row("%s: SQLite / speed-up" % n,

@@ -715,13 +715,14 @@ class Query:
         return d is None, d
 
 
-def queries(as_of, periods, cust, cust_cur, cur="USD"):
+def queries(as_of, periods, cust, cust_cur, cur="USD", median=None):
     """The benchmarked KPI questions, as of day string as_of, over periods
-    (month (start, stop) day pairs), for customer cust in its currency."""
+    (month (start, stop) day pairs), for customer cust in its currency
+    (and, when median is a (customer, currency) pair, for that one too)."""
     f, t = iso(periods[0][0]), iso(periods[-1][1])
     series = "from=%s&to=%s&interval=month&currency=%s" % (f, t, cur)
     cpath = cust.replace(" ", "%20")
-    return [
+    qs = [
         Query("aging-bu", "/v1/aging?as_of=%s&group_by=business_unit&currency=%s" % (as_of, cur),
               lambda db: aging_bu(db, as_of, cur), aging_bu_api),
         Query("dso-24m", "/v1/dso?" + series, lambda db: dso(db, periods, cur)),
@@ -735,6 +736,12 @@ def queries(as_of, periods, cust, cust_cur, cur="USD"):
         Query("customer", "/v1/customers/%s?as_of=%s&currency=%s" % (cpath, as_of, cust_cur),
               lambda db: customer(db, cust, as_of, cust_cur), customer_api),
     ]
+    if median is not None:
+        mc, mcur = median
+        qs.append(Query("customer-med", "/v1/customers/%s?as_of=%s&currency=%s"
+                        % (mc.replace(" ", "%20"), as_of, mcur),
+                        lambda db: customer(db, mc, as_of, mcur), customer_api))
+    return qs
 
 
 def book_facts(db):
