@@ -102,7 +102,7 @@ class SqlBaseline(unittest.TestCase):
             elif q.name == "aging-bu":
                 self.assertGreater(ans["total"]["count"], 0)
                 self.assertGreater(len(ans["groups"]), 1)
-            else:
+            elif q.name == "customer":  # the biggest customer; the median may owe nothing
                 self.assertGreater(len(ans["open_items"]), 0)
                 self.assertIsNotNone(ans["payment_habits"]["days_to_pay"])
 
