@@ -33,7 +33,7 @@ typedef struct api_opts {
     uint16_t port;              /* 0 = any free port (see api_server_port) */
     store_t *store;             /* borrowed; must outlive the server */
     coll_opts_t coll;           /* zone and base currency for parsing events */
-    unsigned threads;           /* worker threads; 0 = one per CPU */
+    unsigned threads;           /* worker threads; 0 = four per CPU, at least 8 */
     size_t max_body_bytes;      /* POST body cap; 0 = 256 MiB */
     size_t max_batch_events;    /* events per POST; 0 = 1,000,000 */
     FILE *log;                  /* one line per failed request and per start/stop; NULL = silent */
@@ -50,7 +50,7 @@ typedef struct api_opts {
     unsigned max_connections;      /* open connections; 0 = 256; more are refused at accept */
     unsigned connection_timeout_s; /* idle connection closed after; 0 = 60 */
     unsigned request_timeout_s;    /* one request's headers and body must arrive within; 0 = 300 */
-    unsigned ingest_queue;         /* POST /v1/events in progress at once; 0 = 8; more: 503 */
+    unsigned ingest_queue;         /* POST /v1/events at once; 0 = min(8, threads/2); more: 503 */
 } api_opts_t;
 
 /*

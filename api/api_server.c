@@ -912,7 +912,8 @@ static void server_free(api_server_t *srv)
 #define DEFAULT_MAX_CONNECTIONS 256u
 #define DEFAULT_CONNECTION_TIMEOUT_S 60u
 #define DEFAULT_REQUEST_TIMEOUT_S 300u
-#define DEFAULT_INGEST_QUEUE 8u
+#define DEFAULT_INGEST_QUEUE 8u /* at most; half the workers when fewer */
+#define DEFAULT_MIN_THREADS 8u
 
 err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *msg)
 {
@@ -932,13 +933,21 @@ err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *ms
         o->connection_timeout_s = DEFAULT_CONNECTION_TIMEOUT_S;
     if (o->request_timeout_s == 0)
         o->request_timeout_s = DEFAULT_REQUEST_TIMEOUT_S;
-    if (o->ingest_queue == 0)
-        o->ingest_queue = DEFAULT_INGEST_QUEUE;
+    /* A batch commit holds its worker for its sync to disk, so a pool of
+       one thread per CPU leaves queries waiting behind ingest (bench/load.py:
+       query p50 200 ms with 2 workers, 1-8 ms with 8, on 2 CPUs). Workers
+       mostly wait on I/O: four per CPU, at least 8. */
     unsigned threads = o->threads;
     if (threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (unsigned)n : 1u;
+        threads = n > 0 ? 4u * (unsigned)n : 8u;
+        if (threads < DEFAULT_MIN_THREADS)
+            threads = DEFAULT_MIN_THREADS;
     }
+    /* Ingest never takes more than half the workers unless configured:
+       queries always find a free one. */
+    if (o->ingest_queue == 0)
+        o->ingest_queue = threads / 2 < DEFAULT_INGEST_QUEUE ? threads / 2 : DEFAULT_INGEST_QUEUE;
     srv->metrics = api_metrics_new();
     if (srv->metrics == NULL) {
         free(srv);

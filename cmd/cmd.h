@@ -32,12 +32,12 @@
 
 /* Settings from --config FILE (JSON), overridden by flags. */
 typedef struct cmd_config {
-    char data_dir[CMD_PATH_MAX];              /* "./kpid-data" */
-    char listen[128];                         /* "127.0.0.1:8080" */
-    char time_zone[64];                       /* IANA name, "UTC" */
-    char base_currency[4];                    /* "USD" */
-    unsigned threads;                         /* HTTP worker threads, 0 = one per CPU */
-    uint64_t max_body_bytes;                  /* POST body cap, 0 = server default */
+    char data_dir[CMD_PATH_MAX]; /* "./kpid-data" */
+    char listen[128];            /* "127.0.0.1:8080" */
+    char time_zone[64];          /* IANA name, "UTC" */
+    char base_currency[4];       /* "USD" */
+    unsigned threads;            /* HTTP worker threads, 0 = four per CPU, at least 8 */
+    uint64_t max_body_bytes;     /* POST body cap, 0 = server default */
     int32_t aging_edges[KPI_BUCKETS_MAX - 2]; /* default bucket edges, 30,60,90,120 */
     size_t n_aging_edges;
     kpi_sla_def_t slas[KPI_SLAS_MAX]; /* the built-ins, changed by "slas" */
