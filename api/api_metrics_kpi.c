@@ -35,7 +35,6 @@
 
 #define FAMILY_MAX (16u << 20)
 #define SCRATCH_CAP (64u << 20) /* one scope's queries (countback over a century fits) */
-#define UNITS_MAX 100000
 
 enum fam {
     F_INFO,
@@ -154,40 +153,6 @@ static int64_t comp_v(const store_q_point_t *p, const char *name)
     return c != NULL ? c->v : 0;
 }
 
-/* ---- names ------------------------------------------------------------------- */
-
-typedef struct names {
-    const char **v;
-    size_t n, cap;
-    kpi_arena_t *arena;
-} names_t;
-
-static err_t names_push(names_t *ns, const char *name)
-{
-    if (ns->n == ns->cap) {
-        size_t cap = ns->cap ? ns->cap * 2 : 16;
-        if (cap > UNITS_MAX)
-            return ERR_TOO_LARGE;
-        const char **nv = kpi_arena_alloc(ns->arena, cap * sizeof *nv);
-        if (nv == NULL)
-            return ERR_NOMEM;
-        if (ns->n)
-            memcpy(nv, ns->v, ns->n * sizeof *nv);
-        ns->v = nv;
-        ns->cap = cap;
-    }
-    ns->v[ns->n] = kpi_arena_strndup(ns->arena, name, strlen(name));
-    if (ns->v[ns->n] == NULL)
-        return ERR_NOMEM;
-    ns->n++;
-    return ERR_OK;
-}
-
-static err_t name_cb(void *ctx, const char *name)
-{
-    return names_push(ctx, name);
-}
-
 /* ---- money families, per currency and scope ------------------------------------------ */
 
 static err_t money_scope(kw_t *w, const char *cur, int digits, const char *unit)
@@ -254,8 +219,8 @@ static err_t money_currency(kw_t *w, const char *cur)
     if (kpi_currency_digits(cur, &digits) != ERR_OK)
         return err_set(w->msg, ERR_STORE_CORRUPT, "the store holds flows in '%s', not a currency",
                        cur);
-    names_t units = {.arena = w->arena};
-    err_t e = store_business_units(w->snap, cur, name_cb, &units);
+    store_q_names_t units = {.arena = w->arena};
+    err_t e = store_business_units(w->snap, cur, store_q_names_add, &units);
     if (e)
         return err_set(w->msg, e, "listing business units in %s: %s", cur, err_str(e));
     e = money_scope(w, cur, digits, NULL);
@@ -267,8 +232,8 @@ static err_t money_currency(kw_t *w, const char *cur)
         for (size_t j = 0; !seen && j < w->n_units; j++)
             seen = strcmp(w->units[j], units.v[i]) == 0;
         if (!seen) {
-            names_t all = {w->units, w->n_units, w->cap_units, w->arena};
-            e = names_push(&all, units.v[i]);
+            store_q_names_t all = {w->units, w->n_units, w->cap_units, w->arena};
+            e = store_q_names_add(&all, units.v[i]);
             w->units = all.v;
             w->n_units = all.n;
             w->cap_units = all.cap;

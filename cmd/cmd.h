@@ -71,6 +71,15 @@ void cmd_config_default(cmd_config_t *cfg);
  */
 err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg) KPID_MUST_USE;
 
+/*
+ * What every subcommand does with --config and --data: read the file over
+ * cfg (when config_path is not NULL), then let --data win (when data_dir is
+ * not NULL). A bad file is printed as "kpid PROG: message" on stderr and
+ * answers false (the caller exits CMD_EXIT_USAGE).
+ */
+bool cmd_config_resolve(cmd_config_t *cfg, const char *prog, const char *config_path,
+                        const char *data_dir) KPID_MUST_USE;
+
 /* Split "HOST:PORT" / "[v6]:PORT" into host (buf of hostcap) and port. */
 err_t cmd_parse_listen(const char *s, char *host, size_t hostcap, uint16_t *port,
                        err_msg_t *msg) KPID_MUST_USE;

@@ -144,16 +144,8 @@ int cmd_check_main(int argc, char **argv)
         usage(stderr);
         return CMD_EXIT_USAGE;
     }
-    err_msg_t msg = {{0}};
-    if (config != NULL) {
-        err_t e = cmd_config_load(config, &cfg, &msg);
-        if (e) {
-            fprintf(stderr, "kpid check: %s\n", err_msg_or(&msg, e));
-            return CMD_EXIT_USAGE;
-        }
-    }
-    if (data != NULL)
-        snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", data);
+    if (!cmd_config_resolve(&cfg, "check", config, data))
+        return CMD_EXIT_USAGE;
     /* LMDB trusts its pages: a page garbled badly enough makes it fault or
        abort while reading. The check runs in a child process so that even
        then the answer is a message and exit status 3. */

@@ -516,3 +516,19 @@ err_t cmd_open_store_ex(const cmd_config_t *cfg, bool read_only, bool rebuild, k
     }
     return e;
 }
+
+bool cmd_config_resolve(cmd_config_t *cfg, const char *prog, const char *config_path,
+                        const char *data_dir)
+{
+    if (config_path != NULL) {
+        err_msg_t msg = {{0}};
+        err_t e = cmd_config_load(config_path, cfg, &msg);
+        if (e) {
+            fprintf(stderr, "kpid %s: %s\n", prog, err_msg_or(&msg, e));
+            return false;
+        }
+    }
+    if (data_dir != NULL)
+        snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", data_dir);
+    return true;
+}

@@ -81,15 +81,8 @@ int cmd_rebuild_main(int argc, char **argv)
         return CMD_EXIT_USAGE;
     }
     err_msg_t msg = {{0}};
-    if (config != NULL) {
-        err_t e = cmd_config_load(config, &cfg, &msg);
-        if (e) {
-            fprintf(stderr, "kpid rebuild: %s\n", err_msg_or(&msg, e));
-            return CMD_EXIT_USAGE;
-        }
-    }
-    if (data != NULL)
-        snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", data);
+    if (!cmd_config_resolve(&cfg, "rebuild", config, data))
+        return CMD_EXIT_USAGE;
     kpi_tz_t *tz = NULL;
     store_t *store = NULL;
     err_t e = cmd_open_store_ex(&cfg, false, true, &tz, &store, &msg);

@@ -95,15 +95,8 @@ int cmd_report_main(int argc, char **argv)
         return CMD_EXIT_USAGE;
     }
     rq.business_unit = unit;
-    if (config != NULL) {
-        e = cmd_config_load(config, &cfg, &msg);
-        if (e) {
-            fprintf(stderr, "kpid report: %s\n", err_msg_or(&msg, e));
-            return CMD_EXIT_USAGE;
-        }
-    }
-    if (data != NULL)
-        snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", data);
+    if (!cmd_config_resolve(&cfg, "report", config, data))
+        return CMD_EXIT_USAGE;
     rq.aging_edges = cfg.aging_edges;
     rq.n_aging_edges = cfg.n_aging_edges;
     rq.generated_s = (int64_t)time(NULL);

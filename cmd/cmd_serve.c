@@ -136,15 +136,8 @@ int cmd_serve_main(int argc, char **argv)
     }
     err_msg_t msg = {{0}};
     err_t e;
-    if (config != NULL) {
-        e = cmd_config_load(config, &cfg, &msg);
-        if (e) {
-            fprintf(stderr, "kpid serve: %s\n", err_msg_or(&msg, e));
-            return CMD_EXIT_USAGE;
-        }
-    }
-    if (data != NULL)
-        snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", data);
+    if (!cmd_config_resolve(&cfg, "serve", config, data))
+        return CMD_EXIT_USAGE;
     if (listen != NULL)
         snprintf(cfg.listen, sizeof cfg.listen, "%s", listen);
     char host[64];

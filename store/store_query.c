@@ -333,17 +333,15 @@ static err_t aging_of(store_snap_t *snap, const store_scope_t *sc, const store_q
     return e;
 }
 
-typedef struct names {
-    const char **v;
-    size_t n, cap;
-    kpi_arena_t *arena;
-} names_t;
-
-static err_t name_add(void *ctx, const char *name)
+err_t store_q_names_add(void *ctx, const char *name)
 {
-    names_t *ns = ctx;
+    store_q_names_t *ns = ctx;
     if (ns->n == ns->cap) {
         size_t cap = ns->cap ? ns->cap * 2 : 64;
+        if (ns->n >= STORE_Q_NAMES_MAX)
+            return ERR_TOO_LARGE;
+        if (cap > STORE_Q_NAMES_MAX)
+            cap = STORE_Q_NAMES_MAX;
         const char **nv = kpi_arena_alloc(ns->arena, cap * sizeof *nv);
         if (nv == NULL)
             return ERR_NOMEM;
@@ -389,11 +387,11 @@ err_t store_q_aging(store_snap_t *snap, const store_scope_t *sc, const store_q_a
         out->unapplied_cash = f.cash_received - f.cash_applied_out - f.refunds;
         out->unallocated_credits = f.unallocated_credits;
     }
-    names_t ns = {.arena = arena};
+    store_q_names_t ns = {.arena = arena};
     if (!e && rq->group_by == STORE_Q_GROUP_UNIT)
-        e = store_business_units(snap, sc->currency, name_add, &ns);
+        e = store_business_units(snap, sc->currency, store_q_names_add, &ns);
     else if (!e && rq->group_by == STORE_Q_GROUP_CUSTOMER)
-        e = store_parties(snap, sc->currency, sc->business_unit, name_add, &ns);
+        e = store_parties(snap, sc->currency, sc->business_unit, store_q_names_add, &ns);
     if (!e && ns.n > 0) {
         out->groups = kpi_arena_alloc(arena, ns.n * sizeof *out->groups);
         out->keys = ns.v;

@@ -29,6 +29,22 @@
 #define STORE_Q_PERIODS_MAX 1000
 #define STORE_Q_HISTORY_DAYS_MAX 40000
 
+/* ---- name lists ---------------------------------------------------------- */
+
+#define STORE_Q_NAMES_MAX 1000000 /* names one list holds (units, customers) */
+
+/* A list of names copied into an arena; start it as {.arena = A}. */
+typedef struct store_q_names {
+    const char **v; /* arena; n used of cap */
+    size_t n, cap;
+    kpi_arena_t *arena;
+} store_q_names_t;
+
+/* Append a copy of `name` to the list `ctx` (a store_q_names_t): a
+   store_name_fn for store_business_units / store_parties. ERR_NOMEM when the
+   arena is full, ERR_TOO_LARGE past STORE_Q_NAMES_MAX names. */
+err_t store_q_names_add(void *ctx, const char *name) KPID_MUST_USE;
+
 /* ---- period series: DSO, CEI, DPO, roll-forward, SLA, FTQ ---------------- */
 
 typedef enum store_q_series {

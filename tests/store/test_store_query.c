@@ -336,11 +336,36 @@ static void test_series(void)
     rmdir_all(dir);
 }
 
+/* Name lists copy into their arena, grow, and stop at the arena's cap. */
+static void test_names(void)
+{
+    kpi_arena_t *ar = NULL;
+    REQUIRE(kpi_arena_new(4096, &ar) == ERR_OK);
+    store_q_names_t ns = {.arena = ar};
+    char name[16];
+    err_t e = ERR_OK;
+    size_t i = 0;
+    for (; i < 200 && e == ERR_OK; i++) {
+        snprintf(name, sizeof name, "unit-%zu", i);
+        e = store_q_names_add(&ns, name);
+    }
+    /* 4 KiB holds the 64-slot array, its 128-slot successor and the names
+       until the 256-slot array no longer fits. */
+    CHECK_ERR(ERR_NOMEM, e);
+    CHECK(ns.n >= 64 && ns.n < 200);
+    CHECK_STR("unit-0", ns.v[0]);
+    snprintf(name, sizeof name, "unit-%zu", ns.n - 1);
+    CHECK_STR(name, ns.v[ns.n - 1]);
+    CHECK(ns.v[0] != (const char *)name); /* a copy, not the caller's buffer */
+    kpi_arena_free(ar);
+}
+
 int main(void)
 {
     REQUIRE(kpi_tz_new_utc(&test_utc) == ERR_OK);
     RUN(test_aging);
     RUN(test_series);
+    RUN(test_names);
     kpi_tz_free(test_utc);
     return test_summary();
 }
