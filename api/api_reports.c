@@ -145,6 +145,7 @@ static err_t request_of(api_req_t *req, const params_t *p, rpt_request_t *rq, er
     rq->generated_s = (int64_t)time(NULL);
     rq->aging_edges = req->srv->opts.aging_edges;
     rq->n_aging_edges = req->srv->opts.n_aging_edges;
+    rq->sla_goal_bp = req->srv->opts.sla_goal_bp;
     return ERR_OK;
 }
 

@@ -99,6 +99,7 @@ int cmd_report_main(int argc, char **argv)
         return CMD_EXIT_USAGE;
     rq.aging_edges = cfg.aging_edges;
     rq.n_aging_edges = cfg.n_aging_edges;
+    rq.sla_goal_bp = cfg.sla_goal_bp; /* the dashboard's goal line, the same in print */
     rq.generated_s = (int64_t)time(NULL);
 
     kpi_tz_t *tz = NULL;

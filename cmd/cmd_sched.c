@@ -24,7 +24,10 @@ err_t cmd_sched_render(void *ctx, const rpt_sched_job_t *job, const char *kind,
                         .business_unit = business_unit,
                         .from_day = from_day,
                         .to_day = to_day,
-                        .generated_s = due_s};
+                        .generated_s = due_s,
+                        .aging_edges = c->aging_edges,
+                        .n_aging_edges = c->n_aging_edges,
+                        .sla_goal_bp = c->sla_goal_bp};
     snprintf(rq.currency, sizeof rq.currency, "%s",
              job->currency[0] ? job->currency : c->base_currency);
     return rpt_render_file(c->store, &rq, tmp_path, msg);

@@ -37,6 +37,9 @@ typedef struct cmd_sched_ctx {
     store_t *store;
     const kpi_tz_t *tz;
     const char *base_currency;
+    const int32_t *aging_edges; /* the config's bucket edges (NULL = defaults) */
+    size_t n_aging_edges;
+    int32_t sla_goal_bp; /* the config's SLA goal line (dashboard_goals), 0 = 95 % */
 } cmd_sched_ctx_t;
 
 /* The rpt_sched_render_fn of `kpid serve` (ctx: a cmd_sched_ctx_t). */

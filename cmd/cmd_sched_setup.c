@@ -301,7 +301,12 @@ err_t cmd_sched_start(const cmd_config_t *cfg, store_t *store, const kpi_tz_t *t
         if (jobs[i].output_dir[0] == '\0')
             snprintf(jobs[i].output_dir, sizeof jobs[i].output_dir, "%s", dflt);
     }
-    cs->ctx = (cmd_sched_ctx_t){.store = store, .tz = tz, .base_currency = cfg->base_currency};
+    cs->ctx = (cmd_sched_ctx_t){.store = store,
+                                .tz = tz,
+                                .base_currency = cfg->base_currency,
+                                .aging_edges = cfg->aging_edges,
+                                .n_aging_edges = cfg->n_aging_edges,
+                                .sla_goal_bp = cfg->sla_goal_bp};
     rpt_sched_opts_t o = {
         .jobs = jobs,
         .n_jobs = cfg->n_schedules,
