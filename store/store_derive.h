@@ -60,8 +60,12 @@
 #include "kpi_event.h"
 #include "kpi_tz.h"
 #include "store_kpi.h"
+#include "store_wcache.h"
 
 enum { DERIVE_DB_COUNT = 11 };
+
+/* Batch-scoped caches of derived state (store_derive.c); owned by the store. */
+typedef struct derive_batch derive_batch_t;
 
 typedef struct derive {
     MDB_dbi flows, open, tl, state, sla, ftq, cust, habit, cidx, copen, meta;
@@ -69,6 +73,8 @@ typedef struct derive {
     kpi_calendar_t cal; /* holidays borrowed from the owner */
     kpi_sla_def_t slas[KPI_SLAS_MAX];
     size_t n_slas;
+    wcache_t *wc;          /* the store's write cache (store_wcache.h); NULL: none */
+    derive_batch_t *batch; /* the store's batch caches; NULL: none */
 } derive_t;
 
 /* Configuration that shapes derived state. */
@@ -113,6 +119,20 @@ typedef struct derive_ctx {
  */
 err_t derive_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, const derive_ctx_t *c,
                    err_msg_t *msg) KPID_MUST_USE;
+
+/*
+ * Batch caches: between begin and end, derive_apply() on txn keeps invoice
+ * timelines in memory and gathers open-amount changes, which
+ * derive_batch_flush() writes (before wcache_flush and the commit; it may
+ * return ERR_OVERFLOW without naming the event: retry the batch with
+ * `direct`, which applies them per event). end forgets everything (also
+ * after an abort). All are no-ops when d->batch is NULL.
+ */
+derive_batch_t *derive_batch_new(void);
+void derive_batch_free(derive_batch_t *b);
+void derive_batch_begin(const derive_t *d, MDB_txn *txn, bool direct);
+err_t derive_batch_flush(const derive_t *d, MDB_txn *txn, err_msg_t *msg) KPID_MUST_USE;
+void derive_batch_end(const derive_t *d);
 
 /* ---- queries (read txn) --------------------------------------------------- */
 
