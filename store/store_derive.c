@@ -291,25 +291,82 @@ static err_t st_need(const derive_t *d, MDB_txn *txn, kpi_doc_kind_t kind, const
 
 /* ---- additive day rows (flows, SLA, FTQ) -------------------------------------- */
 
+/*
+ * Day rows (d_flows, d_sla, d_ftq) are packed: a u16 mask of the non-zero
+ * columns (little-endian), then each of those columns as a zigzag LEB128
+ * varint. A flow row of 12 columns usually has one or two set, so the row
+ * is a few bytes instead of 96. ROW_MAX_COLS columns at most.
+ */
+#define ROW_MAX_COLS 16
+#define ROW_PACKED_MAX (2 + ROW_MAX_COLS * 10)
+
+static size_t row_pack(const int64_t *vals, size_t n, uint8_t *out)
+{
+    uint16_t mask = 0;
+    size_t o = 2;
+    for (size_t i = 0; i < n; i++) {
+        if (vals[i] == 0)
+            continue;
+        mask |= (uint16_t)(1u << i);
+        uint64_t z = ((uint64_t)vals[i] << 1) ^ (uint64_t)(vals[i] >> 63);
+        while (z >= 0x80) {
+            out[o++] = (uint8_t)(z | 0x80);
+            z >>= 7;
+        }
+        out[o++] = (uint8_t)z;
+    }
+    out[0] = (uint8_t)mask;
+    out[1] = (uint8_t)(mask >> 8);
+    return o;
+}
+
+/* false when v is not a packed row of at most n columns. */
+static bool row_unpack(const MDB_val *v, size_t n, int64_t *vals)
+{
+    const uint8_t *p = v->mv_data;
+    size_t len = v->mv_size, o = 2;
+    memset(vals, 0, n * sizeof *vals);
+    if (len < 2)
+        return false;
+    unsigned mask = (unsigned)p[0] | (unsigned)p[1] << 8;
+    if (n < ROW_MAX_COLS && (mask >> n) != 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        uint64_t z = 0;
+        for (unsigned shift = 0;; shift += 7) {
+            if (o >= len || shift > 63)
+                return false;
+            uint8_t b = p[o++];
+            z |= (uint64_t)(b & 0x7f) << shift;
+            if (!(b & 0x80))
+                break;
+        }
+        vals[i] = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+    }
+    return o == len;
+}
+
 /* Add n int64s into the row at key (created as zeros), overflow-checked. */
 static err_t row_add(wcache_t *wc, MDB_txn *txn, MDB_dbi dbi, key_t_ *k, const int64_t *add,
                      size_t n, err_msg_t *msg)
 {
-    int64_t vals[16] = {0};
+    int64_t vals[ROW_MAX_COLS] = {0};
     MDB_val kv = k_val(k), v;
     int rc = store_tx_get(wc, txn, dbi, &kv, &v);
     if (rc == 0) {
-        if (v.mv_size != n * sizeof(int64_t))
-            return err_set(msg, ERR_STORE_CORRUPT, "derived state: row of wrong size");
-        memcpy(vals, v.mv_data, v.mv_size);
+        if (!row_unpack(&v, n, vals))
+            return err_set(msg, ERR_STORE_CORRUPT, "derived state: damaged row");
     } else if (rc != MDB_NOTFOUND) {
         return db_err(rc, msg, "read row");
     }
     for (size_t i = 0; i < n; i++)
         if (!add_ok(&vals[i], add[i]))
             return err_set(msg, ERR_OVERFLOW, "derived state: a total leaves int64");
-    v.mv_size = n * sizeof(int64_t);
-    v.mv_data = vals;
+    uint8_t packed[ROW_PACKED_MAX];
+    v.mv_size = row_pack(vals, n, packed);
+    v.mv_data = packed;
     rc = store_tx_put(wc, txn, dbi, &kv, &v);
     return rc ? db_err(rc, msg, "write row") : ERR_OK;
 }
@@ -330,6 +387,7 @@ enum {
     F_COUNT
 };
 _Static_assert(sizeof(store_flows_t) == F_COUNT * sizeof(int64_t), "store_flows_t layout");
+_Static_assert(F_COUNT <= ROW_MAX_COLS, "a flow row fits the packed mask");
 
 static err_t flow_add(const derive_t *d, MDB_txn *txn, const char cur[4], uint32_t unit,
                       uint32_t party, int32_t day, int field, int64_t amount, int64_t count_field,
@@ -582,91 +640,88 @@ typedef struct step {
  * (cur unit party basis basis_day, 16 bytes): every row at or after a step's
  * day gets it. A row is first created at each step's day, holding the value
  * in force just before, so "last row <= d" stays the value as of d.
+ *
+ * One merge walk: from the first step's day to the prefix's last row, the
+ * existing rows and the step days are visited in day order; `base` is the
+ * stored value of the latest row passed (what was in force before), `run`
+ * the sum of the steps up to here. A new row gets base + run, an existing
+ * one its own value + run.
  */
 static err_t open_apply(MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix, const step_t *steps,
                         size_t n, err_msg_t *msg)
 {
+    if (n == 0)
+        return ERR_OK;
     MDB_cursor *c;
     int rc = mdb_cursor_open(txn, dbi, &c);
     if (rc)
         return db_err(rc, msg, "open cursor");
     err_t e = ERR_OK;
     key_t_ k;
-    MDB_val kv, v;
-    for (size_t i = 0; i < n && !e; i++) {
-        k_reset(&k);
-        k_bytes(&k, prefix, 16);
-        k_day(&k, steps[i].day);
-        kv = k_val(&k);
-        rc = mdb_cursor_get(c, &kv, &v, MDB_SET_KEY);
-        if (rc == 0)
-            continue;
-        if (rc != MDB_NOTFOUND) {
-            e = db_err(rc, msg, "read open amounts");
-            break;
-        }
-        int64_t before[2] = {0, 0};
-        kv = k_val(&k);
-        rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
-        rc = rc == MDB_NOTFOUND ? mdb_cursor_get(c, &kv, &v, MDB_LAST)
-                                : mdb_cursor_get(c, &kv, &v, MDB_PREV);
-        if (rc == 0 && kv.mv_size == 20 && memcmp(kv.mv_data, prefix, 16) == 0 &&
-            v.mv_size == sizeof before)
-            memcpy(before, v.mv_data, sizeof before);
-        else if (rc != 0 && rc != MDB_NOTFOUND) {
-            e = db_err(rc, msg, "read open amounts");
-            break;
-        }
-        kv = k_val(&k);
-        v.mv_size = sizeof before;
-        v.mv_data = before;
-        rc = mdb_put(txn, dbi, &kv, &v, 0);
-        if (rc)
-            e = db_err(rc, msg, "write open amounts");
-    }
-    if (e || n == 0) {
-        mdb_cursor_close(c);
-        return e;
-    }
     k_reset(&k);
     k_bytes(&k, prefix, 16);
     k_day(&k, steps[0].day);
+    MDB_val kv = k_val(&k), v;
+    int64_t base[2] = {0, 0};
+    /* The row in force before the first step. */
+    rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
+    rc = rc == MDB_NOTFOUND ? mdb_cursor_get(c, &kv, &v, MDB_LAST)
+                            : mdb_cursor_get(c, &kv, &v, MDB_PREV);
+    if (rc == 0 && kv.mv_size == 20 && memcmp(kv.mv_data, prefix, 16) == 0 &&
+        v.mv_size == sizeof base)
+        memcpy(base, v.mv_data, sizeof base);
+    else if (rc != 0 && rc != MDB_NOTFOUND)
+        e = db_err(rc, msg, "read open amounts");
     kv = k_val(&k);
-    int64_t run_a = 0, run_c = 0;
+    rc = e ? 0 : mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
+    int64_t run[2] = {0, 0};
     size_t si = 0;
-    for (rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE); rc == 0;
-         rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT)) {
-        if (kv.mv_size != 20 || memcmp(kv.mv_data, prefix, 16) != 0)
+    while (!e) {
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            e = db_err(rc, msg, "read open amounts");
             break;
-        int32_t day = get_day((const uint8_t *)kv.mv_data + 16);
-        while (si < n && steps[si].day <= day) {
-            if (!add_ok(&run_a, steps[si].amount) || !add_ok(&run_c, steps[si].count))
+        }
+        bool have = rc == 0 && kv.mv_size == 20 && memcmp(kv.mv_data, prefix, 16) == 0;
+        int32_t rday = have ? get_day((const uint8_t *)kv.mv_data + 16) : 0;
+        bool fresh = si < n && (!have || steps[si].day < rday);
+        if (!fresh && !have)
+            break;
+        int32_t day = fresh ? steps[si].day : rday;
+        for (; si < n && steps[si].day == day; si++)
+            if (!add_ok(&run[0], steps[si].amount) || !add_ok(&run[1], steps[si].count)) {
+                e = err_set(msg, ERR_OVERFLOW, "derived state: open amount leaves int64");
                 break;
-            si++;
-        }
-        if (si < n && steps[si].day <= day) {
-            e = err_set(msg, ERR_OVERFLOW, "derived state: open amount leaves int64");
+            }
+        if (e)
             break;
+        if (!fresh) {
+            if (v.mv_size != sizeof base) {
+                e = err_set(msg, ERR_STORE_CORRUPT, "derived state: open amount row damaged");
+                break;
+            }
+            memcpy(base, v.mv_data, sizeof base);
         }
-        int64_t val[2];
-        if (v.mv_size != sizeof val) {
-            e = err_set(msg, ERR_STORE_CORRUPT, "derived state: open amount row damaged");
-            break;
-        }
-        memcpy(val, v.mv_data, sizeof val);
-        if (!add_ok(&val[0], run_a) || !add_ok(&val[1], run_c)) {
+        int64_t val[2] = {base[0], base[1]};
+        if (!add_ok(&val[0], run[0]) || !add_ok(&val[1], run[1])) {
             e = err_set(msg, ERR_OVERFLOW, "derived state: open amount leaves int64");
             break;
         }
         MDB_val nv = {sizeof val, val};
-        rc = mdb_cursor_put(c, &kv, &nv, MDB_CURRENT);
+        if (fresh) {
+            k_reset(&k);
+            k_bytes(&k, prefix, 16);
+            k_day(&k, day);
+            kv = k_val(&k);
+            rc = mdb_cursor_put(c, &kv, &nv, 0); /* the cursor is at the new row */
+        } else {
+            rc = mdb_cursor_put(c, &kv, &nv, MDB_CURRENT);
+        }
         if (rc) {
             e = db_err(rc, msg, "write open amounts");
             break;
         }
+        rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT);
     }
-    if (!e && rc != 0 && rc != MDB_NOTFOUND)
-        e = db_err(rc, msg, "read open amounts");
     mdb_cursor_close(c);
     return e;
 }
@@ -1548,7 +1603,7 @@ static err_t cumulative(MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix, size_t
     int rc = mdb_cursor_open(txn, dbi, &c);
     if (rc)
         return ERR_IO;
-    int64_t run[16] = {0};
+    int64_t run[ROW_MAX_COLS] = {0};
     key_t_ k;
     k_reset(&k);
     k_bytes(&k, prefix, plen);
@@ -1560,7 +1615,8 @@ static err_t cumulative(MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix, size_t
          rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT)) {
         if (kv.mv_size != plen + 4 || memcmp(kv.mv_data, prefix, plen) != 0)
             break;
-        if (v.mv_size != width * sizeof(int64_t)) {
+        int64_t row[ROW_MAX_COLS];
+        if (width > ROW_MAX_COLS || !row_unpack(&v, width, row)) {
             e = ERR_STORE_CORRUPT;
             break;
         }
@@ -1569,8 +1625,6 @@ static err_t cumulative(MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix, size_t
             memcpy(out + i * width, run, width * sizeof(int64_t));
             i++;
         }
-        int64_t row[16];
-        memcpy(row, v.mv_data, v.mv_size);
         for (size_t j = 0; j < width; j++)
             if (!add_ok(&run[j], row[j]))
                 e = ERR_OVERFLOW;

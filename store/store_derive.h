@@ -24,7 +24,7 @@
  * is an int32 with its sign bit flipped; unit/party ids are the store's
  * interned name ids, 0 meaning "all"):
  *
- *   d_flows  cur[3] unit u32 party u32 day       -> store_flows_t (native int64s)
+ *   d_flows  cur[3] unit u32 party u32 day       -> store_flows_t, packed (below)
  *            each flow is added to 4 rows: (unit|all) x (party|all)
  *   d_open   cur[3] unit u32 party u32 basis u8 basis_day eff_day
  *                                                -> cumulative {amount, count}
@@ -33,8 +33,10 @@
  *            day costs one seek per distinct basis day
  *   d_tl     invoice number NUL day              -> int64 delta of open amount
  *   d_state  kind u8 number                      -> per-document derived state
- *   d_sla    sla u8 unit u32 day                 -> 4 x int64 deltas (store_sla_counts_t)
- *   d_ftq    kind u8 unit u32 day                -> 2 x int64 deltas (store_ftq_counts_t)
+ *   d_sla    sla u8 unit u32 day                 -> 4 x int64 deltas (store_sla_counts_t), packed
+ *   d_ftq    kind u8 unit u32 day                -> 2 x int64 deltas (store_ftq_counts_t), packed
+ *            a packed day row: u16 mask of the non-zero columns (little-endian),
+ *            then each such column as a zigzag LEB128 varint (format 2)
  *   d_cust   party u32                           -> credit limit and hold
  *   d_habit  party u32 cur[3]                    -> kpi_habits_acc_t
  *   d_cidx   party u32 kind u8 number            -> "" (a customer's invoices, disputes)

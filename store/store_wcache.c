@@ -119,22 +119,30 @@ static void *arena_alloc(wcache_t *wc, size_t n)
     return p;
 }
 
+static uint64_t fmix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+/* Word-wise, each word fully mixed (the table uses the low bits). */
 static uint64_t hash_of(MDB_dbi dbi, const uint8_t *p, size_t n)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)dbi << 32) ^ n;
+    uint64_t h = fmix64(((uint64_t)dbi << 32) ^ n);
     while (n >= 8) {
         uint64_t w;
         memcpy(&w, p, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
+        h = fmix64(h ^ w) + 0x9e3779b97f4a7c15ull;
         p += 8;
         n -= 8;
     }
     uint64_t w = 0;
     memcpy(&w, p, n);
-    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 29;
-    return h;
+    return fmix64(h ^ w);
 }
 
 static ent_t **slot_of(wcache_t *wc, uint64_t h, MDB_dbi dbi, const uint8_t *k, size_t klen)
