@@ -667,11 +667,12 @@ static err_t open_apply(MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix, const 
     rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
     rc = rc == MDB_NOTFOUND ? mdb_cursor_get(c, &kv, &v, MDB_LAST)
                             : mdb_cursor_get(c, &kv, &v, MDB_PREV);
-    if (rc == 0 && kv.mv_size == 20 && memcmp(kv.mv_data, prefix, 16) == 0 &&
-        v.mv_size == sizeof base)
-        memcpy(base, v.mv_data, sizeof base);
-    else if (rc != 0 && rc != MDB_NOTFOUND)
+    if (rc == 0 && kv.mv_size == 20 && memcmp(kv.mv_data, prefix, 16) == 0) {
+        if (!row_unpack(&v, 2, base))
+            e = err_set(msg, ERR_STORE_CORRUPT, "derived state: open amount row damaged");
+    } else if (rc != 0 && rc != MDB_NOTFOUND) {
         e = db_err(rc, msg, "read open amounts");
+    }
     kv = k_val(&k);
     rc = e ? 0 : mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
     int64_t run[2] = {0, 0};
@@ -695,18 +696,18 @@ static err_t open_apply(MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix, const 
         if (e)
             break;
         if (!fresh) {
-            if (v.mv_size != sizeof base) {
+            if (!row_unpack(&v, 2, base)) {
                 e = err_set(msg, ERR_STORE_CORRUPT, "derived state: open amount row damaged");
                 break;
             }
-            memcpy(base, v.mv_data, sizeof base);
         }
         int64_t val[2] = {base[0], base[1]};
         if (!add_ok(&val[0], run[0]) || !add_ok(&val[1], run[1])) {
             e = err_set(msg, ERR_OVERFLOW, "derived state: open amount leaves int64");
             break;
         }
-        MDB_val nv = {sizeof val, val};
+        uint8_t packed[ROW_PACKED_MAX];
+        MDB_val nv = {row_pack(val, 2, packed), packed};
         if (fresh) {
             k_reset(&k);
             k_bytes(&k, prefix, 16);
@@ -1734,11 +1735,11 @@ err_t derive_open_groups(const derive_t *d, MDB_txn *txn, const derive_scope_t *
         if (rc == 0 && kv.mv_size == plen + 8 && memcmp(kv.mv_data, p, plen) == 0 &&
             get_day((const uint8_t *)kv.mv_data + plen) == D) {
             int64_t cum[2];
-            if (val.mv_size != sizeof cum) {
+            if (!row_unpack(&val, 2, cum)) {
                 e = ERR_STORE_CORRUPT;
                 break;
             }
-            memcpy(cum, val.mv_data, sizeof cum);
+
             if (cum[0] != 0 || cum[1] != 0) {
                 if (cnt == cap) {
                     size_t ncap = cap ? cap * 2 : 64;

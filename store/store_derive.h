@@ -27,7 +27,7 @@
  *   d_flows  cur[3] unit u32 party u32 day       -> store_flows_t, packed (below)
  *            each flow is added to 4 rows: (unit|all) x (party|all)
  *   d_open   cur[3] unit u32 party u32 basis u8 basis_day eff_day
- *                                                -> cumulative {amount, count}
+ *                                                -> cumulative {amount, count}, packed
  *            the value at the last eff_day <= d is the open amount and count
  *            of the invoices with that basis day as of d; so aging as of any
  *            day costs one seek per distinct basis day

@@ -23,6 +23,7 @@
 
 typedef struct ent {
     uint64_t hash;
+    uint64_t pfx; /* the first 8 key bytes, big-endian, zero-padded: sorts fast */
     MDB_dbi dbi;
     uint32_t klen;
     uint32_t vlen, vcap;
@@ -192,6 +193,10 @@ static ent_t *lookup(wcache_t *wc, MDB_dbi dbi, const MDB_val *k, size_t vcap, b
     if (e == NULL)
         return NULL;
     e->hash = h;
+    e->pfx = 0;
+    const uint8_t *kb = k->mv_data;
+    for (size_t i = 0; i < 8; i++)
+        e->pfx = e->pfx << 8 | (i < k->mv_size ? kb[i] : 0);
     e->dbi = dbi;
     e->klen = (uint32_t)k->mv_size;
     e->vlen = 0;
@@ -299,6 +304,8 @@ static int ent_cmp(const void *a, const void *b)
     const ent_t *x = *(ent_t *const *)a, *y = *(ent_t *const *)b;
     if (x->dbi != y->dbi)
         return x->dbi < y->dbi ? -1 : 1;
+    if (x->pfx != y->pfx) /* zero padding keeps this order right when they differ */
+        return x->pfx < y->pfx ? -1 : 1;
     size_t n = x->klen < y->klen ? x->klen : y->klen;
     int c = memcmp(x->key, y->key, n);
     if (c != 0)
@@ -326,6 +333,12 @@ int wcache_flush(wcache_t *wc)
     int rc = 0;
     MDB_cursor *c = NULL;
     MDB_dbi open_dbi = 0;
+    /* Keys past the database's last key are appended (MDB_APPEND): LMDB
+       then leaves full pages behind instead of splitting them in half, so
+       a log written in time order packs densely. */
+    uint8_t last[512]; /* a copy: later writes may move LMDB's page */
+    size_t last_len = 0;
+    bool appending = false;
     for (size_t i = 0; i < nd && !rc; i++) {
         ent_t *e = v[i];
         if (c == NULL || open_dbi != e->dbi) {
@@ -336,10 +349,31 @@ int wcache_flush(wcache_t *wc)
             if (rc)
                 break;
             open_dbi = e->dbi;
+            MDB_val lk, lv;
+            rc = mdb_cursor_get(c, &lk, &lv, MDB_LAST);
+            appending = rc == MDB_NOTFOUND; /* an empty database */
+            if (rc == MDB_NOTFOUND)
+                rc = 0;
+            if (rc)
+                break;
+            if (!appending) {
+                if (lk.mv_size > sizeof last) {
+                    rc = MDB_BAD_VALSIZE;
+                    break;
+                }
+                memcpy(last, lk.mv_data, lk.mv_size);
+                last_len = lk.mv_size;
+            }
         }
         MDB_val kv = {e->klen, e->key}, vv = {e->vlen, e->val};
+        if (!appending && e->present) {
+            /* Sorted, so once past the last key every later one is too. */
+            size_t n = e->klen < last_len ? e->klen : last_len;
+            int cmp = memcmp(e->key, last, n);
+            appending = cmp > 0 || (cmp == 0 && e->klen > last_len);
+        }
         if (e->present) {
-            rc = mdb_cursor_put(c, &kv, &vv, 0);
+            rc = mdb_cursor_put(c, &kv, &vv, appending ? MDB_APPEND : 0);
         } else {
             rc = mdb_cursor_get(c, &kv, &vv, MDB_SET);
             if (rc == 0)

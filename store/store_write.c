@@ -338,7 +338,7 @@ static err_t release(wctx_t *w, kpi_doc_kind_t kind, const char *number)
         rc = mdb_del(w->txn, w->s->pending, &pkv, NULL);
         MDB_val ek = {EVKEY_LEN, keys[i]}, ev_v;
         if (!rc)
-            rc = mdb_get(w->txn, w->s->events, &ek, &ev_v);
+            rc = store_tx_get(w->s->wc, w->txn, w->s->events, &ek, &ev_v);
         if (rc) {
             e = lerr(w, rc, "read pending event");
             break;
@@ -642,7 +642,8 @@ static err_t put_item(wctx_t *w, const kpi_event_t *ev, const store_batch_opts_t
     int rc = store_tx_get(w->s->wc, w->txn, w->s->ids, &idk, &idv);
     if (rc == 0) {
         MDB_val old;
-        rc = idv.mv_size == EVKEY_LEN ? mdb_get(w->txn, w->s->events, &idv, &old) : MDB_CORRUPTED;
+        rc = idv.mv_size == EVKEY_LEN ? store_tx_get(w->s->wc, w->txn, w->s->events, &idv, &old)
+                                      : MDB_CORRUPTED;
         if (rc)
             return lerr(w, rc, "read event");
         if (old.mv_size == len && memcmp(old.mv_data, enc, len) == 0) {
@@ -672,7 +673,8 @@ static err_t put_item(wctx_t *w, const kpi_event_t *ev, const store_batch_opts_t
     uint8_t key[EVKEY_LEN];
     store_evkey(key, ev->time_s, seq);
     MDB_val kv = {EVKEY_LEN, key}, val = {len, enc};
-    rc = mdb_put(w->txn, w->s->events, &kv, &val, MDB_NOOVERWRITE);
+    /* The key is new: its seq was never used. */
+    rc = store_tx_put(w->s->wc, w->txn, w->s->events, &kv, &val);
     if (!rc)
         rc = store_tx_put(w->s->wc, w->txn, w->s->ids, &idk, &kv); /* just found missing */
     if (rc)

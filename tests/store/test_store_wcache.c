@@ -223,8 +223,45 @@ static void test_many_keys(void)
     env_close(&e);
 }
 
+/* Keys before, between and past the existing ones in one flush (past the
+   last key they are appended). */
+static void test_flush_around_existing(void)
+{
+    env_t e;
+    env_open(&e);
+    wcache_t *wc = wcache_new();
+    REQUIRE(wc != NULL);
+    char b1[64];
+    MDB_txn *txn;
+    REQUIRE(mdb_txn_begin(e.env, NULL, 0, &txn) == 0);
+    put_s(NULL, txn, e.a, "m1", "1");
+    put_s(NULL, txn, e.a, "m3", "3");
+    REQUIRE(mdb_txn_commit(txn) == 0);
+    REQUIRE(mdb_txn_begin(e.env, NULL, 0, &txn) == 0);
+    wcache_begin(wc, txn);
+    static const char *const keys[] = {"z2", "a", "m2", "m3", "m4", "m3x", "z1", "m"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        put_s(wc, txn, e.a, keys[i], keys[i]);
+    MDB_val dk = sv("m1");
+    CHECK_INT(0, store_tx_del(wc, txn, e.a, &dk));
+    CHECK_INT(0, wcache_flush(wc));
+    wcache_end(wc);
+    REQUIRE(mdb_txn_commit(txn) == 0);
+    REQUIRE(mdb_txn_begin(e.env, NULL, MDB_RDONLY, &txn) == 0);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        CHECK_STR(keys[i], direct(txn, e.a, keys[i], b1, sizeof b1));
+    CHECK_STR("-", direct(txn, e.a, "m1", b1, sizeof b1));
+    MDB_stat st;
+    REQUIRE(mdb_stat(txn, e.a, &st) == 0);
+    CHECK_INT(8, st.ms_entries);
+    mdb_txn_abort(txn);
+    wcache_free(wc);
+    env_close(&e);
+}
+
 int main(void)
 {
+    RUN(test_flush_around_existing);
     RUN(test_batch_sees_its_writes);
     RUN(test_other_transactions_go_direct);
     RUN(test_many_keys);
