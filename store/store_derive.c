@@ -778,7 +778,7 @@ static uint64_t bhash(const uint8_t *p, size_t n)
 
 static void bmap_clear(bmap_t *m)
 {
-    for (size_t i = 0; i < m->cap; i++) {
+    for (size_t i = 0; i < m->cap && m->n > 0; i++) {
         bent_t *e = m->tab[i];
         if (e == NULL)
             continue;
@@ -786,13 +786,19 @@ static void bmap_clear(bmap_t *m)
         free(e->steps);
         free(e);
         m->tab[i] = NULL;
+        m->n--;
     }
-    m->n = 0;
+    /* A table grown by a big batch is dropped (small batches stay cheap). */
+    if (m->cap > 4096) {
+        free(m->tab);
+        m->tab = NULL;
+        m->cap = 0;
+    }
 }
 
 static bool bmap_grow(bmap_t *m)
 {
-    size_t cap = m->cap ? m->cap * 2 : 1024;
+    size_t cap = m->cap ? m->cap * 2 : 256;
     bent_t **nt = calloc(cap, sizeof *nt);
     if (nt == NULL)
         return false;

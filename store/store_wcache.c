@@ -20,6 +20,8 @@
 #define CHUNK_BYTES ((size_t)1 << 20)
 /* Past this much entry memory the cache is flushed into the transaction. */
 #define WCACHE_CAP_BYTES ((size_t)192 << 20)
+/* Table slots kept from one batch to the next. */
+#define TAB_KEEP ((size_t)1 << 14)
 
 typedef struct ent {
     uint64_t hash;
@@ -67,8 +69,15 @@ static void clear(wcache_t *wc)
     if (c != NULL)
         c->used = 0;
     wc->chunks = c;
-    if (wc->tab != NULL)
+    /* A table grown by a big batch is dropped rather than wiped, so that
+       small batches (one per HTTP request) do not pay for it. */
+    if (wc->tab_cap > TAB_KEEP) {
+        free(wc->tab);
+        wc->tab = NULL;
+        wc->tab_cap = 0;
+    } else if (wc->tab != NULL) {
         memset(wc->tab, 0, wc->tab_cap * sizeof *wc->tab);
+    }
     wc->n = 0;
     wc->bytes = 0;
 }
@@ -159,7 +168,7 @@ static ent_t **slot_of(wcache_t *wc, uint64_t h, MDB_dbi dbi, const uint8_t *k, 
 
 static bool grow_table(wcache_t *wc)
 {
-    size_t cap = wc->tab_cap ? wc->tab_cap * 2 : 4096;
+    size_t cap = wc->tab_cap ? wc->tab_cap * 2 : 1024;
     ent_t **nt = calloc(cap, sizeof *nt);
     if (nt == NULL)
         return false;
