@@ -845,7 +845,10 @@ err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n, const store_
 
 /* ---- rebuild ----------------------------------------------------------------------------- */
 
-#define REBUILD_CHUNK 20000
+/* Events per rebuild transaction: large, like kpid ingest's batches (each
+   transaction rewrites the pages it touches; the write cache and the batch
+   caches write hot derived rows once per transaction). */
+#define REBUILD_CHUNK 250000
 
 static err_t rebuild_reset(store_t *s, err_msg_t *msg)
 {
