@@ -48,6 +48,7 @@ struct wcache {
     ent_t **tab;
     size_t tab_cap; /* power of two; 0 before the first entry */
     size_t n;
+    ent_t *last; /* the entry found last: a read-modify-write finds it again */
     chunk_t *chunks;
     size_t bytes; /* arena bytes handed out */
 };
@@ -80,6 +81,7 @@ static void clear(wcache_t *wc)
     }
     wc->n = 0;
     wc->bytes = 0;
+    wc->last = NULL;
 }
 
 void wcache_free(wcache_t *wc)
@@ -192,12 +194,16 @@ static bool grow_table(wcache_t *wc)
 static ent_t *lookup(wcache_t *wc, MDB_dbi dbi, const MDB_val *k, size_t vcap, bool *created)
 {
     *created = false;
+    ent_t *l = wc->last;
+    if (l != NULL && l->dbi == dbi && l->klen == k->mv_size &&
+        memcmp(l->key, k->mv_data, k->mv_size) == 0)
+        return l;
     if ((wc->n + 1) * 2 > wc->tab_cap && !grow_table(wc))
         return NULL;
     uint64_t h = hash_of(dbi, k->mv_data, k->mv_size);
     ent_t **slot = slot_of(wc, h, dbi, k->mv_data, k->mv_size);
     if (*slot != NULL)
-        return *slot;
+        return wc->last = *slot;
     ent_t *e = arena_alloc(wc, sizeof *e + k->mv_size + vcap);
     if (e == NULL)
         return NULL;
@@ -217,7 +223,7 @@ static ent_t *lookup(wcache_t *wc, MDB_dbi dbi, const MDB_val *k, size_t vcap, b
     *slot = e;
     wc->n++;
     *created = true;
-    return e;
+    return wc->last = e;
 }
 
 static bool set_val(wcache_t *wc, ent_t *e, const void *p, size_t n)
