@@ -731,6 +731,27 @@ static err_t grow_map(store_t *s, err_msg_t *msg)
     return ERR_OK;
 }
 
+/* Bytes a batch of n events may need beyond the pages in use: its own
+   rows, and the copies of every page it touches (at most all of them). */
+#define BATCH_EVENT_ROOM 4096
+
+/* Grow the map before a batch that might not fit, so that a big batch is
+   not written twice (MDB_MAP_FULL aborts it, and it runs again in the
+   bigger map). Best effort: if growing fails now, the retry still works. */
+static void make_room(store_t *s, size_t n)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0)
+        return;
+    uint64_t used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    uint64_t want = 2 * used + (uint64_t)n * BATCH_EVENT_ROOM;
+    err_msg_t ignore;
+    while (s->map_size < want && s->map_size < ((uint64_t)1 << 44))
+        if (grow_map(s, &ignore) != ERR_OK)
+            return;
+}
+
 static bool is_map_full(err_t e, int rc)
 {
     return e == ERR_TOO_LARGE || rc == MDB_MAP_FULL;
@@ -754,6 +775,7 @@ err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n, const store_
        batch is retried without them (allocated on the first such item). */
     verdict_t *faults = NULL;
     pthread_mutex_lock(&s->write_mu);
+    make_room(s, n);
     err_t e;
     bool direct = false; /* derived open amounts applied per event (store_derive.h) */
     for (;;) {
