@@ -25,7 +25,6 @@
 
 typedef struct ent {
     uint64_t hash;
-    uint64_t pfx; /* the first 8 key bytes, big-endian, zero-padded: sorts fast */
     MDB_dbi dbi;
     uint32_t klen;
     uint32_t vlen, vcap;
@@ -41,13 +40,22 @@ typedef struct chunk {
     _Alignas(max_align_t) uint8_t data[];
 } chunk_t;
 
+/* A table slot keeps the hash, so a probe that does not match never
+   touches the entry (a cache miss each, in a table of millions). */
+typedef struct slot {
+    uint64_t hash;
+    ent_t *e;
+} slot_t;
+
 struct wcache {
     /* The attached write transaction, or NULL. Atomic because snapshots on
        other threads compare their own transaction with it. */
     _Atomic(MDB_txn *) txn;
-    ent_t **tab;
+    slot_t *tab;
     size_t tab_cap; /* power of two; 0 before the first entry */
     size_t n;
+    ent_t **all; /* every entry, in creation order (the flush walks this) */
+    size_t all_cap;
     ent_t *last; /* the entry found last: a read-modify-write finds it again */
     chunk_t *chunks;
     size_t bytes; /* arena bytes handed out */
@@ -91,6 +99,7 @@ void wcache_free(wcache_t *wc)
     clear(wc);
     free(wc->chunks);
     free(wc->tab);
+    free(wc->all);
     free(wc);
 }
 
@@ -157,31 +166,38 @@ static uint64_t hash_of(MDB_dbi dbi, const uint8_t *p, size_t n)
     return fmix64(h ^ w);
 }
 
-static ent_t **slot_of(wcache_t *wc, uint64_t h, MDB_dbi dbi, const uint8_t *k, size_t klen)
+static slot_t *slot_of(wcache_t *wc, uint64_t h, MDB_dbi dbi, const uint8_t *k, size_t klen)
 {
     size_t mask = wc->tab_cap - 1;
     for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-        ent_t *e = wc->tab[i];
-        if (e == NULL ||
-            (e->hash == h && e->dbi == dbi && e->klen == klen && memcmp(e->key, k, klen) == 0))
-            return &wc->tab[i];
+        slot_t *sl = &wc->tab[i];
+        if (sl->e == NULL)
+            return sl;
+        if (sl->hash == h && sl->e->dbi == dbi && sl->e->klen == klen &&
+            memcmp(sl->e->key, k, klen) == 0)
+            return sl;
     }
 }
 
 static bool grow_table(wcache_t *wc)
 {
     size_t cap = wc->tab_cap ? wc->tab_cap * 2 : 1024;
-    ent_t **nt = calloc(cap, sizeof *nt);
-    if (nt == NULL)
+    slot_t *nt = calloc(cap, sizeof *nt);
+    ent_t **na = realloc(wc->all, cap / 2 * sizeof *na);
+    if (na != NULL)
+        wc->all = na;
+    if (nt == NULL || na == NULL) {
+        free(nt);
         return false;
+    }
+    wc->all_cap = cap / 2;
     for (size_t i = 0; i < wc->tab_cap; i++) {
-        ent_t *e = wc->tab[i];
-        if (e == NULL)
+        if (wc->tab[i].e == NULL)
             continue;
-        size_t j = (size_t)e->hash & (cap - 1);
-        while (nt[j] != NULL)
+        size_t j = (size_t)wc->tab[i].hash & (cap - 1);
+        while (nt[j].e != NULL)
             j = (j + 1) & (cap - 1);
-        nt[j] = e;
+        nt[j] = wc->tab[i];
     }
     free(wc->tab);
     wc->tab = nt;
@@ -201,17 +217,13 @@ static ent_t *lookup(wcache_t *wc, MDB_dbi dbi, const MDB_val *k, size_t vcap, b
     if ((wc->n + 1) * 2 > wc->tab_cap && !grow_table(wc))
         return NULL;
     uint64_t h = hash_of(dbi, k->mv_data, k->mv_size);
-    ent_t **slot = slot_of(wc, h, dbi, k->mv_data, k->mv_size);
-    if (*slot != NULL)
-        return wc->last = *slot;
+    slot_t *slot = slot_of(wc, h, dbi, k->mv_data, k->mv_size);
+    if (slot->e != NULL)
+        return wc->last = slot->e;
     ent_t *e = arena_alloc(wc, sizeof *e + k->mv_size + vcap);
     if (e == NULL)
         return NULL;
     e->hash = h;
-    e->pfx = 0;
-    const uint8_t *kb = k->mv_data;
-    for (size_t i = 0; i < 8; i++)
-        e->pfx = e->pfx << 8 | (i < k->mv_size ? kb[i] : 0);
     e->dbi = dbi;
     e->klen = (uint32_t)k->mv_size;
     e->vlen = 0;
@@ -220,7 +232,9 @@ static ent_t *lookup(wcache_t *wc, MDB_dbi dbi, const MDB_val *k, size_t vcap, b
     e->present = false;
     e->dirty = false;
     memcpy(e->key, k->mv_data, k->mv_size);
-    *slot = e;
+    slot->hash = h;
+    slot->e = e;
+    wc->all[wc->n] = e; /* all_cap = tab_cap / 2 > n */
     wc->n++;
     *created = true;
     return wc->last = e;
@@ -313,19 +327,38 @@ int store_tx_del(wcache_t *wc, MDB_txn *txn, MDB_dbi dbi, const MDB_val *k)
     return had ? 0 : MDB_NOTFOUND;
 }
 
-/* LMDB's default order: bytes, then the shorter key first. */
-static int ent_cmp(const void *a, const void *b)
+/* A dirty entry to sort: the first 16 key bytes (big-endian, zero-padded)
+   decide most comparisons without touching the entry. */
+typedef struct srec {
+    MDB_dbi dbi;
+    uint64_t k0, k1;
+    const ent_t *e;
+} srec_t;
+
+static uint64_t be_word(const uint8_t *p, size_t n)
 {
-    const ent_t *x = *(ent_t *const *)a, *y = *(ent_t *const *)b;
+    uint64_t w = 0;
+    for (size_t i = 0; i < 8; i++)
+        w = w << 8 | (i < n ? p[i] : 0);
+    return w;
+}
+
+/* LMDB's default order: bytes, then the shorter key first. Zero padding
+   keeps the prefix order right wherever two prefixes differ. */
+static int srec_cmp(const void *a, const void *b)
+{
+    const srec_t *x = a, *y = b;
     if (x->dbi != y->dbi)
         return x->dbi < y->dbi ? -1 : 1;
-    if (x->pfx != y->pfx) /* zero padding keeps this order right when they differ */
-        return x->pfx < y->pfx ? -1 : 1;
-    size_t n = x->klen < y->klen ? x->klen : y->klen;
-    int c = memcmp(x->key, y->key, n);
+    if (x->k0 != y->k0)
+        return x->k0 < y->k0 ? -1 : 1;
+    if (x->k1 != y->k1)
+        return x->k1 < y->k1 ? -1 : 1;
+    size_t n = x->e->klen < y->e->klen ? x->e->klen : y->e->klen;
+    int c = memcmp(x->e->key, y->e->key, n);
     if (c != 0)
         return c;
-    return x->klen < y->klen ? -1 : x->klen > y->klen;
+    return x->e->klen < y->e->klen ? -1 : x->e->klen > y->e->klen;
 }
 
 int wcache_flush(wcache_t *wc)
@@ -333,18 +366,21 @@ int wcache_flush(wcache_t *wc)
     MDB_txn *txn = wc == NULL ? NULL : atomic_load_explicit(&wc->txn, memory_order_relaxed);
     if (txn == NULL)
         return 0;
-    size_t nd = 0;
-    for (size_t i = 0; i < wc->tab_cap; i++)
-        if (wc->tab[i] != NULL && wc->tab[i]->dirty)
-            nd++;
-    ent_t **v = malloc((nd ? nd : 1) * sizeof *v);
+    srec_t *v = malloc((wc->n ? wc->n : 1) * sizeof *v);
     if (v == NULL)
         return ENOMEM;
-    nd = 0;
-    for (size_t i = 0; i < wc->tab_cap; i++)
-        if (wc->tab[i] != NULL && wc->tab[i]->dirty)
-            v[nd++] = wc->tab[i];
-    qsort(v, nd, sizeof *v, ent_cmp);
+    size_t nd = 0;
+    for (size_t i = 0; i < wc->n; i++) {
+        const ent_t *e = wc->all[i];
+        if (!e->dirty)
+            continue;
+        v[nd].dbi = e->dbi;
+        v[nd].k0 = be_word(e->key, e->klen);
+        v[nd].k1 = e->klen > 8 ? be_word(e->key + 8, e->klen - 8) : 0;
+        v[nd].e = e;
+        nd++;
+    }
+    qsort(v, nd, sizeof *v, srec_cmp);
     int rc = 0;
     MDB_cursor *c = NULL;
     MDB_dbi open_dbi = 0;
@@ -355,7 +391,7 @@ int wcache_flush(wcache_t *wc)
     size_t last_len = 0;
     bool appending = false;
     for (size_t i = 0; i < nd && !rc; i++) {
-        ent_t *e = v[i];
+        const ent_t *e = v[i].e;
         if (c == NULL || open_dbi != e->dbi) {
             if (c != NULL)
                 mdb_cursor_close(c);
@@ -380,7 +416,7 @@ int wcache_flush(wcache_t *wc)
                 last_len = lk.mv_size;
             }
         }
-        MDB_val kv = {e->klen, e->key}, vv = {e->vlen, e->val};
+        MDB_val kv = {e->klen, (void *)e->key}, vv = {e->vlen, e->val};
         if (!appending && e->present) {
             /* Sorted, so once past the last key every later one is too. */
             size_t n = e->klen < last_len ? e->klen : last_len;
