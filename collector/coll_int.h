@@ -23,6 +23,14 @@
 err_t coll_event_from_json(const coll_opts_t *o, json_t *obj, kpi_arena_t *arena, kpi_event_t *ev,
                            coll_error_t *err);
 
+/*
+ * The fast reader of a flat event object (coll_fastjson.c): a new object
+ * (the caller owns it, json_decref) equal to what json_loadb would give, or
+ * NULL when the input is not of the simple shape it reads (or not valid);
+ * then the caller parses it with json_loadb, which also words the errors.
+ */
+json_t *coll_fast_object(const char *data, size_t len);
+
 /* Incremental CSV: header row, then one object per data row. */
 typedef struct coll_csv coll_csv_t;
 

@@ -142,8 +142,11 @@ static err_t take_text(coll_parser_t *p, const char *data, size_t len, size_t li
         return report(p, index, line, ERR_TOO_LARGE, NULL, "",
                       "item larger than 1 MiB; events are small, is this one event?");
     json_error_t je;
-    json_t *j =
-        json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+    /* The common flat object is read by the fast reader; everything else,
+       and every error, by Jansson. */
+    json_t *j = coll_fast_object(data, len);
+    if (j == NULL)
+        j = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
     if (j == NULL) {
         char msg[200];
         snprintf(msg, sizeof msg, "not valid JSON: %s (column %d)", je.text, je.column);
@@ -169,6 +172,30 @@ static bool item_add(coll_parser_t *p, char c)
         p->item_cap = cap;
     }
     p->item[p->item_len++] = c;
+    return true;
+}
+
+/* item_add for n bytes at once. */
+static bool item_add_n(coll_parser_t *p, const char *b, size_t n)
+{
+    if (p->item_too_big)
+        return true;
+    if (n > COLL_ITEM_MAX - p->item_len) {
+        p->item_too_big = true;
+        return true;
+    }
+    if (p->item_len + n > p->item_cap) {
+        size_t cap = p->item_cap ? p->item_cap : 4096;
+        while (cap < p->item_len + n)
+            cap *= 2;
+        char *nb = realloc(p->item, cap);
+        if (nb == NULL)
+            return false;
+        p->item = nb;
+        p->item_cap = cap;
+    }
+    memcpy(p->item + p->item_len, b, n);
+    p->item_len += n;
     return true;
 }
 
@@ -291,6 +318,48 @@ static err_t ndjson_line_end(coll_parser_t *p)
     return take_text(p, p->item + s, n - s, p->item_line, p->item_too_big);
 }
 
+/* A whole line (without its newline) seen in one buffer: no copy. */
+static err_t ndjson_line(coll_parser_t *p, const char *b, size_t n)
+{
+    bool too_big = n > COLL_ITEM_MAX;
+    while (n > 0 && is_ws(b[n - 1]))
+        n--;
+    size_t s = 0;
+    while (s < n && is_ws(b[s]))
+        s++;
+    if (s == n && !too_big)
+        return ERR_OK;
+    return take_text(p, b + s, n - s, p->line, too_big);
+}
+
+/* NDJSON a line at a time: lines found whole in buf are taken in place;
+   a line split across buffers is gathered in p->item. */
+static err_t ndjson_feed(coll_parser_t *p, const char *buf, size_t len)
+{
+    size_t i = 0;
+    while (i < len && !p->stopped) {
+        const char *nl = memchr(buf + i, '\n', len - i);
+        size_t n = nl ? (size_t)(nl - (buf + i)) : len - i;
+        err_t e;
+        if (!p->item_active && nl != NULL) {
+            e = ndjson_line(p, buf + i, n);
+        } else {
+            if (!p->item_active)
+                item_start(p, buf[i]);
+            if (!item_add_n(p, buf + i, n))
+                return ERR_NOMEM;
+            e = nl ? ndjson_line_end(p) : ERR_OK;
+        }
+        if (nl == NULL)
+            break;
+        p->line++;
+        i += n + 1;
+        if (e)
+            return e;
+    }
+    return p->stopped;
+}
+
 static err_t ndjson_byte(coll_parser_t *p, char c)
 {
     if (!p->item_active)
@@ -319,6 +388,8 @@ static err_t pump(coll_parser_t *p, const char *buf, size_t len)
         err_t e = coll_csv_feed(p->csv, buf, len);
         return e ? e : p->stopped;
     }
+    if (p->fmt == COLL_FMT_NDJSON)
+        return ndjson_feed(p, buf, len);
     for (size_t i = 0; i < len && !p->stopped; i++) {
         char c = buf[i];
         err_t e = p->fmt == COLL_FMT_NDJSON ? ndjson_byte(p, c) : json_byte(p, c);

@@ -5,6 +5,7 @@
 #include "store_derive.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,7 +255,7 @@ static err_t st_get(const derive_t *d, MDB_txn *txn, kpi_doc_kind_t kind, const 
     key_t_ k;
     st_key(&k, kind, number);
     MDB_val kv = k_val(&k), v;
-    int rc = mdb_get(txn, d->state, &kv, &v);
+    int rc = store_tx_get(d->wc, txn, d->state, &kv, &v);
     if (rc == MDB_NOTFOUND)
         return ERR_NOT_FOUND;
     if (rc)
@@ -273,7 +274,7 @@ static err_t st_put(const derive_t *d, MDB_txn *txn, const char *number, const d
     wbuf_t w;
     st_encode(s, &w);
     MDB_val kv = k_val(&k), v = {w.n, w.b};
-    int rc = mdb_put(txn, d->state, &kv, &v, 0);
+    int rc = store_tx_put(d->wc, txn, d->state, &kv, &v);
     return rc ? db_err(rc, msg, "write document state") : ERR_OK;
 }
 
@@ -293,26 +294,83 @@ static err_t st_need(const derive_t *d, MDB_txn *txn, kpi_doc_kind_t kind, const
 
 /* ---- additive day rows (flows, SLA, FTQ) -------------------------------------- */
 
-/* Add n int64s into the row at key (created as zeros), overflow-checked. */
-static err_t row_add(MDB_txn *txn, MDB_dbi dbi, key_t_ *k, const int64_t *add, size_t n,
-                     err_msg_t *msg)
+/*
+ * Day rows (d_flows, d_sla, d_ftq) are packed: a u16 mask of the non-zero
+ * columns (little-endian), then each of those columns as a zigzag LEB128
+ * varint. A flow row of 12 columns usually has one or two set, so the row
+ * is a few bytes instead of 96. ROW_MAX_COLS columns at most.
+ */
+#define ROW_MAX_COLS 16
+#define ROW_PACKED_MAX (2 + ROW_MAX_COLS * 10)
+
+static size_t row_pack(const int64_t *vals, size_t n, uint8_t *out)
 {
-    int64_t vals[16] = {0};
+    uint16_t mask = 0;
+    size_t o = 2;
+    for (size_t i = 0; i < n; i++) {
+        if (vals[i] == 0)
+            continue;
+        mask |= (uint16_t)(1u << i);
+        uint64_t z = ((uint64_t)vals[i] << 1) ^ (uint64_t)(vals[i] >> 63);
+        while (z >= 0x80) {
+            out[o++] = (uint8_t)(z | 0x80);
+            z >>= 7;
+        }
+        out[o++] = (uint8_t)z;
+    }
+    out[0] = (uint8_t)mask;
+    out[1] = (uint8_t)(mask >> 8);
+    return o;
+}
+
+/* false when v is not a packed row of at most n columns. */
+static bool row_unpack(const MDB_val *v, size_t n, int64_t *vals)
+{
+    const uint8_t *p = v->mv_data;
+    size_t len = v->mv_size, o = 2;
+    memset(vals, 0, n * sizeof *vals);
+    if (len < 2)
+        return false;
+    unsigned mask = (unsigned)p[0] | (unsigned)p[1] << 8;
+    if (n < ROW_MAX_COLS && (mask >> n) != 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        uint64_t z = 0;
+        for (unsigned shift = 0;; shift += 7) {
+            if (o >= len || shift > 63)
+                return false;
+            uint8_t b = p[o++];
+            z |= (uint64_t)(b & 0x7f) << shift;
+            if (!(b & 0x80))
+                break;
+        }
+        vals[i] = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+    }
+    return o == len;
+}
+
+/* Add n int64s into the row at key (created as zeros), overflow-checked. */
+static err_t row_add(wcache_t *wc, MDB_txn *txn, MDB_dbi dbi, key_t_ *k, const int64_t *add,
+                     size_t n, err_msg_t *msg)
+{
+    int64_t vals[ROW_MAX_COLS] = {0};
     MDB_val kv = k_val(k), v;
-    int rc = mdb_get(txn, dbi, &kv, &v);
+    int rc = store_tx_get(wc, txn, dbi, &kv, &v);
     if (rc == 0) {
-        if (v.mv_size != n * sizeof(int64_t))
-            return err_set(msg, ERR_STORE_CORRUPT, "derived state: row of wrong size");
-        memcpy(vals, v.mv_data, v.mv_size);
+        if (!row_unpack(&v, n, vals))
+            return err_set(msg, ERR_STORE_CORRUPT, "derived state: damaged row");
     } else if (rc != MDB_NOTFOUND) {
         return db_err(rc, msg, "read row");
     }
     for (size_t i = 0; i < n; i++)
         if (!add_ok(&vals[i], add[i]))
             return err_set(msg, ERR_OVERFLOW, "derived state: a total leaves int64");
-    v.mv_size = n * sizeof(int64_t);
-    v.mv_data = vals;
-    rc = mdb_put(txn, dbi, &kv, &v, 0);
+    uint8_t packed[ROW_PACKED_MAX];
+    v.mv_size = row_pack(vals, n, packed);
+    v.mv_data = packed;
+    rc = store_tx_put(wc, txn, dbi, &kv, &v);
     return rc ? db_err(rc, msg, "write row") : ERR_OK;
 }
 
@@ -332,6 +390,7 @@ enum {
     F_COUNT
 };
 _Static_assert(sizeof(store_flows_t) == F_COUNT * sizeof(int64_t), "store_flows_t layout");
+_Static_assert(F_COUNT <= ROW_MAX_COLS, "a flow row fits the packed mask");
 
 static err_t flow_add(const derive_t *d, MDB_txn *txn, const char cur[4], uint32_t unit,
                       uint32_t party, int32_t day, int field, int64_t amount, int64_t count_field,
@@ -352,7 +411,7 @@ static err_t flow_add(const derive_t *d, MDB_txn *txn, const char cur[4], uint32
             k_u32(&k, units[u]);
             k_u32(&k, parties[p]);
             k_day(&k, day);
-            err_t e = row_add(txn, d->flows, &k, add, F_COUNT, msg);
+            err_t e = row_add(d->wc, txn, d->flows, &k, add, F_COUNT, msg);
             if (e)
                 return e;
         }
@@ -360,8 +419,8 @@ static err_t flow_add(const derive_t *d, MDB_txn *txn, const char cur[4], uint32
     return ERR_OK;
 }
 
-static err_t unit_row_add(MDB_txn *txn, MDB_dbi dbi, uint8_t tag, uint32_t unit, int32_t day,
-                          const int64_t *add, size_t n, err_msg_t *msg)
+static err_t unit_row_add(wcache_t *wc, MDB_txn *txn, MDB_dbi dbi, uint8_t tag, uint32_t unit,
+                          int32_t day, const int64_t *add, size_t n, err_msg_t *msg)
 {
     uint32_t units[2] = {unit, 0};
     for (int u = 0; u < 2; u++) {
@@ -372,7 +431,7 @@ static err_t unit_row_add(MDB_txn *txn, MDB_dbi dbi, uint8_t tag, uint32_t unit,
         k_u8(&k, tag);
         k_u32(&k, units[u]);
         k_day(&k, day);
-        err_t e = row_add(txn, dbi, &k, add, n, msg);
+        err_t e = row_add(wc, txn, dbi, &k, add, n, msg);
         if (e)
             return e;
     }
@@ -398,17 +457,17 @@ static err_t sla_contrib(const derive_t *d, MDB_txn *txn, uint32_t unit, const s
     int32_t b =
         kpi_sla_breach_day(&def->target, &d->cal, s->start_s, s->start_day, tz_day_of, d->tz);
     int64_t add[4] = {0, 0, sign, 0};
-    err_t e = unit_row_add(txn, d->sla, s->sla, unit, b, add, 4, msg);
+    err_t e = unit_row_add(d->wc, txn, d->sla, s->sla, unit, b, add, 4, msg);
     if (e || s->stop_s == T_NONE)
         return e;
     bool met = kpi_sla_met(&def->target, &d->cal, s->start_s, s->start_day, s->stop_s, s->stop_day);
     int64_t done[4] = {sign, met ? sign : 0, 0, 0};
-    e = unit_row_add(txn, d->sla, s->sla, unit, s->stop_day, done, 4, msg);
+    e = unit_row_add(d->wc, txn, d->sla, s->sla, unit, s->stop_day, done, 4, msg);
     if (e)
         return e;
     int64_t closed[4] = {0, 0, 0, sign};
-    return unit_row_add(txn, d->sla, s->sla, unit, b > s->stop_day ? b : s->stop_day, closed, 4,
-                        msg);
+    return unit_row_add(d->wc, txn, d->sla, s->sla, unit, b > s->stop_day ? b : s->stop_day, closed,
+                        4, msg);
 }
 
 static slot_t *slot_find(dstate_t *st, uint8_t sla)
@@ -490,14 +549,16 @@ static err_t ftq_contrib(const derive_t *d, MDB_txn *txn, const dstate_t *st, in
             return ERR_OK;
         if (st->review_result == KPI_RESULT_PASS && st->corrections == 0)
             add[1] = sign;
-        return unit_row_add(txn, d->ftq, STORE_FTQ_INVOICE, st->unit, st->review_day, add, 2, msg);
+        return unit_row_add(d->wc, txn, d->ftq, STORE_FTQ_INVOICE, st->unit, st->review_day, add, 2,
+                            msg);
     }
     if (st->kind == KPI_DOC_BILL) {
         if (st->proc_s == T_NONE)
             return ERR_OK;
         if (st->rej_s == T_NONE || st->rej_s >= st->proc_s)
             add[1] = sign;
-        return unit_row_add(txn, d->ftq, STORE_FTQ_BILL, st->unit, st->proc_day, add, 2, msg);
+        return unit_row_add(d->wc, txn, d->ftq, STORE_FTQ_BILL, st->unit, st->proc_day, add, 2,
+                            msg);
     }
     return ERR_OK;
 }
@@ -582,87 +643,89 @@ typedef struct step {
  * (cur unit party basis basis_day, 16 bytes): every row at or after a step's
  * day gets it. A row is first created at each step's day, holding the value
  * in force just before, so "last row <= d" stays the value as of d.
+ *
+ * One merge walk: from the first step's day to the prefix's last row, the
+ * existing rows and the step days are visited in day order; `base` is the
+ * stored value of the latest row passed (what was in force before), `run`
+ * the sum of the steps up to here. A new row gets base + run, an existing
+ * one its own value + run.
  */
 static err_t open_apply(MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix, const step_t *steps,
                         size_t n, err_msg_t *msg)
 {
+    if (n == 0)
+        return ERR_OK;
     MDB_cursor *c;
     int rc = mdb_cursor_open(txn, dbi, &c);
     if (rc)
         return db_err(rc, msg, "open cursor");
     err_t e = ERR_OK;
     key_t_ k;
-    MDB_val kv, v;
-    for (size_t i = 0; i < n && !e; i++) {
-        k_reset(&k);
-        k_bytes(&k, prefix, 16);
-        k_day(&k, steps[i].day);
-        kv = k_val(&k);
-        rc = mdb_cursor_get(c, &kv, &v, MDB_SET_KEY);
-        if (rc == 0)
-            continue;
-        if (rc != MDB_NOTFOUND) {
-            e = db_err(rc, msg, "read open amounts");
-            break;
-        }
-        int64_t before[2] = {0, 0};
-        kv = k_val(&k);
-        rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
-        rc = rc == MDB_NOTFOUND ? mdb_cursor_get(c, &kv, &v, MDB_LAST)
-                                : mdb_cursor_get(c, &kv, &v, MDB_PREV);
-        if (rc == 0 && kv.mv_size == 20 && memcmp(kv.mv_data, prefix, 16) == 0 &&
-            v.mv_size == sizeof before)
-            memcpy(before, v.mv_data, sizeof before);
-        else if (rc != 0 && rc != MDB_NOTFOUND) {
-            e = db_err(rc, msg, "read open amounts");
-            break;
-        }
-        kv = k_val(&k);
-        v.mv_size = sizeof before;
-        v.mv_data = before;
-        rc = mdb_put(txn, dbi, &kv, &v, 0);
-        if (rc)
-            e = db_err(rc, msg, "write open amounts");
-    }
-    if (e || n == 0) {
-        mdb_cursor_close(c);
-        return e;
-    }
     k_reset(&k);
     k_bytes(&k, prefix, 16);
     k_day(&k, steps[0].day);
-    kv = k_val(&k);
-    int64_t run_a = 0, run_c = 0;
-    size_t si = 0;
-    for (rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE); rc == 0;
-         rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT)) {
-        if (kv.mv_size != 20 || memcmp(kv.mv_data, prefix, 16) != 0)
-            break;
-        int32_t day = get_day((const uint8_t *)kv.mv_data + 16);
-        while (si < n && steps[si].day <= day) {
-            run_a += steps[si].amount;
-            run_c += steps[si].count;
-            si++;
-        }
-        int64_t val[2];
-        if (v.mv_size != sizeof val) {
+    MDB_val kv = k_val(&k), v;
+    int64_t base[2] = {0, 0};
+    /* The row in force before the first step. */
+    rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
+    rc = rc == MDB_NOTFOUND ? mdb_cursor_get(c, &kv, &v, MDB_LAST)
+                            : mdb_cursor_get(c, &kv, &v, MDB_PREV);
+    if (rc == 0 && kv.mv_size == 20 && memcmp(kv.mv_data, prefix, 16) == 0) {
+        if (!row_unpack(&v, 2, base))
             e = err_set(msg, ERR_STORE_CORRUPT, "derived state: open amount row damaged");
+    } else if (rc != 0 && rc != MDB_NOTFOUND) {
+        e = db_err(rc, msg, "read open amounts");
+    }
+    kv = k_val(&k);
+    rc = e ? 0 : mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
+    int64_t run[2] = {0, 0};
+    size_t si = 0;
+    while (!e) {
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            e = db_err(rc, msg, "read open amounts");
             break;
         }
-        memcpy(val, v.mv_data, sizeof val);
-        if (!add_ok(&val[0], run_a) || !add_ok(&val[1], run_c)) {
+        bool have = rc == 0 && kv.mv_size == 20 && memcmp(kv.mv_data, prefix, 16) == 0;
+        int32_t rday = have ? get_day((const uint8_t *)kv.mv_data + 16) : 0;
+        bool fresh = si < n && (!have || steps[si].day < rday);
+        if (!fresh && !have)
+            break;
+        int32_t day = fresh ? steps[si].day : rday;
+        for (; si < n && steps[si].day == day; si++)
+            if (!add_ok(&run[0], steps[si].amount) || !add_ok(&run[1], steps[si].count)) {
+                e = err_set(msg, ERR_OVERFLOW, "derived state: open amount leaves int64");
+                break;
+            }
+        if (e)
+            break;
+        if (!fresh) {
+            if (!row_unpack(&v, 2, base)) {
+                e = err_set(msg, ERR_STORE_CORRUPT, "derived state: open amount row damaged");
+                break;
+            }
+        }
+        int64_t val[2] = {base[0], base[1]};
+        if (!add_ok(&val[0], run[0]) || !add_ok(&val[1], run[1])) {
             e = err_set(msg, ERR_OVERFLOW, "derived state: open amount leaves int64");
             break;
         }
-        MDB_val nv = {sizeof val, val};
-        rc = mdb_cursor_put(c, &kv, &nv, MDB_CURRENT);
+        uint8_t packed[ROW_PACKED_MAX];
+        MDB_val nv = {row_pack(val, 2, packed), packed};
+        if (fresh) {
+            k_reset(&k);
+            k_bytes(&k, prefix, 16);
+            k_day(&k, day);
+            kv = k_val(&k);
+            rc = mdb_cursor_put(c, &kv, &nv, 0); /* the cursor is at the new row */
+        } else {
+            rc = mdb_cursor_put(c, &kv, &nv, MDB_CURRENT);
+        }
         if (rc) {
             e = db_err(rc, msg, "write open amounts");
             break;
         }
+        rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT);
     }
-    if (!e && rc != 0 && rc != MDB_NOTFOUND)
-        e = db_err(rc, msg, "read open amounts");
     mdb_cursor_close(c);
     return e;
 }
@@ -672,6 +735,269 @@ static int64_t ind(int64_t open)
     return open != 0;
 }
 
+/* ---- batch caches: timelines and open-amount steps ----------------------------------- */
+
+/*
+ * While a batch is written (derive_batch_begin .. derive_batch_end, one write
+ * transaction), an invoice's timeline is read from d_tl once and then kept
+ * here, and the open-amount steps are gathered per d_open prefix and applied
+ * once per prefix at derive_batch_flush: a busy prefix (a due day of the
+ * whole book) is walked once per batch instead of once per movement.
+ * Applying the gathered steps at once gives the same rows as applying them
+ * one by one: a row is created at each step's day holding the value before
+ * it, and each row then adds the steps at or before its day.
+ */
+
+typedef struct bent {
+    uint64_t hash;
+    uint32_t klen;
+    tl_t tl;       /* tls: the invoice's timeline, ascending days */
+    step_t *steps; /* opens: the batch's steps under the prefix */
+    size_t n, cap; /* of steps */
+    uint8_t key[];
+} bent_t;
+
+typedef struct bmap {
+    bent_t **tab;
+    size_t cap, n; /* cap: power of two, at most half full */
+} bmap_t;
+
+struct derive_batch {
+    /* The write transaction the caches belong to. Atomic because readers
+       on other threads compare their transaction with it. */
+    _Atomic(MDB_txn *) txn;
+    bool direct;  /* apply open steps at once (a retry after a flush overflow) */
+    bmap_t tls;   /* invoice number -> timeline */
+    bmap_t opens; /* d_open prefix (16 bytes) -> steps */
+};
+
+static uint64_t bhash(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h ^ (h >> 31);
+}
+
+static void bmap_clear(bmap_t *m)
+{
+    for (size_t i = 0; i < m->cap && m->n > 0; i++) {
+        bent_t *e = m->tab[i];
+        if (e == NULL)
+            continue;
+        free(e->tl.v);
+        free(e->steps);
+        free(e);
+        m->tab[i] = NULL;
+        m->n--;
+    }
+    /* A table grown by a big batch is dropped (small batches stay cheap). */
+    if (m->cap > 4096) {
+        free(m->tab);
+        m->tab = NULL;
+        m->cap = 0;
+    }
+}
+
+static bool bmap_grow(bmap_t *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 256;
+    bent_t **nt = calloc(cap, sizeof *nt);
+    if (nt == NULL)
+        return false;
+    for (size_t i = 0; i < m->cap; i++) {
+        bent_t *e = m->tab[i];
+        if (e == NULL)
+            continue;
+        size_t j = (size_t)e->hash & (cap - 1);
+        while (nt[j] != NULL)
+            j = (j + 1) & (cap - 1);
+        nt[j] = e;
+    }
+    free(m->tab);
+    m->tab = nt;
+    m->cap = cap;
+    return true;
+}
+
+/* The entry for key, created empty when missing (*created); NULL: no memory. */
+static bent_t *bmap_get(bmap_t *m, const uint8_t *key, size_t klen, bool *created)
+{
+    *created = false;
+    if ((m->n + 1) * 2 > m->cap && !bmap_grow(m))
+        return NULL;
+    uint64_t h = bhash(key, klen);
+    size_t mask = m->cap - 1, i = (size_t)h & mask;
+    for (; m->tab[i] != NULL; i = (i + 1) & mask) {
+        bent_t *e = m->tab[i];
+        if (e->hash == h && e->klen == klen && memcmp(e->key, key, klen) == 0)
+            return e;
+    }
+    bent_t *e = calloc(1, sizeof *e + klen);
+    if (e == NULL)
+        return NULL;
+    e->hash = h;
+    e->klen = (uint32_t)klen;
+    memcpy(e->key, key, klen);
+    m->tab[i] = e;
+    m->n++;
+    *created = true;
+    return e;
+}
+
+derive_batch_t *derive_batch_new(void)
+{
+    return calloc(1, sizeof(derive_batch_t));
+}
+
+void derive_batch_free(derive_batch_t *b)
+{
+    if (b == NULL)
+        return;
+    bmap_clear(&b->tls);
+    bmap_clear(&b->opens);
+    free(b->tls.tab);
+    free(b->opens.tab);
+    free(b);
+}
+
+void derive_batch_begin(const derive_t *d, MDB_txn *txn, bool direct)
+{
+    derive_batch_t *b = d->batch;
+    if (b == NULL)
+        return;
+    bmap_clear(&b->tls);
+    bmap_clear(&b->opens);
+    b->direct = direct;
+    atomic_store_explicit(&b->txn, txn, memory_order_relaxed);
+}
+
+void derive_batch_end(const derive_t *d)
+{
+    derive_batch_t *b = d->batch;
+    if (b == NULL)
+        return;
+    bmap_clear(&b->tls);
+    bmap_clear(&b->opens);
+    atomic_store_explicit(&b->txn, NULL, memory_order_relaxed);
+}
+
+/* The batch caches when txn is the batch's transaction, else NULL. */
+static derive_batch_t *batch_of(const derive_t *d, MDB_txn *txn)
+{
+    derive_batch_t *b = d->batch;
+    if (b == NULL || atomic_load_explicit(&b->txn, memory_order_relaxed) != txn)
+        return NULL;
+    return b;
+}
+
+static int bent_key_cmp(const void *a, const void *b)
+{
+    const bent_t *x = *(bent_t *const *)a, *y = *(bent_t *const *)b;
+    return memcmp(x->key, y->key, 16);
+}
+
+static int step_cmp(const void *a, const void *b)
+{
+    const step_t *x = a, *y = b;
+    return x->day < y->day ? -1 : x->day > y->day;
+}
+
+err_t derive_batch_flush(const derive_t *d, MDB_txn *txn, err_msg_t *msg)
+{
+    derive_batch_t *b = batch_of(d, txn);
+    if (b == NULL || b->opens.n == 0)
+        return ERR_OK;
+    bent_t **v = malloc(b->opens.n * sizeof *v);
+    if (v == NULL)
+        return err_set(msg, ERR_NOMEM, "out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < b->opens.cap; i++)
+        if (b->opens.tab[i] != NULL)
+            v[n++] = b->opens.tab[i];
+    qsort(v, n, sizeof *v, bent_key_cmp);
+    err_t e = ERR_OK;
+    for (size_t i = 0; i < n && !e; i++) {
+        qsort(v[i]->steps, v[i]->n, sizeof *v[i]->steps, step_cmp);
+        e = open_apply(txn, d->open, v[i]->key, v[i]->steps, v[i]->n, msg);
+    }
+    free(v);
+    if (!e)
+        bmap_clear(&b->opens);
+    return e;
+}
+
+/* Gather steps under a d_open prefix (16 bytes) for the flush. */
+static err_t batch_steps(derive_batch_t *b, const uint8_t *prefix, const step_t *steps, size_t n,
+                         err_msg_t *msg)
+{
+    bool created;
+    bent_t *e = bmap_get(&b->opens, prefix, 16, &created);
+    if (e == NULL)
+        return err_set(msg, ERR_NOMEM, "out of memory");
+    if (e->n + n > e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 4;
+        while (cap < e->n + n)
+            cap *= 2;
+        step_t *nv = realloc(e->steps, cap * sizeof *nv);
+        if (nv == NULL)
+            return err_set(msg, ERR_NOMEM, "out of memory");
+        e->steps = nv;
+        e->cap = cap;
+    }
+    memcpy(e->steps + e->n, steps, n * sizeof *steps);
+    e->n += n;
+    return ERR_OK;
+}
+
+/* The invoice's timeline kept for the batch (loaded on first use). */
+static err_t batch_tl(const derive_t *d, derive_batch_t *b, MDB_txn *txn, const char *number,
+                      tl_t **out, err_msg_t *msg)
+{
+    bool created;
+    bent_t *e = bmap_get(&b->tls, (const uint8_t *)number, strlen(number), &created);
+    if (e == NULL)
+        return err_set(msg, ERR_NOMEM, "out of memory");
+    if (created) {
+        /* Nothing of this invoice's timeline was written in this batch yet,
+           so LMDB's rows are its timeline. */
+        err_t r = tl_load(d, txn, number, &e->tl, msg);
+        if (r) {
+            free(e->tl.v);
+            e->tl = (tl_t){0};
+            /* Drop nothing else: the batch is aborted on any error. */
+            return r;
+        }
+    }
+    *out = &e->tl;
+    return ERR_OK;
+}
+
+/* Set the delta at `day` in a kept timeline (0 removes it). */
+static bool tl_set(tl_t *t, int32_t day, int64_t delta)
+{
+    size_t i = 0;
+    while (i < t->n && t->v[i].day < day)
+        i++;
+    if (i < t->n && t->v[i].day == day) {
+        if (delta != 0) {
+            t->v[i].delta = delta;
+        } else {
+            memmove(t->v + i, t->v + i + 1, (t->n - i - 1) * sizeof *t->v);
+            t->n--;
+        }
+        return true;
+    }
+    if (delta == 0)
+        return true;
+    if (!tl_push(t, day, delta))
+        return false;
+    memmove(t->v + i + 1, t->v + i, (t->n - 1 - i) * sizeof *t->v);
+    t->v[i].day = day;
+    t->v[i].delta = delta;
+    return true;
+}
+
 /*
  * Change invoice `number` (state st) by x on day eff: update its timeline and
  * the open-amount rows of both bases, for (unit|all) x (party|all).
@@ -679,8 +1005,11 @@ static int64_t ind(int64_t open)
 static err_t inv_move(const derive_t *d, MDB_txn *txn, const dstate_t *st, const char *number,
                       int32_t eff, int64_t x, err_msg_t *msg)
 {
-    tl_t t = {0};
-    err_t e = tl_load(d, txn, number, &t, msg);
+    tl_t own = {0}, *tp = &own;
+    derive_batch_t *b = batch_of(d, txn);
+    err_t e =
+        b != NULL ? batch_tl(d, b, txn, number, &tp, msg) : tl_load(d, txn, number, &own, msg);
+    const tl_t t = *tp; /* read below; the kept copy is updated at the end */
     step_t *steps = NULL;
     if (e)
         goto out;
@@ -725,6 +1054,14 @@ static err_t inv_move(const derive_t *d, MDB_txn *txn, const dstate_t *st, const
             break;
         day = t.v[i].day;
     }
+    /* The invoice's total after x, summed in this order (x first) so that
+       an intermediate overflow is refused the same way in every mode. */
+    int64_t total = x;
+    for (size_t j = 0; st->party != 0 && j < t.n; j++)
+        if (!add_ok(&total, t.v[j].delta)) {
+            e = err_set(msg, ERR_OVERFLOW, "invoice %s: open amount leaves int64", number);
+            goto out;
+        }
     /* Timeline row at eff. */
     {
         int64_t cur = 0;
@@ -738,27 +1075,27 @@ static err_t inv_move(const derive_t *d, MDB_txn *txn, const dstate_t *st, const
         key_t_ k;
         tl_key(&k, number, eff);
         MDB_val kv = k_val(&k), v = {sizeof cur, &cur};
-        int rc = cur == 0 ? mdb_del(txn, d->tl, &kv, NULL) : mdb_put(txn, d->tl, &kv, &v, 0);
+        int rc = cur == 0 ? store_tx_del(d->wc, txn, d->tl, &kv)
+                          : store_tx_put(d->wc, txn, d->tl, &kv, &v);
         if (rc && rc != MDB_NOTFOUND) {
             e = db_err(rc, msg, "write timeline");
+            goto out;
+        }
+        /* t is not read after this point: the kept timeline may move. */
+        if (b != NULL && !tl_set(tp, eff, cur)) {
+            e = err_set(msg, ERR_NOMEM, "out of memory");
             goto out;
         }
     }
     /* The customer's open-now index follows the invoice's total. */
     if (st->party != 0) {
-        int64_t total = x;
-        for (size_t j = 0; j < t.n; j++)
-            if (!add_ok(&total, t.v[j].delta)) {
-                e = err_set(msg, ERR_OVERFLOW, "invoice %s: open amount leaves int64", number);
-                goto out;
-            }
         key_t_ k;
         k_reset(&k);
         k_u32(&k, st->party);
         k_bytes(&k, number, strlen(number));
         MDB_val kv = k_val(&k), v = {0, (void *)""};
-        int rc =
-            total != 0 ? mdb_put(txn, d->copen, &kv, &v, 0) : mdb_del(txn, d->copen, &kv, NULL);
+        int rc = total != 0 ? store_tx_put(d->wc, txn, d->copen, &kv, &v)
+                            : store_tx_del(d->wc, txn, d->copen, &kv);
         if (rc && rc != MDB_NOTFOUND) {
             e = db_err(rc, msg, "write open index");
             goto out;
@@ -766,7 +1103,7 @@ static err_t inv_move(const derive_t *d, MDB_txn *txn, const dstate_t *st, const
     }
     uint32_t units[2] = {st->unit, 0}, parties[2] = {st->party, 0};
     int32_t basis_days[2] = {st->due_day, st->day0};
-    for (int b = 0; b < 2 && !e; b++)
+    for (int bs = 0; bs < 2 && !e; bs++)
         for (int u = 0; u < 2 && !e; u++)
             for (int p = 0; p < 2 && !e; p++) {
                 if ((u == 0 && st->unit == 0) || (p == 0 && st->party == 0))
@@ -776,13 +1113,16 @@ static err_t inv_move(const derive_t *d, MDB_txn *txn, const dstate_t *st, const
                 k_bytes(&k, st->cur, 3);
                 k_u32(&k, units[u]);
                 k_u32(&k, parties[p]);
-                k_u8(&k, (uint8_t)b);
-                k_day(&k, basis_days[b]);
-                e = open_apply(txn, d->open, k.b, steps, ns, msg);
+                k_u8(&k, (uint8_t)bs);
+                k_day(&k, basis_days[bs]);
+                if (ns == 0)
+                    continue;
+                e = b != NULL && !b->direct ? batch_steps(b, k.b, steps, ns, msg)
+                                            : open_apply(txn, d->open, k.b, steps, ns, msg);
             }
 out:
     free(steps);
-    free(t.v);
+    free(own.v);
     return e;
 }
 
@@ -809,7 +1149,7 @@ static err_t cust_get(const derive_t *d, MDB_txn *txn, uint32_t party, cust_t *c
     k_reset(&k);
     k_u32(&k, party);
     MDB_val kv = k_val(&k), v;
-    int rc = mdb_get(txn, d->cust, &kv, &v);
+    int rc = store_tx_get(d->wc, txn, d->cust, &kv, &v);
     if (rc == MDB_NOTFOUND)
         return ERR_NOT_FOUND;
     if (rc)
@@ -868,7 +1208,7 @@ static err_t cust_put(const derive_t *d, MDB_txn *txn, uint32_t party, const cus
     k_reset(&k);
     k_u32(&k, party);
     MDB_val kv = k_val(&k), v = {n, buf};
-    int rc = mdb_put(txn, d->cust, &kv, &v, 0);
+    int rc = store_tx_put(d->wc, txn, d->cust, &kv, &v);
     return rc ? db_err(rc, msg, "write customer") : ERR_OK;
 }
 
@@ -920,7 +1260,7 @@ static err_t habits_add(const derive_t *d, MDB_txn *txn, const dstate_t *inv, in
     k_bytes(&k, inv->cur, 3);
     MDB_val kv = k_val(&k), v;
     kpi_habits_acc_t acc = {0};
-    int rc = mdb_get(txn, d->habit, &kv, &v);
+    int rc = store_tx_get(d->wc, txn, d->habit, &kv, &v);
     if (rc == 0 && v.mv_size == sizeof acc)
         memcpy(&acc, v.mv_data, sizeof acc);
     else if (rc != MDB_NOTFOUND)
@@ -929,7 +1269,7 @@ static err_t habits_add(const derive_t *d, MDB_txn *txn, const dstate_t *inv, in
     kpi_habits_add(&acc, amount, app_day, inv->day0, inv->due_day);
     v.mv_size = sizeof acc;
     v.mv_data = &acc;
-    rc = mdb_put(txn, d->habit, &kv, &v, 0);
+    rc = store_tx_put(d->wc, txn, d->habit, &kv, &v);
     return rc ? db_err(rc, msg, "write habits") : ERR_OK;
 }
 
@@ -944,7 +1284,7 @@ static err_t cidx_add(const derive_t *d, MDB_txn *txn, uint32_t party, kpi_doc_k
     k_u8(&k, (uint8_t)kind);
     k_bytes(&k, number, strlen(number));
     MDB_val kv = k_val(&k), v = {0, (void *)""};
-    int rc = mdb_put(txn, d->cidx, &kv, &v, 0);
+    int rc = store_tx_put(d->wc, txn, d->cidx, &kv, &v);
     return rc ? db_err(rc, msg, "write customer index") : ERR_OK;
 }
 
@@ -1006,7 +1346,7 @@ err_t derive_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, const
     {
         MDB_val mk = {7, (void *)"max_day"}, mv;
         int32_t have = INT32_MIN;
-        int rc = mdb_get(txn, d->meta, &mk, &mv);
+        int rc = store_tx_get(d->wc, txn, d->meta, &mk, &mv);
         if (rc == 0 && mv.mv_size == sizeof have)
             memcpy(&have, mv.mv_data, sizeof have);
         else if (rc && rc != MDB_NOTFOUND)
@@ -1014,7 +1354,7 @@ err_t derive_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, const
         if (day > have) {
             mv.mv_size = sizeof day;
             mv.mv_data = &day;
-            if ((rc = mdb_put(txn, d->meta, &mk, &mv, 0)) != 0)
+            if ((rc = store_tx_put(d->wc, txn, d->meta, &mk, &mv)) != 0)
                 return db_err(rc, msg, "write max day");
         }
     }
@@ -1273,7 +1613,7 @@ static err_t cumulative(MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix, size_t
     int rc = mdb_cursor_open(txn, dbi, &c);
     if (rc)
         return ERR_IO;
-    int64_t run[16] = {0};
+    int64_t run[ROW_MAX_COLS] = {0};
     key_t_ k;
     k_reset(&k);
     k_bytes(&k, prefix, plen);
@@ -1285,7 +1625,8 @@ static err_t cumulative(MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix, size_t
          rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT)) {
         if (kv.mv_size != plen + 4 || memcmp(kv.mv_data, prefix, plen) != 0)
             break;
-        if (v.mv_size != width * sizeof(int64_t)) {
+        int64_t row[ROW_MAX_COLS];
+        if (width > ROW_MAX_COLS || !row_unpack(&v, width, row)) {
             e = ERR_STORE_CORRUPT;
             break;
         }
@@ -1294,8 +1635,6 @@ static err_t cumulative(MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix, size_t
             memcpy(out + i * width, run, width * sizeof(int64_t));
             i++;
         }
-        int64_t row[16];
-        memcpy(row, v.mv_data, v.mv_size);
         for (size_t j = 0; j < width; j++)
             if (!add_ok(&run[j], row[j]))
                 e = ERR_OVERFLOW;
@@ -1405,11 +1744,11 @@ err_t derive_open_groups(const derive_t *d, MDB_txn *txn, const derive_scope_t *
         if (rc == 0 && kv.mv_size == plen + 8 && memcmp(kv.mv_data, p, plen) == 0 &&
             get_day((const uint8_t *)kv.mv_data + plen) == D) {
             int64_t cum[2];
-            if (val.mv_size != sizeof cum) {
+            if (!row_unpack(&val, 2, cum)) {
                 e = ERR_STORE_CORRUPT;
                 break;
             }
-            memcpy(cum, val.mv_data, sizeof cum);
+
             if (cum[0] != 0 || cum[1] != 0) {
                 if (cnt == cap) {
                     size_t ncap = cap ? cap * 2 : 64;
@@ -1609,7 +1948,7 @@ err_t derive_habits(const derive_t *d, MDB_txn *txn, uint32_t party, const char 
     k_bytes(&k, currency, 3);
     MDB_val kv = k_val(&k), v;
     memset(out, 0, sizeof *out);
-    int rc = mdb_get(txn, d->habit, &kv, &v);
+    int rc = store_tx_get(d->wc, txn, d->habit, &kv, &v);
     if (rc == MDB_NOTFOUND)
         return ERR_NOT_FOUND;
     if (rc)

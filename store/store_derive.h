@@ -24,17 +24,19 @@
  * is an int32 with its sign bit flipped; unit/party ids are the store's
  * interned name ids, 0 meaning "all"):
  *
- *   d_flows  cur[3] unit u32 party u32 day       -> store_flows_t (native int64s)
+ *   d_flows  cur[3] unit u32 party u32 day       -> store_flows_t, packed (below)
  *            each flow is added to 4 rows: (unit|all) x (party|all)
  *   d_open   cur[3] unit u32 party u32 basis u8 basis_day eff_day
- *                                                -> cumulative {amount, count}
+ *                                                -> cumulative {amount, count}, packed
  *            the value at the last eff_day <= d is the open amount and count
  *            of the invoices with that basis day as of d; so aging as of any
  *            day costs one seek per distinct basis day
  *   d_tl     invoice number NUL day              -> int64 delta of open amount
  *   d_state  kind u8 number                      -> per-document derived state
- *   d_sla    sla u8 unit u32 day                 -> 4 x int64 deltas (store_sla_counts_t)
- *   d_ftq    kind u8 unit u32 day                -> 2 x int64 deltas (store_ftq_counts_t)
+ *   d_sla    sla u8 unit u32 day                 -> 4 x int64 deltas (store_sla_counts_t), packed
+ *   d_ftq    kind u8 unit u32 day                -> 2 x int64 deltas (store_ftq_counts_t), packed
+ *            a packed day row: u16 mask of the non-zero columns (little-endian),
+ *            then each such column as a zigzag LEB128 varint (format 2)
  *   d_cust   party u32                           -> credit limit and hold
  *   d_habit  party u32 cur[3]                    -> kpi_habits_acc_t
  *   d_cidx   party u32 kind u8 number            -> "" (a customer's invoices, disputes)
@@ -60,8 +62,12 @@
 #include "kpi_event.h"
 #include "kpi_tz.h"
 #include "store_kpi.h"
+#include "store_wcache.h"
 
 enum { DERIVE_DB_COUNT = 11 };
+
+/* Batch-scoped caches of derived state (store_derive.c); owned by the store. */
+typedef struct derive_batch derive_batch_t;
 
 typedef struct derive {
     MDB_dbi flows, open, tl, state, sla, ftq, cust, habit, cidx, copen, meta;
@@ -69,6 +75,8 @@ typedef struct derive {
     kpi_calendar_t cal; /* holidays borrowed from the owner */
     kpi_sla_def_t slas[KPI_SLAS_MAX];
     size_t n_slas;
+    wcache_t *wc;          /* the store's write cache (store_wcache.h); NULL: none */
+    derive_batch_t *batch; /* the store's batch caches; NULL: none */
 } derive_t;
 
 /* Configuration that shapes derived state. */
@@ -113,6 +121,20 @@ typedef struct derive_ctx {
  */
 err_t derive_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, const derive_ctx_t *c,
                    err_msg_t *msg) KPID_MUST_USE;
+
+/*
+ * Batch caches: between begin and end, derive_apply() on txn keeps invoice
+ * timelines in memory and gathers open-amount changes, which
+ * derive_batch_flush() writes (before wcache_flush and the commit; it may
+ * return ERR_OVERFLOW without naming the event: retry the batch with
+ * `direct`, which applies them per event). end forgets everything (also
+ * after an abort). All are no-ops when d->batch is NULL.
+ */
+derive_batch_t *derive_batch_new(void);
+void derive_batch_free(derive_batch_t *b);
+void derive_batch_begin(const derive_t *d, MDB_txn *txn, bool direct);
+err_t derive_batch_flush(const derive_t *d, MDB_txn *txn, err_msg_t *msg) KPID_MUST_USE;
+void derive_batch_end(const derive_t *d);
 
 /* ---- queries (read txn) --------------------------------------------------- */
 

@@ -129,7 +129,7 @@ uint64_t store_meta_u64(const store_t *s, MDB_txn *txn, const char *key)
 {
     MDB_val k = sval(key), v;
     uint64_t x = 0;
-    if (mdb_get(txn, s->meta, &k, &v) == 0 && v.mv_size == sizeof x)
+    if (store_tx_get(s->wc, txn, s->meta, &k, &v) == 0 && v.mv_size == sizeof x)
         memcpy(&x, v.mv_data, sizeof x);
     return x;
 }
@@ -137,13 +137,13 @@ uint64_t store_meta_u64(const store_t *s, MDB_txn *txn, const char *key)
 int store_meta_put_u64(const store_t *s, MDB_txn *txn, const char *key, uint64_t x)
 {
     MDB_val k = sval(key), v = {sizeof x, &x};
-    return mdb_put(txn, s->meta, &k, &v, 0);
+    return store_tx_put(s->wc, txn, s->meta, &k, &v);
 }
 
 int store_name_get(const store_t *s, MDB_txn *txn, const char *name, uint32_t *id)
 {
     MDB_val k = sval(name), v;
-    int rc = mdb_get(txn, s->names, &k, &v);
+    int rc = store_tx_get(s->wc, txn, s->names, &k, &v);
     if (rc == 0) {
         if (v.mv_size != 4)
             return MDB_CORRUPTED;
@@ -164,11 +164,11 @@ int store_name_intern(const store_t *s, MDB_txn *txn, const char *name, uint32_t
     uint8_t idb[4];
     store_put_u32(idb, *id);
     MDB_val k = sval(name), v = {4, idb};
-    rc = mdb_put(txn, s->names, &k, &v, MDB_NOOVERWRITE);
+    rc = store_tx_put(s->wc, txn, s->names, &k, &v); /* just found missing */
     if (!rc) {
         /* With its NUL, so readers can borrow the bytes as a C string. */
         MDB_val rk = {4, idb}, nv = {strlen(name) + 1, (void *)name};
-        rc = mdb_put(txn, s->names_rev, &rk, &nv, 0);
+        rc = store_tx_put(s->wc, txn, s->names_rev, &rk, &nv);
     }
     if (!rc)
         rc = store_meta_put_u64(s, txn, "names", *id);
@@ -180,7 +180,7 @@ int store_name_str(const store_t *s, MDB_txn *txn, uint32_t id, const char **nam
     uint8_t idb[4];
     store_put_u32(idb, id);
     MDB_val k = {4, idb}, v;
-    int rc = mdb_get(txn, s->names_rev, &k, &v);
+    int rc = store_tx_get(s->wc, txn, s->names_rev, &k, &v);
     if (rc == 0)
         *name = v.mv_data;
     return rc;
@@ -481,6 +481,19 @@ err_t store_open(const store_opts_t *o, store_t **out, err_msg_t *msg)
         e = store_lmdb_err(s, rc, "initialise", msg);
         goto fail;
     }
+    if (!o->read_only) {
+        s->wc = wcache_new();
+        if (s->wc == NULL) {
+            e = err_set(msg, ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        s->derive.wc = s->wc;
+        s->derive.batch = derive_batch_new();
+        if (s->derive.batch == NULL) {
+            e = err_set(msg, ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+    }
     *out = s;
     return ERR_OK;
 fail:
@@ -498,6 +511,8 @@ void store_close(store_t *s)
         close(s->lock_fd); /* releases the flock */
     pthread_mutex_destroy(&s->write_mu);
     pthread_rwlock_destroy(&s->map_lock);
+    wcache_free(s->wc);
+    derive_batch_free(s->derive.batch);
     free(s->holidays);
     free(s->dir);
     free(s);

@@ -74,6 +74,7 @@ struct store {
     int base_digits;
     int32_t *holidays; /* owned copy of the calendar's holidays */
     uint64_t map_size;
+    wcache_t *wc;              /* the write transaction's cache; NULL when read-only */
     pthread_mutex_t write_mu;  /* one writer at a time */
     pthread_rwlock_t map_lock; /* shared by open snapshots; exclusive to grow the map */
 };

@@ -57,7 +57,7 @@ static int doc_get(wctx_t *w, kpi_doc_kind_t kind, const char *number, doc_rec_t
 {
     uint8_t k[KPI_NAME_MAX + 2];
     MDB_val kv = {store_doc_key(k, kind, number), k}, v;
-    int rc = mdb_get(w->txn, w->s->docs, &kv, &v);
+    int rc = store_tx_get(w->s->wc, w->txn, w->s->docs, &kv, &v);
     doc_init(d, kind);
     if (rc == 0 && !store_doc_rec_read(&v, d))
         return MDB_CORRUPTED;
@@ -68,7 +68,7 @@ static int doc_put(wctx_t *w, const char *number, const doc_rec_t *d)
 {
     uint8_t k[KPI_NAME_MAX + 2];
     MDB_val kv = {store_doc_key(k, (kpi_doc_kind_t)d->kind, number), k}, v = {sizeof *d, (void *)d};
-    return mdb_put(w->txn, w->s->docs, &kv, &v, 0);
+    return store_tx_put(w->s->wc, w->txn, w->s->docs, &kv, &v);
 }
 
 /* The documents an event needs before it can take effect. */
@@ -109,7 +109,7 @@ static err_t index_put(wctx_t *w, MDB_dbi dbi, uint32_t id, const uint8_t *evkey
     store_put_u32(k, id);
     memcpy(k + 4, evkey, EVKEY_LEN);
     MDB_val kv = {sizeof k, k}, v = {0, (void *)""};
-    int rc = mdb_put(w->txn, dbi, &kv, &v, 0);
+    int rc = store_tx_put(w->s->wc, w->txn, dbi, &kv, &v);
     return rc ? lerr(w, rc, "write index") : ERR_OK;
 }
 
@@ -338,7 +338,7 @@ static err_t release(wctx_t *w, kpi_doc_kind_t kind, const char *number)
         rc = mdb_del(w->txn, w->s->pending, &pkv, NULL);
         MDB_val ek = {EVKEY_LEN, keys[i]}, ev_v;
         if (!rc)
-            rc = mdb_get(w->txn, w->s->events, &ek, &ev_v);
+            rc = store_tx_get(w->s->wc, w->txn, w->s->events, &ek, &ev_v);
         if (rc) {
             e = lerr(w, rc, "read pending event");
             break;
@@ -639,10 +639,11 @@ static err_t put_item(wctx_t *w, const kpi_event_t *ev, const store_batch_opts_t
         return ERR_OK;
     }
     MDB_val idk = {strlen(ev->id), (void *)ev->id}, idv;
-    int rc = mdb_get(w->txn, w->s->ids, &idk, &idv);
+    int rc = store_tx_get(w->s->wc, w->txn, w->s->ids, &idk, &idv);
     if (rc == 0) {
         MDB_val old;
-        rc = idv.mv_size == EVKEY_LEN ? mdb_get(w->txn, w->s->events, &idv, &old) : MDB_CORRUPTED;
+        rc = idv.mv_size == EVKEY_LEN ? store_tx_get(w->s->wc, w->txn, w->s->events, &idv, &old)
+                                      : MDB_CORRUPTED;
         if (rc)
             return lerr(w, rc, "read event");
         if (old.mv_size == len && memcmp(old.mv_data, enc, len) == 0) {
@@ -672,9 +673,10 @@ static err_t put_item(wctx_t *w, const kpi_event_t *ev, const store_batch_opts_t
     uint8_t key[EVKEY_LEN];
     store_evkey(key, ev->time_s, seq);
     MDB_val kv = {EVKEY_LEN, key}, val = {len, enc};
-    rc = mdb_put(w->txn, w->s->events, &kv, &val, MDB_NOOVERWRITE);
+    /* The key is new: its seq was never used. */
+    rc = store_tx_put(w->s->wc, w->txn, w->s->events, &kv, &val);
     if (!rc)
-        rc = mdb_put(w->txn, w->s->ids, &idk, &kv, MDB_NOOVERWRITE);
+        rc = store_tx_put(w->s->wc, w->txn, w->s->ids, &idk, &kv); /* just found missing */
     if (rc)
         return lerr(w, rc, "write event");
     w->events_delta++;
@@ -702,14 +704,14 @@ static err_t meta_flush(wctx_t *w)
                                 store_meta_u64(s, w->txn, "pending") + (uint64_t)w->pending_delta);
     uint64_t docs[KPI_DOC_COUNT] = {0};
     MDB_val k = {4, (void *)"docs"}, v;
-    if (!rc && mdb_get(w->txn, s->meta, &k, &v) == 0 && v.mv_size == sizeof docs)
+    if (!rc && store_tx_get(s->wc, w->txn, s->meta, &k, &v) == 0 && v.mv_size == sizeof docs)
         memcpy(docs, v.mv_data, sizeof docs);
     for (size_t i = 0; i < KPI_DOC_COUNT; i++)
         docs[i] += (uint64_t)w->docs_delta[i];
     v.mv_size = sizeof docs;
     v.mv_data = docs;
     if (!rc)
-        rc = mdb_put(w->txn, s->meta, &k, &v, 0);
+        rc = store_tx_put(s->wc, w->txn, s->meta, &k, &v);
     return rc ? lerr(w, rc, "write counters") : ERR_OK;
 }
 
@@ -727,6 +729,27 @@ static err_t grow_map(store_t *s, err_msg_t *msg)
                        "store %s cannot grow to %llu MiB: %s", s->dir,
                        (unsigned long long)(want >> 20), mdb_strerror(rc));
     return ERR_OK;
+}
+
+/* Bytes a batch of n events may need beyond the pages in use: its own
+   rows, and the copies of every page it touches (at most all of them). */
+#define BATCH_EVENT_ROOM 4096
+
+/* Grow the map before a batch that might not fit, so that a big batch is
+   not written twice (MDB_MAP_FULL aborts it, and it runs again in the
+   bigger map). Best effort: if growing fails now, the retry still works. */
+static void make_room(store_t *s, size_t n)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0)
+        return;
+    uint64_t used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    uint64_t want = 2 * used + (uint64_t)n * BATCH_EVENT_ROOM;
+    err_msg_t ignore;
+    while (s->map_size < want && s->map_size < ((uint64_t)1 << 44))
+        if (grow_map(s, &ignore) != ERR_OK)
+            return;
 }
 
 static bool is_map_full(err_t e, int rc)
@@ -752,7 +775,9 @@ err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n, const store_
        batch is retried without them (allocated on the first such item). */
     verdict_t *faults = NULL;
     pthread_mutex_lock(&s->write_mu);
+    make_room(s, n);
     err_t e;
+    bool direct = false; /* derived open amounts applied per event (store_derive.h) */
     for (;;) {
         memset(stats, 0, sizeof *stats);
         wctx_t w = {.s = s, .msg = msg, .stats = stats};
@@ -761,6 +786,8 @@ err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n, const store_
             e = store_lmdb_err(s, rc, "begin", msg);
             break;
         }
+        wcache_begin(s->wc, w.txn);
+        derive_batch_begin(&s->derive, w.txn, direct);
         w.seq = store_meta_u64(s, w.txn, "seq");
         e = ERR_OK;
         size_t i;
@@ -768,6 +795,8 @@ err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n, const store_
             e = put_item(&w, &evs[i], o, enc, faults ? &faults[i] : NULL, &res[i]);
         if (e == ERR_OVERFLOW) {
             /* Item i-1 cannot take effect; nothing of this attempt is kept. */
+            derive_batch_end(&s->derive);
+            wcache_end(s->wc);
             mdb_txn_abort(w.txn);
             if (faults == NULL && (faults = calloc(n, sizeof *faults)) == NULL) {
                 e = err_set(msg, ERR_NOMEM, "out of memory");
@@ -778,6 +807,8 @@ err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n, const store_
             continue;
         }
         if (!e && o != NULL && o->atomic && stats->rejected > 0) {
+            derive_batch_end(&s->derive);
+            wcache_end(s->wc);
             mdb_txn_abort(w.txn);
             for (size_t j = 0; j < n; j++)
                 if (res[j].status == STORE_ITEM_ACCEPTED) {
@@ -790,8 +821,29 @@ err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n, const store_
         }
         if (!e)
             e = meta_flush(&w);
+        if (!e)
+            e = derive_batch_flush(&s->derive, w.txn, msg);
+        if (e == ERR_OVERFLOW && !direct) {
+            /* Some event's open amounts leave int64, but which one shows only
+               when they are applied one by one: once more that way. */
+            derive_batch_end(&s->derive);
+            wcache_end(s->wc);
+            mdb_txn_abort(w.txn);
+            direct = true;
+            msg->text[0] = '\0';
+            continue;
+        }
         rc = 0;
         if (!e) {
+            rc = wcache_flush(s->wc);
+            if (rc && rc != MDB_MAP_FULL)
+                e = store_lmdb_err(s, rc, "write", msg);
+        }
+        derive_batch_end(&s->derive);
+        wcache_end(s->wc);
+        if (!e && rc) {
+            mdb_txn_abort(w.txn);
+        } else if (!e) {
             rc = mdb_txn_commit(w.txn);
             if (rc && rc != MDB_MAP_FULL)
                 e = store_lmdb_err(s, rc, "commit", msg);
@@ -815,7 +867,10 @@ err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n, const store_
 
 /* ---- rebuild ----------------------------------------------------------------------------- */
 
-#define REBUILD_CHUNK 20000
+/* Events per rebuild transaction: large, like kpid ingest's batches (each
+   transaction rewrites the pages it touches; the write cache and the batch
+   caches write hot derived rows once per transaction). */
+#define REBUILD_CHUNK 250000
 
 static err_t rebuild_reset(store_t *s, err_msg_t *msg)
 {
@@ -853,11 +908,15 @@ static err_t rebuild_chunk(store_t *s, uint8_t *from, bool *started, uint64_t *c
     int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     if (rc)
         return store_lmdb_err(s, rc, "begin", msg);
+    wcache_begin(s->wc, txn);
+    derive_batch_begin(&s->derive, txn, false);
     store_batch_stats_t st = {0};
     wctx_t w = {.s = s, .txn = txn, .msg = msg, .stats = &st, .replay = true};
     MDB_cursor *c;
     rc = mdb_cursor_open(txn, s->events, &c);
     if (rc) {
+        derive_batch_end(&s->derive);
+        wcache_end(s->wc);
         mdb_txn_abort(txn);
         return store_lmdb_err(s, rc, "read log", msg);
     }
@@ -900,10 +959,19 @@ static err_t rebuild_chunk(store_t *s, uint8_t *from, bool *started, uint64_t *c
     }
     if (!e && *done) {
         MDB_val k = {10, (void *)"rebuilding"};
-        rc = mdb_del(txn, s->meta, &k, NULL);
+        rc = store_tx_del(s->wc, txn, s->meta, &k);
         if (rc)
             e = store_lmdb_err(s, rc, "finish", msg);
     }
+    if (!e)
+        e = derive_batch_flush(&s->derive, txn, msg);
+    if (!e) {
+        rc = wcache_flush(s->wc);
+        if (rc)
+            e = store_lmdb_err(s, rc, "write", msg);
+    }
+    derive_batch_end(&s->derive);
+    wcache_end(s->wc);
     if (e) {
         mdb_txn_abort(txn);
         return e;

@@ -80,7 +80,7 @@ typedef struct ev {
     uint8_t result;
 } ev_t;
 
-static err_t apply(env_t *e, const ev_t *x)
+static kpi_event_t build_ev(const ev_t *x)
 {
     kpi_event_t ev = {0};
     ev.type = x->type;
@@ -99,6 +99,12 @@ static err_t apply(env_t *e, const ev_t *x)
         ev.flags |= KPI_EVF_TERMS;
         ev.terms_days = x->terms;
     }
+    return ev;
+}
+
+static err_t apply(env_t *e, const ev_t *x)
+{
+    kpi_event_t ev = build_ev(x);
     derive_ctx_t cx = {x->unit, x->party, "USD"};
     MDB_txn *txn;
     REQUIRE(mdb_txn_begin(e->env, NULL, 0, &txn) == 0);
@@ -436,6 +442,119 @@ static void test_order_independent(void)
     env_close(&b);
 }
 
+/* Apply inside the caller's transaction. */
+static err_t apply_in(env_t *e, MDB_txn *txn, const ev_t *x)
+{
+    kpi_event_t ev = build_ev(x);
+    derive_ctx_t cx = {x->unit, x->party, "USD"};
+    err_msg_t msg = {{0}};
+    return derive_apply(&e->d, txn, &ev, &cx, &msg);
+}
+
+/* One transaction with the write cache and the batch caches (timelines
+   kept, open-amount steps gathered and applied at the flush) gives the
+   state of one transaction per event, in any order. */
+static void test_batched_same_state(void)
+{
+    ev_t v[BOOK_N];
+    book_times(v);
+    static int64_t fa[100000], fb[100000];
+    size_t na, nb;
+    env_t a;
+    env_open(&a);
+    for (size_t i = 0; i < BOOK_N; i++)
+        CHECK_ERR(ERR_OK, apply(&a, &v[i]));
+    fingerprint(&a, fa, &na);
+
+    for (int direct = 0; direct < 2; direct++) {
+        env_t b;
+        env_open(&b);
+        b.d.wc = wcache_new();
+        b.d.batch = derive_batch_new();
+        REQUIRE(b.d.wc != NULL && b.d.batch != NULL);
+        MDB_txn *txn;
+        REQUIRE(mdb_txn_begin(b.env, NULL, 0, &txn) == 0);
+        wcache_begin(b.d.wc, txn);
+        derive_batch_begin(&b.d, txn, direct != 0);
+        for (size_t i = 0; i < BOOK_N; i++)
+            if (creates(v[i].type))
+                CHECK_ERR(ERR_OK, apply_in(&b, txn, &v[i]));
+        for (size_t i = BOOK_N; i-- > 0;)
+            if (!creates(v[i].type))
+                CHECK_ERR(ERR_OK, apply_in(&b, txn, &v[i]));
+        err_msg_t msg;
+        CHECK_ERR(ERR_OK, derive_batch_flush(&b.d, txn, &msg));
+        CHECK_INT(0, wcache_flush(b.d.wc));
+        derive_batch_end(&b.d);
+        wcache_end(b.d.wc);
+        REQUIRE(mdb_txn_commit(txn) == 0);
+        fingerprint(&b, fb, &nb);
+        CHECK_INT(na, nb);
+        CHECK_MSG(na == nb && memcmp(fa, fb, na * sizeof fa[0]) == 0, "direct=%d", direct);
+        /* Timelines went through the caches too. */
+        txn = rd(&b);
+        int64_t open;
+        CHECK_ERR(ERR_OK, derive_invoice_open_at(&b.d, txn, "I1", D(2024, 1, 10), &open));
+        CHECK_INT(50000, open);
+        mdb_txn_abort(txn);
+        wcache_free(b.d.wc);
+        derive_batch_free(b.d.batch);
+        env_close(&b);
+    }
+    env_close(&a);
+}
+
+/* Open amounts whose sum leaves int64: applied per event (direct) the event
+   is refused at once; gathered, the flush refuses the batch (the store
+   then retries it direct to find the event). */
+static void test_batched_overflow(void)
+{
+    int64_t half = INT64_MAX / 2 + 1;
+    ev_t v[] = {
+        {KPI_EV_INVOICE_ISSUED, "o1", T(2024, 1, 10, 9), "O1", NULL, half, U, C, 30, 0},
+        /* Issued the next day (no flow row shared), due the same day. */
+        {KPI_EV_INVOICE_ISSUED, "o2", T(2024, 1, 11, 10), "O2", NULL, half, U, C, 29, 0},
+    };
+    for (int direct = 0; direct < 2; direct++) {
+        env_t b;
+        env_open(&b);
+        b.d.wc = wcache_new();
+        b.d.batch = derive_batch_new();
+        REQUIRE(b.d.wc != NULL && b.d.batch != NULL);
+        MDB_txn *txn;
+        REQUIRE(mdb_txn_begin(b.env, NULL, 0, &txn) == 0);
+        wcache_begin(b.d.wc, txn);
+        derive_batch_begin(&b.d, txn, direct != 0);
+        CHECK_ERR(ERR_OK, apply_in(&b, txn, &v[0]));
+        err_msg_t msg = {{0}};
+        if (direct) {
+            CHECK_ERR(ERR_OVERFLOW, apply_in(&b, txn, &v[1]));
+        } else {
+            CHECK_ERR(ERR_OK, apply_in(&b, txn, &v[1]));
+            CHECK_ERR(ERR_OVERFLOW, derive_batch_flush(&b.d, txn, &msg));
+            CHECK(strstr(msg.text, "int64") != NULL);
+        }
+        derive_batch_end(&b.d);
+        wcache_end(b.d.wc);
+        mdb_txn_abort(txn);
+        wcache_free(b.d.wc);
+        derive_batch_free(b.d.batch);
+        env_close(&b);
+    }
+    /* Without a batch attached, the calls are no-ops. */
+    env_t c;
+    env_open(&c);
+    derive_batch_begin(&c.d, NULL, false);
+    MDB_txn *txn;
+    REQUIRE(mdb_txn_begin(c.env, NULL, 0, &txn) == 0);
+    err_msg_t msg;
+    CHECK_ERR(ERR_OK, derive_batch_flush(&c.d, txn, &msg));
+    derive_batch_end(&c.d);
+    derive_batch_free(NULL);
+    mdb_txn_abort(txn);
+    env_close(&c);
+}
+
 static void test_breached_open(void)
 {
     env_t e;
@@ -546,6 +665,8 @@ int main(void)
 {
     RUN(test_invoice_life);
     RUN(test_order_independent);
+    RUN(test_batched_same_state);
+    RUN(test_batched_overflow);
     RUN(test_breached_open);
     RUN(test_credit_standing);
     RUN(test_errors);

@@ -714,6 +714,34 @@ static void test_overflow_rejects_item(void)
     rmdir_all(dir);
 }
 
+/* Open amounts summed over invoices (same due day) that leave int64 show
+   only when the batch's gathered changes are applied: the batch is retried
+   event by event, and the event that overflows is rejected alone. */
+static void test_overflow_across_invoices(void)
+{
+    char dir[64];
+    tmpdir(dir);
+    store_t *s = open_store(dir, 0);
+    int64_t half = INT64_MAX / 2 + 1;
+    kpi_event_t b[] = {
+        ev(KPI_EV_INVOICE_ISSUED, "x1", T(2025, 7, 1, 0), "X1", NULL, half, "ACME"),
+        ev(KPI_EV_INVOICE_ISSUED, "x2", T(2025, 7, 2, 0), "X2", NULL, half, "ACME"),
+        ev(KPI_EV_INVOICE_ISSUED, "x3", T(2025, 7, 3, 0), "X3", NULL, 100, "ACME"),
+    };
+    b[1].terms_days = 29; /* due the same day as X1 */
+    store_item_result_t res[3];
+    store_batch_stats_t st = put(s, b, 3, NULL, res);
+    CHECK(st.committed);
+    CHECK_INT(2, st.accepted);
+    CHECK_INT(STORE_ITEM_ACCEPTED, res[0].status);
+    check_rejected(res[1], ERR_OVERFLOW, "amount");
+    CHECK_INT(STORE_ITEM_ACCEPTED, res[2].status);
+    CHECK_INT(2, stats_of(s).events);
+    CHECK_INT(half, doc_of(s, KPI_DOC_INVOICE, "X1").open_minor);
+    store_close(s);
+    rmdir_all(dir);
+}
+
 static void test_map_grows(void)
 {
     char dir[64];
@@ -893,6 +921,7 @@ int main(void)
     RUN(test_strict_refs);
     RUN(test_atomic_and_partial);
     RUN(test_overflow_rejects_item);
+    RUN(test_overflow_across_invoices);
     RUN(test_map_grows);
     RUN(test_document_state_by_hand);
     kpi_tz_free(test_utc);
