@@ -718,6 +718,11 @@ static err_t open_apply(MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix, const 
             kv = k_val(&k);
             rc = mdb_cursor_put(c, &kv, &nv, 0); /* the cursor is at the new row */
         } else {
+            /* kv points into the page being rewritten: a row whose packed
+               size changes is moved, so LMDB must be given a copy. */
+            k_reset(&k);
+            k_bytes(&k, kv.mv_data, kv.mv_size);
+            kv = k_val(&k);
             rc = mdb_cursor_put(c, &kv, &nv, MDB_CURRENT);
         }
         if (rc) {
