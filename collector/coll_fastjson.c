@@ -89,6 +89,8 @@ static json_t *scalar(const char **pp, const char *end)
 
 json_t *coll_fast_object(const char *data, size_t len)
 {
+    if (data == NULL) /* an empty item: Jansson names the error */
+        return NULL;
     const char *p = data, *end = data + len;
     p = skip_ws(p, end);
     if (p >= end || *p != '{')

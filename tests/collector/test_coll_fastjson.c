@@ -105,6 +105,10 @@ static void test_left_to_jansson(void)
     f = coll_fast_object(nul, 7);
     CHECK(f != NULL && json_integer_value(json_object_get(f, "a")) == 1);
     json_decref(f);
+    /* An empty item may come as (NULL, 0): left to Jansson, no arithmetic on
+       the null pointer (found by fuzz_collector). */
+    CHECK(coll_fast_object(NULL, 0) == NULL);
+    CHECK(coll_fast_object("", 0) == NULL);
 }
 
 int main(void)
