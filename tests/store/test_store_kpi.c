@@ -545,67 +545,6 @@ static void test_map_grows(void)
     rmdir_all(dir);
 }
 
-typedef struct cur_list {
-    char codes[8][4];
-    size_t n;
-    size_t stop_after; /* return ERR_INTERNAL after this many; 0 = never */
-} cur_list_t;
-
-static err_t add_cur(void *ctx, const char *code)
-{
-    cur_list_t *l = ctx;
-    CHECK_INT(3, strlen(code));
-    if (l->n < 8)
-        memcpy(l->codes[l->n++], code, 4);
-    return l->stop_after != 0 && l->n >= l->stop_after ? ERR_INTERNAL : ERR_OK;
-}
-
-/* store_currencies: every currency with a money flow, ascending, once. */
-static void test_currencies_walk(void)
-{
-    char dir[64];
-    tmpdir(dir);
-    store_t *s = open_store(dir, 0);
-    store_snap_t *sn;
-    cur_list_t l = {0};
-    REQUIRE(store_snap_begin(s, &sn) == ERR_OK);
-    CHECK_ERR(ERR_OK, store_currencies(sn, add_cur, &l));
-    store_snap_end(sn);
-    CHECK_INT(0, l.n);
-
-    kpi_event_t evs[6] = {
-        ev(KPI_EV_INVOICE_ISSUED, "c1", T(2024, 1, 3, 9), "I1", NULL, 100, "A"),
-        ev(KPI_EV_INVOICE_ISSUED, "c2", T(2024, 1, 4, 9), "I2", NULL, 100, "B"),
-        ev(KPI_EV_INVOICE_ISSUED, "c3", T(2024, 1, 5, 9), "I3", NULL, 100, "A"),
-        ev(KPI_EV_BILL_RECEIVED, "c4", T(2024, 1, 5, 9), "B1", NULL, 100, "V"),
-        ev(KPI_EV_PAYMENT_RECEIVED, "c5", T(2024, 1, 6, 9), "P1", NULL, 100, "A"),
-        ev(KPI_EV_INVOICE_ISSUED, "c6", T(2024, 1, 7, 9), "I4", NULL, 100, "A"),
-    };
-    memcpy(evs[0].currency, "USD", 4);
-    memcpy(evs[1].currency, "EUR", 4);
-    memcpy(evs[2].currency, "JPY", 4);
-    memcpy(evs[3].currency, "GBP", 4); /* a bill: AP flows count too */
-    memcpy(evs[4].currency, "CHF", 4); /* unapplied cash only */
-    memcpy(evs[5].currency, "EUR", 4); /* a second EUR document: listed once */
-    store_item_result_t res[6];
-    store_batch_stats_t st = put(s, evs, 6, NULL, res);
-    CHECK_INT(6, st.accepted);
-
-    REQUIRE(store_snap_begin(s, &sn) == ERR_OK);
-    CHECK_ERR(ERR_OK, store_currencies(sn, add_cur, &l));
-    const char *want[] = {"CHF", "EUR", "GBP", "JPY", "USD"};
-    CHECK_INT(5, l.n);
-    for (size_t i = 0; i < 5 && i < l.n; i++)
-        CHECK_STR(want[i], l.codes[i]);
-    /* A callback error stops the walk and is returned. */
-    cur_list_t stop = {.stop_after = 2};
-    CHECK_ERR(ERR_INTERNAL, store_currencies(sn, add_cur, &stop));
-    CHECK_INT(2, stop.n);
-    store_snap_end(sn);
-    store_close(s);
-    rmdir_all(dir);
-}
-
 int main(void)
 {
     REQUIRE(kpi_tz_new_utc(&utc) == ERR_OK);
@@ -614,7 +553,6 @@ int main(void)
     RUN(test_currencies);
     RUN(test_refusals);
     RUN(test_map_grows);
-    RUN(test_currencies_walk);
     kpi_tz_free(utc);
     return test_summary();
 }
