@@ -58,8 +58,11 @@ static json_t *scalar(const char **pp, const char *end)
             q++;
         const char *digits = q;
         long long v = 0;
+        /* Stop accumulating after 18 digits so v can never overflow;
+         * a longer run is counted and handed to Jansson below. */
         while (q < end && *q >= '0' && *q <= '9') {
-            v = v * 10 + (*q - '0');
+            if (q - digits < 18)
+                v = v * 10 + (*q - '0');
             q++;
         }
         size_t nd = (size_t)(q - digits);

@@ -71,6 +71,10 @@ static void test_left_to_jansson(void)
         "{\"amount\":12.5}",
         "{\"amount\":1e3}",
         "{\"n\":1234567890123456789}",
+        /* Digit runs long enough to overflow a 64-bit accumulator (found
+           by fuzz_collector: UBSan signed overflow). */
+        "{\"n\":92233720367203685470}",
+        "{\"n\":-922337203672036854700000000000}",
         "{\"n\":007}",
         "{\"n\":-}",
         "{\"a\":1,\"a\":2}",
