@@ -351,6 +351,41 @@ static bool row_unpack(const MDB_val *v, size_t n, int64_t *vals)
     return o == len;
 }
 
+/*
+ * Add the packed row's columns into acc[0..n): row_unpack and a column-wise
+ * add in one pass that touches only the columns the mask has set. This is
+ * the inner loop of every series query (one call per stored day), so it
+ * must not clear or walk the absent columns. ERR_STORE_CORRUPT when v is
+ * not a packed row of at most n columns; ERR_OVERFLOW when a sum leaves
+ * int64 (acc is then partly updated: the caller discards it).
+ */
+static err_t row_accum(const MDB_val *v, size_t n, int64_t *acc)
+{
+    const uint8_t *p = v->mv_data;
+    size_t len = v->mv_size, o = 2;
+    if (len < 2)
+        return ERR_STORE_CORRUPT;
+    unsigned mask = (unsigned)p[0] | (unsigned)p[1] << 8;
+    if (n < ROW_MAX_COLS && (mask >> n) != 0)
+        return ERR_STORE_CORRUPT;
+    while (mask != 0) {
+        unsigned i = (unsigned)__builtin_ctz(mask);
+        mask &= mask - 1;
+        uint64_t z = 0;
+        for (unsigned shift = 0;; shift += 7) {
+            if (o >= len || shift > 63)
+                return ERR_STORE_CORRUPT;
+            uint8_t b = p[o++];
+            z |= (uint64_t)(b & 0x7f) << shift;
+            if (!(b & 0x80))
+                break;
+        }
+        if (!add_ok(&acc[i], (int64_t)(z >> 1) ^ -(int64_t)(z & 1)))
+            return ERR_OVERFLOW;
+    }
+    return o == len ? ERR_OK : ERR_STORE_CORRUPT;
+}
+
 /* Add n int64s into the row at key (created as zeros), overflow-checked. */
 static err_t row_add(wcache_t *wc, MDB_txn *txn, MDB_dbi dbi, key_t_ *k, const int64_t *add,
                      size_t n, err_msg_t *msg)
@@ -1611,7 +1646,6 @@ static err_t cumulative(MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix, size_t
     for (size_t i = 1; i < n; i++)
         if (days[i] < days[i - 1])
             return ERR_BAD_PARAM;
-    memset(out, 0, n * width * sizeof(int64_t));
     if (n == 0)
         return ERR_OK;
     MDB_cursor *c;
@@ -1630,19 +1664,14 @@ static err_t cumulative(MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix, size_t
          rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT)) {
         if (kv.mv_size != plen + 4 || memcmp(kv.mv_data, prefix, plen) != 0)
             break;
-        int64_t row[ROW_MAX_COLS];
-        if (width > ROW_MAX_COLS || !row_unpack(&v, width, row)) {
-            e = ERR_STORE_CORRUPT;
-            break;
-        }
         int32_t day = get_day((const uint8_t *)kv.mv_data + plen);
         while (i < n && days[i] < day) {
             memcpy(out + i * width, run, width * sizeof(int64_t));
             i++;
         }
-        for (size_t j = 0; j < width; j++)
-            if (!add_ok(&run[j], row[j]))
-                e = ERR_OVERFLOW;
+        if (i == n) /* rows after the last day asked for are not read */
+            break;
+        e = width > ROW_MAX_COLS ? ERR_STORE_CORRUPT : row_accum(&v, width, run);
         if (e)
             break;
     }
@@ -1670,14 +1699,9 @@ err_t derive_flows_cumulative(const derive_t *d, MDB_txn *txn, const derive_scop
 {
     uint8_t p[16];
     size_t plen = scope_prefix(p, sc);
-    int64_t *tmp = malloc((n ? n : 1) * F_COUNT * sizeof *tmp);
-    if (tmp == NULL)
-        return ERR_NOMEM;
-    err_t e = cumulative(txn, d->flows, p, plen, days, n, tmp, F_COUNT);
-    if (!e)
-        memcpy(out, tmp, n * sizeof *out);
-    free(tmp);
-    return e;
+    /* store_flows_t is F_COUNT int64s in column order (asserted above), as
+       the SLA and FTQ counters below are. */
+    return cumulative(txn, d->flows, p, plen, days, n, (int64_t *)out, F_COUNT);
 }
 
 err_t derive_flows_first_day(const derive_t *d, MDB_txn *txn, const derive_scope_t *sc,

@@ -615,6 +615,74 @@ static void test_credit_standing(void)
     env_close(&e);
 }
 
+/* Put a hand-packed flow row for (USD, all units, all parties, day):
+   u16 column mask (little-endian), then zigzag LEB128 varints. */
+static void put_flow_row(env_t *e, int32_t day, const uint8_t *row, size_t n)
+{
+    uint8_t k[15] = {'U', 'S', 'D'};
+    uint32_t ud = (uint32_t)day ^ 0x80000000u;
+    for (int i = 0; i < 4; i++)
+        k[11 + i] = (uint8_t)(ud >> (24 - 8 * i));
+    MDB_txn *w;
+    REQUIRE(mdb_txn_begin(e->env, NULL, 0, &w) == 0);
+    MDB_val kv = {sizeof k, k}, v = {n, (void *)row};
+    REQUIRE(mdb_put(w, e->d.flows, &kv, &v, 0) == 0);
+    REQUIRE(mdb_txn_commit(w) == 0);
+}
+
+/* Series sums: every stored day is added column by column; a sum that
+   leaves int64 is refused, and so is a row that is not a packed row. */
+static void test_cumulative_rows(void)
+{
+    env_t e;
+    env_open(&e);
+    /* Day 10: sales 2^62 (zigzag 2^63: nine 0x80 bytes then 0x01) and
+       cash applied (column 3) -5 (zigzag 9). Day 11: sales 2^62 again. */
+    static const uint8_t day10[] = {0x09, 0x00, 0x80, 0x80, 0x80, 0x80, 0x80,
+                                    0x80, 0x80, 0x80, 0x80, 0x01, 0x09};
+    static const uint8_t day11[] = {0x01, 0x00, 0x80, 0x80, 0x80, 0x80,
+                                    0x80, 0x80, 0x80, 0x80, 0x80, 0x01};
+    put_flow_row(&e, 10, day10, sizeof day10);
+    derive_scope_t sc = {"USD", 0, 0};
+    int32_t days[] = {9, 10, 12};
+    store_flows_t f[3];
+    MDB_txn *txn = rd(&e);
+    CHECK_ERR(ERR_OK, derive_flows_cumulative(&e.d, txn, &sc, days, 3, f));
+    CHECK_INT(0, f[0].sales);
+    CHECK_INT(0, f[0].cash_applied);
+    CHECK_INT((int64_t)1 << 62, f[1].sales);
+    CHECK_INT(-5, f[1].cash_applied);
+    CHECK_INT(0, f[1].invoices);
+    CHECK_INT((int64_t)1 << 62, f[2].sales);
+    mdb_txn_abort(txn);
+
+    put_flow_row(&e, 11, day11, sizeof day11);
+    txn = rd(&e);
+    CHECK_ERR(ERR_OK, derive_flows_cumulative(&e.d, txn, &sc, days, 2, f));
+    CHECK_ERR(ERR_OVERFLOW, derive_flows_cumulative(&e.d, txn, &sc, days, 3, f));
+    mdb_txn_abort(txn);
+
+    /* Damaged rows: a varint cut short, bytes after the last column, a
+       mask naming a column past the last, an empty value. */
+    static const uint8_t cut[] = {0x01, 0x00, 0x80};
+    static const uint8_t extra[] = {0x01, 0x00, 0x02, 0x02};
+    static const uint8_t past[] = {0x00, 0x80, 0x02};
+    const struct {
+        const uint8_t *row;
+        size_t n;
+    } bad[] = {{cut, sizeof cut}, {extra, sizeof extra}, {past, sizeof past}, {cut, 0}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        put_flow_row(&e, 11, bad[i].row, bad[i].n);
+        txn = rd(&e);
+        CHECK_MSG(derive_flows_cumulative(&e.d, txn, &sc, days, 3, f) == ERR_STORE_CORRUPT,
+                  "damaged row %zu", i);
+        /* Days before the damaged row still read. */
+        CHECK_ERR(ERR_OK, derive_flows_cumulative(&e.d, txn, &sc, days, 1, f));
+        mdb_txn_abort(txn);
+    }
+    env_close(&e);
+}
+
 static void test_errors(void)
 {
     env_t e;
@@ -669,6 +737,7 @@ int main(void)
     RUN(test_batched_overflow);
     RUN(test_breached_open);
     RUN(test_credit_standing);
+    RUN(test_cumulative_rows);
     RUN(test_errors);
     return test_summary();
 }
