@@ -125,6 +125,14 @@ err_t store_snap_begin(store_t *s, store_snap_t **out) KPID_MUST_USE;
 /* NULL is a no-op. */
 void store_snap_end(store_snap_t *snap);
 
+/*
+ * The store's generation: the id of the last committed write, exactly as a
+ * snapshot begun now sees it. It grows with every commit (of this process
+ * or another), so two equal readings bracket a stretch in which every new
+ * snapshot saw the same data (the API's response cache relies on it).
+ */
+err_t store_generation(store_t *s, uint64_t *gen) KPID_MUST_USE;
+
 typedef struct store_ev_filter {
     const char *party;         /* customer or vendor name, or NULL */
     const char *business_unit; /* or NULL */

@@ -573,6 +573,19 @@ void store_snap_end(store_snap_t *sn)
     free(sn);
 }
 
+err_t store_generation(store_t *s, uint64_t *gen)
+{
+    /* A snapshot's own id, not mdb_env_info's meta page: the meta page can
+       show a commit a moment before new readers are given it. */
+    store_snap_t *sn = NULL;
+    err_t e = store_snap_begin(s, &sn);
+    if (e)
+        return e;
+    *gen = (uint64_t)mdb_txn_id(sn->txn);
+    store_snap_end(sn);
+    return ERR_OK;
+}
+
 err_t store_stats(store_t *s, store_stats_t *out)
 {
     memset(out, 0, sizeof *out);

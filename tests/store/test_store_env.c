@@ -438,6 +438,58 @@ static void test_snapshot_isolation(void)
     rmdir_all(dir);
 }
 
+/* The generation moves with every commit, also one made by another
+   process, and stands still otherwise. */
+static void test_generation(void)
+{
+    char dir[64];
+    tmpdir(dir);
+    store_t *s = open_store(dir, 0);
+    uint64_t g0 = 0, g1 = 0, g2 = 0;
+    CHECK_ERR(ERR_OK, store_generation(s, &g0));
+    CHECK_ERR(ERR_OK, store_generation(s, &g1));
+    CHECK_INT(g0, g1); /* reading is not writing */
+    store_snap_t *sn = NULL;
+    REQUIRE(store_snap_begin(s, &sn) == ERR_OK);
+    store_snap_end(sn);
+    CHECK_ERR(ERR_OK, store_generation(s, &g1));
+    CHECK_INT(g0, g1);
+    kpi_event_t e = ev(KPI_EV_INVOICE_ISSUED, "g1", T(2025, 1, 2, 9), "INV-G", NULL, 100, "ACME");
+    CHECK_INT(STORE_ITEM_ACCEPTED, put1(s, &e, NULL).status);
+    CHECK_ERR(ERR_OK, store_generation(s, &g1));
+    CHECK(g1 > g0);
+    store_close(s);
+
+    /* A read-only open sees a commit made by another process. */
+    store_opts_t o = opts_of(dir, test_utc, 0);
+    o.read_only = true;
+    store_t *r = NULL;
+    err_msg_t msg = {{0}};
+    REQUIRE(store_open(&o, &r, &msg) == ERR_OK);
+    CHECK_ERR(ERR_OK, store_generation(r, &g2));
+    CHECK_INT(g1, g2);
+    pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        store_opts_t wo = opts_of(dir, test_utc, 0);
+        store_t *cw = NULL;
+        if (store_open(&wo, &cw, &msg) != ERR_OK)
+            _exit(2);
+        kpi_event_t e2 =
+            ev(KPI_EV_INVOICE_ISSUED, "g2", T(2025, 1, 3, 9), "INV-H", NULL, 100, "ACME");
+        int rc = put1(cw, &e2, NULL).status == STORE_ITEM_ACCEPTED ? 0 : 1;
+        store_close(cw);
+        _exit(rc);
+    }
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_ERR(ERR_OK, store_generation(r, &g2));
+    CHECK(g2 > g1);
+    store_close(r);
+    rmdir_all(dir);
+}
+
 static void put_many(store_t *s, int from, int n)
 {
     kpi_event_t *evs = calloc((size_t)n, sizeof *evs);
@@ -617,6 +669,7 @@ int main(void)
     RUN(test_other_settings);
     RUN(test_read_only);
     RUN(test_snapshot_isolation);
+    RUN(test_generation);
     RUN(test_reader_follows_grown_map);
     RUN(test_readers_while_map_grows);
     RUN(test_disk_full);
