@@ -51,6 +51,9 @@ typedef struct api_opts {
     unsigned connection_timeout_s; /* idle connection closed after; 0 = 60 */
     unsigned request_timeout_s;    /* one request's headers and body must arrive within; 0 = 300 */
     unsigned ingest_queue;         /* POST /v1/events at once; 0 = min(8, threads/2); more: 503 */
+    /* KPI answers kept while the store is unchanged (api_cache.h); bytes,
+       0 = no response cache. kpid serve's default is 64 MiB. */
+    size_t response_cache_bytes;
 } api_opts_t;
 
 /*

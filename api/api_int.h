@@ -47,6 +47,9 @@ typedef struct api_route {
     /* The role a key needs (api_auth.h). Left out, it is API_ROLE_ADMIN (0):
        a new route is admin-only until it says otherwise. */
     api_role_t role;
+    /* Its 200 answers depend only on the request, the key's units, the
+       day and the store: kept in the response cache (api_cache.h). */
+    bool cached;
 } api_route_t;
 
 struct api_server {
@@ -56,6 +59,7 @@ struct api_server {
     int coll_digits_base;           /* minor digits of the base currency */
     volatile int active;            /* requests in progress (atomic builtins) */
     api_metrics_t *metrics;         /* owned; GET /metrics (api_metrics.h) */
+    struct api_cache *cache;        /* owned response cache, or NULL (api_cache.h) */
     volatile int ingest;            /* POST /v1/events holding a queue slot (atomic builtins) */
     volatile int conns;             /* open connections (atomic builtins) */
     volatile int64_t refused_log_s; /* last "connection limit" log line, monotonic s */
@@ -78,11 +82,13 @@ struct api_req {
     void *state;           /* handler-owned state (freed by free_state) */
     void (*free_state)(void *state);
     struct timespec t0;
-    const api_key_t *key; /* the authenticated key (borrowed from opts); NULL
-                             when no keys are configured or the route is open */
-    bool ingest_slot;     /* holds one of srv->opts.ingest_queue slots */
-    bool answered;        /* refused at admission; the answer is already queued */
-    unsigned status;      /* HTTP status queued, 0 until a response is (request metrics) */
+    const api_key_t *key;  /* the authenticated key (borrowed from opts); NULL
+                              when no keys are configured or the route is open */
+    bool ingest_slot;      /* holds one of srv->opts.ingest_queue slots */
+    bool answered;         /* refused at admission; the answer is already queued */
+    unsigned status;       /* HTTP status queued, 0 until a response is (request metrics) */
+    const char *cache_key; /* a cached route's key (in the arena) after a miss, else NULL */
+    uint64_t cache_gen;    /* the store generation read before the handler ran */
 };
 
 /* ---- authorization (api_auth.c) ----------------------------------------- */

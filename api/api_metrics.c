@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api_cache.h"
 #include "api_metrics.h"
 #include "kpi_tz.h"
 
@@ -253,6 +254,20 @@ static void write_process(const api_server_t *srv, api_buf_t *b)
                     "Requests being served now (this scrape included).");
     api_prom_sample_u64(b, "kpid_http_requests_in_flight", NULL, 0,
                         (uint64_t)__atomic_load_n(&srv->active, __ATOMIC_RELAXED));
+    if (srv->cache == NULL)
+        return;
+    api_cache_stats_t cs;
+    api_cache_stats(srv->cache, &cs);
+    api_prom_family(b, "kpid_http_response_cache_hits_total", "counter",
+                    "KPI requests answered from the response cache (store unchanged).");
+    api_prom_sample_u64(b, "kpid_http_response_cache_hits_total", NULL, 0, cs.hits);
+    api_prom_family(b, "kpid_http_response_cache_misses_total", "counter",
+                    "KPI requests computed because the cache had no answer for this store "
+                    "generation.");
+    api_prom_sample_u64(b, "kpid_http_response_cache_misses_total", NULL, 0, cs.misses);
+    api_prom_family(b, "kpid_http_response_cache_bytes", "gauge",
+                    "Memory held by the response cache.");
+    api_prom_sample_u64(b, "kpid_http_response_cache_bytes", NULL, 0, cs.bytes);
 }
 
 static void write_store(const store_stats_t *st, api_buf_t *b)

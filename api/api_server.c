@@ -27,10 +27,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "api_cache.h"
 #include "api_dashboard.h"
 #include <sodium.h>
 
 #include "kpi_money.h"
+#include "kpi_tz.h"
 
 #define REQ_ARENA_CAP (64u << 20) /* per-request scratch memory */
 #define DEFAULT_MAX_BODY (256u << 20)
@@ -46,31 +48,31 @@ static const char *const no_params[] = {NULL};
    (docs/security.md has the table); scoped keys are narrowed to their
    business units inside the handlers. */
 static const api_route_t routes[] = {
-    {"GET", "/healthz", health_get, NULL, no_params, API_ROLE_OPEN},
-    {"GET", "/v1/events", api_events_get, NULL, api_events_get_params, API_ROLE_READ},
+    {"GET", "/healthz", health_get, NULL, no_params, API_ROLE_OPEN, false},
+    {"GET", "/v1/events", api_events_get, NULL, api_events_get_params, API_ROLE_READ, false},
     {"POST", "/v1/events", api_events_post_respond, api_events_post_body, api_events_post_params,
-     API_ROLE_INGEST},
-    {"GET", "/v1/aging", api_aging_get, NULL, api_aging_params, API_ROLE_READ},
-    {"GET", "/v1/dso", api_dso_get, NULL, api_dso_params, API_ROLE_READ},
-    {"GET", "/v1/cei", api_cei_get, NULL, api_series_params, API_ROLE_READ},
-    {"GET", "/v1/dpo", api_dpo_get, NULL, api_dpo_params, API_ROLE_READ},
-    {"GET", "/v1/rollforward", api_rollforward_get, NULL, api_series_params, API_ROLE_READ},
-    {"GET", "/v1/sla", api_sla_get, NULL, api_sla_params, API_ROLE_READ},
-    {"GET", "/v1/ftq", api_ftq_get, NULL, api_ftq_params, API_ROLE_READ},
-    {"GET", "/v1/customers/", api_customer_get, NULL, api_customer_params, API_ROLE_READ},
-    {"GET", "/v1/meta", api_meta_get, NULL, api_meta_params, API_ROLE_READ},
+     API_ROLE_INGEST, false},
+    {"GET", "/v1/aging", api_aging_get, NULL, api_aging_params, API_ROLE_READ, true},
+    {"GET", "/v1/dso", api_dso_get, NULL, api_dso_params, API_ROLE_READ, true},
+    {"GET", "/v1/cei", api_cei_get, NULL, api_series_params, API_ROLE_READ, true},
+    {"GET", "/v1/dpo", api_dpo_get, NULL, api_dpo_params, API_ROLE_READ, true},
+    {"GET", "/v1/rollforward", api_rollforward_get, NULL, api_series_params, API_ROLE_READ, true},
+    {"GET", "/v1/sla", api_sla_get, NULL, api_sla_params, API_ROLE_READ, true},
+    {"GET", "/v1/ftq", api_ftq_get, NULL, api_ftq_params, API_ROLE_READ, true},
+    {"GET", "/v1/customers/", api_customer_get, NULL, api_customer_params, API_ROLE_READ, true},
+    {"GET", "/v1/meta", api_meta_get, NULL, api_meta_params, API_ROLE_READ, true},
     /* The dashboard page is static and open; the data calls it makes are
        authorized like any other. It keeps its filters in the query string:
        any parameter is allowed. */
-    {"GET", "/", api_dashboard_index, NULL, NULL, API_ROLE_OPEN},
-    {"GET", "/dashboard/", api_dashboard_asset, NULL, NULL, API_ROLE_OPEN},
-    {"HEAD", "/", api_dashboard_index, NULL, NULL, API_ROLE_OPEN},
-    {"HEAD", "/dashboard/", api_dashboard_asset, NULL, NULL, API_ROLE_OPEN},
-    {"GET", "/metrics", api_metrics_get, NULL, no_params, API_ROLE_READ},
+    {"GET", "/", api_dashboard_index, NULL, NULL, API_ROLE_OPEN, false},
+    {"GET", "/dashboard/", api_dashboard_asset, NULL, NULL, API_ROLE_OPEN, false},
+    {"HEAD", "/", api_dashboard_index, NULL, NULL, API_ROLE_OPEN, false},
+    {"HEAD", "/dashboard/", api_dashboard_asset, NULL, NULL, API_ROLE_OPEN, false},
+    {"GET", "/metrics", api_metrics_get, NULL, no_params, API_ROLE_READ, false},
     {"POST", "/v1/reports", api_reports_post, api_reports_post_body, api_reports_post_params,
-     API_ROLE_ADMIN},
-    {"GET", "/v1/reports", api_reports_list, NULL, api_reports_get_params, API_ROLE_READ},
-    {"GET", "/v1/reports/", api_reports_get, NULL, api_reports_get_params, API_ROLE_READ},
+     API_ROLE_ADMIN, false},
+    {"GET", "/v1/reports", api_reports_list, NULL, api_reports_get_params, API_ROLE_READ, false},
+    {"GET", "/v1/reports/", api_reports_get, NULL, api_reports_get_params, API_ROLE_READ, false},
 };
 _Static_assert(sizeof routes / sizeof routes[0] <= API_METRICS_ROUTES_MAX,
                "every route gets its own request metrics");
@@ -181,14 +183,34 @@ enum MHD_Result api_queue(api_req_t *req, unsigned status, struct MHD_Response *
     return ret;
 }
 
+/* After a cache miss: keep a 200 answer if the store did not move while it
+   was computed (then the handler's snapshot saw exactly cache_gen). */
+static void cache_keep(api_req_t *req, unsigned status, const char *ctype, const char *body,
+                       size_t len)
+{
+    uint64_t now;
+    if (req->cache_key == NULL || status != MHD_HTTP_OK ||
+        store_generation(req->srv->opts.store, &now) != ERR_OK || now != req->cache_gen)
+        return;
+    api_cache_put(req->srv->cache, req->cache_key, req->cache_gen, ctype, body, len);
+}
+
+static void cache_header(const api_req_t *req, struct MHD_Response *r, bool hit)
+{
+    if (req->route != NULL && req->route->cached && req->srv->cache != NULL)
+        (void)MHD_add_response_header(r, "X-Kpid-Cache", hit ? "hit" : "miss");
+}
+
 enum MHD_Result api_send_body(api_req_t *req, unsigned status, const char *ctype, const char *body,
                               size_t len)
 {
+    cache_keep(req, status, ctype, body, len);
     struct MHD_Response *r =
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (r == NULL)
         return MHD_NO;
     add_headers(req, r, ctype);
+    cache_header(req, r, false);
     return api_queue(req, status, r);
 }
 
@@ -214,12 +236,14 @@ enum MHD_Result api_send_json(api_req_t *req, unsigned status, json_t *j)
     if (text == NULL)
         return api_send_error(req, ERR_NOMEM, "out of memory building the response");
     size_t len = strlen(text);
+    cache_keep(req, status, "application/json", text, len);
     struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(len, text, free);
     if (r == NULL) {
         free(text);
         return MHD_NO;
     }
     add_headers(req, r, "application/json");
+    cache_header(req, r, false);
     return api_queue(req, status, r);
 }
 
@@ -667,6 +691,103 @@ static enum MHD_Result route_admit(api_req_t *req)
     return MHD_YES;
 }
 
+/* ---- the response cache ---------------------------------------------------------------- */
+
+#define CACHE_KEY_MAX 4096
+
+typedef struct key_build {
+    char *p;
+    size_t n;
+    bool full;
+} key_build_t;
+
+/* Each part as "<length>:<bytes>": no argument, path or header value can
+   make two different requests build the same key. NULL (an argument
+   without '=') is "-". */
+static void kb_add(key_build_t *kb, const char *s)
+{
+    char len[24];
+    size_t n = s != NULL ? strlen(s) : 0;
+    int l = snprintf(len, sizeof len, s != NULL ? "%zu:" : "-", n);
+    if (kb->full || kb->n + (size_t)l + n + 1 > CACHE_KEY_MAX) {
+        kb->full = true;
+        return;
+    }
+    memcpy(kb->p + kb->n, len, (size_t)l);
+    kb->n += (size_t)l;
+    if (n > 0)
+        memcpy(kb->p + kb->n, s, n);
+    kb->n += n;
+    kb->p[kb->n] = '\0';
+}
+
+static enum MHD_Result kb_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                              const char *value)
+{
+    (void)kind;
+    key_build_t *kb = cls;
+    kb_add(kb, key);
+    kb_add(kb, value);
+    return MHD_YES;
+}
+
+/*
+ * Everything a cached route's answer depends on besides the store: the
+ * path, the query arguments in order, Accept (CSV or JSON), the business
+ * units of the key (a scoped key sees less; a key's name does not change an
+ * answer) and today in the reporting zone (the default dates). false when
+ * the key would be too long: such a request is simply not cached.
+ */
+static bool cache_key(api_req_t *req, char *buf)
+{
+    key_build_t kb = {buf, 0, false};
+    buf[0] = '\0';
+    char day[16];
+    snprintf(day, sizeof day, "%d", (int)kpi_tz_day(req->srv->opts.coll.tz, (int64_t)time(NULL)));
+    kb_add(&kb, day);
+    kb_add(&kb, req->route->path);
+    kb_add(&kb, req->path_rest != NULL ? req->path_rest : "");
+    const char *accept = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Accept");
+    kb_add(&kb, accept != NULL ? accept : "");
+    size_t units = req->key != NULL ? req->key->n_units : 0; /* 0: every unit */
+    char nu[24];
+    snprintf(nu, sizeof nu, "%zu", units);
+    kb_add(&kb, nu);
+    for (size_t i = 0; i < units; i++)
+        kb_add(&kb, api_key_unit(req->key, i));
+    (void)MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, kb_arg, &kb);
+    return !kb.full;
+}
+
+/* true when the answer came from the cache (queued in *ret); otherwise the
+   request is marked so that its answer is kept (cache_keep). */
+static bool cache_answer(api_req_t *req, enum MHD_Result *ret)
+{
+    char *key = kpi_arena_alloc(req->arena, CACHE_KEY_MAX);
+    uint64_t gen;
+    if (key == NULL || !cache_key(req, key) ||
+        store_generation(req->srv->opts.store, &gen) != ERR_OK)
+        return false;
+    char *body = NULL;
+    size_t len = 0;
+    char ctype[64];
+    if (!api_cache_get(req->srv->cache, key, gen, &body, &len, ctype, sizeof ctype)) {
+        req->cache_key = key;
+        req->cache_gen = gen;
+        return false;
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(len, body, free);
+    if (r == NULL) {
+        free(body);
+        *ret = MHD_NO;
+        return true;
+    }
+    add_headers(req, r, ctype);
+    cache_header(req, r, true);
+    *ret = api_queue(req, MHD_HTTP_OK, r);
+    return true;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -752,6 +873,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (pc.bad != NULL)
             return api_send_error(req, ERR_BAD_PARAM, "unknown parameter '%s' for %s %s", pc.bad,
                                   req->route->method, req->route->path);
+    }
+    if (req->route->cached && srv->cache != NULL) {
+        enum MHD_Result hit;
+        if (cache_answer(req, &hit))
+            return hit;
     }
     enum MHD_Result r = req->route->respond(req);
     /* The answer is queued (with its own copy of the body): the batch is no
@@ -902,6 +1028,7 @@ static void server_free(api_server_t *srv)
         return;
     ring_free_all(srv->ring);
     api_metrics_free(srv->metrics);
+    api_cache_free(srv->cache);
     if (srv->tls_key != NULL) /* private key material: wipe before freeing */
         sodium_memzero(srv->tls_key, strlen(srv->tls_key));
     free(srv->tls_key);
@@ -956,6 +1083,10 @@ err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *ms
     err_t e = kpi_currency_digits(opts->coll.base_currency, &srv->coll_digits_base);
     if (e) {
         err_set(msg, e, "base currency '%s' is not an ISO 4217 code", opts->coll.base_currency);
+        goto fail;
+    }
+    if (o->response_cache_bytes > 0 && api_cache_new(o->response_cache_bytes, &srv->cache)) {
+        e = err_set(msg, ERR_NOMEM, "out of memory for the response cache");
         goto fail;
     }
     if (o->n_keys > API_KEYS_MAX) {

@@ -60,6 +60,7 @@ typedef struct cmd_config {
     unsigned connection_timeout_s; /* idle connection closed after */
     unsigned request_timeout_s;    /* a request must arrive within */
     unsigned ingest_queue;         /* POST /v1/events in progress at once */
+    unsigned response_cache_mb;    /* KPI answers kept while the store is unchanged; 0 = off */
 } cmd_config_t;
 
 void cmd_config_default(cmd_config_t *cfg);

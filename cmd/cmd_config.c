@@ -34,6 +34,7 @@ void cmd_config_default(cmd_config_t *cfg)
     cfg->weekend_mask = 0x60;
     cfg->sla_goal_bp = 9500;
     cfg->ftq_goal_bp = 9500;
+    cfg->response_cache_mb = 64;
 }
 
 /* A percentage 0 < p <= 100 with at most two decimals, as basis points. */
@@ -351,13 +352,14 @@ static err_t get_limit(const char *key, json_t *v, cmd_config_t *cfg, bool *matc
         {"connection_timeout_s", 1, 86400, &cfg->connection_timeout_s, NULL},
         {"request_timeout_s", 1, 86400, &cfg->request_timeout_s, NULL},
         {"ingest_queue", 1, 1024, &cfg->ingest_queue, NULL},
+        {"response_cache_mb", 0, 65536, &cfg->response_cache_mb, NULL},
     };
     *matched = false;
     for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
         if (strcmp(key, limits[i].name) != 0)
             continue;
         *matched = true;
-        uint64_t x;
+        uint64_t x = 0;
         err_t e = get_uint(v, key, limits[i].lo, limits[i].hi, &x, msg);
         if (e)
             return e;
@@ -441,7 +443,7 @@ err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg)
                     "base_currency, threads, max_body_bytes, aging_buckets, weekend, "
                     "holidays, slas, reports_dir, schedules, dashboard_goals, api_keys, tls, "
                     " max_batch_events, max_connections, "
-                    "connection_timeout_s, request_timeout_s, ingest_queue)",
+                    "connection_timeout_s, request_timeout_s, ingest_queue, response_cache_mb)",
                     path, key);
         }
         if (e)

@@ -210,6 +210,7 @@ int cmd_serve_main(int argc, char **argv)
         .connection_timeout_s = cfg.connection_timeout_s,
         .request_timeout_s = cfg.request_timeout_s,
         .ingest_queue = cfg.ingest_queue,
+        .response_cache_bytes = (size_t)cfg.response_cache_mb << 20,
     };
     e = api_server_start(&ao, &srv, &msg);
     if (e) {
