@@ -32,9 +32,12 @@
 #include "kpi_event.h"
 #include "kpi_tz.h"
 
-/* On-disk format version. A store with another version is refused, untouched.
-   2: d_flows, d_sla, d_ftq and d_open rows packed (store_derive.h). */
-#define STORE_FORMAT_VERSION 2
+/* On-disk format version. A store with another version is refused, untouched
+   (`kpid upgrade` converts an older one, store_upgrade()).
+   2: d_flows, d_sla, d_ftq and d_open rows packed (store_derive.h).
+   3: one packed `docs` row per document, holding its derived state too (no
+      d_state database). */
+#define STORE_FORMAT_VERSION 3
 
 typedef struct store store_t;
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "kpi_money.h"
+#include "store_rowagg.h"
 
 #define DAY_NONE INT32_MIN
 #define T_NONE INT64_MAX
@@ -248,18 +249,29 @@ static void st_key(key_t_ *k, kpi_doc_kind_t kind, const char *number)
     k_bytes(k, number, strlen(number));
 }
 
+/* The document's slot in the batch (its derived state is kept there). */
+static err_t st_slot(const derive_t *d, MDB_txn *txn, kpi_doc_kind_t kind, const char *number,
+                     docslot_t **out, err_msg_t *msg)
+{
+    if (!docset_attached(d->ds, txn))
+        return err_set(msg, ERR_INTERNAL, "derived state written outside the write batch");
+    key_t_ k;
+    st_key(&k, kind, number);
+    int rc = docset_slot(d->ds, k.b, k.n, out);
+    return rc ? db_err(rc, msg, "read document state") : ERR_OK;
+}
+
 /* ERR_NOT_FOUND when the document has no derived state. */
 static err_t st_get(const derive_t *d, MDB_txn *txn, kpi_doc_kind_t kind, const char *number,
                     dstate_t *s, err_msg_t *msg)
 {
-    key_t_ k;
-    st_key(&k, kind, number);
-    MDB_val kv = k_val(&k), v;
-    int rc = store_tx_get(d->wc, txn, d->state, &kv, &v);
-    if (rc == MDB_NOTFOUND)
+    docslot_t *sl;
+    err_t e = st_slot(d, txn, kind, number, &sl, msg);
+    if (e)
+        return e;
+    if (sl->st_len == 0)
         return ERR_NOT_FOUND;
-    if (rc)
-        return db_err(rc, msg, "read document state");
+    MDB_val v = {sl->st_len, sl->st};
     if (!st_decode(&v, s))
         return err_set(msg, ERR_STORE_CORRUPT, "derived state of %s %s is damaged",
                        kpi_doc_kind_name(kind), number);
@@ -269,12 +281,13 @@ static err_t st_get(const derive_t *d, MDB_txn *txn, kpi_doc_kind_t kind, const 
 static err_t st_put(const derive_t *d, MDB_txn *txn, const char *number, const dstate_t *s,
                     err_msg_t *msg)
 {
-    key_t_ k;
-    st_key(&k, (kpi_doc_kind_t)s->kind, number);
+    docslot_t *sl;
+    err_t e = st_slot(d, txn, (kpi_doc_kind_t)s->kind, number, &sl, msg);
+    if (e)
+        return e;
     wbuf_t w;
     st_encode(s, &w);
-    MDB_val kv = k_val(&k), v = {w.n, w.b};
-    int rc = store_tx_put(d->wc, txn, d->state, &kv, &v);
+    int rc = docset_set_state(d->ds, sl, w.b, w.n);
     return rc ? db_err(rc, msg, "write document state") : ERR_OK;
 }
 
@@ -386,10 +399,21 @@ static err_t row_accum(const MDB_val *v, size_t n, int64_t *acc)
     return o == len ? ERR_OK : ERR_STORE_CORRUPT;
 }
 
+/* Sums the add into the batch's row set (store_rowagg.h) when txn is the
+   batch's and it is not applied per event: true when it did. */
+static bool batch_row_add(const derive_t *d, MDB_txn *txn, MDB_dbi dbi, const key_t_ *k,
+                          const int64_t *add, size_t n, err_t *e);
+
 /* Add n int64s into the row at key (created as zeros), overflow-checked. */
-static err_t row_add(wcache_t *wc, MDB_txn *txn, MDB_dbi dbi, key_t_ *k, const int64_t *add,
+static err_t row_add(const derive_t *d, MDB_txn *txn, MDB_dbi dbi, key_t_ *k, const int64_t *add,
                      size_t n, err_msg_t *msg)
 {
+    err_t be;
+    if (batch_row_add(d, txn, dbi, k, add, n, &be))
+        return be == ERR_NOMEM ? err_set(msg, ERR_NOMEM, "out of memory")
+               : be            ? err_set(msg, be, "derived state: a day row of an unknown width")
+                               : ERR_OK;
+    wcache_t *wc = d->wc;
     int64_t vals[ROW_MAX_COLS] = {0};
     MDB_val kv = k_val(k), v;
     int rc = store_tx_get(wc, txn, dbi, &kv, &v);
@@ -446,7 +470,7 @@ static err_t flow_add(const derive_t *d, MDB_txn *txn, const char cur[4], uint32
             k_u32(&k, units[u]);
             k_u32(&k, parties[p]);
             k_day(&k, day);
-            err_t e = row_add(d->wc, txn, d->flows, &k, add, F_COUNT, msg);
+            err_t e = row_add(d, txn, d->flows, &k, add, F_COUNT, msg);
             if (e)
                 return e;
         }
@@ -454,7 +478,7 @@ static err_t flow_add(const derive_t *d, MDB_txn *txn, const char cur[4], uint32
     return ERR_OK;
 }
 
-static err_t unit_row_add(wcache_t *wc, MDB_txn *txn, MDB_dbi dbi, uint8_t tag, uint32_t unit,
+static err_t unit_row_add(const derive_t *d, MDB_txn *txn, MDB_dbi dbi, uint8_t tag, uint32_t unit,
                           int32_t day, const int64_t *add, size_t n, err_msg_t *msg)
 {
     uint32_t units[2] = {unit, 0};
@@ -466,7 +490,7 @@ static err_t unit_row_add(wcache_t *wc, MDB_txn *txn, MDB_dbi dbi, uint8_t tag, 
         k_u8(&k, tag);
         k_u32(&k, units[u]);
         k_day(&k, day);
-        err_t e = row_add(wc, txn, dbi, &k, add, n, msg);
+        err_t e = row_add(d, txn, dbi, &k, add, n, msg);
         if (e)
             return e;
     }
@@ -492,17 +516,17 @@ static err_t sla_contrib(const derive_t *d, MDB_txn *txn, uint32_t unit, const s
     int32_t b =
         kpi_sla_breach_day(&def->target, &d->cal, s->start_s, s->start_day, tz_day_of, d->tz);
     int64_t add[4] = {0, 0, sign, 0};
-    err_t e = unit_row_add(d->wc, txn, d->sla, s->sla, unit, b, add, 4, msg);
+    err_t e = unit_row_add(d, txn, d->sla, s->sla, unit, b, add, 4, msg);
     if (e || s->stop_s == T_NONE)
         return e;
     bool met = kpi_sla_met(&def->target, &d->cal, s->start_s, s->start_day, s->stop_s, s->stop_day);
     int64_t done[4] = {sign, met ? sign : 0, 0, 0};
-    e = unit_row_add(d->wc, txn, d->sla, s->sla, unit, s->stop_day, done, 4, msg);
+    e = unit_row_add(d, txn, d->sla, s->sla, unit, s->stop_day, done, 4, msg);
     if (e)
         return e;
     int64_t closed[4] = {0, 0, 0, sign};
-    return unit_row_add(d->wc, txn, d->sla, s->sla, unit, b > s->stop_day ? b : s->stop_day, closed,
-                        4, msg);
+    return unit_row_add(d, txn, d->sla, s->sla, unit, b > s->stop_day ? b : s->stop_day, closed, 4,
+                        msg);
 }
 
 static slot_t *slot_find(dstate_t *st, uint8_t sla)
@@ -584,7 +608,7 @@ static err_t ftq_contrib(const derive_t *d, MDB_txn *txn, const dstate_t *st, in
             return ERR_OK;
         if (st->review_result == KPI_RESULT_PASS && st->corrections == 0)
             add[1] = sign;
-        return unit_row_add(d->wc, txn, d->ftq, STORE_FTQ_INVOICE, st->unit, st->review_day, add, 2,
+        return unit_row_add(d, txn, d->ftq, STORE_FTQ_INVOICE, st->unit, st->review_day, add, 2,
                             msg);
     }
     if (st->kind == KPI_DOC_BILL) {
@@ -592,8 +616,7 @@ static err_t ftq_contrib(const derive_t *d, MDB_txn *txn, const dstate_t *st, in
             return ERR_OK;
         if (st->rej_s == T_NONE || st->rej_s >= st->proc_s)
             add[1] = sign;
-        return unit_row_add(d->wc, txn, d->ftq, STORE_FTQ_BILL, st->unit, st->proc_day, add, 2,
-                            msg);
+        return unit_row_add(d, txn, d->ftq, STORE_FTQ_BILL, st->unit, st->proc_day, add, 2, msg);
     }
     return ERR_OK;
 }
@@ -806,9 +829,13 @@ struct derive_batch {
     /* The write transaction the caches belong to. Atomic because readers
        on other threads compare their transaction with it. */
     _Atomic(MDB_txn *) txn;
-    bool direct;  /* apply open steps at once (a retry after a flush overflow) */
-    bmap_t tls;   /* invoice number -> timeline */
-    bmap_t opens; /* d_open prefix (16 bytes) -> steps */
+    bool direct;     /* apply open steps and day rows at once (a retry after a
+                        flush overflow) */
+    bool overflowed; /* a day row's deltas left int64: the flush says so */
+    int32_t max_day; /* the latest event day applied in the batch */
+    bmap_t tls;      /* invoice number -> timeline */
+    bmap_t opens;    /* d_open prefix (16 bytes) -> steps */
+    rowagg_t *rows;  /* d_flows, d_sla, d_ftq deltas (store_rowagg.h) */
 };
 
 static uint64_t bhash(const uint8_t *p, size_t n)
@@ -887,7 +914,13 @@ static bent_t *bmap_get(bmap_t *m, const uint8_t *key, size_t klen, bool *create
 
 derive_batch_t *derive_batch_new(void)
 {
-    return calloc(1, sizeof(derive_batch_t));
+    derive_batch_t *b = calloc(1, sizeof *b);
+    static const rowagg_codec_t codec = {row_pack, row_unpack, ROW_PACKED_MAX};
+    if (b != NULL && (b->rows = rowagg_new(&codec)) == NULL) {
+        free(b);
+        b = NULL;
+    }
+    return b;
 }
 
 void derive_batch_free(derive_batch_t *b)
@@ -898,6 +931,7 @@ void derive_batch_free(derive_batch_t *b)
     bmap_clear(&b->opens);
     free(b->tls.tab);
     free(b->opens.tab);
+    rowagg_free(b->rows);
     free(b);
 }
 
@@ -908,7 +942,10 @@ void derive_batch_begin(const derive_t *d, MDB_txn *txn, bool direct)
         return;
     bmap_clear(&b->tls);
     bmap_clear(&b->opens);
+    rowagg_clear(b->rows);
     b->direct = direct;
+    b->overflowed = false;
+    b->max_day = INT32_MIN;
     atomic_store_explicit(&b->txn, txn, memory_order_relaxed);
 }
 
@@ -919,6 +956,7 @@ void derive_batch_end(const derive_t *d)
         return;
     bmap_clear(&b->tls);
     bmap_clear(&b->opens);
+    rowagg_clear(b->rows);
     atomic_store_explicit(&b->txn, NULL, memory_order_relaxed);
 }
 
@@ -929,6 +967,22 @@ static derive_batch_t *batch_of(const derive_t *d, MDB_txn *txn)
     if (b == NULL || atomic_load_explicit(&b->txn, memory_order_relaxed) != txn)
         return NULL;
     return b;
+}
+
+static bool batch_row_add(const derive_t *d, MDB_txn *txn, MDB_dbi dbi, const key_t_ *k,
+                          const int64_t *add, size_t n, err_t *e)
+{
+    derive_batch_t *b = batch_of(d, txn);
+    if (b == NULL || b->direct)
+        return false;
+    *e = b->overflowed ? ERR_OK : rowagg_add(b->rows, dbi, k->b, k->n, add, n);
+    if (*e == ERR_OVERFLOW) {
+        /* Not this event's fault as far as anyone knows yet: the flush
+           reports it and the batch runs again per event. */
+        b->overflowed = true;
+        *e = ERR_OK;
+    }
+    return true;
 }
 
 static int bent_key_cmp(const void *a, const void *b)
@@ -946,7 +1000,34 @@ static int step_cmp(const void *a, const void *b)
 err_t derive_batch_flush(const derive_t *d, MDB_txn *txn, err_msg_t *msg)
 {
     derive_batch_t *b = batch_of(d, txn);
-    if (b == NULL || b->opens.n == 0)
+    if (b == NULL)
+        return ERR_OK;
+    if (b->overflowed)
+        return err_set(msg, ERR_OVERFLOW, "derived state: a day row leaves int64");
+    if (b->max_day != INT32_MIN) {
+        MDB_val mk = {7, (void *)"max_day"}, mv;
+        int32_t have = INT32_MIN;
+        int rc = store_tx_get(d->wc, txn, d->meta, &mk, &mv);
+        if (rc == 0 && mv.mv_size == sizeof have)
+            memcpy(&have, mv.mv_data, sizeof have);
+        else if (rc && rc != MDB_NOTFOUND)
+            return db_err(rc, msg, "read max day");
+        if (b->max_day > have) {
+            mv.mv_size = sizeof b->max_day;
+            mv.mv_data = &b->max_day;
+            if ((rc = store_tx_put(d->wc, txn, d->meta, &mk, &mv)) != 0)
+                return db_err(rc, msg, "write max day");
+        }
+        b->max_day = INT32_MIN;
+    }
+    int lrc;
+    err_t re = rowagg_flush(b->rows, txn, &lrc);
+    if (re == ERR_IO)
+        return db_err(lrc, msg, "write day rows");
+    if (re)
+        return err_set(msg, re, "derived state: %s",
+                       re == ERR_OVERFLOW ? "a day row leaves int64" : "damaged day row");
+    if (b->opens.n == 0)
         return ERR_OK;
     bent_t **v = malloc(b->opens.n * sizeof *v);
     if (v == NULL)
@@ -1383,7 +1464,12 @@ err_t derive_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, const
 {
     int32_t day = ev_day(d, ev);
     int64_t amt = (ev->flags & KPI_EVF_AMOUNT) ? ev->amount_minor : 0;
-    {
+    derive_batch_t *batch = batch_of(d, txn);
+    if (batch != NULL) {
+        /* Written once, at the flush. */
+        if (day > batch->max_day)
+            batch->max_day = day;
+    } else {
         MDB_val mk = {7, (void *)"max_day"}, mv;
         int32_t have = INT32_MIN;
         int rc = store_tx_get(d->wc, txn, d->meta, &mk, &mv);
@@ -1583,10 +1669,10 @@ err_t derive_open(derive_t *d, MDB_txn *txn, const derive_config_t *cfg, bool cr
     } else {
         d->n_slas = kpi_sla_defaults(d->slas, KPI_SLAS_MAX);
     }
-    static const char *const names[DERIVE_DB_COUNT] = {"d_flows", "d_open",  "d_tl",   "d_state",
-                                                       "d_sla",   "d_ftq",   "d_cust", "d_habit",
-                                                       "d_cidx",  "d_copen", "d_meta"};
-    MDB_dbi *dbis[DERIVE_DB_COUNT] = {&d->flows, &d->open,  &d->tl,   &d->state, &d->sla, &d->ftq,
+    static const char *const names[DERIVE_DB_COUNT] = {"d_flows", "d_open", "d_tl",    "d_sla",
+                                                       "d_ftq",   "d_cust", "d_habit", "d_cidx",
+                                                       "d_copen", "d_meta"};
+    MDB_dbi *dbis[DERIVE_DB_COUNT] = {&d->flows, &d->open,  &d->tl,   &d->sla,   &d->ftq,
                                       &d->cust,  &d->habit, &d->cidx, &d->copen, &d->meta};
     for (size_t i = 0; i < DERIVE_DB_COUNT; i++) {
         int rc = mdb_dbi_open(txn, names[i], create ? MDB_CREATE : 0, dbis[i]);
@@ -1622,8 +1708,10 @@ err_t derive_open(derive_t *d, MDB_txn *txn, const derive_config_t *cfg, bool cr
 
 err_t derive_clear(const derive_t *d, MDB_txn *txn, err_msg_t *msg)
 {
-    MDB_dbi dbis[] = {d->flows, d->open, d->tl,    d->state, d->sla,
-                      d->ftq,   d->cust, d->habit, d->cidx,  d->copen};
+    /* Each document's derived state lives in its `docs` row, which the
+       store clears itself. */
+    MDB_dbi dbis[] = {d->flows, d->open,  d->tl,   d->sla,  d->ftq,
+                      d->cust,  d->habit, d->cidx, d->copen};
     for (size_t i = 0; i < sizeof dbis / sizeof dbis[0]; i++) {
         int rc = mdb_drop(txn, dbis[i], 0);
         if (rc)

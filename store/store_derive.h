@@ -32,7 +32,8 @@
  *            of the invoices with that basis day as of d; so aging as of any
  *            day costs one seek per distinct basis day
  *   d_tl     invoice number NUL day              -> int64 delta of open amount
- *   d_state  kind u8 number                      -> per-document derived state
+ *   (docs)   kind u8 number                      -> per-document derived state, kept
+ *            in the store's `docs` value beside the document's record
  *   d_sla    sla u8 unit u32 day                 -> 4 x int64 deltas (store_sla_counts_t), packed
  *   d_ftq    kind u8 unit u32 day                -> 2 x int64 deltas (store_ftq_counts_t), packed
  *            a packed day row: u16 mask of the non-zero columns (little-endian),
@@ -62,20 +63,23 @@
 #include "kpi_event.h"
 #include "kpi_tz.h"
 #include "store_kpi.h"
+#include "store_docset.h"
 #include "store_wcache.h"
 
-enum { DERIVE_DB_COUNT = 11 };
+enum { DERIVE_DB_COUNT = 10 };
 
 /* Batch-scoped caches of derived state (store_derive.c); owned by the store. */
 typedef struct derive_batch derive_batch_t;
 
 typedef struct derive {
-    MDB_dbi flows, open, tl, state, sla, ftq, cust, habit, cidx, copen, meta;
+    MDB_dbi flows, open, tl, sla, ftq, cust, habit, cidx, copen, meta;
     const kpi_tz_t *tz;
     kpi_calendar_t cal; /* holidays borrowed from the owner */
     kpi_sla_def_t slas[KPI_SLAS_MAX];
     size_t n_slas;
     wcache_t *wc;          /* the store's write cache (store_wcache.h); NULL: none */
+    docset_t *ds;          /* the batch's documents (store_docset.h), which also
+                              hold each document's derived state */
     derive_batch_t *batch; /* the store's batch caches; NULL: none */
 } derive_t;
 

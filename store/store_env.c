@@ -71,14 +71,18 @@ size_t store_doc_key(uint8_t *k, kpi_doc_kind_t kind, const char *number)
     return n + 1;
 }
 
-bool store_doc_rec_read(const MDB_val *v, doc_rec_t *d)
+void store_doc_init(doc_rec_t *d, uint8_t kind)
 {
-    size_t old_size = offsetof(doc_rec_t, held);
-    if (v->mv_size != sizeof *d && v->mv_size != old_size)
-        return false;
     memset(d, 0, sizeof *d);
-    memcpy(d, v->mv_data, v->mv_size);
-    return true;
+    d->kind = kind;
+    d->due_day = INT32_MIN;
+    d->closed_day = INT32_MIN;
+    d->first_review_s = INT64_MAX;
+}
+
+bool store_doc_rec_read(const MDB_val *v, doc_rec_t *d, bool *has)
+{
+    return docv_decode(v->mv_data, v->mv_size, d, has, NULL, NULL);
 }
 
 int32_t store_ev_day(const store_t *s, const kpi_event_t *ev)
@@ -488,6 +492,12 @@ err_t store_open(const store_opts_t *o, store_t **out, err_msg_t *msg)
             goto fail;
         }
         s->derive.wc = s->wc;
+        s->ds = docset_new();
+        if (s->ds == NULL) {
+            e = err_set(msg, ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        s->derive.ds = s->ds;
         s->derive.batch = derive_batch_new();
         if (s->derive.batch == NULL) {
             e = err_set(msg, ERR_NOMEM, "out of memory");
@@ -512,6 +522,7 @@ void store_close(store_t *s)
     pthread_mutex_destroy(&s->write_mu);
     pthread_rwlock_destroy(&s->map_lock);
     wcache_free(s->wc);
+    docset_free(s->ds);
     derive_batch_free(s->derive.batch);
     free(s->holidays);
     free(s->dir);
@@ -682,10 +693,11 @@ static err_t verify_db(store_t *s, MDB_txn *txn, const char *name, uint64_t *n_o
         n++;
         kpi_event_t ev;
         doc_rec_t d;
+        bool has;
         MDB_val ek;
         if (is_events && (k.mv_size != 16 || kpi_event_decode(v.mv_data, v.mv_size, &ev)))
             e = ERR_STORE_CORRUPT;
-        else if (is_docs && !store_doc_rec_read(&v, &d))
+        else if (is_docs && !store_doc_rec_read(&v, &d, &has))
             e = ERR_STORE_CORRUPT;
         else if (is_ids && (v.mv_size != 16 || mdb_get(txn, s->events, &v, &ek) != 0))
             e = ERR_STORE_CORRUPT;

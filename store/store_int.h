@@ -16,8 +16,8 @@
  *   names_rev  u32 id (big-endian)          -> name
  *   by_party   party id + events key        -> ""  (customer or vendor)
  *   by_bu      unit id + events key         -> ""
- *   docs       kind u8 + document number    -> doc_rec_t (native order; a
- *              record without the trailing `held` reads it as 0)
+ *   docs       kind u8 + document number    -> the document's record and its
+ *              derived KPI state in one value (store_docset.h)
  *   pending    kind u8 + number + NUL + events key -> "" : an event waiting
  *              for that document to be created
  *
@@ -35,32 +35,14 @@
 
 #include "store.h"
 #include "store_derive.h"
+#include "store_doc.h"
+#include "store_docset.h"
 
 #define EVKEY_LEN 16
 
-/* The stored state of one document (native byte order: the store's files
-   are not meant to move between architectures; the version check guards). */
-typedef struct doc_rec {
-    uint8_t kind;
-    uint8_t exists;       /* its creating event has taken effect */
-    uint8_t first_review; /* kpi_review_result_t of the earliest review */
-    uint8_t pad;
-    char currency[4];
-    uint32_t party, unit, ref; /* interned ids; 0 = none */
-    uint32_t reviews, corrections, rejections, escalations, pending_events;
-    uint64_t created_seq; /* the creating event, also while it is pending */
-    int64_t first_review_s;
-    int32_t created_day, due_day, closed_day, pad2;
-    int64_t amount, adjusted, applied, credited, written_off, refunded, paid;
-    /* Payments: applications accepted while their invoice has not arrived.
-       They have not taken effect (not in `applied`) but already count
-       against the payment, so over-application is caught at once. Added
-       after the first records were written: a shorter record reads as 0. */
-    int64_t held;
-} doc_rec_t;
-
-/* Decode a docs value. false when it is not a record of any known size. */
-bool store_doc_rec_read(const MDB_val *v, doc_rec_t *d);
+/* Decode the record of a docs value (store_docset.h). false when the value
+   is damaged; *has false when it holds derived state only. */
+bool store_doc_rec_read(const MDB_val *v, doc_rec_t *d, bool *has);
 
 struct store {
     MDB_env *env;
@@ -75,6 +57,7 @@ struct store {
     int32_t *holidays; /* owned copy of the calendar's holidays */
     uint64_t map_size;
     wcache_t *wc;              /* the write transaction's cache; NULL when read-only */
+    docset_t *ds;              /* the write batch's documents; NULL when read-only */
     pthread_mutex_t write_mu;  /* one writer at a time */
     pthread_rwlock_t map_lock; /* shared by open snapshots; exclusive to grow the map */
 };

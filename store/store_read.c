@@ -188,8 +188,11 @@ err_t store_doc_get(store_snap_t *sn, kpi_doc_kind_t kind, const char *number, s
     if (rc)
         return store_lmdb_err(sn->s, rc, "read document", NULL);
     doc_rec_t d;
-    if (!store_doc_rec_read(&v, &d))
+    bool has;
+    if (!store_doc_rec_read(&v, &d, &has))
         return ERR_STORE_CORRUPT;
+    if (!has)
+        return ERR_NOT_FOUND;
     memset(out, 0, sizeof *out);
     out->kind = kind;
     out->exists = d.exists;

@@ -45,30 +45,41 @@ static err_t lerr(wctx_t *w, int rc, const char *what)
 
 static void doc_init(doc_rec_t *d, kpi_doc_kind_t kind)
 {
-    memset(d, 0, sizeof *d);
-    d->kind = (uint8_t)kind;
-    d->due_day = INT32_MIN;
-    d->closed_day = INT32_MIN;
-    d->first_review_s = INT64_MAX;
+    store_doc_init(d, (uint8_t)kind);
+}
+
+/* The document's slot in the batch's set (store_docset.h). */
+static int doc_slot(wctx_t *w, kpi_doc_kind_t kind, const char *number, docslot_t **sl)
+{
+    uint8_t k[KPI_NAME_MAX + 2];
+    return docset_slot(w->s->ds, k, store_doc_key(k, kind, number), sl);
 }
 
 /* MDB_NOTFOUND leaves *d initialised as an unknown document. */
 static int doc_get(wctx_t *w, kpi_doc_kind_t kind, const char *number, doc_rec_t *d)
 {
-    uint8_t k[KPI_NAME_MAX + 2];
-    MDB_val kv = {store_doc_key(k, kind, number), k}, v;
-    int rc = store_tx_get(w->s->wc, w->txn, w->s->docs, &kv, &v);
-    doc_init(d, kind);
-    if (rc == 0 && !store_doc_rec_read(&v, d))
-        return MDB_CORRUPTED;
-    return rc;
+    docslot_t *sl;
+    int rc = doc_slot(w, kind, number, &sl);
+    if (rc)
+        return rc;
+    if (!sl->has_rec) {
+        doc_init(d, kind);
+        return MDB_NOTFOUND;
+    }
+    *d = sl->rec;
+    return 0;
 }
 
 static int doc_put(wctx_t *w, const char *number, const doc_rec_t *d)
 {
-    uint8_t k[KPI_NAME_MAX + 2];
-    MDB_val kv = {store_doc_key(k, (kpi_doc_kind_t)d->kind, number), k}, v = {sizeof *d, (void *)d};
-    return store_tx_put(w->s->wc, w->txn, w->s->docs, &kv, &v);
+    docslot_t *sl;
+    int rc = doc_slot(w, (kpi_doc_kind_t)d->kind, number, &sl);
+    if (rc)
+        return rc;
+    sl->rec = *d;
+    sl->has_rec = true;
+    sl->dirty = true;
+    return 0;
 }
 
 /* The documents an event needs before it can take effect. */
@@ -757,6 +768,50 @@ static bool is_map_full(err_t e, int rc)
     return e == ERR_TOO_LARGE || rc == MDB_MAP_FULL;
 }
 
+/* The batch's in-memory state (write cache, documents, derived-state
+   caches) is attached to one write transaction at a time. */
+static void batch_begin(store_t *s, MDB_txn *txn, bool direct)
+{
+    wcache_begin(s->wc, txn);
+    docset_begin(s->ds, txn, s->docs);
+    derive_batch_begin(&s->derive, txn, direct);
+}
+
+static void batch_end(store_t *s)
+{
+    derive_batch_end(&s->derive);
+    docset_end(s->ds);
+    wcache_end(s->wc);
+}
+
+/* Write what the batch kept in memory into its transaction. An LMDB code. */
+static int batch_flush(store_t *s)
+{
+    int rc = docset_flush(s->ds);
+    return rc ? rc : wcache_flush(s->wc);
+}
+
+/* Read the documents the batch's events name, in key order, before the
+   first event needs them (store_docset.h). An LMDB code. */
+static int batch_prefetch(store_t *s, const kpi_event_t *evs, size_t n)
+{
+    uint8_t k[KPI_NAME_MAX + 2];
+    for (size_t i = 0; i < n; i++) {
+        const kpi_event_t *ev = &evs[i];
+        kpi_doc_kind_t kind = ev->type > KPI_EV_NONE && ev->type < KPI_EV_COUNT
+                                  ? kpi_ev_doc_kind(ev->type)
+                                  : KPI_DOC_NONE;
+        int rc = 0;
+        if (kind != KPI_DOC_NONE && ev->doc != NULL && strlen(ev->doc) <= KPI_NAME_MAX)
+            rc = docset_want(s->ds, k, store_doc_key(k, kind, ev->doc));
+        if (!rc && ev->ref != NULL && strlen(ev->ref) <= KPI_NAME_MAX)
+            rc = docset_want(s->ds, k, store_doc_key(k, KPI_DOC_INVOICE, ev->ref));
+        if (rc)
+            return rc;
+    }
+    return docset_load(s->ds);
+}
+
 err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n, const store_batch_opts_t *o,
                       store_item_result_t *res, store_batch_stats_t *stats, err_msg_t *msg)
 {
@@ -786,17 +841,18 @@ err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n, const store_
             e = store_lmdb_err(s, rc, "begin", msg);
             break;
         }
-        wcache_begin(s->wc, w.txn);
-        derive_batch_begin(&s->derive, w.txn, direct);
+        batch_begin(s, w.txn, direct);
         w.seq = store_meta_u64(s, w.txn, "seq");
         e = ERR_OK;
+        rc = batch_prefetch(s, evs, n);
+        if (rc && rc != MDB_MAP_FULL)
+            e = store_lmdb_err(s, rc, "read documents", msg);
         size_t i;
         for (i = 0; i < n && !e; i++)
             e = put_item(&w, &evs[i], o, enc, faults ? &faults[i] : NULL, &res[i]);
         if (e == ERR_OVERFLOW) {
             /* Item i-1 cannot take effect; nothing of this attempt is kept. */
-            derive_batch_end(&s->derive);
-            wcache_end(s->wc);
+            batch_end(s);
             mdb_txn_abort(w.txn);
             if (faults == NULL && (faults = calloc(n, sizeof *faults)) == NULL) {
                 e = err_set(msg, ERR_NOMEM, "out of memory");
@@ -807,8 +863,7 @@ err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n, const store_
             continue;
         }
         if (!e && o != NULL && o->atomic && stats->rejected > 0) {
-            derive_batch_end(&s->derive);
-            wcache_end(s->wc);
+            batch_end(s);
             mdb_txn_abort(w.txn);
             for (size_t j = 0; j < n; j++)
                 if (res[j].status == STORE_ITEM_ACCEPTED) {
@@ -826,8 +881,7 @@ err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n, const store_
         if (e == ERR_OVERFLOW && !direct) {
             /* Some event's open amounts leave int64, but which one shows only
                when they are applied one by one: once more that way. */
-            derive_batch_end(&s->derive);
-            wcache_end(s->wc);
+            batch_end(s);
             mdb_txn_abort(w.txn);
             direct = true;
             msg->text[0] = '\0';
@@ -835,12 +889,11 @@ err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n, const store_
         }
         rc = 0;
         if (!e) {
-            rc = wcache_flush(s->wc);
+            rc = batch_flush(s);
             if (rc && rc != MDB_MAP_FULL)
                 e = store_lmdb_err(s, rc, "write", msg);
         }
-        derive_batch_end(&s->derive);
-        wcache_end(s->wc);
+        batch_end(s);
         if (!e && rc) {
             mdb_txn_abort(w.txn);
         } else if (!e) {
@@ -908,15 +961,13 @@ static err_t rebuild_chunk(store_t *s, uint8_t *from, bool *started, uint64_t *c
     int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     if (rc)
         return store_lmdb_err(s, rc, "begin", msg);
-    wcache_begin(s->wc, txn);
-    derive_batch_begin(&s->derive, txn, false);
+    batch_begin(s, txn, false);
     store_batch_stats_t st = {0};
     wctx_t w = {.s = s, .txn = txn, .msg = msg, .stats = &st, .replay = true};
     MDB_cursor *c;
     rc = mdb_cursor_open(txn, s->events, &c);
     if (rc) {
-        derive_batch_end(&s->derive);
-        wcache_end(s->wc);
+        batch_end(s);
         mdb_txn_abort(txn);
         return store_lmdb_err(s, rc, "read log", msg);
     }
@@ -966,12 +1017,11 @@ static err_t rebuild_chunk(store_t *s, uint8_t *from, bool *started, uint64_t *c
     if (!e)
         e = derive_batch_flush(&s->derive, txn, msg);
     if (!e) {
-        rc = wcache_flush(s->wc);
+        rc = batch_flush(s);
         if (rc)
             e = store_lmdb_err(s, rc, "write", msg);
     }
-    derive_batch_end(&s->derive);
-    wcache_end(s->wc);
+    batch_end(s);
     if (e) {
         mdb_txn_abort(txn);
         return e;

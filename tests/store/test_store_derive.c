@@ -36,6 +36,8 @@ typedef struct env {
     MDB_env *env;
     derive_t d;
     kpi_tz_t *tz;
+    MDB_dbi docs; /* the store's documents, which hold the derived state */
+    docset_t *ds;
 } env_t;
 
 static void env_open(env_t *e)
@@ -53,11 +55,16 @@ static void env_open(env_t *e)
     derive_config_t cfg = {.tz = e->tz};
     err_msg_t msg;
     REQUIRE(derive_open(&e->d, txn, &cfg, true, false, &msg) == ERR_OK);
+    REQUIRE(mdb_dbi_open(txn, "docs", MDB_CREATE, &e->docs) == 0);
     REQUIRE(mdb_txn_commit(txn) == 0);
+    e->ds = docset_new();
+    REQUIRE(e->ds != NULL);
+    e->d.ds = e->ds;
 }
 
 static void env_close(env_t *e)
 {
+    docset_free(e->ds);
     mdb_env_close(e->env);
     char p[96];
     snprintf(p, sizeof p, "%s/data.mdb", e->dir);
@@ -108,12 +115,16 @@ static err_t apply(env_t *e, const ev_t *x)
     derive_ctx_t cx = {x->unit, x->party, "USD"};
     MDB_txn *txn;
     REQUIRE(mdb_txn_begin(e->env, NULL, 0, &txn) == 0);
+    docset_begin(e->ds, txn, e->docs);
     err_msg_t msg = {{0}};
     err_t r = derive_apply(&e->d, txn, &ev, &cx, &msg);
     if (r) {
         fprintf(stderr, "    apply %s: %s\n", x->id, msg.text);
+        docset_end(e->ds);
         mdb_txn_abort(txn);
     } else {
+        REQUIRE(docset_flush(e->ds) == 0);
+        docset_end(e->ds);
         REQUIRE(mdb_txn_commit(txn) == 0);
     }
     return r;
@@ -475,6 +486,7 @@ static void test_batched_same_state(void)
         MDB_txn *txn;
         REQUIRE(mdb_txn_begin(b.env, NULL, 0, &txn) == 0);
         wcache_begin(b.d.wc, txn);
+        docset_begin(b.ds, txn, b.docs);
         derive_batch_begin(&b.d, txn, direct != 0);
         for (size_t i = 0; i < BOOK_N; i++)
             if (creates(v[i].type))
@@ -484,8 +496,10 @@ static void test_batched_same_state(void)
                 CHECK_ERR(ERR_OK, apply_in(&b, txn, &v[i]));
         err_msg_t msg;
         CHECK_ERR(ERR_OK, derive_batch_flush(&b.d, txn, &msg));
+        CHECK_INT(0, docset_flush(b.ds));
         CHECK_INT(0, wcache_flush(b.d.wc));
         derive_batch_end(&b.d);
+        docset_end(b.ds);
         wcache_end(b.d.wc);
         REQUIRE(mdb_txn_commit(txn) == 0);
         fingerprint(&b, fb, &nb);
@@ -524,6 +538,7 @@ static void test_batched_overflow(void)
         MDB_txn *txn;
         REQUIRE(mdb_txn_begin(b.env, NULL, 0, &txn) == 0);
         wcache_begin(b.d.wc, txn);
+        docset_begin(b.ds, txn, b.docs);
         derive_batch_begin(&b.d, txn, direct != 0);
         CHECK_ERR(ERR_OK, apply_in(&b, txn, &v[0]));
         err_msg_t msg = {{0}};
@@ -535,6 +550,7 @@ static void test_batched_overflow(void)
             CHECK(strstr(msg.text, "int64") != NULL);
         }
         derive_batch_end(&b.d);
+        docset_end(b.ds);
         wcache_end(b.d.wc);
         mdb_txn_abort(txn);
         wcache_free(b.d.wc);
