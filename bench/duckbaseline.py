@@ -72,8 +72,9 @@ def install():
     if node_modules_ok():
         return
     npm = shutil.which("npm")
-    if npm is None:
-        raise SystemExit("duckdb: npm not found (./dev build installs nodejs and npm)")
+    if npm is None or shutil.which("node") is None:
+        raise SystemExit("bench: the DuckDB competitor needs node and npm (./dev build installs "
+                         "them; Debian: apt-get install nodejs npm), or run with --no-duckdb")
     cmd = [npm, "ci" if os.path.exists(os.path.join(HERE, "package-lock.json")) else "install",
            "--no-audit", "--no-fund", "--loglevel=error"]
     subprocess.run(cmd, cwd=HERE, check=True, stdout=subprocess.DEVNULL)
