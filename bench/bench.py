@@ -37,6 +37,7 @@ import os
 import platform
 import random
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -409,6 +410,8 @@ def step_duckdb(a, gen, work, n, qs, bodies, kpid_res):
         out["duck_bytes"] = disk_bytes(path) + (disk_bytes(path + ".wal")
                                                 if os.path.exists(path + ".wal") else 0)
         res = time_baseline(a, "duckdb", db, qs, bodies, kpid_res)
+        out["duck_rss_mb"] = db.peak_rss_mb()
+        log("  duckdb worker peak RSS %.0f MB" % out["duck_rss_mb"])
     finally:
         db.close()
     out["duck"], out["duck_checks"] = res["sql"], res["checks"]
@@ -514,6 +517,8 @@ def run_size(a, kpid, work, n, rng):
         r.update(step_sql(a, gen, work, n, qs, bodies, r["kpid"]))
     if not a.no_duckdb:
         r.update(step_duckdb(a, gen, work, n, qs, bodies, r["kpid"]))
+    r["harness_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    log("  bench harness (python) peak RSS so far %.0f MB" % r["harness_rss_mb"])
     return r
 
 
@@ -648,6 +653,8 @@ def table(results):
         w = [r.get("wrk_mixcache", {}) for r in results]
         row("wrk KPI mix, response cache on (NOT the engine)",
             [fmt_n(x.get("rps"), " req/s") for x in w])
+    row("bench harness (python) peak RSS, run so far",
+        ["%.0f MB" % r["harness_rss_mb"] for r in results])
     bad = []
     names = [q.name for q in sb.queries("2000-01-01", [(0, 0)], "x", "USD",
                                         median=("y", "USD"))]
@@ -660,6 +667,7 @@ def table(results):
                                                      if "duck_load_s" in r else "-"
                                                      for r in results])
         row("DuckDB database size", ["%.0f MB" % (r["duck_bytes"] / 1e6) for r in results])
+        row("DuckDB process peak RSS", ["%.0f MB" % r["duck_rss_mb"] for r in results])
     for n in names:
         for key, what, target in (("sql", "SQLite", 300), ("duck", "DuckDB", None)):
             if key not in big:

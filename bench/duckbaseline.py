@@ -130,6 +130,14 @@ class DuckDB:
         """sqlbaseline's SQLite text, ported."""
         return self.raw(port(sql), params)
 
+    def peak_rss_mb(self):
+        """The worker's peak resident set (VmHWM), in MB."""
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
     def version(self):
         return self.raw("SELECT version()")[0][0]
 
