@@ -17,7 +17,16 @@ For each book size (invoices) it:
      means the batch is committed to disk);
   6. loads the same events into SQLite with the baseline's schema and
      indexes (bench/sqlbaseline.py), runs the same KPIs in SQL, checks that
-     every answer equals kpid's, and prints kpid's speed-up per query.
+     every answer equals kpid's, and prints kpid's speed-up per query;
+  7. the same with DuckDB (bench/duckbaseline.py: read_json, the same SQL
+     ported to DuckDB's dialect).
+
+Every timed kpid query runs on a server started with "response_cache_mb": 0
+(the engine, not the response cache); a timed call whose X-Kpid-Cache
+header says "hit" stops the run. Cache hits are timed on a second server
+with the cache on, in rows of their own. After the queries, `kpid rebuild`
+is timed on the ingested store and the answers after it must equal the
+ones before.
 
 Timings never fail the run; a wrong answer does (exit 1).
 """
@@ -28,6 +37,7 @@ import os
 import platform
 import random
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -38,6 +48,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sqlbaseline as sb  # noqa: E402
+import duckbaseline as ddb  # noqa: E402
 
 
 def log(*a):
@@ -46,9 +57,24 @@ def log(*a):
 
 # ---- helpers -----------------------------------------------------------------------
 
+class CacheHit(SystemExit):
+    pass
+
+
 class Serve:
-    def __init__(self, kpid, data):
-        self.proc = subprocess.Popen([kpid, "serve", "--data", data, "--listen", "127.0.0.1:0"],
+    """kpid serve on a fresh port. cache_mb=0 (the default here) turns the
+    response cache off: every answer is computed by the engine, and get()
+    stops the run if an answer says X-Kpid-Cache: hit anyway."""
+
+    def __init__(self, kpid, data, work, cache_mb=0):
+        self.cache_mb = cache_mb
+        self.calls = self.hits = 0
+        self.last_cache = None
+        cfg = os.path.join(work, "serve-cache%d.json" % cache_mb)
+        with open(cfg, "w") as f:
+            json.dump({"response_cache_mb": cache_mb}, f)
+        self.proc = subprocess.Popen([kpid, "serve", "--data", data, "--listen", "127.0.0.1:0",
+                                      "--config", cfg],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         while True:
             line = self.proc.stdout.readline()
@@ -67,8 +93,26 @@ class Serve:
         client_ms = (time.perf_counter() - t0) * 1000
         if r.status != 200:
             raise SystemExit("GET %s: %d %s" % (path, r.status, body[:300]))
+        self.last_cache = r.getheader("X-Kpid-Cache")
+        self.calls += 1
+        if self.last_cache == "hit":
+            self.hits += 1
+            if self.cache_mb == 0:
+                raise CacheHit("BENCH INVALID: GET %s on the server with the response cache off "
+                               "answered X-Kpid-Cache: hit; this would time the cache, not "
+                               "the engine" % path)
         st = r.getheader("Server-Timing", "app;dur=nan")
         return body, float(st.split("dur=")[1]), client_ms
+
+    def metric(self, name):
+        """The value of an unlabelled sample in /metrics (None if absent)."""
+        self.conn.request("GET", "/metrics")
+        r = self.conn.getresponse()
+        body = r.read().decode("utf-8", "replace")
+        if r.status != 200:
+            raise SystemExit("GET /metrics: %d %s" % (r.status, body[:300]))
+        m = re.search(r"^%s(?:\{\})? ([0-9.e+]+)$" % re.escape(name), body, re.M)
+        return float(m.group(1)) if m else None
 
     def rss(self):
         """(RSS besides the LMDB map, RSS of the map, peak RSS), in MB."""
@@ -200,6 +244,62 @@ def step_queries(a, srv, qs, lo, hi, rng):
     return res, bodies
 
 
+def step_cache_hits(a, srv, qs):
+    """On a server with the response cache on: each query once (a miss that
+    fills the cache), then timed repeats that must all be hits. Pooled
+    p50/p99 of the hits; the queries whose answer was not kept (too big for
+    the cache) are named and not timed."""
+    assert srv.cache_mb > 0
+    s, not_kept = [], []
+    n = max(1, min(a.runs, 200))
+    for q in qs:
+        srv.get(q.path)
+        srv.get(q.path)
+        if srv.last_cache != "hit":
+            not_kept.append(q.name)
+            continue
+        for _ in range(n):
+            _, st, _ = srv.get(q.path)
+            if srv.last_cache != "hit":
+                raise SystemExit("cache-hit rows: GET %s answered X-Kpid-Cache: %s while the "
+                                 "store did not change" % (q.path, srv.last_cache))
+            s.append(st)
+    r = {"p50": pct(s, 50) if s else float("nan"), "p99": pct(s, 99) if s else float("nan"),
+         "calls": len(s), "not_kept": not_kept}
+    log("  kpid response cache hits (not the engine): p50 %.3f ms p99 %.3f ms over %d calls%s"
+        % (r["p50"], r["p99"], len(s), "; not kept: " + ", ".join(not_kept) if not_kept else ""))
+    return r
+
+
+def step_rebuild(a, kpid, data, events):
+    """`kpid rebuild` on the ingested store, under /usr/bin/time -v."""
+    tv = data + ".rebuild-time"
+    t0 = time.perf_counter()
+    r = subprocess.run(["/usr/bin/time", "-v", "-o", tv, kpid, "rebuild", "--data", data,
+                        "--quiet"])
+    wall = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise SystemExit("kpid rebuild failed (exit %d)" % r.returncode)
+    rss = 0
+    with open(tv) as f:
+        for line in f:
+            if "Maximum resident set size" in line:
+                rss = int(line.rsplit(":", 1)[1]) / 1024
+    log("  kpid rebuild: %.1f s = %.0f events/s, peak RSS %.0f MB" % (wall, events / wall, rss))
+    return {"rebuild_s": wall, "rebuild_eps": events / wall, "rebuild_rss_mb": rss}
+
+
+def same_answers(qs, srv, bodies):
+    """Names of the queries whose answer differs from bodies."""
+    bad = []
+    for q in qs:
+        body, _, _ = srv.get(q.path)
+        if body != bodies[q.name]:
+            js = sb.first_difference(q.api(body), q.api(bodies[q.name]))
+            bad.append("%s: %s" % (q.name, js or "bytes differ"))
+    return bad
+
+
 WRK_LUA = """
 local paths = {%s}
 local i = 0
@@ -236,9 +336,15 @@ def step_wrk(a, srv, paths, work, tag):
     return {"wrk_" + tag: r}
 
 
-def step_http_ingest(a, kpid, gen, data, limit):
+def step_http_ingest(a, kpid, gen, data, limit, work, need_bytes):
     shutil.rmtree(data, ignore_errors=True)
-    srv = Serve(kpid, data)
+    free = shutil.disk_usage(work).free
+    if free < need_bytes * 1.1 + (2 << 30):
+        log("  HTTP ingest SKIPPED: it needs about %.0f GB for a second store, %.0f GB free "
+            "(use --http-events N to post only the first N events)" % (need_bytes / 1e9,
+                                                                       free / 1e9))
+        return {"http_skipped": "disk"}
+    srv = Serve(kpid, data, work)
     sent = accepted = 0
     t0 = time.perf_counter()
     try:
@@ -287,11 +393,53 @@ def step_sql(a, gen, work, n, qs, bodies, kpid_res):
     else:
         db = sb.connect(path)
     out["sql_bytes"] = disk_bytes(path)
+    out.update(time_baseline(a, "sqlite", db, qs, bodies, kpid_res))
+    db.close()
+    return out
+
+
+def step_duckdb(a, gen, work, n, qs, bodies, kpid_res):
+    path = os.path.join(work, "duck%d.duckdb" % n)
+    reuse = a.reuse and os.path.exists(path)
+    out = {}
+    if not reuse:
+        for f in (path, path + ".wal"):
+            if os.path.exists(f):
+                os.remove(f)
+    db = ddb.connect(path)
+    try:
+        out["duck_version"] = db.version()
+        if a.duckdb_memory:
+            db.raw("SET memory_limit = '%s'" % a.duckdb_memory.replace("'", ""))
+        if not reuse:
+            t0 = time.perf_counter()
+            ddb.load(db, gen)
+            out["duck_load_s"] = time.perf_counter() - t0
+            log("  duckdb load (read_json, typed table, calendar, checkpoint): %.1f s"
+                % out["duck_load_s"])
+        out["duck_bytes"] = disk_bytes(path) + (disk_bytes(path + ".wal")
+                                                if os.path.exists(path + ".wal") else 0)
+        res = time_baseline(a, "duckdb", db, qs, bodies, kpid_res)
+        out["duck_rss_mb"] = db.peak_rss_mb()
+        log("  duckdb worker peak RSS %.0f MB" % out["duck_rss_mb"])
+    finally:
+        db.close()
+    out["duck"], out["duck_checks"] = res["sql"], res["checks"]
+    return out
+
+
+def time_baseline(a, tag, db, qs, bodies, kpid_res):
+    """Per query: the first run, checked field by field against kpid's
+    answer, then the median of a.sql_runs runs (the first run's time when
+    there are none). {"sql": {name: ms}, "checks": {name: (ok, diff)}}."""
+    out = {}
     checks, sql = {}, {}
     for q in qs:
         t0 = time.perf_counter()
-        ok, diff = q.check(db, bodies[q.name])
+        ans = q.sql(db)
         first = time.perf_counter() - t0
+        diff = sb.first_difference(q.api(bodies[q.name]), ans)
+        ok = diff is None
         checks[q.name] = (ok, diff)
         ts = []
         for _ in range(a.sql_runs):
@@ -300,10 +448,9 @@ def step_sql(a, gen, work, n, qs, bodies, kpid_res):
             ts.append(time.perf_counter() - t0)
         med = statistics.median(ts) * 1000 if ts else first * 1000
         sql[q.name] = med
-        log("  sqlite %-12s %10.1f ms  answers %s  speed-up x%.0f"
-            % (q.name, med, "identical" if ok else "DIFFER: " + diff,
+        log("  %s %-12s %10.1f ms  answers %s  speed-up x%.0f"
+            % (tag, q.name, med, "identical" if ok else "DIFFER: " + diff,
                med / max(kpid_res[q.name]["p50"], 1e-6)))
-    db.close()
     out["sql"] = sql
     out["checks"] = checks
     return out
@@ -338,22 +485,59 @@ def run_size(a, kpid, work, n, rng):
         % (top[0], top[2], med[0], med[2]))
     r["top_invoices"], r["med_invoices"] = top[2], med[2]
     qs = sb.queries(sb.iso(hi), sb.last_24_months(hi), top[0], top[1], median=med[:2])
-    srv = Serve(kpid, data)
+    r["n_queries"] = len(qs)
+    mix = [q.path for q in qs] + ["/v1/aging?as_of=%s&group_by=business_unit"
+                                  % sb.iso(lo + (hi - lo) * k // 16) for k in range(16)]
+    # The engine: response cache off; every timed call's X-Kpid-Cache checked.
+    srv = Serve(kpid, data, work, cache_mb=0)
     try:
         r["kpid"], bodies = step_queries(a, srv, qs, lo, hi, rng)
-        mix = [q.path for q in qs] + ["/v1/aging?as_of=%s&group_by=business_unit"
-                                      % sb.iso(lo + (hi - lo) * k // 16) for k in range(16)]
         r.update(step_wrk(a, srv, mix, work, "mix"))
         r.update(step_wrk(a, srv, [qs[1].path], work, "dso"))
         r["serve_rss"], r["serve_map_rss"], r["serve_hwm"] = srv.rss()
         log("  kpid serve RSS %.0f MB besides the LMDB map (map resident %.0f MB)"
             % (r["serve_rss"], r["serve_map_rss"]))
+        r["engine_calls"], r["engine_hits"] = srv.calls, srv.hits
+        # wrk's requests are not read one by one: the server's own count
+        # of cache hits covers them (and every call above).
+        m = srv.metric("kpid_http_response_cache_hits_total")
+        r["engine_metric_hits"] = m
+        log("  cache check: %d calls to the cache-off server, %d answered X-Kpid-Cache: hit; "
+            "/metrics kpid_http_response_cache_hits_total %s (wrk included)"
+            % (srv.calls, srv.hits, "absent" if m is None else "%g" % m))
+        if m:
+            raise CacheHit("BENCH INVALID: the cache-off server counted %g response cache hits "
+                           "(kpid_http_response_cache_hits_total): the timings would include "
+                           "the cache" % m)
     finally:
         srv.stop()
+    # The response cache, in rows of their own (not the engine).
+    if not a.no_cache_rows:
+        srv = Serve(kpid, data, work, cache_mb=a.cache_mb)
+        try:
+            r["cache_hit"] = step_cache_hits(a, srv, qs)
+            r.update(step_wrk(a, srv, mix, work, "mixcache"))
+        finally:
+            srv.stop()
+    if not a.no_rebuild:
+        r.update(step_rebuild(a, kpid, data, r["events"]))
+        srv = Serve(kpid, data, work, cache_mb=0)
+        try:
+            r["rebuild_diff"] = same_answers(qs, srv, bodies)
+        finally:
+            srv.stop()
+        for d in r["rebuild_diff"]:
+            log("  ANSWER CHANGED by kpid rebuild: %s" % d)
     if not a.no_http_ingest:
-        r.update(step_http_ingest(a, kpid, gen, data + "-http", a.http_events))
+        share = 1.0 if a.http_events is None else min(1.0, a.http_events / r["events"])
+        r.update(step_http_ingest(a, kpid, gen, data + "-http", a.http_events, work,
+                                  r["store_bytes"] * share))
     if not a.no_sql:
         r.update(step_sql(a, gen, work, n, qs, bodies, r["kpid"]))
+    if not a.no_duckdb:
+        r.update(step_duckdb(a, gen, work, n, qs, bodies, r["kpid"]))
+    r["harness_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    log("  bench harness (python) peak RSS so far %.0f MB" % r["harness_rss_mb"])
     return r
 
 
@@ -391,6 +575,10 @@ def fmt_n(v, unit=""):
     return "%.0f%s" % (v, unit)
 
 
+def fmt_ms(v):
+    return "%.1f ms" % v if v < 10 else "%.0f ms" % v
+
+
 def verdict_min(v, target):
     if v is None or v != v:
         return "not measured"
@@ -425,11 +613,23 @@ def table(results):
         ">= 500k ev/s", verdict_min(big.get("ingest_eps"), 500e3))
     row("kpid ingest peak RSS", ["%.0f MB" % r["ingest_rss_mb"] if "ingest_rss_mb" in r
                                  else "-" for r in results])
+    if "rebuild_eps" in big:
+        row("kpid rebuild (the ingested store)", [fmt_n(r.get("rebuild_eps"), " ev/s")
+                                                  for r in results])
+        row("kpid rebuild peak RSS", ["%.0f MB" % r["rebuild_rss_mb"] if "rebuild_rss_mb" in r
+                                      else "-" for r in results])
+        row("answers after rebuild == before", ["all %d identical" % r["n_queries"]
+                                                if not r["rebuild_diff"] else
+                                                "%d DIFFER" % len(r["rebuild_diff"])
+                                                for r in results],
+            "identical", "met" if not any(r["rebuild_diff"] for r in results) else "MISSED")
     ratio = [r["store_bytes"] / r["ndjson_bytes"] for r in results]
     row("store on disk", ["%.0f MB (%.1fx)" % (r["store_bytes"] / 1e6, x)
                           for r, x in zip(results, ratio)],
         "<= 2x NDJSON", verdict_max(ratio[-1], 2.0))
-    row("HTTP ingest (NDJSON batches)", [fmt_n(r.get("http_eps"), " ev/s") for r in results],
+    row("HTTP ingest (NDJSON batches)", [fmt_n(r.get("http_eps"), " ev/s")
+                                         if "http_skipped" not in r else "skipped (disk)"
+                                         for r in results],
         ">= 200k ev/s", verdict_min(big.get("http_eps"), 200e3))
     row("customer: invoices of the biggest / median", ["%d / %d" % (r["top_invoices"],
                                                                  r["med_invoices"])
@@ -442,6 +642,12 @@ def table(results):
     for q in ["aging-bu", "customer"]:
         row("%s p50 (client round trip)" % q,
             ["%.3f ms" % r["kpid"][q]["c50"] for r in results])
+    row("timed calls answered by the response cache",
+        ["%d of %d; /metrics hits %s" % (r["engine_hits"], r["engine_calls"],
+                                         "%g" % r["engine_metric_hits"]
+                                         if r["engine_metric_hits"] is not None else "absent")
+         for r in results],
+        "0 (cache off)", "met" if all(r["engine_hits"] == 0 for r in results) else "MISSED")
     if len(results) > 1:
         small = results[0]
         growth = max(big["kpid"][q]["p50"] / max(small["kpid"][q]["p50"], 1e-6)
@@ -459,27 +665,56 @@ def table(results):
             ["%s / %s" % (x.get("p50", "-"), x.get("p99", "-")) for x in w])
     row("kpid serve RSS besides LMDB map", ["%.0f MB" % r["serve_rss"] for r in results],
         "<= 256 MB", verdict_max(big["serve_rss"], 256))
+    if "cache_hit" in big:
+        row("response cache hit p50 / p99, all queries (NOT the engine)",
+            ["%.3f / %.3f ms%s" % (r["cache_hit"]["p50"], r["cache_hit"]["p99"],
+                                   " (not kept: %s)" % ", ".join(r["cache_hit"]["not_kept"])
+                                   if r["cache_hit"]["not_kept"] else "")
+             for r in results])
+        w = [r.get("wrk_mixcache", {}) for r in results]
+        row("wrk KPI mix, response cache on (NOT the engine)",
+            [fmt_n(x.get("rps"), " req/s") for x in w])
+    row("bench harness (python) peak RSS, run so far",
+        ["%.0f MB" % r["harness_rss_mb"] for r in results])
+    bad = []
+    names = [q.name for q in sb.queries("2000-01-01", [(0, 0)], "x", "USD",
+                                        median=("y", "USD"))]
     if "sql" in big:
         row("SQLite load + indexes", ["%.0f s" % r["sql_load_s"] if "sql_load_s" in r else "-"
                                       for r in results])
         row("SQLite database size", ["%.0f MB" % (r["sql_bytes"] / 1e6) for r in results])
-        for q in sb.queries("2000-01-01", [(0, 0)], "x", "USD", median=("y", "USD")):
-            n = q.name
-            sp = [r["sql"][n] / max(r["kpid"][n]["p50"], 1e-6) for r in results]
-            row("%s: SQLite / speed-up" % n,
-                ["%.0f ms / x%.0f" % (r["sql"][n], s) for r, s in zip(results, sp)],
-                ">= 300x", verdict_min(sp[-1], 300))
-        bad = [(r["invoices"], n, d) for r in results for n, (ok, d) in r["checks"].items()
-               if not ok]
-        row("answers kpid == SQL", ["all %d identical" % len(r["checks"])
-                                    if all(ok for ok, _ in r["checks"].values())
-                                    else "DIFFER" for r in results],
-            "identical", "met" if not bad else "MISSED")
+    if "duck" in big:
+        row("DuckDB load (read_json, typed table)", ["%.0f s" % r["duck_load_s"]
+                                                     if "duck_load_s" in r else "-"
+                                                     for r in results])
+        row("DuckDB database size", ["%.0f MB" % (r["duck_bytes"] / 1e6) for r in results])
+        row("DuckDB process peak RSS", ["%.0f MB" % r["duck_rss_mb"] for r in results])
+    for n in names:
+        for key, what, target in (("sql", "SQLite", 300), ("duck", "DuckDB", None)):
+            if key not in big:
+                continue
+            sp = [r[key][n] / max(r["kpid"][n]["p50"], 1e-6) for r in results]
+            row("%s: %s / speed-up" % (n, what),
+                ["%s / x%.0f" % (fmt_ms(r[key][n]), x) for r, x in zip(results, sp)],
+                ">= %dx" % target if target else "",
+                verdict_min(sp[-1], target) if target else "")
+    for key, what in (("checks", "SQL"), ("duck_checks", "DuckDB")):
+        if key not in big:
+            continue
+        b = [(r["invoices"], what, n, d) for r in results for n, (ok, d) in r[key].items()
+             if not ok]
+        bad += b
+        row("answers kpid == %s" % what, ["all %d identical" % len(r[key])
+                                          if all(ok for ok, _ in r[key].values())
+                                          else "DIFFER" for r in results],
+            "identical", "met" if not b else "MISSED")
+    for r in results:
+        bad += [(r["invoices"], "kpid before rebuild", d, "") for d in r.get("rebuild_diff", [])]
     head = ["metric"] + cols + ["target (at %s)" % cols[-1], "verdict"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         lines.append("| " + " | ".join(r) + " |")
-    return "\n".join(lines), [b for b in (bad if "sql" in big else [])]
+    return "\n".join(lines), bad
 
 
 def main():
@@ -500,6 +735,14 @@ def main():
                     help="post only the first N events over HTTP (default: the whole book)")
     ap.add_argument("--no-http-ingest", action="store_true")
     ap.add_argument("--no-sql", action="store_true")
+    ap.add_argument("--no-duckdb", action="store_true", help="skip the DuckDB competitor")
+    ap.add_argument("--duckdb-memory", default="12GB",
+                    help="DuckDB memory_limit (default 12GB; it spills to disk past it)")
+    ap.add_argument("--no-rebuild", action="store_true", help="do not time kpid rebuild")
+    ap.add_argument("--no-cache-rows", action="store_true",
+                    help="no response-cache rows (the engine rows never use the cache)")
+    ap.add_argument("--cache-mb", type=int, default=256,
+                    help="response_cache_mb of the server for the cache-hit rows (default 256)")
     ap.add_argument("--work", default=None, help="work directory (default: a temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--reuse", action="store_true",
@@ -514,6 +757,8 @@ def main():
     work = os.path.abspath(a.work) if a.work else tempfile.mkdtemp(prefix="kpid-bench-")
     os.makedirs(work, exist_ok=True)
     sizes = [int(x) for x in a.invoices.split(",")]
+    if not a.no_duckdb:
+        ddb.install()  # npm ci in bench/ now, not after an hour of loading
     rng = random.Random(a.seed)
     mach = machine()
     log("kpid bench: %s; work dir %s" % (kpid, work))
@@ -528,16 +773,20 @@ def main():
     tab, bad = table(results)
     print("Machine: %s" % mach)
     print("Command: bench/run %s" % " ".join(sys.argv[1:]))
-    print("Run: %s UTC, %.0f s; %d calls per KPI query (one keep-alive connection), SQLite "
-          "median of %d runs after a checked first run; wrk -t%d -c%d -d%ds; HTTP ingest in "
-          "NDJSON batches of %d events%s"
+    duck = results[-1].get("duck_version")
+    print("Run: %s UTC, %.0f s; %d calls per KPI query (one keep-alive connection) on a server "
+          "with the response cache off (response_cache_mb 0; X-Kpid-Cache checked on every "
+          "call), SQLite%s %s; wrk -t%d -c%d -d%ds; "
+          "HTTP ingest in NDJSON batches of %d events%s"
           % (time.strftime("%Y-%m-%d %H:%M", time.gmtime(t0)), time.time() - t0, a.runs,
-             a.sql_runs, a.wrk_threads, a.wrk_connections, a.wrk_seconds, a.batch,
+             " and DuckDB %s (@duckdb/node-api)" % duck if duck else "",
+             "median of %d runs after a checked first run" % a.sql_runs if a.sql_runs
+             else "timed once (the checked first run)", a.wrk_threads, a.wrk_connections, a.wrk_seconds, a.batch,
              " (quick)" if a.quick else ""))
     print()
     print(tab)
-    for n, q, d in bad:
-        print("ANSWER MISMATCH at %d invoices, %s: %s" % (n, q, d))
+    for n, what, q, d in bad:
+        print("ANSWER MISMATCH at %d invoices, kpid vs %s, %s %s" % (n, what, q, d))
     return 1 if bad else 0
 
 

@@ -128,7 +128,11 @@ DOC_OF = {"invoice.issued": "invoice", "credit_note.issued": "credit_note",
 
 def rows(lines, base="USD"):
     """Typed rows of NDJSON event lines (the analyst's ETL step)."""
-    doc_cur = {}
+    # One dict per kind of document, keyed by its id, the currency string
+    # shared: at 10M invoices this is the load's one big structure (about
+    # 25M documents), so no tuple per key.
+    doc_cur = {k: {} for k in set(DOC_OF.values())}
+    curs = {}
     for line in lines:
         if not line.strip():
             continue
@@ -138,13 +142,14 @@ def rows(lines, base="USD"):
         cur = e.get("currency")
         if cur is None:
             for k in ("invoice", "payment", "bill"):
-                if k in e and (k, e[k]) in doc_cur:
-                    cur = doc_cur[(k, e[k])]
+                if k in e and e[k] in doc_cur[k]:
+                    cur = doc_cur[k][e[k]]
                     break
             else:
                 cur = base
         if t in DOC_OF:
-            doc_cur[(DOC_OF[t], e[DOC_OF[t]])] = cur
+            cur = curs.setdefault(cur, cur)
+            doc_cur[DOC_OF[t]][e[DOC_OF[t]]] = cur
         amount = e.get("amount")
         if amount is not None:
             amount = to_minor(amount, DIGITS.get(cur, 2))
