@@ -498,6 +498,11 @@ err_t store_open(const store_opts_t *o, store_t **out, err_msg_t *msg)
             goto fail;
         }
         s->derive.ds = s->ds;
+        s->lb = logbuf_new();
+        if (s->lb == NULL) {
+            e = err_set(msg, ERR_NOMEM, "out of memory");
+            goto fail;
+        }
         s->derive.batch = derive_batch_new();
         if (s->derive.batch == NULL) {
             e = err_set(msg, ERR_NOMEM, "out of memory");
@@ -523,6 +528,7 @@ void store_close(store_t *s)
     pthread_rwlock_destroy(&s->map_lock);
     wcache_free(s->wc);
     docset_free(s->ds);
+    logbuf_free(s->lb);
     derive_batch_free(s->derive.batch);
     free(s->holidays);
     free(s->dir);

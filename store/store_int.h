@@ -37,6 +37,7 @@
 #include "store_derive.h"
 #include "store_doc.h"
 #include "store_docset.h"
+#include "store_logbuf.h"
 
 #define EVKEY_LEN 16
 
@@ -58,6 +59,8 @@ struct store {
     uint64_t map_size;
     wcache_t *wc;              /* the write transaction's cache; NULL when read-only */
     docset_t *ds;              /* the write batch's documents; NULL when read-only */
+    logbuf_t *lb;              /* the write batch's new log and index rows; NULL when
+                                  read-only */
     pthread_mutex_t write_mu;  /* one writer at a time */
     pthread_rwlock_t map_lock; /* shared by open snapshots; exclusive to grow the map */
 };

@@ -34,6 +34,10 @@ typedef struct wctx {
     uint64_t seq;
     int64_t events_delta, pending_delta;
     int64_t docs_delta[KPI_DOC_COUNT];
+    /* Per item of the batch: the events key its id already has in the log
+       (read in id order before the items run), when found[i]. */
+    const uint8_t (*old_keys)[EVKEY_LEN];
+    const uint8_t *found;
 } wctx_t;
 
 static err_t lerr(wctx_t *w, int rc, const char *what)
@@ -112,16 +116,21 @@ static int intern_opt(wctx_t *w, const char *name, uint32_t *id)
     return store_name_intern(w->s, w->txn, name, id);
 }
 
-static err_t index_put(wctx_t *w, MDB_dbi dbi, uint32_t id, const uint8_t *evkey)
+static err_t index_put(wctx_t *w, logbuf_index_t which, uint32_t id, const uint8_t *evkey)
 {
     if (id == 0)
         return ERR_OK;
-    uint8_t k[4 + EVKEY_LEN];
-    store_put_u32(k, id);
-    memcpy(k + 4, evkey, EVKEY_LEN);
-    MDB_val kv = {sizeof k, k}, v = {0, (void *)""};
-    int rc = store_tx_put(w->s->wc, w->txn, dbi, &kv, &v);
+    int rc = logbuf_index_add(w->s->lb, which, id, evkey);
     return rc ? lerr(w, rc, "write index") : ERR_OK;
+}
+
+/* An event of the log: added by this batch, or stored. */
+static int log_get(wctx_t *w, const uint8_t *evkey, MDB_val *enc)
+{
+    if (logbuf_event_get(w->s->lb, evkey, enc))
+        return 0;
+    MDB_val k = {EVKEY_LEN, (void *)evkey};
+    return mdb_get(w->txn, w->s->events, &k, enc);
 }
 
 static err_t release(wctx_t *w, kpi_doc_kind_t kind, const char *number);
@@ -256,9 +265,9 @@ static err_t apply(wctx_t *w, const kpi_event_t *ev, uint64_t seq, const uint8_t
         return lerr(w, rc, "write document");
     if (inv_dirty && (rc = doc_put(w, ev->ref, &inv)) != 0)
         return lerr(w, rc, "write document");
-    e = index_put(w, w->s->by_party, cx.party, evkey);
+    e = index_put(w, LOGBUF_BY_PARTY, cx.party, evkey);
     if (!e)
-        e = index_put(w, w->s->by_bu, cx.unit, evkey);
+        e = index_put(w, LOGBUF_BY_BU, cx.unit, evkey);
     if (!e)
         e = derive_apply(&w->s->derive, w->txn, ev, &cx, w->msg);
     if (!e && creates)
@@ -347,9 +356,9 @@ static err_t release(wctx_t *w, kpi_doc_kind_t kind, const char *number)
         uint8_t pk[KPI_NAME_MAX + 2 + EVKEY_LEN];
         MDB_val pkv = {pending_key(pk, kind, number, keys[i]), pk};
         rc = mdb_del(w->txn, w->s->pending, &pkv, NULL);
-        MDB_val ek = {EVKEY_LEN, keys[i]}, ev_v;
+        MDB_val ev_v;
         if (!rc)
-            rc = store_tx_get(w->s->wc, w->txn, w->s->events, &ek, &ev_v);
+            rc = log_get(w, keys[i], &ev_v);
         if (rc) {
             e = lerr(w, rc, "read pending event");
             break;
@@ -409,9 +418,9 @@ static err_t hold(wctx_t *w, const kpi_event_t *ev, const need_t *nd, size_t n,
         rc = intern_opt(w, ev->business_unit, &unit);
     if (rc)
         return lerr(w, rc, "intern names");
-    err_t e = index_put(w, w->s->by_party, party, evkey);
+    err_t e = index_put(w, LOGBUF_BY_PARTY, party, evkey);
     if (!e)
-        e = index_put(w, w->s->by_bu, unit, evkey);
+        e = index_put(w, LOGBUF_BY_BU, unit, evkey);
     if (!e && ev->type == KPI_EV_PAYMENT_APPLIED)
         e = hold_amount(w, ev);
     if (e)
@@ -628,8 +637,8 @@ static void reject_item(wctx_t *w, store_item_result_t *r, const verdict_t *v)
 
 /* fault: set when an earlier attempt of this batch found that applying
    this item fails on its own account (a total leaving int64). */
-static err_t put_item(wctx_t *w, const kpi_event_t *ev, const store_batch_opts_t *o, uint8_t *enc,
-                      const verdict_t *fault, store_item_result_t *r)
+static err_t put_item(wctx_t *w, size_t item, const kpi_event_t *ev, const store_batch_opts_t *o,
+                      uint8_t *enc, const verdict_t *fault, store_item_result_t *r)
 {
     memset(r, 0, sizeof *r);
     r->field = "";
@@ -649,14 +658,18 @@ static err_t put_item(wctx_t *w, const kpi_event_t *ev, const store_batch_opts_t
         reject_item(w, r, &v);
         return ERR_OK;
     }
-    MDB_val idk = {strlen(ev->id), (void *)ev->id}, idv;
-    int rc = store_tx_get(w->s->wc, w->txn, w->s->ids, &idk, &idv);
-    if (rc == 0) {
+    size_t id_len = strlen(ev->id);
+    uint8_t old_key[EVKEY_LEN];
+    bool seen = logbuf_id_get(w->s->lb, ev->id, id_len, old_key);
+    if (!seen && w->found[item]) {
+        memcpy(old_key, w->old_keys[item], EVKEY_LEN);
+        seen = true;
+    }
+    int rc;
+    if (seen) {
         MDB_val old;
-        rc = idv.mv_size == EVKEY_LEN ? store_tx_get(w->s->wc, w->txn, w->s->events, &idv, &old)
-                                      : MDB_CORRUPTED;
-        if (rc)
-            return lerr(w, rc, "read event");
+        if ((rc = log_get(w, old_key, &old)) != 0)
+            return lerr(w, rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc, "read event");
         if (old.mv_size == len && memcmp(old.mv_data, enc, len) == 0) {
             r->status = STORE_ITEM_DUPLICATE;
             w->stats->duplicates++;
@@ -672,8 +685,6 @@ static err_t put_item(wctx_t *w, const kpi_event_t *ev, const store_batch_opts_t
         }
         return ERR_OK;
     }
-    if (rc != MDB_NOTFOUND)
-        return lerr(w, rc, "read ids");
     if (!validate(w, ev, o, &v, &rc)) {
         if (rc)
             return lerr(w, rc, "read document");
@@ -683,13 +694,9 @@ static err_t put_item(wctx_t *w, const kpi_event_t *ev, const store_batch_opts_t
     uint64_t seq = ++w->seq;
     uint8_t key[EVKEY_LEN];
     store_evkey(key, ev->time_s, seq);
-    MDB_val kv = {EVKEY_LEN, key}, val = {len, enc};
-    /* The key is new: its seq was never used. */
-    rc = store_tx_put(w->s->wc, w->txn, w->s->events, &kv, &val);
-    if (!rc)
-        rc = store_tx_put(w->s->wc, w->txn, w->s->ids, &idk, &kv); /* just found missing */
-    if (rc)
-        return lerr(w, rc, "write event");
+    /* The key is new (its seq was never used), and so is the id. */
+    if ((rc = logbuf_event_add(w->s->lb, key, enc, len, ev->id, id_len)) != 0)
+        return lerr(w, rc == EINVAL ? MDB_CORRUPTED : rc, "write event");
     w->events_delta++;
     bool pending;
     e = settle(w, ev, seq, key, &pending);
@@ -768,10 +775,16 @@ static bool is_map_full(err_t e, int rc)
     return e == ERR_TOO_LARGE || rc == MDB_MAP_FULL;
 }
 
+static int ev_id_cmp(const void *a, const void *b)
+{
+    return strcmp((*(const kpi_event_t *const *)a)->id, (*(const kpi_event_t *const *)b)->id);
+}
+
 /* The batch's in-memory state (write cache, documents, derived-state
    caches) is attached to one write transaction at a time. */
-static void batch_begin(store_t *s, MDB_txn *txn, bool direct)
+static void batch_begin(store_t *s, MDB_txn *txn, bool direct, uint64_t seq)
 {
+    logbuf_begin(s->lb, seq + 1);
     wcache_begin(s->wc, txn);
     docset_begin(s->ds, txn, s->docs);
     derive_batch_begin(&s->derive, txn, direct);
@@ -782,13 +795,55 @@ static void batch_end(store_t *s)
     derive_batch_end(&s->derive);
     docset_end(s->ds);
     wcache_end(s->wc);
+    logbuf_end(s->lb);
 }
 
 /* Write what the batch kept in memory into its transaction. An LMDB code. */
-static int batch_flush(store_t *s)
+static int batch_flush(store_t *s, MDB_txn *txn)
 {
-    int rc = docset_flush(s->ds);
+    logbuf_dbs_t dbs = {s->events, s->ids, {s->by_party, s->by_bu}};
+    int rc = logbuf_flush(s->lb, txn, &dbs);
+    if (!rc)
+        rc = docset_flush(s->ds);
     return rc ? rc : wcache_flush(s->wc);
+}
+
+/* For each item, the events key its id has in the log, looked up in id
+   order through one cursor (found[i] 0 when none). An LMDB code. */
+static int ids_prefetch(store_t *s, MDB_txn *txn, const kpi_event_t *evs, size_t n,
+                        uint8_t (*keys)[EVKEY_LEN], uint8_t *found)
+{
+    const kpi_event_t **v = malloc((n ? n : 1) * sizeof *v);
+    if (v == NULL)
+        return ENOMEM;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        found[i] = 0;
+        if (evs[i].id != NULL && evs[i].id[0] != '\0' && strlen(evs[i].id) <= KPI_ID_MAX)
+            v[m++] = &evs[i];
+    }
+    qsort(v, m, sizeof *v, ev_id_cmp);
+    MDB_cursor *c = NULL;
+    int rc = mdb_cursor_open(txn, s->ids, &c);
+    for (size_t j = 0; !rc && j < m; j++) {
+        MDB_val k = {strlen(v[j]->id), (void *)v[j]->id}, d;
+        int g = mdb_cursor_get(c, &k, &d, MDB_SET_KEY);
+        if (g == MDB_NOTFOUND)
+            continue;
+        if (g == 0 && d.mv_size != EVKEY_LEN)
+            g = MDB_CORRUPTED;
+        if (g) {
+            rc = g;
+            break;
+        }
+        size_t i = (size_t)(v[j] - evs);
+        memcpy(keys[i], d.mv_data, EVKEY_LEN);
+        found[i] = 1;
+    }
+    if (c != NULL)
+        mdb_cursor_close(c);
+    free(v);
+    return rc;
 }
 
 /* Read the documents the batch's events name, in key order, before the
@@ -824,32 +879,46 @@ err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n, const store_
     if (s->read_only)
         return err_set(msg, ERR_READONLY, "store %s is open read-only", s->dir);
     uint8_t *enc = malloc(ENC_MAX);
-    if (enc == NULL)
+    uint8_t(*old_keys)[EVKEY_LEN] = malloc((n ? n : 1) * EVKEY_LEN);
+    uint8_t *found = malloc(n ? n : 1);
+    if (enc == NULL || old_keys == NULL || found == NULL) {
+        free(enc);
+        free(old_keys);
+        free(found);
         return err_set(msg, ERR_NOMEM, "out of memory");
+    }
     /* Items found to fail on their own account while being applied; the
        batch is retried without them (allocated on the first such item). */
     verdict_t *faults = NULL;
+    bool ids_read = false; /* old_keys/found hold for every attempt: an attempt
+                              that does not commit leaves the log as it was */
     pthread_mutex_lock(&s->write_mu);
     make_room(s, n);
     err_t e;
     bool direct = false; /* derived open amounts applied per event (store_derive.h) */
     for (;;) {
         memset(stats, 0, sizeof *stats);
-        wctx_t w = {.s = s, .msg = msg, .stats = stats};
+        wctx_t w = {.s = s, .msg = msg, .stats = stats, .old_keys = old_keys, .found = found};
         int rc = mdb_txn_begin(s->env, NULL, 0, &w.txn);
         if (rc) {
             e = store_lmdb_err(s, rc, "begin", msg);
             break;
         }
-        batch_begin(s, w.txn, direct);
         w.seq = store_meta_u64(s, w.txn, "seq");
+        batch_begin(s, w.txn, direct, w.seq);
         e = ERR_OK;
-        rc = batch_prefetch(s, evs, n);
-        if (rc && rc != MDB_MAP_FULL)
+        if (!ids_read) {
+            rc = ids_prefetch(s, w.txn, evs, n, old_keys, found);
+            if (rc)
+                e = store_lmdb_err(s, rc, "read ids", msg);
+            ids_read = rc == 0;
+        }
+        rc = e ? 0 : batch_prefetch(s, evs, n);
+        if (rc)
             e = store_lmdb_err(s, rc, "read documents", msg);
         size_t i;
         for (i = 0; i < n && !e; i++)
-            e = put_item(&w, &evs[i], o, enc, faults ? &faults[i] : NULL, &res[i]);
+            e = put_item(&w, i, &evs[i], o, enc, faults ? &faults[i] : NULL, &res[i]);
         if (e == ERR_OVERFLOW) {
             /* Item i-1 cannot take effect; nothing of this attempt is kept. */
             batch_end(s);
@@ -889,7 +958,7 @@ err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n, const store_
         }
         rc = 0;
         if (!e) {
-            rc = batch_flush(s);
+            rc = batch_flush(s, w.txn);
             if (rc && rc != MDB_MAP_FULL)
                 e = store_lmdb_err(s, rc, "write", msg);
         }
@@ -915,6 +984,8 @@ err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n, const store_
     pthread_mutex_unlock(&s->write_mu);
     free(faults);
     free(enc);
+    free(old_keys);
+    free(found);
     return e;
 }
 
@@ -961,7 +1032,7 @@ static err_t rebuild_chunk(store_t *s, uint8_t *from, bool *started, uint64_t *c
     int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     if (rc)
         return store_lmdb_err(s, rc, "begin", msg);
-    batch_begin(s, txn, false);
+    batch_begin(s, txn, false, store_meta_u64(s, txn, "seq"));
     store_batch_stats_t st = {0};
     wctx_t w = {.s = s, .txn = txn, .msg = msg, .stats = &st, .replay = true};
     MDB_cursor *c;
@@ -1017,7 +1088,7 @@ static err_t rebuild_chunk(store_t *s, uint8_t *from, bool *started, uint64_t *c
     if (!e)
         e = derive_batch_flush(&s->derive, txn, msg);
     if (!e) {
-        rc = batch_flush(s);
+        rc = batch_flush(s, txn);
         if (rc)
             e = store_lmdb_err(s, rc, "write", msg);
     }
