@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "kpi_money.h"
+#include "store_pack.h"
 #include "store_rowagg.h"
 
 #define DAY_NONE INT32_MIN
@@ -140,106 +141,221 @@ typedef struct dstate {
     slot_t slots[KPI_SLAS_MAX];
 } dstate_t;
 
+/*
+ * The per-document state is packed (format 3): a varint mask of the fields
+ * that differ from a new document's, each such field a zigzag varint. Times
+ * are stored as the difference from the creating instant t0 and days from
+ * the creating day, so most fit in one to three bytes; the difference is
+ * taken modulo 2^64, which maps every int64 back exactly. Then the currency
+ * (3 bytes) and the first review's id (length + bytes) when present, and
+ * each SLA slot as a mask byte and its present fields.
+ */
 typedef struct wbuf {
-    uint8_t b[1024];
+    uint8_t b[64 + 20 * PACK_VARINT_MAX + KPI_ID_MAX + KPI_SLAS_MAX * (2 + 4 * PACK_VARINT_MAX)];
     size_t n;
 } wbuf_t;
 
-static void w_raw(wbuf_t *w, const void *p, size_t n)
+enum {
+    S_KIND,
+    S_UNIT,
+    S_PARTY,
+    S_T0,
+    S_DAY0,
+    S_DUE,
+    S_AMOUNT,
+    S_DONE,
+    S_DONE_MAX,
+    S_CORR,
+    S_RESULT,
+    S_REVIEW_S,
+    S_REVIEW_DAY,
+    S_PROC_S,
+    S_PROC_DAY,
+    S_REJ_S,
+    S_SLOTS,
+    S_N
+};
+#define S_CUR_BIT (1u << S_N)
+#define S_ID_BIT (2u << S_N)
+
+static int64_t rel(int64_t v, int64_t base)
 {
-    memcpy(w->b + w->n, p, n);
-    w->n += n;
+    return (int64_t)((uint64_t)v - (uint64_t)base);
 }
 
-typedef struct rbuf {
-    const uint8_t *p;
-    size_t n, off;
-    bool bad;
-} rbuf_t;
-
-static void r_raw(rbuf_t *r, void *p, size_t n)
+static int64_t unrel(int64_t d, int64_t base)
 {
-    if (r->bad || r->n - r->off < n) {
-        r->bad = true;
-        memset(p, 0, n);
-        return;
-    }
-    memcpy(p, r->p + r->off, n);
-    r->off += n;
+    return (int64_t)((uint64_t)base + (uint64_t)d);
+}
+
+/* The fields in packing order, times and days relative; *dflt gets a new
+   document's (relative to the same t0 and day0). */
+static void st_fields(const dstate_t *s, int64_t *f)
+{
+    f[S_KIND] = s->kind;
+    f[S_UNIT] = s->unit;
+    f[S_PARTY] = s->party;
+    f[S_T0] = s->t0;
+    f[S_DAY0] = s->day0;
+    f[S_DUE] = rel(s->due_day, s->day0);
+    f[S_AMOUNT] = s->amount;
+    f[S_DONE] = s->done;
+    f[S_DONE_MAX] = rel(s->done_max_s, s->t0);
+    f[S_CORR] = s->corrections;
+    f[S_RESULT] = s->review_result;
+    f[S_REVIEW_S] = rel(s->review_s, s->t0);
+    f[S_REVIEW_DAY] = rel(s->review_day, s->day0);
+    f[S_PROC_S] = rel(s->proc_s, s->t0);
+    f[S_PROC_DAY] = rel(s->proc_day, s->day0);
+    f[S_REJ_S] = rel(s->rej_s, s->t0);
+    f[S_SLOTS] = s->n_slots;
+}
+
+static void st_blank(dstate_t *s, int64_t t0, int32_t day0)
+{
+    memset(s, 0, sizeof *s);
+    s->t0 = t0;
+    s->day0 = day0;
+    s->due_day = DAY_NONE;
+    s->done_max_s = INT64_MIN;
+    s->review_s = T_NONE;
+    s->review_day = DAY_NONE;
+    s->proc_s = T_NONE;
+    s->proc_day = DAY_NONE;
+    s->rej_s = T_NONE;
 }
 
 static void st_encode(const dstate_t *s, wbuf_t *w)
 {
-    w->n = 0;
-    w_raw(w, &s->kind, 1);
-    w_raw(w, s->cur, 4);
-    w_raw(w, &s->unit, 4);
-    w_raw(w, &s->party, 4);
-    w_raw(w, &s->t0, 8);
-    w_raw(w, &s->day0, 4);
-    w_raw(w, &s->due_day, 4);
-    w_raw(w, &s->amount, 8);
-    w_raw(w, &s->done, 8);
-    w_raw(w, &s->done_max_s, 8);
-    w_raw(w, &s->corrections, 4);
-    w_raw(w, &s->review_result, 1);
-    w_raw(w, &s->review_s, 8);
-    w_raw(w, &s->review_day, 4);
-    uint8_t idlen = (uint8_t)strlen(s->review_id);
-    w_raw(w, &idlen, 1);
-    w_raw(w, s->review_id, idlen);
-    w_raw(w, &s->proc_s, 8);
-    w_raw(w, &s->proc_day, 4);
-    w_raw(w, &s->rej_s, 8);
-    w_raw(w, &s->n_slots, 1);
-    for (size_t i = 0; i < s->n_slots; i++) {
-        w_raw(w, &s->slots[i].sla, 1);
-        w_raw(w, &s->slots[i].start_s, 8);
-        w_raw(w, &s->slots[i].start_day, 4);
-        w_raw(w, &s->slots[i].stop_s, 8);
-        w_raw(w, &s->slots[i].stop_day, 4);
+    int64_t f[S_N], z[S_N];
+    dstate_t blank;
+    st_blank(&blank, s->t0, s->day0);
+    st_fields(s, f);
+    st_fields(&blank, z);
+    z[S_T0] = z[S_DAY0] = 0;
+    uint64_t mask = 0;
+    for (int i = 0; i < S_N; i++)
+        if (f[i] != z[i])
+            mask |= (uint64_t)1 << i;
+    if (s->cur[0] != '\0')
+        mask |= S_CUR_BIT;
+    size_t idlen = strlen(s->review_id);
+    if (idlen > 0)
+        mask |= S_ID_BIT;
+    w->n = pack_uvarint(w->b, mask);
+    for (int i = 0; i < S_N; i++)
+        if (mask & ((uint64_t)1 << i))
+            w->n += pack_svarint(w->b + w->n, f[i]);
+    if (mask & S_CUR_BIT) {
+        memcpy(w->b + w->n, s->cur, 3);
+        w->n += 3;
     }
+    if (mask & S_ID_BIT) {
+        w->b[w->n++] = (uint8_t)idlen;
+        memcpy(w->b + w->n, s->review_id, idlen);
+        w->n += idlen;
+    }
+    for (size_t i = 0; i < s->n_slots; i++) {
+        const slot_t *sl = &s->slots[i];
+        uint8_t m = (uint8_t)((sl->start_s != T_NONE) | (sl->start_day != DAY_NONE) << 1 |
+                              (sl->stop_s != T_NONE) << 2 | (sl->stop_day != DAY_NONE) << 3);
+        w->b[w->n++] = sl->sla;
+        w->b[w->n++] = m;
+        if (m & 1)
+            w->n += pack_svarint(w->b + w->n, rel(sl->start_s, s->t0));
+        if (m & 2)
+            w->n += pack_svarint(w->b + w->n, rel(sl->start_day, s->day0));
+        if (m & 4)
+            w->n += pack_svarint(w->b + w->n, rel(sl->stop_s, s->t0));
+        if (m & 8)
+            w->n += pack_svarint(w->b + w->n, rel(sl->stop_day, s->day0));
+    }
+}
+
+static bool day_of(int64_t v, int32_t *out)
+{
+    if (v < INT32_MIN || v > INT32_MAX)
+        return false;
+    *out = (int32_t)v;
+    return true;
 }
 
 static bool st_decode(const MDB_val *v, dstate_t *s)
 {
-    rbuf_t r = {v->mv_data, v->mv_size, 0, false};
-    memset(s, 0, sizeof *s);
-    r_raw(&r, &s->kind, 1);
-    r_raw(&r, s->cur, 4);
-    r_raw(&r, &s->unit, 4);
-    r_raw(&r, &s->party, 4);
-    r_raw(&r, &s->t0, 8);
-    r_raw(&r, &s->day0, 4);
-    r_raw(&r, &s->due_day, 4);
-    r_raw(&r, &s->amount, 8);
-    r_raw(&r, &s->done, 8);
-    r_raw(&r, &s->done_max_s, 8);
-    r_raw(&r, &s->corrections, 4);
-    r_raw(&r, &s->review_result, 1);
-    r_raw(&r, &s->review_s, 8);
-    r_raw(&r, &s->review_day, 4);
-    uint8_t idlen = 0;
-    r_raw(&r, &idlen, 1);
-    if (idlen > KPI_ID_MAX)
+    const uint8_t *p = v->mv_data;
+    size_t n = v->mv_size, off = 0;
+    uint64_t mask;
+    if (!unpack_uvarint(p, n, &off, &mask) || mask >= (uint64_t)S_ID_BIT << 1)
         return false;
-    r_raw(&r, s->review_id, idlen);
-    s->review_id[idlen] = '\0';
-    r_raw(&r, &s->proc_s, 8);
-    r_raw(&r, &s->proc_day, 4);
-    r_raw(&r, &s->rej_s, 8);
-    r_raw(&r, &s->n_slots, 1);
-    if (s->n_slots > KPI_SLAS_MAX)
+    int64_t f[S_N] = {0};
+    for (int i = 0; i < S_N; i++)
+        if ((mask & ((uint64_t)1 << i)) && !unpack_svarint(p, n, &off, &f[i]))
+            return false;
+    if (!(mask & (1u << S_DAY0)))
+        f[S_DAY0] = 0;
+    int32_t day0;
+    if (!day_of(f[S_DAY0], &day0))
         return false;
-    for (size_t i = 0; i < s->n_slots; i++) {
-        r_raw(&r, &s->slots[i].sla, 1);
-        r_raw(&r, &s->slots[i].start_s, 8);
-        r_raw(&r, &s->slots[i].start_day, 4);
-        r_raw(&r, &s->slots[i].stop_s, 8);
-        r_raw(&r, &s->slots[i].stop_day, 4);
+    int64_t t0 = f[S_T0];
+    st_blank(s, t0, day0);
+    /* Absent relative fields are a new document's. */
+    int64_t z[S_N];
+    st_fields(s, z);
+    for (int i = 0; i < S_N; i++)
+        if (!(mask & ((uint64_t)1 << i)) && i != S_T0 && i != S_DAY0)
+            f[i] = z[i];
+    if (f[S_KIND] < 0 || f[S_KIND] > 255 || f[S_RESULT] < 0 || f[S_RESULT] > 255 ||
+        f[S_SLOTS] < 0 || f[S_SLOTS] > KPI_SLAS_MAX || f[S_UNIT] < 0 || f[S_UNIT] > UINT32_MAX ||
+        f[S_PARTY] < 0 || f[S_PARTY] > UINT32_MAX || f[S_CORR] < 0 || f[S_CORR] > UINT32_MAX)
+        return false;
+    s->kind = (uint8_t)f[S_KIND];
+    s->unit = (uint32_t)f[S_UNIT];
+    s->party = (uint32_t)f[S_PARTY];
+    s->amount = f[S_AMOUNT];
+    s->done = f[S_DONE];
+    s->done_max_s = unrel(f[S_DONE_MAX], t0);
+    s->corrections = (uint32_t)f[S_CORR];
+    s->review_result = (uint8_t)f[S_RESULT];
+    s->review_s = unrel(f[S_REVIEW_S], t0);
+    s->proc_s = unrel(f[S_PROC_S], t0);
+    s->rej_s = unrel(f[S_REJ_S], t0);
+    if (!day_of(unrel(f[S_DUE], day0), &s->due_day) ||
+        !day_of(unrel(f[S_REVIEW_DAY], day0), &s->review_day) ||
+        !day_of(unrel(f[S_PROC_DAY], day0), &s->proc_day))
+        return false;
+    s->n_slots = (uint8_t)f[S_SLOTS];
+    if (mask & S_CUR_BIT) {
+        if (n - off < 3)
+            return false;
+        memcpy(s->cur, p + off, 3);
+        s->cur[3] = '\0';
+        off += 3;
     }
-    s->cur[3] = '\0';
-    return !r.bad && r.off == r.n;
+    if (mask & S_ID_BIT) {
+        if (off >= n || p[off] > KPI_ID_MAX || n - off - 1 < p[off])
+            return false;
+        size_t idlen = p[off++];
+        memcpy(s->review_id, p + off, idlen);
+        s->review_id[idlen] = '\0';
+        off += idlen;
+    }
+    for (size_t i = 0; i < s->n_slots; i++) {
+        slot_t *sl = &s->slots[i];
+        if (n - off < 2 || (p[off + 1] & ~15u) != 0)
+            return false;
+        sl->sla = p[off];
+        uint8_t m = p[off + 1];
+        off += 2;
+        int64_t x[4] = {rel(T_NONE, t0), rel(DAY_NONE, day0), rel(T_NONE, t0), rel(DAY_NONE, day0)};
+        for (int j = 0; j < 4; j++)
+            if ((m & (1u << j)) && !unpack_svarint(p, n, &off, &x[j]))
+                return false;
+        sl->start_s = unrel(x[0], t0);
+        sl->stop_s = unrel(x[2], t0);
+        if (!day_of(unrel(x[1], day0), &sl->start_day) || !day_of(unrel(x[3], day0), &sl->stop_day))
+            return false;
+    }
+    return off == n;
 }
 
 static void st_key(key_t_ *k, kpi_doc_kind_t kind, const char *number)
@@ -1248,6 +1364,23 @@ out:
 }
 
 /* ---- customers ------------------------------------------------------------------------ */
+
+typedef struct rbuf {
+    const uint8_t *p;
+    size_t n, off;
+    bool bad;
+} rbuf_t;
+
+static void r_raw(rbuf_t *r, void *p, size_t n)
+{
+    if (r->bad || r->n - r->off < n) {
+        r->bad = true;
+        memset(p, 0, n);
+        return;
+    }
+    memcpy(p, r->p + r->off, n);
+    r->off += n;
+}
 
 typedef struct cust {
     int64_t limit_s; /* T_NONE: no limit set */

@@ -14,8 +14,9 @@
  *   ids        event id                     -> events key
  *   names      name                         -> u32 id (>= 1), interned
  *   names_rev  u32 id (big-endian)          -> name
- *   by_party   party id + events key        -> ""  (customer or vendor)
- *   by_bu      unit id + events key         -> ""
+ *   by_party   party id (4)                 -> events keys, sorted duplicates
+ *              (MDB_DUPSORT | MDB_DUPFIXED): a customer's or vendor's events
+ *   by_bu      unit id (4)                  -> events keys, likewise
  *   docs       kind u8 + document number    -> the document's record and its
  *              derived KPI state in one value (store_docset.h)
  *   pending    kind u8 + number + NUL + events key -> "" : an event waiting

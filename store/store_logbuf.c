@@ -351,11 +351,18 @@ int logbuf_flush(logbuf_t *lb, MDB_txn *txn, const logbuf_dbs_t *dbs)
         qsort(v->p, v->n, sizeof(irow_t), irow_cmp);
         rc = sink_open(&s, txn, dbs->index[x]);
         const irow_t *r = v->p;
-        /* An event waiting for its document is listed under the party it
-           names, and again when it takes effect: one row. */
-        for (size_t i = 0; !rc && i < v->n; i++)
-            if (i == 0 || memcmp(&r[i - 1], &r[i], sizeof r[i]) != 0)
-                rc = sink_put(&s, r[i].k, sizeof r[i].k, "", 0);
+        /* Rows are id -> events key duplicates (MDB_DUPFIXED), put in
+           order. An event waiting for its document is listed under the
+           party it names, and again when it takes effect: one row. */
+        MDB_cursor *c = s.c;
+        for (size_t i = 0; !rc && i < v->n; i++) {
+            if (i > 0 && memcmp(&r[i - 1], &r[i], sizeof r[i]) == 0)
+                continue;
+            MDB_val kv = {4, (void *)r[i].k}, dv = {LOGBUF_KEY_LEN, (void *)(r[i].k + 4)};
+            rc = mdb_cursor_put(c, &kv, &dv, MDB_NODUPDATA);
+            if (rc == MDB_KEYEXIST)
+                rc = 0;
+        }
         sink_close(&s);
     }
     if (!rc) {

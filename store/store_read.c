@@ -59,13 +59,12 @@ static err_t row_out(store_snap_t *sn, const uint8_t *evkey, const kpi_event_t *
     return fn(ctx, &row);
 }
 
-static bool in_unit(store_snap_t *sn, uint32_t unit, const uint8_t *evkey)
+static bool in_unit(MDB_cursor *bu, uint32_t unit, const uint8_t *evkey)
 {
-    uint8_t k[4 + EVKEY_LEN];
+    uint8_t k[4];
     store_put_u32(k, unit);
-    memcpy(k + 4, evkey, EVKEY_LEN);
-    MDB_val kv = {sizeof k, k}, v;
-    return mdb_get(sn->txn, sn->s->by_bu, &kv, &v) == 0;
+    MDB_val kv = {sizeof k, k}, v = {EVKEY_LEN, (void *)evkey};
+    return mdb_cursor_get(bu, &kv, &v, MDB_GET_BOTH) == 0;
 }
 
 err_t store_events_list(store_snap_t *sn, const store_ev_filter_t *f, const char *cursor,
@@ -86,18 +85,17 @@ err_t store_events_list(store_snap_t *sn, const store_ev_filter_t *f, const char
     if (f->business_unit != NULL && store_name_get(s, sn->txn, f->business_unit, &unit) != 0)
         return ERR_OK;
 
-    /* Walk: prefix (party or unit id, or none) + events key. */
+    /* Walk the party's events (by_party), else the unit's (by_bu), else the
+       log; the index keeps them as sorted duplicates under the id. */
     MDB_dbi dbi = s->events;
-    size_t plen = 0;
     uint8_t prefix[4];
+    bool indexed = party != 0 || unit != 0;
     if (party != 0) {
         dbi = s->by_party;
         store_put_u32(prefix, party);
-        plen = 4;
     } else if (unit != 0) {
         dbi = s->by_bu;
         store_put_u32(prefix, unit);
-        plen = 4;
     }
     uint8_t lo[EVKEY_LEN], hi[EVKEY_LEN];
     store_evkey(lo, f->has_from ? kpi_tz_day_start(s->tz, f->from_day) : INT64_MIN, 0);
@@ -107,28 +105,40 @@ err_t store_events_list(store_snap_t *sn, const store_ev_filter_t *f, const char
     if (has_after && memcmp(after, lo, EVKEY_LEN) >= 0)
         memcpy(lo, after, EVKEY_LEN);
 
-    MDB_cursor *c;
+    MDB_cursor *c = NULL, *bu = NULL;
     int rc = mdb_cursor_open(sn->txn, dbi, &c);
-    if (rc)
+    if (!rc && party != 0 && unit != 0)
+        rc = mdb_cursor_open(sn->txn, s->by_bu, &bu);
+    if (rc) {
+        if (c != NULL)
+            mdb_cursor_close(c);
         return store_lmdb_err(s, rc, "read log", NULL);
-    uint8_t start[4 + EVKEY_LEN];
-    memcpy(start, prefix, plen);
-    memcpy(start + plen, lo, EVKEY_LEN);
-    MDB_val kv = {plen + EVKEY_LEN, start}, v;
+    }
+    MDB_val kv, v;
+    if (indexed) {
+        kv = (MDB_val){sizeof prefix, prefix};
+        v = (MDB_val){EVKEY_LEN, lo};
+        rc = mdb_cursor_get(c, &kv, &v, MDB_GET_BOTH_RANGE);
+    } else {
+        kv = (MDB_val){EVKEY_LEN, lo};
+        rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
+    }
     size_t n = 0;
     err_t e = ERR_OK;
     uint8_t last[EVKEY_LEN];
     bool more = false;
-    for (rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE); rc == 0;
-         rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT)) {
-        if (kv.mv_size != plen + EVKEY_LEN || memcmp(kv.mv_data, prefix, plen) != 0)
+    for (; rc == 0; rc = mdb_cursor_get(c, &kv, &v, indexed ? MDB_NEXT_DUP : MDB_NEXT)) {
+        const MDB_val *ek = indexed ? &v : &kv;
+        if (ek->mv_size != EVKEY_LEN) {
+            e = ERR_STORE_CORRUPT;
             break;
-        const uint8_t *evkey = (const uint8_t *)kv.mv_data + plen;
+        }
+        const uint8_t *evkey = ek->mv_data;
         if (has_after && memcmp(evkey, after, EVKEY_LEN) <= 0)
             continue;
         if (has_hi && memcmp(evkey, hi, EVKEY_LEN) >= 0)
             break;
-        if (party != 0 && unit != 0 && !in_unit(sn, unit, evkey))
+        if (bu != NULL && !in_unit(bu, unit, evkey))
             continue;
         uint8_t key[EVKEY_LEN];
         memcpy(key, evkey, EVKEY_LEN);
@@ -154,6 +164,8 @@ err_t store_events_list(store_snap_t *sn, const store_ev_filter_t *f, const char
     if (!e && rc != 0 && rc != MDB_NOTFOUND)
         e = store_lmdb_err(s, rc, "read log", NULL);
     mdb_cursor_close(c);
+    if (bu != NULL)
+        mdb_cursor_close(bu);
     if (!e && more)
         hex(next_cursor, last, EVKEY_LEN);
     return e;
