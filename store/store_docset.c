@@ -38,7 +38,9 @@ struct docset {
     docslot_t **all; /* every slot, in creation order */
     size_t all_cap;
     size_t n_unloaded;
-    chunk_t *chunks; /* in use, newest first */
+    docslot_t *recent[2]; /* the last two slots found: an event asks for its
+                             document and its invoice several times in a row */
+    chunk_t *chunks;      /* in use, newest first */
     chunk_t *free_chunks;
     size_t kept_bytes;
 };
@@ -71,6 +73,7 @@ static void reset(docset_t *ds)
         memset(ds->tab, 0, ds->cap * sizeof *ds->tab);
     ds->n = 0;
     ds->n_unloaded = 0;
+    ds->recent[0] = ds->recent[1] = NULL;
 }
 
 void docset_free(docset_t *ds)
@@ -288,6 +291,13 @@ int docset_load(docset_t *ds)
 
 int docset_slot(docset_t *ds, const uint8_t *key, size_t klen, docslot_t **out)
 {
+    for (int i = 0; i < 2; i++) {
+        docslot_t *r = ds->recent[i];
+        if (r != NULL && r->loaded && r->klen == klen && memcmp(r->key, key, klen) == 0) {
+            *out = r;
+            return 0;
+        }
+    }
     bool created;
     docslot_t *s = find(ds, key, klen, &created);
     if (s == NULL)
@@ -298,6 +308,8 @@ int docset_slot(docset_t *ds, const uint8_t *key, size_t klen, docslot_t **out)
         if (rc)
             return rc;
     }
+    ds->recent[1] = ds->recent[0];
+    ds->recent[0] = s;
     *out = s;
     return 0;
 }
