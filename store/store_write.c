@@ -1049,29 +1049,41 @@ static err_t rebuild_chunk(store_t *s, uint8_t *from, bool *started, uint64_t *c
         rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT);
     err_t e = ERR_OK;
     uint64_t n = 0;
-    uint8_t last[EVKEY_LEN];
-    uint8_t *buf = malloc(ENC_MAX);
-    if (buf == NULL)
+    uint8_t last[EVKEY_LEN] = {0};
+    /* The chunk's events are decoded first, borrowing from the map: this
+       transaction never writes the log, so its pages stay where they are.
+       Then their documents are read in key order, then they take effect. */
+    kpi_event_t *evs = malloc(REBUILD_CHUNK * sizeof *evs);
+    uint8_t(*keys)[EVKEY_LEN] = malloc(REBUILD_CHUNK * EVKEY_LEN);
+    if (evs == NULL || keys == NULL)
         e = err_set(msg, ERR_NOMEM, "out of memory");
     for (; !e && rc == 0 && n < REBUILD_CHUNK; rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT)) {
-        if (kv.mv_size != EVKEY_LEN || v.mv_size > ENC_MAX) {
+        if (kv.mv_size != EVKEY_LEN) {
             e = err_set(msg, ERR_STORE_CORRUPT, "store %s: damaged log entry", s->dir);
             break;
         }
-        memcpy(last, kv.mv_data, EVKEY_LEN);
-        memcpy(buf, v.mv_data, v.mv_size);
-        kpi_event_t ev;
-        e = kpi_event_decode(buf, v.mv_size, &ev);
+        memcpy(keys[n], kv.mv_data, EVKEY_LEN);
+        e = kpi_event_decode(v.mv_data, v.mv_size, &evs[n]);
         if (e) {
             err_set(msg, e, "store %s: damaged event in the log", s->dir);
             break;
         }
-        bool pending;
-        e = settle(&w, &ev, store_evkey_seq(last), last, &pending);
         n++;
     }
     mdb_cursor_close(c);
-    free(buf);
+    if (!e) {
+        int prc = batch_prefetch(s, evs, (size_t)n);
+        if (prc)
+            e = store_lmdb_err(s, prc, "read documents", msg);
+    }
+    for (uint64_t i = 0; !e && i < n; i++) {
+        bool pending;
+        e = settle(&w, &evs[i], store_evkey_seq(keys[i]), keys[i], &pending);
+    }
+    if (n > 0)
+        memcpy(last, keys[n - 1], EVKEY_LEN);
+    free(evs);
+    free(keys);
     if (!e && rc && rc != MDB_NOTFOUND)
         e = store_lmdb_err(s, rc, "read log", msg);
     *done = !e && rc == MDB_NOTFOUND;
