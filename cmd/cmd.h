@@ -98,15 +98,20 @@ err_t cmd_open_store_ex(const cmd_config_t *cfg, bool read_only, bool rebuild, k
  * `kpid ingest` does: parsed on the calling thread, committed on a second
  * one in batches. Rejected items go to `errs` (one line each). Totals are
  * added to *totals. *stop (may be NULL) makes it stop after the current
- * batch. `progress`: show a progress line on stderr.
+ * batch. `progress`: show a progress line on stderr. batch_events: events per
+ * transaction (0: CMD_INGEST_BATCH_DEFAULT; at most CMD_INGEST_BATCH_MAX).
  */
 typedef struct cmd_ingest_totals {
     uint64_t items, accepted, duplicates, rejected, pending, released, bytes;
 } cmd_ingest_totals_t;
 
+/* Events per transaction when batch_events is 0 (kpid ingest --batch). */
+#define CMD_INGEST_BATCH_DEFAULT 250000
+#define CMD_INGEST_BATCH_MAX 1000000
+
 err_t cmd_ingest_fd(store_t *store, const kpi_tz_t *tz, const char *base_currency, int fd,
-                    const char *name, uint64_t size_hint, bool progress, FILE *errs,
-                    volatile sig_atomic_t *stop, cmd_ingest_totals_t *totals,
+                    const char *name, uint64_t size_hint, size_t batch_events, bool progress,
+                    FILE *errs, volatile sig_atomic_t *stop, cmd_ingest_totals_t *totals,
                     err_msg_t *msg) KPID_MUST_USE;
 
 int cmd_ingest_main(int argc, char **argv, volatile sig_atomic_t *stop);

@@ -59,8 +59,8 @@ static err_t load_demo(store_t *store, const kpi_tz_t *tz, const char *base, uin
     if (!e) {
         rewind(tmp);
         cmd_ingest_totals_t tot = {0};
-        e = cmd_ingest_fd(store, tz, base, fileno(tmp), "demo.ndjson", 0, false, stderr, NULL, &tot,
-                          msg);
+        e = cmd_ingest_fd(store, tz, base, fileno(tmp), "demo.ndjson", 0, 0, false, stderr, NULL,
+                          &tot, msg);
         if (!e)
             fprintf(stderr, "kpid: demo data loaded: %" PRIu64 " events\n", tot.accepted);
     }

@@ -298,6 +298,15 @@ static err_t check_existing(store_t *s, const store_opts_t *o, bool *exists, err
                        path, (long long)sb.st_size,
                        (unsigned long long)(((uint64_t)info.me_last_pgno + 1) * st.ms_psize));
     }
+    /* LMDB's own meta pages and nothing ever committed: the process that
+       created the file stopped (killed, say) before its first commit. There
+       is no book here to protect; a writer starts it afresh, a reader finds
+       no store. */
+    if (mdb_env_info(env, &info) == 0 && info.me_last_txnid == 0) {
+        mdb_env_close(env);
+        *exists = false;
+        return ERR_OK;
+    }
     MDB_txn *txn;
     err_t e = ERR_OK;
     rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);

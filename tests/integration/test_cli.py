@@ -97,6 +97,10 @@ class Cli(unittest.TestCase):
         self.assertIn(b"cannot open", r.stderr)
         r = run_kpid("ingest", "--data", self.data)
         self.assertEqual(r.returncode, 2)
+        for bad in ("0", "-5", "12x", "", "1000001"):
+            r = run_kpid("ingest", "--data", self.data, "--batch", bad, "-", input=b"")
+            self.assertEqual(r.returncode, 2, bad)
+            self.assertIn(b"--batch takes a whole number of events from 1 to 1000000", r.stderr)
         cfg = self.path("c.json")
         with open(cfg, "w") as fh:
             json.dump({"time_zon": "UTC"}, fh)

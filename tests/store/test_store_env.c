@@ -239,6 +239,37 @@ static void test_truncated_or_empty(void)
     rmdir_all(dir);
 }
 
+/* A data file with LMDB's meta pages and no commit (the creating process was
+   killed before its first one): a writer starts a store on it, a reader
+   finds no store; neither calls it damaged. */
+static void test_never_committed(void)
+{
+    char dir[64];
+    tmpdir(dir);
+    MDB_env *env;
+    REQUIRE(mdb_env_create(&env) == 0);
+    REQUIRE(mdb_env_open(env, dir, 0, 0644) == 0);
+    mdb_env_close(env);
+    char path[128];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    struct stat sb;
+    REQUIRE(stat(path, &sb) == 0 && sb.st_size > 0);
+    err_msg_t msg = {{0}};
+    store_opts_t o = opts_of(dir, test_utc, 0);
+    o.read_only = true;
+    store_t *s = NULL;
+    CHECK_ERR(ERR_NOT_FOUND, store_open(&o, &s, &msg));
+    CHECK_MSG(strstr(msg.text, "no kpid store") != NULL, "%s", msg.text);
+    s = open_store(dir, 0);
+    kpi_event_t e = ev(KPI_EV_INVOICE_ISSUED, "n1", T(2024, 1, 2, 9), "N1", NULL, 100, "A");
+    store_item_result_t r;
+    store_batch_stats_t st;
+    CHECK_ERR(ERR_OK, store_put_batch(s, &e, 1, NULL, &r, &st, &msg));
+    CHECK_INT(1, st.accepted);
+    store_close(s);
+    rmdir_all(dir);
+}
+
 /* Raw LMDB put into one of the store's databases, behind its back. */
 static void raw_put(const char *dir, const char *db, const void *k, size_t kl, const void *v,
                     size_t vl)
@@ -664,6 +695,7 @@ int main(void)
     RUN(test_other_version_untouched);
     RUN(test_not_a_store);
     RUN(test_truncated_or_empty);
+    RUN(test_never_committed);
     RUN(test_verify);
     RUN(test_second_writer_locked);
     RUN(test_other_settings);
