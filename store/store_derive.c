@@ -471,6 +471,8 @@ static bool row_unpack(const MDB_val *v, size_t n, int64_t *vals)
             if (o >= len || shift > 63)
                 return false;
             uint8_t b = p[o++];
+            if (shift == 63 && b > 1) /* past 64 bits */
+                return false;
             z |= (uint64_t)(b & 0x7f) << shift;
             if (!(b & 0x80))
                 break;
@@ -505,6 +507,8 @@ static err_t row_accum(const MDB_val *v, size_t n, int64_t *acc)
             if (o >= len || shift > 63)
                 return ERR_STORE_CORRUPT;
             uint8_t b = p[o++];
+            if (shift == 63 && b > 1) /* past 64 bits */
+                return ERR_STORE_CORRUPT;
             z |= (uint64_t)(b & 0x7f) << shift;
             if (!(b & 0x80))
                 break;
@@ -562,19 +566,17 @@ enum {
     F_UNALLOCATED,
     F_PURCHASES,
     F_BILLS_PAID,
+    F_OPEN_AMOUNT,
+    F_OPEN_COUNT,
     F_COUNT
 };
 _Static_assert(sizeof(store_flows_t) == F_COUNT * sizeof(int64_t), "store_flows_t layout");
 _Static_assert(F_COUNT <= ROW_MAX_COLS, "a flow row fits the packed mask");
 
-static err_t flow_add(const derive_t *d, MDB_txn *txn, const char cur[4], uint32_t unit,
-                      uint32_t party, int32_t day, int field, int64_t amount, int64_t count_field,
-                      err_msg_t *msg)
+/* Add a flow row's columns under (unit|all) x (party|all). */
+static err_t flow_row_add(const derive_t *d, MDB_txn *txn, const char cur[4], uint32_t unit,
+                          uint32_t party, int32_t day, const int64_t *add, err_msg_t *msg)
 {
-    int64_t add[F_COUNT] = {0};
-    add[field] = amount;
-    if (count_field >= 0)
-        add[count_field] = 1;
     uint32_t units[2] = {unit, 0}, parties[2] = {party, 0};
     for (int u = 0; u < 2; u++) {
         for (int p = 0; p < 2; p++) {
@@ -592,6 +594,17 @@ static err_t flow_add(const derive_t *d, MDB_txn *txn, const char cur[4], uint32
         }
     }
     return ERR_OK;
+}
+
+static err_t flow_add(const derive_t *d, MDB_txn *txn, const char cur[4], uint32_t unit,
+                      uint32_t party, int32_t day, int field, int64_t amount, int64_t count_field,
+                      err_msg_t *msg)
+{
+    int64_t add[F_COUNT] = {0};
+    add[field] = amount;
+    if (count_field >= 0)
+        add[count_field] = 1;
+    return flow_row_add(d, txn, cur, unit, party, day, add, msg);
 }
 
 static err_t unit_row_add(const derive_t *d, MDB_txn *txn, MDB_dbi dbi, uint8_t tag, uint32_t unit,
@@ -1337,6 +1350,13 @@ static err_t inv_move(const derive_t *d, MDB_txn *txn, const dstate_t *st, const
             e = db_err(rc, msg, "write open index");
             goto out;
         }
+    }
+    /* The same steps, summed over every basis day, as day flows. */
+    for (size_t j = 0; j < ns && !e; j++) {
+        int64_t add[F_COUNT] = {0};
+        add[F_OPEN_AMOUNT] = steps[j].amount;
+        add[F_OPEN_COUNT] = steps[j].count;
+        e = flow_row_add(d, txn, st->cur, st->unit, st->party, steps[j].day, add, msg);
     }
     uint32_t units[2] = {st->unit, 0}, parties[2] = {st->party, 0};
     int32_t basis_days[2] = {st->due_day, st->day0};

@@ -59,6 +59,13 @@ typedef struct store_flows {
     int64_t unallocated_credits; /* credit notes not against an invoice */
     int64_t purchases;           /* bill.received amounts */
     int64_t bills_paid;          /* bill.paid amounts */
+    /* Invoices' open amounts as their timelines step (amount, and the count
+       of invoices whose open amount is not zero), on the step's day: their
+       running sum is the open total and the number of open invoices as of
+       any day. Kept apart from the flows above, which sum to the same
+       amount by another path (the roll-forward's difference checks it). */
+    int64_t open_amount;
+    int64_t open_count;
 } store_flows_t;
 
 /*

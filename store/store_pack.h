@@ -40,6 +40,8 @@ static inline bool unpack_uvarint(const uint8_t *p, size_t len, size_t *off, uin
         if (o >= len || shift > 63)
             return false;
         uint8_t b = p[o++];
+        if (shift == 63 && b > 1) /* the tenth byte holds bit 63 only */
+            return false;
         z |= (uint64_t)(b & 0x7f) << shift;
         if (!(b & 0x80))
             break;

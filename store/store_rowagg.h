@@ -30,7 +30,7 @@
 #include "err.h"
 
 #define ROWAGG_KEY_MAX 16
-#define ROWAGG_COLS 12
+#define ROWAGG_COLS 16
 
 typedef struct rowagg rowagg_t;
 
