@@ -44,6 +44,7 @@ if command -v clang-format >/dev/null 2>&1; then
   fi
 else
   echo "lint: clang-format not installed; format check skipped" >&2
+  [ -n "${KPID_SKIP_LOG:-}" ] && echo "lint: clang-format not installed: C formatting not checked" >>"$KPID_SKIP_LOG"
 fi
 if tracked=$(git ls-files 2>/dev/null) && [ -n "$tracked" ]; then
   generated=$(echo "$tracked" | grep -E '\.mdb$|\.mdb-lock$|-lock$|(^|/)kpid\.lock$|(^|/)LOCK$|\.(sqlite|sqlite3|db|db-journal|db-wal)$|\.ndjson$|(^|/)kpid-data/|^bench/out/|^build[^/]*/' || true)
@@ -64,6 +65,7 @@ if tracked=$(git ls-files 2>/dev/null) && [ -n "$tracked" ]; then
   fi
 else
   echo "lint: not a git checkout; tracked-data check skipped" >&2
+  [ -n "${KPID_SKIP_LOG:-}" ] && echo "lint: not a git checkout: tracked generated data not checked" >>"$KPID_SKIP_LOG"
 fi
 [ $status -eq 0 ] && echo "lint: ok ($(echo "$files" | wc -w) files)"
 exit $status
