@@ -1,6 +1,6 @@
 /*
  * test_cmd_gen.c — the synthetic event generator: determinism, every line a
- * valid SPEC.md event in time order, a consistent ledger, the statistics it
+ * valid docs/events.md event in time order, a consistent ledger, the statistics it
  * reports, the window, progress output, and write and parameter errors.
  *
  * Each line is parsed with Jansson and checked independently of the
@@ -81,7 +81,7 @@ static void test_deterministic(void)
     run_free(&c);
 }
 
-/* ---- one line against SPEC.md --------------------------------------------- */
+/* ---- one line against docs/events.md --------------------------------------------- */
 
 /* Per-document state, indexed by the number after "<PREFIX><seed>-". */
 typedef struct inv_state {

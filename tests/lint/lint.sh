@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lint.sh — project rules a compiler does not check (STYLE.md §10):
+# lint.sh — project rules a compiler does not check:
 #   1. banned functions: sprintf strcpy strcat atoi strtok localtime gmtime
 #      (unbounded writes, no error reporting, or hidden global state);
 #   2. every C file is formatted by the root .clang-format (when clang-format
