@@ -1,6 +1,7 @@
 /*
  * api_dashboard.c — serves the embedded dashboard: GET / is index.html,
- * GET /dashboard/NAME one of its assets (api_dashboard.h).
+ * GET /dashboard/NAME one of its assets (api_dashboard.h); and GET
+ * /v1/openapi.json, docs/openapi.json embedded the same way.
  *
  * Caching: every answer carries a strong ETag (a hash of the file, fixed at
  * build time) and "Cache-Control: no-cache", so a browser revalidates with
@@ -75,12 +76,26 @@ enum MHD_Result api_dashboard_index(api_req_t *req)
     return send_asset(req, a);
 }
 
+/* Embedded with the page's files but not one of them: one URL per document. */
+#define OPENAPI_ASSET "openapi.json"
+
 enum MHD_Result api_dashboard_asset(api_req_t *req)
 {
     const api_asset_t *a = api_dashboard_find(req->path_rest);
+    if (a != NULL && strcmp(a->name, OPENAPI_ASSET) == 0)
+        a = NULL;
     if (a == NULL)
         return api_send_error_status(req, MHD_HTTP_NOT_FOUND, ERR_NOT_FOUND,
                                      "no such dashboard file: /dashboard/%s",
                                      req->path_rest ? req->path_rest : "");
+    return send_asset(req, a);
+}
+
+enum MHD_Result api_openapi_get(api_req_t *req)
+{
+    const api_asset_t *a = api_dashboard_find(OPENAPI_ASSET);
+    if (a == NULL) /* the build always embeds it; kept for a clear answer */
+        return api_send_error(req, ERR_INTERNAL,
+                              "docs/openapi.json was not built into this binary");
     return send_asset(req, a);
 }

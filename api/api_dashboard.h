@@ -36,6 +36,10 @@ const api_asset_t *api_dashboard_find(const char *name);
 enum MHD_Result api_dashboard_index(api_req_t *req);
 enum MHD_Result api_dashboard_asset(api_req_t *req);
 
+/* GET /v1/openapi.json: docs/openapi.json, the API's OpenAPI 3.1 document,
+   embedded at build time; open, like /healthz (docs/security.md). */
+enum MHD_Result api_openapi_get(api_req_t *req);
+
 /* GET /v1/meta (api_meta.c). */
 enum MHD_Result api_meta_get(api_req_t *req);
 extern const char *const api_meta_params[];

@@ -154,7 +154,7 @@ void api_buf_str(api_buf_t *b, const char *s);
 void api_buf_csv_field(api_buf_t *b, const char *s);
 
 /* ---- JSON rendering of events (api_json.c) ----------------------------- */
-/* New JSON object for an event as SPEC.md names its fields. NULL on ENOMEM. */
+/* New JSON object for an event as docs/events.md names its fields. NULL on ENOMEM. */
 json_t *api_event_json(const kpi_event_t *ev, int base_digits);
 /* The CSV header line and one row for an event (same columns). */
 void api_event_csv_header(api_buf_t *b);

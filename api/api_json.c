@@ -1,5 +1,5 @@
 /*
- * api_json.c — events rendered back as SPEC.md names their fields, in JSON
+ * api_json.c — events rendered back as docs/events.md names their fields, in JSON
  * (GET /v1/events) and CSV (format=csv). The inverse of the collector's
  * parsing: an event rendered here and sent back is the same content (a
  * duplicate), which the round-trip tests rely on.

@@ -1,5 +1,5 @@
 /*
- * api_kpi.c — the KPI endpoints of SPEC.md: /v1/aging, /v1/dso, /v1/cei,
+ * api_kpi.c — the KPI endpoints of docs/openapi.json: /v1/aging, /v1/dso, /v1/cei,
  * /v1/dpo, /v1/rollforward, /v1/sla, /v1/ftq and /v1/customers/{id}.
  *
  * Translation only: parameters are parsed and checked here (a bad one is a
@@ -221,7 +221,7 @@ static enum MHD_Result send_csv(api_req_t *req, api_buf_t *b)
     return r;
 }
 
-/* The period series shape of SPEC.md, as JSON or CSV. `extra` (may be NULL)
+/* The period series shape of docs/openapi.json, as JSON or CSV. `extra` (may be NULL)
    is merged into the JSON object (sla name, target, kind...). */
 static enum MHD_Result send_series(api_req_t *req, const q_t *q, const periods_t *ps,
                                    const store_q_point_t *pts, json_t *extra)

@@ -143,6 +143,7 @@ static err_t request_of(api_req_t *req, const params_t *p, rpt_request_t *rq, er
         return err_set(m, ERR_BAD_PARAM, "'business_unit' must be 1 to %d bytes", KPI_NAME_MAX);
     rq->business_unit = p->unit;
     rq->generated_s = (int64_t)time(NULL);
+    rq->tz = req->srv->opts.coll.tz; /* a period not over is reported to date */
     rq->aging_edges = req->srv->opts.aging_edges;
     rq->n_aging_edges = req->srv->opts.n_aging_edges;
     rq->sla_goal_bp = req->srv->opts.sla_goal_bp;

@@ -61,6 +61,9 @@ static const api_route_t routes[] = {
     {"GET", "/v1/ftq", api_ftq_get, NULL, api_ftq_params, API_ROLE_READ, true},
     {"GET", "/v1/customers/", api_customer_get, NULL, api_customer_params, API_ROLE_READ, true},
     {"GET", "/v1/meta", api_meta_get, NULL, api_meta_params, API_ROLE_READ, true},
+    /* Open: the same static document for every caller, no data in it, and a
+       client needs it before it has a key. */
+    {"GET", "/v1/openapi.json", api_openapi_get, NULL, no_params, API_ROLE_OPEN, false},
     /* The dashboard page is static and open; the data calls it makes are
        authorized like any other. It keeps its filters in the query string:
        any parameter is allowed. */

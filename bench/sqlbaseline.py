@@ -10,7 +10,7 @@ SQL. This module is that analyst, done competently and honestly:
     resolved once at load (`due_date` wins over `terms_days`);
   * the indexes a DBA would add: by type and day, by invoice, customer,
     business unit, payment and bill; ANALYZE after loading;
-  * every KPI computed in SQL straight from the events with SPEC.md's
+  * every KPI computed in SQL straight from the events with docs/kpi.md's
     conventions (a movement takes effect at max(its day, the invoice's
     issue day) and counts under its invoice's unit and customer; business
     days from a calendar table), ratios rounded in SQL with integer

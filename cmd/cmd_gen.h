@@ -2,7 +2,7 @@
  * cmd_gen.h — the deterministic synthetic event generator behind `kpid gen`
  * and `kpid serve --demo`.
  *
- * cmd_gen_run writes NDJSON (one SPEC.md event per line) describing a book of
+ * cmd_gen_run writes NDJSON (one docs/events.md event per line) describing a book of
  * `invoices` customer invoices issued over `days` days from `start_day`, with
  * everything that follows them in order-to-cash (reviews, adjustments,
  * payments and their application, refunds, credit notes, disputes, write-offs,

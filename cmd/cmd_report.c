@@ -109,6 +109,7 @@ int cmd_report_main(int argc, char **argv)
         fprintf(stderr, "kpid report: %s\n", err_msg_or(&msg, e));
         return CMD_EXIT_ENV;
     }
+    rq.tz = tz; /* "today" in the reporting zone: a period not over is reported to date */
     rpt_info_t info = {0};
     e = rpt_render_atomic(store, &rq, out, &info, &msg);
     store_close(store);

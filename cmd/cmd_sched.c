@@ -25,6 +25,7 @@ err_t cmd_sched_render(void *ctx, const rpt_sched_job_t *job, const char *kind,
                         .from_day = from_day,
                         .to_day = to_day,
                         .generated_s = due_s,
+                        .tz = c->tz,
                         .aging_edges = c->aging_edges,
                         .n_aging_edges = c->n_aging_edges,
                         .sla_goal_bp = c->sla_goal_bp};

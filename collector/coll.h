@@ -2,7 +2,7 @@
  * coll.h — the collector: bytes in, validated kpi_event_t out.
  *
  * Owns the event parsers (one JSON object, a JSON array, NDJSON, CSV) and
- * every stateless validation rule of SPEC.md: required fields per type, field
+ * every stateless validation rule of docs/events.md: required fields per type, field
  * types, dates, amounts to minor units by the currency's digits. It does not
  * look at stored state (duplicates, unknown documents, over-application: the
  * store decides those) and it does not write anything.

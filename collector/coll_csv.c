@@ -1,7 +1,7 @@
 /*
  * coll_csv.c — RFC 4180 CSV, incrementally: quoted fields with doubled
  * quotes, commas and line breaks inside quotes, CRLF or LF. The header row
- * names the fields (SPEC.md's names); each data row becomes a JSON object
+ * names the fields (docs/events.md's names); each data row becomes a JSON object
  * of its non-empty cells, all strings, handed to the same validation as
  * JSON input. A row with another number of cells than the header is a
  * broken row; it does not stop the rows after it.

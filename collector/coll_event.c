@@ -1,6 +1,6 @@
 /*
  * coll_event.c — one JSON object to one validated kpi_event_t, by the field
- * rules of SPEC.md (table `rules` below: what each type requires, allows and
+ * rules of docs/events.md (table `rules` below: what each type requires, allows and
  * how its amount may be signed). Fields a type does not use are kept, as
  * canonical JSON, in `extra`: unknown fields are the sender's business.
  *

@@ -31,7 +31,7 @@ typedef enum err {
     ERR_PARSE,             /* malformed JSON / CSV / NDJSON syntax */
     ERR_MISSING_FIELD,     /* a required field is absent */
     ERR_BAD_TYPE,          /* a field has the wrong JSON type */
-    ERR_UNKNOWN_TYPE,      /* `type` is not an event type of SPEC.md */
+    ERR_UNKNOWN_TYPE,      /* `type` is not an event type of docs/events.md */
     ERR_BAD_VALUE,         /* a field's value is outside its domain */
     ERR_BAD_DATE,          /* not an RFC 3339 time or YYYY-MM-DD date */
     ERR_BAD_AMOUNT,        /* not a decimal amount, or sign not allowed here */

@@ -1,5 +1,5 @@
 /*
- * kpi.h — the KPI math of SPEC.md: pure functions, structs in, numbers out.
+ * kpi.h — the KPI math of docs/kpi.md: pure functions, structs in, numbers out.
  *
  * Nothing here does I/O, reads the clock or allocates behind the caller's
  * back. Inputs are the aggregates the store keeps (daily flows, open amounts
@@ -32,7 +32,7 @@ typedef enum kpi_undef {
     KPI_UNDEF_OVERFLOW            /* "overflow": inputs too large to combine exactly */
 } kpi_undef_t;
 
-/* The stable reason text of SPEC.md ("no sales", ...); "" for NONE. */
+/* The stable reason text of docs/kpi.md ("no sales", ...); "" for NONE. */
 const char *kpi_undef_reason(kpi_undef_t u);
 
 /* value = num / den exactly; den > 0 when defined. */
@@ -95,7 +95,7 @@ typedef struct kpi_calendar {
 bool kpi_is_business_day(const kpi_calendar_t *cal, int32_t day);
 
 /*
- * Business days after `start` up to and including `stop` (SPEC.md: a bill
+ * Business days after `start` up to and including `stop` (docs/kpi.md: a bill
  * received Friday and processed Wednesday took 3). 0 when stop <= start.
  */
 int32_t kpi_business_days_between(const kpi_calendar_t *cal, int32_t start, int32_t stop);
@@ -166,7 +166,7 @@ typedef struct kpi_unit_sales {
 } kpi_unit_sales_t;
 
 /*
- * Countback DSO (SPEC.md): starting from ar_end, walk units[0..n) (latest
+ * Countback DSO (docs/kpi.md): starting from ar_end, walk units[0..n) (latest
  * first), subtracting each unit's sales and adding its days while the AR
  * left exceeds the unit's sales; then add left / sales * days of that unit.
  * Zero-sales units add their full days. AR <= 0 gives 0 days. Undefined
@@ -252,7 +252,7 @@ typedef struct kpi_sla_def {
     kpi_sla_target_t target;
 } kpi_sla_def_t;
 
-/* The five built-in SLAs of SPEC.md, in this order: ap-processing, billing,
+/* The five built-in SLAs of docs/kpi.md, in this order: ap-processing, billing,
    cash-application, inquiry-resolution, dispute-resolution. Returns how many
    were written (at most cap). */
 size_t kpi_sla_defaults(kpi_sla_def_t *out, size_t cap);

@@ -5,7 +5,7 @@
  * or issue date), which is what the store keeps: the cost of an aging is
  * the number of distinct basis days, not the number of invoices.
  *
- * Bucket boundaries (SPEC.md): days past due = as_of - basis_day;
+ * Bucket boundaries (docs/kpi.md): days past due = as_of - basis_day;
  * `current` holds <= 0 (not yet due, or due today), then 1..e1,
  * e1+1..e2, ..., and last+1 and beyond. Negative open amounts (over-credited
  * invoices) stay in their bucket, so the bucket total always equals AR.
@@ -112,7 +112,7 @@ int32_t kpi_sla_breach_day(const kpi_sla_target_t *t, const kpi_calendar_t *cal,
 
 size_t kpi_sla_defaults(kpi_sla_def_t *out, size_t cap)
 {
-    /* SPEC.md's built-ins. Type numbers are kpi_ev_type_t values; kpi.h keeps
+    /* The built-ins of docs/kpi.md. Type numbers are kpi_ev_type_t values; kpi.h keeps
        them as int so this header need not include the event model. */
     static const kpi_sla_def_t defs[] = {
         {"ap-processing",

@@ -1,7 +1,7 @@
 /*
  * kpi_event.h — the event model shared by every module.
  *
- * A kpi_event_t is one validated business event of SPEC.md in normalized
+ * A kpi_event_t is one validated business event of docs/events.md in normalized
  * form. The collector builds it from JSON/CSV, the store keeps its binary
  * encoding (kpi_event_encode) in the event log, and the API renders it back.
  *
@@ -32,7 +32,7 @@
  *
  * A party given on an event where it is optional is kept (party may be set
  * on any type), but KPIs file movements under their document's party and
- * business unit (SPEC.md conventions).
+ * business unit (docs/kpi.md conventions).
  *
  * Strings are NUL-terminated UTF-8 without embedded NULs. Who owns them
  * depends on who filled the struct (documented at each producer).

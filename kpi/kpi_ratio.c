@@ -1,5 +1,5 @@
 /*
- * kpi_ratio.c — exact ratios and the formulas of SPEC.md that produce them
+ * kpi_ratio.c — exact ratios and the formulas of docs/kpi.md that produce them
  * (DSO family, CEI, DPO, percentages, payment habits, roll-forward).
  *
  * Every formula keeps numerator and denominator as 128-bit integers: inputs

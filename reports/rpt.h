@@ -62,6 +62,7 @@ typedef struct rpt_request {
     int64_t generated_s;       /* generation time printed in the header (UTC seconds; injected,
                                   not read from the clock inside reports/) */
     /* Optional (zero = default): */
+    const kpi_tz_t *tz;         /* reporting zone, to know the generation day; NULL = UTC */
     const int32_t *aging_edges; /* bucket edges; NULL = 30,60,90,120 */
     size_t n_aging_edges;
     int32_t sla_goal_bp;    /* compliance goal line of SLA charts, basis points; 0 = 9500 */

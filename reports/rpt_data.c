@@ -19,6 +19,14 @@
 
 static const int32_t default_edges[] = {30, 60, 90, 120};
 
+int32_t rpt_generation_day(const rpt_request_t *rq)
+{
+    if (rq->tz != NULL)
+        return kpi_tz_day(rq->tz, rq->generated_s);
+    int64_t s = rq->generated_s;
+    return (int32_t)(s / 86400 - (s % 86400 < 0)); /* floor: UTC day */
+}
+
 size_t rpt_trend_periods(int32_t from, int32_t to, kpi_period_t *out)
 {
     int32_t start = kpi_unit_start(KPI_IV_MONTH, kpi_add_months(to, -(RPT_TREND_MIN - 1)));
@@ -179,7 +187,23 @@ err_t rpt_data_gather(store_t *store, const rpt_request_t *rq, kpi_arena_t *aren
     d->kind = rq->kind;
     d->from = rq->from_day;
     d->to = rq->to_day;
+    d->period_to = rq->to_day;
     d->generated_s = rq->generated_s;
+    /* A period not over when the report is generated is reported to date
+       and marked (docs/reports.md): its figures run to the generation day,
+       never past it, so a month that started yesterday is not printed as if
+       it were a whole month (DSO over a day of sales, CEI of a day). One
+       that has not started has nothing to report. */
+    int32_t gen_day = rpt_generation_day(rq);
+    if (gen_day < rq->from_day) {
+        char f[KPI_DATE_BUF], g[KPI_DATE_BUF];
+        return err_set(msg, ERR_BAD_PARAM, "the period starts on %s, after today (%s)",
+                       kpi_date_format(rq->from_day, f), kpi_date_format(gen_day, g));
+    }
+    if (gen_day < rq->to_day) {
+        d->to = gen_day;
+        d->partial = true;
+    }
     d->sla_goal_bp = rq->sla_goal_bp > 0 && rq->sla_goal_bp <= 10000 ? rq->sla_goal_bp : 9500;
     snprintf(d->tz, sizeof d->tz, "%s", st.tz);
     if (rq->currency[0] == '\0') {

@@ -39,8 +39,10 @@ typedef struct rpt_data {
     rpt_kind_t kind;
     const char *unit; /* NULL = the whole book */
     char currency[4];
-    int digits; /* minor digits of currency */
-    int32_t from, to;
+    int digits;        /* minor digits of currency */
+    int32_t from, to;  /* the figures' days: `to` is the generation day for a period not over */
+    int32_t period_to; /* the requested last day (== to unless partial) */
+    bool partial;      /* the period was not over when generated: figures to date, marked */
     int64_t generated_s;
     char tz[64]; /* reporting zone of the store */
     int32_t sla_goal_bp;
@@ -75,6 +77,10 @@ typedef struct rpt_data {
  */
 err_t rpt_data_gather(store_t *store, const rpt_request_t *rq, kpi_arena_t *arena, rpt_data_t *out,
                       err_msg_t *msg) KPID_MUST_USE;
+
+/* The day rq is generated on, in its reporting zone (rq->tz; NULL = UTC):
+   a report period ending after it is reported to date (rpt_data_t.partial). */
+int32_t rpt_generation_day(const rpt_request_t *rq);
 
 /* The monthly periods of a trend ending at `to` for a report starting at
    `from` (at least RPT_TREND_MIN, at most RPT_TREND_MAX months). out holds

@@ -419,8 +419,12 @@ static void draw_header(pdf_t *p)
     char from[KPI_DATE_BUF], to[KPI_DATE_BUF], per[160], gen[KPI_TIME_BUF + 8];
     fmt_day(d->from, from);
     fmt_day(d->to, to);
-    snprintf(per, sizeof per, "%s to %s (%d days, zone %s)", from, to, (int)(d->to - d->from + 1),
-             d->tz);
+    if (d->partial) /* said where the period is named, so no page is read as a whole period */
+        snprintf(per, sizeof per, "%s to %s, TO DATE (%d of %d days)", from, to,
+                 (int)(d->to - d->from + 1), (int)(d->period_to - d->from + 1));
+    else
+        snprintf(per, sizeof per, "%s to %s (%d days, zone %s)", from, to,
+                 (int)(d->to - d->from + 1), d->tz);
     kpi_time_format_utc(d->generated_s, gen);
     const float lx = MX, vx = MX + 62, rx = MX + 300, rvx = MX + 362;
     text(p, lx, 786, F_REG, 8, "Business unit", A_LEFT, 0, C_MUTED);
@@ -728,13 +732,26 @@ static void legend(pdf_t *p, float top, const series_t *s, size_t ns, const char
     }
 }
 
-/* Lines over n periods; goal >= 0 draws a dashed goal line at that value. */
+/* Whether the last trend month is cut short (a period to date, or a week
+   or range ending inside a month): its point is then drawn hollow at the
+   end of a dashed segment, so a thin month does not read as a real drop. */
+static bool trend_last_cut(const rpt_data_t *d)
+{
+    if (d->n_trend == 0)
+        return false;
+    const kpi_period_t *t = &d->trend[d->n_trend - 1];
+    return t->end != kpi_unit_start(KPI_IV_MONTH, kpi_add_months(t->start, 1)) - 1;
+}
+
+/* Lines over n periods (the trend months); goal >= 0 draws a dashed goal
+   line at that value. */
 static void line_chart(pdf_t *p, const char *title, float h, const char *unit,
                        const char *const *labels, size_t n, const series_t *s, size_t ns,
                        double fixed_hi, double goal, const char *goal_name)
 {
     if (failed(p) || n == 0)
         return;
+    bool cut = n == p->d->n_trend && trend_last_cut(p->d);
     double lo = 0, hi = fixed_hi > 0 ? fixed_hi : 1;
     for (size_t k = 0; k < ns; k++)
         for (size_t i = 0; i < n; i++)
@@ -765,7 +782,8 @@ static void line_chart(pdf_t *p, const char *title, float h, const char *unit,
         set_fill(pg, c);
         HPDF_Page_SetLineWidth(pg, 1.4f);
         bool open = false;
-        for (size_t i = 0; i < n; i++) {
+        size_t solid = cut ? n - 1 : n; /* points joined by the solid line */
+        for (size_t i = 0; i < solid; i++) {
             if (!s[k].ok[i]) {
                 if (open)
                     HPDF_Page_Stroke(pg);
@@ -781,10 +799,28 @@ static void line_chart(pdf_t *p, const char *title, float h, const char *unit,
         }
         if (open)
             HPDF_Page_Stroke(pg);
+        if (cut && n >= 2 && s[k].ok[n - 2] && s[k].ok[n - 1]) {
+            HPDF_UINT16 dash[] = {2, 2};
+            HPDF_Page_SetDash(pg, dash, 2, 0);
+            HPDF_Page_MoveTo(pg, a.x0 + slot * ((float)n - 1.5f), ay(&a, s[k].v[n - 2]));
+            HPDF_Page_LineTo(pg, a.x0 + slot * ((float)n - 0.5f), ay(&a, s[k].v[n - 1]));
+            HPDF_Page_Stroke(pg);
+            HPDF_Page_SetDash(pg, NULL, 0, 0);
+        }
         for (size_t i = 0; i < n; i++) {
             if (!s[k].ok[i])
                 continue;
-            HPDF_Page_Circle(pg, a.x0 + slot * ((float)i + 0.5f), ay(&a, s[k].v[i]), 1.6f);
+            float x = a.x0 + slot * ((float)i + 0.5f), y = ay(&a, s[k].v[i]);
+            if (cut && i == n - 1) { /* hollow: white inside, the series' colour around */
+                set_fill(pg, (rgb_t){1, 1, 1});
+                HPDF_Page_SetLineWidth(pg, 0.9f);
+                HPDF_Page_Circle(pg, x, y, 2.2f);
+                HPDF_Page_FillStroke(pg);
+                set_fill(pg, c);
+                HPDF_Page_SetLineWidth(pg, 1.4f);
+                continue;
+            }
+            HPDF_Page_Circle(pg, x, y, 1.6f);
             HPDF_Page_Fill(pg);
         }
     }
@@ -1221,6 +1257,13 @@ static void sec_key_figures(pdf_t *p)
 {
     const rpt_data_t *d = p->d;
     section(p, "Key figures");
+    if (d->partial) {
+        char to[KPI_DATE_BUF], end[KPI_DATE_BUF], line[200];
+        snprintf(line, sizeof line,
+                 "To date: the period runs to %s; figures up to %s, the day of this report.",
+                 kpi_date_format(d->period_to, end), kpi_date_format(d->to, to));
+        note(p, line);
+    }
     static const col_t cols[3] = {
         {"Measure", 230, A_LEFT}, {"Value", 110, A_RIGHT}, {"Unit", 159, A_LEFT}};
     table_t t;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Convert IBM's Accounts Receivable sample (ar_ibm.csv) to kpid events.
 
-Usage: tools/ar_ibm_to_events.py ../shared/data/ar_ibm.csv > ar_ibm.ndjson
+Usage: tools/ar_ibm_to_events.py tests/data/ar_ibm.csv > ar_ibm.ndjson
        build/release/cmd/kpid ingest --data ./kpid-data ar_ibm.ndjson
 
 Each CSV row is one invoice settled in full on SettledDate. It becomes:

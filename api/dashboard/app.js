@@ -5,6 +5,13 @@
  * decimals the API rounds to); this file only compares and draws them. A
  * value the API leaves undefined (null) is shown as "n/a" with its reason.
  *
+ * Periods: by default the page shows the last COMPLETE period (month,
+ * quarter or week), so a month that started yesterday is never compared
+ * with a whole month. The period still running is shown only on request
+ * (the "to date" box, `partial=1`, or an as-of day inside a period) and is
+ * then marked: "month to date" on the tiles, a hollow last point and a
+ * dashed last segment in the trends.
+ *
  * No other host is ever contacted: the page, Chart.js and the data all come
  * from the kpid that served it.
  *
@@ -81,6 +88,12 @@
     const dow = (d.getUTCDay() + 6) % 7; // ISO week: Monday = 0
     return addDays(d, -dow - 7 * back);
   }
+  // Last day of the interval unit containing d.
+  function unitEnd(d, iv) {
+    return addDays(unitStart(d, iv, -1), -1);
+  }
+  const TO_DATE = { month: "month to date", quarter: "quarter to date", week: "week to date" };
+  const UNIT_WORD = { month: "month", quarter: "quarter", week: "week" };
   function isoWeek(d) {
     const t = addDays(d, 3 - ((d.getUTCDay() + 6) % 7)); // Thursday of the week
     const jan4 = new Date(Date.UTC(t.getUTCFullYear(), 0, 4));
@@ -130,6 +143,7 @@
       interval: ["month", "quarter", "week"].includes(iv) ? iv : "month",
       periods: [6, 12, 24].includes(periods) ? periods : 12,
       as_of: /^\d{4}-\d{2}-\d{2}$/.test(q.get("as_of") || "") ? q.get("as_of") : "",
+      partial: q.get("partial") === "1",
       customer: q.get("customer") || "",
       sla_goal: goal("sla_goal"),
       ftq_goal: goal("ftq_goal"),
@@ -143,6 +157,7 @@
       interval: st.interval === "month" ? "" : st.interval,
       periods: st.periods === 12 ? "" : st.periods,
       as_of: st.as_of,
+      partial: st.partial && !st.as_of ? "1" : "",
       customer: st.customer,
       sla_goal: st.sla_goal,
       ftq_goal: st.ftq_goal,
@@ -202,7 +217,7 @@
   // kind: "money" (API string) or "ratio" (2-decimal number or null).
   // better: "lower", "higher" or "neutral" (no colour).
   function tile(def) {
-    const { id, label, unit, kind, better, cur, prev, curReason, prevReason, note, prevLabel } = def;
+    const { id, label, unit, kind, better, cur, prev, curReason, prevReason, note, prevLabel, partial } = def;
     const num = el("span", { class: "num" });
     const valueBox = el("div", { class: "tile-value" }, num);
     let reason = null;
@@ -240,8 +255,9 @@
         el("span", { text: " " + dText + " " + unit }),
         el("span", { class: "prev", text: "vs " + prevLabel + ": " + prevText }));
     }
-    return el("div", { class: "tile", "data-kpi": id, "data-value": cur === null || cur === undefined ? "" : String(cur) },
-      el("div", { class: "tile-label", text: label }), valueBox, reason, change,
+    return el("div", { class: "tile" + (partial ? " partial" : ""), "data-kpi": id, "data-partial": partial ? "1" : null,
+      "data-value": cur === null || cur === undefined ? "" : String(cur) },
+      el("div", { class: "tile-label" }, label, partial ? el("span", { class: "tile-partial", text: partial }) : null), valueBox, reason, change,
       note ? el("div", { class: "tile-note", text: note }) : null);
   }
 
@@ -266,16 +282,26 @@
     charts[id] = new Chart($(id), config);
   }
 
-  function lineChart(id, labels, series, unit, goal) {
-    const datasets = series.map((s, i) => ({
-      label: s.label,
-      data: s.data,
-      borderColor: LINE_COLOURS[i % LINE_COLOURS.length],
-      backgroundColor: LINE_COLOURS[i % LINE_COLOURS.length],
-      borderWidth: 2,
-      pointRadius: 3,
-      spanGaps: false,
-    }));
+  // partial: the last point is a period still running: drawn hollow, and
+  // the segment leading to it dashed, so it does not read as a real drop.
+  function lineChart(id, labels, series, unit, goal, partial) {
+    const n = labels.length;
+    const isLast = (i) => partial && i === n - 1;
+    const datasets = series.map((s, i) => {
+      const colour = LINE_COLOURS[i % LINE_COLOURS.length];
+      return {
+        label: s.label,
+        data: s.data,
+        borderColor: colour,
+        backgroundColor: colour,
+        pointBackgroundColor: (c) => (isLast(c.dataIndex) ? "#ffffff" : colour),
+        pointBorderWidth: (c) => (isLast(c.dataIndex) ? 2 : 1),
+        pointRadius: (c) => (isLast(c.dataIndex) ? 4.5 : 3),
+        segment: { borderDash: (c) => (isLast(c.p1DataIndex) ? [5, 4] : undefined) },
+        borderWidth: 2,
+        spanGaps: false,
+      };
+    });
     if (goal !== undefined) {
       datasets.push({ label: "Goal " + goal + " %", data: labels.map(() => goal), borderColor: "#3e4c59",
         borderDash: [6, 4], borderWidth: 1.5, pointRadius: 0, backgroundColor: "#3e4c59" });
@@ -403,7 +429,27 @@
 
   // ---- the page -------------------------------------------------------------
 
-  function fillFilters(st) {
+  // The day the figures are taken at ({day, partial}). An as-of day in the
+  // URL is taken as given; its period is partial unless the day is the
+  // period's last. Without one: the end of the last complete period. A
+  // period is complete when the latest day with events is its last day, or
+  // when the calendar is past it (meta.today is later: a quiet last day does
+  // not hold a month open). With partial=1: the latest day with events.
+  let shown = { as_of: "", partial: false }; // what the filters show, to see what the user changed
+  function effectiveDay(st) {
+    const iv = st.interval;
+    if (st.as_of) {
+      const d = parseDay(st.as_of);
+      return { day: d, partial: fmtDay(unitEnd(d, iv)) !== st.as_of };
+    }
+    const latest = parseDay(meta.latest_event_day || meta.today);
+    const end = unitEnd(latest, iv);
+    if (st.partial) return { day: latest, partial: latest < end };
+    if (latest >= end || parseDay(meta.today) > end) return { day: end, partial: false };
+    return { day: addDays(unitStart(latest, iv, 0), -1), partial: false };
+  }
+
+  function fillFilters(st, eff) {
     const sel = $("f-bu");
     const units = meta.business_units.slice();
     if (st.business_unit && !units.includes(st.business_unit)) units.push(st.business_unit);
@@ -416,7 +462,10 @@
     cs.value = meta.currency;
     $("f-interval").value = st.interval;
     $("f-periods").value = String(st.periods);
-    $("f-asof").value = st.as_of;
+    $("f-asof").value = fmtDay(eff.day);
+    $("f-partial").checked = eff.partial;
+    $("f-partial-text").textContent = TO_DATE[st.interval].replace(/^./, (c) => c.toUpperCase());
+    shown = { as_of: fmtDay(eff.day), partial: eff.partial };
   }
 
   async function render() {
@@ -429,23 +478,25 @@
       if (!metaByCurrency[key]) metaByCurrency[key] = await api("/v1/meta", { currency: st.currency || undefined });
       meta = metaByCurrency[key];
       if (st.currency === meta.base_currency) st.currency = "";
-      if (!st.as_of) st.as_of = meta.latest_event_day || meta.today;
+      const eff = effectiveDay(st);
       writeState(st, false);
-      fillFilters(st);
+      fillFilters(st, eff);
 
-      const asOf = parseDay(st.as_of);
+      const asOf = eff.day;
+      const asOfStr = fmtDay(asOf);
+      const partial = eff.partial ? TO_DATE[st.interval] : "";
       const from = fmtDay(unitStart(asOf, st.interval, st.periods - 1));
       const curStart = unitStart(asOf, st.interval, 0);
       const prevEnd = fmtDay(addDays(curStart, -1));
       const bu = st.business_unit || undefined;
       const currency = st.currency || undefined;
-      const series = { from, to: st.as_of, interval: st.interval, business_unit: bu, currency };
+      const series = { from, to: asOfStr, interval: st.interval, business_unit: bu, currency };
       const cur = meta.currency;
 
       const [aging, agingPrev, agingCust, dso, add, cei, ftqInv, ftqBill, ...slas] = await Promise.all([
-        api("/v1/aging", { as_of: st.as_of, group_by: "business_unit", business_unit: bu, currency }),
+        api("/v1/aging", { as_of: asOfStr, group_by: "business_unit", business_unit: bu, currency }),
         api("/v1/aging", { as_of: prevEnd, business_unit: bu, currency }),
-        api("/v1/aging", { as_of: st.as_of, group_by: "customer", business_unit: bu, currency }),
+        api("/v1/aging", { as_of: asOfStr, group_by: "customer", business_unit: bu, currency }),
         api("/v1/dso", Object.assign({ method: "standard" }, series)),
         api("/v1/dso", Object.assign({ method: "add" }, series)),
         api("/v1/cei", series),
@@ -457,13 +508,19 @@
 
       const lastPt = last(dso.points), prevPt = before(dso.points);
       const prevLabel = prevPt ? periodLabel(prevPt.start, st.interval) : "previous period";
-      $("context").textContent = "As of " + st.as_of + " · " + (st.business_unit || "all business units") + " · amounts in " + cur + " · time zone " + meta.time_zone;
-      $("period-note").textContent = "Period figures: " + periodLabel(lastPt.start, st.interval) + " (" + lastPt.start + " to " + lastPt.end + ") compared with " + prevLabel + (prevPt ? " (" + prevPt.start + " to " + prevPt.end + ")" : "") + ". Balances: as of " + st.as_of + " compared with " + prevEnd + ".";
+      const word = UNIT_WORD[st.interval];
+      const dataNote = !st.as_of && !eff.partial && meta.latest_event_day && meta.latest_event_day > asOfStr
+        ? " (end of the last complete " + word + "; events up to " + meta.latest_event_day + ")" : "";
+      $("context").textContent = "As of " + asOfStr + dataNote + " · " + (st.business_unit || "all business units") + " · amounts in " + cur + " · time zone " + meta.time_zone;
+      $("period-note").textContent = "Period figures: " + periodLabel(lastPt.start, st.interval) + (partial ? ", " + partial : "") +
+        " (" + lastPt.start + " to " + lastPt.end + ") compared with " + (partial ? "the whole of " : "") + prevLabel + (prevPt ? " (" + prevPt.start + " to " + prevPt.end + ")" : "") +
+        ". Balances: as of " + asOfStr + " compared with " + prevEnd + "." +
+        (partial ? " The " + word + " is not over: its figures are partial." : "");
 
       const ratioTile = (id, label, unit, better, s, note) => {
         const a = last(s.points), b = before(s.points);
         return tile({ id, label, unit, kind: "ratio", better, cur: a.value, curReason: a.reason,
-          prev: b ? b.value : null, prevReason: b ? b.reason : "no earlier period", prevLabel, note });
+          prev: b ? b.value : null, prevReason: b ? b.reason : "no earlier period", prevLabel, note, partial });
       };
       const tiles = [
         tile({ id: "ar", label: "Accounts receivable", unit: cur, kind: "money", better: "neutral", cur: aging.total.amount,
@@ -482,12 +539,12 @@
 
       // The KPI table behind the tiles, for CSV.
       const kpiRows = [];
-      const addRow = (kpi, unit, a, b, aReason, bReason, curP, prevP) => kpiRows.push({ kpi, unit, current: a, reason: aReason || "", period: curP, previous: b, previous_reason: bReason || "", previous_period: prevP });
-      addRow("accounts_receivable", cur, aging.total.amount, agingPrev.total.amount, "", "", st.as_of, prevEnd);
+      const addRow = (kpi, unit, a, b, aReason, bReason, curP, prevP, status) => kpiRows.push({ kpi, unit, current: a, reason: aReason || "", period: curP, period_status: status || "", previous: b, previous_reason: bReason || "", previous_period: prevP });
+      addRow("accounts_receivable", cur, aging.total.amount, agingPrev.total.amount, "", "", asOfStr, prevEnd);
       const sr = (name, unit, s) => {
         const a = last(s.points), b = before(s.points);
         addRow(name, unit, a.value === null ? "" : fixed2(a.value), b && b.value !== null ? fixed2(b.value) : "", a.reason, b ? b.reason : "no earlier period",
-          a.start + ".." + a.end, b ? b.start + ".." + b.end : "");
+          a.start + ".." + a.end, b ? b.start + ".." + b.end : "", partial || "complete");
       };
       sr("dso_standard", "days", dso);
       sr("add", "days", add);
@@ -495,39 +552,40 @@
       sr("ftq_invoice", "%", ftqInv);
       sr("ftq_bill", "%", ftqBill);
       meta.slas.forEach((s, i) => sr("sla_" + s.name, "%", slas[i]));
-      addRow("unapplied_cash", cur, aging.unapplied_cash, agingPrev.unapplied_cash, "", "", st.as_of, prevEnd);
-      csvTables.kpis = { filename: "kpis-" + st.as_of + ".csv", rows: kpiRows, columns: [
+      addRow("unapplied_cash", cur, aging.unapplied_cash, agingPrev.unapplied_cash, "", "", asOfStr, prevEnd);
+      csvTables.kpis = { filename: "kpis-" + asOfStr + ".csv", rows: kpiRows, columns: [
         { key: "kpi", label: "kpi" }, { key: "unit", label: "unit" }, { key: "period", label: "period" },
-        { key: "current", label: "value" }, { key: "reason", label: "reason" }, { key: "previous_period", label: "previous_period" },
+        { key: "current", label: "value" }, { key: "reason", label: "reason" }, { key: "period_status", label: "period_status" },
+        { key: "previous_period", label: "previous_period" },
         { key: "previous", label: "previous_value" }, { key: "previous_reason", label: "previous_reason" }] };
 
       // Aging by business unit.
       const groups = aging.groups || [];
       agingChart(groups, cur);
-      apiCsvLink($("csv-aging"), "/v1/aging", { as_of: st.as_of, group_by: "business_unit", business_unit: bu, currency });
+      apiCsvLink($("csv-aging"), "/v1/aging", { as_of: asOfStr, group_by: "business_unit", business_unit: bu, currency });
       const bucketCols = (aging.buckets || []).map((b, i) => ({ key: "b" + i, label: b.label, num: true }));
       table($("table-aging"), "aging", [{ key: "key", label: "Business unit" }].concat(bucketCols, [{ key: "total", label: "Total (" + cur + ")", num: true }, { key: "count", label: "Invoices", num: true }]),
         groups.map((g) => Object.assign({ key: g.key, total: g.total.amount, count: g.total.count }, ...g.buckets.map((b, i) => ({ ["b" + i]: b.amount })))),
-        "aging-by-business-unit-" + st.as_of + ".csv");
+        "aging-by-business-unit-" + asOfStr + ".csv");
 
       // Trends.
-      const labels = dso.points.map((p) => periodLabel(p.start, st.interval));
+      const labels = dso.points.map((p, i) => periodLabel(p.start, st.interval) + (partial && i === dso.points.length - 1 ? " (to date)" : ""));
       const vals = (s) => s.points.map((p) => p.value);
-      const trendRows = (s) => s.points.map((p) => ({ period: periodLabel(p.start, st.interval), start: p.start, end: p.end }));
-      lineChart("chart-dso", labels, [{ label: "DSO (standard)", data: vals(dso) }, { label: "ADD", data: vals(add) }], "days");
+      const trendRows = (s) => s.points.map((p, i) => ({ period: labels[i], start: p.start, end: p.end }));
+      lineChart("chart-dso", labels, [{ label: "DSO (standard)", data: vals(dso) }, { label: "ADD", data: vals(add) }], "days", undefined, eff.partial);
       apiCsvLink($("csv-dso"), "/v1/dso", Object.assign({ method: "standard" }, series));
       const show = (v, r) => (v === null ? "n/a (" + r + ")" : fixed2(v));
       table($("table-dso"), "dso", [{ key: "period", label: "Period" }, { key: "start", label: "From" }, { key: "end", label: "To" },
         { key: "dso", label: "DSO (days)", num: true }, { key: "add", label: "ADD (days)", num: true }, { key: "ar", label: "AR", num: true }, { key: "sales", label: "Sales", num: true }],
         trendRows(dso).map((r, i) => Object.assign(r, { dso: show(dso.points[i].value, dso.points[i].reason), add: show(add.points[i].value, add.points[i].reason), ar: dso.points[i].ar, sales: dso.points[i].sales })),
-        "dso-" + st.as_of + ".csv");
+        "dso-" + asOfStr + ".csv");
 
-      lineChart("chart-cei", labels, [{ label: "CEI", data: vals(cei) }], "%");
+      lineChart("chart-cei", labels, [{ label: "CEI", data: vals(cei) }], "%", undefined, eff.partial);
       apiCsvLink($("csv-cei"), "/v1/cei", series);
       table($("table-cei"), "cei", [{ key: "period", label: "Period" }, { key: "start", label: "From" }, { key: "end", label: "To" }, { key: "cei", label: "CEI (%)", num: true }],
-        trendRows(cei).map((r, i) => Object.assign(r, { cei: show(cei.points[i].value, cei.points[i].reason) })), "cei-" + st.as_of + ".csv");
+        trendRows(cei).map((r, i) => Object.assign(r, { cei: show(cei.points[i].value, cei.points[i].reason) })), "cei-" + asOfStr + ".csv");
 
-      lineChart("chart-sla", labels, meta.slas.map((s, i) => ({ label: s.name + " (" + targetText(s.target) + ")", data: vals(slas[i]) })), "% within target", st.sla_goal ?? meta.goals.sla);
+      lineChart("chart-sla", labels, meta.slas.map((s, i) => ({ label: s.name + " (" + targetText(s.target) + ")", data: vals(slas[i]) })), "% within target", st.sla_goal ?? meta.goals.sla, eff.partial);
       $("csv-sla").replaceChildren(...meta.slas.map((s) => {
         const a = el("a", { class: "csv", download: "sla-" + s.name + ".csv", text: s.name });
         apiCsvLink(a, "/v1/sla", Object.assign({ sla: s.name }, series));
@@ -535,9 +593,9 @@
       }));
       table($("table-sla"), "sla", [{ key: "period", label: "Period" }].concat(meta.slas.map((s, i) => ({ key: "s" + i, label: s.name + " (%)", num: true }))),
         trendRows(dso).map((r, k) => Object.assign({ period: r.period }, ...meta.slas.map((s, i) => ({ ["s" + i]: show(slas[i].points[k].value, slas[i].points[k].reason) })))),
-        "sla-" + st.as_of + ".csv");
+        "sla-" + asOfStr + ".csv");
 
-      lineChart("chart-ftq", labels, [{ label: "Invoices", data: vals(ftqInv) }, { label: "Bills", data: vals(ftqBill) }], "% right first time", st.ftq_goal ?? meta.goals.ftq);
+      lineChart("chart-ftq", labels, [{ label: "Invoices", data: vals(ftqInv) }, { label: "Bills", data: vals(ftqBill) }], "% right first time", st.ftq_goal ?? meta.goals.ftq, eff.partial);
       $("csv-ftq").replaceChildren(...["invoice", "bill"].map((k) => {
         const a = el("a", { class: "csv", download: "ftq-" + k + ".csv", text: k + "s" });
         apiCsvLink(a, "/v1/ftq", Object.assign({ kind: k }, series));
@@ -545,7 +603,7 @@
       }));
       table($("table-ftq"), "ftq", [{ key: "period", label: "Period" }, { key: "inv", label: "Invoices (%)", num: true }, { key: "bill", label: "Bills (%)", num: true }],
         trendRows(dso).map((r, k) => ({ period: r.period, inv: show(ftqInv.points[k].value, ftqInv.points[k].reason), bill: show(ftqBill.points[k].value, ftqBill.points[k].reason) })),
-        "ftq-" + st.as_of + ".csv");
+        "ftq-" + asOfStr + ".csv");
 
       // Top overdue customers: overdue = total - current, exact.
       const cust = (agingCust.groups || []).map((g) => {
@@ -564,10 +622,10 @@
         { key: "oldest", label: oldestLabel + " days (" + cur + ")", num: true },
         { key: "open", label: "Open (" + cur + ")", num: true },
         { key: "invoices", label: "Open invoices", num: true },
-      ], cust, "top-overdue-" + st.as_of + ".csv");
-      apiCsvLink($("csv-customers"), "/v1/aging", { as_of: st.as_of, group_by: "customer", business_unit: bu, currency });
+      ], cust, "top-overdue-" + asOfStr + ".csv");
+      apiCsvLink($("csv-customers"), "/v1/aging", { as_of: asOfStr, group_by: "customer", business_unit: bu, currency });
 
-      await showProfile(st, token);
+      await showProfile(Object.assign({}, st, { as_of: asOfStr }), token);
       if (token !== renderToken) return;
       document.body.dataset.state = "ready";
       document.body.dataset.render = String(Number(document.body.dataset.render) + 1);
@@ -587,7 +645,7 @@
     writeState(st, true);
     const token = ++renderToken;
     document.body.dataset.state = "loading";
-    if (!st.as_of) st.as_of = meta.latest_event_day || meta.today;
+    st.as_of = fmtDay(effectiveDay(st).day);
     try {
       await showProfile(st, token);
     } finally {
@@ -612,7 +670,16 @@
     }
     st.interval = $("f-interval").value;
     st.periods = Number($("f-periods").value);
-    if ($("f-asof").value) st.as_of = $("f-asof").value;
+    // Only what the user changed: a default day stays a default (so a new
+    // interval gets its own last complete period).
+    const day = $("f-asof").value;
+    if (day && day !== shown.as_of) {
+      st.as_of = day;
+      st.partial = false;
+    } else if ($("f-partial").checked !== shown.partial) {
+      st.partial = $("f-partial").checked;
+      st.as_of = "";
+    }
     writeState(st, true);
     render();
   }
@@ -620,9 +687,13 @@
   document.addEventListener("DOMContentLoaded", () => {
     $("filters").addEventListener("change", onFilter);
     $("filters").addEventListener("submit", (e) => e.preventDefault());
+    // Back to the default view: the last complete period.
     $("f-latest").addEventListener("click", () => {
-      if (meta) $("f-asof").value = meta.latest_event_day || meta.today;
-      onFilter();
+      const st = readState();
+      st.as_of = "";
+      st.partial = false;
+      writeState(st, true);
+      render();
     });
     $("profile-close").addEventListener("click", () => {
       const st = readState();

@@ -1,6 +1,7 @@
 # embed.cmake — write the dashboard's files into a C source as byte arrays.
 #
-#   cmake -DSRC_DIR=api/dashboard -DNPM_DIR=build/dashboard-npm -DOUT=file.c -P embed.cmake
+#   cmake -DSRC_DIR=api/dashboard -DNPM_DIR=build/dashboard-npm -DDOCS_DIR=docs -DOUT=file.c \
+#         -P embed.cmake
 #
 # The output defines api_dashboard_assets[] (api/api_dashboard.h): each file's
 # name, Content-Type, bytes and a strong ETag from its SHA-1. Generated into
@@ -15,6 +16,8 @@ function(content_type name out)
     set(t "text/javascript; charset=utf-8")
   elseif(name MATCHES "\\.css$")
     set(t "text/css; charset=utf-8")
+  elseif(name MATCHES "\\.json$")
+    set(t "application/json")
   elseif(name MATCHES "\\.svg$")
     set(t "image/svg+xml")
   elseif(name MATCHES "\\.png$")
@@ -36,6 +39,8 @@ foreach(pair IN LISTS KPID_DASHBOARD_ASSETS)
   list(GET parts 1 rel)
   if(rel MATCHES "^npm:(.*)$")
     set(path "${NPM_DIR}/${CMAKE_MATCH_1}")
+  elseif(rel MATCHES "^docs:(.*)$")
+    set(path "${DOCS_DIR}/${CMAKE_MATCH_1}")
   else()
     set(path "${SRC_DIR}/${rel}")
   endif()

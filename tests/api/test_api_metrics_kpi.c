@@ -10,7 +10,9 @@
  *   I1  unit we"st  issued 2025-03-03  1000.00  terms 30 (due 04-02)
  *   P1  unit we"st  received 2025-04-15  300.00, applied to I1 the same day
  *   I2  unit east   issued 2025-04-10   500.00  terms 30 (due 05-10)
- * Windows: previous_month = March, month_to_date = 04-01..04-20.
+ * Windows: previous_month = March, month_to_date = 04-01..04-20; scraped
+ * again on 04-01, previous_month is still the whole of March (the same
+ * figure) and month_to_date the one day, which has no sales (DSO absent).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +141,21 @@ static void test_book(void)
     /* Each family is one group: its TYPE line appears once. */
     const char *p = strstr(b.data, "# TYPE kpid_dso_seconds ");
     CHECK(p != NULL && strstr(p + 1, "# TYPE kpid_dso_seconds ") == NULL);
+
+    /* On the 1st: the complete month is unchanged, the running one is one day. */
+    api_kpi_scrape_t first = sc;
+    first.today = kpi_days_from_civil(2025, 4, 1);
+    api_buf_t b1;
+    api_buf_init(&b1, 16u << 20);
+    kpi_arena_reset(arena);
+    CHECK_ERR(ERR_OK, api_metrics_kpi_write(&first, arena, &b1, &m));
+    REQUIRE(!b1.failed && b1.data != NULL);
+    CHECK(strstr(b1.data, "\nkpid_kpi_info{as_of=\"2025-04-01\",time_zone=\"UTC\"} 1\n") != NULL);
+    CHECK(strstr(b1.data, "\nkpid_dso_seconds{currency=\"USD\",method=\"standard\","
+                          "window=\"previous_month\"} 2678400\n") != NULL);
+    CHECK(strstr(b1.data, "kpid_dso_seconds{currency=\"USD\",method=\"standard\","
+                          "window=\"month_to_date\"}") == NULL);
+    api_buf_free(&b1);
 
     /* An error appends nothing and says why. */
     size_t before = b.len;

@@ -1,6 +1,6 @@
 /*
  * test_cmd_gen.c — the synthetic event generator: determinism, every line a
- * valid SPEC.md event in time order, a consistent ledger, the statistics it
+ * valid docs/events.md event in time order, a consistent ledger, the statistics it
  * reports, the window, progress output, and write and parameter errors.
  *
  * Each line is parsed with Jansson and checked independently of the
@@ -81,7 +81,7 @@ static void test_deterministic(void)
     run_free(&c);
 }
 
-/* ---- one line against SPEC.md --------------------------------------------- */
+/* ---- one line against docs/events.md --------------------------------------------- */
 
 /* Per-document state, indexed by the number after "<PREFIX><seed>-". */
 typedef struct inv_state {
@@ -528,7 +528,7 @@ static void test_write_error(void)
     /* /dev/full: every write fails with ENOSPC, as on a full disk. */
     FILE *f = fopen("/dev/full", "w");
     if (f == NULL) {
-        fprintf(stderr, "    /dev/full not available: skipped\n");
+        test_skip("/dev/full not available: the write-error path is not exercised");
         return;
     }
     cmd_gen_opts_t o;

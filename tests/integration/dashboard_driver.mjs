@@ -5,6 +5,11 @@
 //
 //   node dashboard_driver.mjs --url http://127.0.0.1:PORT/?as_of=... \
 //        --node-modules DIR --bu UNIT [--screenshots DIR] [--chromium PATH]
+//   node dashboard_driver.mjs --mode partial --url http://127.0.0.1:PORT/ \
+//        --node-modules DIR [--screenshots DIR]
+//
+// --mode partial: open the default view (the last complete period), then
+// tick the "to date" box for the period still running; report both.
 //
 // Steps: open the page and wait for it to be ready; read every tile and
 // count the painted pixels of every chart; download the KPI CSV; choose
@@ -23,10 +28,11 @@ function arg(name, def) {
 const url = arg("url");
 const nodeModules = arg("node-modules");
 const bu = arg("bu");
+const mode = arg("mode", "full");
 const currency = arg("currency", "");
 const shots = arg("screenshots", "");
 const chromium = arg("chromium", "/usr/bin/chromium");
-if (!url || !nodeModules || !bu) {
+if (!url || !nodeModules || (!bu && mode === "full")) {
   console.error("usage: dashboard_driver.mjs --url URL --node-modules DIR --bu UNIT [--screenshots DIR]");
   process.exit(2);
 }
@@ -70,7 +76,9 @@ try {
     const tiles = {};
     for (const t of document.querySelectorAll(".tile[data-kpi]")) {
       const q = (s) => (t.querySelector(s) ? t.querySelector(s).textContent.trim() : null);
+      const lab = t.querySelector(".tile-label");
       tiles[t.dataset.kpi] = { num: q(".num"), unit: q(".unit"), reason: q(".reason"),
+        label: lab ? lab.firstChild.textContent : null, badge: q(".tile-partial"), partial: t.dataset.partial === "1",
         change: q(".change"), verdict: (t.querySelector(".change") || { className: "" }).className.replace("change", "").trim(),
         arrow: q(".arrow") };
     }
@@ -90,16 +98,49 @@ try {
       return ds ? { label: ds.label, value: ds.data[0] } : null;
     };
     const goals = { sla: goal("chart-sla"), ftq: goal("chart-ftq") };
+    // Each trend's labels and how its last point is drawn (resolved options).
+    const trends = {};
+    for (const id of ["chart-dso", "chart-cei", "chart-sla", "chart-ftq"]) {
+      const ch = window.Chart && window.Chart.getChart(document.getElementById(id));
+      if (!ch) continue;
+      const pts = ch.getDatasetMeta(0).data;
+      const lastPt = pts[pts.length - 1];
+      trends[id] = { labels: ch.data.labels, last_fill: lastPt ? lastPt.options.backgroundColor : null,
+        first_fill: pts[0] ? pts[0].options.backgroundColor : null };
+    }
     const bus = [...document.querySelectorAll("#f-bu option")].map((o) => o.value);
     const overdue = [...document.querySelectorAll("[data-table=overdue] tbody tr")].map((r) =>
       [...r.querySelectorAll("td")].map((td) => td.textContent.trim()));
     const externalRefs = [...document.querySelectorAll("[src],[href]")].map((e) => e.getAttribute("src") || e.getAttribute("href"))
       .filter((h) => /^[a-z]+:\/\//i.test(h) || h.startsWith("//"));
     return { state: document.body.dataset.state, error: document.getElementById("error").textContent,
-      context: document.getElementById("context").textContent, tiles, canvases, goals, business_units: bus, overdue,
+      context: document.getElementById("context").textContent, tiles, canvases, goals, trends, business_units: bus, overdue,
+      period_note: document.getElementById("period-note").textContent,
+      partial_box: { checked: document.getElementById("f-partial").checked, text: document.getElementById("f-partial-text").textContent },
       external_refs: externalRefs, url: location.pathname + location.search,
       doc_width: document.documentElement.scrollWidth };
   });
+
+  if (mode === "partial") {
+    await page.goto(url);
+    let n = await waitRender(0);
+    report.complete = await snapshot();
+    // The tiles and the first trends: where a one-day period would show.
+    const top = { x: 0, y: 0, width: 1280, height: 1320 };
+    if (shots) await page.screenshot({ path: path.join(shots, "dashboard-first-of-month.png"), fullPage: true, clip: top });
+    await page.check("#f-partial");
+    n = await waitRender(n);
+    report.to_date = await snapshot();
+    if (shots) await page.screenshot({ path: path.join(shots, "dashboard-month-to-date.png"), fullPage: true, clip: top });
+    // And back: "Latest complete" returns to the default view.
+    await page.click("#f-latest");
+    n = await waitRender(n);
+    report.back = await snapshot();
+    await context.close();
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+    process.stdout.write(JSON.stringify(report) + "\n");
+    process.exit(0);
+  }
 
   await page.goto(url);
   let renders = await waitRender(0);

@@ -258,6 +258,9 @@ def month_start(day, back):
     while m < 1:
         m += 12
         y -= 1
+    while m > 12:  # back < 0: months ahead
+        m -= 12
+        y += 1
     return datetime.date(y, m, 1)
 
 
@@ -271,19 +274,27 @@ def money_delta(a, b):
     return ("+" + s) if d > 0 else s
 
 
-@unittest.skipUnless(os.path.exists(CHROMIUM),
-                     "Chromium not found at %s (Debian: apt-get install chromium; ./dev test "
-                     "installs it): the dashboard browser test is skipped" % CHROMIUM)
-class BrowserTest(LoadedServer):
-    def drive(self, url, bu, currency):
+NO_CHROMIUM = ("Chromium not found at %s (Debian: apt-get install chromium; ./dev test "
+               "installs it): the dashboard browser test is skipped" % CHROMIUM)
+
+
+class PageChecks:
+    """Driving the page and comparing what it shows with the API."""
+
+    def drive(self, url, bu=None, currency=None, mode=None):
         if NODE_MODULES is None or not os.path.isdir(os.path.join(NODE_MODULES, "playwright-core")):
             self.fail("playwright-core not installed in %r: the build's npm ci installs it "
                       "(pass --node-modules DIR)" % NODE_MODULES)
         node = shutil.which("node") or shutil.which("nodejs")
         self.assertIsNotNone(node, "node not found (Debian: apt-get install nodejs)")
         cmd = [node, os.path.join(HERE, "dashboard_driver.mjs"), "--url", url,
-               "--node-modules", NODE_MODULES, "--bu", bu, "--chromium", CHROMIUM,
-               "--currency", currency]
+               "--node-modules", NODE_MODULES, "--chromium", CHROMIUM]
+        if bu:
+            cmd += ["--bu", bu]
+        if currency:
+            cmd += ["--currency", currency]
+        if mode:
+            cmd += ["--mode", mode]
         if SCREENSHOTS:
             os.makedirs(SCREENSHOTS, exist_ok=True)
             cmd += ["--screenshots", SCREENSHOTS]
@@ -359,9 +370,21 @@ class BrowserTest(LoadedServer):
                 # Painted: well beyond a frame (axes, bars, lines).
                 self.assertGreater(c["painted"], c["width"] * 10, c)
 
+
+
+@unittest.skipUnless(os.path.exists(CHROMIUM), NO_CHROMIUM)
+class BrowserTest(PageChecks, LoadedServer):
     def test_dashboard_in_chromium(self):
         meta = self.get_json("/v1/meta")
-        as_of = meta["latest_event_day"]
+        # The day a default view shows: the end of the last complete month
+        # (docs/dashboard.md), named in the URL here so that the filtered
+        # views below keep it.
+        latest = datetime.date.fromisoformat(meta["latest_event_day"])
+        end = month_start(latest, -1) - datetime.timedelta(days=1)
+        if latest == end or datetime.date.fromisoformat(meta["today"]) > end:
+            as_of = end.isoformat()
+        else:
+            as_of = (month_start(latest, 0) - datetime.timedelta(days=1)).isoformat()
         units = meta["business_units"]
         bu = units[1]
         other = [c for c in meta["currencies"] if c != meta["base_currency"]][0]
@@ -378,6 +401,9 @@ class BrowserTest(LoadedServer):
         self.assertEqual(init["business_units"], [""] + units)
         self.check_tiles(init["tiles"], self.expected_tiles(as_of, None), "all units")
         self.check_charts(init, "all units")
+        # A month's last day: a complete month, nothing marked.
+        for k, t in init["tiles"].items():
+            self.assertIsNone(t["badge"], k)
         self.assertLessEqual(init["doc_width"], 1280)
         # Goal lines: the server's (meta.goals) unless the URL names one.
         self.assertEqual(init["goals"]["sla"], {"label": "Goal 95 %", "value": 95})
@@ -417,11 +443,19 @@ class BrowserTest(LoadedServer):
         self.assertNotEqual(flt["tiles"]["ar"]["num"], init["tiles"]["ar"]["num"])
         self.check_charts(flt, bu)
         self.assertIn(bu, flt["context"])
+        day = datetime.date.fromisoformat(as_of)
         for iv in ("quarter", "week"):
             self.assertEqual(rep[iv]["state"], "ready", rep[iv]["error"])
             self.assertIn("interval=" + iv, rep[iv]["url"])
             self.check_tiles(rep[iv]["tiles"], self.expected_tiles(as_of, bu, None, iv), iv)
             self.check_charts(rep[iv], iv)
+            # The chosen day kept: inside a quarter or a week, that one to
+            # date, marked so (a month's end is a Sunday only sometimes).
+            nxt = day + datetime.timedelta(days=1)
+            inside = ((nxt.month - 1) // 3 == (day.month - 1) // 3 and nxt.year == day.year
+                      if iv == "quarter" else nxt.weekday() != 0)
+            self.assertEqual(rep[iv]["tiles"]["dso"]["badge"],
+                             iv + " to date" if inside else None, iv)
         # The same URL opened afresh shows the same view.
         self.assertEqual(rep["reloaded"]["tiles"], flt["tiles"])
 
@@ -468,6 +502,103 @@ class BrowserTest(LoadedServer):
         self.assertEqual(bc["text"], "Could not load the customer: unknown customer 'NOBODY' "
                                      "(/v1/customers/NOBODY)")
         self.assertGreater(bc["tiles"], 7)
+
+
+@unittest.skipUnless(os.path.exists(CHROMIUM), NO_CHROMIUM)
+class FirstOfMonthTest(PageChecks, unittest.TestCase):
+    """A book whose last event is on the 1st of this month: the month has
+    one day of data. The default view must show the last complete month
+    (no one-day DSO, no 0 % CEI or SLA against a whole month, no cliff at
+    the end of the trends); ticking "Month to date" shows the running month,
+    marked on every period tile and as a hollow last point."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="kpid-dash1-")
+        # The reporting zone is UTC (the test environment pins TZ=UTC too).
+        today = datetime.datetime.now(datetime.timezone.utc).date()
+        cls.first = today.replace(day=1)
+        start = cls.first - datetime.timedelta(days=730)
+        events = os.path.join(cls.tmp, "events.ndjson")
+        data = os.path.join(cls.tmp, "data")
+        # Two years of history ending the day before the 1st ...
+        r = kpidtest.run_kpid("gen", "--invoices", "2000", "--seed", "11", "--start",
+                              start.isoformat(), "--days", "730", "--out", events)
+        assert r.returncode == 0, r.stderr.decode()
+        # ... and the 1st itself: one invoice and one payment.
+        with open(events, "a") as f:
+            f.write(kpidtest.ndjson([
+                {"id": "first-1", "type": "invoice.issued", "time": cls.first.isoformat(),
+                 "invoice": "FIRST-1", "customer": "CUST-00001", "amount": "1000.00",
+                 "terms_days": 30, "business_unit": "americas"},
+                {"id": "first-2", "type": "payment.received", "time": cls.first.isoformat(),
+                 "payment": "FIRST-P", "customer": "CUST-00001", "amount": "10.00",
+                 "method": "eft", "business_unit": "americas"}]))
+        r = kpidtest.run_kpid("ingest", "--data", data, events)
+        assert r.returncode == 0, r.stderr.decode()
+        cls.srv = kpidtest.Server(data).start()
+
+    tearDownClass = classmethod(LoadedServer.tearDownClass.__func__)
+    get_json = LoadedServer.get_json
+
+    def test_default_is_the_last_complete_month(self):
+        meta = self.get_json("/v1/meta")
+        self.assertEqual(meta["latest_event_day"], self.first.isoformat())
+        end = (self.first - datetime.timedelta(days=1)).isoformat()
+        rep = self.drive("http://127.0.0.1:%d/" % self.srv.port, mode="partial")
+        self.assertEqual(rep["console_errors"], [])
+        self.assertEqual(rep["page_errors"], [])
+
+        c = rep["complete"]
+        self.assertEqual(c["state"], "ready", c["error"])
+        self.assertEqual(c["url"], "/")  # a default view is not pinned in the URL
+        self.assertIn("As of %s (end of the last complete month; events up to %s)"
+                      % (end, self.first.isoformat()), c["context"])
+        self.check_tiles(c["tiles"], self.expected_tiles(end, None), "last complete month")
+        self.check_charts(c, "last complete month")
+        for k, t in c["tiles"].items():
+            self.assertFalse(t["partial"], k)
+            self.assertIsNone(t["badge"], k)
+        self.assertFalse(c["partial_box"]["checked"])
+        self.assertEqual(c["partial_box"]["text"], "Month to date")
+        last_label = month_label(datetime.date.fromisoformat(end))
+        for cid, tr in c["trends"].items():
+            self.assertEqual(len(tr["labels"]), 12, cid)
+            self.assertEqual(tr["labels"][-1], last_label, cid)  # no one-day month at the end
+            self.assertEqual(tr["last_fill"], tr["first_fill"], cid)  # a solid point
+        # What the default avoided: the one-day month's figures differ from
+        # the full month's shown (DSO over one day of sales, CEI of a day).
+        one = "from=%s&to=%s&interval=month" % (self.first, self.first)
+        dso1 = self.get_json("/v1/dso?" + one)["points"][0]
+        self.assertNotEqual(fmt2(dso1["value"]) if dso1["value"] is not None else "n/a",
+                            c["tiles"]["dso"]["num"])
+
+        t = rep["to_date"]
+        self.assertEqual(t["state"], "ready", t["error"])
+        self.assertEqual(t["url"], "/?partial=1")
+        self.check_tiles(t["tiles"], self.expected_tiles(self.first.isoformat(), None),
+                         "month to date")
+        for k, tl in t["tiles"].items():
+            if k in ("ar", "unapplied"):  # balances as of a day, not period figures
+                self.assertFalse(tl["partial"], k)
+                continue
+            self.assertTrue(tl["partial"], k)
+            self.assertEqual(tl["badge"], "month to date", k)
+        self.assertTrue(t["partial_box"]["checked"])
+        self.assertIn("month to date", t["period_note"])
+        self.assertIn("is not over", t["period_note"])
+        for cid, tr in t["trends"].items():
+            self.assertEqual(tr["labels"][-1], month_label(self.first) + " (to date)", cid)
+            self.assertEqual(tr["last_fill"], "#ffffff", cid)  # hollow
+            self.assertNotEqual(tr["first_fill"], "#ffffff", cid)
+
+        b = rep["back"]
+        self.assertEqual(b["url"], "/")
+        self.assertEqual(b["tiles"], c["tiles"])
+
+
+def month_label(d):
+    return d.strftime("%b %Y")
 
 
 def main():

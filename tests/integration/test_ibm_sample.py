@@ -1,7 +1,7 @@
 """A real receivables ledger end to end: IBM's AR sample (2,466 invoices,
-../shared/data/ar_ibm.csv) converted with tools/ar_ibm_to_events.py and
-loaded with kpid ingest, as a user would. Skipped when the data set is not
-beside the checkout."""
+tests/data/ar_ibm.csv, source and licence in tests/data/README.md) converted
+with tools/ar_ibm_to_events.py and loaded with kpid ingest, as a user would.
+Skipped, and said so, only when a redistribution dropped the data file."""
 import os
 import shutil
 import subprocess
@@ -13,11 +13,11 @@ import kpidtest
 from kpidtest import Server, run_kpid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SAMPLE = os.path.join(os.path.dirname(ROOT), "shared", "data", "ar_ibm.csv")
+SAMPLE = os.path.join(ROOT, "tests", "data", "ar_ibm.csv")
 CONVERT = os.path.join(ROOT, "tools", "ar_ibm_to_events.py")
 
 
-@unittest.skipUnless(os.path.exists(SAMPLE), "shared/data/ar_ibm.csv not found beside the repo")
+@unittest.skipUnless(os.path.exists(SAMPLE), "tests/data/ar_ibm.csv is not in this copy (tests/data/README.md)")
 class IbmSample(unittest.TestCase):
     def test_load_the_ledger(self):
         tmp = tempfile.mkdtemp(prefix="kpid-ibm-")

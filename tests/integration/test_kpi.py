@@ -1,6 +1,6 @@
 """KPI endpoints end to end: hand-checked ledgers, every bad parameter, a
 day boundary on a daylight-saving change, and a property test over generated
-books checked against an independent Python model of SPEC.md:
+books checked against an independent Python model of docs/kpi.md:
 
   for many as-of dates, aging by bucket == the model's open items, aging
   total == roll-forward closing, difference == 0, groups add up to the
@@ -49,7 +49,7 @@ def fmt(v, currency):
 
 
 class Book:
-    """An independent model of SPEC.md's open items, from raw events."""
+    """An independent model of docs/kpi.md's open items, from raw events."""
 
     def __init__(self, events, base="USD"):
         self.inv = {}

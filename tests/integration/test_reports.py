@@ -9,6 +9,7 @@ JSON API returns for the same parameters: AR total and bucket amounts, DSO
 customer names in any script. The text of each kind for a small
 hand-made book is compared with golden files (tests/integration/golden/).
 """
+import datetime
 import json
 import os
 import re
@@ -216,6 +217,32 @@ class Reports(unittest.TestCase):
         pages = re.findall(r"Page (\d+) of (\d+)", text)
         self.assertTrue(pages)
         self.assertEqual([int(p) for p, _ in pages], list(range(1, int(pages[0][1]) + 1)))
+
+    def test_summary_of_a_period_not_over_is_to_date(self):
+        """The month running today: figures up to today, and said so on the
+        header and above the key figures (docs/reports.md); the DSO is the
+        API's for the days elapsed, never the month's days over them."""
+        today = datetime.datetime.now(datetime.timezone.utc).date()
+        first = today.replace(day=1)
+        nxt = (first + datetime.timedelta(days=32)).replace(day=1)
+        end = nxt - datetime.timedelta(days=1)
+        out = os.path.join(self.tmp, "cli-to-date.pdf")
+        r = run_kpid("report", "--data", self.data, "--kind", "summary", "--period",
+                     first.strftime("%Y-%m"), "--out", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        text = " ".join(pdftotext(out).split())
+        days = (today - first).days + 1
+        self.assertIn("Period %s to %s, TO DATE (%d of %d days)" % (first, today, days, end.day),
+                      text)
+        self.assertIn("To date: the period runs to %s; figures up to %s, the day of this report."
+                      % (end, today), text)
+        dso = self.api("/v1/dso?from=%s&to=%s" % (first, today))["points"][0]
+        self.assertEqual(dso["days"], days)
+        # A month that has not started: nothing to report, said so.
+        r = run_kpid("report", "--data", self.data, "--kind", "summary", "--period",
+                     nxt.strftime("%Y-%m"), "--out", out)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"after today", r.stderr)
 
     def test_business_unit_and_currency(self):
         text = pdftotext(self.cli_report("aging", "--business-unit", "apac", "--currency", "USD"))

@@ -205,6 +205,11 @@ class RoleTest(SecurityServer):
         self.assertEqual(st, 200)
         self.assertEqual(body["status"], "ok")
 
+    def test_openapi_is_open(self):
+        st, body, _ = self.call("GET", "/v1/openapi.json")
+        self.assertEqual(st, 200)
+        self.assertEqual(body["openapi"], "3.1.0")
+
     def test_refused_upload_is_not_read(self):
         # A read key posting a large body is refused from its headers alone.
         body = b"[" + b" " * (4 << 20) + b"]"

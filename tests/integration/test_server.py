@@ -7,7 +7,7 @@ import tempfile
 import kpidtest
 from kpidtest import ServerTest, Server, ndjson
 
-# One event of every type of SPEC.md, forming one consistent story.
+# One event of every type of docs/events.md, forming one consistent story.
 ALL_TYPES = [
     {"id": "e01", "type": "invoice.issued", "time": "2025-03-01T10:00:00Z", "invoice": "INV-1",
      "customer": "ACME", "amount": "1000.00", "terms_days": 30, "business_unit": "emea",

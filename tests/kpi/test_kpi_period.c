@@ -119,7 +119,7 @@ static void test_business_days(void)
 {
     kpi_calendar_t cal = {.weekend_mask = 0x60};
     int32_t fri = D(2025, 3, 7), wed = D(2025, 3, 12);
-    /* SPEC.md: received Friday, processed Wednesday: Mon, Tue, Wed = 3. */
+    /* docs/kpi.md: received Friday, processed Wednesday: Mon, Tue, Wed = 3. */
     CHECK_INT(3, kpi_business_days_between(&cal, fri, wed));
     CHECK_INT(0, kpi_business_days_between(&cal, fri, D(2025, 3, 9))); /* weekend only */
     CHECK_INT(0, kpi_business_days_between(&cal, fri, fri));

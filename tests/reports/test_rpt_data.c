@@ -130,6 +130,8 @@ static void test_gather_bad(void)
          "unknown report kind 7"},
         {"too long", req(RPT_DSO, D(1900, 1, 1), D(2025, 11, 30)), ERR_BAD_PARAM,
          "the date range spans more than 40000 days"},
+        {"not started", req(RPT_SLA, D(2026, 1, 1), D(2026, 1, 31)), ERR_BAD_PARAM,
+         "the period starts on 2026-01-01, after today (2025-12-01)"},
     };
     rows[0].rq.business_unit = "nope";
     rows[1].rq.business_unit = "";
@@ -144,6 +146,49 @@ static void test_gather_bad(void)
         kpi_arena_reset(arena);
     }
     kpi_arena_free(arena);
+}
+
+/* A period not over when generated (December, generated on 1 December):
+   figures to the generation day, marked partial, the trend's last month cut
+   to that day; a period that ended is never partial. */
+static void test_gather_to_date(void)
+{
+    kpi_arena_t *arena = NULL;
+    REQUIRE(kpi_arena_new(RPT_ARENA_CAP, &arena) == ERR_OK);
+    rpt_request_t rq = req(RPT_SUMMARY, D(2025, 12, 1), D(2025, 12, 31));
+    rpt_data_t d;
+    err_msg_t m = {{0}};
+    err_t e = rpt_data_gather(st, &rq, arena, &d, &m);
+    CHECK_MSG(e == ERR_OK, "%s", m.text);
+    CHECK(d.partial);
+    CHECK_INT(D(2025, 12, 1), d.from);
+    CHECK_INT(D(2025, 12, 1), d.to);
+    CHECK_INT(D(2025, 12, 31), d.period_to);
+    CHECK_INT(12, d.n_trend);
+    CHECK_INT(D(2025, 12, 1), d.trend[11].start);
+    CHECK_INT(D(2025, 12, 1), d.trend[11].end);
+    /* DSO over the one day: AR at its end / its sales x 1 day, not x 31 */
+    CHECK_INT(1, store_q_comp(&d.dso[STORE_Q_DSO_STANDARD], "days")->v);
+    kpi_arena_reset(arena);
+
+    rq = req(RPT_SUMMARY, D(2025, 11, 1), D(2025, 11, 30));
+    e = rpt_data_gather(st, &rq, arena, &d, &m);
+    CHECK_MSG(e == ERR_OK, "%s", m.text);
+    CHECK(!d.partial);
+    CHECK_INT(D(2025, 11, 30), d.to);
+    CHECK_INT(D(2025, 11, 30), d.period_to);
+    kpi_arena_free(arena);
+}
+
+static void test_generation_day(void)
+{
+    rpt_request_t rq = req(RPT_SLA, D(2025, 11, 1), D(2025, 11, 30));
+    CHECK_INT(D(2025, 12, 1), rpt_generation_day(&rq)); /* no zone: UTC */
+    rq.tz = test_utc;
+    CHECK_INT(D(2025, 12, 1), rpt_generation_day(&rq));
+    rq.tz = NULL;
+    rq.generated_s = -1; /* the second before 1970-01-01 is on 1969-12-31 */
+    CHECK_INT(-1, rpt_generation_day(&rq));
 }
 
 static void test_trend_periods(void)
@@ -200,6 +245,8 @@ int main(void)
     RUN(test_gather_book);
     RUN(test_gather_unit);
     RUN(test_gather_bad);
+    RUN(test_gather_to_date);
+    RUN(test_generation_day);
     RUN(test_trend_periods);
     RUN(test_format);
     store_close(st);

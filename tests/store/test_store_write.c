@@ -57,7 +57,7 @@ static void check_stored(store_t *s, const kpi_event_t *e)
     free(g);
 }
 
-/* Every type of SPEC.md with every field it can carry. */
+/* Every type of docs/events.md with every field it can carry. */
 static size_t all_types(kpi_event_t *out)
 {
     size_t n = 0;
