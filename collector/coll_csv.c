@@ -39,8 +39,8 @@ struct coll_csv {
     bool too_big;
     bool too_many_cells;
     const char *header_problem; /* a broken header: every row is refused */
-    size_t line;     /* physical line being read, 1-based */
-    size_t row_line; /* line where the current row started */
+    size_t line;                /* physical line being read, 1-based */
+    size_t row_line;            /* line where the current row started */
     size_t row_bytes;
 };
 

@@ -209,21 +209,20 @@ static err_t sink_parse_n(sink_t *s, coll_format_t fmt, const char *text, size_t
 static void test_nul_same_error_in_every_format(void)
 {
     static const char csv[] = "id,type,time,customer\nn1,credit.hold_set,2025-01-01,AC\0ME\n";
-    static const char nd_raw[] =
-        "{\"id\":\"n1\",\"type\":\"credit.hold_set\",\"time\":\"2025-01-01\",\"customer\":\"AC\0ME\"}\n";
-    static const char nd_esc[] = "{\"id\":\"n1\",\"type\":\"credit.hold_set\",\"time\":\"2025-01-01\","
-                                 "\"customer\":\"AC\\u0000ME\"}\n";
-    static const char js_raw[] =
-        "[{\"id\":\"n1\",\"type\":\"credit.hold_set\",\"time\":\"2025-01-01\",\"customer\":\"AC\0ME\"}]";
+    static const char nd_raw[] = "{\"id\":\"n1\",\"type\":\"credit.hold_set\",\"time\":\"2025-01-"
+                                 "01\",\"customer\":\"AC\0ME\"}\n";
+    static const char nd_esc[] =
+        "{\"id\":\"n1\",\"type\":\"credit.hold_set\",\"time\":\"2025-01-01\","
+        "\"customer\":\"AC\\u0000ME\"}\n";
+    static const char js_raw[] = "[{\"id\":\"n1\",\"type\":\"credit.hold_set\",\"time\":\"2025-01-"
+                                 "01\",\"customer\":\"AC\0ME\"}]";
     struct {
         coll_format_t fmt;
         const char *text;
         size_t len;
     } rows[] = {
-        {COLL_FMT_CSV, csv, sizeof csv - 1},
-        {COLL_FMT_NDJSON, nd_raw, sizeof nd_raw - 1},
-        {COLL_FMT_NDJSON, nd_esc, sizeof nd_esc - 1},
-        {COLL_FMT_JSON, js_raw, sizeof js_raw - 1},
+        {COLL_FMT_CSV, csv, sizeof csv - 1},          {COLL_FMT_NDJSON, nd_raw, sizeof nd_raw - 1},
+        {COLL_FMT_NDJSON, nd_esc, sizeof nd_esc - 1}, {COLL_FMT_JSON, js_raw, sizeof js_raw - 1},
         {COLL_FMT_AUTO, csv, sizeof csv - 1},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -261,8 +260,8 @@ static void test_nul_same_error_in_every_format(void)
    with an escaped name, which the fast reader leaves to Jansson). */
 static void test_amount_grammar_both_paths(void)
 {
-    static const char *const bad[] = {"1e2", "1E2", "1.5e1", "100e0", "-1e2", "\"+10.00\"",
-                                      "\"1e2\"", "\"+0\""};
+    static const char *const bad[] = {"1e2",  "1E2",        "1.5e1",   "100e0",
+                                      "-1e2", "\"+10.00\"", "\"1e2\"", "\"+0\""};
     static const char *const names[] = {"ACME", "AC\\u004dE"}; /* fast path, Jansson path */
     for (size_t n = 0; n < 2; n++) {
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
