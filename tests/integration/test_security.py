@@ -51,8 +51,14 @@ EVENTS = [
      "amount": "800.00", "due_date": "2025-03-05", "business_unit": "us"},
     {"id": "b2", "type": "bill.received", "time": "2025-02-04", "bill": "B-2", "vendor": "V",
      "amount": "200.00", "due_date": "2025-03-06", "business_unit": "emea"},
+    # a vendor and a currency only us has (issue 18: neither may show to emea)
+    {"id": "b3", "type": "bill.received", "time": "2025-02-05", "bill": "B-3", "vendor": "W-US",
+     "amount": "100.00", "due_date": "2025-03-07", "business_unit": "us"},
+    {"id": "i6", "type": "invoice.issued", "time": "2025-02-06", "invoice": "U-GBP",
+     "customer": "BETA", "amount": "10.00", "terms_days": 30, "business_unit": "us",
+     "currency": "GBP"},
 ]
-US_ONLY_IDS = {"i3", "i4", "p1", "b1"}
+US_ONLY_IDS = {"i3", "i4", "p1", "b1", "b3", "i6"}
 
 # (method, path) of every endpoint this build serves, with a query that
 # answers 200 for a key allowed to run it, and the role it needs.
@@ -205,6 +211,17 @@ class RoleTest(SecurityServer):
         self.assertEqual(st, 200)
         self.assertEqual(body["status"], "ok")
 
+    def test_healthz_counts_only_for_an_unscoped_reader(self):
+        # Issue 18: /healthz gave the store's event count to anyone.
+        for key in (None, "read_emea", "ingest"):
+            st, body, _ = self.call("GET", "/healthz", key)
+            self.assertEqual((st, body), (200, {"status": "ok"}), key)
+        st, body, _ = self.call("GET", "/healthz", raw_auth="Bearer nonsense")
+        self.assertEqual((st, body), (200, {"status": "ok"}))
+        body = self.get("/healthz", "read")
+        self.assertEqual(body["status"], "ok")
+        self.assertGreaterEqual(body["events"], len(EVENTS))
+
     def test_refused_upload_is_not_read(self):
         # A read key posting a large body is refused from its headers alone.
         body = b"[" + b" " * (4 << 20) + b"]"
@@ -321,6 +338,30 @@ class ScopeTest(SecurityServer):
         self.assertEqual(body2["error"]["message"],
                          "unknown customer 'NOBODY' in business unit 'emea'")
 
+    def test_party_elsewhere_reads_as_unknown_on_every_kpi(self):
+        # Issue 18: /v1/aging?customer=BETA (a us customer) answered a scoped
+        # emea key 200 with zeros and an unknown customer 404, telling the
+        # key which customers other units have. One rule now: with a unit,
+        # a party with no event in it answers as an unknown one.
+        paths = ["/v1/aging?as_of=2025-03-31&customer=%s", "/v1/dso?%s&customer=%%s" % Q,
+                 "/v1/cei?%s&customer=%%s" % Q, "/v1/rollforward?%s&customer=%%s" % Q,
+                 "/v1/dpo?%s&vendor=%%s" % Q]
+        for path in paths:
+            party = "W-US" if "vendor" in path else "BETA"
+            what = "vendor" if "vendor" in path else "customer"
+            for key, extra in (("read_emea", ""), ("read", "&business_unit=emea")):
+                st, body, _ = self.call("GET", path % party + extra, key)
+                st2, body2, _ = self.call("GET", path % "NOBODY" + extra, key)
+                self.assertEqual((st, st2), (404, 404), (path, key, body, body2))
+                self.assertEqual(body["error"]["message"],
+                                 "unknown %s '%s' in business unit 'emea'" % (what, party))
+                self.assertEqual(body2["error"]["message"],
+                                 "unknown %s 'NOBODY' in business unit 'emea'" % what)
+            # A party of the unit still answers.
+            mine = "V" if "vendor" in path else "ACME"
+            self.get(path % mine, "read_emea")
+            self.get(path % party, "read")  # without a unit: the whole book
+
     def test_scoped_admin_is_scoped_too(self):
         mine = self.get("/v1/aging?as_of=2025-03-31", "admin_us")
         ref = self.get("/v1/aging?as_of=2025-03-31&business_unit=us", "read")
@@ -351,8 +392,15 @@ class ServedEndpointsScopeTest(SecurityServer):
         self.assertIsInstance(allu["events"], int)
         st, mine, raw = self.send("GET", "/v1/meta", "read_multi")
         self.assertEqual(st, 200, raw)
-        self.assertEqual(sorted(mine["business_units"]), ["apac", "emea"])
+        self.assertEqual(mine["business_units"], ["apac", "emea"])  # by name
         self.assertIsNone(mine["events"])
+        # Issue 18: a currency only other units use is not listed.
+        self.assertIn("GBP", allu["currencies"])
+        self.assertNotIn("GBP", mine["currencies"])
+        self.assertIn("USD", mine["currencies"])
+        _, us, _ = self.send("GET", "/v1/meta", "admin_us")
+        self.assertIn("GBP", us["currencies"])
+        self.assertEqual(allu["business_units"], ["apac", "emea", "us"])
         self.assertEqual(self.send("GET", "/v1/meta", "ingest")[0], 403)
 
     def test_metrics_need_read_and_no_scope(self):
