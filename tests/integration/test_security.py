@@ -949,6 +949,136 @@ class LimitTest(LimitServer):
         self.assertEqual((st, res["accepted"]), (200, 1))
 
 
+    # ---- issue 18: per-client limits and answers for every refusal --------
+
+    def test_connections_per_ip(self):
+        # Before: the only limit was global, so one address could hold all
+        # of it. Two from 127.0.0.1 are served, a third from there is closed
+        # without an answer, and another address is still served.
+        self.start({"max_connections_per_ip": 2, "threads": 2})
+        held = [self.connect(), self.connect()]
+        for s in held:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertIn(b"200 OK", read_reply(s))
+        third = self.connect()
+        try:
+            third.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.assertEqual(read_reply(third), b"")
+        third.close()
+        other = socket.create_connection(("127.0.0.1", self.srv.port), timeout=30,
+                                         source_address=("127.0.0.2", 0))
+        other.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertIn(b"200 OK", read_reply(other))
+        other.close()
+        for s in held:
+            s.close()
+
+    def test_header_timeout_cuts_slow_and_silent_clients(self):
+        # Before: only request_timeout_s (default 300 s) bounded the headers,
+        # so a wave of slowloris clients held connections for minutes.
+        self.start({"connection_timeout_s": 60, "request_timeout_s": 60, "header_timeout_s": 1})
+        silent = self.connect()
+        slow = self.connect()
+        slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # and never the end
+        self.assertEqual(read_reply(silent), b"")  # closed by the server (30 s client timeout)
+        self.assertEqual(read_reply(slow), b"")
+        silent.close()
+        slow.close()
+        self.assertIn("took more than 1s to send its headers (header_timeout_s)", self.srv.log())
+        self.assertEqual(self.srv.get("/healthz")[0], 200)
+
+    def test_slow_body_is_cut_and_frees_its_ingest_slot(self):
+        # Before: four never-ending chunked POSTs (a small chunk every few
+        # seconds) held every ingest slot; normal POSTs got 503 for minutes.
+        self.start({"ingest_queue": 1, "request_timeout_s": 600, "connection_timeout_s": 600,
+                    "min_body_rate": 1000, "rate_window_s": 1})
+        s = self.connect()
+        s.sendall(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson"
+                  b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+        closed = False
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 60:  # 60 windows: give up, it was not cut
+            try:
+                s.sendall(b"1\r\n \r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            r, _, _ = select.select([s], [], [], 0.1)
+            if r:
+                closed = read_reply(s) == b""
+                break
+        s.close()
+        self.assertTrue(closed, "a body trickling for %.0fs was not cut" % (time.monotonic() - t0))
+        self.assertIn("less than min_body_rate 1000", self.srv.log())
+        # The slot it held is free: a normal POST is taken, not 503.
+        for _ in range(100):
+            st, res, _ = self.srv.post("/v1/events", ndjson([inv(1)]),
+                                       ctype="application/x-ndjson")
+            if st != 503:
+                break
+            select.select([], [], [], 0.05)  # the close may take a moment to be seen
+        self.assertEqual((st, res["accepted"]), (200, 1))
+
+    def test_too_many_parameters_get_an_answer(self):
+        # Before: past ~3,000 query parameters libmicrohttpd logged 431 and
+        # sent nothing; the client waited 60 s. Each case now gets its answer
+        # (the client's 30 s timeout would fail the test otherwise).
+        self.start({})
+        cases = [("&".join("p%d=1" % i for i in range(1001)), b"431"),
+                 ("&".join("a" for _ in range(10000)), b"431"),
+                 ("&".join("param%06d=value1" % i for i in range(4000)), b"414"),
+                 ("x=" + "y" * 40000, b"414")]
+        for query, status in cases:
+            s = self.connect()
+            s.sendall(b"GET /v1/aging?%s HTTP/1.1\r\nHost: x\r\n\r\n" % query.encode())
+            reply = read_reply(s)
+            s.close()
+            self.assertTrue(reply.startswith(b"HTTP/1.1 " + status), reply[:200])
+            body = json.loads(reply.partition(b"\r\n\r\n")[2])
+            self.assertEqual(body["error"]["code"], "too_large")
+        # Just under the bounds, the request is handled as usual (400: the
+        # parameters are unknown to /v1/aging).
+        st, body, _ = self.srv.get("/v1/aging?" + "&".join("p%d=1" % i for i in range(1000)))
+        self.assertEqual(st, 400)
+        self.assertIn("unknown parameter", body["error"]["message"])
+        # Too many headers, too large a header: libmicrohttpd's 431 is sent.
+        for extra in (b"".join(b"X-H%d: v\r\n" % i for i in range(6000)),
+                      b"X-Big: " + b"a" * 300000 + b"\r\n"):
+            s = self.connect()
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + extra + b"\r\n")
+            self.assertTrue(read_reply(s).startswith(b"HTTP/1.1 431"))
+            s.close()
+        self.assertEqual(self.srv.get("/healthz")[0], 200)
+
+    def test_expect_continue_over_the_limit_is_413_before_the_body(self):
+        # Before: 100 Continue, then the whole 300 MB body was read before 413.
+        self.start({"max_body_bytes": 2048})
+        s = self.connect()
+        s.sendall(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson"
+                  b"\r\nExpect: 100-continue\r\nContent-Length: 300000000\r\n\r\n")
+        reply = read_reply(s)  # not a byte of body is sent
+        s.close()
+        self.assertTrue(reply.startswith(b"HTTP/1.1 413"), reply[:200])
+        self.assertNotIn(b"100 Continue", reply)
+        self.assertIn(b"exceeds the limit of 2048 bytes", reply)
+        # The same without Expect: refused on the header alone.
+        s = self.connect()
+        s.sendall(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson"
+                  b"\r\nContent-Length: 4096\r\n\r\n")
+        self.assertTrue(read_reply(s).startswith(b"HTTP/1.1 413"))
+        s.close()
+        # Within the limit: 100 Continue, then the answer.
+        body = ndjson([inv(1)]).encode()
+        s = self.connect()
+        s.sendall(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson"
+                  b"\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
+        self.assertIn(b"100 Continue", s.recv(4096))
+        s.sendall(body)
+        self.assertIn(b"200 OK", read_reply(s))
+        s.close()
+
 
 class LimitConfigTest(unittest.TestCase):
     def setUp(self):
@@ -964,6 +1094,10 @@ class LimitConfigTest(unittest.TestCase):
             ({"ingest_queue": 2000}, "config key 'ingest_queue' must be an integer 1..1024"),
             ({"connection_timeout_s": -1}, "config key 'connection_timeout_s' must be"),
             ({"max_batch_events": 0}, "config key 'max_batch_events' must be an integer"),
+            ({"max_connections_per_ip": 0}, "config key 'max_connections_per_ip' must be an"),
+            ({"header_timeout_s": 0}, "config key 'header_timeout_s' must be an integer"),
+            ({"min_body_rate": -5}, "config key 'min_body_rate' must be an integer"),
+            ({"rate_window_s": 4000}, "config key 'rate_window_s' must be an integer 1..3600"),
         ]
         for cfg, msg in cases:
             path = os.path.join(self.tmp, "c.json")
