@@ -18,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -969,6 +970,25 @@ static bool cache_answer(api_req_t *req, enum MHD_Result *ret)
     return true;
 }
 
+/*
+ * A large batch leaves its memory (events, strings, the store's write
+ * cache, Jansson's objects) freed but kept by glibc's allocator: freed
+ * chunks amid the heap, and per-thread arenas that only shrink from the top.
+ * Issue 18 measured 584 MB kept after one 95 MB POST, 1.34 GB after 24.
+ * After a batch of TRIM_AFTER_BYTES or more, malloc_trim(0) gives every
+ * arena's free pages back (it walks the free lists, a few ms: worth it only
+ * after a batch that took far longer). Other requests are small.
+ */
+#define TRIM_AFTER_BYTES (4u << 20)
+
+static void heap_return(api_server_t *srv, uint64_t body_bytes)
+{
+    if (body_bytes < TRIM_AFTER_BYTES)
+        return;
+    (void)malloc_trim(0);
+    __atomic_add_fetch(&srv->trims, 1, __ATOMIC_RELAXED);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -1075,6 +1095,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->free_state = NULL;
         req->ingest_slot = false;
         __atomic_sub_fetch(&srv->ingest, 1, __ATOMIC_SEQ_CST);
+        heap_return(srv, req->body_bytes);
     }
     return r;
 }
