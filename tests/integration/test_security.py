@@ -761,12 +761,12 @@ class TlsTest(unittest.TestCase):
 class LimitServer(unittest.TestCase):
     """A server with small limits, one per test (each test sets its own)."""
 
-    def start(self, limits):
+    def start(self, limits, env=None):
         self.tmp = tempfile.mkdtemp(prefix="kpid-lim-")
         config = os.path.join(self.tmp, "kpid.json")
         with open(config, "w") as f:
             json.dump(limits, f)
-        self.srv = Server(os.path.join(self.tmp, "data"), ["--config", config]).start()
+        self.srv = Server(os.path.join(self.tmp, "data"), ["--config", config], env=env).start()
         return self.srv
 
     def tearDown(self):
@@ -1020,6 +1020,35 @@ class LimitTest(LimitServer):
                 break
             select.select([], [], [], 0.05)  # the close may take a moment to be seen
         self.assertEqual((st, res["accepted"]), (200, 1))
+
+    def test_worst_shaped_bodies_at_max_body_bytes(self):
+        # Issue 18, item 1: a CSV body of a header and one line of commas
+        # cost ~9 bytes per comma (16 MiB -> ~150 MB) before the row check
+        # ran. Each format's worst shape, max_body_bytes long, must now
+        # leave the server's peak memory (VmHWM) within a fixed bound.
+        limit = 16 << 20
+        env = dict(os.environ)
+        env["ASAN_OPTIONS"] = ":".join(x for x in (env.get("ASAN_OPTIONS"),
+                                                   "quarantine_size_mb=0") if x)
+        self.start({"max_body_bytes": limit}, env=env)
+
+        def hwm():
+            with open("/proc/%d/status" % self.srv.proc.pid) as f:
+                return int(re.search(r"VmHWM:\s+(\d+) kB", f.read()).group(1)) << 10
+
+        shapes = [("text/csv", b"id,type,time\n", b","),
+                  ("text/csv", b"id\n\"", b"ab\"\""),
+                  ("application/x-ndjson", b'{"id":"', b"x"),
+                  ("application/json", b'["', b"y"),
+                  ("application/json", b"[", b'{"a":{},"b":{}},')]
+        base = hwm()
+        for ctype, head, fill in shapes:
+            body = head + fill * ((limit - len(head)) // len(fill))
+            st, res, raw = self.srv.post("/v1/events", body, ctype=ctype, timeout=300)
+            self.assertIn(st, (400, 413, 422), raw[:300])  # refused, whatever the reason
+            grew = hwm() - base
+            self.assertLess(grew, 96 << 20, "%s %r: peak grew by %d MiB for a %d MiB body"
+                            % (ctype, fill, grew >> 20, limit >> 20))
 
     def test_too_many_parameters_get_an_answer(self):
         # Before: past ~3,000 query parameters libmicrohttpd logged 431 and
