@@ -559,6 +559,8 @@ static coll_format_t sniff(const char *b, size_t n, bool at_end)
        all-blank body is. */
     if (i == n)
         return at_end || n > COLL_ITEM_MAX ? COLL_FMT_JSON : COLL_FMT_AUTO;
+    if (i > COLL_ITEM_MAX) /* the same, however the blanks were chunked */
+        return COLL_FMT_JSON;
     if (b[i] == '[')
         return COLL_FMT_JSON;
     if (b[i] != '{')

@@ -314,6 +314,42 @@ static void test_amount_grammar_both_paths(void)
     sink_free(&s);
 }
 
+/* Format detection holds at most 1 MiB of leading blanks (issue 18: a body
+   of blanks was held whole); past that the body is JSON, whether the blanks
+   arrive in one buffer or in many. */
+static void test_blank_prefix_is_bounded(void)
+{
+    size_t nb = (1u << 20) + 10;
+    const char tail[] = "id,type,time,customer,reason\nb1,credit.hold_set,2025-01-01,ACME,x\n";
+    char *text = malloc(nb + sizeof tail);
+    REQUIRE(text != NULL);
+    memset(text, ' ', nb);
+    memcpy(text + nb, tail, sizeof tail);
+    coll_opts_t o = test_opts();
+    sink_t whole, chunked;
+    sink_init(&whole);
+    CHECK_ERR(ERR_OK, coll_parse_buffer(&o, COLL_FMT_AUTO, text, nb + sizeof tail - 1, sink_event,
+                                        sink_error, &whole));
+    sink_init(&chunked);
+    coll_parser_t *p;
+    REQUIRE(coll_parser_new(&o, COLL_FMT_AUTO, sink_event, sink_error, &chunked, &p) == ERR_OK);
+    for (size_t at = 0; at < nb + sizeof tail - 1; at += 4096) {
+        size_t n = nb + sizeof tail - 1 - at < 4096 ? nb + sizeof tail - 1 - at : 4096;
+        CHECK_ERR(ERR_OK, coll_parser_feed(p, text + at, n));
+    }
+    CHECK_ERR(ERR_OK, coll_parser_finish(p));
+    coll_parser_free(p);
+    CHECK_INT(0, whole.n_ev);
+    CHECK_INT(0, chunked.n_ev);
+    CHECK(whole.n_err > 0);
+    CHECK_INT(whole.n_err, chunked.n_err);
+    CHECK_ERR(ERR_PARSE, whole.err[0].code); /* read as JSON: not valid */
+    CHECK_ERR(ERR_PARSE, chunked.err[0].code);
+    sink_free(&whole);
+    sink_free(&chunked);
+    free(text);
+}
+
 int main(void)
 {
     RUN(test_array_with_a_bad_item_any_chunking);
@@ -325,6 +361,7 @@ int main(void)
     RUN(test_media_types_and_paths);
     RUN(test_nul_same_error_in_every_format);
     RUN(test_amount_grammar_both_paths);
+    RUN(test_blank_prefix_is_bounded);
     kpi_tz_free(test_utc);
     return test_summary();
 }
