@@ -257,7 +257,7 @@ static err_t take_text(coll_parser_t *p, const char *data, size_t len, size_t li
         return report(p, index, line, ERR_TOO_LARGE, NULL, "",
                       "item larger than 1 MiB; events are small, is this one event?");
     char *escaped = NULL;
-    if (memchr(data, '\0', len) != NULL) {
+    if (len > 0 && memchr(data, '\0', len) != NULL) { /* data is NULL for an empty item */
         escaped = escape_raw_nuls(data, len, &len);
         if (escaped == NULL)
             return ERR_NOMEM;

@@ -246,6 +246,13 @@ static void test_nul_same_error_in_every_format(void)
     REQUIRE(s.n_err == 1);
     CHECK(strstr(s.err[0].message, "NUL") != NULL);
     sink_free(&s);
+    /* An empty item (a bare ']' as JSON) has no bytes to look for NULs in
+       (found by fuzz_collector: memchr on NULL). */
+    sink_init(&s);
+    CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_JSON, "]"));
+    CHECK_INT(0, s.n_ev);
+    CHECK(s.n_err >= 1);
+    sink_free(&s);
     /* A lone NUL is a row, not a blank line. */
     static const char lone[] = "id,type,time,customer\n\0\n";
     sink_init(&s);
