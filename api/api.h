@@ -50,7 +50,11 @@ typedef struct api_opts {
     unsigned max_connections;      /* open connections; 0 = 256; more are refused at accept */
     unsigned connection_timeout_s; /* idle connection closed after; 0 = 60 */
     unsigned request_timeout_s;    /* one request's headers and body must arrive within; 0 = 300 */
-    unsigned ingest_queue;         /* POST /v1/events at once; 0 = min(8, threads/2); more: 503 */
+    unsigned max_connections_per_ip; /* open connections from one address; 0 = 64 */
+    unsigned header_timeout_s;       /* a request's headers must arrive within; 0 = 10 */
+    unsigned min_body_rate;          /* body bytes/s over each rate window; 0 = 1024 */
+    unsigned rate_window_s;          /* the window of min_body_rate; 0 = 10 */
+    unsigned ingest_queue;           /* POST /v1/events at once; 0 = min(8, threads/2); more: 503 */
     /* KPI answers kept while the store is unchanged (api_cache.h); bytes,
        0 = no response cache. kpid serve's default is 64 MiB. */
     size_t response_cache_bytes;

@@ -67,6 +67,7 @@ struct api_server {
     struct api_keyring *ring; /* the keys in force (atomic pointer; see api_server_set_keys) */
     bool loopback;            /* bound to a loopback address */
     struct api_watch *watch;  /* request-timeout watchdog (api_server.c), or NULL */
+    volatile int64_t trims;   /* heap returned after a large batch (atomic builtins) */
 };
 
 struct api_req {

@@ -29,9 +29,10 @@
 typedef struct q {
     char currency[4];
     int digits;
-    const char *unit;  /* business_unit filter or NULL */
-    const char *party; /* customer (vendor for /v1/dpo) filter or NULL */
-    int32_t today;     /* in the reporting zone */
+    const char *unit;       /* business_unit filter or NULL */
+    const char *party;      /* customer (vendor for /v1/dpo) filter or NULL */
+    const char *party_what; /* "customer" or "vendor": for messages */
+    int32_t today;          /* in the reporting zone */
     bool csv;
 } q_t;
 
@@ -78,6 +79,7 @@ static err_t p_common(api_req_t *req, const char *party_param, q_t *q, err_msg_t
     /* A key limited to business units only ever queries one of them. */
     if (!e)
         e = api_auth_unit(req, q->unit, &q->unit, m);
+    q->party_what = party_param;
     if (!e && party_param != NULL)
         e = p_name(req, party_param, &q->party, m);
     if (e)
@@ -121,19 +123,50 @@ static err_t p_periods(api_req_t *req, const q_t *q, periods_t *ps, err_msg_t *m
     return e;
 }
 
-/* Map a store error about the scope to the answer users expect. */
+/* Map a store error about the scope to the answer users expect. One rule
+   (docs/security.md): with a business unit (asked, or the only one of a
+   scoped key), a party with no event in it answers exactly as one nobody
+   knows, so a scoped key cannot tell "exists in another unit" from "does
+   not exist". */
 static enum MHD_Result scope_error(api_req_t *req, const q_t *q, err_t e, const err_msg_t *m)
 {
     if (e == ERR_NOT_FOUND) {
         if (q->party != NULL && q->unit != NULL)
-            return api_send_error(req, e, "no data for customer '%s' in business unit '%s'",
+            return api_send_error(req, e, "unknown %s '%s' in business unit '%s'", q->party_what,
                                   q->party, q->unit);
         if (q->party != NULL)
-            return api_send_error(req, e, "unknown customer '%s'", q->party);
+            return api_send_error(req, e, "unknown %s '%s'", q->party_what, q->party);
         if (q->unit != NULL)
             return api_send_error(req, e, "unknown business unit '%s'", q->unit);
     }
     return api_send_error(req, e, "%s", m ? err_msg_or(m, e) : err_str(e));
+}
+
+static err_t stop_at_first(void *ctx, const store_ev_row_t *row)
+{
+    (void)row;
+    *(bool *)ctx = true;
+    return ERR_OK;
+}
+
+/* Has the customer (or vendor) any event in business unit `unit`? */
+static err_t customer_in_unit(store_snap_t *snap, const char *id, const char *unit, bool *yes)
+{
+    store_ev_filter_t f = {.party = id, .business_unit = unit};
+    char next[STORE_CURSOR_BUF];
+    *yes = false;
+    return store_events_list(snap, &f, NULL, 1, stop_at_first, yes, next);
+}
+
+/* ERR_NOT_FOUND when the query names a party and a unit and the party has
+   no event in that unit (scope_error then answers as for an unknown one). */
+static err_t party_in_scope(store_snap_t *snap, const q_t *q)
+{
+    if (q->party == NULL || q->unit == NULL)
+        return ERR_OK;
+    bool yes = false;
+    err_t e = customer_in_unit(snap, q->party, q->unit, &yes);
+    return e ? e : yes ? ERR_OK : ERR_NOT_FOUND;
 }
 
 /* ---- rendering ---------------------------------------------------------------------------- */
@@ -310,7 +343,9 @@ static enum MHD_Result series_answer(api_req_t *req, const q_t *q, const periods
         return api_send_error(req, e, "cannot read the store");
     }
     store_scope_t sc = scope_of(q);
-    e = store_q_series(snap, &sc, rq, req->arena, pts, &m);
+    e = party_in_scope(snap, q);
+    if (!e)
+        e = store_q_series(snap, &sc, rq, req->arena, pts, &m);
     store_snap_end(snap);
     if (e) {
         json_decref(extra);
@@ -540,7 +575,9 @@ enum MHD_Result api_aging_get(api_req_t *req)
                               .n_edges = a.n_edges,
                               .group_by = (store_q_group_t)a.group_by};
     store_q_aging_t ag;
-    e = store_q_aging(snap, &sc, &rq, req->arena, &ag, &m);
+    e = party_in_scope(snap, &q);
+    if (!e)
+        e = store_q_aging(snap, &sc, &rq, req->arena, &ag, &m);
     store_snap_end(snap);
     if (e)
         return scope_error(req, &q, e, &m);
@@ -617,22 +654,6 @@ static bool prof_in_unit(const prof_t *p, const store_doc_t *d)
     if (e == ERR_NOT_FOUND || (!e && !inv.exists))
         return true;
     return !e && inv.business_unit != NULL && strcmp(inv.business_unit, p->unit) == 0;
-}
-
-/* Has the customer any event in business unit `unit`? */
-static err_t stop_at_first(void *ctx, const store_ev_row_t *row)
-{
-    (void)row;
-    *(bool *)ctx = true;
-    return ERR_OK;
-}
-
-static err_t customer_in_unit(store_snap_t *snap, const char *id, const char *unit, bool *yes)
-{
-    store_ev_filter_t f = {.party = id, .business_unit = unit};
-    char next[STORE_CURSOR_BUF];
-    *yes = false;
-    return store_events_list(snap, &f, NULL, 1, stop_at_first, yes, next);
 }
 
 static int doc_digits(const store_doc_t *d, int fallback)

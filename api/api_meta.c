@@ -15,6 +15,7 @@
 #include "kpi_event.h"
 #include "kpi_money.h"
 #include "store_kpi.h"
+#include "store_query.h"
 
 static json_t *j_day(int32_t day)
 {
@@ -53,16 +54,36 @@ static err_t add_name(void *ctx, const char *name)
     return json_array_append_new(ctx, json_string(name)) ? ERR_NOMEM : ERR_OK;
 }
 
-typedef struct unit_ctx {
-    const api_req_t *req;
-    json_t *arr;
-} unit_ctx_t;
+typedef struct unit_list {
+    store_q_names_t ns;
+    api_req_t *req;
+} unit_list_t;
 
 /* Business units the request's key may see (all of them when unscoped). */
 static err_t add_unit(void *ctx, const char *name)
 {
-    const unit_ctx_t *u = ctx;
-    return api_auth_unit_allowed(u->req, name) ? add_name(u->arr, name) : ERR_OK;
+    unit_list_t *u = ctx;
+    return api_auth_unit_allowed(u->req, name) ? store_q_names_add(&u->ns, name) : ERR_OK;
+}
+
+typedef struct cur_ctx {
+    api_req_t *req;
+    store_snap_t *snap;
+    json_t *arr;
+} cur_ctx_t;
+
+/* A currency is listed when the key may see a unit with flows in it: a
+   scoped key does not learn which currencies only other units use. */
+static err_t add_currency(void *ctx, const char *code)
+{
+    cur_ctx_t *c = ctx;
+    if (api_auth_scoped(c->req)) {
+        unit_list_t u = {{.arena = c->req->arena}, c->req};
+        err_t e = store_business_units(c->snap, code, add_unit, &u);
+        if (e || u.ns.n == 0)
+            return e;
+    }
+    return add_name(c->arr, code);
 }
 
 enum MHD_Result api_meta_get(api_req_t *req)
@@ -85,10 +106,15 @@ enum MHD_Result api_meta_get(api_req_t *req)
     if (e)
         return api_send_error(req, e, "cannot read the store");
     json_t *units = json_array(), *curs = json_array();
-    unit_ctx_t uc = {req, units};
-    e = units && curs ? store_business_units(snap, cur, add_unit, &uc) : ERR_NOMEM;
+    unit_list_t ul = {{.arena = req->arena}, req};
+    e = units && curs ? store_business_units(snap, cur, add_unit, &ul) : ERR_NOMEM;
+    /* By name, not by first appearance: the same events give the same list. */
+    store_q_names_sort(&ul.ns);
+    for (size_t i = 0; !e && i < ul.ns.n; i++)
+        e = add_name(units, ul.ns.v[i]);
+    cur_ctx_t cc = {req, snap, curs};
     if (!e)
-        e = store_currencies(snap, add_name, curs);
+        e = store_currencies(snap, add_currency, &cc);
     int32_t latest = 0;
     err_t le = e ? ERR_OK : store_latest_day(snap, &latest);
     store_snap_end(snap);

@@ -20,6 +20,7 @@
 
 #include <dirent.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +206,47 @@ void api_metrics_write_http(const api_metrics_t *m, const api_route_t *routes, s
 
 /* ---- process and store gauges ------------------------------------------------------ */
 
+/* Anonymous resident memory (RssAnon in /proc/self/status): the heap and
+   stacks without the store's file-backed map, whatever the allocator. */
+static bool anon_resident(uint64_t *bytes)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f == NULL)
+        return false;
+    char line[256];
+    unsigned long long kb = 0;
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f) != NULL)
+        found = sscanf(line, "RssAnon: %llu kB", &kb) == 1;
+    fclose(f);
+    *bytes = (uint64_t)kb * 1024u;
+    return found;
+}
+
+/* What the allocator holds (issue 18: memory kept after large batches
+   must be visible): in use, and freed but not yet given back. */
+static void write_heap(const api_server_t *srv, api_buf_t *b)
+{
+    struct mallinfo2 mi = mallinfo2();
+    api_prom_family(b, "kpid_heap_in_use_bytes", "gauge",
+                    "Bytes allocated by malloc and not freed (mallinfo2 uordblks + hblkhd).");
+    api_prom_sample_u64(b, "kpid_heap_in_use_bytes", NULL, 0, (uint64_t)(mi.uordblks + mi.hblkhd));
+    api_prom_family(b, "kpid_heap_free_bytes", "gauge",
+                    "Bytes freed but still held by malloc (mallinfo2 fordblks).");
+    api_prom_sample_u64(b, "kpid_heap_free_bytes", NULL, 0, (uint64_t)mi.fordblks);
+    api_prom_family(b, "kpid_heap_trims_total", "counter",
+                    "Times free heap memory was given back after a large batch.");
+    api_prom_sample_u64(b, "kpid_heap_trims_total", NULL, 0,
+                        (uint64_t)__atomic_load_n(&srv->trims, __ATOMIC_RELAXED));
+    uint64_t anon;
+    if (anon_resident(&anon)) {
+        api_prom_family(
+            b, "kpid_memory_anonymous_bytes", "gauge",
+            "Anonymous resident memory (RssAnon): heap and stacks, not the store's map.");
+        api_prom_sample_u64(b, "kpid_memory_anonymous_bytes", NULL, 0, anon);
+    }
+}
+
 static void write_process(const api_server_t *srv, api_buf_t *b)
 {
     char v[API_PROM_SECONDS_BUF];
@@ -228,6 +270,7 @@ static void write_process(const api_server_t *srv, api_buf_t *b)
         api_prom_sample_u64(b, "process_virtual_memory_bytes", NULL, 0,
                             (uint64_t)vsz * (uint64_t)page);
     }
+    write_heap(srv, b);
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) == 0) {
         uint64_t ns = ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000u +

@@ -223,6 +223,7 @@ static err_t money_currency(kw_t *w, const char *cur)
     err_t e = store_business_units(w->snap, cur, store_q_names_add, &units);
     if (e)
         return err_set(w->msg, e, "listing business units in %s: %s", cur, err_str(e));
+    store_q_names_sort(&units); /* series in the same order for the same events */
     e = money_scope(w, cur, digits, NULL);
     for (size_t i = 0; !e && i < units.n; i++)
         e = money_scope(w, cur, digits, units.v[i]);

@@ -18,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -35,6 +36,14 @@
 #include "kpi_tz.h"
 
 #define REQ_ARENA_CAP (64u << 20) /* per-request scratch memory */
+#define CONN_MEMORY (256u << 10)  /* libmicrohttpd's pool per connection: headers, arguments */
+/* What a request line may hold. libmicrohttpd 0.9.75 stores each query
+   argument in the connection's pool and ignores a failure there: past
+   ~3,000 arguments it logged 431 and left the client waiting. These bounds
+   keep every line it accepts within the pool; kpid's endpoints take a
+   dozen arguments. */
+#define URI_MAX (32u << 10)
+#define QUERY_PARAMS_MAX 1000u
 #define DEFAULT_MAX_BODY (256u << 20)
 #define DEFAULT_MAX_BATCH 1000000u
 
@@ -371,12 +380,22 @@ void api_buf_csv_field(api_buf_t *b, const char *s)
 
 /* ---- health ------------------------------------------------------------- */
 
+/* Open, so that probes need no key; but the counts span every unit. With
+   keys configured they go only to a valid unscoped key that may read: a
+   request without one gets the status alone (issue 18). */
 static enum MHD_Result health_get(api_req_t *req)
 {
     store_stats_t st;
     err_t e = store_stats(req->srv->opts.store, &st);
     if (e)
         return api_send_error(req, e, "store unavailable: %s", err_str(e));
+    const api_keyring_t *ring = __atomic_load_n(&req->srv->ring, __ATOMIC_ACQUIRE);
+    err_msg_t am = {{0}};
+    if (ring->n > 0 &&
+        (api_auth_check(req, API_ROLE_READ, &am) != ERR_OK || api_auth_scoped(req))) {
+        req->key = NULL;
+        return api_send_json(req, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"));
+    }
     json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:s,s:s}", "status", "ok", "version", "0.1.0", "events",
                           (json_int_t)st.events, "pending", (json_int_t)st.pending, "time_zone",
                           st.tz, "base_currency", st.base_currency);
@@ -471,9 +490,15 @@ typedef struct watch_conn {
     struct watch_conn *prev, *next;
     struct api_watch *w;
     int fd;
-    struct timespec since; /* when the request now being received began */
-    bool busy;             /* fully received: handled or answered now */
-    bool cut;              /* already shut down by the watchdog */
+    struct timespec since;  /* when the request now being received began */
+    bool busy;              /* fully received: handled or answered now */
+    bool cut;               /* already shut down by the watchdog */
+    bool headers_in;        /* the request's headers have arrived: its body is due */
+    uint64_t body;          /* body bytes received so far */
+    uint64_t window_body;   /* ... when the current rate window began */
+    struct timespec window; /* start of the current rate window */
+    bool refused;           /* answered by uri_check: the request is not handled */
+    unsigned served;        /* requests completed on this connection */
 } watch_conn_t;
 
 struct api_watch {
@@ -482,7 +507,10 @@ struct api_watch {
     watch_conn_t head; /* sentinel of the circular list */
     bool stop;
     pthread_t thread;
-    unsigned timeout_s;
+    unsigned timeout_s;        /* request_timeout_s: headers and body */
+    unsigned header_timeout_s; /* headers alone */
+    unsigned min_rate;         /* body bytes per second, over each window */
+    unsigned window_s;
     FILE *log;
 };
 
@@ -507,14 +535,46 @@ static void *watch_main(void *arg)
         struct timespec now;
         (void)clock_gettime(CLOCK_MONOTONIC, &now);
         for (watch_conn_t *c = w->head.next; c != &w->head; c = c->next) {
-            if (c->busy || c->cut || since_s(&c->since, &now) < (double)w->timeout_s)
+            if (c->busy || c->cut)
+                continue;
+            char why[160] = "";
+            double age = since_s(&c->since, &now);
+            if (age >= (double)w->timeout_s) {
+                snprintf(why, sizeof why,
+                         "took more than %us to send its request "
+                         "(request_timeout_s)",
+                         w->timeout_s);
+            } else if (!c->headers_in && age >= (double)w->header_timeout_s) {
+                /* Idle keep-alive connections land here too (a client that
+                   sends nothing for this long is not sending a request);
+                   closing those is routine, so only a connection that never
+                   completed a request is logged. */
+                if (c->served == 0)
+                    snprintf(why, sizeof why,
+                             "took more than %us to send its headers "
+                             "(header_timeout_s)",
+                             w->header_timeout_s);
+                else
+                    snprintf(why, sizeof why, "-");
+            } else if (c->headers_in && since_s(&c->window, &now) >= (double)w->window_s) {
+                /* Each window must bring min_rate bytes a second of body:
+                   a trickle (a small chunk every few seconds) holding a
+                   worker and an ingest slot is cut within one window. */
+                double span = since_s(&c->window, &now);
+                uint64_t got = c->body - c->window_body;
+                if ((double)got < (double)w->min_rate * span)
+                    snprintf(why, sizeof why,
+                             "sent its body at %.0f bytes/s over %.0fs, "
+                             "less than min_body_rate %u",
+                             (double)got / span, span, w->min_rate);
+                c->window = now;
+                c->window_body = c->body;
+            }
+            if (why[0] == '\0')
                 continue;
             /* Log first: once the client sees the close, the line is there. */
-            if (w->log != NULL) {
-                fprintf(w->log,
-                        "kpid: closed a connection that took more than %us to send its request "
-                        "(request_timeout_s)\n",
-                        w->timeout_s);
+            if (w->log != NULL && strcmp(why, "-") != 0) {
+                fprintf(w->log, "kpid: closed a connection that %s\n", why);
                 fflush(w->log);
             }
             (void)shutdown(c->fd, SHUT_RDWR);
@@ -556,6 +616,70 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
         fflush(srv->opts.log);
     }
     return MHD_NO;
+}
+
+/*
+ * Called by libmicrohttpd with the request line's URI before it parses the
+ * query arguments. A line beyond URI_MAX / QUERY_PARAMS_MAX is answered
+ * here, directly on the socket, because libmicrohttpd would not answer it
+ * (above): 414 or 431 with kpid's JSON error, then the sending side is shut
+ * so the client sees the end; libmicrohttpd closes the connection when it
+ * next reads or writes. Over TLS no plain answer can be written: the
+ * connection is shut at once (the client sees a close, not a 60 s wait).
+ * Returns NULL: the request context is created in on_request as usual.
+ */
+static watch_conn_t *watch_of(struct MHD_Connection *conn);
+
+static void *uri_check(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    api_server_t *srv = cls;
+    size_t len = uri != NULL ? strlen(uri) : 0;
+    const char *q = uri != NULL ? strchr(uri, '?') : NULL;
+    size_t params = 0;
+    for (const char *p = q; p != NULL && *p != '\0'; p++)
+        params += *p == '?' || *p == '&';
+    if (len <= URI_MAX && params <= QUERY_PARAMS_MAX)
+        return NULL;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci == NULL)
+        return NULL;
+    /* libmicrohttpd parses the arguments right after this call, from the
+       same (writable) line buffer uri points into; an argument list that
+       does not fit its pool leaves the connection in a broken state (seen
+       to crash it at shutdown). The request is refused anyway, so its
+       query is cut to nothing first: only an empty list is parsed. */
+    if (q != NULL)
+        ((char *)q)[1] = '\0';
+    watch_conn_t *wc = watch_of(conn);
+    if (wc != NULL) {
+        pthread_mutex_lock(&wc->w->mu);
+        wc->refused = true;
+        pthread_mutex_unlock(&wc->w->mu);
+    }
+    if (srv->tls_cert == NULL) {
+        char msg[160], body[320], head[512];
+        unsigned status =
+            len > URI_MAX ? MHD_HTTP_URI_TOO_LONG : MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE;
+        if (len > URI_MAX)
+            snprintf(msg, sizeof msg, "the request URI has %zu bytes, at most %u", len, URI_MAX);
+        else
+            snprintf(msg, sizeof msg, "the request has %zu query parameters, at most %u", params,
+                     QUERY_PARAMS_MAX);
+        int bl = snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
+                          err_code(ERR_TOO_LARGE), msg);
+        int hl = snprintf(
+            head, sizeof head,
+            "HTTP/1.1 %u %s\r\nConnection: close\r\nContent-Type: application/json"
+            "\r\nContent-Length: %d\r\n\r\n%s",
+            status, len > URI_MAX ? "URI Too Long" : "Request Header Fields Too Large", bl, body);
+        if (hl > 0 && (size_t)hl < sizeof head)
+            (void)send(ci->connect_fd, head, (size_t)hl, MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)shutdown(ci->connect_fd, SHUT_WR);
+    } else {
+        (void)shutdown(ci->connect_fd, SHUT_RDWR);
+    }
+    return NULL;
 }
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -626,7 +750,46 @@ static void watch_request_done(struct MHD_Connection *conn)
         return;
     pthread_mutex_lock(&c->w->mu);
     c->busy = false;
+    c->headers_in = false;
+    c->refused = false;
+    c->served++;
+    c->body = c->window_body = 0;
     (void)clock_gettime(CLOCK_MONOTONIC, &c->since);
+    pthread_mutex_unlock(&c->w->mu);
+}
+
+static bool watch_refused(struct MHD_Connection *conn)
+{
+    watch_conn_t *c = watch_of(conn);
+    if (c == NULL)
+        return false;
+    pthread_mutex_lock(&c->w->mu);
+    bool r = c->refused;
+    pthread_mutex_unlock(&c->w->mu);
+    return r;
+}
+
+/* The headers of the request on conn are in: the body's rate is watched
+   from now. */
+static void watch_headers_in(struct MHD_Connection *conn)
+{
+    watch_conn_t *c = watch_of(conn);
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->w->mu);
+    c->headers_in = true;
+    c->body = c->window_body = 0;
+    (void)clock_gettime(CLOCK_MONOTONIC, &c->window);
+    pthread_mutex_unlock(&c->w->mu);
+}
+
+static void watch_body(struct MHD_Connection *conn, size_t n)
+{
+    watch_conn_t *c = watch_of(conn);
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->w->mu);
+    c->body += n;
     pthread_mutex_unlock(&c->w->mu);
 }
 
@@ -637,6 +800,9 @@ static err_t watch_start(api_server_t *srv, err_msg_t *msg)
         return err_set(msg, ERR_NOMEM, "out of memory");
     w->head.next = w->head.prev = &w->head;
     w->timeout_s = srv->opts.request_timeout_s;
+    w->header_timeout_s = srv->opts.header_timeout_s;
+    w->min_rate = srv->opts.min_body_rate;
+    w->window_s = srv->opts.rate_window_s;
     w->log = srv->opts.log;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
@@ -679,6 +845,22 @@ static enum MHD_Result route_admit(api_req_t *req)
     if (e) {
         req->answered = true;
         return api_send_error(req, e, "%s", m.text);
+    }
+    /* A declared body over the limit is refused now, before a byte of it
+       is read (with Expect: 100-continue, before the client sends it). */
+    const char *cl =
+        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl != NULL) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(cl, &end, 10);
+        size_t cap = req->srv->opts.max_body_bytes;
+        if (end != cl && *end == '\0' && (errno == ERANGE || n > cap)) {
+            req->answered = true;
+            return api_send_error(req, ERR_TOO_LARGE,
+                                  "request body exceeds the limit of %zu bytes; split the batch",
+                                  cap);
+        }
     }
     if (req->route->role == API_ROLE_INGEST) {
         unsigned cap = req->srv->opts.ingest_queue;
@@ -791,6 +973,25 @@ static bool cache_answer(api_req_t *req, enum MHD_Result *ret)
     return true;
 }
 
+/*
+ * A large batch leaves its memory (events, strings, the store's write
+ * cache, Jansson's objects) freed but kept by glibc's allocator: freed
+ * chunks amid the heap, and per-thread arenas that only shrink from the top.
+ * Issue 18 measured 584 MB kept after one 95 MB POST, 1.34 GB after 24.
+ * After a batch of TRIM_AFTER_BYTES or more, malloc_trim(0) gives every
+ * arena's free pages back (it walks the free lists, a few ms: worth it only
+ * after a batch that took far longer). Other requests are small.
+ */
+#define TRIM_AFTER_BYTES (4u << 20)
+
+static void heap_return(api_server_t *srv, uint64_t body_bytes)
+{
+    if (body_bytes < TRIM_AFTER_BYTES)
+        return;
+    (void)malloc_trim(0);
+    __atomic_add_fetch(&srv->trims, 1, __ATOMIC_RELAXED);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -800,6 +1001,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     api_req_t *req = *con_cls;
 
     if (req == NULL) {
+        if (watch_refused(conn))
+            return MHD_NO; /* answered by uri_check: close, do not handle */
         req = calloc(1, sizeof *req);
         if (req == NULL)
             return MHD_NO;
@@ -818,6 +1021,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             if (req->path_rest == NULL)
                 return MHD_NO;
         }
+        watch_headers_in(conn);
         if (req->route == NULL) {
             /* Answer at the end of the upload (if any); remember why. */
             req->body_rejected = true;
@@ -836,6 +1040,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         size_t n = *upload_data_size;
         *upload_data_size = 0; /* consumed, whatever we do with it */
         req->body_bytes += n;
+        watch_body(conn, n);
         if (req->body_rejected)
             return MHD_YES; /* drain: the answer is already decided */
         size_t cap = srv->opts.max_body_bytes;
@@ -893,6 +1098,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->free_state = NULL;
         req->ingest_slot = false;
         __atomic_sub_fetch(&srv->ingest, 1, __ATOMIC_SEQ_CST);
+        heap_return(srv, req->body_bytes);
     }
     return r;
 }
@@ -1042,6 +1248,10 @@ static void server_free(api_server_t *srv)
 #define DEFAULT_MAX_CONNECTIONS 256u
 #define DEFAULT_CONNECTION_TIMEOUT_S 60u
 #define DEFAULT_REQUEST_TIMEOUT_S 300u
+#define DEFAULT_MAX_PER_IP 64u /* a quarter of max_connections: four clients cannot fill it */
+#define DEFAULT_HEADER_TIMEOUT_S 10u
+#define DEFAULT_MIN_BODY_RATE 1024u /* bytes/s: a modem is faster; a trickle is not */
+#define DEFAULT_RATE_WINDOW_S 10u
 #define DEFAULT_INGEST_QUEUE 8u /* at most; half the workers when fewer */
 #define DEFAULT_MIN_THREADS 8u
 
@@ -1063,6 +1273,14 @@ err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *ms
         o->connection_timeout_s = DEFAULT_CONNECTION_TIMEOUT_S;
     if (o->request_timeout_s == 0)
         o->request_timeout_s = DEFAULT_REQUEST_TIMEOUT_S;
+    if (o->max_connections_per_ip == 0)
+        o->max_connections_per_ip = DEFAULT_MAX_PER_IP;
+    if (o->header_timeout_s == 0)
+        o->header_timeout_s = DEFAULT_HEADER_TIMEOUT_S;
+    if (o->min_body_rate == 0)
+        o->min_body_rate = DEFAULT_MIN_BODY_RATE;
+    if (o->rate_window_s == 0)
+        o->rate_window_s = DEFAULT_RATE_WINDOW_S;
     /* A batch commit holds its worker for its sync to disk, so a pool of
        one thread per CPU leaves queries waiting behind ingest (bench/load.py:
        query p50 200 ms with 2 workers, 1-8 ms with 8, on 2 CPUs). Workers
@@ -1161,7 +1379,13 @@ err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *ms
         MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s,
         /* a hard cap only a race of simultaneous accepts can reach (see on_accept) */
         MHD_OPTION_CONNECTION_LIMIT, o->max_connections + threads,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256u << 10),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+        /* counted over the whole pool (libmicrohttpd keeps it in the master
+           daemon): one address cannot take every connection */
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_connections_per_ip,
+        /* sees the request line before libmicrohttpd parses its arguments
+           (uri_check) */
+        MHD_OPTION_URI_LOG_CALLBACK, uri_check, srv,
         tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
         srv->tls_key,
         /* TLS 1.2 and 1.3 only, with GnuTLS's default ciphers for them */

@@ -55,12 +55,16 @@ typedef struct cmd_config {
     size_t n_keys;
     char tls_cert[CMD_PATH_MAX]; /* "tls": {"cert": PATH, "key": PATH}; "" = plain HTTP */
     char tls_key[CMD_PATH_MAX];
-    uint64_t max_batch_events;     /* events per POST */
-    unsigned max_connections;      /* open connections */
-    unsigned connection_timeout_s; /* idle connection closed after */
-    unsigned request_timeout_s;    /* a request must arrive within */
-    unsigned ingest_queue;         /* POST /v1/events in progress at once */
-    unsigned response_cache_mb;    /* KPI answers kept while the store is unchanged; 0 = off */
+    uint64_t max_batch_events;       /* events per POST */
+    unsigned max_connections;        /* open connections */
+    unsigned connection_timeout_s;   /* idle connection closed after */
+    unsigned request_timeout_s;      /* a request must arrive within */
+    unsigned max_connections_per_ip; /* open connections from one address */
+    unsigned header_timeout_s;       /* a request's headers must arrive within */
+    unsigned min_body_rate;          /* body bytes/s over each rate window */
+    unsigned rate_window_s;          /* the window of min_body_rate */
+    unsigned ingest_queue;           /* POST /v1/events in progress at once */
+    unsigned response_cache_mb;      /* KPI answers kept while the store is unchanged; 0 = off */
 } cmd_config_t;
 
 void cmd_config_default(cmd_config_t *cfg);

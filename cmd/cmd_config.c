@@ -351,6 +351,10 @@ static err_t get_limit(const char *key, json_t *v, cmd_config_t *cfg, bool *matc
         {"max_connections", 1, 100000, &cfg->max_connections, NULL},
         {"connection_timeout_s", 1, 86400, &cfg->connection_timeout_s, NULL},
         {"request_timeout_s", 1, 86400, &cfg->request_timeout_s, NULL},
+        {"max_connections_per_ip", 1, 100000, &cfg->max_connections_per_ip, NULL},
+        {"header_timeout_s", 1, 86400, &cfg->header_timeout_s, NULL},
+        {"min_body_rate", 1, 1u << 30, &cfg->min_body_rate, NULL},
+        {"rate_window_s", 1, 3600, &cfg->rate_window_s, NULL},
         {"ingest_queue", 1, 1024, &cfg->ingest_queue, NULL},
         {"response_cache_mb", 0, 65536, &cfg->response_cache_mb, NULL},
     };
@@ -443,7 +447,9 @@ err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg)
                     "base_currency, threads, max_body_bytes, aging_buckets, weekend, "
                     "holidays, slas, reports_dir, schedules, dashboard_goals, api_keys, tls, "
                     " max_batch_events, max_connections, "
-                    "connection_timeout_s, request_timeout_s, ingest_queue, response_cache_mb)",
+                    "connection_timeout_s, request_timeout_s, max_connections_per_ip, "
+                    "header_timeout_s, min_body_rate, rate_window_s, ingest_queue, "
+                    "response_cache_mb)",
                     path, key);
         }
         if (e)

@@ -209,6 +209,10 @@ int cmd_serve_main(int argc, char **argv)
         .max_connections = cfg.max_connections,
         .connection_timeout_s = cfg.connection_timeout_s,
         .request_timeout_s = cfg.request_timeout_s,
+        .max_connections_per_ip = cfg.max_connections_per_ip,
+        .header_timeout_s = cfg.header_timeout_s,
+        .min_body_rate = cfg.min_body_rate,
+        .rate_window_s = cfg.rate_window_s,
         .ingest_queue = cfg.ingest_queue,
         .response_cache_bytes = (size_t)cfg.response_cache_mb << 20,
     };

@@ -5,6 +5,12 @@
  * of its non-empty cells, all strings, handed to the same validation as
  * JSON input. A row with another number of cells than the header is a
  * broken row; it does not stop the rows after it.
+ *
+ * Memory: a row is held until its end, so what one row may cost is bounded
+ * by the limits checked *before* each byte or cell is stored: at most
+ * COLL_ITEM_MAX bytes and COLL_CSV_CELLS_MAX cells (their offsets). Past
+ * either the row is only counted (and reported as broken), never stored;
+ * a body of one endless row of commas costs the same as a 1 MiB row.
  */
 #include "coll_int.h"
 
@@ -31,8 +37,10 @@ struct coll_csv {
     bool after_cr;
     bool row_started; /* any byte of the current row seen */
     bool too_big;
-    size_t line;     /* physical line being read, 1-based */
-    size_t row_line; /* line where the current row started */
+    bool too_many_cells;
+    const char *header_problem; /* a broken header: every row is refused */
+    size_t line;                /* physical line being read, 1-based */
+    size_t row_line;            /* line where the current row started */
     size_t row_bytes;
 };
 
@@ -52,6 +60,8 @@ static bool cells_add_byte(cells_t *c, char b)
 
 static bool cells_end_cell(cells_t *c)
 {
+    if (c->n == COLL_CSV_CELLS_MAX)
+        return true; /* the caller reports the row; nothing more is stored */
     if (!cells_add_byte(c, '\0'))
         return false;
     if (c->n == c->ncap) {
@@ -99,17 +109,30 @@ static void row_reset(coll_csv_t *c)
     c->row.cur = 0;
     c->row_started = false;
     c->too_big = false;
+    c->too_many_cells = false;
     c->row_bytes = 0;
     c->quote_seen = false;
 }
 
+/* Bytes of cell i: cells are stored one after another, each with its
+   terminator, so a NUL inside a cell is kept and counted, not a cut. */
+static size_t cell_len(const cells_t *r, size_t i)
+{
+    size_t end = i + 1 < r->n ? r->off[i + 1] : r->len;
+    return end - r->off[i] - 1;
+}
+
 static err_t end_row(coll_csv_t *c)
 {
-    if (!cells_end_cell(&c->row))
+    if (c->row.n == COLL_CSV_CELLS_MAX)
+        c->too_many_cells = true;
+    else if (!c->too_big && !cells_end_cell(&c->row))
         return ERR_NOMEM;
+    else if (c->too_big && c->row.n == 0 && !cells_end_cell(&c->row))
+        return ERR_NOMEM; /* one (truncated) cell, so the row is no blank line */
     cells_t *r = &c->row;
     /* A blank line is no row at all. */
-    if (r->n == 1 && r->buf[r->off[0]] == '\0' && !c->quote_seen) {
+    if (!c->too_big && r->n == 1 && cell_len(r, 0) == 0 && !c->quote_seen) {
         row_reset(c);
         return ERR_OK;
     }
@@ -123,12 +146,22 @@ static err_t end_row(coll_csv_t *c)
             c->header[i] = strdup(r->buf + r->off[i]);
             if (c->header[i] == NULL)
                 return ERR_NOMEM;
+            if (strlen(c->header[i]) != cell_len(r, i))
+                c->header_problem = "a name in the header row contains a NUL character";
         }
+        if (c->too_big || c->too_many_cells)
+            c->header_problem = "the header row is longer than 1 MiB or has too many cells";
         row_reset(c);
         return ERR_OK;
     }
     if (c->too_big) {
         e = c->fn(c->ctx, c->row_line, NULL, "row longer than 1 MiB");
+    } else if (c->too_many_cells) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "row has more than %u cells", (unsigned)COLL_CSV_CELLS_MAX);
+        e = c->fn(c->ctx, c->row_line, NULL, msg);
+    } else if (c->header_problem != NULL) {
+        e = c->fn(c->ctx, c->row_line, NULL, c->header_problem);
     } else if (r->n != c->n_header) {
         char msg[96];
         snprintf(msg, sizeof msg, "row has %zu cells, the header has %zu", r->n, c->n_header);
@@ -139,9 +172,12 @@ static err_t end_row(coll_csv_t *c)
             return ERR_NOMEM;
         for (size_t i = 0; i < r->n; i++) {
             const char *cell = r->buf + r->off[i];
-            if (cell[0] == '\0' || c->header[i][0] == '\0')
+            size_t len = cell_len(r, i);
+            if (len == 0 || c->header[i][0] == '\0')
                 continue; /* empty cell: the field is absent */
-            json_t *s = json_string(cell);
+            /* With its length, so that a NUL reaches the field rules and is
+               refused exactly as JSON's \u0000 is, not cut off. */
+            json_t *s = json_stringn(cell, len);
             if (s == NULL) { /* not UTF-8 */
                 json_decref(obj);
                 char msg[96];
@@ -189,7 +225,10 @@ err_t coll_csv_feed(coll_csv_t *c, const char *buf, size_t len)
         }
         c->quote_seen = false;
         if (b == ',') {
-            if (!cells_end_cell(&c->row))
+            /* Checked before storing: a row past its limits is only counted. */
+            if (c->row.n == COLL_CSV_CELLS_MAX)
+                c->too_many_cells = true;
+            if (!c->too_big && !c->too_many_cells && !cells_end_cell(&c->row))
                 return ERR_NOMEM;
             continue;
         }

@@ -14,6 +14,9 @@
 #include "kpi_arena.h"
 
 #define COLL_ITEM_MAX (1u << 20) /* bytes of one item (object, line, CSV row) */
+/* Cells of one CSV row: an event has about 20 fields, unknown ones are
+   capped at 64 KiB in all; the cap bounds a row's cell offsets. */
+#define COLL_CSV_CELLS_MAX 4096u
 
 /*
  * Validate one object into *ev (strings allocated in `arena`). On failure

@@ -135,25 +135,158 @@ static err_t take_object(coll_parser_t *p, json_t *obj, size_t index, size_t lin
     return e;
 }
 
+/*
+ * A raw NUL byte inside a JSON string is a syntax error to Jansson, while
+ * an escaped one (\u0000) reaches the field rules, which refuse it naming
+ * the field. One rule for every format (CSV cells keep their NULs too):
+ * raw NULs inside strings are rewritten as \u0000 before parsing, so they
+ * get the same error. A new buffer (at most 6x the item), or NULL.
+ */
+static char *escape_raw_nuls(const char *data, size_t len, size_t *out_len)
+{
+    size_t nuls = 0;
+    for (size_t i = 0; i < len; i++)
+        nuls += data[i] == '\0';
+    char *out = malloc(len + 5 * nuls + 1);
+    if (out == NULL)
+        return NULL;
+    size_t o = 0;
+    bool in_str = false, esc = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = data[i];
+        if (c == '\0' && in_str) {
+            memcpy(out + o, "\\u0000", 6);
+            o += 6;
+            esc = false;
+            continue;
+        }
+        out[o++] = c;
+        if (esc)
+            esc = false;
+        else if (in_str && c == '\\')
+            esc = true;
+        else if (c == '"')
+            in_str = !in_str;
+    }
+    *out_len = o;
+    return out;
+}
+
+/* End of the JSON string token whose opening quote is at p (valid JSON). */
+static const char *string_end(const char *p, const char *end)
+{
+    for (p++; p < end; p++) {
+        if (*p == '\\')
+            p++;
+        else if (*p == '"')
+            return p + 1;
+    }
+    return end;
+}
+
+/* Past the JSON value at p: a string, a nested object/array, or a scalar. */
+static const char *value_end(const char *p, const char *end)
+{
+    if (p < end && *p == '"')
+        return string_end(p, end);
+    int depth = 0;
+    while (p < end) {
+        char c = *p;
+        if (c == '"') {
+            p = string_end(p, end);
+            continue;
+        }
+        if (c == '{' || c == '[')
+            depth++;
+        else if (c == '}' || c == ']') {
+            if (depth == 0)
+                return p;
+            if (--depth == 0)
+                return p + 1;
+        } else if (depth == 0 && (c == ',' || is_ws(c)))
+            return p;
+        p++;
+    }
+    return p;
+}
+
+static bool key_is_amount(const char *k, const char *kend)
+{
+    if (memchr(k, '\\', (size_t)(kend - k)) == NULL)
+        return kend - k == 8 && memcmp(k, "\"amount\"", 8) == 0;
+    /* An escaped key ("\u0061mount"): let Jansson decode it. */
+    json_t *s = json_loadb(k, (size_t)(kend - k), JSON_DECODE_ANY, NULL);
+    bool is = json_is_string(s) && strcmp(json_string_value(s), "amount") == 0;
+    json_decref(s);
+    return is;
+}
+
+/*
+ * docs/events.md: an amount has no exponent. Jansson reads 1e2 as the real
+ * 100.0 and keeps no trace of how it was written, so when the top-level
+ * "amount" of an object Jansson accepted is a real, its text is looked at.
+ */
+static bool amount_has_exponent(const char *p, size_t len)
+{
+    const char *end = p + len;
+    while (p < end && *p != '{')
+        p++;
+    p++;
+    while (p < end) {
+        while (p < end && (is_ws(*p) || *p == ','))
+            p++;
+        if (p >= end || *p != '"')
+            return false;
+        const char *k = p;
+        p = string_end(p, end);
+        bool amount = key_is_amount(k, p);
+        while (p < end && (is_ws(*p) || *p == ':'))
+            p++;
+        const char *v = p;
+        p = value_end(p, end);
+        if (amount)
+            return memchr(v, 'e', (size_t)(p - v)) != NULL || memchr(v, 'E', (size_t)(p - v));
+    }
+    return false;
+}
+
 static err_t take_text(coll_parser_t *p, const char *data, size_t len, size_t line, bool too_big)
 {
     size_t index = p->items++;
     if (too_big)
         return report(p, index, line, ERR_TOO_LARGE, NULL, "",
                       "item larger than 1 MiB; events are small, is this one event?");
+    char *escaped = NULL;
+    if (len > 0 && memchr(data, '\0', len) != NULL) { /* data is NULL for an empty item */
+        escaped = escape_raw_nuls(data, len, &len);
+        if (escaped == NULL)
+            return ERR_NOMEM;
+        data = escaped;
+    }
     json_error_t je;
     /* The common flat object is read by the fast reader; everything else,
        and every error, by Jansson. */
     json_t *j = coll_fast_object(data, len);
     if (j == NULL)
         j = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+    err_t e;
     if (j == NULL) {
         char msg[200];
         snprintf(msg, sizeof msg, "not valid JSON: %s (column %d)", je.text, je.column);
-        return report(p, index, line, ERR_PARSE, NULL, "", msg);
+        e = report(p, index, line, ERR_PARSE, NULL, "", msg);
+    } else if (json_is_real(json_object_get(j, "amount")) && amount_has_exponent(data, len)) {
+        const char *id = json_string_value(json_object_get(j, "id"));
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "amount: %.17g is written with an exponent; an amount is a decimal "
+                 "without one (docs/events.md)",
+                 json_real_value(json_object_get(j, "amount")));
+        e = report(p, index, line, ERR_BAD_AMOUNT, id, "amount", msg);
+    } else {
+        e = take_object(p, j, index, line);
     }
-    err_t e = take_object(p, j, index, line);
     json_decref(j);
+    free(escaped);
     return e;
 }
 
@@ -421,8 +554,13 @@ static coll_format_t sniff(const char *b, size_t n, bool at_end)
     size_t i = 0;
     while (i < n && is_ws(b[i]))
         i++;
+    /* Only blanks so far: held, but no more than an item's worth (a body of
+       endless blanks must not be buffered whole); then it is JSON, as an
+       all-blank body is. */
     if (i == n)
-        return at_end ? COLL_FMT_JSON : COLL_FMT_AUTO;
+        return at_end || n > COLL_ITEM_MAX ? COLL_FMT_JSON : COLL_FMT_AUTO;
+    if (i > COLL_ITEM_MAX) /* the same, however the blanks were chunked */
+        return COLL_FMT_JSON;
     if (b[i] == '[')
         return COLL_FMT_JSON;
     if (b[i] != '{')

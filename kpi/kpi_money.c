@@ -99,8 +99,10 @@ err_t kpi_amount_parse(const char *s, size_t len, int digits, int64_t *minor_out
         return ERR_BAD_AMOUNT;
     size_t i = 0;
     bool neg = false;
-    if (i < len && (s[i] == '+' || s[i] == '-')) {
-        neg = s[i] == '-';
+    /* Only '-': docs/events.md's grammar has no '+', and a sign the
+       grammar does not have must be refused, not silently dropped. */
+    if (i < len && s[i] == '-') {
+        neg = true;
         i++;
     }
     /* Accumulate the magnitude as a negative number so INT64_MIN parses. */

@@ -35,7 +35,7 @@ err_t kpi_mul_i64(int64_t *acc, int64_t v) KPID_MUST_USE;
 /*
  * Parse a decimal amount ("1250.00", "-3.5", "+7", "0.125") into minor units
  * for a currency with `digits` fraction digits. Rules:
- *   - optional sign, at least one integer digit, optional '.' followed by at
+ *   - optional '-' (no '+'), at least one integer digit, optional '.' followed by at
  *     least one digit; no exponent, no thousands separators, no spaces;
  *   - fewer fraction digits than `digits` are padded ("3.5" USD = 350);
  *   - more fraction digits -> ERR_TOO_MANY_DECIMALS, even if they are zeros

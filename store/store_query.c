@@ -9,6 +9,7 @@
  */
 #include "store_query.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_int.h"
@@ -357,6 +358,17 @@ err_t store_q_names_add(void *ctx, const char *name)
     return ERR_OK;
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void store_q_names_sort(store_q_names_t *ns)
+{
+    if (ns->n > 1)
+        qsort(ns->v, ns->n, sizeof *ns->v, name_cmp);
+}
+
 static void aging_sum(kpi_aging_t *into, const kpi_aging_t *g)
 {
     for (size_t b = 0; b < into->n_buckets; b++) {
@@ -392,6 +404,9 @@ err_t store_q_aging(store_snap_t *snap, const store_scope_t *sc, const store_q_a
         e = store_business_units(snap, sc->currency, store_q_names_add, &ns);
     else if (!e && rq->group_by == STORE_Q_GROUP_CUSTOMER)
         e = store_parties(snap, sc->currency, sc->business_unit, store_q_names_add, &ns);
+    /* Groups by name, not by first appearance (issue 18). */
+    if (!e)
+        store_q_names_sort(&ns);
     if (!e && ns.n > 0) {
         out->groups = kpi_arena_alloc(arena, ns.n * sizeof *out->groups);
         out->keys = ns.v;

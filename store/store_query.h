@@ -45,6 +45,11 @@ typedef struct store_q_names {
    arena is full, ERR_TOO_LARGE past STORE_Q_NAMES_MAX names. */
 err_t store_q_names_add(void *ctx, const char *name) KPID_MUST_USE;
 
+/* Sort the names by their bytes (strcmp). The store lists names in order
+   of first appearance, which differs between a store and a re-ingest of
+   the same events; every list shown to users is put in this order. */
+void store_q_names_sort(store_q_names_t *ns);
+
 /* ---- period series: DSO, CEI, DPO, roll-forward, SLA, FTQ ---------------- */
 
 typedef enum store_q_series {

@@ -53,6 +53,16 @@
     return q.toString();
   }
 
+  // Like Promise.all, but when several calls fail the error shown is the
+  // first in the list, not whichever answer arrived first: the same page
+  // says the same thing however the server's answers were timed.
+  async function allInOrder(calls) {
+    const done = await Promise.allSettled(calls);
+    const bad = done.find((d) => d.status === "rejected");
+    if (bad) throw bad.reason;
+    return done.map((d) => d.value);
+  }
+
   async function api(path, params) {
     const url = path + (params ? "?" + query(params) : "");
     const r = await fetch(url, { headers: { Accept: "application/json" } });
@@ -493,7 +503,7 @@
       const series = { from, to: asOfStr, interval: st.interval, business_unit: bu, currency };
       const cur = meta.currency;
 
-      const [aging, agingPrev, agingCust, dso, add, cei, ftqInv, ftqBill, ...slas] = await Promise.all([
+      const [aging, agingPrev, agingCust, dso, add, cei, ftqInv, ftqBill, ...slas] = await allInOrder([
         api("/v1/aging", { as_of: asOfStr, group_by: "business_unit", business_unit: bu, currency }),
         api("/v1/aging", { as_of: prevEnd, business_unit: bu, currency }),
         api("/v1/aging", { as_of: asOfStr, group_by: "customer", business_unit: bu, currency }),

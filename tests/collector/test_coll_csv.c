@@ -55,10 +55,69 @@ static void test_open_quote(void)
     sink_free(&s);
 }
 
+/* Issue 18: a row is bounded before it is stored: past 4,096 cells or
+   1 MiB it is reported, and the rows after it are read as before. */
+static void test_row_limits(void)
+{
+    size_t n = 5000 * 2 + 256;
+    char *text = malloc(n);
+    REQUIRE(text != NULL);
+    size_t o = (size_t)snprintf(text, n, "id,type,time,customer,reason\n");
+    for (int i = 0; i < 5000; i++)
+        text[o++] = ',';
+    o += (size_t)snprintf(text + o, n - o, "\nok,credit.hold_set,2025-01-01,ACME,late\n");
+    sink_t s;
+    sink_init(&s);
+    CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_CSV, text));
+    REQUIRE(s.n_err == 1);
+    CHECK(strstr(s.err[0].message, "more than 4096 cells") != NULL);
+    CHECK_INT(1, s.n_ev);
+    sink_free(&s);
+    /* exactly 4,096 cells is a row like any other (here: the wrong width) */
+    o = (size_t)snprintf(text, n, "id,type,time,customer,reason\n");
+    for (int i = 0; i < 4095; i++)
+        text[o++] = ',';
+    text[o++] = '\n';
+    text[o] = '\0';
+    sink_init(&s);
+    CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_CSV, text));
+    REQUIRE(s.n_err == 1);
+    CHECK(strstr(s.err[0].message, "row has 4096 cells") != NULL);
+    sink_free(&s);
+    /* a header too wide refuses every row */
+    o = 0;
+    for (int i = 0; i < 5000; i++)
+        text[o++] = ',';
+    o += (size_t)snprintf(text + o, n - o, "\nok,credit.hold_set,2025-01-01,ACME,late\n");
+    sink_init(&s);
+    CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_CSV, text));
+    CHECK_INT(0, s.n_ev);
+    REQUIRE(s.n_err == 1);
+    CHECK(strstr(s.err[0].message, "header row") != NULL);
+    sink_free(&s);
+    free(text);
+    /* a row over 1 MiB of commas: reported, nothing stored for it */
+    size_t big = (1u << 20) + 1000;
+    text = malloc(big + 128);
+    REQUIRE(text != NULL);
+    o = (size_t)snprintf(text, 128, "id,type,time,customer,reason\n");
+    memset(text + o, ',', big);
+    o += big;
+    snprintf(text + o, 100, "\nok,credit.hold_set,2025-01-01,ACME,late\n");
+    sink_init(&s);
+    CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_CSV, text));
+    REQUIRE(s.n_err == 1);
+    CHECK(strstr(s.err[0].message, "longer than 1 MiB") != NULL);
+    CHECK_INT(1, s.n_ev);
+    sink_free(&s);
+    free(text);
+}
+
 int main(void)
 {
     RUN(test_quoting_and_cells);
     RUN(test_open_quote);
+    RUN(test_row_limits);
     kpi_tz_free(test_utc);
     return test_summary();
 }

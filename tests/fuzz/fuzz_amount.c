@@ -27,14 +27,14 @@ static unsigned __int128 sat_mul_add(unsigned __int128 acc, unsigned m, unsigned
     return acc >= SAT ? SAT : acc;
 }
 
-/* The grammar: [+-]? DIGIT+ ( '.' DIGIT+ )?, no other byte. */
+/* The grammar: '-'? DIGIT+ ( '.' DIGIT+ )?, no other byte. */
 static err_t reference(const char *s, size_t len, int digits, int64_t *out)
 {
     if (digits < 0 || digits > 18)
         return ERR_BAD_AMOUNT;
     size_t i = 0;
     bool neg = false;
-    if (i < len && (s[i] == '+' || s[i] == '-'))
+    if (i < len && s[i] == '-')
         neg = s[i++] == '-';
     size_t int_start = i;
     unsigned __int128 mag = 0;

@@ -458,6 +458,75 @@ class ConfiguredMetricsTest(kpidtest.ServerTest):
                           if dict(k).get("business_unit") == self.UNIT})
 
 
+class HeapTest(unittest.TestCase):
+    """Issue 18: one 95 MB POST left 584 MB of heap, 24 of them 1.34 GB,
+    never given back. Now memory is returned after each large batch and
+    /metrics shows it: 20 large POSTs leave the anonymous resident memory
+    within GROWTH_MAX of where the first one left it. Measured on a release
+    build with these 20 POSTs: before 52 -> 405 MiB (+353), after 18 -> 88
+    MiB (+70); the ASan build (quarantine off) grows ~48 MiB."""
+
+    POSTS = 20
+    EVENTS = 25000  # ~4.3 MB of NDJSON: over the 4 MiB that triggers a trim
+    GROWTH_MAX = 128 << 20
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="kpid-heap-")
+        cfg = os.path.join(self.tmp, "kpid.json")
+        with open(cfg, "w") as f:
+            json.dump({"max_body_bytes": 16 << 20}, f)
+        env = dict(os.environ)
+        # Under AddressSanitizer freed memory waits in a 256 MiB quarantine,
+        # which would read as growth; without it, reuse is what is measured.
+        env["ASAN_OPTIONS"] = ":".join(x for x in (env.get("ASAN_OPTIONS"),
+                                                   "quarantine_size_mb=0") if x)
+        self.srv = kpidtest.Server(os.path.join(self.tmp, "data"), ["--config", cfg],
+                                   env=env).start()
+
+    def tearDown(self):
+        rc = self.srv.stop()
+        log = self.srv.log()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.assertEqual(rc, 0, log)
+        self.assertNotIn("Sanitizer", log)
+
+    def heap(self):
+        status, _, raw = self.srv.get("/metrics")
+        self.assertEqual(status, 200)
+        expo = parse_exposition(raw.decode())
+        def one(name):
+            return int(float(family(expo, name)[()]))
+        return {n: one("kpid_" + n) for n in ("heap_in_use_bytes", "heap_free_bytes",
+                                              "heap_trims_total", "memory_anonymous_bytes")}
+
+    def test_twenty_large_posts_leave_the_heap_bounded(self):
+        before = self.heap()
+        self.assertEqual(before["heap_trims_total"], 0)
+        after = []
+        for k in range(self.POSTS):
+            body = "".join(
+                json.dumps({"id": "h%d-%d" % (k, i), "type": "invoice.issued",
+                            "time": "2025-03-01", "invoice": "H-%d-%d" % (k, i),
+                            "customer": "C%d" % (i % 500), "amount": "%d.00" % (i + 1),
+                            "terms_days": 30, "business_unit": "u%d" % (i % 7)}) + "\n"
+                for i in range(self.EVENTS))
+            self.assertGreater(len(body), 4 << 20)
+            st, res, _ = self.srv.post("/v1/events", body, ctype="application/x-ndjson",
+                                       timeout=600)
+            self.assertEqual((st, res["accepted"]), (200, self.EVENTS))
+            after.append(self.heap())
+        first, last = after[0], after[-1]
+        print("\n     anonymous resident: before %d MiB, after 1 POST %d MiB, after %d %d MiB; "
+              "heap in use %d MiB, free kept %d MiB" % (
+                  before["memory_anonymous_bytes"] >> 20, first["memory_anonymous_bytes"] >> 20,
+                  self.POSTS, last["memory_anonymous_bytes"] >> 20,
+                  last["heap_in_use_bytes"] >> 20, last["heap_free_bytes"] >> 20),
+              file=sys.stderr)
+        self.assertEqual(last["heap_trims_total"], self.POSTS)
+        self.assertLessEqual(last["memory_anonymous_bytes"] - first["memory_anonymous_bytes"],
+                             self.GROWTH_MAX, after)
+
+
 if __name__ == "__main__":
     kpidtest.parse_args()
     unittest.main()

@@ -51,8 +51,14 @@ EVENTS = [
      "amount": "800.00", "due_date": "2025-03-05", "business_unit": "us"},
     {"id": "b2", "type": "bill.received", "time": "2025-02-04", "bill": "B-2", "vendor": "V",
      "amount": "200.00", "due_date": "2025-03-06", "business_unit": "emea"},
+    # a vendor and a currency only us has (issue 18: neither may show to emea)
+    {"id": "b3", "type": "bill.received", "time": "2025-02-05", "bill": "B-3", "vendor": "W-US",
+     "amount": "100.00", "due_date": "2025-03-07", "business_unit": "us"},
+    {"id": "i6", "type": "invoice.issued", "time": "2025-02-06", "invoice": "U-GBP",
+     "customer": "BETA", "amount": "10.00", "terms_days": 30, "business_unit": "us",
+     "currency": "GBP"},
 ]
-US_ONLY_IDS = {"i3", "i4", "p1", "b1"}
+US_ONLY_IDS = {"i3", "i4", "p1", "b1", "b3", "i6"}
 
 # (method, path) of every endpoint this build serves, with a query that
 # answers 200 for a key allowed to run it, and the role it needs.
@@ -210,6 +216,17 @@ class RoleTest(SecurityServer):
         self.assertEqual(st, 200)
         self.assertEqual(body["openapi"], "3.1.0")
 
+    def test_healthz_counts_only_for_an_unscoped_reader(self):
+        # Issue 18: /healthz gave the store's event count to anyone.
+        for key in (None, "read_emea", "ingest"):
+            st, body, _ = self.call("GET", "/healthz", key)
+            self.assertEqual((st, body), (200, {"status": "ok"}), key)
+        st, body, _ = self.call("GET", "/healthz", raw_auth="Bearer nonsense")
+        self.assertEqual((st, body), (200, {"status": "ok"}))
+        body = self.get("/healthz", "read")
+        self.assertEqual(body["status"], "ok")
+        self.assertGreaterEqual(body["events"], len(EVENTS))
+
     def test_refused_upload_is_not_read(self):
         # A read key posting a large body is refused from its headers alone.
         body = b"[" + b" " * (4 << 20) + b"]"
@@ -326,6 +343,30 @@ class ScopeTest(SecurityServer):
         self.assertEqual(body2["error"]["message"],
                          "unknown customer 'NOBODY' in business unit 'emea'")
 
+    def test_party_elsewhere_reads_as_unknown_on_every_kpi(self):
+        # Issue 18: /v1/aging?customer=BETA (a us customer) answered a scoped
+        # emea key 200 with zeros and an unknown customer 404, telling the
+        # key which customers other units have. One rule now: with a unit,
+        # a party with no event in it answers as an unknown one.
+        paths = ["/v1/aging?as_of=2025-03-31&customer=%s", "/v1/dso?%s&customer=%%s" % Q,
+                 "/v1/cei?%s&customer=%%s" % Q, "/v1/rollforward?%s&customer=%%s" % Q,
+                 "/v1/dpo?%s&vendor=%%s" % Q]
+        for path in paths:
+            party = "W-US" if "vendor" in path else "BETA"
+            what = "vendor" if "vendor" in path else "customer"
+            for key, extra in (("read_emea", ""), ("read", "&business_unit=emea")):
+                st, body, _ = self.call("GET", path % party + extra, key)
+                st2, body2, _ = self.call("GET", path % "NOBODY" + extra, key)
+                self.assertEqual((st, st2), (404, 404), (path, key, body, body2))
+                self.assertEqual(body["error"]["message"],
+                                 "unknown %s '%s' in business unit 'emea'" % (what, party))
+                self.assertEqual(body2["error"]["message"],
+                                 "unknown %s 'NOBODY' in business unit 'emea'" % what)
+            # A party of the unit still answers.
+            mine = "V" if "vendor" in path else "ACME"
+            self.get(path % mine, "read_emea")
+            self.get(path % party, "read")  # without a unit: the whole book
+
     def test_scoped_admin_is_scoped_too(self):
         mine = self.get("/v1/aging?as_of=2025-03-31", "admin_us")
         ref = self.get("/v1/aging?as_of=2025-03-31&business_unit=us", "read")
@@ -356,8 +397,15 @@ class ServedEndpointsScopeTest(SecurityServer):
         self.assertIsInstance(allu["events"], int)
         st, mine, raw = self.send("GET", "/v1/meta", "read_multi")
         self.assertEqual(st, 200, raw)
-        self.assertEqual(sorted(mine["business_units"]), ["apac", "emea"])
+        self.assertEqual(mine["business_units"], ["apac", "emea"])  # by name
         self.assertIsNone(mine["events"])
+        # Issue 18: a currency only other units use is not listed.
+        self.assertIn("GBP", allu["currencies"])
+        self.assertNotIn("GBP", mine["currencies"])
+        self.assertIn("USD", mine["currencies"])
+        _, us, _ = self.send("GET", "/v1/meta", "admin_us")
+        self.assertIn("GBP", us["currencies"])
+        self.assertEqual(allu["business_units"], ["apac", "emea", "us"])
         self.assertEqual(self.send("GET", "/v1/meta", "ingest")[0], 403)
 
     def test_metrics_need_read_and_no_scope(self):
@@ -718,12 +766,12 @@ class TlsTest(unittest.TestCase):
 class LimitServer(unittest.TestCase):
     """A server with small limits, one per test (each test sets its own)."""
 
-    def start(self, limits):
+    def start(self, limits, env=None):
         self.tmp = tempfile.mkdtemp(prefix="kpid-lim-")
         config = os.path.join(self.tmp, "kpid.json")
         with open(config, "w") as f:
             json.dump(limits, f)
-        self.srv = Server(os.path.join(self.tmp, "data"), ["--config", config]).start()
+        self.srv = Server(os.path.join(self.tmp, "data"), ["--config", config], env=env).start()
         return self.srv
 
     def tearDown(self):
@@ -906,6 +954,165 @@ class LimitTest(LimitServer):
         self.assertEqual((st, res["accepted"]), (200, 1))
 
 
+    # ---- issue 18: per-client limits and answers for every refusal --------
+
+    def test_connections_per_ip(self):
+        # Before: the only limit was global, so one address could hold all
+        # of it. Two from 127.0.0.1 are served, a third from there is closed
+        # without an answer, and another address is still served.
+        self.start({"max_connections_per_ip": 2, "threads": 2})
+        held = [self.connect(), self.connect()]
+        for s in held:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertIn(b"200 OK", read_reply(s))
+        third = self.connect()
+        try:
+            third.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.assertEqual(read_reply(third), b"")
+        third.close()
+        other = socket.create_connection(("127.0.0.1", self.srv.port), timeout=30,
+                                         source_address=("127.0.0.2", 0))
+        other.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertIn(b"200 OK", read_reply(other))
+        other.close()
+        for s in held:
+            s.close()
+
+    def test_header_timeout_cuts_slow_and_silent_clients(self):
+        # Before: only request_timeout_s (default 300 s) bounded the headers,
+        # so a wave of slowloris clients held connections for minutes.
+        self.start({"connection_timeout_s": 60, "request_timeout_s": 60, "header_timeout_s": 1})
+        silent = self.connect()
+        slow = self.connect()
+        slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # and never the end
+        self.assertEqual(read_reply(silent), b"")  # closed by the server (30 s client timeout)
+        self.assertEqual(read_reply(slow), b"")
+        silent.close()
+        slow.close()
+        self.assertIn("took more than 1s to send its headers (header_timeout_s)", self.srv.log())
+        self.assertEqual(self.srv.get("/healthz")[0], 200)
+
+    def test_slow_body_is_cut_and_frees_its_ingest_slot(self):
+        # Before: four never-ending chunked POSTs (a small chunk every few
+        # seconds) held every ingest slot; normal POSTs got 503 for minutes.
+        self.start({"ingest_queue": 1, "request_timeout_s": 600, "connection_timeout_s": 600,
+                    "min_body_rate": 1000, "rate_window_s": 1})
+        s = self.connect()
+        s.sendall(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson"
+                  b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+        closed = False
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 60:  # 60 windows: give up, it was not cut
+            try:
+                s.sendall(b"1\r\n \r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            r, _, _ = select.select([s], [], [], 0.1)
+            if r:
+                closed = read_reply(s) == b""
+                break
+        s.close()
+        self.assertTrue(closed, "a body trickling for %.0fs was not cut" % (time.monotonic() - t0))
+        self.assertIn("less than min_body_rate 1000", self.srv.log())
+        # The slot it held is free: a normal POST is taken, not 503.
+        for _ in range(100):
+            st, res, _ = self.srv.post("/v1/events", ndjson([inv(1)]),
+                                       ctype="application/x-ndjson")
+            if st != 503:
+                break
+            select.select([], [], [], 0.05)  # the close may take a moment to be seen
+        self.assertEqual((st, res["accepted"]), (200, 1))
+
+    def test_worst_shaped_bodies_at_max_body_bytes(self):
+        # Issue 18, item 1: a CSV body of a header and one line of commas
+        # cost ~9 bytes per comma (16 MiB -> ~150 MB) before the row check
+        # ran. Each format's worst shape, max_body_bytes long, must now
+        # leave the server's peak memory (VmHWM) within a fixed bound.
+        limit = 16 << 20
+        env = dict(os.environ)
+        env["ASAN_OPTIONS"] = ":".join(x for x in (env.get("ASAN_OPTIONS"),
+                                                   "quarantine_size_mb=0") if x)
+        self.start({"max_body_bytes": limit}, env=env)
+
+        def hwm():
+            with open("/proc/%d/status" % self.srv.proc.pid) as f:
+                return int(re.search(r"VmHWM:\s+(\d+) kB", f.read()).group(1)) << 10
+
+        shapes = [("text/csv", b"id,type,time\n", b","),
+                  ("text/csv", b"id\n\"", b"ab\"\""),
+                  ("application/x-ndjson", b'{"id":"', b"x"),
+                  ("application/json", b'["', b"y"),
+                  ("application/json", b"[", b'{"a":{},"b":{}},')]
+        base = hwm()
+        for ctype, head, fill in shapes:
+            body = head + fill * ((limit - len(head)) // len(fill))
+            st, res, raw = self.srv.post("/v1/events", body, ctype=ctype, timeout=300)
+            self.assertIn(st, (400, 413, 422), raw[:300])  # refused, whatever the reason
+            grew = hwm() - base
+            self.assertLess(grew, 96 << 20, "%s %r: peak grew by %d MiB for a %d MiB body"
+                            % (ctype, fill, grew >> 20, limit >> 20))
+
+    def test_too_many_parameters_get_an_answer(self):
+        # Before: past ~3,000 query parameters libmicrohttpd logged 431 and
+        # sent nothing; the client waited 60 s. Each case now gets its answer
+        # (the client's 30 s timeout would fail the test otherwise).
+        self.start({})
+        cases = [("&".join("p%d=1" % i for i in range(1001)), b"431"),
+                 ("&".join("a" for _ in range(10000)), b"431"),
+                 ("&".join("param%06d=value1" % i for i in range(4000)), b"414"),
+                 ("x=" + "y" * 40000, b"414")]
+        for query, status in cases:
+            s = self.connect()
+            s.sendall(b"GET /v1/aging?%s HTTP/1.1\r\nHost: x\r\n\r\n" % query.encode())
+            reply = read_reply(s)
+            s.close()
+            self.assertTrue(reply.startswith(b"HTTP/1.1 " + status), reply[:200])
+            body = json.loads(reply.partition(b"\r\n\r\n")[2])
+            self.assertEqual(body["error"]["code"], "too_large")
+        # Just under the bounds, the request is handled as usual (400: the
+        # parameters are unknown to /v1/aging).
+        st, body, _ = self.srv.get("/v1/aging?" + "&".join("p%d=1" % i for i in range(1000)))
+        self.assertEqual(st, 400)
+        self.assertIn("unknown parameter", body["error"]["message"])
+        # Too many headers, too large a header: libmicrohttpd's 431 is sent.
+        for extra in (b"".join(b"X-H%d: v\r\n" % i for i in range(6000)),
+                      b"X-Big: " + b"a" * 300000 + b"\r\n"):
+            s = self.connect()
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + extra + b"\r\n")
+            self.assertTrue(read_reply(s).startswith(b"HTTP/1.1 431"))
+            s.close()
+        self.assertEqual(self.srv.get("/healthz")[0], 200)
+
+    def test_expect_continue_over_the_limit_is_413_before_the_body(self):
+        # Before: 100 Continue, then the whole 300 MB body was read before 413.
+        self.start({"max_body_bytes": 2048})
+        s = self.connect()
+        s.sendall(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson"
+                  b"\r\nExpect: 100-continue\r\nContent-Length: 300000000\r\n\r\n")
+        reply = read_reply(s)  # not a byte of body is sent
+        s.close()
+        self.assertTrue(reply.startswith(b"HTTP/1.1 413"), reply[:200])
+        self.assertNotIn(b"100 Continue", reply)
+        self.assertIn(b"exceeds the limit of 2048 bytes", reply)
+        # The same without Expect: refused on the header alone.
+        s = self.connect()
+        s.sendall(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson"
+                  b"\r\nContent-Length: 4096\r\n\r\n")
+        self.assertTrue(read_reply(s).startswith(b"HTTP/1.1 413"))
+        s.close()
+        # Within the limit: 100 Continue, then the answer.
+        body = ndjson([inv(1)]).encode()
+        s = self.connect()
+        s.sendall(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson"
+                  b"\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
+        self.assertIn(b"100 Continue", s.recv(4096))
+        s.sendall(body)
+        self.assertIn(b"200 OK", read_reply(s))
+        s.close()
+
 
 class LimitConfigTest(unittest.TestCase):
     def setUp(self):
@@ -921,6 +1128,10 @@ class LimitConfigTest(unittest.TestCase):
             ({"ingest_queue": 2000}, "config key 'ingest_queue' must be an integer 1..1024"),
             ({"connection_timeout_s": -1}, "config key 'connection_timeout_s' must be"),
             ({"max_batch_events": 0}, "config key 'max_batch_events' must be an integer"),
+            ({"max_connections_per_ip": 0}, "config key 'max_connections_per_ip' must be an"),
+            ({"header_timeout_s": 0}, "config key 'header_timeout_s' must be an integer"),
+            ({"min_body_rate": -5}, "config key 'min_body_rate' must be an integer"),
+            ({"rate_window_s": 4000}, "config key 'rate_window_s' must be an integer 1..3600"),
         ]
         for cfg, msg in cases:
             path = os.path.join(self.tmp, "c.json")

@@ -72,7 +72,7 @@ static void test_amount_parse(void)
         {"1250", 2, ERR_OK, 125000},
         {"3.5", 2, ERR_OK, 350},
         {"-3.5", 2, ERR_OK, -350},
-        {"+7", 2, ERR_OK, 700},
+        {"+7", 2, ERR_BAD_AMOUNT, 0}, /* no '+' in the grammar (issue 18) */
         {"0.125", 3, ERR_OK, 125},
         {"100", 0, ERR_OK, 100},
         {"0", 2, ERR_OK, 0},

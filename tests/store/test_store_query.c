@@ -357,7 +357,73 @@ static void test_names(void)
     snprintf(name, sizeof name, "unit-%zu", ns.n - 1);
     CHECK_STR(name, ns.v[ns.n - 1]);
     CHECK(ns.v[0] != (const char *)name); /* a copy, not the caller's buffer */
+    store_q_names_sort(&ns);              /* by bytes: unit-0, unit-1, unit-10, ... */
+    CHECK_STR("unit-0", ns.v[0]);
+    CHECK_STR("unit-1", ns.v[1]);
+    CHECK_STR("unit-10", ns.v[2]);
+    for (size_t k = 1; k < ns.n; k++)
+        CHECK(strcmp(ns.v[k - 1], ns.v[k]) < 0);
     kpi_arena_free(ar);
+}
+
+/* Issue 18: groups came in order of first appearance, so a store and a
+   re-ingest of the same events in another order listed them differently.
+   Two stores, the same invoices in opposite orders: the same groups, by
+   name. */
+static void test_group_order_is_by_name(void)
+{
+    static const char *const cust[] = {"zed", "Acme", "mid", "B"};
+    static const char *const unit[] = {"west", "east", "north", "east"};
+    const char *keys[2][2][4];
+    size_t n_keys[2][2];
+    for (int order = 0; order < 2; order++) {
+        char dir[64];
+        tmpdir(dir);
+        store_t *s = open_store(dir, 0);
+        kpi_event_t e[4];
+        char id[4][8], doc[4][8];
+        for (size_t i = 0; i < 4; i++) {
+            size_t k = order ? 3 - i : i;
+            snprintf(id[i], sizeof id[i], "g%zu", k);
+            snprintf(doc[i], sizeof doc[i], "INV-%zu", k);
+            e[i] = ev(KPI_EV_INVOICE_ISSUED, id[i], T(2025, 1, 10, 9), doc[i], NULL, 1000, cust[k]);
+            e[i].business_unit = unit[k];
+        }
+        store_item_result_t res[4];
+        store_batch_opts_t bo = {0};
+        CHECK_INT(4, put(s, e, 4, &bo, res).accepted);
+        kpi_arena_t *ar = NULL;
+        REQUIRE(kpi_arena_new(1 << 20, &ar) == ERR_OK);
+        store_snap_t *sn = NULL;
+        REQUIRE(store_snap_begin(s, &sn) == ERR_OK);
+        err_msg_t m = {{0}};
+        store_scope_t all = usd(NULL, NULL);
+        for (int g = 0; g < 2; g++) {
+            store_q_aging_req_t rq = {.as_of = D(2025, 2, 28), .edges = edges, .n_edges = 4};
+            rq.group_by = g ? STORE_Q_GROUP_UNIT : STORE_Q_GROUP_CUSTOMER;
+            store_q_aging_t a;
+            CHECK_ERR(ERR_OK, store_q_aging(sn, &all, &rq, ar, &a, &m));
+            n_keys[order][g] = a.n_groups;
+            for (size_t i = 0; i < a.n_groups && i < 4; i++)
+                keys[order][g][i] = strdup(a.keys[i]);
+        }
+        store_snap_end(sn);
+        kpi_arena_free(ar);
+        store_close(s);
+        rmdir_all(dir);
+    }
+    static const char *const by_cust[] = {"Acme", "B", "mid", "zed"}; /* bytes: upper first */
+    static const char *const by_unit[] = {"east", "north", "west"};
+    for (int order = 0; order < 2; order++) {
+        REQUIRE(n_keys[order][0] == 4 && n_keys[order][1] == 3);
+        for (size_t i = 0; i < 4; i++)
+            CHECK_STR(by_cust[i], keys[order][0][i]);
+        for (size_t i = 0; i < 3; i++)
+            CHECK_STR(by_unit[i], keys[order][1][i]);
+        for (size_t g = 0; g < 2; g++)
+            for (size_t i = 0; i < n_keys[order][g]; i++)
+                free((char *)keys[order][g][i]);
+    }
 }
 
 int main(void)
@@ -366,6 +432,7 @@ int main(void)
     RUN(test_aging);
     RUN(test_series);
     RUN(test_names);
+    RUN(test_group_order_is_by_name);
     kpi_tz_free(test_utc);
     return test_summary();
 }
