@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "kpi_date.h"
+#include "store_kpi.h"
 
 #define REJECTED_DETAIL_MAX 1000
 #define BATCH_ARENA_CAP ((size_t)1 << 30)
@@ -198,7 +199,13 @@ static json_t *rejected_json(size_t index, size_t line, const char *id, const ch
  *     to) that is already stored must belong to one of them, whatever unit
  *     the event names (a movement counts under its invoice's unit);
  *   - an event that names no unit and refers to no stored document is in
- *     unit "default", which must be one of them.
+ *     unit "default", which must be one of them;
+ *   - a customer or vendor the event names that the store already knows
+ *     (store_party_units: the units it has documents in) must be in one of
+ *     the key's units; for credit.* events it must be in no other unit,
+ *     since a credit limit or hold is the whole customer's, which every
+ *     unit it buys from sees. A party new to the store belongs to the
+ *     event's unit.
  * Such a batch is written with strict references, so an event about a
  * document not stored yet is refused unless an earlier item of the same
  * batch (which passed these checks) creates it: a scoped key cannot park a
@@ -223,8 +230,58 @@ static bool scope_doc_ok(store_snap_t *snap, const api_key_t *k, kpi_doc_kind_t 
     return false;
 }
 
+typedef struct party_scope {
+    const api_key_t *k;
+    bool inside;  /* a unit of the party is the key's */
+    bool outside; /* a unit of the party is not the key's */
+} party_scope_t;
+
+static err_t party_unit(void *ctx, const char *unit)
+{
+    party_scope_t *ps = ctx;
+    if (api_key_unit_allowed(ps->k, unit))
+        ps->inside = true;
+    else
+        ps->outside = true;
+    return ERR_OK;
+}
+
+/* The last party checked, so that a run of one customer's events costs one
+   look-up. */
+typedef struct party_memo {
+    char name[KPI_NAME_MAX + 1];
+    bool failed; /* the look-up failed: refuse, the key's limits must hold */
+    party_scope_t ps;
+} party_memo_t;
+
+static bool scope_party_ok(store_snap_t *snap, const api_key_t *k, const kpi_event_t *ev,
+                           party_memo_t *memo, store_item_result_t *r)
+{
+    if (ev->party == NULL || ev->party[0] == '\0')
+        return true;
+    if (strcmp(memo->name, ev->party) != 0) {
+        memo->ps = (party_scope_t){k, false, false};
+        memo->failed = store_party_units(snap, ev->party, party_unit, &memo->ps) != ERR_OK;
+        snprintf(memo->name, sizeof memo->name, "%s", ev->party);
+    }
+    bool known = memo->ps.inside || memo->ps.outside;
+    bool standing = ev->type == KPI_EV_CREDIT_LIMIT_SET || ev->type == KPI_EV_CREDIT_HOLD_SET ||
+                    ev->type == KPI_EV_CREDIT_HOLD_RELEASED;
+    bool ok = !memo->failed && (!known || (standing ? !memo->ps.outside : memo->ps.inside));
+    if (ok)
+        return true;
+    const char *field = ev->type >= KPI_EV_BILL_RECEIVED ? "vendor" : "customer";
+    r->status = STORE_ITEM_REJECTED;
+    r->code = ERR_FORBIDDEN;
+    r->field = field;
+    snprintf(r->message, sizeof r->message,
+             "%s %.100s belongs to a business unit key '%s' may not write", field, ev->party,
+             k->name);
+    return false;
+}
+
 static bool scope_event_ok(store_snap_t *snap, const api_key_t *k, const kpi_event_t *ev,
-                           store_item_result_t *r)
+                           party_memo_t *memo, store_item_result_t *r)
 {
     const char *unit = ev->business_unit;
     if (unit[0] != '\0' && !api_key_unit_allowed(k, unit)) {
@@ -237,7 +294,8 @@ static bool scope_event_ok(store_snap_t *snap, const api_key_t *k, const kpi_eve
     }
     bool known = false;
     if (!scope_doc_ok(snap, k, kpi_ev_doc_kind(ev->type), ev->doc, &known, r) ||
-        !scope_doc_ok(snap, k, KPI_DOC_INVOICE, ev->ref, &known, r))
+        !scope_doc_ok(snap, k, KPI_DOC_INVOICE, ev->ref, &known, r) ||
+        !scope_party_ok(snap, k, ev, memo, r))
         return false;
     bool refers = ev->ref != NULL || (ev->doc != NULL && !kpi_ev_creates_doc(ev->type));
     if (unit[0] == '\0' && !known && !refers && !api_key_unit_allowed(k, "default")) {
@@ -267,8 +325,9 @@ static err_t put_scoped(api_req_t *req, post_state_t *st, store_item_result_t *r
     store_snap_t *snap = NULL;
     err_t e = ok && at && ok_res ? store_snap_begin(req->srv->opts.store, &snap) : ERR_NOMEM;
     size_t n_ok = 0, n_forbidden = 0;
+    party_memo_t memo = {"", false, {k, false, false}};
     for (size_t i = 0; !e && i < st->n; i++) {
-        if (scope_event_ok(snap, k, &st->evs[i], &res[i])) {
+        if (scope_event_ok(snap, k, &st->evs[i], &memo, &res[i])) {
             ok[n_ok] = st->evs[i];
             at[n_ok++] = i;
         } else {

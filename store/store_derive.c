@@ -2093,6 +2093,20 @@ err_t derive_open_parties(const derive_t *d, MDB_txn *txn, const char currency[4
     return e;
 }
 
+err_t derive_flow_has(const derive_t *d, MDB_txn *txn, const derive_scope_t *sc, bool *has)
+{
+    uint8_t p[16];
+    size_t plen = scope_prefix(p, sc);
+    MDB_cursor *c;
+    if (mdb_cursor_open(txn, d->flows, &c))
+        return ERR_IO;
+    MDB_val kv = {plen, p}, v;
+    int rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
+    *has = rc == 0 && kv.mv_size == plen + 4 && memcmp(kv.mv_data, p, plen) == 0;
+    mdb_cursor_close(c);
+    return rc == 0 || rc == MDB_NOTFOUND ? ERR_OK : ERR_IO;
+}
+
 err_t derive_flow_units(const derive_t *d, MDB_txn *txn, const char currency[4], derive_id_fn fn,
                         void *ctx)
 {

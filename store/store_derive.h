@@ -164,6 +164,9 @@ err_t derive_open_parties(const derive_t *d, MDB_txn *txn, const char currency[4
 typedef err_t (*derive_code_fn)(void *ctx, const char *code);
 err_t derive_flow_currencies(const derive_t *d, MDB_txn *txn, derive_code_fn fn,
                              void *ctx) KPID_MUST_USE;
+/* Whether the scope (currency, unit, party) has any daily flow row. */
+err_t derive_flow_has(const derive_t *d, MDB_txn *txn, const derive_scope_t *sc,
+                      bool *has) KPID_MUST_USE;
 /* Units (ids, ascending) with flows in the currency. */
 err_t derive_flow_units(const derive_t *d, MDB_txn *txn, const char currency[4], derive_id_fn fn,
                         void *ctx) KPID_MUST_USE;

@@ -5,6 +5,7 @@
  */
 #include "store_kpi.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,6 +82,97 @@ err_t store_business_units(store_snap_t *snap, const char *currency, store_name_
 err_t store_currencies(store_snap_t *snap, store_name_fn fn, void *ctx)
 {
     return derive_flow_currencies(store_snap_derive(snap), store_snap_txn(snap), fn, ctx);
+}
+
+/* Business units a store may hold for this walk; more is ERR_TOO_LARGE. */
+#define UNITS_MAX 1024
+
+typedef struct ids {
+    uint32_t v[UNITS_MAX];
+    size_t n;
+    bool more; /* more than fit: the caller is told ERR_TOO_LARGE */
+} ids_t;
+
+static err_t id_add(void *ctx, uint32_t id)
+{
+    ids_t *x = ctx;
+    if (x->n == sizeof x->v / sizeof x->v[0]) {
+        x->more = true;
+        return ERR_OK;
+    }
+    x->v[x->n++] = id;
+    return ERR_OK;
+}
+
+typedef struct codes {
+    char v[64][4];
+    size_t n;
+    bool more;
+} codes_t;
+
+static err_t code_add(void *ctx, const char *code)
+{
+    codes_t *x = ctx;
+    if (x->n == sizeof x->v / sizeof x->v[0]) {
+        x->more = true;
+        return ERR_OK;
+    }
+    snprintf(x->v[x->n++], 4, "%s", code);
+    return ERR_OK;
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+err_t store_party_units(store_snap_t *snap, const char *party, store_name_fn fn, void *ctx)
+{
+    uint32_t pid;
+    err_t e = store_name_lookup(snap, party, &pid);
+    if (e == ERR_NOT_FOUND)
+        return ERR_OK;
+    if (e)
+        return e;
+    const derive_t *d = store_snap_derive(snap);
+    MDB_txn *txn = store_snap_txn(snap);
+    codes_t curs = {0};
+    e = derive_flow_currencies(d, txn, code_add, &curs);
+    ids_t *units = malloc(sizeof *units);
+    uint32_t *found = malloc(UNITS_MAX * sizeof *found);
+    if (!e && (units == NULL || found == NULL))
+        e = ERR_NOMEM;
+    size_t nf = 0;
+    for (size_t i = 0; !e && i < curs.n; i++) {
+        units->n = 0;
+        units->more = false;
+        e = derive_flow_units(d, txn, curs.v[i], id_add, units);
+        if (!e && units->more)
+            e = ERR_TOO_LARGE;
+        for (size_t j = 0; !e && j < units->n; j++) {
+            derive_scope_t sc = {{0}, units->v[j], pid};
+            memcpy(sc.currency, curs.v[i], 4);
+            bool has = false, seen = false;
+            e = derive_flow_has(d, txn, &sc, &has);
+            for (size_t k = 0; k < nf; k++)
+                seen = seen || found[k] == units->v[j];
+            if (!e && has && !seen && nf == UNITS_MAX)
+                e = ERR_TOO_LARGE;
+            else if (!e && has && !seen)
+                found[nf++] = units->v[j];
+        }
+    }
+    if (!e && curs.more)
+        e = ERR_TOO_LARGE;
+    if (!e)
+        qsort(found, nf, sizeof found[0], u32_cmp);
+    names_ctx_t c = {snap, fn, ctx};
+    for (size_t k = 0; !e && k < nf; k++)
+        e = id_to_name(&c, found[k]);
+    free(units);
+    free(found);
+    return e;
 }
 
 err_t store_parties(store_snap_t *snap, const char *currency, const char *business_unit,

@@ -104,6 +104,12 @@ err_t store_business_units(store_snap_t *snap, const char *currency, store_name_
 err_t store_parties(store_snap_t *snap, const char *currency, const char *business_unit,
                     store_name_fn fn, void *ctx) KPID_MUST_USE;
 
+/* The business units a party belongs to: those it has any flow in (an
+   invoice, payment, credit note or bill of it has taken effect there), each
+   once, ascending by interned id. None for a party the store never saw. */
+err_t store_party_units(store_snap_t *snap, const char *party, store_name_fn fn,
+                        void *ctx) KPID_MUST_USE;
+
 /* Currencies (ISO 4217 codes, ascending) in which the store has any flow:
    sales, cash, credits or purchases. fn gets a NUL-terminated code. */
 err_t store_currencies(store_snap_t *snap, store_name_fn fn, void *ctx) KPID_MUST_USE;

@@ -523,6 +523,53 @@ class ScopedIngestTest(SecurityServer):
         self.assertEqual(st, 422, raw)
         self.assertEqual(body["rejected"][0]["code"], "unknown_document")
 
+    def test_party_of_another_unit_refused(self):
+        # Issue 18: the emea feed set the credit limit of a customer that
+        # exists only in us (to 1.00), and put it on hold.
+        before = self.get("/v1/customers/BETA", "read")["credit"]
+        st, body, raw = self.post("ingest_emea", [
+            {"id": "q1", "type": "credit.limit_set", "time": "2025-03-05", "customer": "BETA",
+             "amount": "1.00", "business_unit": "emea"},
+            {"id": "q2", "type": "credit.hold_set", "time": "2025-03-05", "customer": "BETA",
+             "reason": "x", "business_unit": "emea"},
+            # a customer in emea and in us: its credit standing is shared
+            {"id": "q3", "type": "credit.limit_set", "time": "2025-03-05", "customer": "ACME",
+             "amount": "1.00", "business_unit": "emea"},
+            # an apac customer may not get an emea document either
+            {"id": "q4", "type": "invoice.issued", "time": "2025-03-05", "invoice": "E-40",
+             "customer": "GAMMA", "amount": "10.00", "terms_days": 30, "business_unit": "emea"},
+            # nor a us-only vendor
+            {"id": "q5", "type": "bill.received", "time": "2025-03-05", "bill": "B-40",
+             "vendor": "W-US", "amount": "10.00", "due_date": "2025-04-05",
+             "business_unit": "emea"},
+        ])
+        self.assertEqual(st, 403, raw)
+        self.assertEqual([(r["id"], r["code"], r["field"]) for r in body["rejected"]],
+                         [("q1", "forbidden", "customer"), ("q2", "forbidden", "customer"),
+                          ("q3", "forbidden", "customer"), ("q4", "forbidden", "customer"),
+                          ("q5", "forbidden", "vendor")])
+        self.assertNotIn("'us'", raw.decode())  # the other unit is not named
+        self.assertNotIn("apac", raw.decode())
+        self.assertEqual(self.get("/v1/customers/BETA", "read")["credit"], before)
+
+    def test_party_of_own_unit_or_new_accepted(self):
+        st, body, raw = self.post("ingest_emea", [
+            # new to the store: it belongs to the event's unit
+            {"id": "q6", "type": "credit.limit_set", "time": "2025-03-06", "customer": "EU-NEW",
+             "amount": "500.00", "business_unit": "emea"},
+            {"id": "q7", "type": "invoice.issued", "time": "2025-03-06", "invoice": "E-41",
+             "customer": "EU-NEW", "amount": "20.00", "terms_days": 30, "business_unit": "emea"},
+            # ACME buys from emea too: an emea document for it is emea's
+            {"id": "q8", "type": "invoice.issued", "time": "2025-03-06", "invoice": "E-42",
+             "customer": "ACME", "amount": "20.00", "terms_days": 30, "business_unit": "emea"},
+        ])
+        self.assertEqual((st, body["accepted"], body["rejected"]), (200, 3, []), raw)
+        # Now EU-NEW is an emea customer: its standing is emea's to set.
+        st, body, raw = self.post("ingest_emea", [
+            {"id": "q9", "type": "credit.hold_set", "time": "2025-03-07", "customer": "EU-NEW",
+             "reason": "late", "business_unit": "emea"}])
+        self.assertEqual((st, body["accepted"]), (200, 1), raw)
+
     def test_no_unit_means_default(self):
         st, body, raw = self.post("ingest_emea", [
             {"id": "s10", "type": "invoice.issued", "time": "2025-03-01", "invoice": "D-10",

@@ -439,6 +439,60 @@ static void test_currencies(void)
     rmdir_all(dir);
 }
 
+/* A party belongs to the units it has documents in, whatever the currency;
+   an unknown party to none. */
+static void test_party_units(void)
+{
+    char dir[64];
+    tmpdir(dir);
+    store_t *s = open_store(dir, 0);
+    kpi_event_t evs[6] = {
+        ev(KPI_EV_INVOICE_ISSUED, "u1", T(2024, 1, 3, 9), "I1", NULL, 100, "A"),
+        ev(KPI_EV_INVOICE_ISSUED, "u2", T(2024, 1, 4, 9), "I2", NULL, 100, "A"),
+        ev(KPI_EV_PAYMENT_RECEIVED, "u3", T(2024, 1, 5, 9), "P1", NULL, 100, "A"),
+        ev(KPI_EV_INVOICE_ISSUED, "u4", T(2024, 1, 6, 9), "I3", NULL, 100, "B"),
+        ev(KPI_EV_BILL_RECEIVED, "u5", T(2024, 1, 7, 9), "B1", NULL, 100, "V"),
+        /* a credit standing alone puts no party in a unit */
+        ev(KPI_EV_CREDIT_LIMIT_SET, "u6", T(2024, 1, 8, 9), NULL, NULL, 100, "C"),
+    };
+    evs[0].business_unit = "north";
+    evs[1].business_unit = "south";
+    memcpy(evs[1].currency, "EUR", 4);
+    evs[2].business_unit = "west";
+    evs[3].business_unit = "south";
+    evs[4].business_unit = "north";
+    evs[5].business_unit = "east";
+    store_item_result_t res[6];
+    store_batch_stats_t st;
+    err_msg_t msg;
+    REQUIRE(store_put_batch(s, evs, 6, NULL, res, &st, &msg) == ERR_OK);
+    CHECK_INT(6, st.accepted);
+    store_snap_t *sn;
+    REQUIRE(store_snap_begin(s, &sn) == ERR_OK);
+    /* ascending by interned id: north, south, west in order of arrival */
+    codes_t c = {0};
+    CHECK_ERR(ERR_OK, store_party_units(sn, "A", add_code, &c));
+    CHECK_STR("north,south,west", c.list);
+    memset(&c, 0, sizeof c);
+    CHECK_ERR(ERR_OK, store_party_units(sn, "B", add_code, &c));
+    CHECK_STR("south", c.list);
+    memset(&c, 0, sizeof c);
+    CHECK_ERR(ERR_OK, store_party_units(sn, "V", add_code, &c));
+    CHECK_STR("north", c.list);
+    memset(&c, 0, sizeof c);
+    CHECK_ERR(ERR_OK, store_party_units(sn, "C", add_code, &c));
+    CHECK_STR("", c.list);
+    CHECK_ERR(ERR_OK, store_party_units(sn, "NOBODY", add_code, &c));
+    CHECK_STR("", c.list);
+    memset(&c, 0, sizeof c);
+    c.stop_after = 2;
+    CHECK_ERR(ERR_BUSY, store_party_units(sn, "A", add_code, &c));
+    CHECK_STR("north", c.list);
+    store_snap_end(sn);
+    store_close(s);
+    rmdir_all(dir);
+}
+
 static void test_refusals(void)
 {
     char dir[64];
@@ -551,6 +605,7 @@ int main(void)
     RUN(test_out_of_order_and_rules);
     RUN(test_listing);
     RUN(test_currencies);
+    RUN(test_party_units);
     RUN(test_refusals);
     RUN(test_map_grows);
     kpi_tz_free(utc);
