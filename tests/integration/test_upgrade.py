@@ -176,6 +176,8 @@ class Upgrade(unittest.TestCase):
         r = run_kpid("upgrade", "--data", data)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(b"format 3 already; nothing to do", r.stderr)
+        r = run_kpid("upgrade", "--data", data, "--quiet")
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
         self.assertEqual(digest, sha(mdb))
 
     def test_an_interrupted_upgrade_is_refused_then_finished(self):
