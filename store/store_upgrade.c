@@ -7,8 +7,8 @@
  * names, names_rev). Everything else is derived from it, and the rebuild
  * already recomputes all of it from the log. So the upgrade never rewrites
  * an event: it checks everything read-only first, then in ONE transaction
- * empties the derived databases, deletes d_state (format 3 keeps that state
- * in `docs`) and marks the store format 3 with "upgrading" and
+ * deletes or empties the derived databases (d_state for good: format 3
+ * keeps that state in `docs`) and marks the store format 3 with "upgrading" and
  * "rebuilding"; then it replays the log with store_rebuild(), and removes
  * "upgrading" last.
  *
@@ -43,10 +43,16 @@
 /* The log: never written by the upgrade (meta only gains and loses
    markers and the derived counters "pending" and "docs"). */
 static const char *const log_dbs[] = {"meta", "events", "ids", "names", "names_rev"};
-/* Derived databases format 3 has too: emptied, recomputed by the replay. */
-static const char *const derived_dbs[] = {"by_party", "by_bu",  "docs",   "pending", "d_flows",
-                                          "d_open",   "d_tl",   "d_sla",  "d_ftq",   "d_cust",
-                                          "d_habit",  "d_cidx", "d_copen"};
+/* The store's own derived databases: deleted, and created again by
+   store_open with whatever flags and layout this format gives them (a
+   database keeps its flags when emptied, and format 3 may declare them
+   differently: sorted duplicates, say). */
+static const char *const core_dbs[] = {"by_party", "by_bu", "docs", "pending"};
+/* Derived KPI state: emptied, not deleted, so that a resumed upgrade can
+   still check the settings against d_meta's fingerprint (derive_open needs
+   them all). */
+static const char *const derived_dbs[] = {"d_flows", "d_open",  "d_tl",   "d_sla",  "d_ftq",
+                                          "d_cust",  "d_habit", "d_cidx", "d_copen"};
 /* Format 2 only: deleted. */
 static const char *const gone_dbs[] = {"d_state"};
 /* d_meta keeps its "config" fingerprint (checked against the settings at
@@ -76,7 +82,8 @@ static bool in_list(const char *name, const char *const *list, size_t n)
 
 static bool known_db(const char *name)
 {
-    return in_list(name, log_dbs, N_OF(log_dbs)) || in_list(name, derived_dbs, N_OF(derived_dbs)) ||
+    return in_list(name, log_dbs, N_OF(log_dbs)) || in_list(name, core_dbs, N_OF(core_dbs)) ||
+           in_list(name, derived_dbs, N_OF(derived_dbs)) ||
            in_list(name, gone_dbs, N_OF(gone_dbs)) || strcmp(name, "d_meta") == 0;
 }
 
@@ -300,8 +307,9 @@ static int mark_txn(MDB_txn *txn)
         if (!rc)
             rc = mdb_drop(txn, dbi, 0);
     }
-    for (size_t i = 0; !rc && i < N_OF(gone_dbs); i++) {
-        rc = mdb_dbi_open(txn, gone_dbs[i], 0, &dbi);
+    for (size_t i = 0; !rc && i < N_OF(core_dbs) + N_OF(gone_dbs); i++) {
+        const char *name = i < N_OF(core_dbs) ? core_dbs[i] : gone_dbs[i - N_OF(core_dbs)];
+        rc = mdb_dbi_open(txn, name, 0, &dbi);
         if (rc == MDB_NOTFOUND) {
             rc = 0;
             continue;

@@ -908,6 +908,10 @@ static void test_killed(void)
     CHECK(meta_has(dir, "upgrading"));
     CHECK(meta_has(dir, "rebuilding"));
     CHECK(!db_exists(dir, "d_state"));
+    /* The store's own derived databases are deleted (store_open creates
+       them with this format's flags); the KPI state's are emptied. */
+    CHECK(!db_exists(dir, "by_party") && !db_exists(dir, "docs"));
+    CHECK(db_exists(dir, "d_flows"));
     store_opts_t o = opts_of(dir, test_utc, 0);
     store_t *s = NULL;
     CHECK_ERR(ERR_CONFIG, store_open(&o, &s, &msg));
