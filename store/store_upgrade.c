@@ -275,6 +275,15 @@ static err_t inspect(const store_opts_t *o, found_t *f, err_msg_t *msg)
         return err_set(msg, ERR_STORE_CORRUPT,
                        "%s is truncated: the store is damaged; restore it from a backup", path);
     }
+    /* LMDB's meta pages and no commit: its creator stopped before writing
+       anything, so there is no book here (store_open starts it afresh). */
+    if (mdb_env_info(env, &info) == 0 && info.me_last_txnid == 0) {
+        mdb_env_close(env);
+        return err_set(msg, ERR_NOT_FOUND,
+                       "no kpid store in %s (its data file was never written): nothing to "
+                       "upgrade",
+                       o->dir);
+    }
     MDB_txn *txn;
     rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
     err_t e = rc ? lmdb_fail(o->dir, rc, "read", msg) : inspect_txn(o, txn, f, msg);

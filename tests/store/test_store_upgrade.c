@@ -784,9 +784,19 @@ static void test_refusals(void)
     remove(sum);
     rmdir_all(dir);
 
-    /* LMDB, but another program's (no meta). */
+    /* An LMDB file nothing was ever committed to (its creator was killed
+       first): no store. */
     tmpdir(dir);
     MDB_env *env = raw_env(dir, false);
+    mdb_env_close(env);
+    o = opts_of(dir, test_utc, 0);
+    CHECK_ERR(ERR_NOT_FOUND, store_upgrade(&o, NULL, &info, &msg));
+    CHECK(strstr(msg.text, "never written") != NULL);
+    rmdir_all(dir);
+
+    /* LMDB, but another program's (no meta). */
+    tmpdir(dir);
+    env = raw_env(dir, false);
     MDB_txn *txn;
     MDB_dbi x;
     REQUIRE(mdb_txn_begin(env, NULL, 0, &txn) == 0);
