@@ -43,7 +43,12 @@ static void on_step(void *ctx, store_upgrade_step_t st, const store_upgrade_info
     prog_t *p = ctx;
     if (p->quiet || st != STORE_UPGRADE_PLAN)
         return;
-    if (info->resumed)
+    if (info->resumed && !info->replay)
+        fprintf(stderr,
+                "kpid upgrade: store %s: finishing an interrupted upgrade to format %d: its "
+                "replay was complete; removing the marker\n",
+                p->dir, STORE_FORMAT_VERSION);
+    else if (info->resumed)
         fprintf(stderr,
                 "kpid upgrade: store %s: finishing an interrupted upgrade to format %d: "
                 "recomputing documents and derived KPI state from the event log (%llu events)\n",
@@ -137,6 +142,9 @@ int cmd_upgrade_main(int argc, char **argv)
     if (info.nothing_to_do)
         fprintf(stderr, "kpid upgrade: store %s is format %d already; nothing to do\n",
                 cfg.data_dir, STORE_FORMAT_VERSION);
+    else if (!info.replay)
+        fprintf(stderr, "kpid upgrade: store %s is format %d\n", cfg.data_dir,
+                STORE_FORMAT_VERSION);
     else
         fprintf(stderr, "kpid upgrade: store %s is format %d: %llu events replayed in %.1f s\n",
                 cfg.data_dir, STORE_FORMAT_VERSION, (unsigned long long)info.events,

@@ -251,6 +251,8 @@ typedef struct store_upgrade_info {
     uint32_t from_version; /* the version found (STORE_FORMAT_VERSION once marked) */
     bool nothing_to_do;    /* already this format: nothing was written */
     bool resumed;          /* an interrupted upgrade was taken up again */
+    bool replay;           /* the log is replayed (false: only a resumed
+                              upgrade's marker was left to remove) */
     uint64_t events;       /* events in the log */
 } store_upgrade_info_t;
 

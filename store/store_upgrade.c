@@ -453,8 +453,9 @@ err_t store_upgrade(const store_opts_t *o, const store_upgrade_cb_t *cb,
             *info_out = info;
         return e;
     }
-    step(cb, STORE_UPGRADE_PLAN, &info);
     bool replay = f.rebuilding || !info.resumed;
+    info.replay = replay;
+    step(cb, STORE_UPGRADE_PLAN, &info);
     if (!info.resumed) {
         e = mark(o->dir, msg);
         if (!e)

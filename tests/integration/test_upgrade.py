@@ -193,6 +193,19 @@ class Upgrade(unittest.TestCase):
         self.assertNotIn(" " + b"upgrading".hex(), dump(data, "meta").split("\n"))
         self.assert_same_as_fresh(data)
 
+    def test_an_upgrade_killed_after_its_replay_only_removes_its_marker(self):
+        data = os.path.join(self.dir, "replayed")
+        shutil.copytree(self.fresh, data)
+        load(data, "meta", junk([(b"upgrading".hex(), "02000000")]))
+        r = run_kpid("check", "--data", data)  # whole: nothing refuses it
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = run_kpid("upgrade", "--data", data)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"its replay was complete; removing the marker", r.stderr)
+        self.assertNotIn(b"replayed in", r.stderr)
+        self.assertEqual(dump(self.fresh, "meta"), dump(data, "meta"))
+        self.assert_same_as_fresh(data)
+
     def refused(self, data, texts, *args):
         mdb = os.path.join(data, "data.mdb")
         digest = sha(mdb) if os.path.exists(mdb) else None

@@ -689,7 +689,7 @@ static void test_upgrade(void)
     CHECK_MSG(e == ERR_OK, "%s", msg.text);
     CHECK_INT(2, info.from_version);
     CHECK_INT(NEV, info.events);
-    CHECK(!info.nothing_to_do && !info.resumed);
+    CHECK(!info.nothing_to_do && !info.resumed && info.replay);
     CHECK_INT(3, seen.n_steps);
     CHECK_INT(STORE_UPGRADE_PLAN, seen.steps[0]);
     CHECK_INT(STORE_UPGRADE_MARKED, seen.steps[1]);
@@ -933,7 +933,7 @@ static void test_killed(void)
     CHECK_ERR(ERR_CONFIG, store_open(&o, &s, &msg));
     seen = (seen_t){.kill_at = -1};
     CHECK_ERR(ERR_OK, upgrade(dir, &seen, &info, &msg));
-    CHECK(info.resumed);
+    CHECK(info.resumed && info.replay);
     CHECK_INT(NEV, info.events);
     CHECK_INT(2, seen.n_steps); /* the plan, the replay: marked already */
     CHECK_INT(STORE_UPGRADE_REPLAYED, seen.steps[1]);
@@ -959,7 +959,7 @@ static void test_killed(void)
     CHECK(meta_has(dir, "upgrading"));
     seen = (seen_t){.kill_at = -1};
     CHECK_ERR(ERR_OK, upgrade(dir, &seen, &info, &msg));
-    CHECK(info.resumed);
+    CHECK(info.resumed && !info.replay);
     CHECK_INT(0, seen.last_done); /* no second replay */
     CHECK(!meta_has(dir, "upgrading"));
     check_answers_fresh(dir);
@@ -975,7 +975,7 @@ static void test_killed(void)
     check_answers_fresh(dir);
     seen = (seen_t){.kill_at = -1};
     CHECK_ERR(ERR_OK, upgrade(dir, &seen, &info, &msg));
-    CHECK(info.resumed);
+    CHECK(info.resumed && !info.replay);
     CHECK_INT(0, seen.last_done);
     CHECK(!meta_has(dir, "upgrading"));
     after = dump_log(dir);
