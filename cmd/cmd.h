@@ -122,6 +122,7 @@ int cmd_ingest_main(int argc, char **argv, volatile sig_atomic_t *stop);
 int cmd_serve_main(int argc, char **argv);
 int cmd_gen_main(int argc, char **argv);
 int cmd_rebuild_main(int argc, char **argv);
+int cmd_upgrade_main(int argc, char **argv);
 int cmd_report_main(int argc, char **argv);
 int cmd_key_main(int argc, char **argv);
 int cmd_check_main(int argc, char **argv);

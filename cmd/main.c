@@ -27,6 +27,7 @@ static void usage(FILE *f)
           "  ingest   load event files          (kpid ingest --data DIR FILE... | -)\n"
           "  gen      generate synthetic events (kpid gen --invoices N --seed S --out FILE)\n"
           "  rebuild  recompute derived KPI state from the event log (kpid rebuild --data DIR)\n"
+          "  upgrade  convert a store of the previous format in place (kpid upgrade --data DIR)\n"
           "  report   render a PDF KPI report   (kpid report --kind KIND --period PERIOD --out F)\n"
           "  key      manage API keys           (kpid key add|list|revoke --config FILE)\n"
           "  check    verify a store or a backup, read-only  (kpid check --data DIR)\n"
@@ -57,6 +58,8 @@ int main(int argc, char **argv)
         return cmd_gen_main(argc - 1, argv + 1);
     if (strcmp(cmd, "rebuild") == 0)
         return cmd_rebuild_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "upgrade") == 0)
+        return cmd_upgrade_main(argc - 1, argv + 1);
     if (strcmp(cmd, "report") == 0)
         return cmd_report_main(argc - 1, argv + 1);
     if (strcmp(cmd, "key") == 0)

@@ -39,6 +39,10 @@
       d_state database). */
 #define STORE_FORMAT_VERSION 3
 
+/* The older format store_upgrade() converts: its event log (meta counters,
+   events, ids, names, names_rev) is format 3's; only derived state differs. */
+#define STORE_FORMAT_UPGRADABLE 2
+
 typedef struct store store_t;
 
 typedef struct store_opts {
@@ -232,6 +236,53 @@ err_t store_stats(store_t *s, store_stats_t *out) KPID_MUST_USE;
  * and a page garbled badly enough can crash LMDB itself.
  */
 err_t store_verify(store_t *s, uint64_t *entries, err_msg_t *msg) KPID_MUST_USE;
+
+/* ---- upgrading ------------------------------------------------------------ */
+
+/* Where store_upgrade() is; the step callback hears each one as it is reached. */
+typedef enum store_upgrade_step {
+    STORE_UPGRADE_PLAN = 0, /* every check passed; nothing was written yet */
+    STORE_UPGRADE_MARKED,   /* committed: format 3, derived state emptied, marked
+                               "upgrading" (open() refuses it); the replay is next */
+    STORE_UPGRADE_REPLAYED  /* the replay is committed; the marker goes next */
+} store_upgrade_step_t;
+
+typedef struct store_upgrade_info {
+    uint32_t from_version; /* the version found (STORE_FORMAT_VERSION once marked) */
+    bool nothing_to_do;    /* already this format: nothing was written */
+    bool resumed;          /* an interrupted upgrade was taken up again */
+    bool replay;           /* the log is replayed (false: only a resumed
+                              upgrade's marker was left to remove) */
+    uint64_t events;       /* events in the log */
+} store_upgrade_info_t;
+
+typedef struct store_upgrade_cb {
+    void (*step)(void *ctx, store_upgrade_step_t step, const store_upgrade_info_t *info);
+    void (*progress)(void *ctx, uint64_t done, uint64_t total); /* as store_rebuild's */
+    void *ctx;
+} store_upgrade_cb_t;
+
+/*
+ * Convert the STORE_FORMAT_UPGRADABLE store in opts->dir (never created
+ * here; read_only and rebuild are ignored) to STORE_FORMAT_VERSION in
+ * place: the event log is kept byte for byte, every derived database is
+ * emptied (d_state, which format 3 folds into docs, is deleted) and
+ * recomputed by the replay of store_rebuild(). Crash-safe: until the first
+ * write commits the store is the old one, untouched; from then on it is
+ * marked, every open() refuses it asking for `kpid upgrade`, and calling
+ * this again finishes the job. cb (may be NULL) hears the steps and the
+ * replay's progress; *info (may be NULL) what was found and done.
+ *
+ * ERR_OK also when there was nothing to do (info->nothing_to_do). Refusals,
+ * each leaving the store untouched: ERR_NOT_FOUND no store in dir;
+ * ERR_STORE_CORRUPT not a kpid store; ERR_STORE_VERSION a version it
+ * cannot convert; ERR_STORE_LOCKED another kpid process holds the store;
+ * ERR_READONLY dir not writable; ERR_CONFIG another zone, base currency,
+ * SLA definitions or calendar than the store's, or an interrupted
+ * `kpid rebuild` of a format-3 store. LMDB failures as store_open's.
+ */
+err_t store_upgrade(const store_opts_t *opts, const store_upgrade_cb_t *cb,
+                    store_upgrade_info_t *info, err_msg_t *msg) KPID_MUST_USE;
 
 /* The data directory's path (owned by the store). */
 const char *store_dir(const store_t *s);

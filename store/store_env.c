@@ -328,6 +328,13 @@ static err_t check_existing(store_t *s, const store_opts_t *o, bool *exists, err
         goto out;
     }
     memcpy(&ver, v.mv_data, sizeof ver);
+    if (ver == STORE_FORMAT_UPGRADABLE) {
+        e = err_set(msg, ERR_STORE_VERSION,
+                    "store %s has format version %u, this kpid reads version %d; it was left "
+                    "untouched: run `kpid upgrade --data %s`",
+                    s->dir, ver, STORE_FORMAT_VERSION, s->dir);
+        goto out;
+    }
     if (ver != STORE_FORMAT_VERSION) {
         e = err_set(msg, ERR_STORE_VERSION,
                     "store %s has format version %u, this kpid reads version %d; it was left "
@@ -359,7 +366,13 @@ static err_t check_existing(store_t *s, const store_opts_t *o, bool *exists, err
         goto out;
     }
     k = sval("rebuilding");
-    if (!o->rebuild && mdb_get(txn, meta, &k, &v) == 0)
+    MDB_val uk = sval("upgrading");
+    if (!o->rebuild && mdb_get(txn, meta, &k, &v) == 0 && mdb_get(txn, meta, &uk, &v) == 0)
+        e = err_set(msg, ERR_CONFIG,
+                    "store %s: a `kpid upgrade` was interrupted; run `kpid upgrade --data %s` "
+                    "again before using the store",
+                    s->dir, s->dir);
+    else if (!o->rebuild && mdb_get(txn, meta, &k, &v) == 0)
         e = err_set(msg, ERR_CONFIG,
                     "store %s: a `kpid rebuild` was interrupted; run it again before using the "
                     "store",

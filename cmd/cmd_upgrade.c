@@ -1,0 +1,153 @@
+/*
+ * cmd_upgrade.c — `kpid upgrade`: convert a store of the previous format
+ * (STORE_FORMAT_UPGRADABLE) to this build's, in place (store_upgrade()).
+ * It says what it is about to do before writing anything, shows the
+ * replay's progress on a terminal like `kpid rebuild`, and can be run again
+ * after an interruption (it finishes the job).
+ */
+#include "cmd.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "coll.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: kpid upgrade [--data DIR] [--config FILE] [--quiet]\n"
+            "  Convert a format-%d store to format %d in place. The event log is kept as\n"
+            "  it is; documents and derived KPI state are recomputed from it (like\n"
+            "  `kpid rebuild`). Stop the server first and back the store up. Give it\n"
+            "  the --config the store is served with. Interrupted, it leaves a store\n"
+            "  that every command refuses until `kpid upgrade` is run again.\n",
+            STORE_FORMAT_UPGRADABLE, STORE_FORMAT_VERSION);
+}
+
+typedef struct prog {
+    const char *dir;
+    bool tty, quiet;
+    struct timespec t0, last;
+} prog_t;
+
+static double secs(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void on_step(void *ctx, store_upgrade_step_t st, const store_upgrade_info_t *info)
+{
+    prog_t *p = ctx;
+    if (p->quiet || st != STORE_UPGRADE_PLAN)
+        return;
+    if (info->resumed && !info->replay)
+        fprintf(stderr,
+                "kpid upgrade: store %s: finishing an interrupted upgrade to format %d: its "
+                "replay was complete; removing the marker\n",
+                p->dir, STORE_FORMAT_VERSION);
+    else if (info->resumed)
+        fprintf(stderr,
+                "kpid upgrade: store %s: finishing an interrupted upgrade to format %d: "
+                "recomputing documents and derived KPI state from the event log (%llu events)\n",
+                p->dir, STORE_FORMAT_VERSION, (unsigned long long)info->events);
+    else
+        fprintf(stderr,
+                "kpid upgrade: store %s: format %u -> %d in place: the event log (%llu events) "
+                "is kept as it is; documents and derived KPI state are recomputed from it\n",
+                p->dir, info->from_version, STORE_FORMAT_VERSION, (unsigned long long)info->events);
+}
+
+static void on_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    prog_t *p = ctx;
+    if (!p->tty)
+        return;
+    struct timespec now;
+    (void)clock_gettime(CLOCK_MONOTONIC, &now);
+    if (done != total && secs(&p->last, &now) < 0.2)
+        return;
+    p->last = now;
+    double el = secs(&p->t0, &now);
+    double rate = el > 0 ? (double)done / el : 0;
+    unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
+    fprintf(stderr, "\rupgrade: %llu/%llu events (%u%%), %.0f events/s   ",
+            (unsigned long long)done, (unsigned long long)total, pct, rate);
+    if (done == total)
+        fputc('\n', stderr);
+}
+
+int cmd_upgrade_main(int argc, char **argv)
+{
+    cmd_config_t cfg;
+    cmd_config_default(&cfg);
+    const char *data = NULL, *config = NULL;
+    bool quiet = false;
+    static const struct option longopts[] = {{"data", required_argument, NULL, 'd'},
+                                             {"config", required_argument, NULL, 'c'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:c:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': data = optarg; break;
+        case 'c': config = optarg; break;
+        case 'q': quiet = true; break;
+        case 'h': usage(stdout); return CMD_EXIT_OK;
+        default: usage(stderr); return CMD_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "kpid upgrade: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return CMD_EXIT_USAGE;
+    }
+    if (!cmd_config_resolve(&cfg, "upgrade", config, data))
+        return CMD_EXIT_USAGE;
+    err_msg_t msg = {{0}};
+    kpi_tz_t *tz = NULL;
+    err_t e = coll_tz_load(cfg.time_zone, &tz, &msg);
+    if (e) {
+        fprintf(stderr, "kpid upgrade: %s\n", err_msg_or(&msg, e));
+        return CMD_EXIT_ENV;
+    }
+    /* The same settings as every other command opens the store with. */
+    store_opts_t so = {
+        .dir = cfg.data_dir,
+        .tz = tz,
+        .base_currency = cfg.base_currency,
+        .slas = cfg.slas,
+        .n_slas = cfg.n_slas,
+        .cal = {cfg.weekend_mask, cfg.holidays, cfg.n_holidays},
+    };
+    prog_t p = {.dir = cfg.data_dir, .tty = isatty(STDERR_FILENO) && !quiet, .quiet = quiet};
+    (void)clock_gettime(CLOCK_MONOTONIC, &p.t0);
+    p.last = p.t0;
+    store_upgrade_cb_t cb = {.step = on_step, .progress = on_progress, .ctx = &p};
+    store_upgrade_info_t info;
+    e = store_upgrade(&so, &cb, &info, &msg);
+    struct timespec t1;
+    (void)clock_gettime(CLOCK_MONOTONIC, &t1);
+    kpi_tz_free(tz);
+    if (e) {
+        fprintf(stderr, "kpid upgrade: %s\n", err_msg_or(&msg, e));
+        return CMD_EXIT_ENV;
+    }
+    if (quiet)
+        return CMD_EXIT_OK;
+    if (info.nothing_to_do)
+        fprintf(stderr, "kpid upgrade: store %s is format %d already; nothing to do\n",
+                cfg.data_dir, STORE_FORMAT_VERSION);
+    else if (!info.replay)
+        fprintf(stderr, "kpid upgrade: store %s is format %d\n", cfg.data_dir,
+                STORE_FORMAT_VERSION);
+    else
+        fprintf(stderr, "kpid upgrade: store %s is format %d: %llu events replayed in %.1f s\n",
+                cfg.data_dir, STORE_FORMAT_VERSION, (unsigned long long)info.events,
+                secs(&p.t0, &t1));
+    return CMD_EXIT_OK;
+}
