@@ -45,6 +45,7 @@ typedef enum err {
     ERR_OVER_APPLIED,      /* more applied/refunded than the payment received */
     ERR_UNKNOWN_DOC,       /* reference to a document not (yet) known */
     ERR_CURRENCY_MISMATCH, /* movement in another currency than its document */
+    ERR_UNIT_MISMATCH,     /* movement naming another business unit than its document */
     ERR_NOT_FOUND,         /* the thing asked for does not exist */
     ERR_TOO_LARGE,         /* a body, batch, field or buffer exceeds its cap */
     /* access */

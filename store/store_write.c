@@ -520,6 +520,33 @@ static bool currency_ok(wctx_t *w, const kpi_event_t *ev, const doc_rec_t *d, co
     return true;
 }
 
+/* A movement counts under its document's business unit (for a credit note
+   or dispute against an invoice, the invoice's): one naming another unit
+   would be listed in one unit's log and counted in the other's KPIs, so it
+   is refused. A payment applied to an invoice of another unit is not a
+   mismatch: cash applied counts on each side under that side's unit. */
+static bool unit_ok(wctx_t *w, const kpi_event_t *ev, const doc_rec_t *d, const char *what,
+                    const char *number, verdict_t *v, int *rc)
+{
+    if (!d->exists || ev->business_unit == NULL || ev->business_unit[0] == '\0')
+        return true;
+    uint32_t id = 0;
+    *rc = store_name_get(w->s, w->txn, ev->business_unit, &id);
+    if (*rc == MDB_NOTFOUND)
+        *rc = 0;
+    if (*rc)
+        return false;
+    if (id == d->unit)
+        return true;
+    const char *name = "";
+    if (d->unit != 0 && store_name_str(w->s, w->txn, d->unit, &name) != 0)
+        name = "";
+    return reject(v, ERR_UNIT_MISMATCH, "business_unit",
+                  "%s %.100s is in business unit '%.100s', the event names '%.100s'; a "
+                  "movement counts under its document's unit",
+                  what, number, name, ev->business_unit);
+}
+
 /* Rules that need stored state. false (and *v) when the event is refused. */
 static bool validate(wctx_t *w, const kpi_event_t *ev, const store_batch_opts_t *o, verdict_t *v,
                      int *rc)
@@ -550,6 +577,11 @@ static bool validate(wctx_t *w, const kpi_event_t *ev, const store_batch_opts_t 
                       "new event",
                       kname, ev->doc);
     if (!kpi_ev_creates_doc(ev->type) && !currency_ok(w, ev, &own, kname, ev->doc, v))
+        return false;
+    if (!kpi_ev_creates_doc(ev->type) && !unit_ok(w, ev, &own, kname, ev->doc, v, rc))
+        return false;
+    if (kpi_ev_creates_doc(ev->type) && ev->ref != NULL &&
+        !unit_ok(w, ev, &inv, "invoice", ev->ref, v, rc))
         return false;
     if ((ev->type == KPI_EV_PAYMENT_APPLIED || ev->type == KPI_EV_CREDIT_NOTE_ISSUED) &&
         ev->ref != NULL) {

@@ -372,6 +372,66 @@ static void test_over_application(void)
     rmdir_all(dir);
 }
 
+/* A movement counts under its document's unit: naming another is refused
+   (issue 18: it was listed in one unit's log and counted in the other's
+   KPIs); a payment applied across units is not a mismatch. */
+static void test_unit_mismatch(void)
+{
+    char dir[64];
+    tmpdir(dir);
+    store_t *s = open_store(dir, 0);
+    int64_t t = T(2025, 3, 1, 0);
+    kpi_event_t setup[] = {
+        ev(KPI_EV_INVOICE_ISSUED, "ua", t, "IA", NULL, 10000, "ACME"),
+        ev(KPI_EV_PAYMENT_RECEIVED, "pb", t, "PB", NULL, 10000, "ACME"),
+    };
+    setup[0].business_unit = "north";
+    setup[1].business_unit = "south";
+    store_item_result_t res[2];
+    CHECK_INT(2, put(s, setup, 2, NULL, res).accepted);
+    const struct {
+        const char *label;
+        kpi_ev_type_t type;
+        const char *doc, *ref, *unit;
+        err_t want;
+    } rows[] = {
+        {"adjustment naming another unit", KPI_EV_INVOICE_ADJUSTED, "IA", NULL, "south",
+         ERR_UNIT_MISMATCH},
+        {"adjustment naming a unit never seen", KPI_EV_INVOICE_ADJUSTED, "IA", NULL, "mars",
+         ERR_UNIT_MISMATCH},
+        {"adjustment naming its unit", KPI_EV_INVOICE_ADJUSTED, "IA", NULL, "north", ERR_OK},
+        {"adjustment naming none", KPI_EV_INVOICE_ADJUSTED, "IA", NULL, "", ERR_OK},
+        {"credit note naming another unit than its invoice", KPI_EV_CREDIT_NOTE_ISSUED, "CN1", "IA",
+         "south", ERR_UNIT_MISMATCH},
+        {"credit note in its invoice's unit", KPI_EV_CREDIT_NOTE_ISSUED, "CN2", "IA", "north",
+         ERR_OK},
+        {"payment of south applied to a north invoice", KPI_EV_PAYMENT_APPLIED, "PB", "IA", "south",
+         ERR_OK},
+        {"payment application naming the invoice's unit", KPI_EV_PAYMENT_APPLIED, "PB", "IA",
+         "north", ERR_UNIT_MISMATCH},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        test_current_ = rows[i].label;
+        char id[8];
+        snprintf(id, sizeof id, "x%zu", i);
+        kpi_event_t e = ev(rows[i].type, id, t + 60, rows[i].doc, rows[i].ref, 100,
+                           rows[i].type == KPI_EV_CREDIT_NOTE_ISSUED ? "ACME" : NULL);
+        e.business_unit = rows[i].unit;
+        store_item_result_t r = put1(s, &e, NULL);
+        if (rows[i].want == ERR_OK) {
+            CHECK_MSG(r.status == STORE_ITEM_ACCEPTED, "%s", r.message);
+        } else {
+            check_rejected(r, rows[i].want, "business_unit");
+            CHECK_MSG(strstr(r.message, "is in business unit 'north'") != NULL ||
+                          strstr(r.message, "is in business unit 'south'") != NULL,
+                      "%s", r.message);
+        }
+    }
+    test_current_ = "test_unit_mismatch";
+    store_close(s);
+    rmdir_all(dir);
+}
+
 static void test_currency_mismatch(void)
 {
     char dir[64];
@@ -917,6 +977,7 @@ int main(void)
     RUN(test_document_conflict);
     RUN(test_over_application);
     RUN(test_currency_mismatch);
+    RUN(test_unit_mismatch);
     RUN(test_pending_released_once);
     RUN(test_strict_refs);
     RUN(test_atomic_and_partial);
