@@ -54,7 +54,7 @@ typedef struct store_opts {
     /* Settings that shape the derived KPI state (store_kpi.h). A store whose
        state was computed with other ones is refused (ERR_CONFIG) unless
        `rebuild` is set, for store_rebuild() to recompute it. */
-    const kpi_sla_def_t *slas; /* NULL: the built-in SLAs of SPEC.md */
+    const kpi_sla_def_t *slas; /* NULL: the built-in SLAs (docs/kpi.md) */
     size_t n_slas;
     kpi_calendar_t cal; /* weekend_mask 0: Saturday and Sunday; holidays
                            borrowed, must outlive the store */

@@ -46,7 +46,7 @@
  *            "max_day"                           -> the latest event day applied
  *
  * A movement on an invoice takes effect on max(its day, the invoice's issue
- * day) (SPEC.md), which keeps aging total = AR = roll-forward closing.
+ * day) (docs/kpi.md), which keeps aging total = AR = roll-forward closing.
  */
 #ifndef KPID_STORE_DERIVE_H
 #define KPID_STORE_DERIVE_H

@@ -6,7 +6,8 @@
  *
  *   meta       "version" u32 | "tz" | "currency" | "seq" u64 (last arrival
  *              number) | "names" u64 (last interned id) | "events" u64 |
- *              "pending" u64 | "docs" u64[KPI_DOC_COUNT] | "rebuilding" u8
+ *              "pending" u64 | "docs" u64[KPI_DOC_COUNT] | "rebuilding" u8 |
+ *              "upgrading" u8 (a `kpid upgrade` not finished: store_upgrade.c)
  *              (numbers in native order, like doc_rec_t)
  *   events     time key (8 bytes: UTC seconds, big-endian, sign bit flipped)
  *              + seq (8 bytes, big-endian)   -> kpi_event_encode() of the

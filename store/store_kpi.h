@@ -17,7 +17,7 @@
  *   - per customer: credit limit, hold, payment-habit accumulators.
  *
  * The effective day of a movement on an invoice is max(movement day, issue
- * day) (SPEC.md: a movement dated before its invoice takes effect on the
+ * day) (docs/kpi.md: a movement dated before its invoice takes effect on the
  * issue date), which keeps aging total = AR = roll-forward closing.
  *
  * Configuration that shapes derived state (business-day calendar, SLA

@@ -1,6 +1,6 @@
 /*
  * store_query.h — KPI answers: the store's derived state (store_kpi.h)
- * combined by the pure KPI core (kpi.h) into the figures of SPEC.md.
+ * combined by the pure KPI core (kpi.h) into the figures docs/kpi.md defines.
  *
  * This is the one place the HTTP API, the PDF reports and the Prometheus
  * metrics take their numbers from, so the three always agree. Nothing here
@@ -68,7 +68,7 @@ typedef enum store_q_dso_method {
     STORE_Q_DSO_ADD = 3
 } store_q_dso_method_t;
 
-/* The SPEC.md names of the methods ("standard", ...), indexed by method. */
+/* The names of the methods (docs/kpi.md) ("standard", ...), indexed by method. */
 extern const char *const store_q_dso_method_names[];
 
 typedef enum store_q_comp_kind {
@@ -77,7 +77,7 @@ typedef enum store_q_comp_kind {
     STORE_Q_DAY = 2    /* a day; INT32_MIN = none */
 } store_q_comp_kind_t;
 
-/* One named input of a point ("ar", "sales", "met", ...: SPEC.md's names). */
+/* One named input of a point ("ar", "sales", "met", ...: the names docs/kpi.md uses). */
 typedef struct store_q_comp {
     const char *name; /* static string */
     store_q_comp_kind_t kind;
