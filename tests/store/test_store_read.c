@@ -69,10 +69,11 @@ static void make_book(book_t *b, char (*docs)[3][16])
         add(b, KPI_EV_PAYMENT_RECEIVED, t + 86400 * 3, docs[i][1], NULL, 5000, p, "", p, "default");
         add(b, KPI_EV_PAYMENT_APPLIED, t + 86400 * 4, docs[i][1], docs[i][0], 5000, NULL, "", p,
             "default");
-        /* An adjustment that names another unit files under it. */
+        /* An adjustment files under its invoice's unit, named or not (naming
+           another is refused: unit_mismatch, test_store_write.c). */
         if (i % 5 == 2)
-            add(b, KPI_EV_INVOICE_ADJUSTED, t + 86400 * 5, docs[i][0], NULL, -100, NULL, "NA", p,
-                "NA");
+            add(b, KPI_EV_INVOICE_ADJUSTED, t + 86400 * 5, docs[i][0], NULL, -100, NULL,
+                i % 2 ? u : "", p, u);
         if (i % 4 == 0) {
             add(b, KPI_EV_BILL_RECEIVED, t - 3600, docs[i][2], NULL, 7000, "Vendor", "EU", "Vendor",
                 "EU");
