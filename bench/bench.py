@@ -85,10 +85,22 @@ class Serve:
                 break
         self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
 
+    def roundtrip(self, path):
+        """GET on the keep-alive connection; one new connection when the
+        server has closed an idle one (header_timeout_s closes those)."""
+        for attempt in (0, 1):
+            try:
+                self.conn.request("GET", path)
+                return self.conn.getresponse()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+                if attempt:
+                    raise
+
     def get(self, path):
         t0 = time.perf_counter()
-        self.conn.request("GET", path)
-        r = self.conn.getresponse()
+        r = self.roundtrip(path)
         body = r.read()
         client_ms = (time.perf_counter() - t0) * 1000
         if r.status != 200:
@@ -106,8 +118,7 @@ class Serve:
 
     def metric(self, name):
         """The value of an unlabelled sample in /metrics (None if absent)."""
-        self.conn.request("GET", "/metrics")
-        r = self.conn.getresponse()
+        r = self.roundtrip("/metrics")
         body = r.read().decode("utf-8", "replace")
         if r.status != 200:
             raise SystemExit("GET /metrics: %d %s" % (r.status, body[:300]))

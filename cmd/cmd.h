@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "api_auth.h"
 #include "err.h"
@@ -117,6 +118,25 @@ err_t cmd_ingest_fd(store_t *store, const kpi_tz_t *tz, const char *base_currenc
                     const char *name, uint64_t size_hint, size_t batch_events, bool progress,
                     FILE *errs, volatile sig_atomic_t *stop, cmd_ingest_totals_t *totals,
                     err_msg_t *msg) KPID_MUST_USE;
+
+/*
+ * The progress line of a long replay on `out` (NULL: silent; callers pass
+ * stderr only when it is a terminal): "WHAT: done/total events (pct%),
+ * rate events/s", redrawn at most five times a second, and with a newline
+ * when done reaches total. cmd_progress_update has store_rebuild's
+ * progress-callback signature (ctx is the cmd_progress_t).
+ */
+typedef struct cmd_progress {
+    const char *what;
+    FILE *out;
+    struct timespec t0, last;
+    bool drawn;
+} cmd_progress_t;
+
+void cmd_progress_start(cmd_progress_t *p, const char *what, FILE *out);
+void cmd_progress_update(void *ctx, uint64_t done, uint64_t total);
+/* Seconds since cmd_progress_start. */
+double cmd_progress_elapsed(const cmd_progress_t *p);
 
 int cmd_ingest_main(int argc, char **argv, volatile sig_atomic_t *stop);
 int cmd_serve_main(int argc, char **argv);

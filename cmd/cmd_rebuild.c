@@ -24,35 +24,6 @@ static void usage(FILE *f)
           f);
 }
 
-typedef struct prog {
-    bool tty;
-    struct timespec t0, last;
-} prog_t;
-
-static double secs(const struct timespec *a, const struct timespec *b)
-{
-    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
-static void on_progress(void *ctx, uint64_t done, uint64_t total)
-{
-    prog_t *p = ctx;
-    if (!p->tty)
-        return;
-    struct timespec now;
-    (void)clock_gettime(CLOCK_MONOTONIC, &now);
-    if (done != total && secs(&p->last, &now) < 0.2)
-        return;
-    p->last = now;
-    double el = secs(&p->t0, &now);
-    double rate = el > 0 ? (double)done / el : 0;
-    unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
-    fprintf(stderr, "\rrebuild: %llu/%llu events (%u%%), %.0f events/s   ",
-            (unsigned long long)done, (unsigned long long)total, pct, rate);
-    if (done == total)
-        fputc('\n', stderr);
-}
-
 int cmd_rebuild_main(int argc, char **argv)
 {
     cmd_config_t cfg;
@@ -90,12 +61,10 @@ int cmd_rebuild_main(int argc, char **argv)
         fprintf(stderr, "kpid rebuild: %s\n", err_msg_or(&msg, e));
         return CMD_EXIT_ENV;
     }
-    prog_t p = {.tty = isatty(STDERR_FILENO) && !quiet};
-    (void)clock_gettime(CLOCK_MONOTONIC, &p.t0);
-    p.last = p.t0;
-    e = store_rebuild(store, on_progress, &p, &msg);
-    struct timespec t1;
-    (void)clock_gettime(CLOCK_MONOTONIC, &t1);
+    cmd_progress_t p;
+    cmd_progress_start(&p, "rebuild", isatty(STDERR_FILENO) && !quiet ? stderr : NULL);
+    e = store_rebuild(store, cmd_progress_update, &p, &msg);
+    double took = cmd_progress_elapsed(&p);
     store_stats_t st;
     bool have_stats = !e && store_stats(store, &st) == ERR_OK;
     store_close(store);
@@ -106,6 +75,6 @@ int cmd_rebuild_main(int argc, char **argv)
     }
     if (!quiet && have_stats)
         fprintf(stderr, "kpid rebuild: %llu events replayed in %.1f s\n",
-                (unsigned long long)st.events, secs(&p.t0, &t1));
+                (unsigned long long)st.events, took);
     return CMD_EXIT_OK;
 }

@@ -29,14 +29,9 @@ static void usage(FILE *f)
 
 typedef struct prog {
     const char *dir;
-    bool tty, quiet;
-    struct timespec t0, last;
+    bool quiet;
+    cmd_progress_t bar;
 } prog_t;
-
-static double secs(const struct timespec *a, const struct timespec *b)
-{
-    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
 
 static void on_step(void *ctx, store_upgrade_step_t st, const store_upgrade_info_t *info)
 {
@@ -63,20 +58,7 @@ static void on_step(void *ctx, store_upgrade_step_t st, const store_upgrade_info
 static void on_progress(void *ctx, uint64_t done, uint64_t total)
 {
     prog_t *p = ctx;
-    if (!p->tty)
-        return;
-    struct timespec now;
-    (void)clock_gettime(CLOCK_MONOTONIC, &now);
-    if (done != total && secs(&p->last, &now) < 0.2)
-        return;
-    p->last = now;
-    double el = secs(&p->t0, &now);
-    double rate = el > 0 ? (double)done / el : 0;
-    unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
-    fprintf(stderr, "\rupgrade: %llu/%llu events (%u%%), %.0f events/s   ",
-            (unsigned long long)done, (unsigned long long)total, pct, rate);
-    if (done == total)
-        fputc('\n', stderr);
+    cmd_progress_update(&p->bar, done, total);
 }
 
 int cmd_upgrade_main(int argc, char **argv)
@@ -124,14 +106,12 @@ int cmd_upgrade_main(int argc, char **argv)
         .n_slas = cfg.n_slas,
         .cal = {cfg.weekend_mask, cfg.holidays, cfg.n_holidays},
     };
-    prog_t p = {.dir = cfg.data_dir, .tty = isatty(STDERR_FILENO) && !quiet, .quiet = quiet};
-    (void)clock_gettime(CLOCK_MONOTONIC, &p.t0);
-    p.last = p.t0;
+    prog_t p = {.dir = cfg.data_dir, .quiet = quiet};
+    cmd_progress_start(&p.bar, "upgrade", isatty(STDERR_FILENO) && !quiet ? stderr : NULL);
     store_upgrade_cb_t cb = {.step = on_step, .progress = on_progress, .ctx = &p};
     store_upgrade_info_t info;
     e = store_upgrade(&so, &cb, &info, &msg);
-    struct timespec t1;
-    (void)clock_gettime(CLOCK_MONOTONIC, &t1);
+    double took = cmd_progress_elapsed(&p.bar);
     kpi_tz_free(tz);
     if (e) {
         fprintf(stderr, "kpid upgrade: %s\n", err_msg_or(&msg, e));
@@ -147,7 +127,6 @@ int cmd_upgrade_main(int argc, char **argv)
                 STORE_FORMAT_VERSION);
     else
         fprintf(stderr, "kpid upgrade: store %s is format %d: %llu events replayed in %.1f s\n",
-                cfg.data_dir, STORE_FORMAT_VERSION, (unsigned long long)info.events,
-                secs(&p.t0, &t1));
+                cfg.data_dir, STORE_FORMAT_VERSION, (unsigned long long)info.events, took);
     return CMD_EXIT_OK;
 }

@@ -1567,20 +1567,11 @@ static err_t cidx_add(const derive_t *d, MDB_txn *txn, uint32_t party, kpi_doc_k
 static void st_new(dstate_t *s, kpi_doc_kind_t kind, const kpi_event_t *ev, const derive_ctx_t *cx,
                    int32_t day)
 {
-    memset(s, 0, sizeof *s);
+    st_blank(s, ev->time_s, day);
     s->kind = (uint8_t)kind;
     memcpy(s->cur, cx->currency, 4);
     s->unit = cx->unit;
     s->party = cx->party;
-    s->t0 = ev->time_s;
-    s->day0 = day;
-    s->due_day = DAY_NONE;
-    s->done_max_s = INT64_MIN;
-    s->review_s = T_NONE;
-    s->review_day = DAY_NONE;
-    s->proc_s = T_NONE;
-    s->proc_day = DAY_NONE;
-    s->rej_s = T_NONE;
     if (ev->flags & KPI_EVF_DUE)
         s->due_day = ev->due_day;
     else if (ev->flags & KPI_EVF_TERMS)

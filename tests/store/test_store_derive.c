@@ -19,6 +19,7 @@
 #include "kpi_date.h"
 #include "kpi_tz.h"
 #include "store_derive.h"
+#include "lmdb_test.h"
 #include "test.h"
 
 static int32_t D(int y, int m, int d)
@@ -32,7 +33,7 @@ static int64_t T(int y, int m, int d, int h)
 }
 
 typedef struct env {
-    char dir[64];
+    lmdb_dir_t ld;
     MDB_env *env;
     derive_t d;
     kpi_tz_t *tz;
@@ -43,13 +44,9 @@ typedef struct env {
 static void env_open(env_t *e)
 {
     memset(e, 0, sizeof *e);
-    snprintf(e->dir, sizeof e->dir, "%s", "/tmp/kpid-derive-XXXXXX");
-    REQUIRE(mkdtemp(e->dir) != NULL);
+    lmdb_dir_open(&e->ld, "derive", 16);
+    e->env = e->ld.env;
     REQUIRE(kpi_tz_new_utc(&e->tz) == ERR_OK);
-    REQUIRE(mdb_env_create(&e->env) == 0);
-    REQUIRE(mdb_env_set_maxdbs(e->env, 16) == 0);
-    REQUIRE(mdb_env_set_mapsize(e->env, 64u << 20) == 0);
-    REQUIRE(mdb_env_open(e->env, e->dir, MDB_NOSYNC, 0600) == 0);
     MDB_txn *txn;
     REQUIRE(mdb_txn_begin(e->env, NULL, 0, &txn) == 0);
     derive_config_t cfg = {.tz = e->tz};
@@ -65,13 +62,7 @@ static void env_open(env_t *e)
 static void env_close(env_t *e)
 {
     docset_free(e->ds);
-    mdb_env_close(e->env);
-    char p[96];
-    snprintf(p, sizeof p, "%s/data.mdb", e->dir);
-    unlink(p);
-    snprintf(p, sizeof p, "%s/lock.mdb", e->dir);
-    unlink(p);
-    rmdir(e->dir);
+    lmdb_dir_close(&e->ld);
     kpi_tz_free(e->tz);
 }
 

@@ -16,10 +16,11 @@
 
 #include "store_docset.h"
 #include "store_pack.h"
+#include "lmdb_test.h"
 #include "test.h"
 
 typedef struct env {
-    char dir[64];
+    lmdb_dir_t ld;
     MDB_env *env;
     MDB_dbi docs;
 } env_t;
@@ -27,27 +28,14 @@ typedef struct env {
 static void env_open(env_t *e)
 {
     memset(e, 0, sizeof *e);
-    snprintf(e->dir, sizeof e->dir, "%s", "/tmp/kpid-docset-XXXXXX");
-    REQUIRE(mkdtemp(e->dir) != NULL);
-    REQUIRE(mdb_env_create(&e->env) == 0);
-    REQUIRE(mdb_env_set_maxdbs(e->env, 4) == 0);
-    REQUIRE(mdb_env_set_mapsize(e->env, 256u << 20) == 0);
-    REQUIRE(mdb_env_open(e->env, e->dir, MDB_NOSYNC, 0600) == 0);
-    MDB_txn *txn;
-    REQUIRE(mdb_txn_begin(e->env, NULL, 0, &txn) == 0);
-    REQUIRE(mdb_dbi_open(txn, "docs", MDB_CREATE, &e->docs) == 0);
-    REQUIRE(mdb_txn_commit(txn) == 0);
+    lmdb_dir_open(&e->ld, "docset", 4);
+    e->env = e->ld.env;
+    e->docs = lmdb_dir_db(&e->ld, "docs", 0);
 }
 
 static void env_close(env_t *e)
 {
-    mdb_env_close(e->env);
-    char p[96];
-    snprintf(p, sizeof p, "%s/data.mdb", e->dir);
-    unlink(p);
-    snprintf(p, sizeof p, "%s/lock.mdb", e->dir);
-    unlink(p);
-    rmdir(e->dir);
+    lmdb_dir_close(&e->ld);
 }
 
 /* A docs key: the kind byte, then the number (as store_doc_key lays it out). */

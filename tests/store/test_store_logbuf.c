@@ -15,10 +15,11 @@
 #include <lmdb.h>
 
 #include "store_logbuf.h"
+#include "lmdb_test.h"
 #include "test.h"
 
 typedef struct env {
-    char dir[64];
+    lmdb_dir_t ld;
     MDB_env *env;
     logbuf_dbs_t dbs;
 } env_t;
@@ -26,31 +27,17 @@ typedef struct env {
 static void env_open(env_t *e)
 {
     memset(e, 0, sizeof *e);
-    snprintf(e->dir, sizeof e->dir, "%s", "/tmp/kpid-logbuf-XXXXXX");
-    REQUIRE(mkdtemp(e->dir) != NULL);
-    REQUIRE(mdb_env_create(&e->env) == 0);
-    REQUIRE(mdb_env_set_maxdbs(e->env, 8) == 0);
-    REQUIRE(mdb_env_set_mapsize(e->env, 256u << 20) == 0);
-    REQUIRE(mdb_env_open(e->env, e->dir, MDB_NOSYNC, 0600) == 0);
-    MDB_txn *txn;
-    REQUIRE(mdb_txn_begin(e->env, NULL, 0, &txn) == 0);
-    REQUIRE(mdb_dbi_open(txn, "events", MDB_CREATE, &e->dbs.events) == 0);
-    REQUIRE(mdb_dbi_open(txn, "ids", MDB_CREATE, &e->dbs.ids) == 0);
-    unsigned dup = MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED;
-    REQUIRE(mdb_dbi_open(txn, "by_party", dup, &e->dbs.index[LOGBUF_BY_PARTY]) == 0);
-    REQUIRE(mdb_dbi_open(txn, "by_bu", dup, &e->dbs.index[LOGBUF_BY_BU]) == 0);
-    REQUIRE(mdb_txn_commit(txn) == 0);
+    lmdb_dir_open(&e->ld, "logbuf", 8);
+    e->env = e->ld.env;
+    e->dbs.events = lmdb_dir_db(&e->ld, "events", 0);
+    e->dbs.ids = lmdb_dir_db(&e->ld, "ids", 0);
+    e->dbs.index[LOGBUF_BY_PARTY] = lmdb_dir_db(&e->ld, "by_party", MDB_DUPSORT | MDB_DUPFIXED);
+    e->dbs.index[LOGBUF_BY_BU] = lmdb_dir_db(&e->ld, "by_bu", MDB_DUPSORT | MDB_DUPFIXED);
 }
 
 static void env_close(env_t *e)
 {
-    mdb_env_close(e->env);
-    char p[96];
-    snprintf(p, sizeof p, "%s/data.mdb", e->dir);
-    unlink(p);
-    snprintf(p, sizeof p, "%s/lock.mdb", e->dir);
-    unlink(p);
-    rmdir(e->dir);
+    lmdb_dir_close(&e->ld);
 }
 
 /* An events key: time then seq, both big-endian. */

@@ -18,6 +18,7 @@
 
 #include "err.h"
 #include "store_rowagg.h"
+#include "lmdb_test.h"
 #include "test.h"
 
 static size_t t_pack(const int64_t *vals, size_t n, uint8_t *out)
@@ -47,7 +48,7 @@ static bool t_unpack(const MDB_val *v, size_t n, int64_t *vals)
 static const rowagg_codec_t codec = {t_pack, t_unpack, ROWAGG_COLS * 8};
 
 typedef struct env {
-    char dir[64];
+    lmdb_dir_t ld;
     MDB_env *env;
     MDB_dbi a, b;
 } env_t;
@@ -55,28 +56,15 @@ typedef struct env {
 static void env_open(env_t *e)
 {
     memset(e, 0, sizeof *e);
-    snprintf(e->dir, sizeof e->dir, "%s", "/tmp/kpid-rowagg-XXXXXX");
-    REQUIRE(mkdtemp(e->dir) != NULL);
-    REQUIRE(mdb_env_create(&e->env) == 0);
-    REQUIRE(mdb_env_set_maxdbs(e->env, 4) == 0);
-    REQUIRE(mdb_env_set_mapsize(e->env, 256u << 20) == 0);
-    REQUIRE(mdb_env_open(e->env, e->dir, MDB_NOSYNC, 0600) == 0);
-    MDB_txn *txn;
-    REQUIRE(mdb_txn_begin(e->env, NULL, 0, &txn) == 0);
-    REQUIRE(mdb_dbi_open(txn, "a", MDB_CREATE, &e->a) == 0);
-    REQUIRE(mdb_dbi_open(txn, "b", MDB_CREATE, &e->b) == 0);
-    REQUIRE(mdb_txn_commit(txn) == 0);
+    lmdb_dir_open(&e->ld, "rowagg", 4);
+    e->env = e->ld.env;
+    e->a = lmdb_dir_db(&e->ld, "a", 0);
+    e->b = lmdb_dir_db(&e->ld, "b", 0);
 }
 
 static void env_close(env_t *e)
 {
-    mdb_env_close(e->env);
-    char p[96];
-    snprintf(p, sizeof p, "%s/data.mdb", e->dir);
-    unlink(p);
-    snprintf(p, sizeof p, "%s/lock.mdb", e->dir);
-    unlink(p);
-    rmdir(e->dir);
+    lmdb_dir_close(&e->ld);
 }
 
 static void store_row(MDB_txn *txn, MDB_dbi dbi, const char *key, const int64_t *vals, size_t n)

@@ -12,10 +12,11 @@
 #include <lmdb.h>
 
 #include "store_wcache.h"
+#include "lmdb_test.h"
 #include "test.h"
 
 typedef struct env {
-    char dir[64];
+    lmdb_dir_t ld;
     MDB_env *env;
     MDB_dbi a, b;
 } env_t;
@@ -23,28 +24,15 @@ typedef struct env {
 static void env_open(env_t *e)
 {
     memset(e, 0, sizeof *e);
-    snprintf(e->dir, sizeof e->dir, "%s", "/tmp/kpid-wcache-XXXXXX");
-    REQUIRE(mkdtemp(e->dir) != NULL);
-    REQUIRE(mdb_env_create(&e->env) == 0);
-    REQUIRE(mdb_env_set_maxdbs(e->env, 4) == 0);
-    REQUIRE(mdb_env_set_mapsize(e->env, 256u << 20) == 0);
-    REQUIRE(mdb_env_open(e->env, e->dir, MDB_NOSYNC, 0600) == 0);
-    MDB_txn *txn;
-    REQUIRE(mdb_txn_begin(e->env, NULL, 0, &txn) == 0);
-    REQUIRE(mdb_dbi_open(txn, "a", MDB_CREATE, &e->a) == 0);
-    REQUIRE(mdb_dbi_open(txn, "b", MDB_CREATE, &e->b) == 0);
-    REQUIRE(mdb_txn_commit(txn) == 0);
+    lmdb_dir_open(&e->ld, "wcache", 4);
+    e->env = e->ld.env;
+    e->a = lmdb_dir_db(&e->ld, "a", 0);
+    e->b = lmdb_dir_db(&e->ld, "b", 0);
 }
 
 static void env_close(env_t *e)
 {
-    mdb_env_close(e->env);
-    char p[96];
-    snprintf(p, sizeof p, "%s/data.mdb", e->dir);
-    unlink(p);
-    snprintf(p, sizeof p, "%s/lock.mdb", e->dir);
-    unlink(p);
-    rmdir(e->dir);
+    lmdb_dir_close(&e->ld);
 }
 
 static MDB_val sv(const char *s)
