@@ -138,6 +138,17 @@ void cmd_progress_update(void *ctx, uint64_t done, uint64_t total);
 /* Seconds since cmd_progress_start. */
 double cmd_progress_elapsed(const cmd_progress_t *p);
 
+/*
+ * The options of the commands that replay a whole store (`kpid rebuild`,
+ * `kpid upgrade`): --data DIR, --config FILE, --quiet, --help; no other
+ * argument. Returns -1 to go on (data and config may stay NULL), else the
+ * exit status to return at once: CMD_EXIT_OK after --help (usage on
+ * stdout), CMD_EXIT_USAGE for anything else (the reason and usage on
+ * stderr, the message naming the command).
+ */
+int cmd_replay_args(int argc, char **argv, const char *command, void (*usage)(FILE *),
+                    const char **data, const char **config, bool *quiet);
+
 int cmd_ingest_main(int argc, char **argv, volatile sig_atomic_t *stop);
 int cmd_serve_main(int argc, char **argv);
 int cmd_gen_main(int argc, char **argv);

@@ -1,11 +1,42 @@
 /*
- * cmd_progress.c — the progress line of a long replay (`kpid rebuild`,
- * `kpid upgrade`): "rebuild: 1200/5000 events (24%), 81000 events/s",
- * redrawn in place at most five times a second and once at the end.
+ * cmd_progress.c — what the commands that replay a whole store (`kpid
+ * rebuild`, `kpid upgrade`) share: their options, and the progress line
+ * ("rebuild: 1200/5000 events (24%), 81000 events/s") redrawn in place at
+ * most five times a second and once at the end.
  */
 #include "cmd.h"
 
+#include <getopt.h>
 #include <stdio.h>
+
+int cmd_replay_args(int argc, char **argv, const char *command, void (*usage)(FILE *),
+                    const char **data, const char **config, bool *quiet)
+{
+    static const struct option longopts[] = {{"data", required_argument, NULL, 'd'},
+                                             {"config", required_argument, NULL, 'c'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    *data = *config = NULL;
+    *quiet = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:c:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': *data = optarg; break;
+        case 'c': *config = optarg; break;
+        case 'q': *quiet = true; break;
+        case 'h': usage(stdout); return CMD_EXIT_OK;
+        default: usage(stderr); return CMD_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "kpid %s: unexpected argument '%s'\n", command, argv[optind]);
+        usage(stderr);
+        return CMD_EXIT_USAGE;
+    }
+    return -1;
+}
 
 static double secs(const struct timespec *a, const struct timespec *b)
 {

@@ -7,7 +7,6 @@
  */
 #include "cmd.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -28,29 +27,11 @@ int cmd_rebuild_main(int argc, char **argv)
 {
     cmd_config_t cfg;
     cmd_config_default(&cfg);
-    const char *data = NULL, *config = NULL;
-    bool quiet = false;
-    static const struct option longopts[] = {{"data", required_argument, NULL, 'd'},
-                                             {"config", required_argument, NULL, 'c'},
-                                             {"quiet", no_argument, NULL, 'q'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "d:c:qh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': data = optarg; break;
-        case 'c': config = optarg; break;
-        case 'q': quiet = true; break;
-        case 'h': usage(stdout); return CMD_EXIT_OK;
-        default: usage(stderr); return CMD_EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "kpid rebuild: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
-        return CMD_EXIT_USAGE;
-    }
+    const char *data, *config;
+    bool quiet;
+    int rc = cmd_replay_args(argc, argv, "rebuild", usage, &data, &config, &quiet);
+    if (rc >= 0)
+        return rc;
     err_msg_t msg = {{0}};
     if (!cmd_config_resolve(&cfg, "rebuild", config, data))
         return CMD_EXIT_USAGE;

@@ -1,4 +1,5 @@
-/* test_cmd_progress.c — the progress line of kpid rebuild and kpid upgrade. */
+/* test_cmd_progress.c — what kpid rebuild and kpid upgrade share: their
+   options (cmd_replay_args) and the progress line. */
 #include <stdio.h>
 #include <string.h>
 
@@ -53,8 +54,53 @@ static void test_empty_and_silent(void)
     CHECK(cmd_progress_elapsed(&p) >= 0.0);
 }
 
+static FILE *usage_to;
+static int usage_calls;
+
+static void usage_rec(FILE *f)
+{
+    usage_to = f;
+    usage_calls++;
+}
+
+static int args(const char *const *v, int n, const char **data, const char **config, bool *quiet)
+{
+    char *argv[8];
+    for (int i = 0; i < n; i++)
+        argv[i] = (char *)v[i];
+    argv[n] = NULL;
+    usage_to = NULL;
+    usage_calls = 0;
+    return cmd_replay_args(n, argv, "rebuild", usage_rec, data, config, quiet);
+}
+
+static void test_replay_args(void)
+{
+    const char *data, *config;
+    bool quiet;
+    const char *all[] = {"rebuild", "--data", "D", "--config", "C.json", "--quiet"};
+    CHECK_INT(-1, args(all, 6, &data, &config, &quiet));
+    CHECK_STR("D", data);
+    CHECK_STR("C.json", config);
+    CHECK(quiet);
+    CHECK_INT(0, usage_calls);
+    const char *none[] = {"rebuild"};
+    CHECK_INT(-1, args(none, 1, &data, &config, &quiet));
+    CHECK(data == NULL && config == NULL && !quiet);
+    const char *help[] = {"rebuild", "--help"};
+    CHECK_INT(CMD_EXIT_OK, args(help, 2, &data, &config, &quiet));
+    CHECK(usage_calls == 1 && usage_to == stdout);
+    const char *extra[] = {"rebuild", "--data", "D", "stray"};
+    CHECK_INT(CMD_EXIT_USAGE, args(extra, 4, &data, &config, &quiet));
+    CHECK(usage_calls == 1 && usage_to == stderr);
+    const char *unknown[] = {"rebuild", "--force"};
+    CHECK_INT(CMD_EXIT_USAGE, args(unknown, 2, &data, &config, &quiet));
+    CHECK(usage_calls == 1 && usage_to == stderr);
+}
+
 int main(void)
 {
+    RUN(test_replay_args);
     RUN(test_lines);
     RUN(test_empty_and_silent);
     return test_summary();
