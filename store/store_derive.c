@@ -568,6 +568,7 @@ enum {
     F_BILLS_PAID,
     F_OPEN_AMOUNT,
     F_OPEN_COUNT,
+    F_CURRENT_AR,
     F_COUNT
 };
 _Static_assert(sizeof(store_flows_t) == F_COUNT * sizeof(int64_t), "store_flows_t layout");
@@ -1357,6 +1358,15 @@ static err_t inv_move(const derive_t *d, MDB_txn *txn, const dstate_t *st, const
         add[F_OPEN_AMOUNT] = steps[j].amount;
         add[F_OPEN_COUNT] = steps[j].count;
         e = flow_row_add(d, txn, st->cur, st->unit, st->party, steps[j].day, add, msg);
+    }
+    /* Not yet due from eff to the due day (store_flows_t.current_ar). */
+    if (!e && x != 0 && eff <= st->due_day) {
+        int64_t add[F_COUNT] = {0};
+        add[F_CURRENT_AR] = x;
+        e = flow_row_add(d, txn, st->cur, st->unit, st->party, eff, add, msg);
+        add[F_CURRENT_AR] = -x;
+        if (!e && st->due_day < INT32_MAX)
+            e = flow_row_add(d, txn, st->cur, st->unit, st->party, st->due_day + 1, add, msg);
     }
     uint32_t units[2] = {st->unit, 0}, parties[2] = {st->party, 0};
     int32_t basis_days[2] = {st->due_day, st->day0};

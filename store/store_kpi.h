@@ -66,6 +66,11 @@ typedef struct store_flows {
        amount by another path (the roll-forward's difference checks it). */
     int64_t open_amount;
     int64_t open_count;
+    /* The open amount of invoices not yet due, as steps: a movement of x
+       effective on day E of an invoice due on day D (E <= D) adds x on E
+       and takes it back on D + 1, so the running sum at day e is the open
+       amount of the invoices with due day >= e: the "current" AR. */
+    int64_t current_ar;
 } store_flows_t;
 
 /*

@@ -73,19 +73,6 @@ static int64_t ap_of(const store_flows_t *f)
     return f->purchases - f->bills_paid;
 }
 
-/* AR not yet due at the end of day e (due day >= e). */
-static err_t current_ar(store_snap_t *snap, const store_scope_t *sc, int32_t e, kpi_arena_t *arena,
-                        int64_t *out)
-{
-    kpi_open_group_t *g;
-    size_t n;
-    err_t r = store_open_groups(snap, sc, STORE_BASIS_DUE, e, e, arena, &g, &n);
-    *out = 0;
-    for (size_t i = 0; !r && i < n; i++)
-        *out += g[i].amount;
-    return r;
-}
-
 err_t store_q_open_total(store_snap_t *snap, const store_scope_t *sc, int32_t e, kpi_arena_t *arena,
                          int64_t *amount, int64_t *count)
 {
@@ -120,10 +107,8 @@ static size_t countback_units(const cum_t *c, kpi_interval_t iv, int32_t lo, int
     return nu;
 }
 
-static err_t flows_point(store_snap_t *snap, const store_scope_t *sc,
-                         const store_q_series_req_t *rq, const cum_t *c, int32_t lo,
-                         kpi_unit_sales_t *units, size_t max_units, kpi_arena_t *arena,
-                         store_q_point_t *p)
+static err_t flows_point(const store_q_series_req_t *rq, const cum_t *c, int32_t lo,
+                         kpi_unit_sales_t *units, size_t max_units, store_q_point_t *p)
 {
     err_t e = ERR_OK;
     int32_t s = p->start, en = p->end;
@@ -137,7 +122,7 @@ static err_t flows_point(store_snap_t *snap, const store_scope_t *sc,
         bool needs_current =
             rq->method == STORE_Q_DSO_BEST_POSSIBLE || rq->method == STORE_Q_DSO_ADD;
         if (needs_current)
-            e = current_ar(snap, sc, en, arena, &cur);
+            cur = f1->current_ar;
         switch (rq->method) {
         case STORE_Q_DSO_STANDARD: p->value = kpi_dso_standard(ar_end, sales, days); break;
         case STORE_Q_DSO_COUNTBACK:
@@ -155,8 +140,7 @@ static err_t flows_point(store_snap_t *snap, const store_scope_t *sc,
         break;
     }
     case STORE_Q_CEI: {
-        int64_t cur = 0;
-        e = current_ar(snap, sc, en, arena, &cur);
+        int64_t cur = f1->current_ar;
         int64_t ar_start = ar_of(f0);
         p->value = kpi_cei(ar_start, sales, ar_end, cur);
         comp(p, "ar_start", STORE_Q_MONEY, ar_start);
@@ -236,7 +220,7 @@ static err_t flows_series(store_snap_t *snap, const store_scope_t *sc,
             e = err_set(m, ERR_NOMEM, "out of memory");
     }
     for (size_t k = 0; !e && k < rq->n_periods; k++)
-        e = flows_point(snap, sc, rq, &c, lo, units, max_units, arena, &out[k]);
+        e = flows_point(rq, &c, lo, units, max_units, &out[k]);
     return e;
 }
 
