@@ -440,12 +440,7 @@ static size_t row_pack(const int64_t *vals, size_t n, uint8_t *out)
         if (vals[i] == 0)
             continue;
         mask |= (uint16_t)(1u << i);
-        uint64_t z = ((uint64_t)vals[i] << 1) ^ (uint64_t)(vals[i] >> 63);
-        while (z >= 0x80) {
-            out[o++] = (uint8_t)(z | 0x80);
-            z >>= 7;
-        }
-        out[o++] = (uint8_t)z;
+        o += pack_svarint(out + o, vals[i]);
     }
     out[0] = (uint8_t)mask;
     out[1] = (uint8_t)(mask >> 8);
@@ -463,22 +458,9 @@ static bool row_unpack(const MDB_val *v, size_t n, int64_t *vals)
     unsigned mask = (unsigned)p[0] | (unsigned)p[1] << 8;
     if (n < ROW_MAX_COLS && (mask >> n) != 0)
         return false;
-    for (size_t i = 0; i < n; i++) {
-        if (!(mask & (1u << i)))
-            continue;
-        uint64_t z = 0;
-        for (unsigned shift = 0;; shift += 7) {
-            if (o >= len || shift > 63)
-                return false;
-            uint8_t b = p[o++];
-            if (shift == 63 && b > 1) /* past 64 bits */
-                return false;
-            z |= (uint64_t)(b & 0x7f) << shift;
-            if (!(b & 0x80))
-                break;
-        }
-        vals[i] = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
-    }
+    for (size_t i = 0; i < n; i++)
+        if ((mask & (1u << i)) && !unpack_svarint(p, len, &o, &vals[i]))
+            return false;
     return o == len;
 }
 
@@ -502,18 +484,10 @@ static err_t row_accum(const MDB_val *v, size_t n, int64_t *acc)
     while (mask != 0) {
         unsigned i = (unsigned)__builtin_ctz(mask);
         mask &= mask - 1;
-        uint64_t z = 0;
-        for (unsigned shift = 0;; shift += 7) {
-            if (o >= len || shift > 63)
-                return ERR_STORE_CORRUPT;
-            uint8_t b = p[o++];
-            if (shift == 63 && b > 1) /* past 64 bits */
-                return ERR_STORE_CORRUPT;
-            z |= (uint64_t)(b & 0x7f) << shift;
-            if (!(b & 0x80))
-                break;
-        }
-        if (!add_ok(&acc[i], (int64_t)(z >> 1) ^ -(int64_t)(z & 1)))
+        int64_t x;
+        if (!unpack_svarint(p, len, &o, &x))
+            return ERR_STORE_CORRUPT;
+        if (!add_ok(&acc[i], x))
             return ERR_OVERFLOW;
     }
     return o == len ? ERR_OK : ERR_STORE_CORRUPT;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "store_pack.h"
+#include "store_sink.h"
 
 #define CHUNK_BYTES ((size_t)1 << 20)
 /* Chunks kept for the next batch; past this they are returned. */
@@ -257,9 +258,7 @@ int docset_want(docset_t *ds, const uint8_t *key, size_t klen)
 static int slot_cmp(const void *a, const void *b)
 {
     const docslot_t *x = *(docslot_t *const *)a, *y = *(docslot_t *const *)b;
-    size_t n = x->klen < y->klen ? x->klen : y->klen;
-    int c = memcmp(x->key, y->key, n);
-    return c != 0 ? c : (x->klen > y->klen) - (x->klen < y->klen);
+    return store_key_cmp(x->key, x->klen, y->key, y->klen);
 }
 
 int docset_load(docset_t *ds)
@@ -339,37 +338,17 @@ int docset_flush(docset_t *ds)
         }
     qsort(v, m, sizeof *v, slot_cmp);
     uint8_t *buf = malloc(docv_size_max(st_max));
-    MDB_cursor *c = NULL;
-    int rc = buf == NULL ? ENOMEM : mdb_cursor_open(ds->txn, ds->dbi, &c);
-    /* Keys past the last one are appended: LMDB then fills pages instead
-       of splitting them in half. */
-    bool appending = false;
-    if (!rc) {
-        MDB_val lk, lv;
-        rc = mdb_cursor_get(c, &lk, &lv, MDB_LAST);
-        if (rc == MDB_NOTFOUND) {
-            appending = true;
-            rc = 0;
-        } else if (rc == 0 && m > 0) {
-            size_t n = lk.mv_size < v[0]->klen ? lk.mv_size : v[0]->klen;
-            int cmp = memcmp(v[0]->key, lk.mv_data, n);
-            appending = cmp > 0 || (cmp == 0 && v[0]->klen > lk.mv_size);
-        }
-    }
+    store_sink_t sk = {0};
+    int rc = buf == NULL ? ENOMEM : store_sink_open(&sk, ds->txn, ds->dbi);
     for (size_t i = 0; !rc && i < m; i++) {
         docslot_t *s = v[i];
-        MDB_val kv = {s->klen, s->key};
-        if (!s->has_rec && s->st_len == 0) {
-            MDB_val dv;
-            rc = mdb_cursor_get(c, &kv, &dv, MDB_SET);
-            rc = rc == 0 ? mdb_cursor_del(c, 0) : rc == MDB_NOTFOUND ? 0 : rc;
-            continue;
-        }
-        MDB_val dv = {docv_encode(s->has_rec ? &s->rec : NULL, s->st, s->st_len, buf), buf};
-        rc = mdb_cursor_put(c, &kv, &dv, appending ? MDB_APPEND : 0);
+        if (!s->has_rec && s->st_len == 0)
+            rc = store_sink_del(&sk, s->key, s->klen);
+        else
+            rc = store_sink_put(&sk, s->key, s->klen, buf,
+                                docv_encode(s->has_rec ? &s->rec : NULL, s->st, s->st_len, buf));
     }
-    if (c != NULL)
-        mdb_cursor_close(c);
+    store_sink_close(&sk);
     free(buf);
     free(v);
     if (!rc)

@@ -8,6 +8,7 @@
  * {hash, entry + 1}.
  */
 #include "store_logbuf.h"
+#include "store_sink.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -239,14 +240,6 @@ int logbuf_index_add(logbuf_t *lb, logbuf_index_t which, uint32_t id,
 
 /* ---- the flush ----------------------------------------------------------------- */
 
-/* The sort below orders byte strings as LMDB does by default: bytes, then
-   the shorter first. */
-static int bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
-{
-    int c = memcmp(a, b, an < bn ? an : bn);
-    return c != 0 ? c : (an > bn) - (an < bn);
-}
-
 static int ent_key_cmp(const void *x, const void *y)
 {
     return memcmp(((const lent_t *)x)->key, ((const lent_t *)y)->key, LOGBUF_KEY_LEN);
@@ -260,54 +253,12 @@ typedef struct idref {
 static int idref_cmp(const void *x, const void *y)
 {
     const idref_t *a = x, *b = y;
-    return bytes_cmp(a->id, a->len, b->id, b->len);
+    return store_key_cmp(a->id, a->len, b->id, b->len);
 }
 
 static int irow_cmp(const void *x, const void *y)
 {
     return memcmp(x, y, sizeof(irow_t));
-}
-
-/* Puts rows given in key order through one cursor, appending once past the
-   database's last key. */
-typedef struct sink {
-    MDB_cursor *c;
-    bool appending;
-    uint8_t last[512];
-    size_t last_len;
-} sink_t;
-
-static int sink_open(sink_t *s, MDB_txn *txn, MDB_dbi dbi)
-{
-    s->c = NULL;
-    int rc = mdb_cursor_open(txn, dbi, &s->c);
-    if (rc)
-        return rc;
-    MDB_val k, v;
-    rc = mdb_cursor_get(s->c, &k, &v, MDB_LAST);
-    s->appending = rc == MDB_NOTFOUND;
-    if (rc == 0) {
-        if (k.mv_size > sizeof s->last)
-            return MDB_BAD_VALSIZE;
-        memcpy(s->last, k.mv_data, k.mv_size);
-        s->last_len = k.mv_size;
-    }
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-static int sink_put(sink_t *s, const void *k, size_t kn, const void *v, size_t vn)
-{
-    if (!s->appending)
-        s->appending = bytes_cmp(k, kn, s->last, s->last_len) > 0;
-    MDB_val kv = {kn, (void *)k}, vv = {vn, (void *)v};
-    return mdb_cursor_put(s->c, &kv, &vv, s->appending ? MDB_APPEND : 0);
-}
-
-static void sink_close(sink_t *s)
-{
-    if (s->c != NULL)
-        mdb_cursor_close(s->c);
-    s->c = NULL;
 }
 
 int logbuf_flush(logbuf_t *lb, MDB_txn *txn, const logbuf_dbs_t *dbs)
@@ -316,7 +267,7 @@ int logbuf_flush(logbuf_t *lb, MDB_txn *txn, const logbuf_dbs_t *dbs)
     lent_t *ents = lb->ents.p;
     const uint8_t *bytes = lb->bytes.p;
     int rc = 0;
-    sink_t s = {0};
+    store_sink_t s = {0};
     if (n > 0) {
         /* The log: by (time, seq). Entries are in seq order, so a batch in
            time order is already sorted. */
@@ -325,10 +276,10 @@ int logbuf_flush(logbuf_t *lb, MDB_txn *txn, const logbuf_dbs_t *dbs)
             sorted = memcmp(ents[i - 1].key, ents[i].key, LOGBUF_KEY_LEN) < 0;
         if (!sorted)
             qsort(ents, n, sizeof *ents, ent_key_cmp);
-        rc = sink_open(&s, txn, dbs->events);
+        rc = store_sink_open(&s, txn, dbs->events);
         for (size_t i = 0; !rc && i < n; i++)
-            rc = sink_put(&s, ents[i].key, LOGBUF_KEY_LEN, bytes + ents[i].off, ents[i].len);
-        sink_close(&s);
+            rc = store_sink_put(&s, ents[i].key, LOGBUF_KEY_LEN, bytes + ents[i].off, ents[i].len);
+        store_sink_close(&s);
         /* The ids, by id. */
         idref_t *byid = rc ? NULL : malloc(n * sizeof *byid);
         if (!rc && byid == NULL)
@@ -337,10 +288,10 @@ int logbuf_flush(logbuf_t *lb, MDB_txn *txn, const logbuf_dbs_t *dbs)
             for (size_t i = 0; i < n; i++)
                 byid[i] = (idref_t){bytes + ents[i].off + ents[i].len, ents[i].key, ents[i].id_len};
             qsort(byid, n, sizeof *byid, idref_cmp);
-            rc = sink_open(&s, txn, dbs->ids);
+            rc = store_sink_open(&s, txn, dbs->ids);
             for (size_t i = 0; !rc && i < n; i++)
-                rc = sink_put(&s, byid[i].id, byid[i].len, byid[i].key, LOGBUF_KEY_LEN);
-            sink_close(&s);
+                rc = store_sink_put(&s, byid[i].id, byid[i].len, byid[i].key, LOGBUF_KEY_LEN);
+            store_sink_close(&s);
         }
         free(byid);
     }
@@ -349,7 +300,7 @@ int logbuf_flush(logbuf_t *lb, MDB_txn *txn, const logbuf_dbs_t *dbs)
         if (v->n == 0)
             continue;
         qsort(v->p, v->n, sizeof(irow_t), irow_cmp);
-        rc = sink_open(&s, txn, dbs->index[x]);
+        rc = store_sink_open(&s, txn, dbs->index[x]);
         const irow_t *r = v->p;
         /* Rows are id -> events key duplicates (MDB_DUPFIXED), put in
            order. An event waiting for its document is listed under the
@@ -363,7 +314,7 @@ int logbuf_flush(logbuf_t *lb, MDB_txn *txn, const logbuf_dbs_t *dbs)
             if (rc == MDB_KEYEXIST)
                 rc = 0;
         }
-        sink_close(&s);
+        store_sink_close(&s);
     }
     if (!rc) {
         uint64_t next = lb->first_seq + n;

@@ -14,6 +14,7 @@
  * batch's movements of 2^63 take that path.
  */
 #include "store_rowagg.h"
+#include "store_sink.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -163,9 +164,7 @@ static int ent_cmp(const void *a, const void *b)
     const ent_t *x = *(ent_t *const *)a, *y = *(ent_t *const *)b;
     if (x->dbi != y->dbi)
         return x->dbi < y->dbi ? -1 : 1;
-    size_t n = x->klen < y->klen ? x->klen : y->klen;
-    int c = memcmp(x->key, y->key, n);
-    return c != 0 ? c : (x->klen > y->klen) - (x->klen < y->klen);
+    return store_key_cmp(x->key, x->klen, y->key, y->klen);
 }
 
 err_t rowagg_flush(rowagg_t *ra, MDB_txn *txn, int *lmdb_rc)

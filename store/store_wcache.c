@@ -9,6 +9,7 @@
  * from the table before the cache is emptied.
  */
 #include "store_wcache.h"
+#include "store_sink.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -382,59 +383,20 @@ int wcache_flush(wcache_t *wc)
     }
     qsort(v, nd, sizeof *v, srec_cmp);
     int rc = 0;
-    MDB_cursor *c = NULL;
+    store_sink_t sk = {0};
     MDB_dbi open_dbi = 0;
-    /* Keys past the database's last key are appended (MDB_APPEND): LMDB
-       then leaves full pages behind instead of splitting them in half, so
-       a log written in time order packs densely. */
-    uint8_t last[512]; /* a copy: later writes may move LMDB's page */
-    size_t last_len = 0;
-    bool appending = false;
     for (size_t i = 0; i < nd && !rc; i++) {
         const ent_t *e = v[i].e;
-        if (c == NULL || open_dbi != e->dbi) {
-            if (c != NULL)
-                mdb_cursor_close(c);
-            c = NULL;
-            rc = mdb_cursor_open(txn, e->dbi, &c);
-            if (rc)
+        if (sk.c == NULL || open_dbi != e->dbi) {
+            store_sink_close(&sk);
+            if ((rc = store_sink_open(&sk, txn, e->dbi)) != 0)
                 break;
             open_dbi = e->dbi;
-            MDB_val lk, lv;
-            rc = mdb_cursor_get(c, &lk, &lv, MDB_LAST);
-            appending = rc == MDB_NOTFOUND; /* an empty database */
-            if (rc == MDB_NOTFOUND)
-                rc = 0;
-            if (rc)
-                break;
-            if (!appending) {
-                if (lk.mv_size > sizeof last) {
-                    rc = MDB_BAD_VALSIZE;
-                    break;
-                }
-                memcpy(last, lk.mv_data, lk.mv_size);
-                last_len = lk.mv_size;
-            }
         }
-        MDB_val kv = {e->klen, (void *)e->key}, vv = {e->vlen, e->val};
-        if (!appending && e->present) {
-            /* Sorted, so once past the last key every later one is too. */
-            size_t n = e->klen < last_len ? e->klen : last_len;
-            int cmp = memcmp(e->key, last, n);
-            appending = cmp > 0 || (cmp == 0 && e->klen > last_len);
-        }
-        if (e->present) {
-            rc = mdb_cursor_put(c, &kv, &vv, appending ? MDB_APPEND : 0);
-        } else {
-            rc = mdb_cursor_get(c, &kv, &vv, MDB_SET);
-            if (rc == 0)
-                rc = mdb_cursor_del(c, 0);
-            else if (rc == MDB_NOTFOUND)
-                rc = 0;
-        }
+        rc = e->present ? store_sink_put(&sk, e->key, e->klen, e->val, e->vlen)
+                        : store_sink_del(&sk, e->key, e->klen);
     }
-    if (c != NULL)
-        mdb_cursor_close(c);
+    store_sink_close(&sk);
     free(v);
     if (!rc)
         clear(wc);
