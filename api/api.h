@@ -58,6 +58,10 @@ typedef struct api_opts {
     /* KPI answers kept while the store is unchanged (api_cache.h); bytes,
        0 = no response cache. kpid serve's default is 64 MiB. */
     size_t response_cache_bytes;
+    /* Niceness added to the thread that runs ingest batches (api_writer.h):
+       queries get the CPU first when both want it. 0 = none; kpid serve's
+       default is 10. */
+    int writer_nice;
 } api_opts_t;
 
 /*

@@ -50,6 +50,10 @@ typedef struct api_route {
     /* Its 200 answers depend only on the request, the key's units, the
        day and the store: kept in the response cache (api_cache.h). */
     bool cached;
+    /* respond writes to the store: it runs on the writer thread while the
+       connection is suspended (api_writer.h), so that a commit never holds
+       an HTTP worker and the reads on its other connections. */
+    bool offload;
 } api_route_t;
 
 struct api_server {
@@ -64,10 +68,11 @@ struct api_server {
     volatile int conns;             /* open connections (atomic builtins) */
     volatile int64_t refused_log_s; /* last "connection limit" log line, monotonic s */
     char *tls_cert, *tls_key;       /* PEM text read at start (owned), or NULL */
-    struct api_keyring *ring; /* the keys in force (atomic pointer; see api_server_set_keys) */
-    bool loopback;            /* bound to a loopback address */
-    struct api_watch *watch;  /* request-timeout watchdog (api_server.c), or NULL */
-    volatile int64_t trims;   /* heap returned after a large batch (atomic builtins) */
+    struct api_keyring *ring;  /* the keys in force (atomic pointer; see api_server_set_keys) */
+    bool loopback;             /* bound to a loopback address */
+    struct api_watch *watch;   /* request-timeout watchdog (api_server.c), or NULL */
+    volatile int64_t trims;    /* heap returned after a large batch (atomic builtins) */
+    struct api_writer *writer; /* runs offloaded routes (api_writer.h); owned */
 };
 
 struct api_req {
@@ -90,6 +95,13 @@ struct api_req {
     unsigned status;       /* HTTP status queued, 0 until a response is (request metrics) */
     const char *cache_key; /* a cached route's key (in the arena) after a miss, else NULL */
     uint64_t cache_gen;    /* the store generation read before the handler ran */
+    /* An offloaded route (api_route_t.offload): respond ran on the writer
+       thread, which keeps its answer here (api_queue) until libmicrohttpd
+       calls back on the resumed connection to queue it. */
+    bool submitted;            /* handed to the writer; the connection is suspended */
+    bool on_writer;            /* respond is running there: api_queue holds the answer */
+    struct MHD_Response *held; /* that answer, or NULL */
+    unsigned held_status;
 };
 
 /* ---- authorization (api_auth.c) ----------------------------------------- */

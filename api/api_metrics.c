@@ -17,6 +17,7 @@
  * does not blind the scrape.
  */
 #include "api_int.h"
+#include "api_writer.h"
 
 #include <dirent.h>
 #include <inttypes.h>
@@ -271,6 +272,10 @@ static void write_process(const api_server_t *srv, api_buf_t *b)
                             (uint64_t)vsz * (uint64_t)page);
     }
     write_heap(srv, b);
+    api_prom_family(b, "kpid_ingest_batches_writing", "gauge",
+                    "Ingest batches handed to the writer thread and not yet answered.");
+    api_prom_sample_u64(b, "kpid_ingest_batches_writing", NULL, 0,
+                        srv->writer != NULL ? api_writer_pending(srv->writer) : 0);
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) == 0) {
         uint64_t ns = ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000u +

@@ -15,6 +15,7 @@
  * the request-timeout watchdog) and TLS setup.
  */
 #include "api_int.h"
+#include "api_writer.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -57,34 +58,38 @@ static const char *const no_params[] = {NULL};
    (docs/security.md has the table); scoped keys are narrowed to their
    business units inside the handlers. */
 static const api_route_t routes[] = {
-    {"GET", "/healthz", health_get, NULL, no_params, API_ROLE_OPEN, false},
-    {"GET", "/v1/events", api_events_get, NULL, api_events_get_params, API_ROLE_READ, false},
+    {"GET", "/healthz", health_get, NULL, no_params, API_ROLE_OPEN, false, false},
+    {"GET", "/v1/events", api_events_get, NULL, api_events_get_params, API_ROLE_READ, false, false},
     {"POST", "/v1/events", api_events_post_respond, api_events_post_body, api_events_post_params,
-     API_ROLE_INGEST, false},
-    {"GET", "/v1/aging", api_aging_get, NULL, api_aging_params, API_ROLE_READ, true},
-    {"GET", "/v1/dso", api_dso_get, NULL, api_dso_params, API_ROLE_READ, true},
-    {"GET", "/v1/cei", api_cei_get, NULL, api_series_params, API_ROLE_READ, true},
-    {"GET", "/v1/dpo", api_dpo_get, NULL, api_dpo_params, API_ROLE_READ, true},
-    {"GET", "/v1/rollforward", api_rollforward_get, NULL, api_series_params, API_ROLE_READ, true},
-    {"GET", "/v1/sla", api_sla_get, NULL, api_sla_params, API_ROLE_READ, true},
-    {"GET", "/v1/ftq", api_ftq_get, NULL, api_ftq_params, API_ROLE_READ, true},
-    {"GET", "/v1/customers/", api_customer_get, NULL, api_customer_params, API_ROLE_READ, true},
-    {"GET", "/v1/meta", api_meta_get, NULL, api_meta_params, API_ROLE_READ, true},
+     API_ROLE_INGEST, false, true},
+    {"GET", "/v1/aging", api_aging_get, NULL, api_aging_params, API_ROLE_READ, true, false},
+    {"GET", "/v1/dso", api_dso_get, NULL, api_dso_params, API_ROLE_READ, true, false},
+    {"GET", "/v1/cei", api_cei_get, NULL, api_series_params, API_ROLE_READ, true, false},
+    {"GET", "/v1/dpo", api_dpo_get, NULL, api_dpo_params, API_ROLE_READ, true, false},
+    {"GET", "/v1/rollforward", api_rollforward_get, NULL, api_series_params, API_ROLE_READ, true,
+     false},
+    {"GET", "/v1/sla", api_sla_get, NULL, api_sla_params, API_ROLE_READ, true, false},
+    {"GET", "/v1/ftq", api_ftq_get, NULL, api_ftq_params, API_ROLE_READ, true, false},
+    {"GET", "/v1/customers/", api_customer_get, NULL, api_customer_params, API_ROLE_READ, true,
+     false},
+    {"GET", "/v1/meta", api_meta_get, NULL, api_meta_params, API_ROLE_READ, true, false},
     /* Open: the same static document for every caller, no data in it, and a
        client needs it before it has a key. */
-    {"GET", "/v1/openapi.json", api_openapi_get, NULL, no_params, API_ROLE_OPEN, false},
+    {"GET", "/v1/openapi.json", api_openapi_get, NULL, no_params, API_ROLE_OPEN, false, false},
     /* The dashboard page is static and open; the data calls it makes are
        authorized like any other. It keeps its filters in the query string:
        any parameter is allowed. */
-    {"GET", "/", api_dashboard_index, NULL, NULL, API_ROLE_OPEN, false},
-    {"GET", "/dashboard/", api_dashboard_asset, NULL, NULL, API_ROLE_OPEN, false},
-    {"HEAD", "/", api_dashboard_index, NULL, NULL, API_ROLE_OPEN, false},
-    {"HEAD", "/dashboard/", api_dashboard_asset, NULL, NULL, API_ROLE_OPEN, false},
-    {"GET", "/metrics", api_metrics_get, NULL, no_params, API_ROLE_READ, false},
+    {"GET", "/", api_dashboard_index, NULL, NULL, API_ROLE_OPEN, false, false},
+    {"GET", "/dashboard/", api_dashboard_asset, NULL, NULL, API_ROLE_OPEN, false, false},
+    {"HEAD", "/", api_dashboard_index, NULL, NULL, API_ROLE_OPEN, false, false},
+    {"HEAD", "/dashboard/", api_dashboard_asset, NULL, NULL, API_ROLE_OPEN, false, false},
+    {"GET", "/metrics", api_metrics_get, NULL, no_params, API_ROLE_READ, false, false},
     {"POST", "/v1/reports", api_reports_post, api_reports_post_body, api_reports_post_params,
-     API_ROLE_ADMIN, false},
-    {"GET", "/v1/reports", api_reports_list, NULL, api_reports_get_params, API_ROLE_READ, false},
-    {"GET", "/v1/reports/", api_reports_get, NULL, api_reports_get_params, API_ROLE_READ, false},
+     API_ROLE_ADMIN, false, false},
+    {"GET", "/v1/reports", api_reports_list, NULL, api_reports_get_params, API_ROLE_READ, false,
+     false},
+    {"GET", "/v1/reports/", api_reports_get, NULL, api_reports_get_params, API_ROLE_READ, false,
+     false},
 };
 _Static_assert(sizeof routes / sizeof routes[0] <= API_METRICS_ROUTES_MAX,
                "every route gets its own request metrics");
@@ -187,6 +192,13 @@ enum MHD_Result api_queue(api_req_t *req, unsigned status, struct MHD_Response *
         (void)MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"kpid\"");
     if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
         (void)MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    if (req->on_writer) { /* queued by on_request once the connection resumes */
+        if (req->held != NULL)
+            MHD_destroy_response(req->held); /* only the last answer counts */
+        req->held = r;
+        req->held_status = status;
+        return MHD_YES;
+    }
     enum MHD_Result ret = MHD_queue_response(req->conn, status, r);
     MHD_destroy_response(r);
     if (ret == MHD_YES && req->status == 0) {
@@ -452,6 +464,8 @@ static void req_free(api_req_t *req)
         return;
     if (req->free_state != NULL)
         req->free_state(req->state);
+    if (req->held != NULL)
+        MHD_destroy_response(req->held);
     kpi_arena_free(req->arena);
     if (req->ingest_slot)
         __atomic_sub_fetch(&req->srv->ingest, 1, __ATOMIC_SEQ_CST);
@@ -993,6 +1007,28 @@ static void heap_return(api_server_t *srv, uint64_t body_bytes)
     __atomic_add_fetch(&srv->trims, 1, __ATOMIC_RELAXED);
 }
 
+/* On the writer thread: respond with api_queue holding the answer, then
+   let libmicrohttpd call on_request again (queue_held). */
+static void run_offloaded(void *arg)
+{
+    api_req_t *req = arg;
+    req->on_writer = true;
+    (void)req->route->respond(req);
+    req->on_writer = false;
+    MHD_resume_connection(req->conn);
+}
+
+/* Back on an HTTP worker, on the resumed connection: queue the answer the
+   writer thread made. No answer (it could not build one) closes. */
+static enum MHD_Result queue_held(api_req_t *req)
+{
+    struct MHD_Response *r = req->held;
+    if (r == NULL)
+        return MHD_NO;
+    req->held = NULL;
+    return api_queue(req, req->held_status, r);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -1088,7 +1124,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (cache_answer(req, &hit))
             return hit;
     }
-    enum MHD_Result r = req->route->respond(req);
+    enum MHD_Result r;
+    if (req->route->offload && srv->writer != NULL) {
+        if (!req->submitted) {
+            /* Suspend first: the writer may resume before submit returns. */
+            req->submitted = true;
+            MHD_suspend_connection(conn);
+            if (!api_writer_submit(srv->writer, run_offloaded, req))
+                run_offloaded(req); /* the server is stopping: here, then */
+            return MHD_YES;
+        }
+        r = queue_held(req);
+    } else {
+        r = req->route->respond(req);
+    }
     /* The answer is queued (with its own copy of the body): the batch is no
        longer needed, so free it and hand the queue slot on now rather than
        once the client has read the answer. */
@@ -1236,6 +1285,7 @@ static void server_free(api_server_t *srv)
 {
     if (srv == NULL)
         return;
+    api_writer_free(srv->writer);
     ring_free_all(srv->ring);
     api_metrics_free(srv->metrics);
     api_cache_free(srv->cache);
@@ -1365,7 +1415,11 @@ err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *ms
     if (e)
         goto fail;
 
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    e = api_writer_new(o->writer_nice, &srv->writer, msg);
+    if (e)
+        goto fail;
+    unsigned flags =
+        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     if (v6)
         flags |= MHD_USE_IPv6;
     if (tls)
@@ -1448,6 +1502,10 @@ void api_server_stop(api_server_t *srv, unsigned drain_ms)
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    /* Every write handed over runs and its connection is resumed before
+       libmicrohttpd closes connections (it must not stop with one
+       suspended); a batch arriving later runs on its worker. */
+    api_writer_stop(srv->writer);
     MHD_stop_daemon(srv->daemon);
     watch_stop(srv->watch);
     if (fd != MHD_INVALID_SOCKET)

@@ -20,6 +20,13 @@ first and is not counted. It prints:
               server side (the Server-Timing header: time spent in kpid)
   throughput  requests/s and ingested events/s
 
+With --wrk-connections N the queries come from wrk instead (Debian
+package wrk): N keep-alive connections cycling through --wrk-paths fixed
+read paths (the same mix, drawn once), while the ingest clients post;
+wrk's latency distribution (p50 / p75 / p90 / p99, max) and its count of
+non-2xx answers are printed. Many connections from one address need
+max_connections_per_ip above N: the run's config sets it.
+
 It never fails on a timing. bench/ is not run by CI. Timings depend on the
 machine and on what else runs on it: say so with any figure you quote.
 
@@ -33,6 +40,7 @@ import json
 import multiprocessing as mp
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -156,6 +164,55 @@ def ingest_worker(port, batches, start_at, stop_at, out):
              "dups": dups})
 
 
+WRK_SCRIPT = """
+paths = {%s}
+n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", paths[(n %% #paths) + 1])
+end
+"""
+
+
+def run_wrk(port, paths, connections, seconds, work):
+    """wrk over the fixed paths; its --latency report parsed into numbers."""
+    script = os.path.join(work, "paths.lua")
+    with open(script, "w") as f:
+        f.write(WRK_SCRIPT % ", ".join('"%s"' % p for p in paths))
+    r = subprocess.run(["wrk", "-t1", "-c%d" % connections, "-d%ds" % max(1, round(seconds)),
+                        "--latency", "-s", script, "http://127.0.0.1:%d" % port],
+                       capture_output=True, text=True, check=True)
+    out = {"raw": r.stdout, "non2xx": 0, "errors": 0}
+    unit = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    for line in r.stdout.splitlines():
+        m = re.match(r"\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)$", line)
+        if m:
+            out["p%s" % m.group(1)] = float(m.group(2)) * unit[m.group(3)]
+        m = re.match(r"\s+Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)", line)
+        if m:
+            out["max"] = float(m.group(1)) * unit[m.group(2)]
+        m = re.match(r"\s+(\d+) requests in", line)
+        if m:
+            out["requests"] = int(m.group(1))
+        m = re.match(r"\s+Non-2xx or 3xx responses: (\d+)", line)
+        if m:
+            out["non2xx"] = int(m.group(1))
+        m = re.match(r"\s+Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                     line)
+        if m:
+            out["errors"] = sum(int(x) for x in m.groups())
+    return out
+
+
+def wrk_worker(port, paths, connections, start_at, stop_at, work, out):
+    while time.monotonic() < start_at:
+        time.sleep(0.01)
+    w = run_wrk(port, paths, connections, stop_at - time.monotonic(), work)
+    out.put({"wrk": w, "lat": {}, "errors": w["non2xx"] + w["errors"],
+             "samples": [] if not (w["non2xx"] or w["errors"]) else [w["raw"]],
+             "events": 0, "dups": 0})
+
+
 def pct(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(len(xs) * p))] * 1000
@@ -173,7 +230,15 @@ def main():
     ap.add_argument("--query-clients", type=int, default=4)
     ap.add_argument("--batch", type=int, default=200, help="events per POST")
     ap.add_argument("--threads", type=int, default=0,
-                    help="kpid serve worker threads (config key threads; 0: one per CPU)")
+                    help="kpid serve worker threads (config key threads; 0: the server default)")
+    ap.add_argument("--wrk-connections", type=int, default=0,
+                    help="queries from wrk with this many connections instead of the query "
+                         "clients (0: the python query clients)")
+    ap.add_argument("--wrk-paths", type=int, default=15, help="distinct read paths wrk cycles")
+    ap.add_argument("--cache", action="store_true",
+                    help="leave the response cache on (default off: the engine is measured)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a config key for kpid serve (JSON value), e.g. --set writer_nice=0")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--work", default=None, help="work directory (default: a temporary one)")
     a = ap.parse_args()
@@ -210,8 +275,16 @@ def main():
                       for k in range(a.ingest_clients)]
 
         cfg = os.path.join(work, "kpid.json")
+        conf = {"max_connections_per_ip": max(64, a.wrk_connections + a.ingest_clients + 8)}
+        if a.threads:
+            conf["threads"] = a.threads
+        if not a.cache:
+            conf["response_cache_mb"] = 0
+        for kv in a.set:
+            k, v = kv.split("=", 1)
+            conf[k] = json.loads(v)
         with open(cfg, "w") as f:
-            json.dump({"threads": a.threads} if a.threads else {}, f)
+            json.dump(conf, f)
         proc, port = serve(kpid, data, cfg)
         rss_start = rss_all(proc.pid)
         now = time.monotonic()
@@ -221,9 +294,15 @@ def main():
         procs = [mp.Process(target=ingest_worker, args=(port, per_client[k], start_at, stop_at,
                                                         out)) for k in range(a.ingest_clients)]
         cust = sorted(customers)
-        procs += [mp.Process(target=query_worker, args=(port, a.seed * 100 + k, cust,
-                                                        tuple(years), start_at, stop_at, out))
-                  for k in range(a.query_clients)]
+        if a.wrk_connections:
+            rng = random.Random(a.seed)
+            paths = [query_paths(rng, cust, *years)[1] for _ in range(a.wrk_paths)]
+            procs.append(mp.Process(target=wrk_worker, args=(port, paths, a.wrk_connections,
+                                                             start_at, stop_at, work, out)))
+        else:
+            procs += [mp.Process(target=query_worker, args=(port, a.seed * 100 + k, cust,
+                                                            tuple(years), start_at, stop_at, out))
+                      for k in range(a.query_clients)]
         for p in procs:
             p.start()
         while time.monotonic() < start_at:
@@ -238,19 +317,22 @@ def main():
             p.join()
         rss_after = rss_all(proc.pid)
 
-        lat, errors, samples, events, dups = {}, 0, [], 0, 0
+        lat, errors, samples, events, dups, wrk = {}, 0, [], 0, 0, None
         for r in results:
+            wrk = r.get("wrk", wrk)
             for k, v in r["lat"].items():
                 lat.setdefault(k, []).extend(v)
             errors += r["errors"]
             samples += r["samples"]
             events += r["events"]
             dups += r["dups"]
-        total = sum(len(v) for v in lat.values())
-        print("kpid load: %s, book %d invoices, %d ingest + %d query clients, batch %d, "
-              "%.0f s (after %.0f s warm-up), %d CPUs, server threads %s, load average %s"
-              % (kpid, a.invoices, a.ingest_clients, a.query_clients, a.batch, a.seconds,
-                 a.warmup, os.cpu_count(), a.threads or "one per CPU",
+        total = sum(len(v) for v in lat.values()) + (wrk["requests"] if wrk else 0)
+        queries = ("wrk with %d connections over %d paths" % (a.wrk_connections, a.wrk_paths)
+                   if a.wrk_connections else "%d query clients" % a.query_clients)
+        print("kpid load: %s, book %d invoices, %d ingest clients + %s, batch %d, "
+              "%.0f s (after %.0f s warm-up), config %s, %d CPUs, load average %s"
+              % (kpid, a.invoices, a.ingest_clients, queries, a.batch, a.seconds,
+                 a.warmup, json.dumps(conf, sort_keys=True), os.cpu_count(),
                  " ".join("%.1f" % x for x in os.getloadavg())))
         print("errors: %d" % errors)
         for s in samples[:10]:
@@ -269,6 +351,13 @@ def main():
                 print("%-12s %7d %10.2f %10.2f %10.2f %12.2f %12.2f"
                       % (k, len(v), pct(v, 0.5), pct(v, 0.99), max(v) * 1000, pct(sv, 0.5),
                          pct(sv, 0.99)))
+        if wrk:
+            print("%-12s %7d %10.2f %10.2f %10.2f   (wrk: p75 %.2f, p90 %.2f ms; %d non-2xx, "
+                  "%d socket errors)"
+                  % ("wrk reads", wrk["requests"], wrk.get("p50", float("nan")),
+                     wrk.get("p99", float("nan")), wrk.get("max", float("nan")),
+                     wrk.get("p75", float("nan")), wrk.get("p90", float("nan")),
+                     wrk["non2xx"], wrk["errors"]))
         return 1 if errors else 0
     finally:
         if proc is not None:

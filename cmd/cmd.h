@@ -66,6 +66,7 @@ typedef struct cmd_config {
     unsigned rate_window_s;          /* the window of min_body_rate */
     unsigned ingest_queue;           /* POST /v1/events in progress at once */
     unsigned response_cache_mb;      /* KPI answers kept while the store is unchanged; 0 = off */
+    unsigned writer_nice;            /* niceness added to the ingest writer thread (10) */
 } cmd_config_t;
 
 void cmd_config_default(cmd_config_t *cfg);

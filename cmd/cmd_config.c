@@ -35,6 +35,7 @@ void cmd_config_default(cmd_config_t *cfg)
     cfg->sla_goal_bp = 9500;
     cfg->ftq_goal_bp = 9500;
     cfg->response_cache_mb = 64;
+    cfg->writer_nice = 10;
 }
 
 /* A percentage 0 < p <= 100 with at most two decimals, as basis points. */
@@ -357,6 +358,7 @@ static err_t get_limit(const char *key, json_t *v, cmd_config_t *cfg, bool *matc
         {"rate_window_s", 1, 3600, &cfg->rate_window_s, NULL},
         {"ingest_queue", 1, 1024, &cfg->ingest_queue, NULL},
         {"response_cache_mb", 0, 65536, &cfg->response_cache_mb, NULL},
+        {"writer_nice", 0, 19, &cfg->writer_nice, NULL},
     };
     *matched = false;
     for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
@@ -449,7 +451,7 @@ err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg)
                     " max_batch_events, max_connections, "
                     "connection_timeout_s, request_timeout_s, max_connections_per_ip, "
                     "header_timeout_s, min_body_rate, rate_window_s, ingest_queue, "
-                    "response_cache_mb)",
+                    "response_cache_mb, writer_nice)",
                     path, key);
         }
         if (e)

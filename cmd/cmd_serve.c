@@ -215,6 +215,7 @@ int cmd_serve_main(int argc, char **argv)
         .rate_window_s = cfg.rate_window_s,
         .ingest_queue = cfg.ingest_queue,
         .response_cache_bytes = (size_t)cfg.response_cache_mb << 20,
+        .writer_nice = (int)cfg.writer_nice,
     };
     e = api_server_start(&ao, &srv, &msg);
     if (e) {

@@ -17,9 +17,9 @@
 #include "test.h"
 
 static const api_route_t routes[] = {
-    {"GET", "/v1/aging", NULL, NULL, NULL, API_ROLE_READ, false},
-    {"POST", "/v1/events", NULL, NULL, NULL, API_ROLE_INGEST, false},
-    {"GET", "/v1/customers/", NULL, NULL, NULL, API_ROLE_READ, false},
+    {"GET", "/v1/aging", NULL, NULL, NULL, API_ROLE_READ, false, false},
+    {"POST", "/v1/events", NULL, NULL, NULL, API_ROLE_INGEST, false, false},
+    {"GET", "/v1/customers/", NULL, NULL, NULL, API_ROLE_READ, false, false},
 };
 
 static uint64_t bucket_total(const api_route_metrics_t *r)
@@ -92,7 +92,7 @@ static void test_route_label(void)
     char buf[128];
     CHECK_STR("/v1/aging", api_metrics_route_label(&routes[0], buf, sizeof buf));
     CHECK_STR("/v1/customers/{id}", api_metrics_route_label(&routes[2], buf, sizeof buf));
-    api_route_t root = {"GET", "/", NULL, NULL, NULL, API_ROLE_OPEN, false};
+    api_route_t root = {"GET", "/", NULL, NULL, NULL, API_ROLE_OPEN, false, false};
     CHECK_STR("/", api_metrics_route_label(&root, buf, sizeof buf));
 }
 

@@ -15,6 +15,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -1027,6 +1028,42 @@ class LimitTest(LimitServer):
         for s in held:
             s.close()
 
+    def test_reads_are_not_held_by_a_commit(self):
+        # Before (issue 18, item 8): a batch was committed on the HTTP
+        # worker that received it, and every connection of that worker
+        # waited for the commit. With one worker, a query sent while a large
+        # batch is being written was answered only after the batch. Now the
+        # commit runs on the writer thread: the query's answer comes first.
+        self.start({"threads": 1, "ingest_queue": 1})
+        body = ndjson([inv(i) for i in range(60000)]).encode()
+        done = []
+
+        def post():
+            s = self.connect()
+            s.settimeout(600)
+            s.sendall(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                      b"application/x-ndjson\r\nContent-Length: %d\r\n\r\n" % len(body)
+                      + body)
+            reply = read_reply(s)
+            done.append(("post", reply))
+            s.close()
+
+        t = threading.Thread(target=post)
+        t.start()
+        # Wait until the batch is being written: its ingest slot is taken.
+        for _ in range(6000):
+            st, _, m = self.srv.get("/metrics")
+            if re.search(rb"^kpid_ingest_batches_writing 1$", m, re.M):
+                break
+            time.sleep(0.01)
+        st, res, _ = self.srv.get("/v1/meta")
+        done.append(("get", st))
+        t.join()
+        self.assertEqual([d[0] for d in done], ["get", "post"])
+        self.assertEqual(done[0][1], 200)
+        self.assertIn(b"200 OK", done[1][1])
+        self.assertIn(b'"accepted":60000', done[1][1])
+
     def test_header_timeout_cuts_slow_and_silent_clients(self):
         # Before: only request_timeout_s (default 300 s) bounded the headers,
         # so a wave of slowloris clients held connections for minutes.
@@ -1179,6 +1216,7 @@ class LimitConfigTest(unittest.TestCase):
             ({"header_timeout_s": 0}, "config key 'header_timeout_s' must be an integer"),
             ({"min_body_rate": -5}, "config key 'min_body_rate' must be an integer"),
             ({"rate_window_s": 4000}, "config key 'rate_window_s' must be an integer 1..3600"),
+            ({"writer_nice": 20}, "config key 'writer_nice' must be an integer 0..19"),
         ]
         for cfg, msg in cases:
             path = os.path.join(self.tmp, "c.json")
