@@ -1,0 +1,109 @@
+/*
+ * test_kpi_fx.c — rates parsed and printed exactly, conversion rounded once
+ * half away from zero; each expected value below is worked by hand.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "kpi_fx.h"
+#include "test.h"
+
+static err_t parse(const char *s, int64_t *r)
+{
+    return kpi_rate_parse(s, strlen(s), r);
+}
+
+static void test_parse(void)
+{
+    int64_t r = 0;
+    CHECK_ERR(ERR_OK, parse("1.0825", &r));
+    CHECK(r == 10825000000LL); /* 1.0825 * 10^10 */
+    CHECK_ERR(ERR_OK, parse("150", &r));
+    CHECK(r == 1500000000000LL);
+    CHECK_ERR(ERR_OK, parse("0.0000000001", &r));
+    CHECK(r == 1);
+    CHECK_ERR(ERR_OK, parse("922337203.6854775807", &r));
+    CHECK(r == INT64_MAX);
+    CHECK_ERR(ERR_OVERFLOW, parse("922337203.6854775808", &r));
+    CHECK_ERR(ERR_TOO_MANY_DECIMALS, parse("1.12345678901", &r));
+    CHECK_ERR(ERR_BAD_VALUE, parse("0", &r));
+    CHECK_ERR(ERR_BAD_VALUE, parse("0.0000", &r));
+    CHECK_ERR(ERR_BAD_VALUE, parse("-1.2", &r));
+    CHECK_ERR(ERR_BAD_VALUE, parse("+1.2", &r));
+    CHECK_ERR(ERR_BAD_AMOUNT, parse("1e3", &r));
+    CHECK_ERR(ERR_BAD_AMOUNT, parse("1,5", &r));
+    CHECK_ERR(ERR_BAD_AMOUNT, parse("", &r));
+    CHECK_ERR(ERR_BAD_AMOUNT, parse(" 1", &r));
+}
+
+static void test_format(void)
+{
+    char b[KPI_RATE_BUF];
+    CHECK_STR("1.0825", kpi_rate_format(10825000000LL, b));
+    CHECK_STR("150", kpi_rate_format(1500000000000LL, b));
+    CHECK_STR("0.0001", kpi_rate_format(1000000LL, b));
+    CHECK_STR("0.0000000001", kpi_rate_format(1, b));
+    CHECK_STR("922337203.6854775807", kpi_rate_format(INT64_MAX, b));
+    /* Round trip of what was parsed. */
+    int64_t r = 0;
+    CHECK_ERR(ERR_OK, parse("0.00672", &r));
+    CHECK_STR("0.00672", kpi_rate_format(r, b));
+}
+
+static int64_t conv(int64_t minor, int from, const char *rate, int to)
+{
+    int64_t r = 0, out = INT64_MIN;
+    REQUIRE(parse(rate, &r) == ERR_OK);
+    CHECK_ERR(ERR_OK, kpi_fx_convert(minor, from, r, to, &out));
+    return out;
+}
+
+static void test_convert(void)
+{
+    /* 1,000.00 EUR at 1.0825 = 1,082.50 USD. */
+    CHECK(conv(100000, 2, "1.0825", 2) == 108250);
+    /* 12,345 JPY at 0.0067 = 82.7115 USD: 82.71. */
+    CHECK(conv(12345, 0, "0.0067", 2) == 8271);
+    /* 1.000 KWD (3 digits) at 3.26 = 3.26 USD. */
+    CHECK(conv(1000, 3, "3.26", 2) == 326);
+    /* Into a base without minor units: 100.00 USD at 150.25 JPY = 15,025 JPY. */
+    CHECK(conv(10000, 2, "150.25", 0) == 15025);
+    /* Halves go away from zero: 0.01 EUR at 0.5 = 0.005 USD -> 0.01; and
+       -0.01 -> -0.01. Just under a half goes down. */
+    CHECK(conv(1, 2, "0.5", 2) == 1);
+    CHECK(conv(-1, 2, "0.5", 2) == -1);
+    CHECK(conv(1, 2, "0.4999999999", 2) == 0);
+    CHECK(conv(-1, 2, "0.4999999999", 2) == 0);
+    /* 2.50 GBP at 1.27 = 3.175 USD -> 3.18; negative: -3.18. */
+    CHECK(conv(250, 2, "1.27", 2) == 318);
+    CHECK(conv(-250, 2, "1.27", 2) == -318);
+    /* A rate of 1 changes nothing; digits are rescaled: 1.23 USD as KWD-like 3 digits. */
+    CHECK(conv(123, 2, "1", 2) == 123);
+    CHECK(conv(123, 2, "1", 3) == 1230);
+    CHECK(conv(0, 2, "1.0825", 2) == 0);
+}
+
+static void test_convert_errors(void)
+{
+    int64_t out = 42;
+    CHECK_ERR(ERR_BAD_VALUE, kpi_fx_convert(100, 2, 0, 2, &out));
+    CHECK_ERR(ERR_BAD_VALUE, kpi_fx_convert(100, 2, -5, 2, &out));
+    CHECK_ERR(ERR_BAD_VALUE, kpi_fx_convert(100, 5, 1, 2, &out));
+    CHECK_ERR(ERR_BAD_VALUE, kpi_fx_convert(100, 2, 1, -1, &out));
+    /* INT64_MAX minor units at 2: twice int64. And at the largest rate. */
+    CHECK_ERR(ERR_OVERFLOW, kpi_fx_convert(INT64_MAX, 2, 20000000000LL, 2, &out));
+    CHECK_ERR(ERR_OVERFLOW, kpi_fx_convert(INT64_MIN, 0, INT64_MAX, 4, &out));
+    CHECK(out == 42); /* unchanged */
+    /* The largest that fits: INT64_MAX at exactly 1. */
+    CHECK_ERR(ERR_OK, kpi_fx_convert(INT64_MAX, 2, 10000000000LL, 2, &out));
+    CHECK(out == INT64_MAX);
+}
+
+int main(void)
+{
+    RUN(test_parse);
+    RUN(test_format);
+    RUN(test_convert);
+    RUN(test_convert_errors);
+    return test_summary();
+}
