@@ -62,6 +62,11 @@ typedef struct api_opts {
        queries get the CPU first when both want it. 0 = none; kpid serve's
        default is 10. */
     int writer_nice;
+    /* Exchange rates (docs/kpi.md, "Reporting currency"): a rate older than
+       fx_stale_days (< 0: never) is stale; refused when fx_refuse_stale,
+       else used and marked. kpid serve's default: 7 days, used. */
+    int fx_stale_days;
+    bool fx_refuse_stale;
 } api_opts_t;
 
 /*

@@ -270,7 +270,8 @@ static bool scope_party_ok(store_snap_t *snap, const api_key_t *k, const kpi_eve
     bool ok = !memo->failed && (!known || (standing ? !memo->ps.outside : memo->ps.inside));
     if (ok)
         return true;
-    const char *field = ev->type >= KPI_EV_BILL_RECEIVED ? "vendor" : "customer";
+    const char *field =
+        ev->type >= KPI_EV_BILL_RECEIVED && ev->type <= KPI_EV_BILL_PAID ? "vendor" : "customer";
     r->status = STORE_ITEM_REJECTED;
     r->code = ERR_FORBIDDEN;
     r->field = field;
@@ -283,6 +284,17 @@ static bool scope_party_ok(store_snap_t *snap, const api_key_t *k, const kpi_eve
 static bool scope_event_ok(store_snap_t *snap, const api_key_t *k, const kpi_event_t *ev,
                            party_memo_t *memo, store_item_result_t *r)
 {
+    if (ev->type == KPI_EV_FX_RATE) {
+        /* A rate converts every unit's figures: not one unit's to set. */
+        r->status = STORE_ITEM_REJECTED;
+        r->code = ERR_FORBIDDEN;
+        r->field = "type";
+        snprintf(r->message, sizeof r->message,
+                 "exchange rates apply to every business unit; key '%s' is limited to some, so "
+                 "it may not write fx.rate",
+                 k->name);
+        return false;
+    }
     const char *unit = ev->business_unit;
     if (unit[0] != '\0' && !api_key_unit_allowed(k, unit)) {
         r->status = STORE_ITEM_REJECTED;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kpi_date.h"
+#include "kpi_fx.h"
 #include "kpi_money.h"
 
 static bool is_ap(kpi_ev_type_t t)
@@ -53,14 +54,17 @@ enum {
     COL_METHOD,
     COL_REASON,
     COL_RESOLUTION,
+    COL_DATE,   /* fx.rate: its day (instead of time) */
+    COL_RATE,   /* fx.rate: its rate (instead of amount) */
+    COL_SOURCE, /* fx.rate: where the rate comes from */
     COL_COUNT
 };
 
 static const char *const col_names[COL_COUNT] = {
-    "id",      "type",        "time",      "business_unit", "customer",    "vendor",
-    "invoice", "credit_note", "payment",   "bill",          "dispute",     "inquiry",
-    "amount",  "currency",    "due_date",  "terms_days",    "billing_due", "result",
-    "method",  "reason",      "resolution"};
+    "id",      "type",        "time",       "business_unit", "customer",    "vendor",
+    "invoice", "credit_note", "payment",    "bill",          "dispute",     "inquiry",
+    "amount",  "currency",    "due_date",   "terms_days",    "billing_due", "result",
+    "method",  "reason",      "resolution", "date",          "rate",        "source"};
 
 typedef struct ev_cols {
     const char *v[COL_COUNT];
@@ -69,6 +73,7 @@ typedef struct ev_cols {
     char due[KPI_DATE_BUF];
     char billing[KPI_DATE_BUF];
     char terms[16];
+    char rate[KPI_RATE_BUF];
 } ev_cols_t;
 
 static int doc_col(kpi_doc_kind_t k)
@@ -123,6 +128,15 @@ static void ev_cols(const kpi_event_t *ev, int base_digits, ev_cols_t *c)
         c->v[COL_METHOD] = kpi_method_name(ev->method);
     if (ev->text != NULL)
         c->v[ev->type == KPI_EV_DISPUTE_RESOLVED ? COL_RESOLUTION : COL_REASON] = ev->text;
+    if (ev->type == KPI_EV_FX_RATE) { /* the collector's field names for it */
+        c->v[COL_DATE] = c->v[COL_TIME];
+        c->v[COL_TIME] = NULL;
+        c->v[COL_RATE] =
+            (ev->flags & KPI_EVF_AMOUNT) ? kpi_rate_format(ev->amount_minor, c->rate) : NULL;
+        c->v[COL_AMOUNT] = NULL;
+        c->v[COL_SOURCE] = c->v[COL_REASON];
+        c->v[COL_REASON] = NULL;
+    }
 }
 
 json_t *api_event_json(const kpi_event_t *ev, int base_digits)

@@ -17,9 +17,11 @@
 
 #include "kpi.h"
 #include "kpi_date.h"
+#include "kpi_fx.h"
 #include "kpi_money.h"
 #include "store_kpi.h"
 #include "store_query.h"
+#include "store_query_fx.h"
 
 #define MAX_PERIODS STORE_Q_PERIODS_MAX
 #define CSV_MAX (64u << 20)
@@ -27,8 +29,13 @@
 /* ---- parameters ------------------------------------------------------------- */
 
 typedef struct q {
-    char currency[4];
+    char currency[4]; /* the answer's currency: the book's, or the reporting one */
     int digits;
+    /* Consolidated (currency=* or reporting_currency=): the books converted
+       into `currency` (store_query_fx.h). */
+    bool fx;
+    store_q_fx_t fxq;
+    char only[4];           /* fxq.only's storage */
     const char *unit;       /* business_unit filter or NULL */
     const char *party;      /* customer (vendor for /v1/dpo) filter or NULL */
     const char *party_what; /* "customer" or "vendor": for messages */
@@ -64,16 +71,44 @@ static err_t p_name(api_req_t *req, const char *name, const char **out, err_msg_
     return s == NULL ? ERR_OK : api_param_name(name, s, m);
 }
 
-/* currency, business_unit, customer (or `party_param`), format. */
-static err_t p_common(api_req_t *req, const char *party_param, q_t *q, err_msg_t *m)
+/* currency, business_unit, customer (or `party_param`), format; with fx_ok,
+   currency=* and reporting_currency (every book, converted). */
+static err_t p_common(api_req_t *req, const char *party_param, bool fx_ok, q_t *q, err_msg_t *m)
 {
     memset(q, 0, sizeof *q);
     q->today = today(req);
     const char *cur = api_query(req, "currency");
-    if (cur == NULL)
-        cur = req->srv->opts.coll.base_currency;
-    if (strlen(cur) != 3 || kpi_currency_digits(cur, &q->digits) != ERR_OK)
-        return err_set(m, ERR_BAD_PARAM, "parameter 'currency': '%s' is not an ISO 4217 code", cur);
+    const char *rep = api_query(req, "reporting_currency");
+    const char *base = req->srv->opts.coll.base_currency;
+    int dg;
+    if (cur != NULL && strcmp(cur, "*") != 0 &&
+        (strlen(cur) != 3 || kpi_currency_digits(cur, &dg) != ERR_OK))
+        return err_set(m, ERR_BAD_PARAM,
+                       "parameter 'currency': '%s' is not an ISO 4217 code (or * for every book)",
+                       cur);
+    if (rep != NULL && (strlen(rep) != 3 || kpi_currency_digits(rep, &dg) != ERR_OK))
+        return err_set(m, ERR_BAD_PARAM,
+                       "parameter 'reporting_currency': '%s' is not an ISO 4217 code", rep);
+    q->fx = rep != NULL || (cur != NULL && strcmp(cur, "*") == 0);
+    if (q->fx && !fx_ok)
+        return err_set(m, ERR_BAD_PARAM,
+                       "parameter 'currency': every book converted (*) is available on "
+                       "/v1/aging; here, ask for one book (a currency code)");
+    if (q->fx) {
+        const char *target = rep != NULL ? rep : base;
+        memcpy(q->fxq.target, target, 4);
+        if (cur != NULL && strcmp(cur, "*") != 0) {
+            memcpy(q->only, cur, 4);
+            q->fxq.only = q->only;
+        }
+        q->fxq.stale_days = req->srv->opts.fx_stale_days;
+        q->fxq.refuse_stale = req->srv->opts.fx_refuse_stale;
+        cur = target;
+    } else if (cur == NULL) {
+        cur = base;
+    }
+    if (kpi_currency_digits(cur, &q->digits) != ERR_OK) /* checked above; base: at start */
+        q->digits = 2;
     memcpy(q->currency, cur, 4);
     err_t e = p_name(req, "business_unit", &q->unit, m);
     /* A key limited to business units only ever queries one of them. */
@@ -360,7 +395,7 @@ static enum MHD_Result flows_series(api_req_t *req, store_q_series_t what)
     q_t q;
     periods_t ps;
     int method = 0;
-    err_t e = p_common(req, what == STORE_Q_DPO ? "vendor" : "customer", &q, &m);
+    err_t e = p_common(req, what == STORE_Q_DPO ? "vendor" : "customer", false, &q, &m);
     if (!e)
         e = p_periods(req, &q, &ps, &m);
     if (!e && what == STORE_Q_DSO)
@@ -411,7 +446,7 @@ enum MHD_Result api_sla_get(api_req_t *req)
     err_msg_t m = {{0}};
     q_t q;
     periods_t ps;
-    err_t e = p_common(req, NULL, &q, &m);
+    err_t e = p_common(req, NULL, false, &q, &m);
     if (!e)
         e = p_periods(req, &q, &ps, &m);
     if (e)
@@ -452,7 +487,7 @@ enum MHD_Result api_ftq_get(api_req_t *req)
     periods_t ps;
     int kind;
     static const char *const kinds[] = {"invoice", "bill", NULL};
-    err_t e = p_common(req, NULL, &q, &m);
+    err_t e = p_common(req, NULL, false, &q, &m);
     if (!e)
         e = p_periods(req, &q, &ps, &m);
     if (!e)
@@ -545,6 +580,32 @@ static bool group_visible(api_req_t *req, const aging_q_t *a, const char *key)
     return a->group_by != STORE_Q_GROUP_UNIT || api_auth_unit_allowed(req, key);
 }
 
+/* The books behind a consolidated answer: each one's rate and its own
+   figures, unconverted (docs/kpi.md, "Reporting currency"). */
+static json_t *j_books(const store_q_aging_fx_t *fx)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < fx->n_books; i++) {
+        const store_q_book_t *bk = &fx->books[i];
+        int dg;
+        if (kpi_currency_digits(bk->currency, &dg) != ERR_OK)
+            dg = 2; /* the store only keeps books in known codes */
+        char rb[KPI_RATE_BUF];
+        json_t *o = json_object();
+        json_object_set_new(o, "currency", json_string(bk->currency));
+        json_object_set_new(o, "rate", json_string(kpi_rate_format(bk->rate, rb)));
+        json_object_set_new(o, "rate_date",
+                            bk->rate_day == INT32_MIN ? json_null() : j_date(bk->rate_day));
+        json_object_set_new(o, "stale", json_boolean(bk->stale));
+        json_object_set_new(o, "buckets", j_buckets(&bk->aging, dg));
+        json_object_set_new(o, "total", j_total(&bk->aging, dg));
+        json_object_set_new(o, "unapplied_cash", j_money(bk->unapplied_cash, dg));
+        json_object_set_new(o, "unallocated_credits", j_money(bk->unallocated_credits, dg));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
 enum MHD_Result api_aging_get(api_req_t *req)
 {
     err_msg_t m = {{0}};
@@ -552,7 +613,7 @@ enum MHD_Result api_aging_get(api_req_t *req)
     aging_q_t a;
     static const char *const bases[] = {"due_date", "invoice_date", NULL};
     static const char *const groups[] = {"none", "business_unit", "customer", NULL};
-    err_t e = p_common(req, "customer", &q, &m);
+    err_t e = p_common(req, "customer", true, &q, &m);
     if (!e)
         e = p_date(req, "as_of", q.today, &a.as_of, &m);
     if (!e)
@@ -575,9 +636,14 @@ enum MHD_Result api_aging_get(api_req_t *req)
                               .n_edges = a.n_edges,
                               .group_by = (store_q_group_t)a.group_by};
     store_q_aging_t ag;
+    store_q_aging_fx_t fx = {0};
     e = party_in_scope(snap, &q);
-    if (!e)
+    if (!e && q.fx) {
+        e = store_q_aging_fx(snap, &sc, &rq, &q.fxq, req->arena, &fx, &m);
+        ag = fx.conv;
+    } else if (!e) {
         e = store_q_aging(snap, &sc, &rq, req->arena, &ag, &m);
+    }
     store_snap_end(snap);
     if (e)
         return scope_error(req, &q, e, &m);
@@ -604,6 +670,8 @@ enum MHD_Result api_aging_get(api_req_t *req)
     json_object_set_new(root, "total", j_total(&ag.all, q.digits));
     json_object_set_new(root, "unapplied_cash", j_money(ag.unapplied_cash, q.digits));
     json_object_set_new(root, "unallocated_credits", j_money(ag.unallocated_credits, q.digits));
+    if (q.fx)
+        json_object_set_new(root, "books", j_books(&fx));
     if (a.group_by != 0) {
         json_t *arr = json_array();
         for (size_t i = 0; i < ag.n_groups; i++) {
@@ -730,7 +798,7 @@ enum MHD_Result api_customer_get(api_req_t *req)
     err_msg_t m = {{0}};
     q_t q;
     aging_q_t a = {0};
-    err_t e = p_common(req, NULL, &q, &m);
+    err_t e = p_common(req, NULL, false, &q, &m);
     const char *id = req->path_rest;
     if (!e && (id == NULL || id[0] == '\0' || strlen(id) > KPI_NAME_MAX))
         e = err_set(&m, ERR_BAD_PARAM, "customer id in the path must be 1 to %d bytes",
@@ -879,9 +947,9 @@ enum MHD_Result api_customer_get(api_req_t *req)
 }
 
 /* Allowed query parameters of each endpoint (anything else is a 400). */
-const char *const api_aging_params[] = {"as_of",         "basis",    "buckets",
-                                        "business_unit", "customer", "group_by",
-                                        "currency",      "format",   NULL};
+const char *const api_aging_params[] = {
+    "as_of",    "basis",    "buckets", "business_unit",      "customer",
+    "group_by", "currency", "format",  "reporting_currency", NULL};
 const char *const api_series_params[] = {"from",     "to",       "interval", "business_unit",
                                          "customer", "currency", "format",   NULL};
 const char *const api_dso_params[] = {"from",     "to",       "interval", "method", "business_unit",

@@ -195,7 +195,8 @@ WITH doc_inv AS (SELECT invoice AS k, any_value(currency) AS cur FROM raw
   SELECT e.*, coalesce(e.currency, di.cur, dp.cur, db.cur, %s) AS cur,
          CAST(floor(epoch(CAST(e.time AS TIMESTAMPTZ))) AS BIGINT) AS ts
   FROM raw e LEFT JOIN doc_inv di ON di.k = e.invoice LEFT JOIN doc_pay dp ON dp.k = e.payment
-       LEFT JOIN doc_bill db ON db.k = e.bill)
+       LEFT JOIN doc_bill db ON db.k = e.bill
+  WHERE e.type <> 'fx.rate')
 SELECT id, type, ts, ts // 86400 AS day, business_unit, customer, vendor, cur AS currency,
        CAST(CAST(amount AS DECIMAL(38, 3)) * (%s) AS BIGINT) AS amount,
        invoice, payment, credit_note, bill, dispute, inquiry,

@@ -138,6 +138,8 @@ def rows(lines, base="USD"):
             continue
         e = json.loads(line)
         t = e["type"]
+        if t == "fx.rate":
+            continue  # exchange rates: no per-book query below reads them
         ts, day = parse_time(e["time"])
         cur = e.get("currency")
         if cur is None:

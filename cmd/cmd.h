@@ -67,6 +67,8 @@ typedef struct cmd_config {
     unsigned ingest_queue;           /* POST /v1/events in progress at once */
     unsigned response_cache_mb;      /* KPI answers kept while the store is unchanged; 0 = off */
     unsigned writer_nice;            /* niceness added to the ingest writer thread (10) */
+    int fx_stale_days;               /* a rate older than this is stale (7; -1: never) */
+    bool fx_refuse_stale;            /* stale rates refused (else used and marked) */
 } cmd_config_t;
 
 void cmd_config_default(cmd_config_t *cfg);

@@ -36,6 +36,7 @@ void cmd_config_default(cmd_config_t *cfg)
     cfg->ftq_goal_bp = 9500;
     cfg->response_cache_mb = 64;
     cfg->writer_nice = 10;
+    cfg->fx_stale_days = 7;
 }
 
 /* A percentage 0 < p <= 100 with at most two decimals, as basis points. */
@@ -439,6 +440,19 @@ err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg)
             e = get_keys(v, cfg, msg);
         } else if (strcmp(key, "tls") == 0) {
             e = get_tls(v, cfg, msg);
+        } else if (strcmp(key, "fx_stale_days") == 0) {
+            if (!json_is_integer(v) || json_integer_value(v) < -1 || json_integer_value(v) > 36600)
+                e = err_set(msg, ERR_CONFIG,
+                            "config key 'fx_stale_days' must be an integer -1..36600 (-1: a rate "
+                            "never goes stale)");
+            else
+                cfg->fx_stale_days = (int)json_integer_value(v);
+        } else if (strcmp(key, "fx_stale") == 0) {
+            const char *w = json_string_value(v);
+            if (w == NULL || (strcmp(w, "use") != 0 && strcmp(w, "refuse") != 0))
+                e = err_set(msg, ERR_CONFIG, "config key 'fx_stale' must be \"use\" or \"refuse\"");
+            else
+                cfg->fx_refuse_stale = strcmp(w, "refuse") == 0;
         } else {
             bool limit = false;
             e = get_limit(key, v, cfg, &limit, msg);
@@ -451,7 +465,7 @@ err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg)
                     " max_batch_events, max_connections, "
                     "connection_timeout_s, request_timeout_s, max_connections_per_ip, "
                     "header_timeout_s, min_body_rate, rate_window_s, ingest_queue, "
-                    "response_cache_mb, writer_nice)",
+                    "response_cache_mb, writer_nice, fx_stale_days, fx_stale)",
                     path, key);
         }
         if (e)

@@ -40,6 +40,7 @@
 #include <time.h>
 
 #include "kpi_date.h"
+#include "kpi_fx.h"
 #include "kpi_money.h"
 
 /* Days of scheduling horizon; a power of two so a day maps to its slot by a mask. */
@@ -251,6 +252,11 @@ typedef struct gen {
     size_t olen;
     size_t len;
     bool overflow;
+    /* exchange rates: a walk per currency, in basis points around the
+       fixed rate of k_curs, on its own generator so the book itself does
+       not depend on them */
+    gen_rng_t fx_rng;
+    int64_t fx_walk_bp[CUR_COUNT];
     /* progress */
     FILE *prog;
     uint64_t inv_done;
@@ -568,6 +574,46 @@ static err_t ev_end(gen_t *g, kpi_ev_type_t type)
     g->st->events++;
     g->st->bytes += g->len;
     g->st->by_type[type]++;
+    return ERR_OK;
+}
+
+/* ---- exchange rates ------------------------------------------------------------ */
+
+/* One fx.rate per currency but the base (USD) for g->day: units of USD per
+   unit of the currency, k_curs's fixed rate moved by a bounded random walk
+   (within 3 %), printed with 10 decimals at most. */
+static err_t emit_rates(gen_t *g)
+{
+    for (int c = 0; c < CUR_COUNT; c++) {
+        if (c == CUR_USD)
+            continue;
+        int64_t w = g->fx_walk_bp[c] + rng_range(&g->fx_rng, -25, 25);
+        g->fx_walk_bp[c] = w = imax(-300, imin(300, w));
+        /* 1 unit = 10^digits minor units = 10^digits * den / num US cents. */
+        int64_t scale = 1;
+        for (int i = 0; i < k_curs[c].digits; i++)
+            scale *= 10;
+        __int128 r = (__int128)10000000000LL * scale * k_curs[c].per_cent_den * (10000 + w) /
+                     ((__int128)k_curs[c].per_cent_num * 100 * 10000);
+        char buf[KPI_RATE_BUF];
+        g->len = 0;
+        g->overflow = false;
+        put(g, "{\"id\":\"g", 8);
+        puts_(g, g->seed_txt);
+        put(g, "-", 1);
+        put_u64(g, ++g->n_ev, 1);
+        put(g, "\"", 1);
+        put_kstr(g, "type", kpi_ev_type_name(KPI_EV_FX_RATE));
+        /* `time` as a date (docs/events.md allows it for fx.rate), so that
+           every generated line has a time, as tools reading them expect. */
+        put_kdate(g, "time", g->day);
+        put_kstr(g, "currency", k_curs[c].code);
+        put_kstr(g, "rate", kpi_rate_format((int64_t)r, buf));
+        put_kstr(g, "source", "kpid gen");
+        err_t e = ev_end(g, KPI_EV_FX_RATE);
+        if (e)
+            return e;
+    }
     return ERR_OK;
 }
 
@@ -1248,6 +1294,10 @@ static err_t run_days(gen_t *g)
     for (int32_t d = 0; !e && d < o->days; d++) {
         g->day = o->start_day + d;
         g->running = false;
+        /* Rates first (they are for the whole day): on the first day and
+           every weekday, as central banks publish them. */
+        if (d == 0 || kpi_weekday(g->day) <= 5)
+            e = emit_rates(g);
         w_acc += day_weight(g->day);
         /* Cumulative shares make the totals exact: sum of the days == N. */
         uint64_t inv_to = o->invoices * w_acc / w_total, bill_to = n_bills * w_acc / w_total;
@@ -1310,6 +1360,8 @@ err_t cmd_gen_run(const cmd_gen_opts_t *o, FILE *out, FILE *progress_to, cmd_gen
     uint64_t x = o->seed;
     for (int i = 0; i < 4; i++)
         g->rng.s[i] = splitmix64(&x);
+    for (int i = 0; i < 4; i++)
+        g->fx_rng.s[i] = splitmix64(&x);
     snprintf(g->seed_txt, sizeof g->seed_txt, "%" PRIu64, o->seed);
     if (o->progress && progress_to != NULL) {
         g->prog = progress_to;

@@ -7,7 +7,8 @@
  * everything that follows them in order-to-cash (reviews, adjustments,
  * payments and their application, refunds, credit notes, disputes, write-offs,
  * inquiries, credit limits and holds) plus a share of vendor bills and their
- * procure-to-pay events. Every line is a valid event; lines come in
+ * procure-to-pay events, and an exchange rate (fx.rate) of each currency
+ * against USD for the first day and every weekday. Every line is a valid event; lines come in
  * nondecreasing event time; the same options give the same bytes on every
  * machine (integer-only PRNG, no floating point, no clock, no locale).
  *

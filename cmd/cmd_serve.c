@@ -216,6 +216,8 @@ int cmd_serve_main(int argc, char **argv)
         .ingest_queue = cfg.ingest_queue,
         .response_cache_bytes = (size_t)cfg.response_cache_mb << 20,
         .writer_nice = (int)cfg.writer_nice,
+        .fx_stale_days = cfg.fx_stale_days,
+        .fx_refuse_stale = cfg.fx_refuse_stale,
     };
     e = api_server_start(&ao, &srv, &msg);
     if (e) {

@@ -11,8 +11,16 @@
  * COLL_ITEM_MAX bytes and COLL_CSV_CELLS_MAX cells (their offsets). Past
  * either the row is only counted (and reported as broken), never stored;
  * a body of one endless row of commas costs the same as a 1 MiB row.
+ *
+ * A file of exchange rates in the layout central banks publish (a header of
+ * date, currency, rate, optionally source, and no id or type column) is
+ * read as fx.rate events: each row's id is "fx:CUR:DATE:RATE", so loading
+ * the same file again gives duplicates and a corrected rate is a new event
+ * (the later one stands for its day).
  */
 #include "coll_int.h"
+
+#include "kpi_event.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,10 +47,38 @@ struct coll_csv {
     bool too_big;
     bool too_many_cells;
     const char *header_problem; /* a broken header: every row is refused */
+    bool rates;                 /* a file of exchange rates (see the top) */
     size_t line;                /* physical line being read, 1-based */
     size_t row_line;            /* line where the current row started */
     size_t row_bytes;
 };
+
+static bool header_has(const struct coll_csv *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_header; i++)
+        if (strcmp(c->header[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* A row of a rates file as an fx.rate event: its type, and an id made of
+   what it says (a row missing a field gets no id, and is refused for the
+   missing field by the event rules). */
+static err_t rate_row(json_t *obj)
+{
+    if (json_object_set_new(obj, "type", json_string("fx.rate")) != 0)
+        return ERR_NOMEM;
+    const char *cur = json_string_value(json_object_get(obj, "currency"));
+    const char *date = json_string_value(json_object_get(obj, "date"));
+    const char *rate = json_string_value(json_object_get(obj, "rate"));
+    if (cur == NULL || date == NULL || rate == NULL)
+        return ERR_OK;
+    char id[KPI_ID_MAX + 1];
+    int n = snprintf(id, sizeof id, "fx:%s:%s:%s", cur, date, rate);
+    if (n < 0 || (size_t)n >= sizeof id)
+        return ERR_OK; /* too long to be a real rate: the rules say why */
+    return json_object_set_new(obj, "id", json_string(id)) == 0 ? ERR_OK : ERR_NOMEM;
+}
 
 static bool cells_add_byte(cells_t *c, char b)
 {
@@ -151,6 +187,8 @@ static err_t end_row(coll_csv_t *c)
         }
         if (c->too_big || c->too_many_cells)
             c->header_problem = "the header row is longer than 1 MiB or has too many cells";
+        c->rates = header_has(c, "date") && header_has(c, "currency") && header_has(c, "rate") &&
+                   !header_has(c, "id") && !header_has(c, "type");
         row_reset(c);
         return ERR_OK;
     }
@@ -187,6 +225,10 @@ static err_t end_row(coll_csv_t *c)
                 return e;
             }
             json_object_set_new(obj, c->header[i], s);
+        }
+        if (c->rates && rate_row(obj) != ERR_OK) {
+            json_decref(obj);
+            return ERR_NOMEM;
         }
         e = c->fn(c->ctx, c->row_line, obj, NULL);
         json_decref(obj);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "kpi_date.h"
+#include "kpi_fx.h"
 #include "kpi_money.h"
 
 enum { REQ = 1, OPT = 2 };
@@ -59,6 +60,7 @@ static const rule_t rules[KPI_EV_COUNT] = {
     [KPI_EV_BILL_ESCALATED] = {.party = OPT, .reason = REQ},
     [KPI_EV_BILL_PROCESSED] = {.party = OPT},
     [KPI_EV_BILL_PAID] = {.party = OPT, .amount = REQ, .sign = AMT_POS},
+    [KPI_EV_FX_RATE] = {0}, /* its fields: fx_date and fx_fields */
 };
 
 static bool is_ap(kpi_ev_type_t t)
@@ -169,6 +171,72 @@ static err_t get_amount(json_t *v, int digits, const char *cur, int64_t *out, co
 
 static const char *const method_names[] = {"", "check", "eft", "wire", "card", "other"};
 
+/* fx.rate: the day the rate is for, from `date` or (when `date` is absent)
+   `time`, which must then be a plain date: a rate is for a day. *tm is
+   the field to read as the event's time. */
+static err_t fx_date(json_t *obj, json_t **tm, coll_error_t *err)
+{
+    json_t *dv = json_object_get(obj, "date");
+    const char *field = "date";
+    if (dv == NULL || json_is_null(dv)) {
+        dv = *tm;
+        field = "time";
+    } else if (*tm != NULL && !json_is_null(*tm)) {
+        return fail(err, ERR_BAD_VALUE, "time",
+                    "time: an fx.rate takes its day from `date`; leave `time` out");
+    }
+    if (dv == NULL || json_is_null(dv))
+        return fail(err, ERR_MISSING_FIELD, "date", "date: required (the day of the rate)");
+    if (!json_is_string(dv) || json_string_length(dv) != 10)
+        return fail(err, ERR_BAD_DATE, field, "%s: an fx.rate is for a day: a date YYYY-MM-DD",
+                    field);
+    *tm = dv;
+    return ERR_OK;
+}
+
+/* fx.rate: `currency` (required, not the base currency), `rate` (a decimal
+   string of at most 10 decimals, > 0, or a JSON integer) and `source`. */
+static err_t fx_fields(const coll_opts_t *o, json_t *obj, kpi_arena_t *a, kpi_event_t *ev,
+                       coll_error_t *err)
+{
+    if (ev->currency[0] == '\0')
+        return fail(err, ERR_MISSING_FIELD, "currency",
+                    "currency: required (the currency the rate converts from)");
+    if (strcmp(ev->currency, o->base_currency) == 0)
+        return fail(err, ERR_BAD_CURRENCY, "currency",
+                    "currency: %s is the base currency, whose rate is 1 by definition",
+                    ev->currency);
+    json_t *rv = json_object_get(obj, "rate");
+    if (rv == NULL || json_is_null(rv))
+        return fail(err, ERR_MISSING_FIELD, "rate",
+                    "rate: required (units of %s per 1 %s, e.g. \"1.0825\")", o->base_currency,
+                    ev->currency);
+    char buf[32];
+    const char *s;
+    size_t n;
+    if (json_is_string(rv)) {
+        s = json_string_value(rv);
+        n = json_string_length(rv);
+    } else if (json_is_integer(rv)) {
+        n = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(rv));
+        s = buf;
+    } else {
+        return fail(err, ERR_BAD_TYPE, "rate",
+                    "rate: must be a decimal string (\"1.0825\"); a JSON real is not exact");
+    }
+    err_t e = kpi_rate_parse(s, n, &ev->amount_minor);
+    if (e == ERR_TOO_MANY_DECIMALS)
+        return fail(err, e, "rate", "rate: '%.40s' has more than %d decimals", s, KPI_RATE_DIGITS);
+    if (e == ERR_BAD_VALUE)
+        return fail(err, ERR_BAD_AMOUNT, "rate", "rate: '%.40s' must be greater than 0", s);
+    if (e)
+        return fail(err, ERR_BAD_AMOUNT, "rate",
+                    "rate: '%.40s' is not a decimal number (digits, one '.', no sign or exponent)",
+                    s);
+    ev->flags |= KPI_EVF_AMOUNT;
+    return get_str(obj, "source", KPI_TEXT_MAX, false, a, &ev->text, err);
+}
+
 /* Keys each type understands; anything else goes to `extra`. */
 static bool known_key(const char *k, kpi_ev_type_t t, const rule_t *r, const char *doc_field)
 {
@@ -178,7 +246,7 @@ static bool known_key(const char *k, kpi_ev_type_t t, const rule_t *r, const cha
             return true;
     if (doc_field != NULL && strcmp(k, doc_field) == 0)
         return true;
-    if (strcmp(k, is_ap(t) ? "vendor" : "customer") == 0)
+    if (t != KPI_EV_FX_RATE && strcmp(k, is_ap(t) ? "vendor" : "customer") == 0)
         return true;
     if (r->ref && strcmp(k, "invoice") == 0)
         return true;
@@ -195,6 +263,9 @@ static bool known_key(const char *k, kpi_ev_type_t t, const rule_t *r, const cha
     if (r->result && strcmp(k, "result") == 0)
         return true;
     if (r->method && strcmp(k, "method") == 0)
+        return true;
+    if (t == KPI_EV_FX_RATE &&
+        (strcmp(k, "rate") == 0 || strcmp(k, "date") == 0 || strcmp(k, "source") == 0))
         return true;
     return false;
 }
@@ -227,8 +298,13 @@ err_t coll_event_from_json(const coll_opts_t *o, json_t *obj, kpi_arena_t *a, kp
                     json_string_value(tv));
     const rule_t *r = &rules[ev->type];
 
-    /* time */
+    /* time; an exchange rate is for a day: `date`, or `time` as a date */
     json_t *tm = json_object_get(obj, "time");
+    if (ev->type == KPI_EV_FX_RATE) {
+        e = fx_date(obj, &tm, err);
+        if (e)
+            return e;
+    }
     if (tm == NULL || json_is_null(tm))
         return fail(err, ERR_MISSING_FIELD, "time", "time: required");
     if (!json_is_string(tm))
@@ -269,9 +345,11 @@ err_t coll_event_from_json(const coll_opts_t *o, json_t *obj, kpi_arena_t *a, kp
     ev->business_unit = bu ? bu : "";
 
     const char *pf = is_ap(ev->type) ? "vendor" : "customer";
-    e = get_str(obj, pf, KPI_NAME_MAX, r->party == REQ, a, &ev->party, err);
-    if (e)
-        return e;
+    if (ev->type != KPI_EV_FX_RATE) { /* a rate is nobody's */
+        e = get_str(obj, pf, KPI_NAME_MAX, r->party == REQ, a, &ev->party, err);
+        if (e)
+            return e;
+    }
 
     kpi_doc_kind_t kind = kpi_ev_doc_kind(ev->type);
     const char *doc_field = kind != KPI_DOC_NONE ? kpi_doc_kind_name(kind) : NULL;
@@ -376,6 +454,11 @@ err_t coll_event_from_json(const coll_opts_t *o, json_t *obj, kpi_arena_t *a, kp
     }
     if (r->resolution) {
         e = get_str(obj, "resolution", KPI_TEXT_MAX, false, a, &ev->text, err);
+        if (e)
+            return e;
+    }
+    if (ev->type == KPI_EV_FX_RATE) {
+        e = fx_fields(o, obj, a, ev, err);
         if (e)
             return e;
     }

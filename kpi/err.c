@@ -30,6 +30,7 @@ const char *err_code(err_t e)
     case ERR_UNKNOWN_DOC: return "unknown_document";
     case ERR_CURRENCY_MISMATCH: return "currency_mismatch";
     case ERR_UNIT_MISMATCH: return "unit_mismatch";
+    case ERR_NO_RATE: return "no_rate";
     case ERR_NOT_FOUND: return "not_found";
     case ERR_TOO_LARGE: return "too_large";
     case ERR_UNAUTHORIZED: return "unauthorized";
@@ -70,6 +71,7 @@ const char *err_str(err_t e)
     case ERR_UNKNOWN_DOC: return "reference to an unknown document";
     case ERR_CURRENCY_MISMATCH: return "currency differs from the document's";
     case ERR_UNIT_MISMATCH: return "business unit differs from the document's";
+    case ERR_NO_RATE: return "no usable exchange rate";
     case ERR_NOT_FOUND: return "not found";
     case ERR_TOO_LARGE: return "too large";
     case ERR_UNAUTHORIZED: return "a valid API key is required";

@@ -47,6 +47,7 @@ typedef enum err {
     ERR_CURRENCY_MISMATCH, /* movement in another currency than its document */
     ERR_UNIT_MISMATCH,     /* movement naming another business unit than its document */
     ERR_NOT_FOUND,         /* the thing asked for does not exist */
+    ERR_NO_RATE,           /* no exchange rate (or only a stale one) to convert a book */
     ERR_TOO_LARGE,         /* a body, batch, field or buffer exceeds its cap */
     /* access */
     ERR_UNAUTHORIZED, /* no valid API key was presented */

@@ -49,6 +49,7 @@ static const char *const type_names[KPI_EV_COUNT] = {
     [KPI_EV_BILL_ESCALATED] = "bill.escalated",
     [KPI_EV_BILL_PROCESSED] = "bill.processed",
     [KPI_EV_BILL_PAID] = "bill.paid",
+    [KPI_EV_FX_RATE] = "fx.rate",
 };
 
 const char *kpi_ev_type_name(kpi_ev_type_t t)
@@ -93,6 +94,7 @@ kpi_doc_kind_t kpi_ev_doc_kind(kpi_ev_type_t t)
     case KPI_EV_CREDIT_LIMIT_SET:
     case KPI_EV_CREDIT_HOLD_SET:
     case KPI_EV_CREDIT_HOLD_RELEASED:
+    case KPI_EV_FX_RATE:
     case KPI_EV_NONE:
     case KPI_EV_COUNT: return KPI_DOC_NONE;
     }

@@ -29,6 +29,11 @@
  *   bill.escalated       bill           -         -         -              text = reason
  *   bill.processed       bill           -         -         -
  *   bill.paid            bill           -         -         > 0
+ *   fx.rate              -              -         -         rate > 0       currency, text = source
+ *
+ * An fx.rate carries its rate (kpi_fx.h: units of 10^-10 of the base
+ * currency per unit of `currency`) in amount_minor, with KPI_EVF_AMOUNT;
+ * its `time` is the date the rate is for (date-only).
  *
  * A party given on an event where it is optional is kept (party may be set
  * on any type), but KPIs file movements under their document's party and
@@ -69,6 +74,7 @@ typedef enum kpi_ev_type {
     KPI_EV_BILL_ESCALATED,
     KPI_EV_BILL_PROCESSED,
     KPI_EV_BILL_PAID,
+    KPI_EV_FX_RATE,
     KPI_EV_COUNT
 } kpi_ev_type_t;
 

@@ -47,7 +47,14 @@ static __int128 pow10_128(int n)
 
 err_t kpi_fx_convert(int64_t minor, int from_digits, int64_t rate, int to_digits, int64_t *out)
 {
-    if (rate <= 0 || from_digits < 0 || from_digits > 4 || to_digits < 0 || to_digits > 4)
+    return kpi_fx_cross(minor, from_digits, rate, to_digits, 10000000000LL, out);
+}
+
+err_t kpi_fx_cross(int64_t minor, int from_digits, int64_t rate, int to_digits, int64_t rate_to,
+                   int64_t *out)
+{
+    if (rate <= 0 || rate_to <= 0 || from_digits < 0 || from_digits > 4 || to_digits < 0 ||
+        to_digits > 4)
         return ERR_BAD_VALUE;
     /* |minor| * rate < 2^126 always fits. Past 2^127 / 10^4 the result
        is at least that over 10^14, far beyond int64: overflow either way. */
@@ -56,7 +63,8 @@ err_t kpi_fx_convert(int64_t minor, int from_digits, int64_t rate, int to_digits
     if (num > lim || num < -lim)
         return ERR_OVERFLOW;
     num *= pow10_128(to_digits);
-    __int128 den = pow10_128(KPI_RATE_DIGITS + from_digits);
+    /* rate_to < 2^63 and 10^4: under 2^77. */
+    __int128 den = (__int128)rate_to * pow10_128(from_digits);
     __int128 mag = num < 0 ? -num : num;
     __int128 q = mag / den, rem = mag % den;
     if (rem * 2 >= den)

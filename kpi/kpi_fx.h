@@ -47,4 +47,13 @@ char *kpi_rate_format(int64_t rate, char *buf);
 err_t kpi_fx_convert(int64_t minor, int from_digits, int64_t rate, int to_digits,
                      int64_t *out) KPID_MUST_USE;
 
+/*
+ * The same into a currency that is not the base: minor * rate_from /
+ * rate_to (both rates against the base), with one rounding, half away from
+ * zero. kpi_fx_convert(m, f, r, t) == kpi_fx_cross(m, f, r, t, 10^10).
+ * ERR_BAD_VALUE / ERR_OVERFLOW as above.
+ */
+err_t kpi_fx_cross(int64_t minor, int from_digits, int64_t rate_from, int to_digits,
+                   int64_t rate_to, int64_t *out) KPID_MUST_USE;
+
 #endif

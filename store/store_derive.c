@@ -1591,6 +1591,9 @@ err_t derive_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, const
                    err_msg_t *msg)
 {
     int32_t day = ev_day(d, ev);
+    /* A rate changes no document: not an event day of the book (max_day). */
+    if (ev->type == KPI_EV_FX_RATE)
+        return derive_fx_apply(d, txn, ev, day, msg);
     int64_t amt = (ev->flags & KPI_EVF_AMOUNT) ? ev->amount_minor : 0;
     derive_batch_t *batch = batch_of(d, txn);
     if (batch != NULL) {
@@ -1741,6 +1744,7 @@ err_t derive_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, const
     case KPI_EV_DISPUTE_RESOLVED:
     case KPI_EV_INQUIRY_OPENED:
     case KPI_EV_INQUIRY_RESOLVED: break;
+    case KPI_EV_FX_RATE: /* handled before any document is read */
     case KPI_EV_NONE:
     case KPI_EV_COUNT: e = err_set(msg, ERR_INTERNAL, "derived state: event of no type"); goto out;
     }
@@ -1809,6 +1813,12 @@ err_t derive_open(derive_t *d, MDB_txn *txn, const derive_config_t *cfg, bool cr
         if (rc)
             return db_err(rc, msg, "open database");
     }
+    /* Added after format 3 first shipped: created on a writable open,
+       absent (no rates) on a read-only one of an older store. */
+    int frc = mdb_dbi_open(txn, "d_fx", create ? MDB_CREATE : 0, &d->fx);
+    if (frc && frc != MDB_NOTFOUND)
+        return db_err(frc, msg, "open database");
+    d->has_fx = frc == 0;
     uint64_t fp = config_fingerprint(d);
     MDB_val k = {6, (void *)"config"}, v;
     int rc = mdb_get(txn, d->meta, &k, &v);
@@ -1842,6 +1852,11 @@ err_t derive_clear(const derive_t *d, MDB_txn *txn, err_msg_t *msg)
                       d->cust,  d->habit, d->cidx, d->copen};
     for (size_t i = 0; i < sizeof dbis / sizeof dbis[0]; i++) {
         int rc = mdb_drop(txn, dbis[i], 0);
+        if (rc)
+            return db_err(rc, msg, "clear derived state");
+    }
+    if (d->has_fx) {
+        int rc = mdb_drop(txn, d->fx, 0);
         if (rc)
             return db_err(rc, msg, "clear derived state");
     }

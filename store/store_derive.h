@@ -42,6 +42,7 @@
  *   d_habit  party u32 cur[3]                    -> kpi_habits_acc_t
  *   d_cidx   party u32 kind u8 number            -> "" (a customer's invoices, disputes)
  *   d_copen  party u32 number                    -> "" (its invoices open now)
+ *   d_fx     cur[3] day                          -> rate, int64 (store_fx.c)
  *   d_meta   "config"                            -> fingerprint of SLA defs + calendar
  *            "max_day"                           -> the latest event day applied
  *
@@ -73,6 +74,8 @@ typedef struct derive_batch derive_batch_t;
 
 typedef struct derive {
     MDB_dbi flows, open, tl, sla, ftq, cust, habit, cidx, copen, meta;
+    MDB_dbi fx;  /* valid when has_fx */
+    bool has_fx; /* false: a read-only store from before fx.rate (no rates) */
     const kpi_tz_t *tz;
     kpi_calendar_t cal; /* holidays borrowed from the owner */
     kpi_sla_def_t slas[KPI_SLAS_MAX];
@@ -99,6 +102,10 @@ typedef struct derive_config {
  */
 err_t derive_open(derive_t *d, MDB_txn *txn, const derive_config_t *cfg, bool create, bool adopt,
                   err_msg_t *msg) KPID_MUST_USE;
+
+/* An fx.rate on its day (store_fx.c): the currency's rate from that day. */
+err_t derive_fx_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, int32_t day,
+                      err_msg_t *msg) KPID_MUST_USE;
 
 /* Empty every derived database (rebuild). */
 err_t derive_clear(const derive_t *d, MDB_txn *txn, err_msg_t *msg) KPID_MUST_USE;

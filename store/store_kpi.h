@@ -119,6 +119,21 @@ err_t store_party_units(store_snap_t *snap, const char *party, store_name_fn fn,
    sales, cash, credits or purchases. fn gets a NUL-terminated code. */
 err_t store_currencies(store_snap_t *snap, store_name_fn fn, void *ctx) KPID_MUST_USE;
 
+/* ---- exchange rates (fx.rate events; kpi_fx.h) ---------------------------- */
+
+/* The rate of `currency` for `day`: the latest fx.rate dated on or before
+   the day (*rate_day says which day that was). ERR_NOT_FOUND when there is
+   none; ERR_IO when the store cannot be read. */
+err_t store_fx_rate(store_snap_t *snap, const char *currency, int32_t day, int64_t *rate,
+                    int32_t *rate_day) KPID_MUST_USE;
+
+/* The store's base currency: rates convert into it (a 4-byte code). */
+const char *store_snap_base_currency(store_snap_t *snap);
+
+/* Every stored rate, ascending by (currency, day). fn's error stops the walk. */
+typedef err_t (*store_fx_fn)(void *ctx, const char *currency, int32_t day, int64_t rate);
+err_t store_fx_each(store_snap_t *snap, store_fx_fn fn, void *ctx, err_msg_t *msg) KPID_MUST_USE;
+
 /* SLA counters, cumulative to a day (see kpi.h for how they combine):
    completed/met count items by stop day; breached_open(E) =
    breach_from(E) - breach_to(E). */

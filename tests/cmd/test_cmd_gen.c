@@ -17,6 +17,7 @@
 
 #include "cmd_gen.h"
 #include "kpi_date.h"
+#include "kpi_fx.h"
 #include "kpi_event.h"
 #include "kpi_money.h"
 #include "test.h"
@@ -111,6 +112,7 @@ typedef struct book {
     pay_state_t *pay;
     bill_state_t *bill;
     uint64_t by_type[KPI_EV_COUNT];
+    uint64_t rates; /* fx.rate lines */
     uint64_t lines, bytes;
     int64_t last_t;
     int32_t first_day, end_day; /* window: every event's UTC day is in [first, end) */
@@ -183,6 +185,9 @@ static const char *check_event(book_t *bk, json_t *ev, kpi_ev_type_t *type_out)
     if (!json_is_object(ev))
         return "not a JSON object";
     const char *id = str_field(ev, "id"), *ty = str_field(ev, "type"), *tm = str_field(ev, "time");
+    bool is_rate = ty != NULL && strcmp(ty, "fx.rate") == 0;
+    if (is_rate && str_field(ev, "date") != NULL)
+        tm = str_field(ev, "date"); /* a rate is for a day */
     if (id == NULL || ty == NULL || tm == NULL)
         return "id, type or time missing";
     /* Ids are "g<seed>-<line number>": unique and stable by construction, checked here. */
@@ -196,14 +201,31 @@ static const char *check_event(book_t *bk, json_t *ev, kpi_ev_type_t *type_out)
         return "unknown type";
     *type_out = t;
     int64_t ts;
-    if (kpi_time_parse_rfc3339(tm, strlen(tm), &ts) != ERR_OK)
+    int32_t rate_day;
+    if (is_rate) {
+        if (kpi_date_parse(tm, strlen(tm), &rate_day) != ERR_OK)
+            return "date is not a date";
+        ts = kpi_day_start_utc(rate_day); /* the demo's zone is UTC */
+    } else if (kpi_time_parse_rfc3339(tm, strlen(tm), &ts) != ERR_OK) {
         return "time is not RFC 3339 with an offset";
+    }
     if (ts < bk->last_t)
         return "time goes backwards";
     bk->last_t = ts;
     int32_t day = kpi_utc_day(ts);
     if (day < bk->first_day || day >= bk->end_day)
         return "time outside the window";
+    if (is_rate) {
+        const char *cur = str_field(ev, "currency"), *rate = str_field(ev, "rate");
+        int64_t r;
+        int dg;
+        if (cur == NULL || strcmp(cur, "USD") == 0 || kpi_currency_digits(cur, &dg) != ERR_OK)
+            return "a rate of no currency, or of the base currency";
+        if (rate == NULL || kpi_rate_parse(rate, strlen(rate), &r) != ERR_OK)
+            return "a rate that is not a decimal > 0";
+        bk->rates++;
+        return NULL;
+    }
     if (str_field(ev, "business_unit") == NULL)
         return "business_unit missing";
     for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
@@ -241,7 +263,7 @@ static const char *check_event(book_t *bk, json_t *ev, kpi_ev_type_t *type_out)
         if (t != KPI_EV_PAYMENT_RECEIVED && !bk->pay[pn].received)
             return "refers to a payment not received before";
     }
-    if (t >= KPI_EV_BILL_RECEIVED) {
+    if (t >= KPI_EV_BILL_RECEIVED && t <= KPI_EV_BILL_PAID) {
         bn = doc_no(bk, str_field(ev, "bill"), "BILL");
         if (bn == 0)
             return "bill missing or of an unexpected shape";
@@ -347,6 +369,7 @@ static const char *check_event(book_t *bk, json_t *ev, kpi_ev_type_t *type_out)
         break;
     case KPI_EV_CREDIT_HOLD_SET:
     case KPI_EV_CREDIT_HOLD_RELEASED: break;
+    case KPI_EV_FX_RATE: return "a rate checked as a document event"; /* returned above */
     case KPI_EV_INQUIRY_OPENED:
     case KPI_EV_INQUIRY_RESOLVED:
         if (str_field(ev, "inquiry") == NULL)
@@ -470,6 +493,10 @@ static void test_valid_events_and_ledger(void)
                 CHECK_MSG(bk.by_type[t] > 0, "%s: no %s", label,
                           kpi_ev_type_name((kpi_ev_type_t)t));
             CHECK_MSG(bk.multi_apply > 0, "%s: no payment covers several invoices", label);
+            /* Four currencies besides USD, on the first day and each weekday. */
+            CHECK_MSG(bk.rates == bk.by_type[KPI_EV_FX_RATE] && bk.rates >= 4 * 520 &&
+                          bk.rates <= 4 * 524,
+                      "%s: %llu rates", label, (unsigned long long)bk.rates);
             uint64_t bills = bk.by_type[KPI_EV_BILL_RECEIVED];
             CHECK_MSG(bills >= rows[i].invoices / 4 && bills <= rows[i].invoices / 3,
                       "%s: %llu bills", label, (unsigned long long)bills);

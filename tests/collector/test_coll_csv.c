@@ -42,6 +42,43 @@ static void test_quoting_and_cells(void)
     sink_free(&s);
 }
 
+/* The layout central banks publish: date, currency, rate (and source), no
+   id or type column: fx.rate events with an id made of what each row says. */
+static void test_rates_file(void)
+{
+    sink_t s;
+    sink_init(&s);
+    CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_CSV,
+                                 "date,currency,rate,source\r\n"
+                                 "2025-03-28,EUR,1.0825,ECB\r\n"
+                                 "2025-03-28,JPY,0.0067,\r\n"
+                                 "2025-03-28,GBP,,ECB\r\n"
+                                 "2025-03-28,GBP,1.2.3,ECB\r\n"));
+    REQUIRE(s.n_ev == 2);
+    CHECK_INT(KPI_EV_FX_RATE, s.ev[0].type);
+    CHECK_STR("fx:EUR:2025-03-28:1.0825", s.ev[0].id);
+    CHECK_STR("EUR", s.ev[0].currency);
+    CHECK(s.ev[0].amount_minor == 10825000000LL);
+    CHECK_STR("ECB", s.ev[0].text);
+    CHECK(s.ev[0].flags & KPI_EVF_DATE_ONLY);
+    CHECK_STR("fx:JPY:2025-03-28:0.0067", s.ev[1].id);
+    CHECK(s.ev[1].text == NULL);
+    REQUIRE(s.n_err == 2);
+    CHECK_ERR(ERR_MISSING_FIELD, s.err[0].code); /* no rate: no id either; id is named first */
+    CHECK_ERR(ERR_BAD_AMOUNT, s.err[1].code);
+    CHECK_STR("rate", s.err[1].field);
+    sink_free(&s);
+
+    /* With an id or type column it is an ordinary event file. */
+    sink_init(&s);
+    CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_CSV,
+                                 "id,date,currency,rate\r\nx1,2025-03-28,EUR,1.0825\r\n"));
+    CHECK_INT(0, s.n_ev);
+    REQUIRE(s.n_err == 1);
+    CHECK_STR("type", s.err[0].field);
+    sink_free(&s);
+}
+
 static void test_open_quote(void)
 {
     sink_t s;
@@ -116,6 +153,7 @@ static void test_row_limits(void)
 int main(void)
 {
     RUN(test_quoting_and_cells);
+    RUN(test_rates_file);
     RUN(test_open_quote);
     RUN(test_row_limits);
     kpi_tz_free(test_utc);

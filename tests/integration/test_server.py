@@ -50,6 +50,8 @@ ALL_TYPES = [
     {"id": "e19", "type": "bill.processed", "time": "2025-03-10T10:00:00Z", "bill": "B-1"},
     {"id": "e20", "type": "bill.paid", "time": "2025-04-05T10:00:00Z", "bill": "B-1",
      "amount": "300.00"},
+    {"id": "e21", "type": "fx.rate", "date": "2025-03-31", "currency": "EUR", "rate": "1.0825",
+     "source": "ECB"},
 ]
 
 
@@ -106,7 +108,7 @@ class Ingest(ServerTest):
     def test_every_type_round_trips(self):
         status, body, raw = self.srv.post("/v1/events", ALL_TYPES)
         self.assertEqual(status, 200, raw)
-        self.assertEqual((body["accepted"], body["duplicates"], body["rejected"]), (20, 0, []))
+        self.assertEqual((body["accepted"], body["duplicates"], body["rejected"]), (21, 0, []))
         events = all_events(self.srv)
         self.assertEqual(sorted(e["id"] for e in events), sorted(e["id"] for e in ALL_TYPES))
         by_id = {e["id"]: e for e in events}
@@ -127,8 +129,9 @@ class Ingest(ServerTest):
         self.assertEqual(times[0], "e11")
         # What the log returns, sent again, is the same content: duplicates.
         status, body, raw = self.srv.post("/v1/events", events)
-        self.assertEqual((body["accepted"], body["duplicates"], body["rejected"]), (0, 20, []),
+        self.assertEqual((body["accepted"], body["duplicates"], body["rejected"]), (0, 21, []),
                          raw)
+        self.assertEqual(by_id["e21"], ALL_TYPES[-1])  # a rate keeps its own field names
 
     def test_ndjson_and_csv(self):
         status, body, raw = self.srv.post("/v1/events", ndjson(ALL_TYPES[:3]) + "\n\n",
@@ -232,7 +235,7 @@ class Ingest(ServerTest):
         self.assertEqual((status, body["accepted"]), (422, 0), raw)
         self.assertEqual(self.srv.get("/healthz")[1]["events"], 0)
         status, body, raw = self.srv.post("/v1/events?atomic=true", ALL_TYPES)
-        self.assertEqual((status, body["accepted"], body["committed"]), (200, 20, True), raw)
+        self.assertEqual((status, body["accepted"], body["committed"]), (200, 21, True), raw)
 
     def test_out_of_order_arrival(self):
         pay = [{"id": "o1", "type": "payment.applied", "time": "2025-02-03", "payment": "P-9",

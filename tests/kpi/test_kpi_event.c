@@ -17,10 +17,12 @@ static void test_type_names(void)
         kpi_ev_type_t back = KPI_EV_NONE;
         CHECK_ERR(ERR_OK, kpi_ev_type_parse(n, strlen(n), &back));
         CHECK_INT(t, back);
-        CHECK(kpi_ev_doc_kind((kpi_ev_type_t)t) != KPI_DOC_NONE || strncmp(n, "credit.", 7) == 0);
+        CHECK(kpi_ev_doc_kind((kpi_ev_type_t)t) != KPI_DOC_NONE || strncmp(n, "credit.", 7) == 0 ||
+              t == KPI_EV_FX_RATE);
         seen++;
     }
-    CHECK_INT(20, seen);
+    CHECK_INT(21, seen);
+    CHECK_STR("fx.rate", kpi_ev_type_name(KPI_EV_FX_RATE));
     kpi_ev_type_t x;
     CHECK_ERR(ERR_UNKNOWN_TYPE, kpi_ev_type_parse("invoice.paid", 12, &x));
     CHECK_ERR(ERR_UNKNOWN_TYPE, kpi_ev_type_parse("invoice.issue", 13, &x));

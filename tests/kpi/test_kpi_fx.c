@@ -99,11 +99,32 @@ static void test_convert_errors(void)
     CHECK(out == INT64_MAX);
 }
 
+static void test_cross(void)
+{
+    int64_t eur = 0, gbp = 0, jpy = 0, out = 0;
+    REQUIRE(parse("1.0825", &eur) == ERR_OK); /* USD per EUR */
+    REQUIRE(parse("1.27", &gbp) == ERR_OK);   /* USD per GBP */
+    REQUIRE(parse("0.0067", &jpy) == ERR_OK); /* USD per JPY */
+    /* 100.00 GBP in EUR: 100 * 1.27 / 1.0825 = 117.3210161... -> 117.32 EUR. */
+    CHECK_ERR(ERR_OK, kpi_fx_cross(10000, 2, gbp, 2, eur, &out));
+    CHECK(out == 11732);
+    /* 1,000.00 EUR in JPY: 1000 * 1.0825 / 0.0067 = 161567.164... -> 161,567 JPY. */
+    CHECK_ERR(ERR_OK, kpi_fx_cross(100000, 2, eur, 0, jpy, &out));
+    CHECK(out == 161567);
+    /* Into the base, cross is convert. */
+    int64_t a = 0, b = 0;
+    CHECK_ERR(ERR_OK, kpi_fx_cross(12345, 0, jpy, 2, 10000000000LL, &a));
+    CHECK_ERR(ERR_OK, kpi_fx_convert(12345, 0, jpy, 2, &b));
+    CHECK(a == b && a == 8271);
+    CHECK_ERR(ERR_BAD_VALUE, kpi_fx_cross(1, 2, eur, 2, 0, &out));
+}
+
 int main(void)
 {
     RUN(test_parse);
     RUN(test_format);
     RUN(test_convert);
     RUN(test_convert_errors);
+    RUN(test_cross);
     return test_summary();
 }

@@ -141,6 +141,21 @@ static inline kpi_event_t ev(kpi_ev_type_t t, const char *id, int64_t time, cons
     return e;
 }
 
+/* An fx.rate for day: `rate` in kpi_fx.h's units (10^-10). */
+static inline kpi_event_t fx_ev(const char *id, int32_t day, const char *cur, int64_t rate)
+{
+    kpi_event_t e = {0};
+    e.type = KPI_EV_FX_RATE;
+    e.id = id;
+    e.flags = KPI_EVF_DATE_ONLY | KPI_EVF_AMOUNT;
+    e.date_day = day;
+    e.time_s = kpi_day_start_utc(day);
+    e.business_unit = "";
+    memcpy(e.currency, cur, 4);
+    e.amount_minor = rate;
+    return e;
+}
+
 /* Write a batch that must succeed as a whole; returns its statistics. */
 static inline store_batch_stats_t put(store_t *s, const kpi_event_t *evs, size_t n,
                                       const store_batch_opts_t *o, store_item_result_t *res)

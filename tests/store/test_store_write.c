@@ -95,6 +95,9 @@ static size_t all_types(kpi_event_t *out)
     out[n++] = ev(KPI_EV_BILL_ESCALATED, "t18", T(2025, 1, 19, 0), "B1", NULL, 0, NULL);
     out[n++] = ev(KPI_EV_BILL_PROCESSED, "t19", T(2025, 1, 20, 0), "B1", NULL, 0, NULL);
     out[n++] = ev(KPI_EV_BILL_PAID, "t20", T(2025, 1, 21, 0), "B1", NULL, 80000, NULL);
+    e = fx_ev("t21", D(2025, 1, 22), "EUR", 10825000000LL);
+    e.text = "ECB";
+    out[n++] = e;
     return n;
 }
 
@@ -134,7 +137,7 @@ static void test_every_type_round_trip(void)
     free(g);
     store_snap_end(sn);
     store_stats_t ss = stats_of(s);
-    CHECK_INT(20, ss.events);
+    CHECK_INT(21, ss.events);
     CHECK_INT(1, ss.docs[KPI_DOC_INVOICE]);
     CHECK_INT(1, ss.docs[KPI_DOC_CREDIT_NOTE]);
     CHECK_INT(1, ss.docs[KPI_DOC_PAYMENT]);
