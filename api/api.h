@@ -58,6 +58,10 @@ typedef struct api_opts {
     /* KPI answers kept while the store is unchanged (api_cache.h); bytes,
        0 = no response cache. kpid serve's default is 64 MiB. */
     size_t response_cache_bytes;
+    /* Dashboard sign-in sessions (api_session.h), in memory: absolute
+       lifetime and idle bound in seconds; 0 = 8 hours and 1 hour. */
+    unsigned session_ttl_s;
+    unsigned session_idle_s;
 } api_opts_t;
 
 /*

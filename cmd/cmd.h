@@ -66,6 +66,8 @@ typedef struct cmd_config {
     unsigned rate_window_s;          /* the window of min_body_rate */
     unsigned ingest_queue;           /* POST /v1/events in progress at once */
     unsigned response_cache_mb;      /* KPI answers kept while the store is unchanged; 0 = off */
+    unsigned session_ttl_s;          /* dashboard sign-in lifetime; 0 = 8 hours */
+    unsigned session_idle_s;         /* ... and its idle bound; 0 = 1 hour */
 } cmd_config_t;
 
 void cmd_config_default(cmd_config_t *cfg);

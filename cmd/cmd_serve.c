@@ -215,6 +215,8 @@ int cmd_serve_main(int argc, char **argv)
         .rate_window_s = cfg.rate_window_s,
         .ingest_queue = cfg.ingest_queue,
         .response_cache_bytes = (size_t)cfg.response_cache_mb << 20,
+        .session_ttl_s = cfg.session_ttl_s,
+        .session_idle_s = cfg.session_idle_s,
     };
     e = api_server_start(&ao, &srv, &msg);
     if (e) {
