@@ -4,7 +4,8 @@ cookie's attributes, the cookie authorizing GETs as its key (scoped keys
 stay scoped), cookie-authenticated writes refused without this server's
 Origin, sign-out, a revoked key ending its sessions, the absolute lifetime
 and the idle bound (short ones from the config: the test waits just past
-them and asserts only that the session is gone), and a server without keys.
+them and asserts only that the session is gone), the Secure flag and the
+https Origin under TLS, and a server without keys.
 
     python3 test_session.py --kpid build/test/cmd/kpid
 """
@@ -13,6 +14,7 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import sys
 import tempfile
 import time
@@ -21,7 +23,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kpidtest  # noqa: E402
 from kpidtest import Server, ndjson, run_kpid  # noqa: E402
-from test_security import add_key, bearer  # noqa: E402
+from test_security import add_key, bearer, make_cert  # noqa: E402
 
 EVENTS = [
     {"id": "e1", "type": "invoice.issued", "time": "2025-03-01", "invoice": "E-1",
@@ -261,6 +263,44 @@ class IdleTest(Sessions):
         self.assertEqual(self.srv.get("/v1/aging", headers=self.with_cookie(token))[0], 200)
         time.sleep(2.1)
         self.assertEqual(self.srv.get("/v1/aging", headers=self.with_cookie(token))[0], 401)
+
+
+class TlsTest(unittest.TestCase):
+    def test_cookie_is_secure_and_origin_is_https(self):
+        tmp = tempfile.mkdtemp(prefix="kpid-sesstls-")
+        try:
+            cert, pkey = make_cert(tmp)
+            config = os.path.join(tmp, "kpid.json")
+            write_config(config, {"tls": {"cert": cert, "key": pkey}})
+            key = add_key(config, "ops", "admin")
+            srv = start(tmp, config)
+            try:
+                srv.ssl_context = ssl.create_default_context(cafile=cert)
+                st, body, raw = srv.post("/v1/session", None, headers=bearer(key))
+                self.assertEqual(st, 201, raw)
+                _, token, attrs = parse_cookie(srv.last_headers["Set-Cookie"])
+                self.assertTrue(attrs["secure"])
+                c = {"Cookie": "kpid_session=" + token}
+                ev = ndjson([{"id": "tls-1", "type": "credit.hold_set", "time": "2025-03-05",
+                              "customer": "ACME", "reason": "test"}])
+                # The plain-HTTP origin of the same host is another origin.
+                plain = dict(c, Origin="http://127.0.0.1:%d" % srv.port)
+                st, body, raw = srv.post("/v1/events", ev, ctype="application/x-ndjson",
+                                         headers=plain)
+                self.assertEqual(st, 403, raw)
+                good = dict(c, Origin="https://127.0.0.1:%d" % srv.port)
+                st, body, raw = srv.post("/v1/events", ev, ctype="application/x-ndjson",
+                                         headers=good)
+                self.assertEqual(st, 200, raw)
+                st, _, raw = srv.request("DELETE", "/v1/session", headers=good)
+                self.assertEqual(st, 204, raw)
+                self.assertTrue(parse_cookie(srv.last_headers["Set-Cookie"])[2]["secure"])
+            finally:
+                srv.ssl_context = None
+                self.assertEqual(srv.stop(), 0, srv.log())
+                self.assertNotIn("Sanitizer", srv.log())
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 class NoKeysTest(kpidtest.ServerTest):
