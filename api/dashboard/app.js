@@ -25,8 +25,8 @@
  * No other host is ever contacted: the page, Chart.js and the data all come
  * from the kpid that served it.
  *
- * For the browser test: <body data-state> is "loading", "ready" or "error",
- * and data-render counts completed renders.
+ * For the browser test: <body data-state> is "loading", "ready", "error" or
+ * "signin" (the form is shown), and data-render counts completed renders.
  */
 "use strict";
 
@@ -378,7 +378,7 @@
       };
     });
     if (goal !== undefined) {
-      datasets.push({ label: "Goal " + goal + " %", data: labels.map(() => goal), borderColor: "#3e4c59",
+      datasets.push({ label: "Goal " + new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 2 }).format(goal) + " %", data: labels.map(() => goal), borderColor: "#3e4c59",
         borderDash: [6, 4], borderWidth: 1.5, pointRadius: 0, backgroundColor: "#3e4c59" });
     }
     chart(id, {
