@@ -67,6 +67,10 @@ typedef struct api_opts {
        else used and marked. kpid serve's default: 7 days, used. */
     int fx_stale_days;
     bool fx_refuse_stale;
+    /* Dashboard sign-in sessions (api_session.h), in memory: absolute
+       lifetime and idle bound in seconds; 0 = 8 hours and 1 hour. */
+    unsigned session_ttl_s;
+    unsigned session_idle_s;
 } api_opts_t;
 
 /*

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -299,20 +300,83 @@ static const char *bearer(api_req_t *req, size_t *len)
     return n > 0 ? h : NULL;
 }
 
+err_t api_auth_same_origin(api_req_t *req, err_msg_t *msg)
+{
+    const char *origin = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Origin");
+    const char *host =
+        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    const char *scheme = api_server_tls(req->srv) ? "https://" : "http://";
+    size_t sl = strlen(scheme);
+    if (origin != NULL && host != NULL && strncasecmp(origin, scheme, sl) == 0 &&
+        strcasecmp(origin + sl, host) == 0)
+        return ERR_OK;
+    return err_set(msg, ERR_FORBIDDEN,
+                   "a %s signed in with a session cookie must come from this server's own page: "
+                   "its Origin header (%s) does not name %s%s (scripts send 'Authorization: "
+                   "Bearer KEY' instead)",
+                   req->route != NULL ? req->route->method : "request",
+                   origin != NULL ? origin : "none", scheme, host != NULL ? host : "this host");
+}
+
+/* The key of the request's session cookie (token): the session must be live
+   and its key still in force. A write must come from this server's page. */
+static err_t session_key(api_req_t *req, const api_keyring_t *ring, const char *token,
+                         const api_key_t **out, err_msg_t *msg)
+{
+    api_session_t s;
+    if (!api_session_find(req->srv->sessions, token, strlen(token), (int64_t)time(NULL), &s))
+        return err_set(msg, ERR_UNAUTHORIZED,
+                       "the session has expired or was signed out: sign in again, or send "
+                       "'Authorization: Bearer KEY'");
+    const api_key_t *k = api_session_key(&s, ring->keys, ring->n);
+    if (k == NULL) {
+        (void)api_session_end(req->srv->sessions, token, strlen(token));
+        return err_set(msg, ERR_UNAUTHORIZED,
+                       "the session's key '%s' is no longer valid (revoked): sign in again",
+                       s.key_name);
+    }
+    const char *method = req->route != NULL ? req->route->method : "";
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        err_t e = api_auth_same_origin(req, msg);
+        if (e)
+            return e;
+    }
+    req->session = true;
+    req->session_info = s;
+    *out = k;
+    return ERR_OK;
+}
+
 err_t api_auth_check(api_req_t *req, api_role_t need, err_msg_t *msg)
 {
     const api_keyring_t *ring = __atomic_load_n(&req->srv->ring, __ATOMIC_ACQUIRE);
     req->key = NULL;
+    req->session = false;
     if (ring->n == 0 || need == API_ROLE_OPEN)
         return ERR_OK; /* loopback-only, unauthenticated mode; or an open route */
-    size_t len = 0;
-    const char *text = bearer(req, &len);
-    if (text == NULL)
-        return err_set(msg, ERR_UNAUTHORIZED,
-                       "this endpoint needs an API key: send 'Authorization: Bearer KEY'");
-    const api_key_t *k = api_key_find(ring->keys, ring->n, text, len);
-    if (k == NULL)
-        return err_set(msg, ERR_UNAUTHORIZED, "the API key is not valid (unknown or revoked)");
+    /* A key in the header wins over a cookie (scripts, and a page signing
+       in): only a request without Authorization is looked up as a session. */
+    bool has_auth = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_AUTHORIZATION) != NULL;
+    const char *cookie =
+        has_auth ? NULL
+                 : MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, API_SESSION_COOKIE);
+    const api_key_t *k = NULL;
+    if (cookie != NULL) {
+        err_t e = session_key(req, ring, cookie, &k, msg);
+        if (e)
+            return e;
+    } else {
+        size_t len = 0;
+        const char *text = bearer(req, &len);
+        if (text == NULL)
+            return err_set(msg, ERR_UNAUTHORIZED,
+                           "this endpoint needs an API key: send 'Authorization: Bearer KEY', "
+                           "or sign in (POST /v1/session)");
+        k = api_key_find(ring->keys, ring->n, text, len);
+        if (k == NULL)
+            return err_set(msg, ERR_UNAUTHORIZED, "the API key is not valid (unknown or revoked)");
+    }
     req->key = k;
     if (!api_role_allows(k->role, need))
         return err_set(msg, ERR_FORBIDDEN, "key '%s' has role %s; this endpoint needs %s%s",

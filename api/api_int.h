@@ -19,6 +19,7 @@
 
 #include "api.h"
 #include "api_metrics.h"
+#include "api_session.h"
 #include "kpi_arena.h"
 
 typedef struct api_req api_req_t;
@@ -73,6 +74,8 @@ struct api_server {
     struct api_watch *watch;   /* request-timeout watchdog (api_server.c), or NULL */
     volatile int64_t trims;    /* heap returned after a large batch (atomic builtins) */
     struct api_writer *writer; /* runs offloaded routes (api_writer.h); owned */
+    /* owned: dashboard sign-in sessions (api_session.h) */
+    api_sessions_t *sessions;
 };
 
 struct api_req {
@@ -102,6 +105,10 @@ struct api_req {
     bool on_writer;            /* respond is running there: api_queue holds the answer */
     struct MHD_Response *held; /* that answer, or NULL */
     unsigned held_status;
+    /* true when key came from a session cookie (then session_info is that
+       session), not from an Authorization header */
+    bool session;
+    api_session_t session_info;
 };
 
 /* ---- authorization (api_auth.c) ----------------------------------------- */
@@ -112,6 +119,14 @@ struct api_req {
  * once per request by the router, before the body is read.
  */
 err_t api_auth_check(api_req_t *req, api_role_t need, err_msg_t *msg) KPID_MUST_USE;
+/*
+ * For a request authenticated by a session cookie that is not a GET or
+ * HEAD (a write): its Origin header must name this server (scheme and
+ * Host), or ERR_FORBIDDEN with a message. A browser sends Origin with every
+ * such request; another site's page cannot make it name this server. With
+ * SameSite=Strict on the cookie this is the CSRF defence (docs/security.md).
+ */
+err_t api_auth_same_origin(api_req_t *req, err_msg_t *msg) KPID_MUST_USE;
 /* true when the request's key is limited to business units. */
 bool api_auth_scoped(const api_req_t *req);
 /* ERR_FORBIDDEN (with a message) for a key limited to business units: for
@@ -202,6 +217,11 @@ extern const char *const api_dpo_params[];
 extern const char *const api_sla_params[];
 extern const char *const api_ftq_params[];
 extern const char *const api_customer_params[];
+
+/* Sign-in sessions (api_session.c) */
+enum MHD_Result api_session_post(api_req_t *req);
+enum MHD_Result api_session_get(api_req_t *req);
+enum MHD_Result api_session_delete(api_req_t *req);
 
 /* PDF reports (api_reports.c) */
 enum MHD_Result api_reports_post(api_req_t *req);

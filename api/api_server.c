@@ -73,6 +73,12 @@ static const api_route_t routes[] = {
     {"GET", "/v1/customers/", api_customer_get, NULL, api_customer_params, API_ROLE_READ, true,
      false},
     {"GET", "/v1/meta", api_meta_get, NULL, api_meta_params, API_ROLE_READ, true, false},
+    /* Dashboard sign-in (api_session.c): POST takes the key from the
+       Authorization header; DELETE is open so that an ended session can
+       still clear its cookie. */
+    {"POST", "/v1/session", api_session_post, NULL, no_params, API_ROLE_READ, false, false},
+    {"GET", "/v1/session", api_session_get, NULL, no_params, API_ROLE_READ, false, false},
+    {"DELETE", "/v1/session", api_session_delete, NULL, no_params, API_ROLE_OPEN, false, false},
     /* Open: the same static document for every caller, no data in it, and a
        client needs it before it has a key. */
     {"GET", "/v1/openapi.json", api_openapi_get, NULL, no_params, API_ROLE_OPEN, false, false},
@@ -1288,6 +1294,7 @@ static void server_free(api_server_t *srv)
         return;
     api_writer_free(srv->writer);
     ring_free_all(srv->ring);
+    api_sessions_free(srv->sessions);
     api_metrics_free(srv->metrics);
     api_cache_free(srv->cache);
     if (srv->tls_key != NULL) /* private key material: wipe before freeing */
@@ -1370,6 +1377,10 @@ err_t api_server_start(const api_opts_t *opts, api_server_t **out, err_msg_t *ms
         e = api_auth_init(msg);
         if (e)
             goto fail;
+    }
+    if (api_sessions_new(o->session_ttl_s, o->session_idle_s, &srv->sessions) != ERR_OK) {
+        e = err_set(msg, ERR_NOMEM, "out of memory for the session table");
+        goto fail;
     }
     srv->ring = ring_new(o->keys, o->n_keys);
     o->keys = NULL; /* the ring holds them now */

@@ -69,6 +69,8 @@ typedef struct cmd_config {
     unsigned writer_nice;            /* niceness added to the ingest writer thread (10) */
     int fx_stale_days;               /* a rate older than this is stale (7; -1: never) */
     bool fx_refuse_stale;            /* stale rates refused (else used and marked) */
+    unsigned session_ttl_s;          /* dashboard sign-in lifetime; 0 = 8 hours */
+    unsigned session_idle_s;         /* ... and its idle bound; 0 = 1 hour */
 } cmd_config_t;
 
 void cmd_config_default(cmd_config_t *cfg);

@@ -360,6 +360,8 @@ static err_t get_limit(const char *key, json_t *v, cmd_config_t *cfg, bool *matc
         {"ingest_queue", 1, 1024, &cfg->ingest_queue, NULL},
         {"response_cache_mb", 0, 65536, &cfg->response_cache_mb, NULL},
         {"writer_nice", 0, 19, &cfg->writer_nice, NULL},
+        {"session_ttl_s", 1, 30 * 86400, &cfg->session_ttl_s, NULL},
+        {"session_idle_s", 1, 30 * 86400, &cfg->session_idle_s, NULL},
     };
     *matched = false;
     for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
@@ -465,7 +467,8 @@ err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg)
                     " max_batch_events, max_connections, "
                     "connection_timeout_s, request_timeout_s, max_connections_per_ip, "
                     "header_timeout_s, min_body_rate, rate_window_s, ingest_queue, "
-                    "response_cache_mb, writer_nice, fx_stale_days, fx_stale)",
+                    "response_cache_mb, writer_nice, fx_stale_days, fx_stale, session_ttl_s, "
+                    "session_idle_s)",
                     path, key);
         }
         if (e)

@@ -218,6 +218,8 @@ int cmd_serve_main(int argc, char **argv)
         .writer_nice = (int)cfg.writer_nice,
         .fx_stale_days = cfg.fx_stale_days,
         .fx_refuse_stale = cfg.fx_refuse_stale,
+        .session_ttl_s = cfg.session_ttl_s,
+        .session_idle_s = cfg.session_idle_s,
     };
     e = api_server_start(&ao, &srv, &msg);
     if (e) {

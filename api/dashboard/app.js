@@ -1,9 +1,19 @@
 /*
  * kpid dashboard: reads the filters from the URL, asks kpid's JSON API for
- * the figures and shows them. Every number on the page is the API's, shown
- * exactly as served (money as the API's decimal string, ratios with the two
- * decimals the API rounds to); this file only compares and draws them. A
- * value the API leaves undefined (null) is shown as "n/a" with its reason.
+ * the figures and shows them. Every number on the page is the API's value,
+ * never recomputed: money with the currency's decimals as served, ratios
+ * with the two decimals the API rounds to, both with the digits grouped
+ * for the reader's locale (Intl.NumberFormat; the browser's language, or
+ * `locale=` in the URL). Money is grouped from the API's decimal string as
+ * a BigInt, so no amount passes through a binary float. CSV downloads keep
+ * the API's plain values. A value the API leaves undefined (null) is shown
+ * as "n/a" with its reason. Changes of percentages are in percentage
+ * points (pp).
+ *
+ * Sign-in: when the server has API keys (GET /v1/session answers 401), the
+ * page shows a form, sends the key once to POST /v1/session and forgets
+ * it; the browser then sends the session cookie (HttpOnly: this script
+ * never sees it). Any 401 later (expired, signed out) shows the form again.
  *
  * Periods: by default the page shows the last COMPLETE period (month,
  * quarter or week), so a month that started yesterday is never compared
@@ -15,8 +25,8 @@
  * No other host is ever contacted: the page, Chart.js and the data all come
  * from the kpid that served it.
  *
- * For the browser test: <body data-state> is "loading", "ready" or "error",
- * and data-render counts completed renders.
+ * For the browser test: <body data-state> is "loading", "ready", "error" or
+ * "signin" (the form is shown), and data-render counts completed renders.
  */
 "use strict";
 
@@ -27,6 +37,7 @@
   const LINE_COLOURS = ["#0b63b6", "#c75000", "#1b7f5c", "#8a3ffc", "#b5177a", "#5b6770"];
 
   let meta = null; // GET /v1/meta for the chosen currency
+  let who = null; // GET /v1/session: the signed-in key, or null
   const metaByCurrency = {};
   let renderToken = 0;
   const charts = {};
@@ -47,6 +58,50 @@
     return e;
   }
 
+  // ---- numbers for people ------------------------------------------------
+
+  // The locale: `locale=` in the URL when the browser knows it, else the
+  // browser's own language.
+  function pickLocale(asked) {
+    if (asked) {
+      try {
+        if (Intl.NumberFormat.supportedLocalesOf([asked]).length) return asked;
+      } catch (e) {
+        // not a language tag: fall back to the browser's
+      }
+    }
+    return navigator.language || "en-US";
+  }
+  let LOCALE = "en-US";
+  let NF_INT, NF_2, NF_2_SIGNED, DECIMAL;
+  function setLocale(asked) {
+    LOCALE = pickLocale(asked);
+    NF_INT = new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 0 });
+    NF_2 = new Intl.NumberFormat(LOCALE, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    NF_2_SIGNED = new Intl.NumberFormat(LOCALE, { minimumFractionDigits: 2, maximumFractionDigits: 2, signDisplay: "exceptZero" });
+    DECIMAL = new Intl.NumberFormat(LOCALE).formatToParts(1.5).find((p) => p.type === "decimal").value;
+  }
+  setLocale("");
+
+  // An API decimal string ("-2333448.32", "1200") grouped, with exactly its
+  // decimals; with signed, "+" before a positive change.
+  function fmtMoney(s, signed) {
+    if (s === null || s === undefined || s === "") return "";
+    const neg = s.startsWith("-");
+    const [i, f] = (neg ? s.slice(1) : s).split(".");
+    const sign = neg ? "-" : signed && /[1-9]/.test(s) ? "+" : "";
+    return sign + NF_INT.format(BigInt(i)) + (f !== undefined ? DECIMAL + f : "");
+  }
+  // A two-decimal number (days, percent) grouped.
+  const fmt2 = (x) => NF_2.format(x);
+  const fmtInt = (x) => NF_INT.format(x);
+  // For table cells: numeric text formatted, anything else ("n/a (no sales)") as is.
+  const FORMATS = {
+    money: (v) => (/^-?\d+(\.\d+)?$/.test(String(v)) ? fmtMoney(String(v)) : v),
+    num2: (v) => (v !== "" && v !== null && !isNaN(Number(v)) ? fmt2(Number(v)) : v),
+    int: (v) => (typeof v === "number" ? fmtInt(v) : v),
+  };
+
   function query(params) {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") q.set(k, v);
@@ -63,9 +118,12 @@
     return done.map((d) => d.value);
   }
 
+  // A 401: no key, or the session ended. The page shows the sign-in form.
+  class AuthError extends Error {}
+
   async function api(path, params) {
     const url = path + (params ? "?" + query(params) : "");
-    const r = await fetch(url, { headers: { Accept: "application/json" } });
+    const r = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
     let body = null;
     try {
       body = await r.json();
@@ -74,6 +132,7 @@
     }
     if (!r.ok) {
       const m = body && body.error ? body.error.message : "HTTP " + r.status;
+      if (r.status === 401) throw new AuthError(m);
       throw new Error(m + " (" + path + ")");
     }
     return body;
@@ -134,7 +193,7 @@
   }
   // Two-decimal numbers (days, percent) as exact hundredths.
   const hundredths = (x) => Math.round(x * 100);
-  const fixed2 = (x) => x.toFixed(2);
+  const fixed2 = (x) => x.toFixed(2); // the API's plain form, for CSV
 
   // ---- state <-> URL -----------------------------------------------------
 
@@ -157,6 +216,7 @@
       customer: q.get("customer") || "",
       sla_goal: goal("sla_goal"),
       ftq_goal: goal("ftq_goal"),
+      locale: q.get("locale") || "",
     };
   }
 
@@ -171,6 +231,7 @@
       customer: st.customer,
       sla_goal: st.sla_goal,
       ftq_goal: st.ftq_goal,
+      locale: st.locale,
     });
     const url = location.pathname + (q ? "?" + q : "");
     if (push) history.pushState(null, "", url);
@@ -207,7 +268,7 @@
     const tbody = el("tbody");
     for (const r of rows) {
       tbody.append(el("tr", {}, ...columns.map((c) => {
-        const v = c.cell ? c.cell(r) : r[c.key];
+        const v = c.cell ? c.cell(r) : c.fmt ? FORMATS[c.fmt](r[c.key]) : r[c.key];
         return el("td", { class: c.num ? "num" : null }, v === null || v === undefined ? "" : v);
       })));
     }
@@ -235,12 +296,12 @@
       num.textContent = "n/a";
       reason = el("div", { class: "reason", text: curReason || "not defined" });
     } else {
-      num.textContent = kind === "money" ? cur : fixed2(cur);
+      num.textContent = kind === "money" ? fmtMoney(cur) : fmt2(cur);
       valueBox.append(el("span", { class: "unit", text: unit }));
     }
     let change;
     if (cur === null || cur === undefined || prev === null || prev === undefined) {
-      const prevText = prev === null || prev === undefined ? "n/a" + (prevReason ? " (" + prevReason + ")" : "") : kind === "money" ? prev : fixed2(prev);
+      const prevText = prev === null || prev === undefined ? "n/a" + (prevReason ? " (" + prevReason + ")" : "") : kind === "money" ? fmtMoney(prev) : fmt2(prev);
       change = el("div", { class: "change none" }, el("span", { class: "prev", text: "vs " + prevLabel + ": " + prevText }));
     } else {
       let d, dText, prevText;
@@ -248,21 +309,23 @@
         const a = money(cur), b = money(prev);
         const diff = a.v - b.v;
         d = diff > 0n ? 1 : diff < 0n ? -1 : 0;
-        dText = (diff > 0n ? "+" : "") + moneyStr(diff, a.digits);
-        prevText = prev;
+        dText = fmtMoney(moneyStr(diff, a.digits), true);
+        prevText = fmtMoney(prev);
       } else {
         const diff = hundredths(cur) - hundredths(prev);
         d = Math.sign(diff);
-        dText = (diff > 0 ? "+" : "") + fixed2(diff / 100);
-        prevText = fixed2(prev);
+        dText = NF_2_SIGNED.format(diff / 100);
+        prevText = fmt2(prev);
       }
+      // A change of a percentage is in percentage points, not percent.
+      const dUnit = unit === "%" ? "pp" : unit;
       let verdict = "neutral";
       if (d !== 0 && better !== "neutral") verdict = (d < 0) === (better === "lower") ? "better" : "worse";
       const arrow = d > 0 ? "▲" : d < 0 ? "▼" : "■";
       const words = (d > 0 ? "up " : d < 0 ? "down " : "unchanged ") + (verdict === "neutral" ? "" : "(" + verdict + ")");
       change = el("div", { class: "change " + verdict, "data-change": String(d) },
         el("span", { class: "arrow", "aria-label": words, title: words, text: arrow }),
-        el("span", { text: " " + dText + " " + unit }),
+        el("span", { class: "delta", title: dUnit === "pp" ? "percentage points" : null, text: " " + dText + " " + dUnit }),
         el("span", { class: "prev", text: "vs " + prevLabel + ": " + prevText }));
     }
     return el("div", { class: "tile" + (partial ? " partial" : ""), "data-kpi": id, "data-partial": partial ? "1" : null,
@@ -284,6 +347,7 @@
   function chart(id, config) {
     if (charts[id]) charts[id].destroy();
     config.options = Object.assign({
+      locale: LOCALE, // axis numbers grouped as on the rest of the page
       animation: false,
       responsive: true,
       maintainAspectRatio: false,
@@ -296,6 +360,7 @@
   // the segment leading to it dashed, so it does not read as a real drop.
   function lineChart(id, labels, series, unit, goal, partial) {
     const n = labels.length;
+    const pct = unit.startsWith("%");
     const isLast = (i) => partial && i === n - 1;
     const datasets = series.map((s, i) => {
       const colour = LINE_COLOURS[i % LINE_COLOURS.length];
@@ -313,7 +378,7 @@
       };
     });
     if (goal !== undefined) {
-      datasets.push({ label: "Goal " + goal + " %", data: labels.map(() => goal), borderColor: "#3e4c59",
+      datasets.push({ label: "Goal " + new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 2 }).format(goal) + " %", data: labels.map(() => goal), borderColor: "#3e4c59",
         borderDash: [6, 4], borderWidth: 1.5, pointRadius: 0, backgroundColor: "#3e4c59" });
     }
     chart(id, {
@@ -321,12 +386,16 @@
       data: { labels, datasets },
       options: {
         scales: {
-          y: { title: { display: true, text: unit }, ticks: { color: "#3e4c59" }, grid: { color: "#e4e7eb" } },
+          // Percentages from 0 (to 100, or above when a value is): a scale
+          // cut at 66 would make every move look dramatic. Days from 0 too.
+          y: Object.assign(pct ? { min: 0, suggestedMax: 100 } : { beginAtZero: true },
+            { title: { display: true, text: unit }, ticks: { color: "#3e4c59" }, grid: { color: "#e4e7eb" } }),
           x: { ticks: { color: "#3e4c59", maxRotation: 0, autoSkip: true }, grid: { display: false } },
         },
         plugins: {
           legend: { position: "bottom", labels: { boxWidth: 14, color: "#1f2933" } },
-          tooltip: { callbacks: { label: (c) => c.dataset.label + ": " + (c.raw === null ? "n/a" : fixed2(c.raw)) } },
+          // The exact value, as the API serves it (two decimals).
+          tooltip: { callbacks: { label: (c) => c.dataset.label + ": " + (c.raw === null ? "n/a" : fmt2(c.raw) + (pct ? " %" : " days")) } },
         },
       },
     });
@@ -358,7 +427,7 @@
         },
         plugins: {
           legend: { position: "bottom", labels: { boxWidth: 14, color: "#1f2933" } },
-          tooltip: { callbacks: { label: (c) => c.dataset.label + ": " + c.dataset.exact[c.dataIndex] + " " + currency } },
+          tooltip: { callbacks: { label: (c) => c.dataset.label + ": " + fmtMoney(c.dataset.exact[c.dataIndex]) + " " + currency } },
         },
       },
     });
@@ -376,6 +445,7 @@
     try {
       p = await api("/v1/customers/" + encodeURIComponent(st.customer), { as_of: st.as_of, currency: st.currency || undefined });
     } catch (e) {
+      if (e instanceof AuthError) throw e;
       // A bad customer in a link spoils only the profile, not the page.
       if (token !== renderToken) return;
       $("h-profile").textContent = "Customer " + st.customer;
@@ -392,16 +462,16 @@
     const habits = p.payment_habits;
     const credit = p.credit;
     const facts = el("dl", { class: "facts", "data-profile": p.customer },
-      fact("Open amount", p.aging.total.amount + " " + cur),
-      fact("Open invoices", String(p.aging.total.count)),
-      fact("Overdue", moneyStr(overdue, digits) + " " + cur),
-      fact("Unapplied cash", p.unapplied_cash + " " + cur),
-      fact("Credit limit", credit.limit === null ? "none" : credit.limit + " " + credit.currency),
-      fact("Credit used", credit.used + " " + credit.currency),
-      fact("Credit available", credit.available === null ? "n/a (no limit)" : credit.available + " " + credit.currency),
+      fact("Open amount", fmtMoney(p.aging.total.amount) + " " + cur),
+      fact("Open invoices", fmtInt(p.aging.total.count)),
+      fact("Overdue", fmtMoney(moneyStr(overdue, digits)) + " " + cur),
+      fact("Unapplied cash", fmtMoney(p.unapplied_cash) + " " + cur),
+      fact("Credit limit", credit.limit === null ? "none" : fmtMoney(credit.limit) + " " + credit.currency),
+      fact("Credit used", fmtMoney(credit.used) + " " + credit.currency),
+      fact("Credit available", credit.available === null ? "n/a (no limit)" : fmtMoney(credit.available) + " " + credit.currency),
       fact("Credit hold", credit.on_hold ? "ON HOLD since " + credit.hold_since + ": " + credit.hold_reason : "no", credit.on_hold ? "alert" : ""),
-      fact("Days to pay", habits.days_to_pay === null ? "n/a (" + (habits.reason || "no payments") + ")" : fixed2(habits.days_to_pay) + " days"),
-      fact("Days beyond terms", habits.days_beyond_terms === null ? "n/a (" + (habits.reason || "no payments") + ")" : fixed2(habits.days_beyond_terms) + " days"));
+      fact("Days to pay", habits.days_to_pay === null ? "n/a (" + (habits.reason || "no payments") + ")" : fmt2(habits.days_to_pay) + " days"),
+      fact("Days beyond terms", habits.days_beyond_terms === null ? "n/a (" + (habits.reason || "no payments") + ")" : fmt2(habits.days_beyond_terms) + " days"));
     const agingBox = el("div"), itemsBox = el("div"), dispBox = el("div");
     const csvLink = el("a", { class: "csv", download: "open-items-" + p.customer + ".csv", text: "API CSV (open items)" });
     apiCsvLink(csvLink, "/v1/customers/" + encodeURIComponent(p.customer), { as_of: st.as_of, currency: st.currency || undefined });
@@ -412,8 +482,8 @@
       el("h3", { text: "Disputes" }), dispBox);
     table(agingBox, "profile-aging", [
       { key: "label", label: "Days past due" },
-      { key: "amount", label: "Amount (" + cur + ")", num: true },
-      { key: "count", label: "Invoices", num: true },
+      { key: "amount", label: "Amount (" + cur + ")", num: true, fmt: "money" },
+      { key: "count", label: "Invoices", num: true, fmt: "int" },
     ], p.aging.buckets.concat([{ label: "total", amount: p.aging.total.amount, count: p.aging.total.count }]), "customer-aging-" + p.customer + ".csv");
     const items = p.open_items.slice().sort((a, b) => b.days_past_due - a.days_past_due);
     table(itemsBox, "profile-items", [
@@ -421,10 +491,10 @@
       { key: "business_unit", label: "Business unit" },
       { key: "issue_date", label: "Issued" },
       { key: "due_date", label: "Due" },
-      { key: "amount", label: "Amount", num: true },
-      { key: "open", label: "Open", num: true },
+      { key: "amount", label: "Amount", num: true, fmt: "money" },
+      { key: "open", label: "Open", num: true, fmt: "money" },
       { key: "currency", label: "Currency" },
-      { key: "days_past_due", label: "Days past due", num: true },
+      { key: "days_past_due", label: "Days past due", num: true, fmt: "int" },
     ], items, "open-items-" + p.customer + ".csv");
     table(dispBox, "profile-disputes", [
       { key: "dispute", label: "Dispute" },
@@ -432,7 +502,7 @@
       { key: "status", label: "Status" },
       { key: "opened", label: "Opened" },
       { key: "resolved", label: "Resolved" },
-      { key: "amount", label: "Amount", num: true },
+      { key: "amount", label: "Amount", num: true, fmt: "money" },
     ], p.disputes, "disputes-" + p.customer + ".csv");
     box.hidden = false;
   }
@@ -461,9 +531,11 @@
 
   function fillFilters(st, eff) {
     const sel = $("f-bu");
-    const units = meta.business_units.slice();
+    const scoped = keyUnits();
+    const units = scoped.length ? scoped.slice() : meta.business_units.slice();
     if (st.business_unit && !units.includes(st.business_unit)) units.push(st.business_unit);
-    sel.replaceChildren(el("option", { value: "", text: "All business units" }),
+    // A key limited to units sees only those: no "all" to choose.
+    sel.replaceChildren(...(scoped.length ? [] : [el("option", { value: "", text: "All business units" })]),
       ...units.map((u) => el("option", { value: u, text: u })));
     sel.value = st.business_unit;
     const cs = $("f-currency");
@@ -484,6 +556,10 @@
     $("error").hidden = true;
     try {
       const st = readState();
+      setLocale(st.locale);
+      // A key limited to units names one of them (a key with several may
+      // not ask for all; with one, the unit is said rather than implied).
+      if (keyUnits().length && !st.business_unit) st.business_unit = keyUnits()[0];
       const key = st.currency || "";
       if (!metaByCurrency[key]) metaByCurrency[key] = await api("/v1/meta", { currency: st.currency || undefined });
       meta = metaByCurrency[key];
@@ -534,7 +610,7 @@
       };
       const tiles = [
         tile({ id: "ar", label: "Accounts receivable", unit: cur, kind: "money", better: "neutral", cur: aging.total.amount,
-          prev: agingPrev.total.amount, prevLabel: prevEnd, note: aging.total.count + " open invoices" }),
+          prev: agingPrev.total.amount, prevLabel: prevEnd, note: fmtInt(aging.total.count) + " open invoices" }),
         ratioTile("dso", "DSO (standard)", "days", "lower", dso, "days sales outstanding"),
         ratioTile("add", "ADD", "days", "lower", add, "average days delinquent"),
         ratioTile("cei", "CEI", "%", "higher", cei, "collection effectiveness index"),
@@ -546,6 +622,7 @@
       $("tiles").replaceChildren(...tiles);
       $("sla-tiles").replaceChildren(...meta.slas.map((s, i) =>
         ratioTile("sla-" + s.name, "SLA " + s.name, "%", "higher", slas[i], "within " + targetText(s.target))));
+      fitTiles();
 
       // The KPI table behind the tiles, for CSV.
       const kpiRows = [];
@@ -573,8 +650,8 @@
       const groups = aging.groups || [];
       agingChart(groups, cur);
       apiCsvLink($("csv-aging"), "/v1/aging", { as_of: asOfStr, group_by: "business_unit", business_unit: bu, currency });
-      const bucketCols = (aging.buckets || []).map((b, i) => ({ key: "b" + i, label: b.label, num: true }));
-      table($("table-aging"), "aging", [{ key: "key", label: "Business unit" }].concat(bucketCols, [{ key: "total", label: "Total (" + cur + ")", num: true }, { key: "count", label: "Invoices", num: true }]),
+      const bucketCols = (aging.buckets || []).map((b, i) => ({ key: "b" + i, label: b.label, num: true, fmt: "money" }));
+      table($("table-aging"), "aging", [{ key: "key", label: "Business unit" }].concat(bucketCols, [{ key: "total", label: "Total (" + cur + ")", num: true, fmt: "money" }, { key: "count", label: "Invoices", num: true, fmt: "int" }]),
         groups.map((g) => Object.assign({ key: g.key, total: g.total.amount, count: g.total.count }, ...g.buckets.map((b, i) => ({ ["b" + i]: b.amount })))),
         "aging-by-business-unit-" + asOfStr + ".csv");
 
@@ -586,13 +663,14 @@
       apiCsvLink($("csv-dso"), "/v1/dso", Object.assign({ method: "standard" }, series));
       const show = (v, r) => (v === null ? "n/a (" + r + ")" : fixed2(v));
       table($("table-dso"), "dso", [{ key: "period", label: "Period" }, { key: "start", label: "From" }, { key: "end", label: "To" },
-        { key: "dso", label: "DSO (days)", num: true }, { key: "add", label: "ADD (days)", num: true }, { key: "ar", label: "AR", num: true }, { key: "sales", label: "Sales", num: true }],
+        { key: "dso", label: "DSO (days)", num: true, fmt: "num2" }, { key: "add", label: "ADD (days)", num: true, fmt: "num2" },
+        { key: "ar", label: "AR", num: true, fmt: "money" }, { key: "sales", label: "Sales", num: true, fmt: "money" }],
         trendRows(dso).map((r, i) => Object.assign(r, { dso: show(dso.points[i].value, dso.points[i].reason), add: show(add.points[i].value, add.points[i].reason), ar: dso.points[i].ar, sales: dso.points[i].sales })),
         "dso-" + asOfStr + ".csv");
 
       lineChart("chart-cei", labels, [{ label: "CEI", data: vals(cei) }], "%", undefined, eff.partial);
       apiCsvLink($("csv-cei"), "/v1/cei", series);
-      table($("table-cei"), "cei", [{ key: "period", label: "Period" }, { key: "start", label: "From" }, { key: "end", label: "To" }, { key: "cei", label: "CEI (%)", num: true }],
+      table($("table-cei"), "cei", [{ key: "period", label: "Period" }, { key: "start", label: "From" }, { key: "end", label: "To" }, { key: "cei", label: "CEI (%)", num: true, fmt: "num2" }],
         trendRows(cei).map((r, i) => Object.assign(r, { cei: show(cei.points[i].value, cei.points[i].reason) })), "cei-" + asOfStr + ".csv");
 
       lineChart("chart-sla", labels, meta.slas.map((s, i) => ({ label: s.name + " (" + targetText(s.target) + ")", data: vals(slas[i]) })), "% within target", st.sla_goal ?? meta.goals.sla, eff.partial);
@@ -601,7 +679,7 @@
         apiCsvLink(a, "/v1/sla", Object.assign({ sla: s.name }, series));
         return a;
       }));
-      table($("table-sla"), "sla", [{ key: "period", label: "Period" }].concat(meta.slas.map((s, i) => ({ key: "s" + i, label: s.name + " (%)", num: true }))),
+      table($("table-sla"), "sla", [{ key: "period", label: "Period" }].concat(meta.slas.map((s, i) => ({ key: "s" + i, label: s.name + " (%)", num: true, fmt: "num2" }))),
         trendRows(dso).map((r, k) => Object.assign({ period: r.period }, ...meta.slas.map((s, i) => ({ ["s" + i]: show(slas[i].points[k].value, slas[i].points[k].reason) })))),
         "sla-" + asOfStr + ".csv");
 
@@ -611,7 +689,7 @@
         apiCsvLink(a, "/v1/ftq", Object.assign({ kind: k }, series));
         return a;
       }));
-      table($("table-ftq"), "ftq", [{ key: "period", label: "Period" }, { key: "inv", label: "Invoices (%)", num: true }, { key: "bill", label: "Bills (%)", num: true }],
+      table($("table-ftq"), "ftq", [{ key: "period", label: "Period" }, { key: "inv", label: "Invoices (%)", num: true, fmt: "num2" }, { key: "bill", label: "Bills (%)", num: true, fmt: "num2" }],
         trendRows(dso).map((r, k) => ({ period: r.period, inv: show(ftqInv.points[k].value, ftqInv.points[k].reason), bill: show(ftqBill.points[k].value, ftqBill.points[k].reason) })),
         "ftq-" + asOfStr + ".csv");
 
@@ -628,10 +706,10 @@
       table($("table-overdue"), "overdue", [
         { key: "customer", label: "Customer", cell: (r) => el("button", { type: "button", class: "link", "data-customer": r.customer, text: r.customer,
           onclick: () => openProfile(r.customer) }) },
-        { key: "overdue", label: "Overdue (" + cur + ")", num: true },
-        { key: "oldest", label: oldestLabel + " days (" + cur + ")", num: true },
-        { key: "open", label: "Open (" + cur + ")", num: true },
-        { key: "invoices", label: "Open invoices", num: true },
+        { key: "overdue", label: "Overdue (" + cur + ")", num: true, fmt: "money" },
+        { key: "oldest", label: oldestLabel + " days (" + cur + ")", num: true, fmt: "money" },
+        { key: "open", label: "Open (" + cur + ")", num: true, fmt: "money" },
+        { key: "invoices", label: "Open invoices", num: true, fmt: "int" },
       ], cust, "top-overdue-" + asOfStr + ".csv");
       apiCsvLink($("csv-customers"), "/v1/aging", { as_of: asOfStr, group_by: "customer", business_unit: bu, currency });
 
@@ -641,6 +719,10 @@
       document.body.dataset.render = String(Number(document.body.dataset.render) + 1);
     } catch (e) {
       if (token !== renderToken) return;
+      if (e instanceof AuthError) {
+        showSignIn(e.message);
+        return;
+      }
       $("error").textContent = "Could not load the figures: " + e.message;
       $("error").hidden = false;
       document.body.dataset.state = "error";
@@ -658,11 +740,138 @@
     st.as_of = fmtDay(effectiveDay(st).day);
     try {
       await showProfile(st, token);
+    } catch (e) {
+      if (!(e instanceof AuthError)) throw e;
+      showSignIn(e.message);
+      return;
     } finally {
       if (token === renderToken) {
         document.body.dataset.state = "ready";
         document.body.dataset.render = String(Number(document.body.dataset.render) + 1);
         $("profile").scrollIntoView({ block: "start" });
+      }
+    }
+  }
+
+  // ---- signing in ------------------------------------------------------------
+
+  // The business units of the signed-in key; [] for every unit (or no keys).
+  function keyUnits() {
+    return who && who.key ? who.key.business_units : [];
+  }
+
+  function finish(state) {
+    document.body.dataset.state = state;
+    document.body.dataset.render = String(Number(document.body.dataset.render) + 1);
+  }
+
+  // Who is signed in, and what the key may see: "emea-read: emea only".
+  function showWho() {
+    const box = $("who");
+    if (!who || !who.keys_required || !who.key) {
+      box.hidden = true;
+      return;
+    }
+    const units = who.key.business_units;
+    const scope = units.length ? units.join(", ") + " only" : "all business units";
+    const until = who.expires ? " · until " + new Intl.DateTimeFormat(LOCALE, { hour: "2-digit", minute: "2-digit" }).format(new Date(who.expires)) : "";
+    $("who-text").replaceChildren("Signed in as ", el("strong", { text: who.key.name }), ": " + scope + until);
+    $("signout").hidden = who.via !== "session";
+    box.hidden = false;
+  }
+
+  // The form instead of the figures. `why`: the API's 401 message.
+  function showSignIn(why) {
+    ++renderToken; // answers still on their way are not shown
+    who = null;
+    meta = null;
+    for (const k of Object.keys(metaByCurrency)) delete metaByCurrency[k];
+    for (const id of Object.keys(charts)) {
+      charts[id].destroy();
+      delete charts[id];
+    }
+    $("tiles").replaceChildren();
+    $("sla-tiles").replaceChildren();
+    showWho();
+    $("error").hidden = true;
+    document.querySelector("main").hidden = true;
+    $("filters").hidden = true;
+    $("context").textContent = "Sign in to see the figures.";
+    const ended = why !== "signed out" && /expired|signed out|no longer valid/.test(why || "");
+    $("signin-error").textContent = why === "signed out" ? "Signed out." : ended ? "Your session has ended: sign in again." : "";
+    $("signin").hidden = false;
+    $("signin-key").focus();
+    finish("signin");
+  }
+
+  async function signIn(e) {
+    e.preventDefault();
+    const input = $("signin-key");
+    const key = input.value.trim();
+    if (!key) return;
+    document.body.dataset.state = "loading";
+    let r, body = null;
+    try {
+      r = await fetch("/v1/session", { method: "POST", headers: { Authorization: "Bearer " + key, Accept: "application/json" }, credentials: "same-origin" });
+      body = await r.json();
+    } catch (err) {
+      body = null;
+    }
+    if (!r || r.status !== 201 || !body) {
+      const m = body && body.error ? body.error.message : r ? "HTTP " + r.status : "no answer";
+      $("signin-error").textContent = "Sign-in refused: " + m;
+      finish("signin");
+      return;
+    }
+    input.value = ""; // the key is not kept: the session cookie stands for it
+    who = body;
+    $("signin").hidden = true;
+    document.querySelector("main").hidden = false;
+    $("filters").hidden = false;
+    showWho();
+    render();
+  }
+
+  async function signOut() {
+    // A unit the scope chose is not the next user's choice.
+    if (keyUnits().length) {
+      const st = readState();
+      st.business_unit = "";
+      st.customer = "";
+      writeState(st, false);
+    }
+    try {
+      await fetch("/v1/session", { method: "DELETE", credentials: "same-origin" });
+    } finally {
+      showSignIn("signed out");
+    }
+  }
+
+  // Ask who we are first: with keys and no session, the form.
+  async function start() {
+    try {
+      who = await api("/v1/session");
+    } catch (e) {
+      if (e instanceof AuthError) {
+        showSignIn(e.message);
+        return;
+      }
+      who = null; // a server without sessions: the page works as before
+    }
+    showWho();
+    render();
+  }
+
+  // A tile's figure stays on one line: a long amount in a narrow tile is
+  // drawn smaller rather than broken ("2,403,937.80 / USD").
+  function fitTiles() {
+    for (const box of document.querySelectorAll(".tile-value")) {
+      const num = box.querySelector(".num");
+      num.style.fontSize = "";
+      let rem = 1.35;
+      while (box.scrollWidth > box.clientWidth + 1 && rem > 0.8) {
+        rem -= 0.05;
+        num.style.fontSize = rem.toFixed(2) + "rem";
       }
     }
   }
@@ -716,6 +925,9 @@
       if (b) downloadCsv(b.dataset.csv);
     });
     window.addEventListener("popstate", render);
-    render();
+    window.addEventListener("resize", fitTiles);
+    $("signin-form").addEventListener("submit", signIn);
+    $("signout").addEventListener("click", signOut);
+    start();
   });
 })();

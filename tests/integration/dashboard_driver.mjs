@@ -11,6 +11,14 @@
 // --mode partial: open the default view (the last complete period), then
 // tick the "to date" box for the period still running; report both.
 //
+// --mode signin --keys '{"bad":K,"scoped":K,"all":K}' --idle-s N: a server
+// with API keys. The sign-in form; a wrong key; the scoped key (its view,
+// the cookie); sign out; the unscoped key; the same view with locale=de-DE;
+// the tiles at seven widths from 1024 to 1920 px (screenshots at 1280
+// and 1920);
+// then N + 1.5 s without a request, so the session's idle bound passes, and
+// a filter change: the form again.
+//
 // Steps: open the page and wait for it to be ready; read every tile and
 // count the painted pixels of every chart; download the KPI CSV; choose
 // the business unit --bu in the filter and read the tiles again; open the
@@ -32,6 +40,8 @@ const mode = arg("mode", "full");
 const currency = arg("currency", "");
 const shots = arg("screenshots", "");
 const chromium = arg("chromium", "/usr/bin/chromium");
+const keys = JSON.parse(arg("keys", "{}"));
+const idleS = Number(arg("idle-s", "0"));
 if (!url || !nodeModules || (!bu && mode === "full")) {
   console.error("usage: dashboard_driver.mjs --url URL --node-modules DIR --bu UNIT [--screenshots DIR]");
   process.exit(2);
@@ -47,6 +57,9 @@ const context = await pw.launchPersistentContext(userDataDir, {
   executablePath: chromium,
   headless: true,
   viewport: { width: 1280, height: 800 },
+  // The page groups digits for the browser's language: pinned here
+  // (locale= in the URL overrides it).
+  locale: "en-US",
   // Far from UTC: the page's date arithmetic must not use the browser's zone.
   timezoneId: "Pacific/Kiritimati",
   acceptDownloads: true,
@@ -63,7 +76,13 @@ try {
   });
   // Errors are expected only in the last step (a unit that does not exist).
   let phase = "main";
-  page.on("console", (m) => { if (m.type() === "error" && phase === "main") report.console_errors.push(m.text()); });
+  page.on("console", (m) => {
+    if (m.type() !== "error") return;
+    // Signing in: refused keys and ended sessions are 401/403 answers, which
+    // Chromium logs as failed resources; anything else is an error.
+    if (phase === "auth" && /status of 40[13]/.test(m.text())) return;
+    if (phase === "main" || phase === "auth") report.console_errors.push(m.text());
+  });
   page.on("pageerror", (e) => report.page_errors.push(String(e)));
 
   // Waits for the render after `count` renders to have finished.
@@ -113,13 +132,96 @@ try {
       [...r.querySelectorAll("td")].map((td) => td.textContent.trim()));
     const externalRefs = [...document.querySelectorAll("[src],[href]")].map((e) => e.getAttribute("src") || e.getAttribute("href"))
       .filter((h) => /^[a-z]+:\/\//i.test(h) || h.startsWith("//"));
+    const whoBox = document.getElementById("who");
     return { state: document.body.dataset.state, error: document.getElementById("error").textContent,
+      who: whoBox.hidden ? null : document.getElementById("who-text").textContent,
       context: document.getElementById("context").textContent, tiles, canvases, goals, trends, business_units: bus, overdue,
       period_note: document.getElementById("period-note").textContent,
       partial_box: { checked: document.getElementById("f-partial").checked, text: document.getElementById("f-partial-text").textContent },
       external_refs: externalRefs, url: location.pathname + location.search,
       doc_width: document.documentElement.scrollWidth };
   });
+
+  // Tiles at the current width: every text run on one line, the figure not
+  // clipped, the change on the arrow's line.
+  const wrapCheck = () => page.evaluate(() => {
+    const problems = [];
+    for (const t of document.querySelectorAll(".tile[data-kpi]")) {
+      const walker = document.createTreeWalker(t, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        if (!n.textContent.trim()) continue;
+        const r = document.createRange();
+        r.selectNodeContents(n);
+        const tops = new Set([...r.getClientRects()].filter((x) => x.width > 0).map((x) => Math.round(x.top)));
+        if (tops.size > 1) problems.push(t.dataset.kpi + ": '" + n.textContent.trim() + "' on " + tops.size + " lines");
+      }
+      const v = t.querySelector(".tile-value");
+      if (v.scrollWidth > v.clientWidth + 1) problems.push(t.dataset.kpi + ": figure clipped (" + v.scrollWidth + " > " + v.clientWidth + ")");
+      const a = t.querySelector(".arrow"), d = t.querySelector(".delta");
+      if (a && d && Math.abs(a.getBoundingClientRect().bottom - d.getBoundingClientRect().bottom) > 4) problems.push(t.dataset.kpi + ": change below its arrow");
+    }
+    return { problems, doc_width: document.documentElement.scrollWidth,
+      num_font: [...document.querySelectorAll(".tile .num")].map((e) => getComputedStyle(e).fontSize) };
+  });
+  const frames = () => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(r)))));
+  const formState = () => page.evaluate(() => ({ state: document.body.dataset.state,
+    form_hidden: document.getElementById("signin").hidden, main_hidden: document.querySelector("main").hidden,
+    message: document.getElementById("signin-error").textContent, who_hidden: document.getElementById("who").hidden,
+    tiles: document.querySelectorAll(".tile").length }));
+  const submitKey = async (k, n) => {
+    await page.fill("#signin-key", k);
+    await page.click("#signin-form button[type=submit]");
+    return waitRender(n);
+  };
+
+  if (mode === "signin") {
+    phase = "auth";
+    const u = new URL(url);
+    await page.goto(url);
+    let n = await waitRender(0);
+    report.form = await formState();
+    if (shots) await page.screenshot({ path: path.join(shots, "dashboard-signin.png"), clip: { x: 0, y: 0, width: 1280, height: 360 } });
+    n = await submitKey(keys.bad, n);
+    report.bad = await formState();
+    report.bad_key_kept = await page.inputValue("#signin-key");
+    n = await submitKey(keys.scoped, n);
+    report.scoped = await snapshot();
+    report.key_field = await page.inputValue("#signin-key");
+    report.cookies = (await context.cookies()).map((c) => ({ name: c.name, httpOnly: c.httpOnly, sameSite: c.sameSite }));
+    report.script_cookie = await page.evaluate(() => document.cookie);
+    await page.click("#signout");
+    n = await waitRender(n);
+    report.signed_out = await formState();
+    report.signed_out_url = await page.evaluate(() => location.pathname + location.search);
+    report.signed_out_meta = await page.evaluate(() => fetch("/v1/meta").then((r) => r.status));
+    report.signed_out_cookies = (await context.cookies()).length;
+    n = await submitKey(keys.all, n);
+    report.all = await snapshot();
+    await page.goto(u.origin + u.pathname + u.search + (u.search ? "&" : "?") + "locale=de-DE");
+    n = await waitRender(0);
+    report.german = await snapshot();
+    await page.goto(url);
+    n = await waitRender(0);
+    report.widths = [];
+    for (const w of [1024, 1280, 1366, 1400, 1440, 1600, 1920]) {
+      await page.setViewportSize({ width: w, height: 1000 });
+      await frames();
+      report.widths.push(Object.assign({ width: w }, await wrapCheck()));
+      if (shots && (w === 1280 || w === 1920)) {
+        await page.evaluate(() => window.scrollTo(0, 0));
+        await page.screenshot({ path: path.join(shots, "dashboard-" + w + ".png"), fullPage: true, clip: { x: 0, y: 0, width: w, height: w === 1280 ? 1320 : 1060 } });
+      }
+    }
+    // Idle past the session's bound, then change a filter.
+    await page.waitForTimeout((idleS + 1.5) * 1000);
+    await page.selectOption("#f-interval", "quarter");
+    n = await waitRender(n);
+    report.expired = await formState();
+    await context.close();
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+    process.stdout.write(JSON.stringify(report) + "\n");
+    process.exit(0);
+  }
 
   if (mode === "partial") {
     await page.goto(url);

@@ -274,6 +274,23 @@ def money_delta(a, b):
     return ("+" + s) if d > 0 else s
 
 
+def group(s, loc="en"):
+    """An API decimal string (or Decimal) with its digits grouped as the page
+    shows it: en-US 2,333,448.32 or de-DE 2.333.448,32, decimals kept."""
+    t = "{:,}".format(Decimal(s))
+    if t.startswith("+"):
+        t = t[1:]
+    sign = "+" if isinstance(s, str) and s.startswith("+") else ""
+    if loc == "de":
+        t = t.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return sign + t
+
+
+def group2(v, loc="en"):
+    """A two-decimal ratio grouped (1,234.50)."""
+    return group("%.2f" % v, loc)
+
+
 NO_CHROMIUM = ("Chromium not found at %s (Debian: apt-get install chromium; ./dev test "
                "installs it): the dashboard browser test is skipped" % CHROMIUM)
 
@@ -281,7 +298,7 @@ NO_CHROMIUM = ("Chromium not found at %s (Debian: apt-get install chromium; ./de
 class PageChecks:
     """Driving the page and comparing what it shows with the API."""
 
-    def drive(self, url, bu=None, currency=None, mode=None):
+    def drive(self, url, bu=None, currency=None, mode=None, extra=()):
         if NODE_MODULES is None or not os.path.isdir(os.path.join(NODE_MODULES, "playwright-core")):
             self.fail("playwright-core not installed in %r: the build's npm ci installs it "
                       "(pass --node-modules DIR)" % NODE_MODULES)
@@ -295,6 +312,7 @@ class PageChecks:
             cmd += ["--currency", currency]
         if mode:
             cmd += ["--mode", mode]
+        cmd += list(extra)
         if SCREENSHOTS:
             os.makedirs(SCREENSHOTS, exist_ok=True)
             cmd += ["--screenshots", SCREENSHOTS]
@@ -333,29 +351,37 @@ class PageChecks:
             exp[k] = ("ratio", pts[-1], pts[-2], better)
         return exp
 
-    def check_tiles(self, shown, exp, what):
+    def check_tiles(self, shown, exp, what, loc="en"):
+        """Every tile against the API: the figure with grouped digits, the
+        change (money in the currency, days in days, percentages in
+        percentage points, "pp"), the previous value, arrow and colour."""
         self.assertEqual(sorted(shown), sorted(exp), what)
         for k, (kind, cur, prev, better) in exp.items():
             t = shown[k]
             with self.subTest(view=what, tile=k):
                 if kind == "money":
-                    self.assertEqual(t["num"], cur)
+                    self.assertEqual(t["num"], group(cur, loc))
                     delta = money_delta(cur, prev)
-                    self.assertIn(" %s " % delta, t["change"])
-                    self.assertTrue(t["change"].endswith(": " + prev), t["change"])
+                    self.assertIn(" %s %s" % (group(delta, loc), t["unit"]), t["change"])
+                    self.assertTrue(t["change"].endswith(": " + group(prev, loc)), t["change"])
                     d = Decimal(cur) - Decimal(prev)
                 else:
                     if cur["value"] is None:
                         self.assertEqual(t["num"], "n/a")
                         self.assertEqual(t["reason"], cur["reason"])
                         continue
-                    self.assertEqual(t["num"], fmt2(cur["value"]))
+                    self.assertEqual(t["num"], group2(cur["value"], loc))
+                    self.assertEqual(t["unit"], "days" if k in ("dso", "add") else "%")
                     if prev["value"] is None:
                         self.assertIn("n/a", t["change"])
                         continue
                     d = Decimal(fmt2(cur["value"])) - Decimal(fmt2(prev["value"]))
-                    self.assertIn(" %s%s " % ("+" if d > 0 else "", d), t["change"])
-                    self.assertTrue(t["change"].endswith(": " + fmt2(prev["value"])), t["change"])
+                    unit = "days" if k in ("dso", "add") else "pp"
+                    self.assertIn(" %s%s %s" % ("+" if d > 0 else "", group(d, loc), unit),
+                                  t["change"])
+                    self.assertNotIn("%", t["change"])  # a change of a percentage is in pp
+                    self.assertTrue(t["change"].endswith(": " + group2(prev["value"], loc)),
+                                    t["change"])
                 self.assertEqual(t["arrow"], "▲" if d > 0 else "▼" if d < 0 else "■")
                 if d == 0 or better == "neutral":
                     self.assertEqual(t["verdict"], "neutral")
@@ -397,6 +423,7 @@ class BrowserTest(PageChecks, LoadedServer):
 
         init = rep["initial"]
         self.assertEqual(init["state"], "ready", init["error"])
+        self.assertIsNone(init["who"])  # no keys: no sign-in, nobody named
         self.assertEqual(init["external_refs"], [])
         self.assertEqual(init["business_units"], [""] + units)
         self.check_tiles(init["tiles"], self.expected_tiles(as_of, None), "all units")
@@ -420,14 +447,18 @@ class BrowserTest(PageChecks, LoadedServer):
                            g["total"]["amount"]))
         od.sort()
         self.assertEqual([r[0] for r in init["overdue"]], [k for _, k, _, _ in od[:10]])
-        self.assertEqual([r[1] for r in init["overdue"]], [o for _, _, o, _ in od[:10]])
-        self.assertEqual([r[3] for r in init["overdue"]], [t for _, _, _, t in od[:10]])
+        self.assertEqual([r[1] for r in init["overdue"]], [group(o) for _, _, o, _ in od[:10]])
+        self.assertEqual([r[3] for r in init["overdue"]], [group(t) for _, _, _, t in od[:10]])
 
-        # The CSV behind the tiles has the same numbers.
+        # The CSV behind the tiles has the same numbers, without grouping
+        # (machine-readable: the API's plain values).
         rows = list(csv.DictReader(io.StringIO(rep["kpi_csv"])))
         by = {r["kpi"]: r for r in rows}
-        self.assertEqual(by["accounts_receivable"]["value"], init["tiles"]["ar"]["num"])
-        self.assertEqual(by["dso_standard"]["value"], init["tiles"]["dso"]["num"])
+        self.assertEqual(group(by["accounts_receivable"]["value"]), init["tiles"]["ar"]["num"])
+        self.assertEqual(by["accounts_receivable"]["value"],
+                         self.expected_tiles(as_of, None)["ar"][1])
+        self.assertNotIn(",", by["accounts_receivable"]["value"])
+        self.assertEqual(group(by["dso_standard"]["value"]), init["tiles"]["dso"]["num"])
         self.assertEqual(by["unapplied_cash"]["previous_value"],
                          self.expected_tiles(as_of, None)["unapplied"][2])
         self.assertEqual(rep["kpi_csv_name"], "kpis-%s.csv" % as_of)
@@ -467,12 +498,12 @@ class BrowserTest(PageChecks, LoadedServer):
         self.assertEqual(p["title"], "Customer " + cust)
         self.assertIn("customer=" + cust, p["url"])
         prof = self.get_json("/v1/customers/%s?as_of=%s" % (cust, as_of))
-        self.assertEqual(p["facts"]["Open amount"], prof["aging"]["total"]["amount"] + " USD")
-        self.assertEqual(p["facts"]["Open invoices"], str(prof["aging"]["total"]["count"]))
-        self.assertEqual(p["facts"]["Unapplied cash"], prof["unapplied_cash"] + " USD")
+        self.assertEqual(p["facts"]["Open amount"], group(prof["aging"]["total"]["amount"]) + " USD")
+        self.assertEqual(p["facts"]["Open invoices"], group(prof["aging"]["total"]["count"]))
+        self.assertEqual(p["facts"]["Unapplied cash"], group(prof["unapplied_cash"]) + " USD")
         h = prof["payment_habits"]
         self.assertEqual(p["facts"]["Days to pay"],
-                         fmt2(h["days_to_pay"]) + " days" if h["days_to_pay"] is not None
+                         group2(h["days_to_pay"]) + " days" if h["days_to_pay"] is not None
                          else "n/a (%s)" % h["reason"])
         self.assertEqual(sorted(r[0] for r in p["items"]),
                          sorted(i["invoice"] for i in prof["open_items"]))
@@ -595,6 +626,117 @@ class FirstOfMonthTest(PageChecks, unittest.TestCase):
         b = rep["back"]
         self.assertEqual(b["url"], "/")
         self.assertEqual(b["tiles"], c["tiles"])
+
+
+def default_as_of(meta):
+    """The day a default view shows: the end of the last complete month."""
+    latest = datetime.date.fromisoformat(meta["latest_event_day"])
+    end = month_start(latest, -1) - datetime.timedelta(days=1)
+    if latest == end or datetime.date.fromisoformat(meta["today"]) > end:
+        return end.isoformat()
+    return (month_start(latest, 0) - datetime.timedelta(days=1)).isoformat()
+
+
+@unittest.skipUnless(os.path.exists(CHROMIUM), NO_CHROMIUM)
+class SignInTest(PageChecks, unittest.TestCase):
+    """A server with API keys (docs/security.md, Sessions): the page shows a
+    sign-in form; a wrong key is refused; a key limited to one unit sees
+    that unit only and is named with it; signing out brings the form back
+    and ends the cookie; an unscoped key sees every unit; locale= changes
+    the grouping; the tiles do not wrap from 1024 to 1920 px; a session
+    past its idle bound brings the form back."""
+
+    IDLE_S = 6
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="kpid-dash-keys-")
+        data = load_store(cls.tmp)
+        cls.config = os.path.join(cls.tmp, "kpid.json")
+        with open(cls.config, "w") as f:
+            json.dump({"session_idle_s": cls.IDLE_S}, f)
+        # A first server without keys names the units the keys are made for.
+        probe = kpidtest.Server(data).start()
+        try:
+            _, meta, _ = probe.get("/v1/meta")
+        finally:
+            assert probe.stop() == 0
+        cls.unit = meta["business_units"][1]
+
+        def add(name, units=None):
+            args = ["key", "add", "--config", cls.config, "--name", name, "--role", "read"]
+            r = kpidtest.run_kpid(*(args + (["--business-units", units] if units else [])))
+            assert r.returncode == 0, r.stderr
+            return r.stdout.decode().strip()
+        cls.keys = {"all": add("analyst"), "scoped": add("unit-read", cls.unit),
+                    "bad": "kpid_" + "A" * 43}
+        cls.srv = kpidtest.Server(data, ["--config", cls.config]).start()
+        cls.srv.headers = {"Authorization": "Bearer " + cls.keys["all"]}
+
+    tearDownClass = classmethod(LoadedServer.tearDownClass.__func__)
+    get_json = LoadedServer.get_json
+
+    def test_sign_in_scoped_view_sign_out_and_expiry(self):
+        meta = self.get_json("/v1/meta")
+        as_of = default_as_of(meta)
+        url = "http://127.0.0.1:%d/?as_of=%s" % (self.srv.port, as_of)
+        rep = self.drive(url, mode="signin", extra=["--keys", json.dumps(self.keys),
+                                                     "--idle-s", str(self.IDLE_S)])
+        self.assertEqual(rep["external_requests"], [])
+        self.assertEqual(rep["console_errors"], [])
+        self.assertEqual(rep["page_errors"], [])
+
+        form = rep["form"]
+        self.assertEqual((form["state"], form["form_hidden"], form["main_hidden"]),
+                         ("signin", False, True))
+        self.assertEqual((form["tiles"], form["message"], form["who_hidden"]), (0, "", True))
+        bad = rep["bad"]
+        self.assertEqual(bad["state"], "signin")
+        self.assertEqual(bad["message"],
+                         "Sign-in refused: the API key is not valid (unknown or revoked)")
+
+        # The scoped key: named with its unit, only that unit to choose, and
+        # the unit's numbers (equal to an unscoped key's for that unit).
+        sc = rep["scoped"]
+        self.assertEqual(sc["state"], "ready", sc["error"])
+        self.assertTrue(sc["who"].startswith("Signed in as unit-read: %s only · until " % self.unit),
+                        sc["who"])
+        self.assertEqual(sc["business_units"], [self.unit])
+        self.assertIn("business_unit=" + self.unit, sc["url"])
+        self.check_tiles(sc["tiles"], self.expected_tiles(as_of, self.unit), "scoped")
+        self.assertEqual(rep["key_field"], "")  # the key is not kept in the page
+        self.assertEqual(rep["cookies"], [{"name": "kpid_session", "httpOnly": True,
+                                           "sameSite": "Strict"}])
+        self.assertEqual(rep["script_cookie"], "")  # HttpOnly: no script sees it
+
+        out = rep["signed_out"]
+        self.assertEqual((out["state"], out["form_hidden"], out["main_hidden"], out["message"]),
+                         ("signin", False, True, "Signed out."))
+        self.assertEqual(rep["signed_out_meta"], 401)
+        self.assertEqual(rep["signed_out_cookies"], 0)
+        self.assertNotIn("business_unit", rep["signed_out_url"])
+
+        al = rep["all"]
+        self.assertEqual(al["state"], "ready", al["error"])
+        self.assertTrue(al["who"].startswith("Signed in as analyst: all business units"), al["who"])
+        self.assertEqual(al["business_units"], [""] + meta["business_units"])
+        exp = self.expected_tiles(as_of, None)
+        self.check_tiles(al["tiles"], exp, "all units")
+        self.assertIn(",", al["tiles"]["ar"]["num"])  # grouped (the book is in millions)
+
+        de = rep["german"]
+        self.assertEqual(de["state"], "ready", de["error"])
+        self.assertIn("locale=de-DE", de["url"])
+        self.check_tiles(de["tiles"], exp, "de-DE", loc="de")
+
+        for w in rep["widths"]:
+            with self.subTest(width=w["width"]):
+                self.assertEqual(w["problems"], [])
+                self.assertLessEqual(w["doc_width"], w["width"])
+
+        ex = rep["expired"]
+        self.assertEqual((ex["state"], ex["form_hidden"], ex["message"]),
+                         ("signin", False, "Your session has ended: sign in again."))
 
 
 def month_label(d):
