@@ -24,6 +24,26 @@ static size_t read_cb(char *buf, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* The server's last reply line (CURLINFO_HEADER_IN), for the log: libcurl's
+   own message for a 4xx/5xx reply is only "Weird server reply". */
+typedef struct reply {
+    char line[200];
+} reply_t;
+
+static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *ud)
+{
+    (void)h;
+    reply_t *r = ud;
+    if (type != CURLINFO_HEADER_IN || size == 0)
+        return 0;
+    size_t n = size < sizeof r->line - 1 ? size : sizeof r->line - 1;
+    size_t o = 0;
+    for (size_t i = 0; i < n && data[i] != '\r' && data[i] != '\n'; i++)
+        r->line[o++] = (unsigned char)data[i] >= 0x20 && data[i] != 0x7F ? data[i] : '?';
+    r->line[o] = '\0';
+    return 0;
+}
+
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static CURLcode init_rc = CURLE_OK;
 
@@ -76,6 +96,10 @@ err_t rpt_smtp_send(const rpt_mail_conf_t *c, const char *from, const char *cons
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, timeout < 30 ? timeout : 30L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
+    reply_t reply = {""};
+    curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
+    curl_easy_setopt(h, CURLOPT_DEBUGDATA, &reply);
+    curl_easy_setopt(h, CURLOPT_VERBOSE, 1L); /* feeds debug_cb; nothing is printed */
     curl_easy_setopt(h, CURLOPT_USE_SSL,
                      c->starttls == RPT_MAIL_TLS_REQUIRE ? (long)CURLUSESSL_ALL
                      : c->starttls == RPT_MAIL_TLS_OFF   ? (long)CURLUSESSL_NONE
@@ -90,7 +114,9 @@ err_t rpt_smtp_send(const rpt_mail_conf_t *c, const char *from, const char *cons
     if (smtp_code != NULL)
         *smtp_code = (int)code;
     if (rc != CURLE_OK) {
-        if (code > 0)
+        if (code >= 400 && reply.line[0] != '\0')
+            e = err_set(msg, ERR_IO, "SMTP %s: the server replied '%s'", c->url, reply.line);
+        else if (code > 0)
             e = err_set(msg, ERR_IO, "SMTP %s: %s (server replied %ld)", c->url,
                         ebuf[0] ? ebuf : curl_easy_strerror(rc), code);
         else

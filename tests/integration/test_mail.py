@@ -182,7 +182,7 @@ class Mail(unittest.TestCase):
         log = self.wait_log("kpid: mail: sent %s.pdf to ops@example.com, cfo@example.com" %
                             body["id"])
         self.assertIn("kpid: mail: attempt 1 of 5 to send %s.pdf" % body["id"], log)
-        self.assertIn("451", log)
+        self.assertIn("the server replied '451 4.3.0 try again later'; retrying at ", log)
         self.assertEqual({"kpid_report_mail_sent_total": 1, "kpid_report_mail_failed_total": 0,
                           "kpid_report_mail_retries_total": 1, "kpid_report_mail_pending": 0},
                          self.metrics())
