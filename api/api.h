@@ -27,6 +27,7 @@
 #include "store.h"
 
 typedef struct api_server api_server_t;
+struct rpt_mailq; /* reports/rpt_mail.h */
 
 typedef struct api_opts {
     const char *host;           /* numeric IPv4/IPv6 address to bind, e.g. "127.0.0.1" */
@@ -42,6 +43,7 @@ typedef struct api_opts {
     int32_t sla_goal_bp; /* dashboard goal lines (GET /v1/meta), basis points; 0 = 95 % */
     int32_t ftq_goal_bp;
     const char *reports_dir; /* PDF reports (POST/GET /v1/reports); NULL = reports disabled */
+    struct rpt_mailq *mailq; /* POST /v1/reports "mail_to" queues here; NULL = no e-mail */
     /* Security and limits (docs/security.md). Zero values are the defaults. */
     const api_key_t *keys;         /* copied at start; n_keys == 0: loopback only, no auth */
     size_t n_keys;                 /* <= API_KEYS_MAX */

@@ -32,6 +32,7 @@
 #include "api_cache.h"
 #include "api_metrics.h"
 #include "kpi_tz.h"
+#include "rpt_mail.h"
 
 #define METRICS_BODY_MAX (64u << 20)
 #define METRICS_ARENA_CAP (256u << 20)
@@ -318,6 +319,28 @@ static void write_process(const api_server_t *srv, api_buf_t *b)
     api_prom_sample_u64(b, "kpid_http_response_cache_bytes", NULL, 0, cs.bytes);
 }
 
+/* Reports by e-mail (reports/rpt_mail.h), when the server has an smtp block. */
+static void write_mail(const api_server_t *srv, api_buf_t *b)
+{
+    if (srv->opts.mailq == NULL)
+        return;
+    rpt_mailq_stats_t ms;
+    rpt_mailq_stats(srv->opts.mailq, &ms);
+    api_prom_family(b, "kpid_report_mail_sent_total", "counter",
+                    "Report e-mails the SMTP server accepted.");
+    api_prom_sample_u64(b, "kpid_report_mail_sent_total", NULL, 0, ms.sent);
+    api_prom_family(b, "kpid_report_mail_failed_total", "counter",
+                    "Report e-mails given up (max_attempts reached, refused with 5xx, PDF gone); "
+                    "the PDF stays in the reports directory.");
+    api_prom_sample_u64(b, "kpid_report_mail_failed_total", NULL, 0, ms.failed);
+    api_prom_family(b, "kpid_report_mail_retries_total", "counter",
+                    "Failed delivery attempts of report e-mails that were retried later.");
+    api_prom_sample_u64(b, "kpid_report_mail_retries_total", NULL, 0, ms.retries);
+    api_prom_family(b, "kpid_report_mail_pending", "gauge",
+                    "Report e-mails waiting for their first attempt or a retry.");
+    api_prom_sample_u64(b, "kpid_report_mail_pending", NULL, 0, ms.pending);
+}
+
 static void write_store(const store_stats_t *st, api_buf_t *b)
 {
     api_prom_family(b, "kpid_store_events", "gauge", "Events in the store's event log.");
@@ -412,6 +435,7 @@ enum MHD_Result api_metrics_get(api_req_t *req)
     api_buf_t b;
     api_buf_init(&b, METRICS_BODY_MAX);
     write_process(srv, &b);
+    write_mail(srv, &b);
     size_t n_routes;
     const api_route_t *routes = api_routes(&n_routes);
     api_metrics_write_http(srv->metrics, routes, n_routes, &b);

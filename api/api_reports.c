@@ -21,11 +21,13 @@
 #include "kpi_date.h"
 #include "kpi_money.h"
 #include "rpt.h"
+#include "rpt_mail.h"
 
 #define BODY_MAX 16384       /* a report request is a few short fields */
 #define PDF_MAX (256u << 20) /* refuse to serve a file larger than this */
 
-const char *const api_reports_post_params[] = {"kind", "business_unit", "period", "currency", NULL};
+const char *const api_reports_post_params[] = {"kind",     "business_unit", "period",
+                                               "currency", "mail_to",       NULL};
 const char *const api_reports_get_params[] = {NULL};
 
 typedef struct body {
@@ -77,9 +79,74 @@ bool api_reports_post_body(api_req_t *req, const char *data, size_t len)
 /* The report parameters: query string first, then the JSON body's keys. */
 typedef struct params {
     const char *kind, *unit, *period, *currency;
+    const char *mail_to[RPT_MAIL_TO_MAX]; /* into the query's copy or the body */
+    size_t n_mail_to;
+    char mail_buf[RPT_MAIL_TO_MAX * RPT_MAIL_ADDR_MAX]; /* the query's list, split */
 } params_t;
 
-static err_t params_from_body(api_req_t *req, json_t **root, params_t *p, err_msg_t *m)
+/* mail_to=a@x,b@y (query) into p->mail_to. */
+static err_t mail_from_query(const char *q, params_t *p, err_msg_t *m)
+{
+    p->n_mail_to = 0;
+    if (q == NULL)
+        return ERR_OK;
+    size_t n = strlen(q);
+    if (n >= sizeof p->mail_buf)
+        return err_set(m, ERR_BAD_PARAM, "'mail_to' is too long");
+    memcpy(p->mail_buf, q, n + 1);
+    for (char *s = p->mail_buf;;) {
+        char *c = strchr(s, ',');
+        if (c != NULL)
+            *c = '\0';
+        if (p->n_mail_to == RPT_MAIL_TO_MAX)
+            return err_set(m, ERR_BAD_PARAM, "'mail_to' lists more than %d addresses",
+                           RPT_MAIL_TO_MAX);
+        p->mail_to[p->n_mail_to++] = s;
+        if (c == NULL)
+            break;
+        s = c + 1;
+    }
+    return ERR_OK;
+}
+
+/* "mail_to": ["a@x", ...] (body) into p->mail_to. */
+static err_t mail_from_json(json_t *v, params_t *p, err_msg_t *m)
+{
+    if (!json_is_array(v))
+        return err_set(m, ERR_BAD_TYPE, "field 'mail_to' must be an array of e-mail addresses");
+    if (json_array_size(v) > RPT_MAIL_TO_MAX)
+        return err_set(m, ERR_BAD_PARAM, "'mail_to' lists more than %d addresses", RPT_MAIL_TO_MAX);
+    p->n_mail_to = 0;
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        json_t *a = json_array_get(v, i);
+        if (!json_is_string(a))
+            return err_set(m, ERR_BAD_TYPE, "field 'mail_to': item %zu is not a string", i);
+        p->mail_to[p->n_mail_to++] = json_string_value(a);
+    }
+    return ERR_OK;
+}
+
+/* The addresses are checked before anything is rendered. */
+static err_t mail_check(const api_req_t *req, const params_t *p, bool asked, err_msg_t *m)
+{
+    if (!asked)
+        return ERR_OK;
+    if (p->n_mail_to == 0)
+        return err_set(m, ERR_BAD_PARAM, "'mail_to' must list 1 to %d e-mail addresses",
+                       RPT_MAIL_TO_MAX);
+    if (req->srv->opts.mailq == NULL)
+        return err_set(m, ERR_BAD_PARAM,
+                       "this server sends no e-mail: 'mail_to' needs the 'smtp' block in its "
+                       "config");
+    for (size_t i = 0; i < p->n_mail_to; i++)
+        if (!rpt_mail_addr_ok(p->mail_to[i]))
+            return err_set(m, ERR_BAD_PARAM, "'mail_to': '%.80s' is not an e-mail address",
+                           p->mail_to[i]);
+    return ERR_OK;
+}
+
+static err_t params_from_body(api_req_t *req, json_t **root, params_t *p, bool *mail_asked,
+                              err_msg_t *m)
 {
     body_t *b = req->state;
     *root = NULL;
@@ -96,6 +163,13 @@ static err_t params_from_body(api_req_t *req, json_t **root, params_t *p, err_ms
     json_t *v;
     json_object_foreach(*root, key, v)
     {
+        if (strcmp(key, "mail_to") == 0) {
+            *mail_asked = true;
+            err_t e = mail_from_json(v, p, m);
+            if (e)
+                return e;
+            continue;
+        }
         const char **dst = strcmp(key, "kind") == 0            ? &p->kind
                            : strcmp(key, "business_unit") == 0 ? &p->unit
                            : strcmp(key, "period") == 0        ? &p->period
@@ -103,7 +177,8 @@ static err_t params_from_body(api_req_t *req, json_t **root, params_t *p, err_ms
                                                                : NULL;
         if (dst == NULL)
             return err_set(m, ERR_BAD_PARAM,
-                           "unknown field '%s' (known: kind, business_unit, period, currency)",
+                           "unknown field '%s' (known: kind, business_unit, period, currency, "
+                           "mail_to)",
                            key);
         if (json_is_null(v) && dst == &p->unit) {
             *dst = NULL;
@@ -231,21 +306,47 @@ static json_t *j_time(int64_t t)
     return json_string(kpi_time_format_utc(t, buf));
 }
 
-enum MHD_Result api_reports_post(api_req_t *req)
+/* Queue the report written at `path` for p->mail_to. */
+static err_t mail_submit(api_req_t *req, const params_t *p, const rpt_request_t *rq,
+                         const char *path, const char *id, err_msg_t *m)
+{
+    rpt_mail_item_t it = {.pdf_path = path,
+                          .kind = rpt_kind_name(rq->kind),
+                          .unit = rq->business_unit,
+                          .from_day = rq->from_day,
+                          .to_day = rq->to_day,
+                          .generated_s = rq->generated_s,
+                          .to = p->mail_to,
+                          .n_to = p->n_mail_to};
+    err_msg_t qm = {{0}};
+    err_t e = rpt_mailq_submit(req->srv->opts.mailq, &it, &qm);
+    if (e)
+        return err_set(m, e, "report %s is written, but not queued for e-mail: %s", id,
+                       err_msg_or(&qm, e));
+    return ERR_OK;
+}
+
+/* POST /v1/reports with its parameters in *p (zeroed; big, so on the heap). */
+static enum MHD_Result reports_post(api_req_t *req, const char *dir, params_t *p)
 {
     err_msg_t m = {{0}};
-    const char *dir = req->srv->opts.reports_dir;
-    if (dir == NULL)
-        return api_send_error(req, ERR_CONFIG, "this server has no reports directory configured");
-    params_t p = {api_query(req, "kind"), api_query(req, "business_unit"), api_query(req, "period"),
-                  api_query(req, "currency")};
+    p->kind = api_query(req, "kind");
+    p->unit = api_query(req, "business_unit");
+    p->period = api_query(req, "period");
+    p->currency = api_query(req, "currency");
+    const char *mq = api_query(req, "mail_to");
+    bool mail_asked = mq != NULL;
     json_t *root = NULL;
     rpt_request_t rq;
-    err_t e = params_from_body(req, &root, &p, &m);
-    if (!e) /* a key limited to business units renders only its own */
-        e = api_auth_unit(req, p.unit, &p.unit, &m);
+    err_t e = mail_from_query(mq, p, &m);
     if (!e)
-        e = request_of(req, &p, &rq, &m);
+        e = params_from_body(req, &root, p, &mail_asked, &m);
+    if (!e) /* a key limited to business units renders only its own */
+        e = api_auth_unit(req, p->unit, &p->unit, &m);
+    if (!e)
+        e = request_of(req, p, &rq, &m);
+    if (!e)
+        e = mail_check(req, p, mail_asked, &m);
     if (e) {
         json_decref(root);
         return api_send_error(req, e, "%s", m.text);
@@ -258,6 +359,8 @@ enum MHD_Result api_reports_post(api_req_t *req)
     rpt_info_t info = {0};
     if (!e)
         e = rpt_render_atomic(req->srv->opts.store, &rq, path, &info, &m);
+    if (!e && mail_asked)
+        e = mail_submit(req, p, &rq, path, id, &m);
     if (e) {
         json_decref(root);
         return api_send_error(req, e, "%s", m.text);
@@ -272,14 +375,20 @@ enum MHD_Result api_reports_post(api_req_t *req)
     json_object_set_new(j, "kind", json_string(rpt_kind_name(rq.kind)));
     json_object_set_new(j, "business_unit",
                         rq.business_unit ? json_string(rq.business_unit) : json_null());
-    json_object_set_new(j, "period", json_string(p.period));
+    json_object_set_new(j, "period", json_string(p->period));
     json_object_set_new(j, "from", j_day(rq.from_day));
     json_object_set_new(j, "to", j_day(rq.to_day));
     json_object_set_new(j, "size", json_integer((json_int_t)info.bytes));
     json_object_set_new(j, "pages", json_integer((json_int_t)info.pages));
     json_object_set_new(j, "created", j_time(rq.generated_s));
     json_object_set_new(j, "url", json_string(location));
-    json_decref(root); /* after the copies above: p.* may point into it */
+    if (mail_asked) { /* queued: delivery (and its retries) runs on its own thread */
+        json_t *to = json_array();
+        for (size_t i = 0; i < p->n_mail_to; i++)
+            json_array_append_new(to, json_string(p->mail_to[i]));
+        json_object_set_new(j, "mail_to", to);
+    }
+    json_decref(root); /* after the copies above: p->* may point into it */
     char *text = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(j);
     if (text == NULL)
@@ -288,6 +397,19 @@ enum MHD_Result api_reports_post(api_req_t *req)
     enum MHD_Result r =
         api_send_body_h(req, MHD_HTTP_CREATED, "application/json", text, strlen(text), headers);
     free(text);
+    return r;
+}
+
+enum MHD_Result api_reports_post(api_req_t *req)
+{
+    const char *dir = req->srv->opts.reports_dir;
+    if (dir == NULL)
+        return api_send_error(req, ERR_CONFIG, "this server has no reports directory configured");
+    params_t *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return api_send_error(req, ERR_NOMEM, "out of memory");
+    enum MHD_Result r = reports_post(req, dir, p);
+    free(p);
     return r;
 }
 

@@ -20,6 +20,7 @@
 #include "err.h"
 #include "kpi.h"
 #include "kpi_tz.h"
+#include "rpt_mail.h"
 #include "rpt_sched.h"
 #include "store.h"
 
@@ -49,6 +50,8 @@ typedef struct cmd_config {
     char reports_dir[CMD_PATH_MAX];           /* "" = DATA_DIR/reports */
     rpt_sched_job_t schedules[RPT_SCHED_MAX]; /* "schedules" (cmd_sched_config.c) */
     size_t n_schedules;
+    rpt_mail_conf_t smtp; /* "smtp" (cmd_mail.c): reports by e-mail */
+    bool have_smtp;
     int32_t sla_goal_bp; /* dashboard goal line for SLA compliance, basis points (9500) */
     int32_t ftq_goal_bp; /* ... for first-time quality (9500) */
     /* security and limits (docs/security.md); 0 / "" = the server's default */

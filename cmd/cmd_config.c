@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "cmd_mail.h"
 #include "cmd_sched.h"
 #include "coll.h"
 #include "kpi_date.h"
@@ -436,6 +437,8 @@ err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg)
             e = get_string(v, key, cfg->reports_dir, sizeof cfg->reports_dir, msg);
         } else if (strcmp(key, "schedules") == 0) {
             e = cmd_sched_config(v, cfg, msg);
+        } else if (strcmp(key, "smtp") == 0) {
+            e = cmd_smtp_config(v, cfg, msg);
         } else if (strcmp(key, "dashboard_goals") == 0) {
             e = get_goals(v, cfg, msg);
         } else if (strcmp(key, "api_keys") == 0) {
@@ -463,7 +466,7 @@ err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg)
                     msg, ERR_CONFIG,
                     "config %s: unknown key '%s' (known: data_dir, listen, time_zone, "
                     "base_currency, threads, max_body_bytes, aging_buckets, weekend, "
-                    "holidays, slas, reports_dir, schedules, dashboard_goals, api_keys, tls, "
+                    "holidays, slas, reports_dir, schedules, smtp, dashboard_goals, api_keys, tls, "
                     " max_batch_events, max_connections, "
                     "connection_timeout_s, request_timeout_s, max_connections_per_ip, "
                     "header_timeout_s, min_body_rate, rate_window_s, ingest_queue, "
@@ -474,6 +477,7 @@ err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg)
         if (e)
             goto out;
     }
+    e = cmd_mail_check(cfg, msg);
 out:
     json_decref(root);
     return e;

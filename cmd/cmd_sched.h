@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "cmd.h"
+#include "rpt_mail.h"
 #include "rpt_sched.h"
 
 struct json_t; /* jansson's, kept out of this header */
@@ -40,6 +41,8 @@ typedef struct cmd_sched_ctx {
     const int32_t *aging_edges; /* the config's bucket edges (NULL = defaults) */
     size_t n_aging_edges;
     int32_t sla_goal_bp; /* the config's SLA goal line (dashboard_goals), 0 = 95 % */
+    rpt_mailq_t *mailq;  /* where schedules with "mail_to" queue their reports; may be NULL */
+    FILE *log;
 } cmd_sched_ctx_t;
 
 /* The rpt_sched_render_fn of `kpid serve` (ctx: a cmd_sched_ctx_t). */
@@ -52,11 +55,14 @@ typedef struct cmd_sched cmd_sched_t;
 /*
  * Start the scheduler for cfg->schedules (none: *out = NULL, ERR_OK).
  * Output directories default to cfg->reports_dir, else DATA_DIR/reports.
- * Logs to `log`. ERR_IO when an output directory cannot be created.
- * The caller stops it with cmd_sched_stop() before closing the store.
+ * Reports of schedules with "mail_to" are queued on `mailq` (borrowed; may
+ * be NULL when no schedule has one). Logs to `log`. ERR_IO when an output
+ * directory cannot be created. The caller stops it with cmd_sched_stop()
+ * before closing the store and before freeing mailq.
  */
-err_t cmd_sched_start(const cmd_config_t *cfg, store_t *store, const kpi_tz_t *tz, FILE *log,
-                      cmd_sched_t **out, err_msg_t *msg) KPID_MUST_USE;
+err_t cmd_sched_start(const cmd_config_t *cfg, store_t *store, const kpi_tz_t *tz,
+                      rpt_mailq_t *mailq, FILE *log, cmd_sched_t **out,
+                      err_msg_t *msg) KPID_MUST_USE;
 
 /* Stop the thread (a report being rendered finishes first) and free. NULL is a no-op. */
 void cmd_sched_stop(cmd_sched_t *cs);

@@ -15,13 +15,14 @@
 
 #include <jansson.h>
 
+#include "cmd_mail.h"
 #include "kpi_money.h"
 #include "store_kpi.h"
 
 const char *const cmd_sched_kinds[CMD_SCHED_N_KINDS] = {"sla", "aging", "dso", "ftq", "summary"};
 
 #define KINDS_LIST "sla, aging, dso, ftq, summary"
-#define KEYS_LIST "name, cron, kinds, business_units, period, currency, output_dir, keep"
+#define KEYS_LIST "name, cron, kinds, business_units, period, currency, output_dir, keep, mail_to"
 #define KEEP_MAX 100000
 
 int cmd_sched_kind_index(const char *kind)
@@ -108,6 +109,28 @@ static err_t get_units(const char *who, json_t *v, rpt_sched_job_t *j, err_msg_t
     return ERR_OK;
 }
 
+/* "mail_to": 1..16 addresses, each e-mailed every report of the schedule. */
+static err_t get_mail_to(const char *who, json_t *v, rpt_sched_job_t *j, err_msg_t *msg)
+{
+    size_t n = json_is_array(v) ? json_array_size(v) : 0;
+    if (n == 0 || n > RPT_SCHED_MAIL_MAX)
+        return err_set(msg, ERR_CONFIG,
+                       "config %s: key 'mail_to' must be an array of 1 to %d e-mail addresses", who,
+                       RPT_SCHED_MAIL_MAX);
+    for (size_t i = 0; i < n; i++) {
+        json_t *a = json_array_get(v, i);
+        const char *s = json_is_string(a) ? json_string_value(a) : "";
+        if (!rpt_mail_addr_ok(s))
+            return err_set(msg, ERR_CONFIG,
+                           "config %s: key 'mail_to': item %zu ('%.80s') is not an e-mail address "
+                           "(local@domain)",
+                           who, i, s);
+        snprintf(j->mail_to[i], sizeof j->mail_to[i], "%s", s);
+    }
+    j->n_mail_to = n;
+    return ERR_OK;
+}
+
 static err_t get_str(const char *who, json_t *obj, const char *key, bool required, char *dst,
                      size_t cap, err_msg_t *msg)
 {
@@ -150,8 +173,9 @@ static err_t get_schedule(size_t idx, json_t *o, const cmd_config_t *cfg, rpt_sc
     json_t *v;
     json_object_foreach(o, key, v)
     {
-        static const char *const known[] = {"name",   "cron",     "kinds",      "business_units",
-                                            "period", "currency", "output_dir", "keep"};
+        static const char *const known[] = {"name",           "cron",   "kinds",
+                                            "business_units", "period", "currency",
+                                            "output_dir",     "keep",   "mail_to"};
         bool ok = false;
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
             ok = ok || strcmp(key, known[k]) == 0;
@@ -209,6 +233,9 @@ static err_t get_schedule(size_t idx, json_t *o, const cmd_config_t *cfg, rpt_sc
                            who, KEEP_MAX);
         j->keep = (uint32_t)json_integer_value(v);
     }
+    v = json_object_get(o, "mail_to");
+    if (v != NULL)
+        return get_mail_to(who, v, j, msg);
     return ERR_OK;
 }
 
@@ -276,8 +303,8 @@ static err_t list_units(void *ctx, const char *currency, char (*out)[RPT_SCHED_U
     return e;
 }
 
-err_t cmd_sched_start(const cmd_config_t *cfg, store_t *store, const kpi_tz_t *tz, FILE *log,
-                      cmd_sched_t **out, err_msg_t *msg)
+err_t cmd_sched_start(const cmd_config_t *cfg, store_t *store, const kpi_tz_t *tz,
+                      rpt_mailq_t *mailq, FILE *log, cmd_sched_t **out, err_msg_t *msg)
 {
     *out = NULL;
     if (cfg->n_schedules == 0)
@@ -306,13 +333,16 @@ err_t cmd_sched_start(const cmd_config_t *cfg, store_t *store, const kpi_tz_t *t
                                 .base_currency = cfg->base_currency,
                                 .aging_edges = cfg->aging_edges,
                                 .n_aging_edges = cfg->n_aging_edges,
-                                .sla_goal_bp = cfg->sla_goal_bp};
+                                .sla_goal_bp = cfg->sla_goal_bp,
+                                .mailq = mailq,
+                                .log = log};
     rpt_sched_opts_t o = {
         .jobs = jobs,
         .n_jobs = cfg->n_schedules,
         .tz = tz,
         .render = cmd_sched_render,
         .units = list_units,
+        .written = cmd_mail_written,
         .ctx = &cs->ctx,
         .now_s = wall_clock,
         .log = log,

@@ -20,6 +20,7 @@
 
 #include "api.h"
 #include "cmd_gen.h"
+#include "cmd_mail.h"
 #include "cmd_sched.h"
 #include "kpi_date.h"
 
@@ -167,6 +168,7 @@ int cmd_serve_main(int argc, char **argv)
     int status = CMD_EXIT_OK;
     api_server_t *srv = NULL;
     cmd_sched_t *sched = NULL;
+    rpt_mailq_t *mailq = NULL;
     store_stats_t st;
     if (demo > 0 && store_stats(store, &st) == ERR_OK && st.events == 0) {
         e = load_demo(store, tz, cfg.base_currency, demo, &msg);
@@ -176,8 +178,15 @@ int cmd_serve_main(int argc, char **argv)
             goto out;
         }
     }
+    /* Reports by e-mail: a delivery thread with its retry queue. */
+    e = cmd_mail_start(&cfg, stderr, &mailq, &msg);
+    if (e) {
+        fprintf(stderr, "kpid serve: %s\n", err_msg_or(&msg, e));
+        status = CMD_EXIT_ENV;
+        goto out;
+    }
     /* Scheduled reports run on their own thread, never on an HTTP worker. */
-    e = cmd_sched_start(&cfg, store, tz, stderr, &sched, &msg);
+    e = cmd_sched_start(&cfg, store, tz, mailq, stderr, &sched, &msg);
     if (e) {
         fprintf(stderr, "kpid serve: %s\n", err_msg_or(&msg, e));
         status = CMD_EXIT_ENV;
@@ -201,6 +210,7 @@ int cmd_serve_main(int argc, char **argv)
         .sla_goal_bp = cfg.sla_goal_bp,
         .ftq_goal_bp = cfg.ftq_goal_bp,
         .reports_dir = reports_dir, /* created on the first report */
+        .mailq = mailq,
         .keys = cfg.keys,
         .n_keys = cfg.n_keys,
         .tls_cert_path = cfg.tls_cert[0] ? cfg.tls_cert : NULL,
@@ -246,9 +256,12 @@ int cmd_serve_main(int argc, char **argv)
     api_server_stop(srv, DRAIN_MS);
     cmd_sched_stop(sched);
     sched = NULL;
+    rpt_mailq_free(mailq); /* after its feeders; logs what is still pending */
+    mailq = NULL;
     fprintf(stderr, "kpid: stopped\n");
 out:
     cmd_sched_stop(sched); /* joins the thread: a report being rendered finishes */
+    rpt_mailq_free(mailq);
     store_close(store);
     kpi_tz_free(tz);
     return status;

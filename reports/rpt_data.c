@@ -59,7 +59,19 @@ const char *rpt_fmt_ratio(const kpi_ratio_t *r, char buf[RPT_NUM_BUF])
 const char *rpt_fmt_money(int64_t minor, int digits, char buf[RPT_NUM_BUF])
 {
     char tmp[KPI_AMOUNT_BUF];
-    snprintf(buf, RPT_NUM_BUF, "%s", kpi_amount_format(minor, digits, tmp));
+    const char *s = kpi_amount_format(minor, digits, tmp);
+    /* The API's figure with a ',' between groups of three integer digits. */
+    size_t o = 0;
+    if (*s == '-')
+        buf[o++] = *s++;
+    size_t int_len = strcspn(s, ".");
+    for (size_t i = 0; s[i] != '\0' && o < RPT_NUM_BUF - 1; i++) {
+        if (i > 0 && i < int_len && (int_len - i) % 3 == 0)
+            buf[o++] = ',';
+        if (o < RPT_NUM_BUF - 1)
+            buf[o++] = s[i];
+    }
+    buf[o] = '\0';
     return buf;
 }
 

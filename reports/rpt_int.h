@@ -106,13 +106,29 @@ err_t rpt_pdf_write(const rpt_data_t *d, const rpt_request_t *rq, const char *pa
  */
 err_t rpt_pdf_mark_composites(void *fontdef, const char *path, err_msg_t *msg) KPID_MUST_USE;
 
+/*
+ * libharu 2.3.0 gives each UTF-8 TrueType font a ToUnicode stream written
+ * as a CID CMap ("begincidrange", one range <0000> <FFFF>), which poppler
+ * rejects ("Invalid 'begincidrange' operator in ToUnicode CMap") and which
+ * maps nothing. With the UTF-8 encoder and Identity-H, a character code is
+ * the character's BMP code point, so the right map is the identity:
+ * rpt_pdf_tounicode() writes it as a ToUnicode CMap (bfrange, each range
+ * within one high byte, at most 100 per block, surrogates left out) into
+ * buf and returns its length (0 when cap is too small; RPT_PDF_TOUNICODE_MAX
+ * always fits). rpt_pdf_fix_tounicode() replaces the font's stream with it.
+ */
+#define RPT_PDF_TOUNICODE_MAX 8192
+size_t rpt_pdf_tounicode(char *buf, size_t cap);
+err_t rpt_pdf_fix_tounicode(void *font, err_msg_t *msg) KPID_MUST_USE;
+
 /* ---- formatting shared by renderer and tests -------------------------- */
 
 #define RPT_NUM_BUF 64
 
 /* A ratio as the API prints it, 2 decimals ("45.50"), or "n/a (reason)". */
 const char *rpt_fmt_ratio(const kpi_ratio_t *r, char buf[RPT_NUM_BUF]);
-/* An amount with the currency's digits ("1250.00"). */
+/* An amount with the currency's digits and thousands separators
+   ("3,444,184.57", "-1,250.00", "950"): the API's figure, grouped for print. */
 const char *rpt_fmt_money(int64_t minor, int digits, char buf[RPT_NUM_BUF]);
 
 #endif

@@ -1445,6 +1445,59 @@ static void set_info(pdf_t *p)
     HPDF_SetInfoDateAttr(p->doc, HPDF_INFO_CREATION_DATE, dt);
 }
 
+size_t rpt_pdf_tounicode(char *buf, size_t cap)
+{
+    size_t o = 0;
+    int n;
+#define PUT(...)                                                                                   \
+    do {                                                                                           \
+        n = snprintf(buf + o, cap - o, __VA_ARGS__);                                               \
+        if (n < 0 || (size_t)n >= cap - o)                                                         \
+            return 0;                                                                              \
+        o += (size_t)n;                                                                            \
+    } while (0)
+    PUT("/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+        "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+        "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n");
+    /* high bytes 0x00..0xFF except the surrogates 0xD8..0xDF: 248 ranges */
+    unsigned hi[256], nhi = 0;
+    for (unsigned h = 0; h < 256; h++)
+        if (h < 0xD8 || h > 0xDF)
+            hi[nhi++] = h;
+    for (unsigned i = 0; i < nhi; i += 100) {
+        unsigned k = nhi - i < 100 ? nhi - i : 100;
+        PUT("%u beginbfrange\n", k);
+        for (unsigned j = i; j < i + k; j++)
+            PUT("<%02X00> <%02XFF> <%02X00>\n", hi[j], hi[j], hi[j]);
+        PUT("endbfrange\n");
+    }
+    PUT("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
+#undef PUT
+    return o;
+}
+
+err_t rpt_pdf_fix_tounicode(void *font, err_msg_t *msg)
+{
+    HPDF_Font f = font;
+    HPDF_FontAttr a = f ? (HPDF_FontAttr)f->attr : NULL;
+    HPDF_Dict cm = a ? a->cmap_stream : NULL;
+    if (cm == NULL || cm->stream == NULL)
+        return err_set(msg, ERR_INTERNAL, "libharu font without a ToUnicode stream");
+    char text[RPT_PDF_TOUNICODE_MAX];
+    size_t len = rpt_pdf_tounicode(text, sizeof text);
+    HPDF_MemStream_FreeData(cm->stream);
+    /* A ToUnicode stream needs no CID system entries; libharu's are those of
+       an encoding CMap (Ordering "Identity-H"), so they go. */
+    static const char *const drop[] = {"Type", "CMapName", "CIDSystemInfo", "WMode"};
+    for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++)
+        (void)HPDF_Dict_RemoveElement(cm, drop[i]); /* all four are there; none is needed */
+    if (len == 0 ||
+        HPDF_Stream_Write(cm->stream, (const HPDF_BYTE *)text, (HPDF_UINT)len) != HPDF_OK)
+        return err_set(msg, ERR_INTERNAL, "cannot write the ToUnicode map");
+    return ERR_OK;
+}
+
 /* Write the finished document to path; *bytes receives its size. */
 static err_t save(pdf_t *p, const char *path, int64_t *bytes, err_msg_t *msg)
 {
@@ -1522,6 +1575,10 @@ err_t rpt_pdf_write(const rpt_data_t *d, const rpt_request_t *rq, const char *pa
         e = rpt_pdf_mark_composites(p->def[i], p->path[i], msg);
     if (!e && p->cjk != NULL)
         e = rpt_pdf_mark_composites(p->cjk_def, p->cjk_path, msg);
+    for (int i = 0; i < 2 && !e; i++)
+        e = rpt_pdf_fix_tounicode(p->font[i], msg);
+    if (!e && p->cjk != NULL)
+        e = rpt_pdf_fix_tounicode(p->cjk, msg);
     if (e)
         goto out;
     int64_t bytes = 0;

@@ -334,6 +334,8 @@ static void render_one(rpt_sched_t *s, job_state_t *j, const char *kind, const c
         return;
     }
     logf_(s, j, "wrote %s", name);
+    if (s->opts.written != NULL)
+        s->opts.written(s->opts.ctx, &j->job, kind, unit, from, to, due_s, final);
     if (j->job.keep > 0 && keep_file(j, due_s, name) != ERR_OK)
         logf_(s, j, "out of memory: %s will not be pruned", name);
 }

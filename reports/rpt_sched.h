@@ -54,6 +54,8 @@
 #define RPT_SCHED_UNIT_MAX 128   /* business unit name buffer */
 #define RPT_SCHED_PATH_MAX 4096  /* output directory buffer */
 #define RPT_SCHED_ALL_UNITS 1024 /* units a "*" schedule reports on at most */
+#define RPT_SCHED_MAIL_MAX 16    /* "mail_to" addresses per schedule */
+#define RPT_SCHED_ADDR_MAX 256   /* an address buffer */
 
 /* One schedule, as configured. Plain data: copied by rpt_sched_new(). */
 typedef struct rpt_sched_job {
@@ -68,6 +70,8 @@ typedef struct rpt_sched_job {
     char currency[4];                    /* ISO 4217, or "" for the base currency */
     char output_dir[RPT_SCHED_PATH_MAX]; /* must be set ("" only before cmd resolves it) */
     uint32_t keep;                       /* runs whose files are kept; 0 = keep all */
+    char mail_to[RPT_SCHED_MAIL_MAX][RPT_SCHED_ADDR_MAX]; /* e-mail each report to these */
+    size_t n_mail_to;                                     /* 0 = no e-mail */
 } rpt_sched_job_t;
 
 /*
@@ -92,14 +96,24 @@ typedef err_t (*rpt_sched_units_fn)(void *ctx, const char *currency,
 
 typedef int64_t (*rpt_sched_clock_fn)(void *ctx);
 
+/*
+ * Told of each report once it is in place under its final name (`path`,
+ * in the job's output directory), on the scheduler's thread: how a
+ * schedule's reports are e-mailed. Reports that failed are not reported.
+ */
+typedef void (*rpt_sched_written_fn)(void *ctx, const rpt_sched_job_t *job, const char *kind,
+                                     const char *business_unit, int32_t from_day, int32_t to_day,
+                                     int64_t due_s, const char *path);
+
 typedef struct rpt_sched_opts {
     const rpt_sched_job_t *jobs; /* copied */
     size_t n_jobs;               /* <= RPT_SCHED_MAX */
     const kpi_tz_t *tz;          /* the reporting zone; borrowed, must outlive the scheduler */
     rpt_sched_render_fn render;
-    rpt_sched_units_fn units; /* may be NULL when no job lists "*" */
-    void *ctx;                /* for render and units */
-    rpt_sched_clock_fn now_s; /* UTC seconds; used only by the thread (rpt_sched_start) */
+    rpt_sched_units_fn units;     /* may be NULL when no job lists "*" */
+    rpt_sched_written_fn written; /* may be NULL */
+    void *ctx;                    /* for render, units and written */
+    rpt_sched_clock_fn now_s;     /* UTC seconds; used only by the thread (rpt_sched_start) */
     void *clock_ctx;
     FILE *log; /* one line per report written, per error; borrowed; may be NULL */
 } rpt_sched_opts_t;

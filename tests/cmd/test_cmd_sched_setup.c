@@ -106,7 +106,7 @@ static void test_start_stop(void)
     REQUIRE(coll_tz_load("UTC", &tz, NULL) == ERR_OK);
     cmd_sched_t *cs = (cmd_sched_t *)&cfg; /* must be reset to NULL */
     cmd_config_default(&cfg);
-    CHECK_ERR(ERR_OK, cmd_sched_start(&cfg, NULL, tz, NULL, &cs, &m));
+    CHECK_ERR(ERR_OK, cmd_sched_start(&cfg, NULL, tz, NULL, NULL, &cs, &m));
     CHECK(cs == NULL);
     cmd_sched_stop(NULL);
 
@@ -116,7 +116,7 @@ static void test_start_stop(void)
     snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s/data", dir);
     FILE *log = tmpfile();
     REQUIRE(log != NULL);
-    CHECK_ERR(ERR_OK, cmd_sched_start(&cfg, NULL, tz, log, &cs, &m));
+    CHECK_ERR(ERR_OK, cmd_sched_start(&cfg, NULL, tz, NULL, log, &cs, &m));
     CHECK(cs != NULL);
     cmd_sched_stop(cs); /* joins */
     char state[256];
@@ -126,12 +126,12 @@ static void test_start_stop(void)
 
     /* reports_dir replaces DATA_DIR/reports; output_dir wins over both. */
     snprintf(cfg.reports_dir, sizeof cfg.reports_dir, "%s/elsewhere", dir);
-    CHECK_ERR(ERR_OK, cmd_sched_start(&cfg, NULL, tz, log, &cs, &m));
+    CHECK_ERR(ERR_OK, cmd_sched_start(&cfg, NULL, tz, NULL, log, &cs, &m));
     cmd_sched_stop(cs);
     CHECK(stat(cfg.reports_dir, &st) == 0 && S_ISDIR(st.st_mode));
     snprintf(cfg.schedules[0].output_dir, sizeof cfg.schedules[0].output_dir, "%s/config.json/x",
              dir);
-    CHECK_ERR(ERR_IO, cmd_sched_start(&cfg, NULL, tz, log, &cs, &m));
+    CHECK_ERR(ERR_IO, cmd_sched_start(&cfg, NULL, tz, NULL, log, &cs, &m));
     CHECK(cs == NULL);
     char want[300];
     snprintf(want, sizeof want,

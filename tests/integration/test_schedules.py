@@ -37,7 +37,7 @@ def with_(**kw):
 BAD = [
     ({"name": "x"}, "config key 'schedules' must be an array of schedules"),
     (["x"], "config schedules[0] must be an object with keys name, cron, kinds, "
-            "business_units, period, currency, output_dir, keep"),
+            "business_units, period, currency, output_dir, keep, mail_to"),
     ([with_(name=None)], "config schedules[0]: key 'name' is required"),
     ([GOOD, with_(name="a b")], "config schedules[1]: key 'name' must be 1 to 63 letters, "
                                 "digits, '.', '_' or '-' (not starting with '.')"),
@@ -78,7 +78,8 @@ BAD = [
     ([with_(keep=0)], "config schedule 'daily': key 'keep' must be an integer 1..100000"),
     ([with_(keep="3")], "config schedule 'daily': key 'keep' must be an integer 1..100000"),
     ([with_(every="day")], "config schedule 'daily': unknown key 'every' (known: name, cron, "
-                           "kinds, business_units, period, currency, output_dir, keep)"),
+                           "kinds, business_units, period, currency, output_dir, keep, "
+                           "mail_to)"),
 ]
 
 

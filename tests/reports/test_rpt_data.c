@@ -230,10 +230,20 @@ static void test_format(void)
     CHECK_STR("n/a (ar exceeds sales history)", rpt_fmt_ratio(&hist, b));
     kpi_ratio_t big = {(__int128)INT64_MAX * 1000, 1, KPI_UNDEF_NONE};
     CHECK_STR("n/a (overflow)", rpt_fmt_ratio(&big, b));
-    CHECK_STR("1250.00", rpt_fmt_money(125000, 2, b));
+    /* amounts are grouped by thousands for print */
+    CHECK_STR("1,250.00", rpt_fmt_money(125000, 2, b));
+    CHECK_STR("3,444,184.57", rpt_fmt_money(344418457, 2, b));
+    CHECK_STR("-3,444,184.57", rpt_fmt_money(-344418457, 2, b));
+    CHECK_STR("999.99", rpt_fmt_money(99999, 2, b));
+    CHECK_STR("100,000.00", rpt_fmt_money(10000000, 2, b));
+    CHECK_STR("-100,000", rpt_fmt_money(-100000, 0, b));
+    CHECK_STR("0.00", rpt_fmt_money(0, 2, b));
     CHECK_STR("-0.05", rpt_fmt_money(-5, 2, b));
     CHECK_STR("100", rpt_fmt_money(100, 0, b));
     CHECK_STR("1.234", rpt_fmt_money(1234, 3, b));
+    CHECK_STR("1,234.567", rpt_fmt_money(1234567, 3, b));
+    CHECK_STR("-92,233,720,368,547,758.08", rpt_fmt_money(INT64_MIN, 2, b));
+    CHECK_STR("92,233,720,368,547,758.07", rpt_fmt_money(INT64_MAX, 2, b));
 }
 
 int main(void)

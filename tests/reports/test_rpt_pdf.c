@@ -189,6 +189,83 @@ static void test_composite_parts(void)
     HPDF_Free(doc);
 }
 
+/* The ToUnicode map: the identity of the BMP without surrogates, as
+   bfranges that each stay within one high byte, at most 100 a block. */
+static void test_tounicode_text(void)
+{
+    char buf[RPT_PDF_TOUNICODE_MAX];
+    size_t n = rpt_pdf_tounicode(buf, sizeof buf);
+    REQUIRE(n > 0 && n < sizeof buf);
+    CHECK_INT(strlen(buf), n);
+    CHECK(strstr(buf, "begincidrange") == NULL);
+    CHECK(strstr(buf, "/CMapType 2 def\n") != NULL);
+    CHECK(strstr(buf, "/Ordering (UCS)") != NULL);
+    CHECK(strstr(buf, "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n") != NULL);
+    unsigned blocks = 0, ranges = 0, in_block = 0;
+    bool seen[256] = {false}, ok = true;
+    for (const char *l = buf; *l; l = strchr(l, '\n') + 1) {
+        unsigned k, a, b, c, a2, b2, c2;
+        int used = 0;
+        if (sscanf(l, "%u beginbfrange%n", &k, &used) == 1 && used > 0 && l[used] == '\n') {
+            blocks++;
+            ok = ok && k >= 1 && k <= 100;
+            in_block = k;
+        } else if (sscanf(l, "<%2X%2X> <%2X%2X> <%2X%2X>", &a, &a2, &b, &b2, &c, &c2) == 6) {
+            ranges++;
+            ok = ok && in_block > 0 && a == b && a == c && a2 == 0 && b2 == 0xFF && c2 == 0 &&
+                 !seen[a];
+            seen[a] = true;
+            in_block--;
+        } else if (strncmp(l, "endbfrange", 10) == 0) {
+            ok = ok && in_block == 0;
+        }
+    }
+    CHECK(ok);
+    CHECK_INT(3, blocks);
+    CHECK_INT(248, ranges);
+    for (unsigned h = 0; h < 256; h++)
+        CHECK_MSG(seen[h] == (h < 0xD8 || h > 0xDF), "high byte %02X", h);
+    CHECK(strstr(buf, "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n") !=
+          NULL);
+    CHECK_INT(0, rpt_pdf_tounicode(buf, 100)); /* does not fit */
+}
+
+/* rpt_pdf_fix_tounicode replaces libharu's map of a UTF-8 TrueType font. */
+static void test_fix_tounicode(void)
+{
+    HPDF_Doc doc = HPDF_New(NULL, NULL);
+    REQUIRE(doc != NULL);
+    HPDF_UseUTFEncodings(doc);
+    const char *name =
+        HPDF_LoadTTFontFromFile(doc, "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", HPDF_TRUE);
+    REQUIRE(name != NULL);
+    HPDF_Font f = HPDF_GetFont(doc, name, "UTF-8");
+    REQUIRE(f != NULL);
+    HPDF_Dict cm = ((HPDF_FontAttr)f->attr)->cmap_stream;
+    REQUIRE(cm != NULL);
+    CHECK(HPDF_Dict_GetItem(cm, "CMapName", HPDF_OCLASS_NAME) != NULL); /* libharu's */
+    err_msg_t m = {{0}};
+    CHECK_ERR(ERR_OK, rpt_pdf_fix_tounicode(f, &m));
+    char want[RPT_PDF_TOUNICODE_MAX];
+    size_t n = rpt_pdf_tounicode(want, sizeof want);
+    CHECK_INT(n, cm->stream->size);
+    char got[RPT_PDF_TOUNICODE_MAX];
+    HPDF_UINT len = sizeof got;
+    REQUIRE(HPDF_Stream_Seek(cm->stream, 0, HPDF_SEEK_SET) == HPDF_OK);
+    (void)HPDF_Stream_Read(cm->stream, (HPDF_BYTE *)got, &len);
+    CHECK(len == n && memcmp(got, want, n) == 0);
+    /* the encoding CMap's entries are gone */
+    CHECK(HPDF_Dict_GetItem(cm, "CMapName", HPDF_OCLASS_NAME) == NULL);
+    CHECK(HPDF_Dict_GetItem(cm, "CIDSystemInfo", HPDF_OCLASS_DICT) == NULL);
+    HPDF_ResetError(doc);
+    /* twice is the same */
+    CHECK_ERR(ERR_OK, rpt_pdf_fix_tounicode(f, &m));
+    CHECK_INT(n, cm->stream->size);
+    HPDF_Free(doc);
+    CHECK_ERR(ERR_INTERNAL, rpt_pdf_fix_tounicode(NULL, &m));
+    CHECK_STR("libharu font without a ToUnicode stream", m.text);
+}
+
 int main(void)
 {
     REQUIRE(kpi_tz_new_utc(&test_utc) == ERR_OK);
@@ -200,6 +277,8 @@ int main(void)
     RUN(test_unit_and_same_bytes);
     RUN(test_errors);
     RUN(test_composite_parts);
+    RUN(test_tounicode_text);
+    RUN(test_fix_tounicode);
     store_close(st);
     rmdir_all(dir);
     rmdir_all(odir);

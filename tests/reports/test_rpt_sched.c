@@ -132,6 +132,9 @@ typedef struct fake {
     pthread_mutex_t mu;           /* the thread test reads calls from another thread */
     rpt_sched_t *stop_at_call_of; /* request a stop from inside call number stop_call */
     size_t stop_call;
+    char written[8][512]; /* paths given to the written callback */
+    bool written_existed; /* every one was a complete file when told */
+    size_t n_written;
 } fake_t;
 
 static err_t fake_render(void *ctx, const rpt_sched_job_t *job, const char *kind, const char *unit,
@@ -162,6 +165,26 @@ static err_t fake_render(void *ctx, const rpt_sched_job_t *job, const char *kind
     fputs(" and the rest\n%%EOF\n", f);
     fclose(f);
     return ERR_OK;
+}
+
+static void fake_written(void *ctx, const rpt_sched_job_t *job, const char *kind, const char *unit,
+                         int32_t from, int32_t to, int64_t due_s, const char *path)
+{
+    fake_t *fk = ctx;
+    (void)job;
+    (void)kind;
+    (void)unit;
+    (void)from;
+    (void)to;
+    (void)due_s;
+    pthread_mutex_lock(&fk->mu);
+    struct stat st;
+    bool ok = stat(path, &st) == 0 && st.st_size == 33; /* the whole fake PDF */
+    fk->written_existed = (fk->n_written == 0 || fk->written_existed) && ok;
+    if (fk->n_written < 8)
+        snprintf(fk->written[fk->n_written], sizeof fk->written[0], "%s", path);
+    fk->n_written++;
+    pthread_mutex_unlock(&fk->mu);
 }
 
 static err_t fake_units(void *ctx, const char *currency, char (*out)[RPT_SCHED_UNIT_MAX],
@@ -236,6 +259,7 @@ static err_t fix_start(fix_t *f, const rpt_sched_job_t *jobs, size_t n, err_msg_
         .tz = f->tz,
         .render = fake_render,
         .units = fake_units,
+        .written = fake_written,
         .ctx = &f->fk,
         .now_s = fake_now,
         .clock_ctx = &f->clock,
@@ -443,6 +467,7 @@ static void test_render_failure(void)
     CHECK_INT(1, f.fk.n_calls);
     CHECK_STR("", listing(f.dir, false));
     CHECK(!has_tmp(f.dir));
+    CHECK_INT(0, f.fk.n_written); /* a failed report is not handed on (no e-mail) */
     CHECK(strstr(fix_log(&f), "kpid: schedule 'daily': sla report for the whole book, "
                               "2026-01-01 to 2026-01-01, failed: disk on fire (next attempt at "
                               "the next due time)\n") != NULL);
@@ -452,6 +477,12 @@ static void test_render_failure(void)
     tick(&f, "2026-01-03T01:00:00Z");
     CHECK_INT(2, f.fk.n_calls);
     CHECK_STR("sla-all-2026-01-02-2026-01-02-20260103T010000Z.pdf", listing(f.dir, false));
+    /* the written callback gets the final path of the complete file */
+    CHECK_INT(1, f.fk.n_written);
+    CHECK(f.fk.written_existed);
+    char want[512];
+    snprintf(want, sizeof want, "%s/sla-all-2026-01-02-2026-01-02-20260103T010000Z.pdf", f.dir);
+    CHECK_STR(want, f.fk.written[0]);
     fix_close(&f);
 }
 
