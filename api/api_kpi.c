@@ -663,7 +663,8 @@ typedef struct aging_page {
     bool paged; /* any of the three was given */
     api_aging_sort_t sort;
     const char *sort_name;
-    size_t limit; /* 0: no limit */
+    char label[40]; /* sort_name of a bucket sort */
+    size_t limit;   /* 0: no limit */
     bool has_from;
     api_aging_cursor_t from;
 } aging_page_t;
@@ -685,9 +686,22 @@ static err_t p_page(api_req_t *req, const aging_q_t *a, const char *group, aging
     err_t e = kpi_aging_init(&shape, a->edges, a->n_edges);
     pg->sort.kind = API_SORT_KEY;
     pg->sort_name = group;
-    if (!e && sort != NULL) {
+    if (!e && sort != NULL)
         e = api_param_aging_sort(sort, group, &shape, &pg->sort, m);
-        pg->sort_name = sort;
+    if (!e && sort != NULL) {
+        /* The canonical name ("-121+" even when '+' arrived as a space). */
+        char lab[32];
+        switch (pg->sort.kind) {
+        case API_SORT_OVERDUE: pg->sort_name = "-overdue"; break;
+        case API_SORT_TOTAL: pg->sort_name = "-total"; break;
+        case API_SORT_BUCKET:
+            snprintf(pg->label, sizeof pg->label, "-%s",
+                     kpi_bucket_label(&shape.buckets[pg->sort.bucket], lab, sizeof lab));
+            pg->sort_name = pg->label;
+            break;
+        case API_SORT_NONE:
+        case API_SORT_KEY: break;
+        }
     }
     if (!e && limit != NULL)
         e = api_param_limit(limit, &pg->limit, m);

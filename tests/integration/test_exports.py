@@ -154,6 +154,7 @@ class Exports(ServerTest):
             want = sorted(full["groups"], key=lambda g: (-key(g), g["key"].encode()))
             st, all_sorted, _ = self.srv.get(base + "&sort=" + sort)
             self.assertEqual(st, 200)
+            self.assertEqual(all_sorted["sort"], sort.replace("%2B", "+"))
             self.assertEqual([g["key"] for g in all_sorted["groups"]], [g["key"] for g in want])
             self.assertIsNone(all_sorted["next_cursor"])
             self.assertEqual(all_sorted["total"], full["total"])
