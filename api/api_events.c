@@ -27,7 +27,8 @@
 
 const char *const api_events_post_params[] = {"atomic", "strict", NULL};
 const char *const api_events_get_params[] = {
-    "customer", "vendor", "business_unit", "type", "from", "to", "limit", "cursor", "format", NULL};
+    "customer", "vendor", "business_unit", "type", "from", "to",
+    "limit",    "cursor", "format",        "bom",  NULL};
 
 typedef struct post_state {
     coll_parser_t *parser;
@@ -508,14 +509,21 @@ enum MHD_Result api_events_get(api_req_t *req)
     const char *vendor = api_query(req, "vendor");
     if (customer != NULL && vendor != NULL)
         return api_send_error(req, ERR_BAD_PARAM, "give 'customer' or 'vendor', not both");
+    /* One name may be a customer and a vendor: customer= lists only its
+       receivables events, vendor= only its bills. */
     f.party = customer ? customer : vendor;
+    f.side = customer ? STORE_EV_RECEIVABLE : vendor ? STORE_EV_PAYABLE : STORE_EV_ANY;
     err_msg_t am = {{0}};
     if (api_auth_unit(req, api_query(req, "business_unit"), &f.business_unit, &am) != ERR_OK)
         return api_send_error(req, ERR_FORBIDDEN, "%s", am.text);
     const char *type = api_query(req, "type");
-    if (type != NULL && kpi_ev_type_parse(type, strlen(type), &f.type) != ERR_OK)
-        return api_send_error(req, ERR_BAD_PARAM, "parameter 'type': unknown event type '%s'",
-                              type);
+    if (type != NULL && kpi_ev_type_parse(type, strlen(type), &f.type) != ERR_OK) {
+        size_t nt;
+        const char *const *names = kpi_ev_type_names(&nt);
+        char hint[KPI_NAME_MAX + 24];
+        return api_send_error(req, ERR_BAD_PARAM, "parameter 'type': unknown event type '%s'%s",
+                              type, api_did_you_mean(type, names, nt, hint, sizeof hint));
+    }
     if (!parse_day_param(req, "from", &f.has_from, &f.from_day))
         return api_send_error(req, ERR_BAD_PARAM, "parameter 'from' must be a date YYYY-MM-DD");
     if (!parse_day_param(req, "to", &f.has_to, &f.to_day))
@@ -532,10 +540,15 @@ enum MHD_Result api_events_get(api_req_t *req)
     bool csv = api_wants_csv(req, &fe, &badfmt);
     if (fe)
         return api_send_error(req, fe, "parameter 'format' must be json or csv, not '%s'", badfmt);
+    bool bom = false;
+    const char *boms = api_query(req, "bom");
+    err_msg_t bm = {{0}};
+    if (boms != NULL && api_param_bool("bom", boms, &bom, &bm) != ERR_OK)
+        return api_send_error(req, ERR_BAD_PARAM, "%s", bm.text);
 
     list_ctx_t lc = {.base_digits = req->srv->coll_digits_base, .csv = csv};
     if (csv) {
-        api_buf_init(&lc.buf, (size_t)64 << 20);
+        api_csv_start(&lc.buf, (size_t)64 << 20, bom);
         api_event_csv_header(&lc.buf);
     } else {
         lc.arr = json_array();

@@ -144,6 +144,18 @@ bool api_auth_unit_allowed(const api_req_t *req, const char *unit);
 err_t api_auth_unit(api_req_t *req, const char *asked, const char **unit,
                     err_msg_t *msg) KPID_MUST_USE;
 
+/*
+ * The end of a message refusing a business unit or a currency (api_kpi.c):
+ * " (did you mean 'emea'?); known business units: amer, emea (names are
+ * case-sensitive)" — the units with data in `currency` that the request's
+ * key may see, or the currencies with data it may see. The suggestion is
+ * the closest known name (kpi_suggest). Writes "" when the store cannot be
+ * read. Returns buf.
+ */
+char *api_units_hint(api_req_t *req, const char *currency, const char *asked, char *buf,
+                     size_t cap);
+char *api_currencies_hint(api_req_t *req, const char *asked, char *buf, size_t cap);
+
 /* Look up a query parameter; NULL when absent. */
 const char *api_query(api_req_t *req, const char *name);
 
@@ -178,8 +190,31 @@ void api_buf_init(api_buf_t *b, size_t max);
 void api_buf_free(api_buf_t *b);
 void api_buf_add(api_buf_t *b, const char *s, size_t len);
 void api_buf_str(api_buf_t *b, const char *s);
-/* One CSV field, quoted when it holds a comma, quote, CR or LF. */
+
+/* ---- CSV cells (api_csv.c): the one writer of every CSV answer ---------- */
+/*
+ * A text cell (names, numbers of documents, labels, reasons; NULL writes
+ * nothing). A cell beginning with =, +, -, @, tab or carriage return would
+ * run as a formula in a spreadsheet (OWASP "CSV injection"): it is written
+ * with a leading apostrophe, quoted, so it reads as the text it is. Any
+ * cell holding a comma, quote, CR or LF is quoted (RFC 4180), quotes
+ * doubled.
+ */
 void api_buf_csv_field(api_buf_t *b, const char *s);
+/*
+ * A numeric cell (amounts, counts, ratios, days) as kpi_amount_format or
+ * printf made it: written as is, so "-12.50" stays a number. A value that
+ * is not a plain decimal number (digits, one '.', a leading '-') goes
+ * through api_buf_csv_field instead: the numeric path can never carry a
+ * formula.
+ */
+void api_buf_csv_num(api_buf_t *b, const char *s);
+/* true when s is a plain decimal number as api_buf_csv_num writes as is. */
+bool api_csv_is_number(const char *s);
+/* The UTF-8 byte order mark that makes Excel read a CSV file as UTF-8. */
+#define API_CSV_BOM "\xEF\xBB\xBF"
+/* Start a CSV body of at most `max` bytes, with the BOM first when `bom`. */
+void api_csv_start(api_buf_t *b, size_t max, bool bom);
 
 /* ---- JSON rendering of events (api_json.c) ----------------------------- */
 /* New JSON object for an event as docs/events.md names its fields. NULL on ENOMEM. */

@@ -181,7 +181,11 @@ void api_event_csv_row(api_buf_t *b, const kpi_event_t *ev, int base_digits)
     ev_cols_t c;
     ev_cols(ev, base_digits, &c);
     for (int i = 0; i < COL_COUNT; i++) {
-        api_buf_csv_field(b, c.v[i]);
+        /* Amount and terms are numbers; every other column is text. */
+        if (i == COL_AMOUNT || i == COL_TERMS)
+            api_buf_csv_num(b, c.v[i]);
+        else
+            api_buf_csv_field(b, c.v[i]);
         api_buf_add(b, ",", 1);
     }
     api_buf_csv_field(b, ev->extra);

@@ -19,6 +19,7 @@
 #include "kpi_date.h"
 #include "kpi_fx.h"
 #include "kpi_money.h"
+#include "kpi_suggest.h"
 #include "store_kpi.h"
 #include "store_query.h"
 #include "store_query_fx.h"
@@ -41,6 +42,7 @@ typedef struct q {
     const char *party_what; /* "customer" or "vendor": for messages */
     int32_t today;          /* in the reporting zone */
     bool csv;
+    bool bom; /* bom=true: the CSV starts with the UTF-8 byte order mark */
 } q_t;
 
 static int32_t today(const api_req_t *req)
@@ -71,6 +73,72 @@ static err_t p_name(api_req_t *req, const char *name, const char **out, err_msg_
     return s == NULL ? ERR_OK : api_param_name(name, s, m);
 }
 
+/* ---- what the store knows, for messages ---------------------------------- */
+
+typedef struct known {
+    store_q_names_t ns;
+    api_req_t *req;
+    store_snap_t *snap;
+} known_t;
+
+static err_t known_unit(void *ctx, const char *name)
+{
+    known_t *k = ctx;
+    return api_auth_unit_allowed(k->req, name) ? store_q_names_add(&k->ns, name) : ERR_OK;
+}
+
+/* A currency is known to a scoped key only through a unit it may see. */
+static err_t known_currency(void *ctx, const char *code)
+{
+    known_t *k = ctx;
+    if (api_auth_scoped(k->req)) {
+        known_t u = {{.arena = k->req->arena}, k->req, k->snap};
+        err_t e = store_business_units(k->snap, code, known_unit, &u);
+        if (e || u.ns.n == 0)
+            return e;
+    }
+    return store_q_names_add(&k->ns, code);
+}
+
+static char *hint_of(const char *asked, const store_q_names_t *ns, const char *what,
+                     const char *tail, char *buf, size_t cap)
+{
+    char dym[KPI_NAME_MAX + 24], list[1024];
+    api_did_you_mean(asked, ns->v, ns->n, dym, sizeof dym);
+    kpi_suggest_list(ns->v, ns->n, 20, list, sizeof list);
+    snprintf(buf, cap, "%s; %s: %s%s", dym, what, ns->n ? list : "none yet", tail);
+    return buf;
+}
+
+char *api_units_hint(api_req_t *req, const char *currency, const char *asked, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    known_t k = {{.arena = req->arena}, req, NULL};
+    if (store_snap_begin(req->srv->opts.store, &k.snap) != ERR_OK)
+        return buf;
+    err_t e = store_business_units(k.snap, currency, known_unit, &k);
+    store_snap_end(k.snap);
+    if (e)
+        return buf;
+    store_q_names_sort(&k.ns);
+    char what[48];
+    snprintf(what, sizeof what, "known business units in %s", currency);
+    return hint_of(asked, &k.ns, what, " (names are case-sensitive)", buf, cap);
+}
+
+char *api_currencies_hint(api_req_t *req, const char *asked, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    known_t k = {{.arena = req->arena}, req, NULL};
+    if (store_snap_begin(req->srv->opts.store, &k.snap) != ERR_OK)
+        return buf;
+    err_t e = store_currencies(k.snap, known_currency, &k);
+    store_snap_end(k.snap);
+    if (e)
+        return buf;
+    return hint_of(asked, &k.ns, "currencies with data", "", buf, cap);
+}
+
 /* currency, business_unit, customer (or `party_param`), format; with fx_ok,
    currency=* and reporting_currency (every book, converted). */
 static err_t p_common(api_req_t *req, const char *party_param, bool fx_ok, q_t *q, err_msg_t *m)
@@ -82,13 +150,19 @@ static err_t p_common(api_req_t *req, const char *party_param, bool fx_ok, q_t *
     const char *base = req->srv->opts.coll.base_currency;
     int dg;
     if (cur != NULL && strcmp(cur, "*") != 0 &&
-        (strlen(cur) != 3 || kpi_currency_digits(cur, &dg) != ERR_OK))
+        (strlen(cur) != 3 || kpi_currency_digits(cur, &dg) != ERR_OK)) {
+        char hint[1200];
         return err_set(m, ERR_BAD_PARAM,
-                       "parameter 'currency': '%s' is not an ISO 4217 code (or * for every book)",
-                       cur);
-    if (rep != NULL && (strlen(rep) != 3 || kpi_currency_digits(rep, &dg) != ERR_OK))
+                       "parameter 'currency': '%s' is not an ISO 4217 code%s (or * for every "
+                       "book, converted)",
+                       cur, api_currencies_hint(req, cur, hint, sizeof hint));
+    }
+    if (rep != NULL && (strlen(rep) != 3 || kpi_currency_digits(rep, &dg) != ERR_OK)) {
+        char hint[1200];
         return err_set(m, ERR_BAD_PARAM,
-                       "parameter 'reporting_currency': '%s' is not an ISO 4217 code", rep);
+                       "parameter 'reporting_currency': '%s' is not an ISO 4217 code%s", rep,
+                       api_currencies_hint(req, rep, hint, sizeof hint));
+    }
     q->fx = rep != NULL || (cur != NULL && strcmp(cur, "*") == 0);
     if (q->fx && !fx_ok)
         return err_set(m, ERR_BAD_PARAM,
@@ -123,7 +197,8 @@ static err_t p_common(api_req_t *req, const char *party_param, bool fx_ok, q_t *
     q->csv = api_wants_csv(req, &e, &bad);
     if (e)
         return err_set(m, ERR_BAD_PARAM, "parameter 'format': '%s' is not json or csv", bad);
-    return ERR_OK;
+    const char *bom = api_query(req, "bom");
+    return bom == NULL ? ERR_OK : api_param_bool("bom", bom, &q->bom, m);
 }
 
 static store_scope_t scope_of(const q_t *q)
@@ -171,8 +246,11 @@ static enum MHD_Result scope_error(api_req_t *req, const q_t *q, err_t e, const 
                                   q->party, q->unit);
         if (q->party != NULL)
             return api_send_error(req, e, "unknown %s '%s'", q->party_what, q->party);
-        if (q->unit != NULL)
-            return api_send_error(req, e, "unknown business unit '%s'", q->unit);
+        if (q->unit != NULL) {
+            char hint[1200];
+            return api_send_error(req, e, "unknown business unit '%s'%s", q->unit,
+                                  api_units_hint(req, q->currency, q->unit, hint, sizeof hint));
+        }
     }
     return api_send_error(req, e, "%s", m ? err_msg_or(m, e) : err_str(e));
 }
@@ -242,12 +320,12 @@ static void csv_ratio(api_buf_t *b, const kpi_ratio_t *r)
     int64_t v;
     if (r->undef != KPI_UNDEF_NONE || kpi_ratio_round(r, 2, &v) != ERR_OK) {
         api_buf_str(b, ",");
-        api_buf_str(b,
-                    r->undef ? kpi_undef_reason(r->undef) : kpi_undef_reason(KPI_UNDEF_OVERFLOW));
+        api_buf_csv_field(b, r->undef ? kpi_undef_reason(r->undef)
+                                      : kpi_undef_reason(KPI_UNDEF_OVERFLOW));
         return;
     }
     char buf[KPI_AMOUNT_BUF];
-    api_buf_str(b, kpi_amount_format(v, 2, buf));
+    api_buf_csv_num(b, kpi_amount_format(v, 2, buf));
     api_buf_str(b, ",");
 }
 
@@ -265,14 +343,14 @@ static void csv_comp(api_buf_t *b, const store_q_comp_t *c, int digits)
 {
     char buf[KPI_AMOUNT_BUF];
     switch (c->kind) {
-    case STORE_Q_MONEY: api_buf_str(b, kpi_amount_format(c->v, digits, buf)); break;
+    case STORE_Q_MONEY: api_buf_csv_num(b, kpi_amount_format(c->v, digits, buf)); break;
     case STORE_Q_INT:
         snprintf(buf, sizeof buf, "%lld", (long long)c->v);
-        api_buf_str(b, buf);
+        api_buf_csv_num(b, buf);
         break;
     case STORE_Q_DAY:
         if (c->v != INT32_MIN)
-            api_buf_str(b, kpi_date_format((int32_t)c->v, buf));
+            api_buf_csv_field(b, kpi_date_format((int32_t)c->v, buf));
         break;
     }
 }
@@ -297,22 +375,22 @@ static enum MHD_Result send_series(api_req_t *req, const q_t *q, const periods_t
     if (q->csv) {
         json_decref(extra);
         api_buf_t b;
-        api_buf_init(&b, CSV_MAX);
+        api_csv_start(&b, CSV_MAX, q->bom);
         api_buf_str(&b, "start,end,value,reason");
         for (size_t i = 0; ps->n > 0 && i < pts[0].n; i++) {
             api_buf_str(&b, ",");
-            api_buf_str(&b, pts[0].c[i].name);
+            api_buf_csv_field(&b, pts[0].c[i].name);
         }
         api_buf_str(&b, "\r\n");
         for (size_t k = 0; k < ps->n; k++) {
             const store_q_point_t *p = &pts[k];
             char buf[KPI_AMOUNT_BUF];
-            api_buf_str(&b, kpi_date_format(p->start, buf));
+            api_buf_csv_field(&b, kpi_date_format(p->start, buf));
             api_buf_str(&b, ",");
-            api_buf_str(&b, kpi_date_format(p->end, buf));
+            api_buf_csv_field(&b, kpi_date_format(p->end, buf));
             api_buf_str(&b, ",");
             if (p->money_value) {
-                api_buf_str(&b, kpi_amount_format(p->money, q->digits, buf));
+                api_buf_csv_num(&b, kpi_amount_format(p->money, q->digits, buf));
                 api_buf_str(&b, ",");
             } else {
                 csv_ratio(&b, &p->value);
@@ -560,14 +638,14 @@ static void csv_aging_rows(api_buf_t *b, const char *group, const kpi_aging_t *a
         bool total = i == ag->n_buckets;
         api_buf_csv_field(b, group);
         api_buf_str(b, ",");
-        api_buf_str(b, total ? "total" : kpi_bucket_label(&ag->buckets[i], lab, sizeof lab));
+        api_buf_csv_field(b, total ? "total" : kpi_bucket_label(&ag->buckets[i], lab, sizeof lab));
         api_buf_str(b, ",");
-        api_buf_str(
+        api_buf_csv_num(
             b, kpi_amount_format(total ? ag->total_amount : ag->buckets[i].amount, digits, buf));
         api_buf_str(b, ",");
         snprintf(buf, sizeof buf, "%lld",
                  (long long)(total ? ag->total_count : ag->buckets[i].count));
-        api_buf_str(b, buf);
+        api_buf_csv_num(b, buf);
         api_buf_str(b, "\r\n");
     }
 }
@@ -606,13 +684,108 @@ static json_t *j_books(const store_q_aging_fx_t *fx)
     return arr;
 }
 
+/* The wide layout's header: one column per bucket ("1-30 days": a bare
+   "1-30" would open in a spreadsheet as a date), then total, count,
+   as_of, currency. */
+static void csv_wide_header(api_buf_t *b, const char *group, const kpi_aging_t *shape)
+{
+    char lab[32], col[48];
+    api_buf_csv_field(b, group);
+    for (size_t i = 0; i < shape->n_buckets; i++) {
+        const kpi_bucket_t *k = &shape->buckets[i];
+        kpi_bucket_label(k, lab, sizeof lab);
+        snprintf(col, sizeof col, k->lo == INT32_MIN ? "%s" : "%s days", lab);
+        api_buf_str(b, ",");
+        api_buf_csv_field(b, col);
+    }
+    api_buf_str(b, ",total,count,as_of,currency\r\n");
+}
+
+static void csv_wide_row(api_buf_t *b, const char *group, const kpi_aging_t *ag, const q_t *q,
+                         int32_t as_of)
+{
+    char buf[KPI_AMOUNT_BUF];
+    api_buf_csv_field(b, group);
+    for (size_t i = 0; i < ag->n_buckets; i++) {
+        api_buf_str(b, ",");
+        api_buf_csv_num(b, kpi_amount_format(ag->buckets[i].amount, q->digits, buf));
+    }
+    api_buf_str(b, ",");
+    api_buf_csv_num(b, kpi_amount_format(ag->total_amount, q->digits, buf));
+    api_buf_str(b, ",");
+    snprintf(buf, sizeof buf, "%lld", (long long)ag->total_count);
+    api_buf_csv_num(b, buf);
+    api_buf_str(b, ",");
+    api_buf_csv_field(b, kpi_date_format(as_of, buf));
+    api_buf_str(b, ",");
+    api_buf_csv_field(b, q->currency);
+    api_buf_str(b, "\r\n");
+}
+
+/* sort, limit and cursor of a grouped aging (all absent: every group by name). */
+typedef struct aging_page {
+    bool paged; /* any of the three was given */
+    api_aging_sort_t sort;
+    const char *sort_name;
+    char label[40]; /* sort_name of a bucket sort */
+    size_t limit;   /* 0: no limit */
+    bool has_from;
+    api_aging_cursor_t from;
+} aging_page_t;
+
+static err_t p_page(api_req_t *req, const aging_q_t *a, const char *group, aging_page_t *pg,
+                    err_msg_t *m)
+{
+    memset(pg, 0, sizeof *pg);
+    const char *sort = api_query(req, "sort"), *limit = api_query(req, "limit"),
+               *cursor = api_query(req, "cursor");
+    pg->paged = sort != NULL || limit != NULL || cursor != NULL;
+    if (!pg->paged)
+        return ERR_OK;
+    if (a->group_by == STORE_Q_GROUP_NONE)
+        return err_set(m, ERR_BAD_PARAM,
+                       "parameters 'sort', 'limit' and 'cursor' need group_by=customer or "
+                       "group_by=business_unit");
+    kpi_aging_t shape;
+    err_t e = kpi_aging_init(&shape, a->edges, a->n_edges);
+    pg->sort.kind = API_SORT_KEY;
+    pg->sort_name = group;
+    if (!e && sort != NULL)
+        e = api_param_aging_sort(sort, group, &shape, &pg->sort, m);
+    if (!e && sort != NULL) {
+        /* The canonical name ("-121+" even when '+' arrived as a space). */
+        char lab[32];
+        switch (pg->sort.kind) {
+        case API_SORT_OVERDUE: pg->sort_name = "-overdue"; break;
+        case API_SORT_TOTAL: pg->sort_name = "-total"; break;
+        case API_SORT_BUCKET:
+            snprintf(pg->label, sizeof pg->label, "-%s",
+                     kpi_bucket_label(&shape.buckets[pg->sort.bucket], lab, sizeof lab));
+            pg->sort_name = pg->label;
+            break;
+        case API_SORT_NONE:
+        case API_SORT_KEY: break;
+        }
+    }
+    if (!e && limit != NULL)
+        e = api_param_limit(limit, &pg->limit, m);
+    if (!e && cursor != NULL && cursor[0] != '\0') {
+        e = api_aging_cursor_parse(cursor, &pg->sort, &pg->from, m);
+        pg->has_from = !e;
+    }
+    return e;
+}
+
 enum MHD_Result api_aging_get(api_req_t *req)
 {
     err_msg_t m = {{0}};
     q_t q;
     aging_q_t a;
+    aging_page_t pg;
+    int layout = 0;
     static const char *const bases[] = {"due_date", "invoice_date", NULL};
     static const char *const groups[] = {"none", "business_unit", "customer", NULL};
+    static const char *const layouts[] = {"wide", "long", NULL};
     err_t e = p_common(req, "customer", true, &q, &m);
     if (!e)
         e = p_date(req, "as_of", q.today, &a.as_of, &m);
@@ -622,6 +795,10 @@ enum MHD_Result api_aging_get(api_req_t *req)
         e = p_edges(req, &a, &m);
     if (!e)
         e = p_word(req, "group_by", groups, 0, &a.group_by, &m);
+    if (!e)
+        e = p_word(req, "layout", layouts, 0, &layout, &m);
+    if (!e)
+        e = p_page(req, &a, groups[a.group_by], &pg, &m);
     if (e)
         return api_send_error(req, e, "%s", m.text);
 
@@ -648,14 +825,45 @@ enum MHD_Result api_aging_get(api_req_t *req)
     if (e)
         return scope_error(req, &q, e, &m);
 
+    /* The groups to show, in order: all of them by name, or one page of
+       the asked sort. */
+    size_t *idx = kpi_arena_alloc(req->arena, (ag.n_groups ? ag.n_groups : 1) * sizeof *idx);
+    if (idx == NULL)
+        return api_send_error(req, ERR_NOMEM, "out of memory");
+    size_t n_idx = 0;
+    e = api_aging_order(ag.groups, ag.keys, ag.n_groups, &pg.sort, pg.has_from ? &pg.from : NULL,
+                        idx, &n_idx);
+    if (e)
+        return api_send_error(req, e, "out of memory");
+    size_t shown = 0;
+    for (size_t i = 0; i < n_idx; i++)
+        if (group_visible(req, &a, ag.keys[idx[i]]))
+            idx[shown++] = idx[i];
+    char next[API_AGING_CURSOR_BUF] = "";
+    if (pg.limit > 0 && shown > pg.limit) {
+        shown = pg.limit;
+        size_t last = idx[shown - 1];
+        api_aging_cursor_make(&pg.sort, &ag.groups[last], ag.keys[last], next, sizeof next);
+    }
+
     if (q.csv) {
         api_buf_t b;
-        api_buf_init(&b, CSV_MAX);
-        api_buf_str(&b, "group,bucket,amount,count\r\n");
-        csv_aging_rows(&b, "all", &ag.all, q.digits);
-        for (size_t i = 0; i < ag.n_groups; i++)
-            if (group_visible(req, &a, ag.keys[i]))
-                csv_aging_rows(&b, ag.keys[i], &ag.groups[i], q.digits);
+        api_csv_start(&b, CSV_MAX, q.bom);
+        const char *gname = a.group_by == 0 ? "group" : groups[a.group_by];
+        if (layout == 1) {
+            api_buf_str(&b, "group,bucket,amount,count\r\n");
+            csv_aging_rows(&b, "all", &ag.all, q.digits);
+            for (size_t i = 0; i < shown; i++)
+                csv_aging_rows(&b, ag.keys[idx[i]], &ag.groups[idx[i]], q.digits);
+        } else {
+            /* One row per group, so that a column's sum is the book's;
+               ungrouped, the one row of the whole scope. */
+            csv_wide_header(&b, gname, &ag.all);
+            if (a.group_by == 0)
+                csv_wide_row(&b, "all", &ag.all, &q, a.as_of);
+            for (size_t i = 0; i < shown; i++)
+                csv_wide_row(&b, ag.keys[idx[i]], &ag.groups[idx[i]], &q, a.as_of);
+        }
         return send_csv(req, &b);
     }
     json_t *root = json_object();
@@ -674,17 +882,19 @@ enum MHD_Result api_aging_get(api_req_t *req)
         json_object_set_new(root, "books", j_books(&fx));
     if (a.group_by != 0) {
         json_t *arr = json_array();
-        for (size_t i = 0; i < ag.n_groups; i++) {
-            if (!group_visible(req, &a, ag.keys[i]))
-                continue;
+        for (size_t i = 0; i < shown; i++) {
             json_t *o = json_object();
-            json_object_set_new(o, "key", json_string(ag.keys[i]));
-            json_object_set_new(o, "buckets", j_buckets(&ag.groups[i], q.digits));
-            json_object_set_new(o, "total", j_total(&ag.groups[i], q.digits));
+            json_object_set_new(o, "key", json_string(ag.keys[idx[i]]));
+            json_object_set_new(o, "buckets", j_buckets(&ag.groups[idx[i]], q.digits));
+            json_object_set_new(o, "total", j_total(&ag.groups[idx[i]], q.digits));
             json_array_append_new(arr, o);
         }
         json_object_set_new(root, "group_by", json_string(groups[a.group_by]));
         json_object_set_new(root, "groups", arr);
+        if (pg.paged) {
+            json_object_set_new(root, "sort", json_string(pg.sort_name));
+            json_object_set_new(root, "next_cursor", next[0] ? json_string(next) : json_null());
+        }
     }
     return api_send_json(req, MHD_HTTP_OK, root);
 }
@@ -749,19 +959,19 @@ static err_t prof_invoice(void *ctx, const store_doc_t *d, const char *number)
         api_buf_str(p->csv, ",");
         api_buf_csv_field(p->csv, d->business_unit ? d->business_unit : "");
         api_buf_str(p->csv, ",");
-        api_buf_str(p->csv, d->currency);
+        api_buf_csv_field(p->csv, d->currency);
         api_buf_str(p->csv, ",");
-        api_buf_str(p->csv, kpi_date_format(d->created_day, buf));
+        api_buf_csv_field(p->csv, kpi_date_format(d->created_day, buf));
         api_buf_str(p->csv, ",");
         if (d->due_day != INT32_MIN)
-            api_buf_str(p->csv, kpi_date_format(d->due_day, buf));
+            api_buf_csv_field(p->csv, kpi_date_format(d->due_day, buf));
         api_buf_str(p->csv, ",");
-        api_buf_str(p->csv, kpi_amount_format(d->amount_minor, dg, buf));
+        api_buf_csv_num(p->csv, kpi_amount_format(d->amount_minor, dg, buf));
         api_buf_str(p->csv, ",");
-        api_buf_str(p->csv, kpi_amount_format(open, dg, buf));
+        api_buf_csv_num(p->csv, kpi_amount_format(open, dg, buf));
         api_buf_str(p->csv, ",");
         snprintf(buf, sizeof buf, "%d", (int)(dpd > 0 ? dpd : 0));
-        api_buf_str(p->csv, buf);
+        api_buf_csv_num(p->csv, buf);
         api_buf_str(p->csv, "\r\n");
         return ERR_OK;
     }
@@ -864,7 +1074,7 @@ enum MHD_Result api_customer_get(api_req_t *req)
     p.current = !e && store_latest_day(snap, &latest) == ERR_OK && a.as_of >= latest;
     api_buf_t b;
     if (q.csv) {
-        api_buf_init(&b, CSV_MAX);
+        api_csv_start(&b, CSV_MAX, q.bom);
         api_buf_str(&b, "invoice,business_unit,currency,issue_date,due_date,amount,open,"
                         "days_past_due\r\n");
         p.csv = &b;
@@ -948,17 +1158,18 @@ enum MHD_Result api_customer_get(api_req_t *req)
 
 /* Allowed query parameters of each endpoint (anything else is a 400). */
 const char *const api_aging_params[] = {
-    "as_of",    "basis",    "buckets", "business_unit",      "customer",
-    "group_by", "currency", "format",  "reporting_currency", NULL};
-const char *const api_series_params[] = {"from",     "to",       "interval", "business_unit",
-                                         "customer", "currency", "format",   NULL};
+    "as_of", "basis",  "buckets", "business_unit", "customer", "group_by",           "sort",
+    "limit", "cursor", "layout",  "bom",           "currency", "reporting_currency", "format",
+    NULL};
+const char *const api_series_params[] = {
+    "from", "to", "interval", "business_unit", "customer", "currency", "format", "bom", NULL};
 const char *const api_dso_params[] = {"from",     "to",       "interval", "method", "business_unit",
-                                      "customer", "currency", "format",   NULL};
-const char *const api_dpo_params[] = {"from",   "to",       "interval", "business_unit",
-                                      "vendor", "currency", "format",   NULL};
-const char *const api_sla_params[] = {"sla",           "from",     "to",     "interval",
-                                      "business_unit", "currency", "format", NULL};
-const char *const api_ftq_params[] = {"kind",          "from",     "to",     "interval",
-                                      "business_unit", "currency", "format", NULL};
-const char *const api_customer_params[] = {"as_of",  "buckets",       "currency",
-                                           "format", "business_unit", NULL};
+                                      "customer", "currency", "format",   "bom",    NULL};
+const char *const api_dpo_params[] = {
+    "from", "to", "interval", "business_unit", "vendor", "currency", "format", "bom", NULL};
+const char *const api_sla_params[] = {"sla",      "from",   "to",  "interval", "business_unit",
+                                      "currency", "format", "bom", NULL};
+const char *const api_ftq_params[] = {"kind",     "from",   "to",  "interval", "business_unit",
+                                      "currency", "format", "bom", NULL};
+const char *const api_customer_params[] = {"as_of",         "buckets", "currency", "format",
+                                           "business_unit", "bom",     NULL};

@@ -93,9 +93,12 @@ enum MHD_Result api_meta_get(api_req_t *req)
     int digits;
     if (cur == NULL)
         cur = o->coll.base_currency;
-    if (strlen(cur) != 3 || kpi_currency_digits(cur, &digits) != ERR_OK)
+    if (strlen(cur) != 3 || kpi_currency_digits(cur, &digits) != ERR_OK) {
+        char hint[1200];
         return api_send_error(req, ERR_BAD_PARAM,
-                              "parameter 'currency': '%s' is not an ISO 4217 code", cur);
+                              "parameter 'currency': '%s' is not an ISO 4217 code%s", cur,
+                              api_currencies_hint(req, cur, hint, sizeof hint));
+    }
     store_stats_t st;
     err_t e = store_stats(o->store, &st);
     if (e)

@@ -9,8 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "kpi_date.h"
 #include "kpi_event.h"
+#include "kpi_money.h"
+#include "kpi_suggest.h"
 
 err_t api_param_date(const char *name, const char *s, int32_t *day_out, err_msg_t *m)
 {
@@ -24,8 +28,8 @@ err_t api_param_word(const char *name, const char *s, const char *const *words, 
                      err_msg_t *m)
 {
     char list[160] = "";
-    size_t len = 0;
-    for (int i = 0; words[i] != NULL; i++) {
+    size_t len = 0, n = 0;
+    for (int i = 0; words[i] != NULL; i++, n++) {
         if (strcmp(s, words[i]) == 0) {
             *out = i;
             return ERR_OK;
@@ -34,7 +38,10 @@ err_t api_param_word(const char *name, const char *s, const char *const *words, 
         if (w > 0 && (size_t)w < sizeof list - len)
             len += (size_t)w;
     }
-    return err_set(m, ERR_BAD_PARAM, "parameter '%s': '%s' is not one of: %s", name, s, list);
+    char hint[KPI_NAME_MAX + 24] = "";
+    api_did_you_mean(s, words, n, hint, sizeof hint);
+    return err_set(m, ERR_BAD_PARAM, "parameter '%s': '%s' is not one of: %s%s", name, s, list,
+                   hint);
 }
 
 err_t api_param_name(const char *name, const char *s, err_msg_t *m)
@@ -126,4 +133,173 @@ err_t api_param_periods(const char *from, const char *to, const char *interval, 
                        "parameters 'from'/'to'/'interval': %zu periods, at most %zu per request",
                        ps->n, cap);
     return e ? err_set(m, e, "bad period") : ERR_OK;
+}
+
+char *api_did_you_mean(const char *s, const char *const *words, size_t n, char *buf, size_t cap)
+{
+    const char *w = kpi_suggest(s, words, n);
+    if (cap > 0)
+        buf[0] = '\0';
+    if (w != NULL && cap > 0)
+        snprintf(buf, cap, " (did you mean '%s'?)", w);
+    return buf;
+}
+
+/* ---- aging: sort, order, cursor ---------------------------------------- */
+
+err_t api_param_aging_sort(const char *s, const char *group, const kpi_aging_t *shape,
+                           api_aging_sort_t *out, err_msg_t *m)
+{
+    /* In a query string '+' decodes to a space: "-121+" arrives as "-121 "
+       unless written %2B. Both mean the open-ended bucket. */
+    char v[40];
+    size_t n = strlen(s);
+    if (n >= sizeof v)
+        n = sizeof v - 1;
+    memcpy(v, s, n);
+    v[n] = '\0';
+    if (n > 0 && v[n - 1] == ' ')
+        v[n - 1] = '+';
+    /* The accepted words: -overdue, -total, -<bucket label>..., the group. */
+    char labels[KPI_BUCKETS_MAX][40];
+    const char *words[KPI_BUCKETS_MAX + 3];
+    size_t nw = 0;
+    words[nw++] = "-overdue";
+    words[nw++] = "-total";
+    for (size_t i = 0; i < shape->n_buckets && i < KPI_BUCKETS_MAX; i++) {
+        char lab[32];
+        snprintf(labels[i], sizeof labels[i], "-%s",
+                 kpi_bucket_label(&shape->buckets[i], lab, sizeof lab));
+        words[nw++] = labels[i];
+    }
+    words[nw++] = group;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < nw; i++) {
+        if (strcmp(v, words[i]) != 0)
+            continue;
+        out->kind = i == 0        ? API_SORT_OVERDUE
+                    : i == 1      ? API_SORT_TOTAL
+                    : i == nw - 1 ? API_SORT_KEY
+                                  : API_SORT_BUCKET;
+        out->bucket = out->kind == API_SORT_BUCKET ? i - 2 : 0;
+        return ERR_OK;
+    }
+    char list[KPI_BUCKETS_MAX * 12 + 64], hint[64];
+    kpi_suggest_list(words, nw, nw, list, sizeof list);
+    api_did_you_mean(v, words, nw, hint, sizeof hint);
+    return err_set(m, ERR_BAD_PARAM,
+                   "parameter 'sort': '%s' is not one of: %s%s (largest first for the '-' "
+                   "ones; write '+' as %%2B in a URL)",
+                   s, list, hint);
+}
+
+int64_t api_aging_sort_value(const kpi_aging_t *a, const api_aging_sort_t *s)
+{
+    switch (s->kind) {
+    case API_SORT_OVERDUE:
+        /* Everything past due: the total less the `current` bucket. */
+        return a->total_amount - (a->n_buckets > 0 ? a->buckets[0].amount : 0);
+    case API_SORT_TOTAL: return a->total_amount;
+    case API_SORT_BUCKET: return s->bucket < a->n_buckets ? a->buckets[s->bucket].amount : 0;
+    case API_SORT_NONE:
+    case API_SORT_KEY: break;
+    }
+    return 0;
+}
+
+typedef struct rank {
+    int64_t v;
+    const char *key;
+    size_t i;
+} rank_t;
+
+static int rank_cmp(const void *pa, const void *pb)
+{
+    const rank_t *a = pa, *b = pb;
+    if (a->v != b->v)
+        return a->v > b->v ? -1 : 1; /* largest first */
+    return strcmp(a->key, b->key);
+}
+
+/* Does (v, key) come strictly after the cursor's (cv, ckey)? */
+static bool after(const api_aging_sort_t *s, int64_t v, const char *key, int64_t cv,
+                  const char *ckey)
+{
+    if (s->kind != API_SORT_KEY && v != cv)
+        return v < cv;
+    return strcmp(key, ckey) > 0;
+}
+
+err_t api_aging_order(const kpi_aging_t *groups, const char *const *keys, size_t n,
+                      const api_aging_sort_t *s, const api_aging_cursor_t *from, size_t *idx,
+                      size_t *n_out)
+{
+    *n_out = 0;
+    rank_t *r = malloc((n ? n : 1) * sizeof *r);
+    if (r == NULL)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        r[i].v = s->kind == API_SORT_KEY || s->kind == API_SORT_NONE
+                     ? 0
+                     : api_aging_sort_value(&groups[i], s);
+        r[i].key = keys[i];
+        r[i].i = i;
+    }
+    if (n > 1)
+        qsort(r, n, sizeof *r, rank_cmp);
+    for (size_t i = 0; i < n; i++)
+        if (from == NULL || after(s, r[i].v, r[i].key, from->value, from->key))
+            idx[(*n_out)++] = r[i].i;
+    free(r);
+    return ERR_OK;
+}
+
+static const char hexd[] = "0123456789abcdef";
+
+char *api_aging_cursor_make(const api_aging_sort_t *s, const kpi_aging_t *g, const char *key,
+                            char *buf, size_t cap)
+{
+    char plain[API_AGING_CURSOR_BUF / 2];
+    int n = snprintf(plain, sizeof plain, "%d:%zu:%lld:%s", (int)s->kind, s->bucket,
+                     (long long)api_aging_sort_value(g, s), key);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof plain ? (size_t)n : sizeof plain - 1;
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 2 < cap; i++) {
+        buf[o++] = hexd[(unsigned char)plain[i] >> 4];
+        buf[o++] = hexd[(unsigned char)plain[i] & 15];
+    }
+    if (cap > 0)
+        buf[o] = '\0';
+    return buf;
+}
+
+static int unhex1(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+err_t api_aging_cursor_parse(const char *c, const api_aging_sort_t *s, api_aging_cursor_t *out,
+                             err_msg_t *m)
+{
+    size_t n = strlen(c);
+    char plain[API_AGING_CURSOR_BUF / 2];
+    bool ok = n > 0 && n % 2 == 0 && n / 2 < sizeof plain;
+    for (size_t i = 0; ok && i < n / 2; i++) {
+        int hi = unhex1(c[2 * i]), lo = unhex1(c[2 * i + 1]);
+        ok = hi >= 0 && lo >= 0 && (hi || lo);
+        plain[i] = (char)(hi * 16 + lo);
+    }
+    int kind = -1, used = 0;
+    size_t bucket = 0;
+    long long v = 0;
+    if (ok) {
+        plain[n / 2] = '\0';
+        ok = sscanf(plain, "%d:%zu:%lld:%n", &kind, &bucket, &v, &used) == 3 && used > 0;
+    }
+    if (!ok || kind != (int)s->kind || bucket != s->bucket)
+        return err_set(m, ERR_BAD_PARAM,
+                       "parameter 'cursor' is not a next_cursor of this server for this sort");
+    out->value = (int64_t)v;
+    snprintf(out->key, sizeof out->key, "%s", plain + used);
+    return ERR_OK;
 }

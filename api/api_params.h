@@ -17,6 +17,7 @@
 
 #include "err.h"
 #include "kpi.h"
+#include "kpi_event.h"
 
 /* Most aging bucket edges a request may give (the buckets are one more,
    plus `current`). */
@@ -68,5 +69,68 @@ typedef struct api_periods {
 err_t api_param_periods(const char *from, const char *to, const char *interval, int32_t today,
                         kpi_period_t *out, size_t cap, api_periods_t *ps,
                         err_msg_t *m) KPID_MUST_USE;
+
+/*
+ * " (did you mean 'WORD'?)" into buf (cap bytes) when one of words[0..n)
+ * is close to s (kpi_suggest), else "". Returns buf. Every refusal of a
+ * name in the API appends it.
+ */
+char *api_did_you_mean(const char *s, const char *const *words, size_t n, char *buf, size_t cap);
+
+/* ---- GET /v1/aging with group_by: sort, limit, cursor ------------------- */
+
+typedef enum api_sort_kind {
+    API_SORT_NONE = 0, /* no sort asked: the groups' name order */
+    API_SORT_KEY,      /* by name (customer / business_unit) */
+    API_SORT_OVERDUE,  /* -overdue: total less current, largest first */
+    API_SORT_TOTAL,    /* -total: largest first */
+    API_SORT_BUCKET,   /* -<label>: that bucket's amount, largest first */
+} api_sort_kind_t;
+
+typedef struct api_aging_sort {
+    api_sort_kind_t kind;
+    size_t bucket; /* API_SORT_BUCKET: index into the buckets */
+} api_aging_sort_t;
+
+/*
+ * `sort`: -overdue, -total, -LABEL for each bucket of `shape` (-current,
+ * -1-30, ..., -121+; a trailing space stands for '+', as a URL decodes an
+ * unescaped '+') or `group` ("customer", "business_unit"). ERR_BAD_PARAM
+ * listing them, with the closest one, otherwise.
+ */
+err_t api_param_aging_sort(const char *s, const char *group, const kpi_aging_t *shape,
+                           api_aging_sort_t *out, err_msg_t *m) KPID_MUST_USE;
+
+/* The value group `a` is sorted on (0 for API_SORT_KEY / NONE). */
+int64_t api_aging_sort_value(const kpi_aging_t *a, const api_aging_sort_t *s);
+
+/* Room for a cursor (hex of the sort, the value and a key). */
+#define API_AGING_CURSOR_BUF (2 * (KPI_NAME_MAX + 64))
+
+/* Where a page continues: after the group of this value and key. */
+typedef struct api_aging_cursor {
+    int64_t value;
+    char key[KPI_NAME_MAX + 1];
+} api_aging_cursor_t;
+
+/*
+ * idx (n entries, caller's) receives the indices of groups[0..n) (named
+ * keys[]) in the order of s — the value largest first, then the key in
+ * byte order; by key alone for API_SORT_KEY and API_SORT_NONE — leaving
+ * out those up to `from` (NULL: none left out); *n_out their count.
+ * The order is total (keys are distinct), so pages never skip or repeat a
+ * group of an unchanged store. ERR_NOMEM.
+ */
+err_t api_aging_order(const kpi_aging_t *groups, const char *const *keys, size_t n,
+                      const api_aging_sort_t *s, const api_aging_cursor_t *from, size_t *idx,
+                      size_t *n_out) KPID_MUST_USE;
+
+/* The opaque next_cursor after group g named key (lower-case hex). */
+char *api_aging_cursor_make(const api_aging_sort_t *s, const kpi_aging_t *g, const char *key,
+                            char *buf, size_t cap);
+
+/* A cursor of api_aging_cursor_make for the same sort; ERR_BAD_PARAM otherwise. */
+err_t api_aging_cursor_parse(const char *c, const api_aging_sort_t *s, api_aging_cursor_t *out,
+                             err_msg_t *m) KPID_MUST_USE;
 
 #endif

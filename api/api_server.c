@@ -31,6 +31,8 @@
 
 #include "api_cache.h"
 #include "api_dashboard.h"
+#include "api_params.h"
+#include "kpi_suggest.h"
 #include <sodium.h>
 
 #include "kpi_money.h"
@@ -377,25 +379,6 @@ void api_buf_add(api_buf_t *b, const char *s, size_t len)
 void api_buf_str(api_buf_t *b, const char *s)
 {
     api_buf_add(b, s, strlen(s));
-}
-
-void api_buf_csv_field(api_buf_t *b, const char *s)
-{
-    if (s == NULL)
-        return;
-    /* Excel opens RFC 4180 CSV; quote only when needed so numbers stay numbers. */
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        api_buf_str(b, s);
-        return;
-    }
-    api_buf_add(b, "\"", 1);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"')
-            api_buf_add(b, "\"\"", 2);
-        else
-            api_buf_add(b, p, 1);
-    }
-    api_buf_add(b, "\"", 1);
 }
 
 /* ---- health ------------------------------------------------------------- */
@@ -1122,9 +1105,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     param_check_t pc = {req->route->params, NULL};
     if (pc.allowed != NULL) {
         (void)MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, check_param, &pc);
-        if (pc.bad != NULL)
-            return api_send_error(req, ERR_BAD_PARAM, "unknown parameter '%s' for %s %s", pc.bad,
-                                  req->route->method, req->route->path);
+        if (pc.bad != NULL) {
+            size_t n = 0;
+            while (pc.allowed[n] != NULL)
+                n++;
+            char hint[KPI_NAME_MAX + 24], list[512];
+            api_did_you_mean(pc.bad, pc.allowed, n, hint, sizeof hint);
+            return api_send_error(req, ERR_BAD_PARAM,
+                                  "unknown parameter '%s' for %s %s%s; known: %s", pc.bad,
+                                  req->route->method, req->route->path, hint,
+                                  kpi_suggest_list(pc.allowed, n, n, list, sizeof list));
+        }
     }
     if (req->route->cached && srv->cache != NULL) {
         enum MHD_Result hit;

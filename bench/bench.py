@@ -497,14 +497,16 @@ def run_size(a, kpid, work, n, rng):
     r["top_invoices"], r["med_invoices"] = top[2], med[2]
     qs = sb.queries(sb.iso(hi), sb.last_24_months(hi), top[0], top[1], median=med[:2])
     r["n_queries"] = len(qs)
-    mix = [q.path for q in qs] + ["/v1/aging?as_of=%s&group_by=business_unit"
-                                  % sb.iso(lo + (hi - lo) * k // 16) for k in range(16)]
+    # The mix stays the 25 paths of the earlier tables (top-overdue-100 is timed alone).
+    mix = [q.path for q in qs if q.name != "top-overdue-100"]
+    mix += ["/v1/aging?as_of=%s&group_by=business_unit" % sb.iso(lo + (hi - lo) * k // 16)
+            for k in range(16)]
     # The engine: response cache off; every timed call's X-Kpid-Cache checked.
     srv = Serve(kpid, data, work, cache_mb=0)
     try:
         r["kpid"], bodies = step_queries(a, srv, qs, lo, hi, rng)
         r.update(step_wrk(a, srv, mix, work, "mix"))
-        r.update(step_wrk(a, srv, [qs[1].path], work, "dso"))
+        r.update(step_wrk(a, srv, [q.path for q in qs if q.name == "dso-24m"], work, "dso"))
         r["serve_rss"], r["serve_map_rss"], r["serve_hwm"] = srv.rss()
         log("  kpid serve RSS %.0f MB besides the LMDB map (map resident %.0f MB)"
             % (r["serve_rss"], r["serve_map_rss"]))
@@ -571,7 +573,8 @@ def customers(gen):
 
 # ---- the table -------------------------------------------------------------------
 
-QUERY_TARGET_MS = {"aging-bu": 5, "aging-any-day": 5, "dso-24m": 2, "cei-24m": 2,
+QUERY_TARGET_MS = {"aging-bu": 5, "aging-any-day": 5, "top-overdue-100": 5, "dso-24m": 2,
+                   "cei-24m": 2,
                    "dpo-24m": 2, "rollfwd-24m": 2, "sla-ap-24m": 2, "ftq-24m": 2, "customer": 1,
                    "customer-med": 1}
 

@@ -270,6 +270,14 @@ SELECT bu, """ + bucket_sql(":d - due_day") + """ AS bucket, sum(amt), count(*)
 FROM open GROUP BY bu, bucket
 """
 
+# The same per customer (GET /v1/aging?group_by=customer).
+AGING_CUSTOMER_SQL = "WITH " + OPEN_CTE + """,
+open AS (SELECT invoice, customer, due_day, sum(delta) AS amt FROM mv WHERE d <= :d
+         GROUP BY invoice HAVING amt != 0)
+SELECT customer, """ + bucket_sql(":d - due_day") + """ AS bucket, sum(amt), count(*)
+FROM open GROUP BY customer, bucket
+"""
+
 CASH_AT_SQL = "WITH " + CASH_CTE + """
 SELECT (SELECT coalesce(sum(x), 0) FROM pay WHERE d <= :d),
        (SELECT coalesce(sum(x), 0) FROM unalloc WHERE d <= :d)
@@ -560,6 +568,29 @@ def aging_bu(db, as_of, cur="USD"):
     return out
 
 
+def top_overdue(db, as_of, n, cur="USD"):
+    """The n customers with the most past due (total less current), largest
+    first, ties by name: the groups of /v1/aging?group_by=customer&sort=-overdue&limit=n."""
+    d = day_num(as_of)
+    groups = {}
+    for c, b, amt, cnt in db.execute(AGING_CUSTOMER_SQL, {"cur": cur, "d": d}):
+        g = groups.setdefault(c, [[0, 0] for _ in LABELS])
+        g[b][0] += amt
+        g[b][1] += cnt
+    keep = [(k, v) for k, v in groups.items() if any(a or c for a, c in v)]
+    keep.sort(key=lambda kv: (-(sum(a for a, _ in kv[1]) - kv[1][0][0]), kv[0].encode()))
+    return {"groups": [{"key": k,
+                        "buckets": [{"label": LABELS[i], "amount": money(a, cur), "count": c}
+                                    for i, (a, c) in enumerate(v)],
+                        "total": {"amount": money(sum(a for a, _ in v), cur),
+                                  "count": sum(c for _, c in v)}}
+                       for k, v in keep[:n]]}
+
+
+def top_overdue_api(js):
+    return {"groups": js["groups"]}
+
+
 def aging_bu_api(js):
     js = dict(js)
     js["groups"] = sorted(js["groups"], key=lambda g: g["key"])
@@ -732,6 +763,9 @@ def queries(as_of, periods, cust, cust_cur, cur="USD", median=None):
     qs = [
         Query("aging-bu", "/v1/aging?as_of=%s&group_by=business_unit&currency=%s" % (as_of, cur),
               lambda db: aging_bu(db, as_of, cur), aging_bu_api),
+        Query("top-overdue-100", "/v1/aging?as_of=%s&group_by=customer&sort=-overdue&limit=100"
+              "&currency=%s" % (as_of, cur), lambda db: top_overdue(db, as_of, 100, cur),
+              top_overdue_api),
         Query("dso-24m", "/v1/dso?" + series, lambda db: dso(db, periods, cur)),
         Query("cei-24m", "/v1/cei?" + series, lambda db: cei(db, periods, cur)),
         Query("dpo-24m", "/v1/dpo?" + series, lambda db: dpo(db, periods, cur)),

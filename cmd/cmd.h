@@ -163,6 +163,15 @@ int cmd_gen_main(int argc, char **argv);
 int cmd_rebuild_main(int argc, char **argv);
 int cmd_upgrade_main(int argc, char **argv);
 int cmd_report_main(int argc, char **argv);
+/*
+ * kpid report --period: a period rpt_period_parse reads (2025-11, 2025-Q4,
+ * 2025-W47, 2025, 2025-01-01..2025-03-31), or a rule of the schedules
+ * (previous_day, previous_week, previous_month, previous_quarter) applied
+ * to `today` (a local day in the reporting zone). ERR_BAD_PARAM or
+ * ERR_BAD_VALUE with a message otherwise.
+ */
+err_t cmd_report_period(const char *s, int32_t today, int32_t *from_day, int32_t *to_day,
+                        err_msg_t *msg) KPID_MUST_USE;
 int cmd_key_main(int argc, char **argv);
 int cmd_check_main(int argc, char **argv);
 

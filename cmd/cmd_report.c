@@ -13,7 +13,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "kpi_tz.h"
 #include "rpt.h"
+#include "rpt_rule.h"
 
 static void usage(FILE *f)
 {
@@ -21,10 +23,31 @@ static void usage(FILE *f)
           "                   --period PERIOD [--currency CUR] --out FILE\n"
           "  Render a PDF KPI report. KIND: sla, aging, dso, ftq, summary.\n"
           "  PERIOD: 2025-11 (month), 2025-Q4 (quarter), 2025-W47 (ISO week), 2025 (year)\n"
-          "          or 2025-01-01..2025-03-31 (days, inclusive).\n"
+          "          or 2025-01-01..2025-03-31 (days, inclusive), or as in schedules\n"
+          "          previous_day, previous_week, previous_month, previous_quarter\n"
+          "          (before today in the reporting zone).\n"
           "  Without --business-unit the report covers the whole book; without --currency\n"
           "  it is in the store's base currency. Aging is as of the period's last day.\n",
           f);
+}
+
+err_t cmd_report_period(const char *s, int32_t today, int32_t *from_day, int32_t *to_day,
+                        err_msg_t *msg)
+{
+    if (strncmp(s, "previous_", 9) == 0) {
+        rpt_rule_t rule;
+        err_t e = rpt_rule_parse(s, &rule, msg);
+        if (!e)
+            e = rpt_rule_period(rule, today, from_day, to_day);
+        return e;
+    }
+    err_msg_t m = {{0}};
+    err_t e = rpt_period_parse(s, from_day, to_day, &m);
+    if (e)
+        return err_set(msg, e,
+                       "%s; or previous_day, previous_week, previous_month, previous_quarter",
+                       err_msg_or(&m, e));
+    return ERR_OK;
 }
 
 int cmd_report_main(int argc, char **argv)
@@ -78,7 +101,9 @@ int cmd_report_main(int argc, char **argv)
                 kind);
         return CMD_EXIT_USAGE;
     }
-    err_t e = rpt_period_parse(period, &rq.from_day, &rq.to_day, &msg);
+    /* The syntax first, so that a typo is a usage error before any store
+       is opened; a rule's days follow from today, once the zone is known. */
+    err_t e = cmd_report_period(period, 0, &rq.from_day, &rq.to_day, &msg);
     if (e) {
         fprintf(stderr, "kpid report: %s\n", err_msg_or(&msg, e));
         return CMD_EXIT_USAGE;
@@ -110,6 +135,14 @@ int cmd_report_main(int argc, char **argv)
         return CMD_EXIT_ENV;
     }
     rq.tz = tz; /* "today" in the reporting zone: a period not over is reported to date */
+    e = cmd_report_period(period, kpi_tz_day(tz, (int64_t)time(NULL)), &rq.from_day, &rq.to_day,
+                          &msg);
+    if (e) { /* cannot happen: the text was read above */
+        store_close(store);
+        kpi_tz_free(tz);
+        fprintf(stderr, "kpid report: %s\n", err_msg_or(&msg, e));
+        return CMD_EXIT_USAGE;
+    }
     rpt_info_t info = {0};
     e = rpt_render_atomic(store, &rq, out, &info, &msg);
     store_close(store);

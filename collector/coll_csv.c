@@ -48,6 +48,7 @@ struct coll_csv {
     bool too_many_cells;
     const char *header_problem; /* a broken header: every row is refused */
     bool rates;                 /* a file of exchange rates (see the top) */
+    char header_msg[200];       /* header_problem's text when made here */
     size_t line;                /* physical line being read, 1-based */
     size_t row_line;            /* line where the current row started */
     size_t row_bytes;
@@ -189,6 +190,20 @@ static err_t end_row(coll_csv_t *c)
             c->header_problem = "the header row is longer than 1 MiB or has too many cells";
         c->rates = header_has(c, "date") && header_has(c, "currency") && header_has(c, "rate") &&
                    !header_has(c, "id") && !header_has(c, "type");
+        /* A semicolon (or tab) separated export reads as one cell per row:
+           name the delimiter rather than let every row fail on its own. */
+        const char *other =
+            r->n == 1 && c->header_problem == NULL ? strpbrk(c->header[0], ";\t|") : NULL;
+        if (other != NULL) {
+            snprintf(c->header_msg, sizeof c->header_msg,
+                     "the header row is one cell holding '%s': kpid reads comma-separated CSV "
+                     "(RFC 4180); export with ',' as the delimiter (Excel: \"CSV UTF-8 (Comma "
+                     "delimited)\")",
+                     *other == '\t'  ? "\\t"
+                     : *other == ';' ? ";"
+                                     : "|");
+            c->header_problem = c->header_msg;
+        }
         row_reset(c);
         return ERR_OK;
     }

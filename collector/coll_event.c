@@ -20,6 +20,7 @@
 #include "kpi_date.h"
 #include "kpi_fx.h"
 #include "kpi_money.h"
+#include "kpi_suggest.h"
 
 enum { REQ = 1, OPT = 2 };
 enum { AMT_NONE, AMT_POS, AMT_SIGNED, AMT_NONNEG };
@@ -82,6 +83,23 @@ static err_t fail(coll_error_t *err, err_t code, const char *field, const char *
     return code;
 }
 
+/* `key` is required and absent: name a field of obj that looks like a
+   misspelling of it ("custmer" for "customer"). */
+static err_t missing(json_t *obj, const char *key, coll_error_t *err)
+{
+    const char *k;
+    json_t *val;
+    json_object_foreach(obj, k, val)
+    {
+        (void)val;
+        const char *one[] = {key};
+        if (kpi_suggest(k, one, 1) != NULL)
+            return fail(err, ERR_MISSING_FIELD, key,
+                        "%s: required (is '%.60s' a misspelling of it?)", key, k);
+    }
+    return fail(err, ERR_MISSING_FIELD, key, "%s: required", key);
+}
+
 /* A string field of at most `max` bytes, no NUL. NULL when absent. */
 static err_t get_str(json_t *obj, const char *key, size_t max, bool required, kpi_arena_t *a,
                      const char **out, coll_error_t *err)
@@ -90,7 +108,7 @@ static err_t get_str(json_t *obj, const char *key, size_t max, bool required, kp
     json_t *v = json_object_get(obj, key);
     if (v == NULL || json_is_null(v)) {
         if (required)
-            return fail(err, ERR_MISSING_FIELD, key, "%s: required", key);
+            return missing(obj, key, err);
         return ERR_OK;
     }
     if (!json_is_string(v))
@@ -290,12 +308,17 @@ err_t coll_event_from_json(const coll_opts_t *o, json_t *obj, kpi_arena_t *a, kp
         return e;
     json_t *tv = json_object_get(obj, "type");
     if (tv == NULL || json_is_null(tv))
-        return fail(err, ERR_MISSING_FIELD, "type", "type: required");
+        return missing(obj, "type", err);
     if (!json_is_string(tv))
         return fail(err, ERR_BAD_TYPE, "type", "type: must be a string");
-    if (kpi_ev_type_parse(json_string_value(tv), json_string_length(tv), &ev->type) != ERR_OK)
-        return fail(err, ERR_UNKNOWN_TYPE, "type", "type: '%.60s' is not an event type",
-                    json_string_value(tv));
+    if (kpi_ev_type_parse(json_string_value(tv), json_string_length(tv), &ev->type) != ERR_OK) {
+        size_t nt;
+        const char *const *names = kpi_ev_type_names(&nt);
+        const char *near = kpi_suggest(json_string_value(tv), names, nt);
+        return fail(err, ERR_UNKNOWN_TYPE, "type", "type: '%.60s' is not an event type%s%s%s",
+                    json_string_value(tv), near ? " (did you mean '" : "", near ? near : "",
+                    near ? "'?)" : " (docs/events.md lists them)");
+    }
     const rule_t *r = &rules[ev->type];
 
     /* time; an exchange rate is for a day: `date`, or `time` as a date */
@@ -306,7 +329,7 @@ err_t coll_event_from_json(const coll_opts_t *o, json_t *obj, kpi_arena_t *a, kp
             return e;
     }
     if (tm == NULL || json_is_null(tm))
-        return fail(err, ERR_MISSING_FIELD, "time", "time: required");
+        return missing(obj, "time", err);
     if (!json_is_string(tm))
         return fail(err, ERR_BAD_TYPE, "time", "time: must be a string");
     const char *ts = json_string_value(tm);
@@ -368,7 +391,7 @@ err_t coll_event_from_json(const coll_opts_t *o, json_t *obj, kpi_arena_t *a, kp
         json_t *av = json_object_get(obj, "amount");
         if (av == NULL || json_is_null(av)) {
             if (r->amount == REQ)
-                return fail(err, ERR_MISSING_FIELD, "amount", "amount: required");
+                return missing(obj, "amount", err);
         } else {
             e = get_amount(av, digits, cur ? cur : o->base_currency, &ev->amount_minor, err);
             if (e)

@@ -59,6 +59,17 @@ const char *kpi_ev_type_name(kpi_ev_type_t t)
     return type_names[t];
 }
 
+bool kpi_ev_is_payable(kpi_ev_type_t t)
+{
+    return t >= KPI_EV_BILL_RECEIVED && t <= KPI_EV_BILL_PAID;
+}
+
+const char *const *kpi_ev_type_names(size_t *n)
+{
+    *n = KPI_EV_COUNT - 1;
+    return type_names + 1;
+}
+
 err_t kpi_ev_type_parse(const char *s, size_t len, kpi_ev_type_t *out)
 {
     for (int t = KPI_EV_NONE + 1; t < KPI_EV_COUNT; t++) {

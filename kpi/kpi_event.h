@@ -152,6 +152,12 @@ const char *kpi_ev_type_name(kpi_ev_type_t t);
 /* Exact match of len bytes against the type names; ERR_UNKNOWN_TYPE otherwise. */
 err_t kpi_ev_type_parse(const char *s, size_t len, kpi_ev_type_t *out) KPID_MUST_USE;
 
+/* true for the payables events (bill.*: their party is a vendor); false
+   for the receivables ones (their party is a customer). */
+bool kpi_ev_is_payable(kpi_ev_type_t t);
+/* The type names, kpi_ev_type_name(1 .. KPI_EV_COUNT-1), for suggestions. */
+const char *const *kpi_ev_type_names(size_t *n);
+
 /* The kind of the event's own document (`doc`), KPI_DOC_NONE for credit.*. */
 kpi_doc_kind_t kpi_ev_doc_kind(kpi_ev_type_t t);
 /* true for the events that create their document (invoice.issued,

@@ -140,10 +140,19 @@ void store_snap_end(store_snap_t *snap);
  */
 err_t store_generation(store_t *s, uint64_t *gen) KPID_MUST_USE;
 
+/* Which side of the book a party filter means: a name may be both a
+   customer and a vendor. */
+typedef enum store_ev_side {
+    STORE_EV_ANY = 0,
+    STORE_EV_RECEIVABLE, /* customer: every event but bill.* */
+    STORE_EV_PAYABLE,    /* vendor: bill.* */
+} store_ev_side_t;
+
 typedef struct store_ev_filter {
     const char *party;         /* customer or vendor name, or NULL */
     const char *business_unit; /* or NULL */
     kpi_ev_type_t type;        /* KPI_EV_NONE = every type */
+    store_ev_side_t side;      /* with party: only its customer or its vendor events */
     bool has_from;             /* from_day is set */
     bool has_to;               /* to_day is set */
     int32_t from_day;          /* first day, inclusive, reporting zone */

@@ -143,11 +143,14 @@ err_t store_events_list(store_snap_t *sn, const store_ev_filter_t *f, const char
         uint8_t key[EVKEY_LEN];
         memcpy(key, evkey, EVKEY_LEN);
         kpi_event_t ev;
-        if (f->type != KPI_EV_NONE || n < limit) {
+        bool sided = f->side != STORE_EV_ANY;
+        if (f->type != KPI_EV_NONE || sided || n < limit) {
             e = row_load(sn, key, &ev);
             if (e)
                 break;
             if (f->type != KPI_EV_NONE && ev.type != f->type)
+                continue;
+            if (sided && kpi_ev_is_payable(ev.type) != (f->side == STORE_EV_PAYABLE))
                 continue;
         }
         /* A further matching row exists: only then is there a next page. */

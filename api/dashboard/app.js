@@ -240,17 +240,23 @@
 
   // ---- tables and CSV ---------------------------------------------------
 
-  function csvField(v) {
-    const s = v === null || v === undefined ? "" : String(v);
-    return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+  // As the server's CSV (api/api_csv.c): a text cell that a spreadsheet
+  // would run as a formula gets a leading apostrophe; numeric columns
+  // (num) are written as they are, so negative amounts stay numbers.
+  function csvField(v, num) {
+    let s = v === null || v === undefined ? "" : String(v);
+    const formula = !num && /^[=+\-@\t\r]/.test(s);
+    if (formula) s = "'" + s;
+    return formula || /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
   }
 
   function downloadCsv(name) {
     const t = csvTables[name];
     if (!t) return;
     const lines = [t.columns.map((c) => csvField(c.label)).join(",")];
-    for (const r of t.rows) lines.push(t.columns.map((c) => csvField(r[c.key])).join(","));
-    const blob = new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv" });
+    for (const r of t.rows) lines.push(t.columns.map((c) => csvField(r[c.key], c.num)).join(","));
+    // The BOM: Excel then reads the file as UTF-8 ("Müller") on a double-click.
+    const blob = new Blob(["\ufeff" + lines.join("\r\n") + "\r\n"], { type: "text/csv" });
     const a = el("a", { href: URL.createObjectURL(blob), download: t.filename });
     document.body.append(a);
     a.click();
@@ -280,7 +286,7 @@
   }
 
   function apiCsvLink(a, path, params) {
-    a.href = path + "?" + query(Object.assign({}, params, { format: "csv" }));
+    a.href = path + "?" + query(Object.assign({}, params, { format: "csv", bom: "true" }));
   }
 
   // ---- KPI tiles ----------------------------------------------------------
@@ -582,7 +588,8 @@
       const [aging, agingPrev, agingCust, dso, add, cei, ftqInv, ftqBill, ...slas] = await allInOrder([
         api("/v1/aging", { as_of: asOfStr, group_by: "business_unit", business_unit: bu, currency }),
         api("/v1/aging", { as_of: prevEnd, business_unit: bu, currency }),
-        api("/v1/aging", { as_of: asOfStr, group_by: "customer", business_unit: bu, currency }),
+        // The top ten, sorted by the server: not the whole book.
+        api("/v1/aging", { as_of: asOfStr, group_by: "customer", sort: "-overdue", limit: 10, business_unit: bu, currency }),
         api("/v1/dso", Object.assign({ method: "standard" }, series)),
         api("/v1/dso", Object.assign({ method: "add" }, series)),
         api("/v1/cei", series),
@@ -701,7 +708,7 @@
         const n = g.buckets.length;
         return { customer: g.key, overdue_v: od, overdue: moneyStr(od, d), open: g.total.amount, invoices: g.total.count,
           oldest: g.buckets[n - 1].amount, oldest_label: g.buckets[n - 1].label };
-      }).filter((r) => r.overdue_v > 0n).sort((a, b) => (b.overdue_v > a.overdue_v ? 1 : b.overdue_v < a.overdue_v ? -1 : a.customer < b.customer ? -1 : 1)).slice(0, 10);
+      }).filter((r) => r.overdue_v > 0n);
       const oldestLabel = cust.length ? cust[0].oldest_label : "oldest";
       table($("table-overdue"), "overdue", [
         { key: "customer", label: "Customer", cell: (r) => el("button", { type: "button", class: "link", "data-customer": r.customer, text: r.customer,

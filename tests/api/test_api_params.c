@@ -39,7 +39,9 @@ static void test_word(void)
     out = 7;
     CHECK_ERR(ERR_BAD_PARAM, api_param_word("basis", "Due_Date", w, &out, &m));
     CHECK_INT(7, out);
-    CHECK_STR("parameter 'basis': 'Due_Date' is not one of: due_date, invoice_date", m.text);
+    CHECK_STR("parameter 'basis': 'Due_Date' is not one of: due_date, invoice_date (did you mean "
+              "'due_date'?)",
+              m.text);
     CHECK_ERR(ERR_BAD_PARAM, api_param_word("basis", "", w, &out, &m));
 }
 
@@ -186,8 +188,121 @@ static void test_periods(void)
     CHECK_STR("parameters 'from'/'to'/'interval': 74 periods, at most 40 per request", m.text);
 }
 
+static void test_did_you_mean(void)
+{
+    static const char *const w[] = {"customer", "vendor"};
+    char buf[64];
+    CHECK_STR(" (did you mean 'customer'?)", api_did_you_mean("custmer", w, 2, buf, sizeof buf));
+    CHECK_STR("", api_did_you_mean("zzz", w, 2, buf, sizeof buf));
+}
+
+static kpi_aging_t shape(void)
+{
+    static const int32_t e[] = {30, 60, 90, 120};
+    kpi_aging_t a;
+    REQUIRE(kpi_aging_init(&a, e, 4) == ERR_OK);
+    return a;
+}
+
+static void test_aging_sort(void)
+{
+    kpi_aging_t sh = shape();
+    api_aging_sort_t s;
+    err_msg_t m = {{0}};
+    CHECK_ERR(ERR_OK, api_param_aging_sort("-overdue", "customer", &sh, &s, &m));
+    CHECK_INT(API_SORT_OVERDUE, s.kind);
+    CHECK_ERR(ERR_OK, api_param_aging_sort("-total", "customer", &sh, &s, &m));
+    CHECK_INT(API_SORT_TOTAL, s.kind);
+    CHECK_ERR(ERR_OK, api_param_aging_sort("customer", "customer", &sh, &s, &m));
+    CHECK_INT(API_SORT_KEY, s.kind);
+    CHECK_ERR(ERR_OK, api_param_aging_sort("-121+", "customer", &sh, &s, &m));
+    CHECK_INT(API_SORT_BUCKET, s.kind);
+    CHECK_INT(5, s.bucket);
+    /* An unescaped '+' arrives as a space. */
+    CHECK_ERR(ERR_OK, api_param_aging_sort("-121 ", "customer", &sh, &s, &m));
+    CHECK_INT(5, s.bucket);
+    CHECK_ERR(ERR_OK, api_param_aging_sort("-1-30", "customer", &sh, &s, &m));
+    CHECK_INT(1, s.bucket);
+    CHECK_ERR(ERR_BAD_PARAM, api_param_aging_sort("customer", "business_unit", &sh, &s, &m));
+    CHECK_ERR(ERR_BAD_PARAM, api_param_aging_sort("-overdu", "customer", &sh, &s, &m));
+    CHECK_STR("parameter 'sort': '-overdu' is not one of: -overdue, -total, -current, -1-30, "
+              "-31-60, -61-90, -91-120, -121+, customer (did you mean '-overdue'?) (largest "
+              "first for the '-' ones; write '+' as %2B in a URL)",
+              m.text);
+}
+
+static kpi_aging_t grp(int64_t current, int64_t late, int64_t oldest)
+{
+    kpi_aging_t a = shape();
+    a.buckets[0].amount = current;
+    a.buckets[1].amount = late;
+    a.buckets[5].amount = oldest;
+    a.total_amount = current + late + oldest;
+    return a;
+}
+
+static void test_aging_order_and_cursor(void)
+{
+    const kpi_aging_t g[] = {grp(100, 50, 0), grp(0, 300, 0), grp(500, 0, 10), grp(0, 50, 0),
+                             grp(-20, -5, 0)};
+    const char *const keys[] = {"A", "B", "C", "D", "E"};
+    api_aging_sort_t s = {API_SORT_OVERDUE, 0};
+    CHECK_INT(50, api_aging_sort_value(&g[0], &s));
+    CHECK_INT(-5, api_aging_sort_value(&g[4], &s));
+    size_t idx[5], n = 0;
+    CHECK_ERR(ERR_OK, api_aging_order(g, keys, 5, &s, NULL, idx, &n));
+    /* B 300, A 50 and D 50 by name, C 10, E -5. */
+    CHECK_INT(5, n);
+    const size_t want[] = {1, 0, 3, 2, 4};
+    for (size_t i = 0; i < 5; i++)
+        CHECK_INT(want[i], idx[i]);
+    /* Pages: the cursor after each group gives exactly the rest. */
+    for (size_t p = 0; p < 5; p++) {
+        char c[API_AGING_CURSOR_BUF];
+        api_aging_cursor_make(&s, &g[want[p]], keys[want[p]], c, sizeof c);
+        api_aging_cursor_t from;
+        err_msg_t m = {{0}};
+        CHECK_ERR(ERR_OK, api_aging_cursor_parse(c, &s, &from, &m));
+        CHECK_STR(keys[want[p]], from.key);
+        size_t rest[5], nr = 0;
+        CHECK_ERR(ERR_OK, api_aging_order(g, keys, 5, &s, &from, rest, &nr));
+        CHECK_INT(4 - p, nr);
+        for (size_t i = 0; i < nr; i++)
+            CHECK_INT(want[p + 1 + i], rest[i]);
+    }
+    /* By total, by a bucket, by name. */
+    s = (api_aging_sort_t){API_SORT_TOTAL, 0};
+    CHECK_ERR(ERR_OK, api_aging_order(g, keys, 5, &s, NULL, idx, &n));
+    CHECK_INT(2, idx[0]);
+    s = (api_aging_sort_t){API_SORT_BUCKET, 5};
+    CHECK_INT(10, api_aging_sort_value(&g[2], &s));
+    CHECK_ERR(ERR_OK, api_aging_order(g, keys, 5, &s, NULL, idx, &n));
+    CHECK_INT(2, idx[0]);
+    CHECK_INT(0, idx[1]); /* the rest tie at 0: by name */
+    s = (api_aging_sort_t){API_SORT_KEY, 0};
+    CHECK_ERR(ERR_OK, api_aging_order(g, keys, 5, &s, NULL, idx, &n));
+    for (size_t i = 0; i < 5; i++)
+        CHECK_INT(i, idx[i]);
+    CHECK_ERR(ERR_OK, api_aging_order(g, keys, 0, &s, NULL, idx, &n));
+    CHECK_INT(0, n);
+    /* A cursor of another sort, or not a cursor, is refused. */
+    char c[API_AGING_CURSOR_BUF];
+    api_aging_cursor_make(&s, &g[0], "A", c, sizeof c);
+    api_aging_sort_t other = {API_SORT_OVERDUE, 0};
+    api_aging_cursor_t from;
+    err_msg_t m = {{0}};
+    CHECK_ERR(ERR_BAD_PARAM, api_aging_cursor_parse(c, &other, &from, &m));
+    CHECK_STR("parameter 'cursor' is not a next_cursor of this server for this sort", m.text);
+    static const char *const bad[] = {"", "zz", "abc", "00", "3a3a"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_ERR(ERR_BAD_PARAM, api_aging_cursor_parse(bad[i], &s, &from, &m));
+}
+
 int main(void)
 {
+    RUN(test_did_you_mean);
+    RUN(test_aging_sort);
+    RUN(test_aging_order_and_cursor);
     RUN(test_date);
     RUN(test_word);
     RUN(test_name);

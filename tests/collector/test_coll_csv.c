@@ -92,6 +92,38 @@ static void test_open_quote(void)
     sink_free(&s);
 }
 
+/* Issue 17: a semicolon, tab or pipe separated export names its delimiter
+   on every row, instead of "row has 2 cells, the header has 1". */
+static void test_other_delimiter(void)
+{
+    static const struct {
+        const char *text, *shown;
+    } cases[] = {
+        {"id;type;time;customer\r\nx;credit.hold_set;2025-01-01;A,B\r\n", "holding ';'"},
+        {"id\ttype\ttime\tcustomer\nx\tcredit.hold_set\t2025-01-01\tA\n", "holding '\\t'"},
+        {"id|type|time|customer\nx|credit.hold_set|2025-01-01|A\n", "holding '|'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sink_t s;
+        sink_init(&s);
+        CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_CSV, cases[i].text));
+        CHECK_INT(0, s.n_ev);
+        REQUIRE(s.n_err == 1);
+        CHECK_ERR(ERR_PARSE, s.err[0].code);
+        CHECK_MSG(strstr(s.err[0].message, cases[i].shown) != NULL, "message '%s'",
+                  s.err[0].message);
+        CHECK(strstr(s.err[0].message, "kpid reads comma-separated CSV") != NULL);
+        sink_free(&s);
+    }
+    /* A one-column file without any of them is not taken for one. */
+    sink_t s;
+    sink_init(&s);
+    CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_CSV, "id\nx\n"));
+    REQUIRE(s.n_err == 1);
+    CHECK(strstr(s.err[0].message, "comma-separated") == NULL);
+    sink_free(&s);
+}
+
 /* Issue 18: a row is bounded before it is stored: past 4,096 cells or
    1 MiB it is reported, and the rows after it are read as before. */
 static void test_row_limits(void)
@@ -152,6 +184,7 @@ static void test_row_limits(void)
 
 int main(void)
 {
+    RUN(test_other_delimiter);
     RUN(test_quoting_and_cells);
     RUN(test_rates_file);
     RUN(test_open_quote);

@@ -244,8 +244,47 @@ static void test_bad_inputs(void)
     sink_free(&s);
 }
 
+/* Issue 17: a refused name comes with the closest right one. */
+static void test_suggestions(void)
+{
+    static const struct {
+        const char *json, *message;
+    } cases[] = {
+        {"{\"id\":\"x\",\"type\":\"invoice.issue\",\"time\":\"2025-01-01\"}",
+         "type: 'invoice.issue' is not an event type (did you mean 'invoice.issued'?)"},
+        {"{\"id\":\"x\",\"type\":\"Bill.Paid\",\"time\":\"2025-01-01\"}",
+         "type: 'Bill.Paid' is not an event type (did you mean 'bill.paid'?)"},
+        {"{\"id\":\"x\",\"type\":\"shipment.sent\",\"time\":\"2025-01-01\"}",
+         "type: 'shipment.sent' is not an event type (docs/events.md lists them)"},
+        {"{\"id\":\"x\",\"type\":\"invoice.issued\",\"time\":\"2025-01-01\",\"invoice\":\"I\","
+         "\"custmer\":\"C\",\"amount\":\"5\",\"terms_days\":30}",
+         "customer: required (is 'custmer' a misspelling of it?)"},
+        {"{\"id\":\"x\",\"type\":\"bill.processed\",\"tim\":\"2025-01-01\",\"bill\":\"B\"}",
+         "time: required (is 'tim' a misspelling of it?)"},
+        {"{\"id\":\"x\",\"typ\":\"bill.processed\",\"time\":\"2025-01-01\"}",
+         "type: required (is 'typ' a misspelling of it?)"},
+        {"{\"id\":\"x\",\"type\":\"bill.paid\",\"time\":\"2025-01-01\",\"bill\":\"B\","
+         "\"amout\":\"5\"}",
+         "amount: required (is 'amout' a misspelling of it?)"},
+        /* Nothing alike: the plain message. */
+        {"{\"id\":\"x\",\"type\":\"invoice.issued\",\"time\":\"2025-01-01\",\"invoice\":\"I\","
+         "\"amount\":\"5\",\"terms_days\":30}",
+         "customer: required"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        test_current_ = cases[i].json;
+        sink_t s;
+        sink_init(&s);
+        CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_JSON, cases[i].json));
+        REQUIRE(s.n_err == 1);
+        CHECK_STR(cases[i].message, s.err[0].message);
+        sink_free(&s);
+    }
+}
+
 int main(void)
 {
+    RUN(test_suggestions);
     RUN(test_every_type);
     RUN(test_details);
     RUN(test_bad_inputs);

@@ -11,7 +11,9 @@
  *     in 1..API_EDGE_DAYS_MAX; an accepted limit is 1..API_LIMIT_MAX and is
  *     what strtoul reads from the text;
  *   - accepted periods tile [from, to] with no gap or overlap, each inside
- *     one calendar unit, never more than the cap.
+ *     one calendar unit, never more than the cap;
+ *   - an accepted aging sort names a bucket of the shape; an accepted
+ *     cursor's key is a terminated string within KPI_NAME_MAX.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -70,6 +72,24 @@ static void try_limit(const char *v)
     FUZZ_CHECK(e != ERR_OK || lim == ref, "limit '%s' read as %zu", v, lim);
 }
 
+static void try_sort_cursor(const char *v)
+{
+    static const int32_t def[] = {30, 60, 90, 120};
+    kpi_aging_t shape;
+    FUZZ_CHECK(kpi_aging_init(&shape, def, 4) == ERR_OK, "default edges");
+    api_aging_sort_t s;
+    err_msg_t m = {{0}};
+    err_t e = api_param_aging_sort(v, "customer", &shape, &s, &m);
+    check_err(e, &m);
+    FUZZ_CHECK(e != ERR_OK || s.kind != API_SORT_BUCKET || s.bucket < shape.n_buckets, "bucket %zu",
+               s.bucket);
+    api_aging_cursor_t c;
+    api_aging_sort_t by = {API_SORT_OVERDUE, 0};
+    e = api_aging_cursor_parse(v, &by, &c, &m);
+    check_err(e, &m);
+    FUZZ_CHECK(e != ERR_OK || strlen(c.key) <= KPI_NAME_MAX, "cursor key too long");
+}
+
 static void try_all(const char *name, const char *v)
 {
     err_msg_t m = {{0}};
@@ -90,6 +110,7 @@ static void try_all(const char *name, const char *v)
     (void)coll_format_from_path(v);
     try_edges(v);
     try_limit(v);
+    try_sort_cursor(v);
 }
 
 static void try_periods(const char *from, const char *to, const char *iv, int32_t today)

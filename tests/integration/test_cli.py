@@ -86,7 +86,7 @@ class Cli(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stderr)
         lines = r.stderr.decode().splitlines()
         self.assertIn("<stdin>:1: item 0 id=x\\x0ay field=type: unknown_type: "
-                      "type: 'no such' is not an event type", lines)
+                      "type: 'no such' is not an event type (docs/events.md lists them)", lines)
         self.assertIn("<stdin>:3: item 2 id=c2 field=invoice: document_conflict: "
                       "invoice I 1 already exists (created by another event); "
                       "a correction is a new event", lines)

@@ -191,9 +191,12 @@ class MetaTest(LoadedServer):
         m = self.get_json("/v1/meta?currency=JPY")
         self.assertEqual(m["currency"], "JPY")
         self.assertEqual(m["base_currency"], "USD")
-        for q, msg in [("currency=XX", "parameter 'currency': 'XX' is not an ISO 4217 code"),
-                       ("currency=ZZZ", "parameter 'currency': 'ZZZ' is not an ISO 4217 code"),
-                       ("unit=x", "unknown parameter 'unit' for GET /v1/meta")]:
+        known = "; currencies with data: EUR, GBP, JPY, KWD, USD"
+        for q, msg in [("currency=XX", "parameter 'currency': 'XX' is not an ISO 4217 code" + known),
+                       ("currency=ZZZ", "parameter 'currency': 'ZZZ' is not an ISO 4217 code" + known),
+                       ("currency=usd", "parameter 'currency': 'usd' is not an ISO 4217 code "
+                                        "(did you mean 'USD'?)" + known),
+                       ("unit=x", "unknown parameter 'unit' for GET /v1/meta; known: currency")]:
             with self.subTest(q=q):
                 st, j, raw = self.srv.get("/v1/meta?" + q)
                 self.assertEqual(st, 400, raw)
@@ -451,8 +454,10 @@ class BrowserTest(PageChecks, LoadedServer):
         self.assertEqual([r[3] for r in init["overdue"]], [group(t) for _, _, _, t in od[:10]])
 
         # The CSV behind the tiles has the same numbers, without grouping
-        # (machine-readable: the API's plain values).
-        rows = list(csv.DictReader(io.StringIO(rep["kpi_csv"])))
+        # (machine-readable: the API's plain values), with the UTF-8 BOM
+        # first, as Excel needs it.
+        self.assertTrue(rep["kpi_csv"].startswith("\ufeff"))
+        rows = list(csv.DictReader(io.StringIO(rep["kpi_csv"][1:])))
         by = {r["kpi"]: r for r in rows}
         self.assertEqual(group(by["accounts_receivable"]["value"]), init["tiles"]["ar"]["num"])
         self.assertEqual(by["accounts_receivable"]["value"],
@@ -524,8 +529,9 @@ class BrowserTest(PageChecks, LoadedServer):
         # A unit that does not exist: the page says what the API said.
         bad = rep["bad_unit"]
         self.assertEqual(bad["state"], "error")
-        self.assertEqual(bad["error"], "Could not load the figures: unknown business unit "
-                                       "'no-such-unit' (/v1/aging)")
+        self.assertRegex(bad["error"], r"^Could not load the figures: unknown business unit "
+                                       r"'no-such-unit'; known business units in USD: [^(]+ "
+                                       r"\(names are case-sensitive\) \(/v1/aging\)$")
         # A customer that does not exist: the profile says so, the rest works.
         bc = rep["bad_customer"]
         self.assertEqual(bc["state"], "ready")

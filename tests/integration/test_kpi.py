@@ -288,6 +288,13 @@ class HandChecked(ServerTest):
         st, _, raw = self.srv.get("/v1/aging?as_of=2024-02-25&format=csv")
         self.assertEqual(st, 200)
         lines = raw.decode().splitlines()
+        self.assertEqual(lines, [
+            "group,current,1-30 days,31-60 days,61-90 days,91-120 days,121+ days,total,count,"
+            "as_of,currency",
+            "all,0.00,400.00,0.00,0.00,0.00,0.00,400.00,1,2024-02-25,USD"])
+        st, _, raw = self.srv.get("/v1/aging?as_of=2024-02-25&format=csv&layout=long")
+        self.assertEqual(st, 200)
+        lines = raw.decode().splitlines()
         self.assertEqual(lines[0], "group,bucket,amount,count")
         self.assertIn("all,1-30,400.00,1", lines)
         st, _, raw = self.srv.get("/v1/dso?from=2024-01-01&to=2024-02-29",

@@ -255,6 +255,19 @@ class Reports(unittest.TestCase):
                      nxt.strftime("%Y-%m"), "--out", out)
         self.assertEqual(r.returncode, 2)
         self.assertIn(b"after today", r.stderr)
+        # The schedules' rules read here too: previous_month is the month
+        # before this one (issue 17).
+        prev_end = first - datetime.timedelta(days=1)
+        r = run_kpid("report", "--data", self.data, "--kind", "summary", "--period",
+                     "previous_month", "--out", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        text = " ".join(pdftotext(out).split())
+        self.assertIn("Period %s to %s" % (prev_end.replace(day=1), prev_end), text)
+        self.assertNotIn("TO DATE", text)
+        r = run_kpid("report", "--data", self.data, "--kind", "summary", "--period",
+                     "previous_year", "--out", out)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"previous_quarter", r.stderr)
 
     def test_grouped_amounts_and_clean_text(self):
         # pdftotext() fails on any warning (the CJK font's ToUnicode map was one)

@@ -222,8 +222,24 @@ static void test_copy(void)
     kpi_arena_free(a);
 }
 
+static void test_sides_and_names(void)
+{
+    CHECK(kpi_ev_is_payable(KPI_EV_BILL_RECEIVED));
+    CHECK(kpi_ev_is_payable(KPI_EV_BILL_PAID));
+    CHECK(!kpi_ev_is_payable(KPI_EV_INVOICE_ISSUED));
+    CHECK(!kpi_ev_is_payable(KPI_EV_INQUIRY_RESOLVED));
+    CHECK(!kpi_ev_is_payable(KPI_EV_NONE));
+    size_t n = 0;
+    const char *const *names = kpi_ev_type_names(&n);
+    CHECK_INT(KPI_EV_COUNT - 1, n);
+    CHECK_STR("invoice.issued", names[0]);
+    CHECK_STR("fx.rate", names[n - 1]);
+    CHECK(!kpi_ev_is_payable(KPI_EV_FX_RATE));
+}
+
 int main(void)
 {
+    RUN(test_sides_and_names);
     RUN(test_type_names);
     RUN(test_doc_kinds);
     RUN(test_round_trip);

@@ -106,6 +106,9 @@ static size_t expected(const book_t *b, const store_ev_filter_t *f, size_t *out)
             continue;
         if (f->type != KPI_EV_NONE && f->type != b->ev[i].type)
             continue;
+        if (f->side != STORE_EV_ANY &&
+            kpi_ev_is_payable(b->ev[i].type) != (f->side == STORE_EV_PAYABLE))
+            continue;
         if ((f->has_from && b->day[i] < f->from_day) || (f->has_to && b->day[i] > f->to_day))
             continue;
         size_t j = n++;
@@ -220,6 +223,11 @@ static void test_filters_and_paging(void)
           .to_day = D(2025, 12, 31)}},
         {"from after to", {.has_from = true, .has_to = true, .from_day = mar31, .to_day = mar1}},
         {"unknown party", {.party = "Nobody"}},
+        /* A name as customer or as vendor (GET /v1/events customer= / vendor=). */
+        {"vendor as vendor", {.party = "Vendor", .side = STORE_EV_PAYABLE}},
+        {"vendor as customer", {.party = "Vendor", .side = STORE_EV_RECEIVABLE}},
+        {"customer as customer", {.party = "ACME", .side = STORE_EV_RECEIVABLE}},
+        {"customer as vendor", {.party = "ACME", .side = STORE_EV_PAYABLE}},
         {"unknown unit", {.business_unit = "MARS"}},
     };
     static size_t want[MAX_EVS];
@@ -247,6 +255,9 @@ static void test_filters_and_paging(void)
     CHECK(expected(&b, &rows[15].f, want) > 1);
     CHECK(expected(&b, &rows[16].f, want) > 0);
     CHECK(expected(&b, &rows[6].f, want) > 0);
+    CHECK(expected(&b, &rows[19].f, want) > 0);
+    CHECK_INT(0, expected(&b, &rows[20].f, want));
+    CHECK(expected(&b, &rows[21].f, want) > 0);
     CHECK_INT(D(2025, 3, 1), b.day[b.n - 2]);
     CHECK_INT(D(2025, 4, 1), b.day[b.n - 1]);
     store_close(s);
