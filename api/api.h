@@ -62,7 +62,7 @@ typedef struct api_opts {
     size_t response_cache_bytes;
     /* Niceness added to the thread that runs ingest batches (api_writer.h):
        queries get the CPU first when both want it. 0 = none; kpid serve's
-       default is 10. */
+       default is 5. */
     int writer_nice;
     /* Exchange rates (docs/kpi.md, "Reporting currency"): a rate older than
        fx_stale_days (< 0: never) is stale; refused when fx_refuse_stale,

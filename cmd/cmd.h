@@ -69,7 +69,7 @@ typedef struct cmd_config {
     unsigned rate_window_s;          /* the window of min_body_rate */
     unsigned ingest_queue;           /* POST /v1/events in progress at once */
     unsigned response_cache_mb;      /* KPI answers kept while the store is unchanged; 0 = off */
-    unsigned writer_nice;            /* niceness added to the ingest writer thread (10) */
+    unsigned writer_nice;            /* niceness added to the ingest writer thread (5) */
     int fx_stale_days;               /* a rate older than this is stale (7; -1: never) */
     bool fx_refuse_stale;            /* stale rates refused (else used and marked) */
     unsigned session_ttl_s;          /* dashboard sign-in lifetime; 0 = 8 hours */

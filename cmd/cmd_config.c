@@ -36,7 +36,7 @@ void cmd_config_default(cmd_config_t *cfg)
     cfg->sla_goal_bp = 9500;
     cfg->ftq_goal_bp = 9500;
     cfg->response_cache_mb = 64;
-    cfg->writer_nice = 10;
+    cfg->writer_nice = 5;
     cfg->fx_stale_days = 7;
 }
 
