@@ -36,6 +36,9 @@ typedef struct q {
        into `currency` (store_query_fx.h). */
     bool fx;
     store_q_fx_t fxq;
+    /* SLA and FTQ: counts of documents of every currency, so no currency
+       (docs/kpi.md, "Counts and currencies"). */
+    bool counts;
     char only[4];           /* fxq.only's storage */
     const char *unit;       /* business_unit filter or NULL */
     const char *party;      /* customer (vendor for /v1/dpo) filter or NULL */
@@ -423,7 +426,8 @@ static enum MHD_Result send_series(api_req_t *req, const q_t *q, const periods_t
     }
     json_t *root = extra ? extra : json_object();
     json_object_set_new(root, "interval", json_string(kpi_interval_name(ps->iv)));
-    json_object_set_new(root, "currency", json_string(q->currency));
+    if (!q->counts)
+        json_object_set_new(root, "currency", json_string(q->currency));
     json_object_set_new(root, "from", j_date(ps->from));
     json_object_set_new(root, "to", j_date(ps->to));
     if (q->unit)
@@ -432,6 +436,18 @@ static enum MHD_Result send_series(api_req_t *req, const q_t *q, const periods_t
         json_object_set_new(root, "customer", json_string(q->party));
     json_object_set_new(root, "points", arr);
     return api_send_json(req, MHD_HTTP_OK, root);
+}
+
+/* SLA and FTQ count documents of every currency: `currency=` would read as
+   if it narrowed them, so it is refused rather than ignored. */
+static err_t p_counts(api_req_t *req, q_t *q, err_msg_t *m)
+{
+    q->counts = true;
+    if (api_query(req, "currency") != NULL)
+        return err_set(m, ERR_BAD_PARAM,
+                       "parameter 'currency': SLA and first-time quality count the documents of "
+                       "every currency (docs/kpi.md, \"Counts and currencies\"); leave it out");
+    return ERR_OK;
 }
 
 /* ---- period series --------------------------------------------------------------------------- */
@@ -526,6 +542,8 @@ enum MHD_Result api_sla_get(api_req_t *req)
     periods_t ps;
     err_t e = p_common(req, NULL, false, &q, &m);
     if (!e)
+        e = p_counts(req, &q, &m);
+    if (!e)
         e = p_periods(req, &q, &ps, &m);
     if (e)
         return api_send_error(req, e, "%s", m.text);
@@ -566,6 +584,8 @@ enum MHD_Result api_ftq_get(api_req_t *req)
     int kind;
     static const char *const kinds[] = {"invoice", "bill", NULL};
     err_t e = p_common(req, NULL, false, &q, &m);
+    if (!e)
+        e = p_counts(req, &q, &m);
     if (!e)
         e = p_periods(req, &q, &ps, &m);
     if (!e)

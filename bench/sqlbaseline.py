@@ -598,8 +598,11 @@ def aging_bu_api(js):
 
 
 def series_head(kind, periods, cur):
-    return {"interval": "month", "currency": cur, "from": iso(periods[0][0]),
+    head = {"interval": "month", "currency": cur, "from": iso(periods[0][0]),
             "to": iso(periods[-1][1])}
+    if kind in ("sla", "ftq"):  # counts of every currency's documents: no currency
+        del head["currency"]
+    return head
 
 
 def dso(db, periods, cur="USD"):
@@ -759,6 +762,7 @@ def queries(as_of, periods, cust, cust_cur, cur="USD", median=None):
     (and, when median is a (customer, currency) pair, for that one too)."""
     f, t = iso(periods[0][0]), iso(periods[-1][1])
     series = "from=%s&to=%s&interval=month&currency=%s" % (f, t, cur)
+    counts = "from=%s&to=%s&interval=month" % (f, t)  # SLA and FTQ span every currency
     cpath = cust.replace(" ", "%20")
     qs = [
         Query("aging-bu", "/v1/aging?as_of=%s&group_by=business_unit&currency=%s" % (as_of, cur),
@@ -770,9 +774,9 @@ def queries(as_of, periods, cust, cust_cur, cur="USD", median=None):
         Query("cei-24m", "/v1/cei?" + series, lambda db: cei(db, periods, cur)),
         Query("dpo-24m", "/v1/dpo?" + series, lambda db: dpo(db, periods, cur)),
         Query("rollfwd-24m", "/v1/rollforward?" + series, lambda db: rollforward(db, periods, cur)),
-        Query("sla-ap-24m", "/v1/sla?sla=ap-processing&" + series,
+        Query("sla-ap-24m", "/v1/sla?sla=ap-processing&" + counts,
               lambda db: sla_ap(db, periods, cur)),
-        Query("ftq-24m", "/v1/ftq?kind=invoice&" + series,
+        Query("ftq-24m", "/v1/ftq?kind=invoice&" + counts,
               lambda db: ftq_invoice(db, periods, cur)),
         Query("customer", "/v1/customers/%s?as_of=%s&currency=%s" % (cpath, as_of, cust_cur),
               lambda db: customer(db, cust, as_of, cust_cur), customer_api),

@@ -410,6 +410,13 @@ static void fmt_day(int32_t day, char *buf)
     kpi_date_format(day, buf);
 }
 
+/* SLA and FTQ count documents of every currency (docs/kpi.md): their
+   reports name no single currency. The summary has money, so its own. */
+static const char *report_currency(const rpt_data_t *d)
+{
+    return d->kind == RPT_SLA || d->kind == RPT_FTQ ? "every currency" : d->currency;
+}
+
 static void draw_header(pdf_t *p)
 {
     const rpt_data_t *d = p->d;
@@ -433,7 +440,7 @@ static void draw_header(pdf_t *p)
     text(p, lx, 774, F_REG, 8, "Period", A_LEFT, 0, C_MUTED);
     text(p, vx, 774, F_BOLD, 8, per, A_LEFT, rx - vx - 10, C_TEXT);
     text(p, rx, 786, F_REG, 8, "Currency", A_LEFT, 0, C_MUTED);
-    text(p, rvx, 786, F_BOLD, 8, d->currency, A_LEFT, 0, C_TEXT);
+    text(p, rvx, 786, F_BOLD, 8, report_currency(d), A_LEFT, 0, C_TEXT);
     text(p, rx, 774, F_REG, 8, "Generated", A_LEFT, 0, C_MUTED);
     text(p, rvx, 774, F_BOLD, 8, gen, A_LEFT, PAGE_W - MX - rvx, C_TEXT);
     set_stroke(pg, C_ACCENT);
@@ -477,7 +484,7 @@ static void draw_footers(pdf_t *p)
     const rpt_data_t *d = p->d;
     char left[400], pn[48];
     snprintf(left, sizeof left, "%s \xC2\xB7 %s \xC2\xB7 %s", rpt_kind_title(d->kind),
-             d->unit ? d->unit : "All business units", d->currency);
+             d->unit ? d->unit : "All business units", report_currency(d));
     for (unsigned i = 0; i < p->n_pages && !failed(p); i++) {
         p->page = p->pages[i];
         set_stroke(p->page, C_RULE);
@@ -1338,7 +1345,8 @@ static const defn_t defs[] = {
      "Amounts are exact, in the report currency with its minor digits. Ratios are rounded half "
      "away from zero to 2 decimals, as the JSON API prints them. n/a (reason) marks a value that "
      "is undefined, e.g. no sales or no items. Trends show the months ending at the period end, "
-     "at least 12. Full definitions: docs/kpi.md."},
+     "at least 12. SLA and first-time quality count the documents of every currency. Full "
+     "definitions: docs/kpi.md."},
 };
 
 /* Word-wrapped paragraph at the cursor. */

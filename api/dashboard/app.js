@@ -583,6 +583,8 @@
       const bu = st.business_unit || undefined;
       const currency = st.currency || undefined;
       const series = { from, to: asOfStr, interval: st.interval, business_unit: bu, currency };
+      // SLA and FTQ count the documents of every currency: no currency= (docs/kpi.md).
+      const counts = { from, to: asOfStr, interval: st.interval, business_unit: bu };
       const cur = meta.currency;
 
       const [aging, agingPrev, agingCust, dso, add, cei, ftqInv, ftqBill, ...slas] = await allInOrder([
@@ -593,9 +595,9 @@
         api("/v1/dso", Object.assign({ method: "standard" }, series)),
         api("/v1/dso", Object.assign({ method: "add" }, series)),
         api("/v1/cei", series),
-        api("/v1/ftq", Object.assign({ kind: "invoice" }, series)),
-        api("/v1/ftq", Object.assign({ kind: "bill" }, series)),
-        ...meta.slas.map((s) => api("/v1/sla", Object.assign({ sla: s.name }, series))),
+        api("/v1/ftq", Object.assign({ kind: "invoice" }, counts)),
+        api("/v1/ftq", Object.assign({ kind: "bill" }, counts)),
+        ...meta.slas.map((s) => api("/v1/sla", Object.assign({ sla: s.name }, counts))),
       ]);
       if (token !== renderToken) return;
 
@@ -683,7 +685,7 @@
       lineChart("chart-sla", labels, meta.slas.map((s, i) => ({ label: s.name + " (" + targetText(s.target) + ")", data: vals(slas[i]) })), "% within target", st.sla_goal ?? meta.goals.sla, eff.partial);
       $("csv-sla").replaceChildren(...meta.slas.map((s) => {
         const a = el("a", { class: "csv", download: "sla-" + s.name + ".csv", text: s.name });
-        apiCsvLink(a, "/v1/sla", Object.assign({ sla: s.name }, series));
+        apiCsvLink(a, "/v1/sla", Object.assign({ sla: s.name }, counts));
         return a;
       }));
       table($("table-sla"), "sla", [{ key: "period", label: "Period" }].concat(meta.slas.map((s, i) => ({ key: "s" + i, label: s.name + " (%)", num: true, fmt: "num2" }))),
@@ -693,7 +695,7 @@
       lineChart("chart-ftq", labels, [{ label: "Invoices", data: vals(ftqInv) }, { label: "Bills", data: vals(ftqBill) }], "% right first time", st.ftq_goal ?? meta.goals.ftq, eff.partial);
       $("csv-ftq").replaceChildren(...["invoice", "bill"].map((k) => {
         const a = el("a", { class: "csv", download: "ftq-" + k + ".csv", text: k + "s" });
-        apiCsvLink(a, "/v1/ftq", Object.assign({ kind: k }, series));
+        apiCsvLink(a, "/v1/ftq", Object.assign({ kind: k }, counts));
         return a;
       }));
       table($("table-ftq"), "ftq", [{ key: "period", label: "Period" }, { key: "inv", label: "Invoices (%)", num: true, fmt: "num2" }, { key: "bill", label: "Bills (%)", num: true, fmt: "num2" }],

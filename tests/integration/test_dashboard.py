@@ -348,8 +348,12 @@ class PageChecks:
                  "ftq-bill": ("/v1/ftq?kind=bill&", "higher")}
         for s in self.get_json("/v1/meta")["slas"]:
             paths["sla-" + s["name"]] = ("/v1/sla?sla=%s&" % s["name"], "higher")
+        # SLA and FTQ count every currency's documents: no currency= there.
+        counts = "from=%s&to=%s&interval=%s%s" % (frm.isoformat(), as_of, interval,
+                                                  "&business_unit=" + bu if bu else "")
         for k, (p, better) in paths.items():
-            pts = self.get_json(p + series)["points"]
+            q = counts if k.startswith(("sla-", "ftq-")) else series
+            pts = self.get_json(p + q)["points"]
             self.assertEqual(len(pts), 12)
             exp[k] = ("ratio", pts[-1], pts[-2], better)
         return exp

@@ -212,6 +212,40 @@ class FxTest(ServerTest):
                          "1799.87")
 
 
+class CountsTest(ServerTest):
+    """SLA and FTQ count the documents of every currency: no currency in
+    their answers, and currency= refused (docs/kpi.md, "Counts and
+    currencies")."""
+
+    def test_counts_span_every_book(self):
+        reviews = [
+            {"id": "v1", "type": "invoice.reviewed", "time": "2025-03-02", "invoice": "INV-U1",
+             "result": "pass"},
+            {"id": "v2", "type": "invoice.reviewed", "time": "2025-03-02", "invoice": "INV-E1",
+             "result": "fail", "reason": "wrong PO"},
+            {"id": "v3", "type": "invoice.reviewed", "time": "2025-03-02", "invoice": "INV-G1",
+             "result": "pass"},
+        ]
+        st, res, _ = self.srv.post("/v1/events", ndjson(BOOK + reviews),
+                                   ctype="application/x-ndjson")
+        self.assertEqual((st, res["accepted"]), (200, 6))
+        st, f, _ = self.srv.get("/v1/ftq?kind=invoice&from=2025-03-01&to=2025-03-31")
+        self.assertEqual(st, 200)
+        self.assertNotIn("currency", f)
+        p = f["points"][0]
+        self.assertEqual((p["reviewed"], p["passed"]), (3, 2))  # USD, EUR and GBP alike
+        emea = self.srv.get("/v1/ftq?kind=invoice&from=2025-03-01&to=2025-03-31"
+                            "&business_unit=emea")[1]["points"][0]
+        self.assertEqual((emea["reviewed"], emea["passed"]), (2, 1))
+        for path in ("/v1/ftq?kind=invoice&currency=EUR", "/v1/sla?sla=ap-processing&currency=USD"):
+            st, err, _ = self.srv.get(path)
+            self.assertEqual(st, 400, path)
+            self.assertIn("count the documents of every currency", err["error"]["message"])
+        st, s_, _ = self.srv.get("/v1/sla?sla=ap-processing&from=2025-03-01&to=2025-03-31")
+        self.assertEqual(st, 200)
+        self.assertNotIn("currency", s_)
+
+
 class FxRefuseStaleTest(unittest.TestCase):
     def test_refused(self):
         tmp = tempfile.mkdtemp(prefix="kpid-fx-")
