@@ -285,6 +285,93 @@ static err_t party_in_scope(store_snap_t *snap, const q_t *q)
     return e ? e : yes ? ERR_OK : ERR_NOT_FOUND;
 }
 
+/* ---- one book: a currency the store has, a unit with documents in it ------ */
+
+typedef struct book_scan {
+    const char *want; /* a currency code, or a unit name */
+    bool found;
+    char list[256]; /* the unit's currencies, ", "-separated */
+    size_t n;
+    store_snap_t *snap;
+    const char *unit;
+} book_scan_t;
+
+static err_t find_name(void *ctx, const char *name)
+{
+    book_scan_t *b = ctx;
+    if (strcmp(name, b->want) == 0)
+        b->found = true;
+    return ERR_OK;
+}
+
+/* For each currency of the store: does the unit have documents in it? */
+static err_t unit_currency(void *ctx, const char *code)
+{
+    book_scan_t *b = ctx;
+    book_scan_t u = {.want = b->unit};
+    err_t e = store_business_units(b->snap, code, find_name, &u);
+    if (e || !u.found)
+        return e;
+    int w = snprintf(b->list + b->n, sizeof b->list - b->n, "%s%s", b->n ? ", " : "", code);
+    if (w > 0 && (size_t)w < sizeof b->list - b->n)
+        b->n += (size_t)w;
+    return ERR_OK;
+}
+
+/*
+ * A book-level answer must be about a book: a currency the store holds
+ * documents in (an ISO code it has none in is 400, with the ones it has),
+ * and a business unit with documents in that currency (else 404 naming the
+ * unit's currencies), never 200 with zeros that read as a real figure. An
+ * empty store answers zeros (nothing to list yet); a unit the store never
+ * saw is the store's own 404 (scope_error).
+ */
+static err_t count_name(void *ctx, const char *name)
+{
+    (void)name;
+    ((book_scan_t *)ctx)->n++;
+    return ERR_OK;
+}
+
+static err_t book_check(api_req_t *req, store_snap_t *snap, const q_t *q, err_msg_t *m)
+{
+    book_scan_t cur = {.want = q->currency};
+    err_t e = store_currencies(snap, find_name, &cur);
+    if (e)
+        return err_set(m, e, "cannot read the store");
+    if (!cur.found) {
+        book_scan_t all = {.want = ""};
+        e = store_currencies(snap, count_name, &all);
+        if (e)
+            return err_set(m, e, "cannot read the store");
+        if (all.n == 0)
+            return ERR_OK; /* an empty store: nothing to list yet */
+        char hint[1200];
+        return err_set(m, ERR_BAD_PARAM,
+                       "parameter 'currency': the store has no documents in %s%s (or currency=* "
+                       "for every book, converted)",
+                       q->currency, api_currencies_hint(req, q->currency, hint, sizeof hint));
+    }
+    if (q->unit == NULL)
+        return ERR_OK;
+    book_scan_t u = {.want = q->unit};
+    e = store_business_units(snap, q->currency, find_name, &u);
+    if (e)
+        return err_set(m, e, "cannot read the store");
+    if (u.found)
+        return ERR_OK;
+    book_scan_t b = {.snap = snap, .unit = q->unit};
+    e = store_currencies(snap, unit_currency, &b);
+    if (e)
+        return err_set(m, e, "cannot read the store");
+    if (b.n == 0)
+        return ERR_OK; /* a unit never seen: the store's 404 says so */
+    return err_set(m, ERR_NOT_FOUND,
+                   "business unit '%s' has no documents in %s; its books: %s (ask currency= one "
+                   "of them, or currency=* for every book, converted)",
+                   q->unit, q->currency, b.list);
+}
+
 /* ---- rendering ---------------------------------------------------------------------------- */
 
 static json_t *j_money(int64_t v, int digits)
@@ -472,6 +559,12 @@ static enum MHD_Result series_answer(api_req_t *req, const q_t *q, const periods
         return api_send_error(req, e, "cannot read the store");
     }
     store_scope_t sc = scope_of(q);
+    e = q->counts ? ERR_OK : book_check(req, snap, q, &m);
+    if (e) {
+        store_snap_end(snap);
+        json_decref(extra);
+        return api_send_error(req, e, "%s", m.text);
+    }
     e = party_in_scope(snap, q);
     if (!e)
         e = store_q_series(snap, &sc, rq, req->arena, pts, &m);
@@ -834,6 +927,11 @@ enum MHD_Result api_aging_get(api_req_t *req)
                               .group_by = (store_q_group_t)a.group_by};
     store_q_aging_t ag;
     store_q_aging_fx_t fx = {0};
+    e = q.fx ? ERR_OK : book_check(req, snap, &q, &m);
+    if (e) {
+        store_snap_end(snap);
+        return api_send_error(req, e, "%s", m.text);
+    }
     e = party_in_scope(snap, &q);
     if (!e && q.fx) {
         e = store_q_aging_fx(snap, &sc, &rq, &q.fxq, req->arena, &fx, &m);

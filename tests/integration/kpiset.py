@@ -15,7 +15,7 @@ DSO_METHODS = ("standard", "countback", "best_possible", "add")
 
 def book_facts(lines):
     """Currencies, units, customers, vendors, first and last day of NDJSON lines."""
-    cur, units, custs, vends, days = set(), set(), set(), set(), []
+    cur, units, custs, vends, days, books = set(), set(), set(), set(), [], set()
     for line in lines:
         if not line.strip():
             continue
@@ -24,26 +24,33 @@ def book_facts(lines):
             cur.add(e["currency"])
         if e.get("business_unit"):
             units.add(e["business_unit"])
+            if e.get("currency"):
+                books.add((e["currency"], e["business_unit"]))
         if e.get("customer"):
             custs.add(e["customer"])
         if e.get("vendor"):
             vends.add(e["vendor"])
         days.append(e["time"][:10])
     return {"currencies": sorted(cur), "units": sorted(units), "customers": sorted(custs),
-            "vendors": sorted(vends), "first": min(days), "last": max(days)}
+            "vendors": sorted(vends), "first": min(days), "last": max(days),
+            "books": books}
 
 
 def paths(f):
     """The requests: aging (whole book, by unit, by customer, both bases, at a
     few days), every DSO method, CEI, DPO (and per vendor), roll-forward,
-    every SLA, FTQ of invoices and bills, in every currency and unit; every
+    every SLA, FTQ of invoices and bills, in every currency and unit with
+    documents in it (SLA and FTQ: every unit, all currencies); every
     customer's profile; the event count."""
     first, last = f["first"], f["last"]
     rng = "from=%s&to=%s" % (first, last)
     mid = "%s-%s" % (first[:4], "06-30")
     out = ["/v1/meta"]
     for c in f["currencies"]:
-        scopes = ["currency=" + c] + ["currency=%s&business_unit=%s" % (c, u) for u in f["units"]]
+        # A unit only in the currencies it has documents in: any other pair
+        # is a 404 naming the unit's books, not a figure.
+        scopes = ["currency=" + c] + ["currency=%s&business_unit=%s" % (c, u) for u in f["units"]
+                                      if (c, u) in f["books"]]
         for s in scopes:
             for day in (mid, last):
                 for basis in ("due_date", "invoice_date"):

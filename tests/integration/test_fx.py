@@ -150,6 +150,25 @@ class FxTest(ServerTest):
                          (False, "2025-04-01"))
         self.assertFalse(books["USD"]["stale"])
 
+    def test_a_book_that_is_not_there(self):
+        # An empty store answers zeros: nothing to list yet.
+        self.assertEqual(self.aging("as_of=2025-03-31&currency=CHF")["total"]["amount"], "0.00")
+        self.post(BOOK + RATES)
+        # A currency the store has no documents in: 400 with the ones it has.
+        err = self.aging("as_of=2025-03-31&currency=CHF", 400)
+        self.assertIn("the store has no documents in CHF", err["error"]["message"])
+        self.assertIn("currencies with data: EUR, GBP, USD", err["error"]["message"])
+        # A unit with nothing in the currency asked: 404 naming its books,
+        # on aging and on the series alike; not 200 with zeros.
+        err = self.aging("as_of=2025-03-31&business_unit=emea", 404)
+        self.assertIn("business unit 'emea' has no documents in USD; its books: EUR, GBP",
+                      err["error"]["message"])
+        st, err, _ = self.srv.get("/v1/dso?business_unit=us&currency=EUR")
+        self.assertEqual(st, 404)
+        self.assertIn("its books: USD", err["error"]["message"])
+        self.assertEqual(self.aging("as_of=2025-03-31&business_unit=emea&currency=EUR")
+                         ["total"]["amount"], "500.00")
+
     def test_bad_parameters(self):
         self.post(BOOK + RATES)
         for q, needle in [
