@@ -170,7 +170,8 @@ static err_t p_common(api_req_t *req, const char *party_param, bool fx_ok, q_t *
     if (q->fx && !fx_ok)
         return err_set(m, ERR_BAD_PARAM,
                        "parameter 'currency': every book converted (*) is available on "
-                       "/v1/aging; here, ask for one book (a currency code)");
+                       "/v1/aging, /v1/dso, /v1/cei, /v1/dpo and /v1/rollforward; here, ask for "
+                       "one book (a currency code)");
     if (q->fx) {
         const char *target = rep != NULL ? rep : base;
         memcpy(q->fxq.target, target, 4);
@@ -525,6 +526,24 @@ static enum MHD_Result send_series(api_req_t *req, const q_t *q, const periods_t
     return api_send_json(req, MHD_HTTP_OK, root);
 }
 
+/* The books behind a consolidated series: each one's rate on the last day. */
+static json_t *j_rates(const store_q_series_fx_t *fx)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < fx->n_books; i++) {
+        const store_q_book_t *bk = &fx->books[i];
+        char rb[KPI_RATE_BUF];
+        json_t *o = json_object();
+        json_object_set_new(o, "currency", json_string(bk->currency));
+        json_object_set_new(o, "rate", json_string(kpi_rate_format(bk->rate, rb)));
+        json_object_set_new(o, "rate_date",
+                            bk->rate_day == INT32_MIN ? json_null() : j_date(bk->rate_day));
+        json_object_set_new(o, "stale", json_boolean(bk->stale));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
 /* SLA and FTQ count documents of every currency: `currency=` would read as
    if it narrowed them, so it is refused rather than ignored. */
 static err_t p_counts(api_req_t *req, q_t *q, err_msg_t *m)
@@ -559,16 +578,21 @@ static enum MHD_Result series_answer(api_req_t *req, const q_t *q, const periods
         return api_send_error(req, e, "cannot read the store");
     }
     store_scope_t sc = scope_of(q);
-    e = q->counts ? ERR_OK : book_check(req, snap, q, &m);
+    e = q->counts || q->fx ? ERR_OK : book_check(req, snap, q, &m);
     if (e) {
         store_snap_end(snap);
         json_decref(extra);
         return api_send_error(req, e, "%s", m.text);
     }
+    store_q_series_fx_t fxi = {0};
     e = party_in_scope(snap, q);
-    if (!e)
+    if (!e && q->fx)
+        e = store_q_series_fx(snap, &sc, rq, &q->fxq, req->arena, pts, &fxi, &m);
+    else if (!e)
         e = store_q_series(snap, &sc, rq, req->arena, pts, &m);
     store_snap_end(snap);
+    if (!e && q->fx)
+        json_object_set_new(extra, "books", j_rates(&fxi));
     if (e) {
         json_decref(extra);
         return scope_error(req, q, e, &m);
@@ -582,7 +606,7 @@ static enum MHD_Result flows_series(api_req_t *req, store_q_series_t what)
     q_t q;
     periods_t ps;
     int method = 0;
-    err_t e = p_common(req, what == STORE_Q_DPO ? "vendor" : "customer", false, &q, &m);
+    err_t e = p_common(req, what == STORE_Q_DPO ? "vendor" : "customer", true, &q, &m);
     if (!e)
         e = p_periods(req, &q, &ps, &m);
     if (!e && what == STORE_Q_DSO)
@@ -1280,11 +1304,14 @@ const char *const api_aging_params[] = {
     "limit", "cursor", "layout",  "bom",           "currency", "reporting_currency", "format",
     NULL};
 const char *const api_series_params[] = {
-    "from", "to", "interval", "business_unit", "customer", "currency", "format", "bom", NULL};
-const char *const api_dso_params[] = {"from",     "to",       "interval", "method", "business_unit",
-                                      "customer", "currency", "format",   "bom",    NULL};
-const char *const api_dpo_params[] = {
-    "from", "to", "interval", "business_unit", "vendor", "currency", "format", "bom", NULL};
+    "from",   "to",  "interval", "business_unit", "customer", "currency", "reporting_currency",
+    "format", "bom", NULL};
+const char *const api_dso_params[] = {"from",          "to",       "interval", "method",
+                                      "business_unit", "customer", "currency", "reporting_currency",
+                                      "format",        "bom",      NULL};
+const char *const api_dpo_params[] = {"from",   "to",       "interval",           "business_unit",
+                                      "vendor", "currency", "reporting_currency", "format",
+                                      "bom",    NULL};
 const char *const api_sla_params[] = {"sla",      "from",   "to",  "interval", "business_unit",
                                       "currency", "format", "bom", NULL};
 const char *const api_ftq_params[] = {"kind",     "from",   "to",  "interval", "business_unit",

@@ -92,6 +92,48 @@ err_t store_fx_rate(store_snap_t *snap, const char *currency, int32_t day, int64
     return e;
 }
 
+err_t store_fx_rates(store_snap_t *snap, const char *currency, int32_t lo, size_t n, int64_t *rate,
+                     int32_t *rate_day)
+{
+    int64_t cur = 0;
+    int32_t cur_day = INT32_MIN;
+    err_t e = store_fx_rate(snap, currency, lo, &cur, &cur_day);
+    if (e == ERR_NOT_FOUND) {
+        cur = 0;
+        e = ERR_OK;
+    }
+    if (e)
+        return e;
+    const derive_t *d = store_snap_derive(snap);
+    MDB_cursor *c = NULL;
+    int rc = MDB_NOTFOUND;
+    MDB_val kv, vv;
+    uint8_t k[FX_KEY];
+    if (d->has_fx && n > 1) {
+        if (mdb_cursor_open(store_snap_txn(snap), d->fx, &c) != 0)
+            return ERR_IO;
+        fx_key(k, currency, lo + 1);
+        kv = (MDB_val){FX_KEY, k};
+        rc = mdb_cursor_get(c, &kv, &vv, MDB_SET_RANGE);
+    }
+    /* Walk the currency's rows after lo once, filling each day with the
+       latest row on or before it. */
+    for (size_t i = 0; i < n; i++) {
+        int32_t day = lo + (int32_t)i;
+        while (rc == 0 && kv.mv_size == FX_KEY && memcmp(kv.mv_data, currency, 3) == 0 &&
+               vv.mv_size == sizeof cur && fx_key_day(kv.mv_data) <= day) {
+            memcpy(&cur, vv.mv_data, sizeof cur);
+            cur_day = fx_key_day(kv.mv_data);
+            rc = mdb_cursor_get(c, &kv, &vv, MDB_NEXT);
+        }
+        rate[i] = cur;
+        rate_day[i] = cur != 0 ? cur_day : INT32_MIN;
+    }
+    if (c != NULL)
+        mdb_cursor_close(c);
+    return rc == 0 || rc == MDB_NOTFOUND ? ERR_OK : ERR_IO;
+}
+
 const char *store_snap_base_currency(store_snap_t *snap)
 {
     return snap->s->base_currency;

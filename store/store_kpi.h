@@ -127,6 +127,12 @@ err_t store_currencies(store_snap_t *snap, store_name_fn fn, void *ctx) KPID_MUS
 err_t store_fx_rate(store_snap_t *snap, const char *currency, int32_t day, int64_t *rate,
                     int32_t *rate_day) KPID_MUST_USE;
 
+/* The rate of `currency` for each of the n days from lo (rate[i] for day
+   lo + i, with the day it is from in rate_day[i]): 0 and INT32_MIN where
+   there is none yet. One walk over the currency's rows. */
+err_t store_fx_rates(store_snap_t *snap, const char *currency, int32_t lo, size_t n, int64_t *rate,
+                     int32_t *rate_day) KPID_MUST_USE;
+
 /* The store's base currency: rates convert into it (a 4-byte code). */
 const char *store_snap_base_currency(store_snap_t *snap);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "store_int.h"
+#include "store_query_int.h"
 
 const char *const store_q_dso_method_names[] = {"standard", "countback", "best_possible", "add",
                                                 NULL};
@@ -33,14 +34,8 @@ static void comp(store_q_point_t *p, const char *name, store_q_comp_kind_t k, in
 
 /* ---- daily cumulative flows ------------------------------------------------ */
 
-/* Cumulative flows for every day lo-1 .. hi (at(d) valid in that range). */
-typedef struct cum {
-    int32_t lo, hi;
-    store_flows_t *f;
-} cum_t;
-
-static err_t cum_load(store_snap_t *snap, const store_scope_t *sc, int32_t lo, int32_t hi,
-                      kpi_arena_t *arena, cum_t *c, err_msg_t *m)
+err_t store_q_cum_load(store_snap_t *snap, const store_scope_t *sc, int32_t lo, int32_t hi,
+                       kpi_arena_t *arena, store_q_cum_t *c, err_msg_t *m)
 {
     if ((int64_t)hi - lo + 2 > STORE_Q_HISTORY_DAYS_MAX)
         return err_set(m, ERR_BAD_PARAM, "the date range spans more than %d days",
@@ -54,23 +49,47 @@ static err_t cum_load(store_snap_t *snap, const store_scope_t *sc, int32_t lo, i
         days[i] = lo - 1 + (int32_t)i;
     c->lo = lo;
     c->hi = hi;
+    c->ar = c->ap = c->unapplied = NULL;
     return store_flows_cumulative(snap, sc, days, n, c->f);
 }
 
-static const store_flows_t *at(const cum_t *c, int32_t day)
+static const store_flows_t *at(const store_q_cum_t *c, int32_t day)
 {
     return &c->f[day - (c->lo - 1)];
 }
 
-static int64_t ar_of(const store_flows_t *f)
+int64_t store_q_ar_of(const store_flows_t *f)
 {
     /* Wraps only beyond int64 totals, which the store refuses to build. */
     return f->sales + f->adjustments - f->cash_applied - f->credit_notes - f->write_offs;
 }
 
-static int64_t ap_of(const store_flows_t *f)
+int64_t store_q_ap_of(const store_flows_t *f)
 {
     return f->purchases - f->bills_paid;
+}
+
+int64_t store_q_unapplied_of(const store_flows_t *f)
+{
+    return f->cash_received - f->cash_applied_out - f->refunds;
+}
+
+/* Balances as of a day: derived from the flows of one book, or (a
+   consolidated cum) the books' balances converted at that day's rates. */
+static int64_t ar_at(const store_q_cum_t *c, int32_t day)
+{
+    return c->ar != NULL ? c->ar[day - (c->lo - 1)] : store_q_ar_of(at(c, day));
+}
+
+static int64_t ap_at(const store_q_cum_t *c, int32_t day)
+{
+    return c->ap != NULL ? c->ap[day - (c->lo - 1)] : store_q_ap_of(at(c, day));
+}
+
+static int64_t unapplied_at(const store_q_cum_t *c, int32_t day)
+{
+    return c->unapplied != NULL ? c->unapplied[day - (c->lo - 1)]
+                                : store_q_unapplied_of(at(c, day));
 }
 
 err_t store_q_open_total(store_snap_t *snap, const store_scope_t *sc, int32_t e, kpi_arena_t *arena,
@@ -91,7 +110,7 @@ err_t store_q_open_total(store_snap_t *snap, const store_scope_t *sc, int32_t e,
 /* ---- DSO, CEI, DPO, roll-forward ------------------------------------------- */
 
 /* The countback units ending at `end`, walking back to `lo`, newest first. */
-static size_t countback_units(const cum_t *c, kpi_interval_t iv, int32_t lo, int32_t end,
+static size_t countback_units(const store_q_cum_t *c, kpi_interval_t iv, int32_t lo, int32_t end,
                               kpi_unit_sales_t *units, size_t max_units)
 {
     size_t nu = 0;
@@ -107,7 +126,7 @@ static size_t countback_units(const cum_t *c, kpi_interval_t iv, int32_t lo, int
     return nu;
 }
 
-static err_t flows_point(const store_q_series_req_t *rq, const cum_t *c, int32_t lo,
+static err_t flows_point(const store_q_series_req_t *rq, const store_q_cum_t *c, int32_t lo,
                          kpi_unit_sales_t *units, size_t max_units, store_q_point_t *p)
 {
     err_t e = ERR_OK;
@@ -115,7 +134,7 @@ static err_t flows_point(const store_q_series_req_t *rq, const cum_t *c, int32_t
     const store_flows_t *f0 = at(c, s - 1), *f1 = at(c, en);
     int32_t days = en - s + 1;
     int64_t sales = f1->sales - f0->sales;
-    int64_t ar_end = ar_of(f1);
+    int64_t ar_end = ar_at(c, en);
     switch (rq->what) {
     case STORE_Q_DSO: {
         int64_t cur = 0;
@@ -141,7 +160,7 @@ static err_t flows_point(const store_q_series_req_t *rq, const cum_t *c, int32_t
     }
     case STORE_Q_CEI: {
         int64_t cur = f1->current_ar;
-        int64_t ar_start = ar_of(f0);
+        int64_t ar_start = ar_at(c, s - 1);
         p->value = kpi_cei(ar_start, sales, ar_end, cur);
         comp(p, "ar_start", STORE_Q_MONEY, ar_start);
         comp(p, "sales", STORE_Q_MONEY, sales);
@@ -151,15 +170,15 @@ static err_t flows_point(const store_q_series_req_t *rq, const cum_t *c, int32_t
     }
     case STORE_Q_DPO: {
         int64_t purchases = f1->purchases - f0->purchases;
-        p->value = kpi_dpo(ap_of(f1), purchases, days);
-        comp(p, "ap", STORE_Q_MONEY, ap_of(f1));
+        p->value = kpi_dpo(ap_at(c, en), purchases, days);
+        comp(p, "ap", STORE_Q_MONEY, ap_at(c, en));
         comp(p, "purchases", STORE_Q_MONEY, purchases);
         comp(p, "days", STORE_Q_INT, days);
         break;
     }
     case STORE_Q_ROLLFORWARD: {
         kpi_rollforward_t rf = {
-            .opening = ar_of(f0),
+            .opening = ar_at(c, s - 1),
             .sales = sales,
             .adjustments = f1->adjustments - f0->adjustments,
             .cash_applied = f1->cash_applied - f0->cash_applied,
@@ -167,6 +186,14 @@ static err_t flows_point(const store_q_series_req_t *rq, const cum_t *c, int32_t
             .write_offs = f1->write_offs - f0->write_offs,
         };
         e = kpi_rollforward_close(&rf);
+        /* Consolidated: the movements at each day's rate do not add up to
+           the closing balance at the closing day's rate; the rest is the
+           exchange difference, its own line, so the roll-forward still
+           reconciles (docs/kpi.md, "Reporting currency"). */
+        bool fx = c->ar != NULL;
+        int64_t fx_diff = fx ? ar_at(c, en) - rf.closing : 0;
+        if (fx)
+            rf.closing = ar_at(c, en);
         /* The open items by the invoices' timelines, a path apart from the
            flows that give the closing balance. */
         int64_t open_amt = f1->open_amount, open_cnt = f1->open_count;
@@ -178,12 +205,13 @@ static err_t flows_point(const store_q_series_req_t *rq, const cum_t *c, int32_t
         comp(p, "cash_applied", STORE_Q_MONEY, rf.cash_applied);
         comp(p, "credit_notes", STORE_Q_MONEY, rf.credit_notes);
         comp(p, "write_offs", STORE_Q_MONEY, rf.write_offs);
+        if (fx)
+            comp(p, "fx_difference", STORE_Q_MONEY, fx_diff);
         comp(p, "closing", STORE_Q_MONEY, rf.closing);
         comp(p, "open_items", STORE_Q_MONEY, open_amt);
         comp(p, "open_invoices", STORE_Q_INT, open_cnt);
         comp(p, "difference", STORE_Q_MONEY, rf.closing - open_amt);
-        comp(p, "unapplied_cash", STORE_Q_MONEY,
-             f1->cash_received - f1->cash_applied_out - f1->refunds);
+        comp(p, "unapplied_cash", STORE_Q_MONEY, unapplied_at(c, en));
         comp(p, "unallocated_credits", STORE_Q_MONEY, f1->unallocated_credits);
         break;
     }
@@ -209,18 +237,26 @@ static err_t flows_series(store_snap_t *snap, const store_scope_t *sc,
         else if (e == ERR_NOT_FOUND)
             e = ERR_OK;
     }
-    cum_t c = {0};
+    store_q_cum_t c = {0};
     if (!e)
-        e = cum_load(snap, sc, lo, hi, arena, &c, m);
+        e = store_q_cum_load(snap, sc, lo, hi, arena, &c, m);
+    return e ? e : store_q_points(rq, &c, arena, out, m);
+}
+
+err_t store_q_points(const store_q_series_req_t *rq, const store_q_cum_t *c, kpi_arena_t *arena,
+                     store_q_point_t *out, err_msg_t *m)
+{
+    bool countback = rq->what == STORE_Q_DSO && rq->method == STORE_Q_DSO_COUNTBACK;
     kpi_unit_sales_t *units = NULL;
-    size_t max_units = (size_t)(hi - lo) + 2;
-    if (!e && countback) {
+    size_t max_units = (size_t)(c->hi - c->lo) + 2;
+    err_t e = ERR_OK;
+    if (countback) {
         units = kpi_arena_alloc(arena, max_units * sizeof *units);
         if (units == NULL)
             e = err_set(m, ERR_NOMEM, "out of memory");
     }
     for (size_t k = 0; !e && k < rq->n_periods; k++)
-        e = flows_point(rq, &c, lo, units, max_units, &out[k]);
+        e = flows_point(rq, c, c->lo, units, max_units, &out[k]);
     return e;
 }
 

@@ -66,4 +66,27 @@ err_t store_q_aging_fx(store_snap_t *snap, const store_scope_t *scope,
                        const store_q_aging_req_t *rq, const store_q_fx_t *fx, kpi_arena_t *arena,
                        store_q_aging_fx_t *out, err_msg_t *msg) KPID_MUST_USE;
 
+/* The rates behind a consolidated series, per book: the rate of its last
+   day (what a reader compares with the aging of that day). */
+typedef struct store_q_series_fx {
+    store_q_book_t *books; /* arena; only currency, rate, rate_day, stale are set */
+    size_t n_books;
+} store_q_series_fx_t;
+
+/*
+ * A DSO, CEI, DPO or roll-forward series over the books of fx, in fx's
+ * target: the flows of each day (sales, collections, credits, purchases)
+ * converted at that day's rate, the balances (AR, AP, current AR, open
+ * items, unapplied cash) at the rate of the day they are of, then the same
+ * formulas as one book's (store_q_series). The roll-forward gains an
+ * `fx_difference` line (closing at the closing rate less the opening and
+ * the movements at theirs), so that it still reconciles. A day of a book
+ * with anything to convert and no rate: ERR_NO_RATE naming currency and
+ * day. ERR_BAD_PARAM for SLA or FTQ (they count every currency).
+ */
+err_t store_q_series_fx(store_snap_t *snap, const store_scope_t *scope,
+                        const store_q_series_req_t *rq, const store_q_fx_t *fx, kpi_arena_t *arena,
+                        store_q_point_t *out, store_q_series_fx_t *info,
+                        err_msg_t *msg) KPID_MUST_USE;
+
 #endif

@@ -178,11 +178,10 @@ class FxTest(ServerTest):
         ]:
             err = self.aging(q, 400)
             self.assertIn(needle, err["error"]["message"], q)
-        # Endpoints that do not convert yet say so.
-        st, err, _ = self.srv.get("/v1/dso?currency=*")
+        # Counts are not converted: SLA and FTQ refuse a currency.
+        st, err, _ = self.srv.get("/v1/ftq?currency=*")
         self.assertEqual(st, 400)
-        self.assertIn("available on /v1/aging", err["error"]["message"])
-        st, err, _ = self.srv.get("/v1/dso?reporting_currency=EUR")
+        st, err, _ = self.srv.get("/v1/sla?sla=billing&reporting_currency=EUR")
         self.assertEqual(st, 400)
 
     def test_rate_events(self):
@@ -229,6 +228,88 @@ class FxTest(ServerTest):
         self.post(BOOK)
         self.assertEqual(self.aging("as_of=2025-03-31&currency=*")["total"]["amount"],
                          "1799.87")
+
+
+# A series (docs/kpi.md, "Reporting currency", second example): flows at
+# the rate of their day, balances at the rate of theirs.
+SERIES_BOOK = [
+    {"id": "i1", "type": "invoice.issued", "time": "2025-03-01", "invoice": "INV-U1",
+     "customer": "ACME", "amount": "1000.00", "terms_days": 30, "business_unit": "us"},
+    {"id": "i2", "type": "invoice.issued", "time": "2025-02-01", "invoice": "INV-E1",
+     "customer": "ACME", "amount": "500.00", "currency": "EUR", "terms_days": 30,
+     "business_unit": "emea"},
+    {"id": "p1", "type": "payment.received", "time": "2025-03-10", "payment": "P1",
+     "customer": "ACME", "amount": "200.00", "currency": "EUR", "method": "wire",
+     "business_unit": "emea"},
+    {"id": "p2", "type": "payment.applied", "time": "2025-03-10", "payment": "P1",
+     "invoice": "INV-E1", "amount": "200.00"},
+    {"id": "r0", "type": "fx.rate", "date": "2025-01-31", "currency": "EUR", "rate": "1.04"},
+    {"id": "r1", "type": "fx.rate", "date": "2025-03-10", "currency": "EUR", "rate": "1.06"},
+    {"id": "r2", "type": "fx.rate", "date": "2025-03-28", "currency": "EUR", "rate": "1.0825"},
+]
+
+
+class FxSeriesTest(ServerTest):
+    def get(self, path, status=200):
+        st, res, _ = self.srv.get(path)
+        self.assertEqual(st, status, res)
+        return res
+
+    def test_rollforward_has_its_fx_line(self):
+        st, res, _ = self.srv.post("/v1/events", ndjson(SERIES_BOOK), ctype="application/x-ndjson")
+        self.assertEqual((st, res["accepted"]), (200, 7))
+        rf = self.get("/v1/rollforward?from=2025-02-01&to=2025-03-31&interval=month&currency=*")
+        feb, mar = rf["points"]
+        # February: the EUR invoice of 02-01 at 1.04 (the rate of 01-31) = 520.00.
+        self.assertEqual((feb["opening"], feb["sales"], feb["fx_difference"], feb["closing"]),
+                         ("0.00", "520.00", "0.00", "520.00"))
+        # March: + USD 1,000.00; - EUR 200.00 applied on 03-10 at 1.06 = 212.00;
+        # closing EUR 300.00 at 1.0825 = 324.75 + 1,000.00 = 1,324.75; so the
+        # exchange difference is 1,324.75 - (520.00 + 1,000.00 - 212.00) = 16.75
+        # (= 300 x (1.0825 - 1.04) + 200 x (1.06 - 1.04)).
+        self.assertEqual((mar["opening"], mar["sales"], mar["cash_applied"], mar["fx_difference"],
+                          mar["closing"], mar["open_items"], mar["difference"]),
+                         ("520.00", "1000.00", "212.00", "16.75", "1324.75", "1324.75", "0.00"))
+        self.assertEqual([b["currency"] for b in rf["books"]], ["EUR", "USD"])
+        # The closing balance is the consolidated aging of the same day.
+        st, a, _ = self.srv.get("/v1/aging?as_of=2025-03-31&currency=*")
+        self.assertEqual(a["total"]["amount"], mar["closing"])
+        # One book: no exchange line, no books, unchanged.
+        one = self.get("/v1/rollforward?from=2025-02-01&to=2025-03-31&interval=month"
+                       "&currency=EUR")
+        self.assertNotIn("fx_difference", one["points"][1])
+        self.assertNotIn("books", one)
+        self.assertEqual(one["points"][1]["closing"], "300.00")
+
+    def test_dso_and_cei(self):
+        self.srv.post("/v1/events", ndjson(SERIES_BOOK), ctype="application/x-ndjson")
+        dso = self.get("/v1/dso?from=2025-02-01&to=2025-03-31&interval=month&currency=*")
+        feb, mar = dso["points"]
+        self.assertEqual((feb["ar"], feb["sales"], feb["value"]), ("520.00", "520.00", 28.0))
+        # 1,324.75 / 1,000.00 x 31 days = 41.07
+        self.assertEqual((mar["ar"], mar["sales"], mar["value"]), ("1324.75", "1000.00", 41.07))
+        cei = self.get("/v1/cei?from=2025-03-01&to=2025-03-31&interval=month"
+                       "&reporting_currency=EUR")
+        self.assertEqual(cei["currency"], "EUR")
+        p = cei["points"][0]
+        # In EUR: AR at 02-28 = 500.00 (1.04 / 1.04); sales = 1,000.00 USD at
+        # 03-01 (EUR at 1.04): 961.54; AR at 03-31 = 300.00 + 1,000 / 1.0825
+        # (923.79) = 1,223.79.
+        self.assertEqual((p["ar_start"], p["sales"], p["ar"]), ("500.00", "961.54", "1223.79"))
+
+    def test_a_day_without_rate(self):
+        # Without the rate of 01-31, EUR has none before 03-10: a series
+        # from 02-01 has days with EUR to convert and no rate for them.
+        book = [e for e in SERIES_BOOK if e["id"] != "r0"]
+        self.srv.post("/v1/events", ndjson(book), ctype="application/x-ndjson")
+        err = self.get("/v1/dso?from=2025-02-01&to=2025-03-31&interval=month&currency=*", 422)
+        self.assertEqual(err["error"]["code"], "no_rate")
+        self.assertIn("no exchange rate for EUR on or before 2025-02-01", err["error"]["message"])
+        # From 03-11 on (the opening balance is of 03-10) there is a rate every day.
+        err = self.get("/v1/dso?from=2025-03-10&to=2025-03-31&interval=month&currency=*", 422)
+        self.assertIn("on or before 2025-03-09", err["error"]["message"])
+        ok = self.get("/v1/dso?from=2025-03-11&to=2025-03-31&interval=month&currency=*")
+        self.assertEqual(ok["points"][0]["ar"], "1324.75")
 
 
 class CountsTest(ServerTest):

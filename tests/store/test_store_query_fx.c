@@ -150,11 +150,84 @@ static void test_missing_rate(void)
     rmdir_all(dir);
 }
 
+/* The series example of docs/kpi.md: EUR 500.00 issued 02-01 (rate 1.04 of
+   01-31), 200.00 applied 03-10 (1.06), closing 03-31 at 1.0825; USD 1,000.00
+   issued 03-01. March: opening 520.00 + 1,000.00 - 212.00 + fx 16.75 =
+   closing 1,324.75. */
+static void test_series(void)
+{
+    char dir[64];
+    tmpdir(dir);
+    store_t *s = open_store(dir, 0);
+    kpi_event_t e[8];
+    size_t n = 0;
+    e[n] = ev(KPI_EV_INVOICE_ISSUED, "i1", T(2025, 3, 1, 9), "INV-U1", NULL, 100000, "ACME");
+    e[n++].business_unit = "us";
+    e[n] = ev(KPI_EV_INVOICE_ISSUED, "i2", T(2025, 2, 1, 9), "INV-E1", NULL, 50000, "ACME");
+    memcpy(e[n].currency, "EUR", 4);
+    e[n++].business_unit = "emea";
+    e[n] = ev(KPI_EV_PAYMENT_RECEIVED, "p1", T(2025, 3, 10, 9), "P1", NULL, 20000, "ACME");
+    memcpy(e[n].currency, "EUR", 4);
+    e[n++].business_unit = "emea";
+    e[n++] = ev(KPI_EV_PAYMENT_APPLIED, "p2", T(2025, 3, 10, 10), "P1", "INV-E1", 20000, NULL);
+    e[n++] = fx_ev("r0", D(2025, 1, 31), "EUR", 10400000000LL);
+    e[n++] = fx_ev("r1", D(2025, 3, 10), "EUR", 10600000000LL);
+    e[n++] = fx_ev("r2", D(2025, 3, 28), "EUR", 10825000000LL);
+    store_item_result_t res[8];
+    store_batch_opts_t bo = {0};
+    (void)put(s, e, n, &bo, res);
+    store_snap_t *sn = NULL;
+    REQUIRE(store_snap_begin(s, &sn) == ERR_OK);
+    kpi_arena_t *a = NULL;
+    REQUIRE(kpi_arena_new(16 << 20, &a) == ERR_OK);
+    kpi_period_t per[2] = {{D(2025, 2, 1), D(2025, 2, 28)}, {D(2025, 3, 1), D(2025, 3, 31)}};
+    store_q_series_req_t rq = {
+        .what = STORE_Q_ROLLFORWARD, .iv = KPI_IV_MONTH, .periods = per, .n_periods = 2};
+    store_scope_t sc = {"", NULL, NULL};
+    store_q_fx_t fx = {"USD", NULL, 7, false};
+    store_q_point_t pts[2];
+    store_q_series_fx_t info;
+    err_msg_t msg = {{0}};
+    CHECK_ERR(ERR_OK, store_q_series_fx(sn, &sc, &rq, &fx, a, pts, &info, &msg));
+    CHECK(store_q_comp(&pts[0], "sales")->v == 52000);
+    CHECK(store_q_comp(&pts[0], "closing")->v == 52000);
+    CHECK(store_q_comp(&pts[1], "opening")->v == 52000);
+    CHECK(store_q_comp(&pts[1], "cash_applied")->v == 21200);
+    CHECK(store_q_comp(&pts[1], "fx_difference")->v == 1675);
+    CHECK(store_q_comp(&pts[1], "closing")->v == 132475);
+    CHECK(store_q_comp(&pts[1], "difference")->v == 0);
+    REQUIRE(info.n_books == 2);
+    CHECK_STR("EUR", info.books[0].currency);
+    CHECK(info.books[0].rate == 10825000000LL && info.books[0].rate_day == D(2025, 3, 28));
+    /* DSO of March: 1,324.75 / 1,000.00 x 31 days. */
+    rq.what = STORE_Q_DSO;
+    rq.method = STORE_Q_DSO_STANDARD;
+    CHECK_ERR(ERR_OK, store_q_series_fx(sn, &sc, &rq, &fx, a, pts, &info, &msg));
+    CHECK(store_q_comp(&pts[1], "ar")->v == 132475 && store_q_comp(&pts[1], "sales")->v == 100000);
+    /* SLA and FTQ are not converted. */
+    rq.what = STORE_Q_SLA;
+    CHECK_ERR(ERR_BAD_PARAM, store_q_series_fx(sn, &sc, &rq, &fx, a, pts, &info, &msg));
+    /* The rates day by day, as the series read them. */
+    int64_t r[5];
+    int32_t rd[5];
+    CHECK_ERR(ERR_OK, store_fx_rates(sn, "EUR", D(2025, 1, 30), 5, r, rd));
+    CHECK(r[0] == 0 && rd[0] == INT32_MIN); /* 01-30: none yet */
+    CHECK(r[1] == 10400000000LL && rd[1] == D(2025, 1, 31));
+    CHECK(r[4] == 10400000000LL && rd[4] == D(2025, 1, 31)); /* 02-03 */
+    CHECK_ERR(ERR_OK, store_fx_rates(sn, "EUR", D(2025, 3, 9), 3, r, rd));
+    CHECK(r[0] == 10400000000LL && r[1] == 10600000000LL && r[2] == 10600000000LL);
+    kpi_arena_free(a);
+    store_snap_end(sn);
+    store_close(s);
+    rmdir_all(dir);
+}
+
 int main(void)
 {
     REQUIRE(kpi_tz_new_utc(&test_utc) == ERR_OK);
     RUN(test_consolidated);
     RUN(test_missing_rate);
+    RUN(test_series);
     kpi_tz_free(test_utc);
     return test_summary();
 }

@@ -1,0 +1,41 @@
+/*
+ * store_query_int.h — what store_query.c shares with store_query_fx.c
+ * (internal to store/): the daily cumulative flows a series is computed
+ * from, and the computation itself, so that a consolidated series is the
+ * same formulas over converted flows.
+ */
+#ifndef KPID_STORE_QUERY_INT_H
+#define KPID_STORE_QUERY_INT_H
+
+#include "store_query.h"
+
+/*
+ * Cumulative flows for every day lo-1 .. hi (f[day - (lo - 1)]). For one
+ * book the balances (AR, AP, unapplied cash) follow from the flows and ar,
+ * ap, unapplied are NULL. A consolidated cum (store_query_fx.c) holds the
+ * flows converted day by day at each day's rate, and beside them the
+ * balances converted at each day's own rate, which the flows do not add up
+ * to (the exchange difference); its open_amount, open_count, current_ar
+ * and unallocated_credits fields are such balances too.
+ */
+typedef struct store_q_cum {
+    int32_t lo, hi;
+    store_flows_t *f;
+    int64_t *ar, *ap, *unapplied; /* NULL: derived from f */
+} store_q_cum_t;
+
+/* One book's cumulative flows over lo-1 .. hi, in arena. */
+err_t store_q_cum_load(store_snap_t *snap, const store_scope_t *sc, int32_t lo, int32_t hi,
+                       kpi_arena_t *arena, store_q_cum_t *c, err_msg_t *m) KPID_MUST_USE;
+
+/* The points of a DSO, CEI, DPO or roll-forward series from c (c->lo is
+   the first day countback may reach). */
+err_t store_q_points(const store_q_series_req_t *rq, const store_q_cum_t *c, kpi_arena_t *arena,
+                     store_q_point_t *out, err_msg_t *m) KPID_MUST_USE;
+
+/* A book's balances from its cumulative flows. */
+int64_t store_q_ar_of(const store_flows_t *f);
+int64_t store_q_ap_of(const store_flows_t *f);
+int64_t store_q_unapplied_of(const store_flows_t *f);
+
+#endif
