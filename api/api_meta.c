@@ -86,6 +86,55 @@ static err_t add_currency(void *ctx, const char *code)
     return add_name(c->arr, code);
 }
 
+/* currency=*: the units of every book, once each. */
+typedef struct all_units {
+    unit_list_t *ul;
+    store_snap_t *snap;
+} all_units_t;
+
+static err_t add_unit_once(void *ctx, const char *name)
+{
+    unit_list_t *u = ctx;
+    for (size_t i = 0; i < u->ns.n; i++)
+        if (strcmp(u->ns.v[i], name) == 0)
+            return ERR_OK;
+    return add_unit(ctx, name);
+}
+
+static err_t units_of_currency(void *ctx, const char *code)
+{
+    all_units_t *a = ctx;
+    return store_business_units(a->snap, code, add_unit_once, a->ul);
+}
+
+/* The currencies with exchange rates, each with the day of its latest. */
+typedef struct rate_list {
+    json_t *arr;
+    char last[4];
+    int32_t last_day;
+} rate_list_t;
+
+static void rate_flush(rate_list_t *r)
+{
+    if (r->last[0] == '\0')
+        return;
+    char d[KPI_DATE_BUF];
+    json_array_append_new(r->arr, json_pack("{s:s,s:s}", "currency", r->last, "latest",
+                                            kpi_date_format(r->last_day, d)));
+}
+
+static err_t add_rate(void *ctx, const char *code, int32_t day, int64_t rate)
+{
+    (void)rate;
+    rate_list_t *r = ctx;
+    if (strcmp(r->last, code) != 0) {
+        rate_flush(r);
+        snprintf(r->last, sizeof r->last, "%s", code);
+    }
+    r->last_day = day;
+    return ERR_OK;
+}
+
 enum MHD_Result api_meta_get(api_req_t *req)
 {
     const api_opts_t *o = &req->srv->opts;
@@ -93,7 +142,8 @@ enum MHD_Result api_meta_get(api_req_t *req)
     int digits;
     if (cur == NULL)
         cur = o->coll.base_currency;
-    if (strlen(cur) != 3 || kpi_currency_digits(cur, &digits) != ERR_OK) {
+    bool every = strcmp(cur, "*") == 0;
+    if (!every && (strlen(cur) != 3 || kpi_currency_digits(cur, &digits) != ERR_OK)) {
         char hint[1200];
         return api_send_error(req, ERR_BAD_PARAM,
                               "parameter 'currency': '%s' is not an ISO 4217 code%s", cur,
@@ -110,7 +160,10 @@ enum MHD_Result api_meta_get(api_req_t *req)
         return api_send_error(req, e, "cannot read the store");
     json_t *units = json_array(), *curs = json_array();
     unit_list_t ul = {{.arena = req->arena}, req};
-    e = units && curs ? store_business_units(snap, cur, add_unit, &ul) : ERR_NOMEM;
+    all_units_t au = {&ul, snap};
+    e = !units || !curs ? ERR_NOMEM
+        : every         ? store_currencies(snap, units_of_currency, &au)
+                        : store_business_units(snap, cur, add_unit, &ul);
     /* By name, not by first appearance: the same events give the same list. */
     store_q_names_sort(&ul.ns);
     for (size_t i = 0; !e && i < ul.ns.n; i++)
@@ -118,6 +171,12 @@ enum MHD_Result api_meta_get(api_req_t *req)
     cur_ctx_t cc = {req, snap, curs};
     if (!e)
         e = store_currencies(snap, add_currency, &cc);
+    rate_list_t rl = {json_array(), "", 0};
+    err_msg_t rm = {{0}};
+    if (!e)
+        e = rl.arr == NULL ? ERR_NOMEM : store_fx_each(snap, add_rate, &rl, &rm);
+    if (!e)
+        rate_flush(&rl);
     int32_t latest = 0;
     err_t le = e ? ERR_OK : store_latest_day(snap, &latest);
     store_snap_end(snap);
@@ -126,6 +185,7 @@ enum MHD_Result api_meta_get(api_req_t *req)
     if (e) {
         json_decref(units);
         json_decref(curs);
+        json_decref(rl.arr);
         return api_send_error(req, e, "cannot list business units: %s", err_str(e));
     }
 
@@ -157,6 +217,7 @@ enum MHD_Result api_meta_get(api_req_t *req)
     json_object_set_new(root, "events",
                         api_auth_scoped(req) ? json_null() : json_integer((json_int_t)st.events));
     json_object_set_new(root, "currencies", curs);
+    json_object_set_new(root, "rates", rl.arr);
     json_object_set_new(root, "business_units", units);
     json_object_set_new(root, "slas", slas);
     json_object_set_new(root, "aging_buckets", edges);

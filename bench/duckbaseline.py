@@ -47,8 +47,8 @@ REWRITES = (
      "count_if(f.result = 'pass' AND f.invoice NOT IN (SELECT invoice FROM corrected))"),
     # Bare columns in a GROUP BY (SQLite takes them from any row; the
     # invoice determines them).
-    (re.compile(r"(SELECT invoice, bu, due_day, sum\(delta\) AS amt FROM mv WHERE d <= :d\s+"
-                r"GROUP BY invoice)"), r"\1, bu, due_day"),
+    (re.compile(r"(SELECT invoice, (bu|customer), due_day, sum\(delta\) AS amt FROM mv "
+                r"WHERE d <= :d\s+GROUP BY invoice)"), r"\1, \2, due_day"),
     # `first` is a DuckDB function name.
     (re.compile(r"\bfirst AS MATERIALIZED"), "firstrev AS MATERIALIZED"),
     (re.compile(r"JOIN first f\b"), "JOIN firstrev f"),
@@ -170,7 +170,8 @@ RAW_COLUMNS = (("id", "VARCHAR"), ("type", "VARCHAR"), ("time", "VARCHAR"),
                ("payment", "VARCHAR"), ("credit_note", "VARCHAR"), ("bill", "VARCHAR"),
                ("dispute", "VARCHAR"), ("inquiry", "VARCHAR"), ("due_date", "DATE"),
                ("terms_days", "INTEGER"), ("billing_due", "DATE"), ("result", "VARCHAR"),
-               ("method", "VARCHAR"), ("reason", "VARCHAR"))
+               ("method", "VARCHAR"), ("reason", "VARCHAR"), ("date", "VARCHAR"),
+               ("rate", "VARCHAR"))
 
 
 def load_sql(ndjson_path, base="USD"):
@@ -206,6 +207,12 @@ SELECT id, type, ts, ts // 86400 AS day, business_unit, customer, vendor, cur AS
 FROM r
 ORDER BY type, day
 """ % (_lit(base), scale.replace("currency", "cur")),
+        # Exchange rates (one per currency and day in generated books; the
+        # later one would stand in kpid).
+        "CREATE TABLE fx AS SELECT currency, "
+        "CAST(coalesce(date, time) AS DATE) - DATE '1970-01-01' AS day, "
+        "any_value(CAST(CAST(rate AS DECIMAL(38, 10)) * 10000000000 AS BIGINT)) AS rate "
+        "FROM raw WHERE type = 'fx.rate' GROUP BY ALL",
         "DROP TABLE raw",
     ]
 

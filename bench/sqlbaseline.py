@@ -78,6 +78,8 @@ INDEXES = (
 # holidays configured) on or before `day`.
 CALENDAR = """
 CREATE TABLE calendar (day INTEGER PRIMARY KEY, weekday INTEGER NOT NULL, bno INTEGER NOT NULL);
+CREATE TABLE fx (currency TEXT NOT NULL, day INTEGER NOT NULL, rate INTEGER NOT NULL,
+                 PRIMARY KEY (currency, day));
 """
 
 
@@ -126,7 +128,7 @@ DOC_OF = {"invoice.issued": "invoice", "credit_note.issued": "credit_note",
           "payment.received": "payment", "bill.received": "bill"}
 
 
-def rows(lines, base="USD"):
+def rows(lines, base="USD", fx=None):
     """Typed rows of NDJSON event lines (the analyst's ETL step)."""
     # One dict per kind of document, keyed by its id, the currency string
     # shared: at 10M invoices this is the load's one big structure (about
@@ -139,7 +141,12 @@ def rows(lines, base="USD"):
         e = json.loads(line)
         t = e["type"]
         if t == "fx.rate":
-            continue  # exchange rates: no per-book query below reads them
+            # Exchange rates go to their own table (fx: currency, day, rate in
+            # units of 10^-10); the later one of a day stands, as in kpid.
+            if fx is not None:
+                _, rday = parse_time(e.get("date") or e["time"])
+                fx.append((e["currency"], rday, int(Decimal(e["rate"]) * 10 ** 10)))
+            continue
         ts, day = parse_time(e["time"])
         cur = e.get("currency")
         if cur is None:
@@ -185,9 +192,10 @@ def load(db, ndjson_path, base="USD", progress=None):
     db.executescript(SCHEMA + CALENDAR)
     n = 0
     ins = "INSERT INTO events VALUES (%s)" % ",".join("?" * len(COLUMNS))
+    fx = []
     with open(ndjson_path, encoding="utf-8") as f:
         batch = []
-        for r in rows(f, base):
+        for r in rows(f, base, fx):
             batch.append(r)
             if len(batch) == 50000:
                 db.executemany(ins, batch)
@@ -197,6 +205,7 @@ def load(db, ndjson_path, base="USD", progress=None):
                     progress(n)
         db.executemany(ins, batch)
         n += len(batch)
+    db.executemany("INSERT OR REPLACE INTO fx VALUES (?,?,?)", fx)
     for ix in INDEXES:
         db.execute(ix)
     lo, hi = db.execute("SELECT min(day), max(max(day), coalesce(max(due_day), 0)) "
@@ -568,6 +577,83 @@ def aging_bu(db, as_of, cur="USD"):
     return out
 
 
+def fx_convert(minor, cur, rate, base):
+    """minor units of cur at rate (10^-10 units of base per unit) into base,
+    rounded once, half away from zero: kpid's rule (kpi_fx.h)."""
+    num = minor * rate * 10 ** DIGITS.get(base, 2)
+    den = 10 ** 10 * 10 ** DIGITS.get(cur, 2)
+    q, r = divmod(abs(num), den)
+    if 2 * r >= den:
+        q += 1
+    return q if num >= 0 else -q
+
+
+def rate_text(rate):
+    s = "%d.%010d" % divmod(rate, 10 ** 10)
+    return s.rstrip("0").rstrip(".")
+
+
+def aging_all(db, as_of, base="USD", stale_days=7):
+    """Every book's aging by unit converted into base at its rate for as_of
+    (the latest on or before it): each book's bucket converted once, the
+    consolidated figures the sums (docs/kpi.md, "Reporting currency")."""
+    d = day_num(as_of)
+    curs = [c for (c,) in db.execute("SELECT DISTINCT currency FROM events WHERE currency "
+                                      "IS NOT NULL ORDER BY currency")]
+    total = [[0, 0] for _ in LABELS]
+    groups, books = {}, []
+    unapplied = unalloc = 0
+    for c in curs:
+        a = aging_bu(db, as_of, c)
+        if (a["total"]["amount"].strip("0.") == "" and a["total"]["count"] == 0
+                and a["unapplied_cash"].strip("0.-") == ""
+                and a["unallocated_credits"].strip("0.-") == ""):
+            continue
+        if c == base:
+            rate, rday = 10 ** 10, None
+        else:
+            row = db.execute("SELECT rate, day FROM fx WHERE currency = :c AND day <= :d "
+                             "ORDER BY day DESC LIMIT 1", {"c": c, "d": d}).fetchone()
+            if row is None:
+                raise ValueError("no rate for %s on %s" % (c, as_of))
+            rate, rday = row
+        dg = DIGITS.get(c, 2)
+
+        def conv(s):
+            return fx_convert(to_minor(s, dg), c, rate, base)
+        for k, bk in enumerate(a["buckets"]):
+            total[k][0] += conv(bk["amount"])
+            total[k][1] += bk["count"]
+        for g in a["groups"]:
+            acc = groups.setdefault(g["key"], [[0, 0] for _ in LABELS])
+            for k, bk in enumerate(g["buckets"]):
+                acc[k][0] += conv(bk["amount"])
+                acc[k][1] += bk["count"]
+        unapplied += conv(a["unapplied_cash"])
+        unalloc += conv(a["unallocated_credits"])
+        books.append({"currency": c, "rate": rate_text(rate),
+                      "rate_date": iso(rday) if rday is not None else None,
+                      "stale": rday is not None and d - rday > stale_days,
+                      "buckets": a["buckets"], "total": a["total"],
+                      "unapplied_cash": a["unapplied_cash"],
+                      "unallocated_credits": a["unallocated_credits"]})
+
+    def render(bk):
+        return {"buckets": [{"label": LABELS[k], "amount": money(x, base), "count": n}
+                            for k, (x, n) in enumerate(bk)],
+                "total": {"amount": money(sum(x for x, _ in bk), base),
+                          "count": sum(n for _, n in bk)}}
+    out = {"as_of": as_of, "basis": "due_date", "currency": base}
+    out.update(render(total))
+    out["unapplied_cash"] = money(unapplied, base)
+    out["unallocated_credits"] = money(unalloc, base)
+    out["books"] = books
+    out["group_by"] = "business_unit"
+    out["groups"] = sorted(({"key": k, **render(v)} for k, v in groups.items()),
+                           key=lambda g: g["key"])
+    return out
+
+
 def top_overdue(db, as_of, n, cur="USD"):
     """The n customers with the most past due (total less current), largest
     first, ties by name: the groups of /v1/aging?group_by=customer&sort=-overdue&limit=n."""
@@ -767,6 +853,8 @@ def queries(as_of, periods, cust, cust_cur, cur="USD", median=None):
     qs = [
         Query("aging-bu", "/v1/aging?as_of=%s&group_by=business_unit&currency=%s" % (as_of, cur),
               lambda db: aging_bu(db, as_of, cur), aging_bu_api),
+        Query("aging-all", "/v1/aging?as_of=%s&group_by=business_unit&currency=*" % as_of,
+              lambda db: aging_all(db, as_of), aging_bu_api),
         Query("top-overdue-100", "/v1/aging?as_of=%s&group_by=customer&sort=-overdue&limit=100"
               "&currency=%s" % (as_of, cur), lambda db: top_overdue(db, as_of, 100, cur),
               top_overdue_api),

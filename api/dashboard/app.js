@@ -208,7 +208,8 @@
     };
     return {
       business_unit: q.get("business_unit") || "",
-      currency: /^[A-Z]{3}$/.test(q.get("currency") || "") ? q.get("currency") : "",
+      // "*": every book, converted into the base currency (docs/kpi.md).
+      currency: /^([A-Z]{3}|\*)$/.test(q.get("currency") || "") ? q.get("currency") : "",
       interval: ["month", "quarter", "week"].includes(iv) ? iv : "month",
       periods: [6, 12, 24].includes(periods) ? periods : 12,
       as_of: /^\d{4}-\d{2}-\d{2}$/.test(q.get("as_of") || "") ? q.get("as_of") : "",
@@ -449,7 +450,8 @@
     }
     let p;
     try {
-      p = await api("/v1/customers/" + encodeURIComponent(st.customer), { as_of: st.as_of, currency: st.currency || undefined });
+      // A customer's profile is one book: the base currency's when every book is shown.
+      p = await api("/v1/customers/" + encodeURIComponent(st.customer), { as_of: st.as_of, currency: st.currency === "*" ? undefined : st.currency || undefined });
     } catch (e) {
       if (e instanceof AuthError) throw e;
       // A bad customer in a link spoils only the profile, not the page.
@@ -480,7 +482,7 @@
       fact("Days beyond terms", habits.days_beyond_terms === null ? "n/a (" + (habits.reason || "no payments") + ")" : fmt2(habits.days_beyond_terms) + " days"));
     const agingBox = el("div"), itemsBox = el("div"), dispBox = el("div");
     const csvLink = el("a", { class: "csv", download: "open-items-" + p.customer + ".csv", text: "API CSV (open items)" });
-    apiCsvLink(csvLink, "/v1/customers/" + encodeURIComponent(p.customer), { as_of: st.as_of, currency: st.currency || undefined });
+    apiCsvLink(csvLink, "/v1/customers/" + encodeURIComponent(p.customer), { as_of: st.as_of, currency: st.currency === "*" ? undefined : st.currency || undefined });
     $("profile-body").replaceChildren(
       el("p", { class: "hint", text: "As of " + p.as_of + ", amounts in " + cur + "." }), facts,
       el("h3", { text: "Aging" }), agingBox,
@@ -545,8 +547,10 @@
       ...units.map((u) => el("option", { value: u, text: u })));
     sel.value = st.business_unit;
     const cs = $("f-currency");
-    const curs = meta.currencies.includes(meta.currency) ? meta.currencies : meta.currencies.concat([meta.currency]);
-    cs.replaceChildren(...curs.map((c) => el("option", { value: c, text: c + (c === meta.base_currency ? " (base)" : "") })));
+    const curs = meta.currency === "*" || meta.currencies.includes(meta.currency) ? meta.currencies : meta.currencies.concat([meta.currency]);
+    // With exchange rates, every book converted into the base currency is one more choice.
+    const all = (meta.rates || []).length ? [el("option", { value: "*", text: "All books, in " + meta.base_currency })] : [];
+    cs.replaceChildren(...all, ...curs.map((c) => el("option", { value: c, text: c + (c === meta.base_currency ? " (base)" : "") })));
     cs.value = meta.currency;
     $("f-interval").value = st.interval;
     $("f-periods").value = String(st.periods);
@@ -585,7 +589,7 @@
       const series = { from, to: asOfStr, interval: st.interval, business_unit: bu, currency };
       // SLA and FTQ count the documents of every currency: no currency= (docs/kpi.md).
       const counts = { from, to: asOfStr, interval: st.interval, business_unit: bu };
-      const cur = meta.currency;
+      const cur = meta.currency === "*" ? meta.base_currency : meta.currency;
 
       const [aging, agingPrev, agingCust, dso, add, cei, ftqInv, ftqBill, ...slas] = await allInOrder([
         api("/v1/aging", { as_of: asOfStr, group_by: "business_unit", business_unit: bu, currency }),

@@ -407,6 +407,27 @@ class PageChecks:
 
 @unittest.skipUnless(os.path.exists(CHROMIUM), NO_CHROMIUM)
 class BrowserTest(PageChecks, LoadedServer):
+    def test_every_book_converted(self):
+        # With exchange rates the currency menu offers every book, converted
+        # into the base currency: the page then shows the consolidated
+        # figures of the API (currency=*), every unit included.
+        meta = self.get_json("/v1/meta?currency=*")
+        self.assertEqual(meta["currency"], "*")
+        self.assertEqual(sorted(r["currency"] for r in meta["rates"]), ["EUR", "GBP", "JPY", "KWD"])
+        every_unit = set()
+        for c in meta["currencies"]:
+            every_unit |= set(self.get_json("/v1/meta?currency=" + c)["business_units"])
+        self.assertEqual(meta["business_units"], sorted(every_unit))
+        as_of = (month_start(datetime.date.fromisoformat(meta["latest_event_day"]), 0)
+                 - datetime.timedelta(days=1)).isoformat()
+        url = "http://127.0.0.1:%d/?as_of=%s&currency=*" % (self.srv.port, as_of)
+        rep = self.drive(url, meta["business_units"][0])
+        init = rep["initial"]
+        self.assertEqual(init["state"], "ready", init["error"])
+        self.assertEqual(rep["console_errors"], [])
+        self.assertEqual(init["business_units"], [""] + meta["business_units"])
+        self.check_tiles(init["tiles"], self.expected_tiles(as_of, None, "*"), "every book")
+
     def test_dashboard_in_chromium(self):
         meta = self.get_json("/v1/meta")
         # The day a default view shows: the end of the last complete month
