@@ -526,21 +526,25 @@ static enum MHD_Result send_series(api_req_t *req, const q_t *q, const periods_t
     return api_send_json(req, MHD_HTTP_OK, root);
 }
 
+/* A book of a consolidated answer: its currency and the rate used. */
+static json_t *j_book_rate(const store_q_book_t *bk)
+{
+    char rb[KPI_RATE_BUF];
+    json_t *o = json_object();
+    json_object_set_new(o, "currency", json_string(bk->currency));
+    json_object_set_new(o, "rate", json_string(kpi_rate_format(bk->rate, rb)));
+    json_object_set_new(o, "rate_date",
+                        bk->rate_day == INT32_MIN ? json_null() : j_date(bk->rate_day));
+    json_object_set_new(o, "stale", json_boolean(bk->stale));
+    return o;
+}
+
 /* The books behind a consolidated series: each one's rate on the last day. */
 static json_t *j_rates(const store_q_series_fx_t *fx)
 {
     json_t *arr = json_array();
-    for (size_t i = 0; i < fx->n_books; i++) {
-        const store_q_book_t *bk = &fx->books[i];
-        char rb[KPI_RATE_BUF];
-        json_t *o = json_object();
-        json_object_set_new(o, "currency", json_string(bk->currency));
-        json_object_set_new(o, "rate", json_string(kpi_rate_format(bk->rate, rb)));
-        json_object_set_new(o, "rate_date",
-                            bk->rate_day == INT32_MIN ? json_null() : j_date(bk->rate_day));
-        json_object_set_new(o, "stale", json_boolean(bk->stale));
-        json_array_append_new(arr, o);
-    }
+    for (size_t i = 0; i < fx->n_books; i++)
+        json_array_append_new(arr, j_book_rate(&fx->books[i]));
     return arr;
 }
 
@@ -805,13 +809,7 @@ static json_t *j_books(const store_q_aging_fx_t *fx)
         int dg;
         if (kpi_currency_digits(bk->currency, &dg) != ERR_OK)
             dg = 2; /* the store only keeps books in known codes */
-        char rb[KPI_RATE_BUF];
-        json_t *o = json_object();
-        json_object_set_new(o, "currency", json_string(bk->currency));
-        json_object_set_new(o, "rate", json_string(kpi_rate_format(bk->rate, rb)));
-        json_object_set_new(o, "rate_date",
-                            bk->rate_day == INT32_MIN ? json_null() : j_date(bk->rate_day));
-        json_object_set_new(o, "stale", json_boolean(bk->stale));
+        json_t *o = j_book_rate(bk);
         json_object_set_new(o, "buckets", j_buckets(&bk->aging, dg));
         json_object_set_new(o, "total", j_total(&bk->aging, dg));
         json_object_set_new(o, "unapplied_cash", j_money(bk->unapplied_cash, dg));

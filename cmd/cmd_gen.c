@@ -519,8 +519,8 @@ static void put_kdate(gen_t *g, const char *key, int32_t day)
     put(g, "\"", 1);
 }
 
-/* {"id","type","time","business_unit" — the running action's instant in bu's notation. */
-static void ev_begin(gen_t *g, kpi_ev_type_t type, int bu)
+/* A new line: {"id":"g<seed>-<line number>","type":... */
+static void ev_id_type(gen_t *g, kpi_ev_type_t type)
 {
     g->len = 0;
     g->overflow = false;
@@ -530,6 +530,12 @@ static void ev_begin(gen_t *g, kpi_ev_type_t type, int bu)
     put_u64(g, ++g->n_ev, 1);
     put(g, "\"", 1);
     put_kstr(g, "type", kpi_ev_type_name(type));
+}
+
+/* {"id","type","time","business_unit" — the running action's instant in bu's notation. */
+static void ev_begin(gen_t *g, kpi_ev_type_t type, int bu)
+{
+    ev_id_type(g, type);
     /* Floor division: days before 1970 are negative. */
     int64_t local = (int64_t)g->day * DAY_S + g->sec + k_bus[bu].offset_s;
     int64_t lsec = local % DAY_S;
@@ -596,14 +602,7 @@ static err_t emit_rates(gen_t *g)
         __int128 r = (__int128)10000000000LL * scale * k_curs[c].per_cent_den * (10000 + w) /
                      ((__int128)k_curs[c].per_cent_num * 100 * 10000);
         char buf[KPI_RATE_BUF];
-        g->len = 0;
-        g->overflow = false;
-        put(g, "{\"id\":\"g", 8);
-        puts_(g, g->seed_txt);
-        put(g, "-", 1);
-        put_u64(g, ++g->n_ev, 1);
-        put(g, "\"", 1);
-        put_kstr(g, "type", kpi_ev_type_name(KPI_EV_FX_RATE));
+        ev_id_type(g, KPI_EV_FX_RATE);
         /* `time` as a date (docs/events.md allows it for fx.rate), so that
            every generated line has a time, as tools reading them expect. */
         put_kdate(g, "time", g->day);

@@ -44,15 +44,41 @@ static store_q_aging_req_t req(int32_t as_of, store_q_group_t g)
     return rq;
 }
 
+/* A store being read: its directory, a snapshot and an arena. */
+typedef struct fix {
+    char dir[64];
+    store_t *s;
+    store_snap_t *sn;
+    kpi_arena_t *a;
+} fix_t;
+
+static void fix_read(fix_t *f)
+{
+    REQUIRE(store_snap_begin(f->s, &f->sn) == ERR_OK);
+    REQUIRE(kpi_arena_new(16 << 20, &f->a) == ERR_OK);
+}
+
+static void fix_book(fix_t *f, bool with_gbp_rate)
+{
+    tmpdir(f->dir);
+    f->s = book(f->dir, with_gbp_rate);
+    fix_read(f);
+}
+
+static void fix_end(fix_t *f)
+{
+    kpi_arena_free(f->a);
+    store_snap_end(f->sn);
+    store_close(f->s);
+    rmdir_all(f->dir);
+}
+
 static void test_consolidated(void)
 {
-    char dir[64];
-    tmpdir(dir);
-    store_t *s = book(dir, true);
-    store_snap_t *sn = NULL;
-    REQUIRE(store_snap_begin(s, &sn) == ERR_OK);
-    kpi_arena_t *a = NULL;
-    REQUIRE(kpi_arena_new(16 << 20, &a) == ERR_OK);
+    fix_t f;
+    fix_book(&f, true);
+    store_snap_t *sn = f.sn;
+    kpi_arena_t *a = f.a;
     store_scope_t sc = {"", NULL, NULL};
     store_q_fx_t fx = {"USD", NULL, 7, false};
     store_q_aging_req_t rq = req(D(2025, 3, 31), STORE_Q_GROUP_CUSTOMER);
@@ -118,21 +144,15 @@ static void test_consolidated(void)
     CHECK_ERR(ERR_OK, store_q_rate(sn, &fx, "EUR", D(2030, 1, 1), &r, &rd, &stale, &msg));
     CHECK(!stale && rd == D(2025, 3, 28));
 
-    kpi_arena_free(a);
-    store_snap_end(sn);
-    store_close(s);
-    rmdir_all(dir);
+    fix_end(&f);
 }
 
 static void test_missing_rate(void)
 {
-    char dir[64];
-    tmpdir(dir);
-    store_t *s = book(dir, false);
-    store_snap_t *sn = NULL;
-    REQUIRE(store_snap_begin(s, &sn) == ERR_OK);
-    kpi_arena_t *a = NULL;
-    REQUIRE(kpi_arena_new(16 << 20, &a) == ERR_OK);
+    fix_t f;
+    fix_book(&f, false);
+    store_snap_t *sn = f.sn;
+    kpi_arena_t *a = f.a;
     store_scope_t sc = {"", NULL, NULL};
     store_q_fx_t fx = {"USD", NULL, 7, false};
     store_q_aging_req_t rq = req(D(2025, 3, 31), STORE_Q_GROUP_UNIT);
@@ -144,10 +164,7 @@ static void test_missing_rate(void)
     rq.as_of = D(2024, 11, 30);
     CHECK_ERR(ERR_OK, store_q_aging_fx(sn, &sc, &rq, &fx, a, &out, &msg));
     CHECK(out.n_books == 0 && out.conv.all.total_amount == 0);
-    kpi_arena_free(a);
-    store_snap_end(sn);
-    store_close(s);
-    rmdir_all(dir);
+    fix_end(&f);
 }
 
 /* The series example of docs/kpi.md: EUR 500.00 issued 02-01 (rate 1.04 of
@@ -156,9 +173,9 @@ static void test_missing_rate(void)
    closing 1,324.75. */
 static void test_series(void)
 {
-    char dir[64];
-    tmpdir(dir);
-    store_t *s = open_store(dir, 0);
+    fix_t f;
+    tmpdir(f.dir);
+    store_t *s = f.s = open_store(f.dir, 0);
     kpi_event_t e[8];
     size_t n = 0;
     e[n] = ev(KPI_EV_INVOICE_ISSUED, "i1", T(2025, 3, 1, 9), "INV-U1", NULL, 100000, "ACME");
@@ -176,10 +193,9 @@ static void test_series(void)
     store_item_result_t res[8];
     store_batch_opts_t bo = {0};
     (void)put(s, e, n, &bo, res);
-    store_snap_t *sn = NULL;
-    REQUIRE(store_snap_begin(s, &sn) == ERR_OK);
-    kpi_arena_t *a = NULL;
-    REQUIRE(kpi_arena_new(16 << 20, &a) == ERR_OK);
+    fix_read(&f);
+    store_snap_t *sn = f.sn;
+    kpi_arena_t *a = f.a;
     kpi_period_t per[2] = {{D(2025, 2, 1), D(2025, 2, 28)}, {D(2025, 3, 1), D(2025, 3, 31)}};
     store_q_series_req_t rq = {
         .what = STORE_Q_ROLLFORWARD, .iv = KPI_IV_MONTH, .periods = per, .n_periods = 2};
@@ -216,10 +232,7 @@ static void test_series(void)
     CHECK(r[4] == 10400000000LL && rd[4] == D(2025, 1, 31)); /* 02-03 */
     CHECK_ERR(ERR_OK, store_fx_rates(sn, "EUR", D(2025, 3, 9), 3, r, rd));
     CHECK(r[0] == 10400000000LL && r[1] == 10600000000LL && r[2] == 10600000000LL);
-    kpi_arena_free(a);
-    store_snap_end(sn);
-    store_close(s);
-    rmdir_all(dir);
+    fix_end(&f);
 }
 
 int main(void)
