@@ -1,0 +1,105 @@
+/*
+ * store_worklist.h — worklists: the items behind a KPI, one row each, sorted
+ * and paged (docs/worklists.md).
+ *
+ * The overdue list is the open invoices of a scope (currency, optionally a
+ * business unit and a customer) at least one day past due at the end of day
+ * as_of, due-date basis: its rows add up to the overdue part of the aging of
+ * the same scope and day (every bucket but `current`), the way the aging's
+ * buckets add up to its total. As of the latest event day or later it reads
+ * the index of invoices open now; before it, every invoice of each customer
+ * is checked at as_of (an invoice open then and paid since is listed).
+ *
+ * Paging: every row has a unique sort key (the sort's fields, then the
+ * invoice number), and a cursor names the last key of a page; the next page
+ * starts after it. Events that arrive between two pages insert or remove
+ * rows where their keys fall, so a row that stays on the list is listed
+ * exactly once. A cursor also carries the sort and the as_of day it was made
+ * for. Composed from the store's public reads; it allocates only in the
+ * caller's arena (and temporary heap memory freed before returning).
+ */
+#ifndef KPID_STORE_WORKLIST_H
+#define KPID_STORE_WORKLIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "kpi_arena.h"
+#include "store.h"
+#include "store_kpi.h"
+
+#define STORE_WL_LIMIT_DEFAULT 100
+#define STORE_WL_LIMIT_MAX 10000
+/* Bytes of a cursor token, with its NUL. */
+#define STORE_WL_CURSOR_BUF (2 * (48 + 2 * KPI_NAME_MAX) + 1)
+
+typedef enum store_wl_sort {
+    STORE_WL_SORT_DAYS = 0,    /* "-days": days past due descending, then invoice */
+    STORE_WL_SORT_AMOUNT = 1,  /* "-amount": open amount descending, then invoice */
+    STORE_WL_SORT_CUSTOMER = 2 /* "customer": customer, days descending, invoice */
+} store_wl_sort_t;
+
+/* "-days", "-amount", "customer", then NULL: indexed by store_wl_sort_t. */
+extern const char *const store_wl_sort_names[];
+
+/* Where a page starts: after the row with this key (a decoded cursor). */
+typedef struct store_wl_pos {
+    store_wl_sort_t sort;
+    int32_t as_of;
+    int32_t days;
+    int64_t amount;
+    char customer[KPI_NAME_MAX + 1];
+    char invoice[KPI_NAME_MAX + 1];
+} store_wl_pos_t;
+
+/* Decode a cursor token. ERR_BAD_PARAM (with a message naming `cursor`)
+   when it is not one this module made. */
+err_t store_wl_cursor_decode(const char *token, store_wl_pos_t *pos, err_msg_t *m) KPID_MUST_USE;
+/* Encode pos as a printable token into buf (STORE_WL_CURSOR_BUF bytes). */
+void store_wl_cursor_encode(const store_wl_pos_t *pos, char *buf);
+
+typedef struct store_wl_overdue_row {
+    const char *invoice;       /* arena */
+    const char *customer;      /* arena */
+    const char *business_unit; /* arena; "" when none */
+    int32_t issue_day, due_day;
+    int32_t days_past_due;    /* as_of - due day, >= 1 */
+    int64_t amount;           /* issued amount */
+    int64_t open;             /* open amount at the end of as_of */
+    bool disputed;            /* a dispute against it opened by as_of, not resolved by it */
+    bool on_hold;             /* its customer is on credit hold (current standing) */
+    int32_t last_payment_day; /* the customer's latest payment.received by as_of in
+                                 the scope's currency (and unit); INT32_MIN: none */
+    int64_t last_payment_amount;
+} store_wl_overdue_row_t;
+
+typedef struct store_wl_req {
+    int32_t as_of;
+    store_wl_sort_t sort;
+    const store_wl_pos_t *after; /* NULL: the first page; else its sort must be `sort` */
+    size_t limit;                /* 1 .. STORE_WL_LIMIT_MAX */
+    const char *base_currency;   /* what an event without a currency is in */
+} store_wl_req_t;
+
+typedef struct store_wl_overdue {
+    size_t n;                     /* rows of this page */
+    store_wl_overdue_row_t *rows; /* arena */
+    int64_t total_count;          /* rows of the whole list (every page) */
+    int64_t total_amount;         /* their open amounts: the aging's overdue part */
+    bool more;                    /* rows follow this page: next holds the cursor */
+    char next[STORE_WL_CURSOR_BUF];
+} store_wl_overdue_t;
+
+/*
+ * One page of the overdue list of `scope` (currency required; unit and
+ * party optional). ERR_NOT_FOUND for a unit or customer the store has never
+ * seen; ERR_BAD_PARAM (with a message) for a limit out of range or a cursor
+ * of another sort; ERR_NOMEM when the arena is full. An empty store gives
+ * an empty list.
+ */
+err_t store_wl_overdue(store_snap_t *snap, const store_scope_t *scope, const store_wl_req_t *rq,
+                       kpi_arena_t *arena, store_wl_overdue_t *out, err_msg_t *m) KPID_MUST_USE;
+
+#endif
