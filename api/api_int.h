@@ -195,6 +195,9 @@ enum MHD_Result api_rollforward_get(api_req_t *req);
 enum MHD_Result api_sla_get(api_req_t *req);
 enum MHD_Result api_ftq_get(api_req_t *req);
 enum MHD_Result api_customer_get(api_req_t *req);
+/* Worklists (api_worklist.c) */
+enum MHD_Result api_worklist_overdue_get(api_req_t *req);
+extern const char *const api_worklist_overdue_params[];
 extern const char *const api_aging_params[];
 extern const char *const api_series_params[];
 extern const char *const api_dso_params[];

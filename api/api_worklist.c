@@ -1,0 +1,288 @@
+/*
+ * api_worklist.c — GET /v1/worklists/overdue (docs/worklists.md): the open
+ * invoices past due at a day, one row each, sorted and paged with a cursor,
+ * as JSON or CSV. Translation only: the rows and their totals come from
+ * store_worklist.h, which makes them add up to the overdue part of
+ * /v1/aging for the same parameters.
+ *
+ * Scope: a key limited to business units sees the list of its unit (as for
+ * every KPI); a customer with nothing in the unit reads as unknown. Credit
+ * standing is the whole customer's, across units, so `on_credit_hold` is
+ * null for such a key, as the customer profile withholds `credit`.
+ */
+#include "api_int.h"
+#include "api_params.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "kpi.h"
+#include "kpi_date.h"
+#include "kpi_money.h"
+#include "store_worklist.h"
+
+#define CSV_MAX (64u << 20)
+
+static json_t *j_money(int64_t v, int digits)
+{
+    char buf[KPI_AMOUNT_BUF];
+    return json_string(kpi_amount_format(v, digits, buf));
+}
+
+static json_t *j_date(int32_t day)
+{
+    char buf[KPI_DATE_BUF];
+    return json_string(kpi_date_format(day, buf));
+}
+
+/* The aging bucket label of d days past due (the aging's own labels). */
+static const char *bucket_of(const kpi_aging_t *ag, int32_t d, char *buf, size_t cap)
+{
+    for (size_t i = 0; i < ag->n_buckets; i++)
+        if (d >= ag->buckets[i].lo && d <= ag->buckets[i].hi)
+            return kpi_bucket_label(&ag->buckets[i], buf, cap);
+    return "";
+}
+
+typedef struct wl_q {
+    char currency[4];
+    int digits;
+    const char *unit, *party;
+    int32_t as_of;
+    int sort;
+    size_t limit;
+    store_wl_pos_t after;
+    bool has_after;
+    int32_t edges[API_EDGES_MAX];
+    size_t n_edges;
+    kpi_aging_t ag; /* the buckets of those edges, for the labels */
+    bool csv;
+} wl_q_t;
+
+static err_t p_name(api_req_t *req, const char *name, const char **out, err_msg_t *m)
+{
+    const char *s = api_query(req, name);
+    *out = s;
+    return s == NULL ? ERR_OK : api_param_name(name, s, m);
+}
+
+static err_t parse(api_req_t *req, wl_q_t *q, err_msg_t *m)
+{
+    memset(q, 0, sizeof *q);
+    const api_opts_t *o = &req->srv->opts;
+    const char *cur = api_query(req, "currency");
+    if (cur == NULL)
+        cur = o->coll.base_currency;
+    if (strlen(cur) != 3 || kpi_currency_digits(cur, &q->digits) != ERR_OK)
+        return err_set(m, ERR_BAD_PARAM, "parameter 'currency': '%s' is not an ISO 4217 code", cur);
+    memcpy(q->currency, cur, 4);
+    err_t e = p_name(req, "business_unit", &q->unit, m);
+    if (!e)
+        e = api_auth_unit(req, q->unit, &q->unit, m);
+    if (!e)
+        e = p_name(req, "customer", &q->party, m);
+    static const char *const sorts[] = {"-days", "-amount", "customer", NULL};
+    const char *s = api_query(req, "sort");
+    if (!e && s != NULL)
+        e = api_param_word("sort", s, sorts, &q->sort, m);
+    q->limit = STORE_WL_LIMIT_DEFAULT;
+    s = api_query(req, "limit");
+    if (!e && s != NULL)
+        e = api_param_limit(s, &q->limit, m);
+    s = api_query(req, "cursor");
+    if (!e && s != NULL) {
+        e = store_wl_cursor_decode(s, &q->after, m);
+        q->has_after = !e;
+    }
+    /* as_of defaults to the cursor's day, so that paging keeps its day
+       across midnight; else to today. */
+    q->as_of = q->has_after ? q->after.as_of : kpi_tz_day(o->coll.tz, (int64_t)time(NULL));
+    s = api_query(req, "as_of");
+    if (!e && s != NULL)
+        e = api_param_date("as_of", s, &q->as_of, m);
+    if (!e) {
+        if (o->aging_edges != NULL && o->n_aging_edges > 0 && o->n_aging_edges <= API_EDGES_MAX) {
+            memcpy(q->edges, o->aging_edges, o->n_aging_edges * sizeof *q->edges);
+            q->n_edges = o->n_aging_edges;
+        } else {
+            static const int32_t def[] = {30, 60, 90, 120};
+            memcpy(q->edges, def, sizeof def);
+            q->n_edges = 4;
+        }
+        s = api_query(req, "buckets");
+        if (s != NULL)
+            e = api_param_edges(s, q->edges, &q->n_edges, m);
+        if (!e && kpi_aging_init(&q->ag, q->edges, q->n_edges) != ERR_OK)
+            e = err_set(m, ERR_BAD_PARAM, "parameter 'buckets': bad edges");
+    }
+    if (e)
+        return e;
+    const char *bad = NULL;
+    q->csv = api_wants_csv(req, &e, &bad);
+    if (e)
+        return err_set(m, ERR_BAD_PARAM, "parameter 'format': '%s' is not json or csv", bad);
+    return ERR_OK;
+}
+
+static err_t stop_at_first(void *ctx, const store_ev_row_t *row)
+{
+    (void)row;
+    *(bool *)ctx = true;
+    return ERR_OK;
+}
+
+/* ERR_NOT_FOUND when a customer is named with a unit and has no event in
+   it: it then reads exactly as an unknown one (docs/security.md). */
+static err_t party_in_unit(store_snap_t *snap, const wl_q_t *q)
+{
+    if (q->party == NULL || q->unit == NULL)
+        return ERR_OK;
+    store_ev_filter_t f = {.party = q->party, .business_unit = q->unit};
+    char next[STORE_CURSOR_BUF];
+    bool yes = false;
+    err_t e = store_events_list(snap, &f, NULL, 1, stop_at_first, &yes, next);
+    return e ? e : yes ? ERR_OK : ERR_NOT_FOUND;
+}
+
+static enum MHD_Result scope_error(api_req_t *req, const wl_q_t *q, err_t e, const err_msg_t *m)
+{
+    if (e == ERR_NOT_FOUND) {
+        if (q->party != NULL && q->unit != NULL)
+            return api_send_error(req, e, "unknown customer '%s' in business unit '%s'", q->party,
+                                  q->unit);
+        if (q->party != NULL)
+            return api_send_error(req, e, "unknown customer '%s'", q->party);
+        if (q->unit != NULL)
+            return api_send_error(req, e, "unknown business unit '%s'", q->unit);
+    }
+    return api_send_error(req, e, "%s", err_msg_or(m, e));
+}
+
+static void csv_row(api_buf_t *b, const wl_q_t *q, const store_wl_overdue_row_t *r, bool scoped)
+{
+    char buf[KPI_AMOUNT_BUF], lab[32];
+    api_buf_csv_field(b, r->invoice);
+    api_buf_str(b, ",");
+    api_buf_csv_field(b, r->customer);
+    api_buf_str(b, ",");
+    api_buf_csv_field(b, r->business_unit);
+    api_buf_str(b, ",");
+    api_buf_str(b, kpi_date_format(r->issue_day, buf));
+    api_buf_str(b, ",");
+    api_buf_str(b, kpi_date_format(r->due_day, buf));
+    api_buf_str(b, ",");
+    snprintf(buf, sizeof buf, "%d", (int)r->days_past_due);
+    api_buf_str(b, buf);
+    api_buf_str(b, ",");
+    api_buf_str(b, bucket_of(&q->ag, r->days_past_due, lab, sizeof lab));
+    api_buf_str(b, ",");
+    api_buf_str(b, kpi_amount_format(r->amount, q->digits, buf));
+    api_buf_str(b, ",");
+    api_buf_str(b, kpi_amount_format(r->open, q->digits, buf));
+    api_buf_str(b, ",");
+    api_buf_str(b, r->disputed ? "true" : "false");
+    api_buf_str(b, ",");
+    api_buf_str(b, scoped ? "" : r->on_hold ? "true" : "false");
+    api_buf_str(b, ",");
+    if (r->last_payment_day != INT32_MIN)
+        api_buf_str(b, kpi_date_format(r->last_payment_day, buf));
+    api_buf_str(b, ",");
+    if (r->last_payment_day != INT32_MIN)
+        api_buf_str(b, kpi_amount_format(r->last_payment_amount, q->digits, buf));
+    api_buf_str(b, "\r\n");
+}
+
+static json_t *j_row(const wl_q_t *q, const store_wl_overdue_row_t *r, bool scoped)
+{
+    char lab[32];
+    json_t *o = json_object();
+    json_object_set_new(o, "invoice", json_string(r->invoice));
+    json_object_set_new(o, "customer", json_string(r->customer));
+    json_object_set_new(o, "business_unit", json_string(r->business_unit));
+    json_object_set_new(o, "issue_date", j_date(r->issue_day));
+    json_object_set_new(o, "due_date", j_date(r->due_day));
+    json_object_set_new(o, "days_past_due", json_integer(r->days_past_due));
+    json_object_set_new(o, "bucket",
+                        json_string(bucket_of(&q->ag, r->days_past_due, lab, sizeof lab)));
+    json_object_set_new(o, "amount", j_money(r->amount, q->digits));
+    json_object_set_new(o, "open", j_money(r->open, q->digits));
+    json_object_set_new(o, "disputed", json_boolean(r->disputed));
+    json_object_set_new(o, "on_credit_hold", scoped ? json_null() : json_boolean(r->on_hold));
+    json_t *lp = json_null();
+    if (r->last_payment_day != INT32_MIN) {
+        lp = json_object();
+        json_object_set_new(lp, "date", j_date(r->last_payment_day));
+        json_object_set_new(lp, "amount", j_money(r->last_payment_amount, q->digits));
+    }
+    json_object_set_new(o, "last_payment", lp);
+    return o;
+}
+
+enum MHD_Result api_worklist_overdue_get(api_req_t *req)
+{
+    err_msg_t m = {{0}};
+    wl_q_t q;
+    err_t e = parse(req, &q, &m);
+    if (e)
+        return api_send_error(req, e, "%s", m.text);
+    store_snap_t *snap = NULL;
+    e = store_snap_begin(req->srv->opts.store, &snap);
+    if (e)
+        return api_send_error(req, e, "cannot read the store");
+    store_scope_t sc = {.business_unit = q.unit, .party = q.party};
+    memcpy(sc.currency, q.currency, 4);
+    store_wl_req_t rq = {.as_of = q.as_of,
+                         .sort = (store_wl_sort_t)q.sort,
+                         .after = q.has_after ? &q.after : NULL,
+                         .limit = q.limit,
+                         .base_currency = req->srv->opts.coll.base_currency};
+    store_wl_overdue_t w;
+    e = party_in_unit(snap, &q);
+    if (!e)
+        e = store_wl_overdue(snap, &sc, &rq, req->arena, &w, &m);
+    store_snap_end(snap);
+    if (e)
+        return scope_error(req, &q, e, &m);
+    bool scoped = api_auth_scoped(req);
+    if (q.csv) {
+        api_buf_t b;
+        api_buf_init(&b, CSV_MAX);
+        api_buf_str(&b, "invoice,customer,business_unit,issue_date,due_date,days_past_due,bucket,"
+                        "amount,open,disputed,on_credit_hold,last_payment_date,"
+                        "last_payment_amount\r\n");
+        for (size_t i = 0; i < w.n; i++)
+            csv_row(&b, &q, &w.rows[i], scoped);
+        if (b.failed) {
+            api_buf_free(&b);
+            return api_send_error(req, ERR_TOO_LARGE, "CSV page too large; lower 'limit'");
+        }
+        /* The cursor of the next page travels in a header. */
+        const char *h[] = {"X-Next-Cursor", w.more ? w.next : "", NULL};
+        enum MHD_Result r = api_send_body_h(req, MHD_HTTP_OK, "text/csv; charset=utf-8",
+                                            b.data ? b.data : "", b.len, w.more ? h : NULL);
+        api_buf_free(&b);
+        return r;
+    }
+    json_t *root = json_object(), *items = json_array();
+    json_object_set_new(root, "as_of", j_date(q.as_of));
+    json_object_set_new(root, "currency", json_string(q.currency));
+    if (q.unit)
+        json_object_set_new(root, "business_unit", json_string(q.unit));
+    if (q.party)
+        json_object_set_new(root, "customer", json_string(q.party));
+    json_object_set_new(root, "sort", json_string(store_wl_sort_names[q.sort]));
+    for (size_t i = 0; i < w.n; i++)
+        json_array_append_new(items, j_row(&q, &w.rows[i], scoped));
+    json_object_set_new(root, "items", items);
+    json_t *total = json_object();
+    json_object_set_new(total, "amount", j_money(w.total_amount, q.digits));
+    json_object_set_new(total, "count", json_integer(w.total_count));
+    json_object_set_new(root, "total", total);
+    json_object_set_new(root, "next_cursor", w.more ? json_string(w.next) : json_null());
+    return api_send_json(req, MHD_HTTP_OK, root);
+}
+
+const char *const api_worklist_overdue_params[] = {
+    "as_of", "business_unit", "customer", "currency", "sort",
+    "limit", "cursor",        "buckets",  "format",   NULL};
