@@ -17,13 +17,13 @@ const char *const store_wl_sort_names[] = {"-days", "-amount", "customer", NULL}
 
 /* ---- cursors ---------------------------------------------------------------- */
 
-/* Token = hex of "w1|sort|as_of|days|amount|len(customer)|customer invoice". */
+/* Token = hex of "w1|list|sort|as_of|days|amount|len(customer)|customer number". */
 void store_wl_cursor_encode(const store_wl_pos_t *pos, char *buf)
 {
     char raw[48 + 2 * KPI_NAME_MAX + 1];
-    int n = snprintf(raw, sizeof raw, "w1|%d|%" PRId32 "|%" PRId32 "|%" PRId64 "|%zu|%s%s",
-                     (int)pos->sort, pos->as_of, pos->days, pos->amount, strlen(pos->customer),
-                     pos->customer, pos->invoice);
+    int n = snprintf(raw, sizeof raw, "w1|%d|%d|%" PRId32 "|%" PRId32 "|%" PRId64 "|%zu|%s%s",
+                     (int)pos->list, (int)pos->sort, pos->as_of, pos->days, pos->amount,
+                     strlen(pos->customer), pos->customer, pos->number);
     if (n < 0 || (size_t)n >= sizeof raw)
         n = 0;
     static const char hex[] = "0123456789abcdef";
@@ -57,26 +57,28 @@ err_t store_wl_cursor_decode(const char *token, store_wl_pos_t *pos, err_msg_t *
         raw[i] = (char)(hi << 4 | lo);
     }
     raw[len / 2] = '\0';
-    int sort, used = -1;
+    int list, sort, used = -1;
     int32_t as_of, days;
     int64_t amount;
     size_t clen;
     if (strlen(raw) != len / 2 ||
-        sscanf(raw, "w1|%d|%" SCNd32 "|%" SCNd32 "|%" SCNd64 "|%zu|%n", &sort, &as_of, &days,
-               &amount, &clen, &used) != 5 ||
-        used < 0 || sort < 0 || sort > STORE_WL_SORT_CUSTOMER || clen > KPI_NAME_MAX)
+        sscanf(raw, "w1|%d|%d|%" SCNd32 "|%" SCNd32 "|%" SCNd64 "|%zu|%n", &list, &sort, &as_of,
+               &days, &amount, &clen, &used) != 6 ||
+        used < 0 || list < 0 || list > STORE_WL_UNAPPLIED || sort < 0 ||
+        sort > STORE_WL_SORT_CUSTOMER || clen > KPI_NAME_MAX)
         return err_set(m, ERR_BAD_PARAM, "parameter 'cursor': not a cursor of this list");
     const char *rest = raw + used;
     size_t rlen = strlen(rest);
     if (rlen < clen + 1 || rlen - clen > KPI_NAME_MAX)
         return err_set(m, ERR_BAD_PARAM, "parameter 'cursor': not a cursor of this list");
+    pos->list = (store_wl_list_t)list;
     pos->sort = (store_wl_sort_t)sort;
     pos->as_of = as_of;
     pos->days = days;
     pos->amount = amount;
     memcpy(pos->customer, rest, clen);
     pos->customer[clen] = '\0';
-    memcpy(pos->invoice, rest + clen, rlen - clen + 1);
+    memcpy(pos->number, rest + clen, rlen - clen + 1);
     return ERR_OK;
 }
 
@@ -85,7 +87,7 @@ err_t store_wl_cursor_decode(const char *token, store_wl_pos_t *pos, err_msg_t *
 typedef struct key {
     int32_t days;
     int64_t amount;
-    const char *customer, *invoice;
+    const char *customer, *number;
 } key_t_;
 
 static int cmp_desc_i64(int64_t a, int64_t b)
@@ -105,13 +107,76 @@ static int key_cmp(store_wl_sort_t sort, const key_t_ *a, const key_t_ *b)
             c = cmp_desc_i64(a->days, b->days);
         break;
     }
-    return c != 0 ? c : strcmp(a->invoice, b->invoice);
+    return c != 0 ? c : strcmp(a->number, b->number);
 }
 
-static key_t_ row_key(const store_wl_overdue_row_t *r)
+/* A row's key and its index in the gathered rows: pages are cut from
+   these, sorted, whatever the list. */
+typedef struct ent {
+    key_t_ k;
+    size_t idx;
+} ent_t;
+
+/* qsort has no context argument (and a global would be shared by the
+   HTTP workers): one comparator per sort. */
+#define BY_KEY(name, sort)                                                                         \
+    static int name(const void *a, const void *b)                                                  \
+    {                                                                                              \
+        return key_cmp(sort, &((const ent_t *)a)->k, &((const ent_t *)b)->k);                      \
+    }
+BY_KEY(by_days, STORE_WL_SORT_DAYS)
+BY_KEY(by_amount, STORE_WL_SORT_AMOUNT)
+BY_KEY(by_customer_key, STORE_WL_SORT_CUSTOMER)
+
+static err_t req_check(store_wl_list_t list, const store_wl_req_t *rq, err_msg_t *m)
 {
-    key_t_ k = {r->days_past_due, r->open, r->customer, r->invoice};
-    return k;
+    if (rq->limit < 1 || rq->limit > STORE_WL_LIMIT_MAX)
+        return err_set(m, ERR_BAD_PARAM, "parameter 'limit': must be 1 to %d", STORE_WL_LIMIT_MAX);
+    if (rq->sort > STORE_WL_SORT_CUSTOMER)
+        return err_set(m, ERR_BAD_PARAM, "parameter 'sort': unknown sort");
+    if (rq->after != NULL && rq->after->list != list)
+        return err_set(m, ERR_BAD_PARAM, "parameter 'cursor': made for another worklist");
+    if (rq->after != NULL && rq->after->sort != rq->sort)
+        return err_set(m, ERR_BAD_PARAM, "parameter 'cursor': made for another sort");
+    if (rq->after != NULL && rq->after->as_of != rq->as_of)
+        return err_set(m, ERR_BAD_PARAM, "parameter 'cursor': made for another as_of");
+    return ERR_OK;
+}
+
+/* Sort the entries; *start = the first after the cursor, *n = the page's
+   length; next = the cursor after the page when more follow. */
+static void page_cut(store_wl_list_t list, const store_wl_req_t *rq, ent_t *ents, size_t n_all,
+                     size_t *start, size_t *n, bool *more, char *next)
+{
+    int (*const cmps[])(const void *, const void *) = {by_days, by_amount, by_customer_key};
+    if (n_all > 1)
+        qsort(ents, n_all, sizeof *ents, cmps[rq->sort]);
+    size_t lo = 0, hi = n_all; /* the first entry whose key is > the cursor's */
+    if (rq->after != NULL) {
+        key_t_ after = {rq->after->days, rq->after->amount, rq->after->customer, rq->after->number};
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (key_cmp(rq->sort, &ents[mid].k, &after) <= 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+    }
+    *start = lo;
+    *n = n_all - lo < rq->limit ? n_all - lo : rq->limit;
+    *more = lo + *n < n_all;
+    next[0] = '\0';
+    if (*more) {
+        const key_t_ *k = &ents[lo + *n - 1].k;
+        store_wl_pos_t pos = {.list = list,
+                              .sort = rq->sort,
+                              .as_of = rq->as_of,
+                              .days = k->days,
+                              .amount = k->amount};
+        snprintf(pos.customer, sizeof pos.customer, "%s", k->customer);
+        snprintf(pos.number, sizeof pos.number, "%s", k->number);
+        store_wl_cursor_encode(&pos, next);
+    }
 }
 
 /* ---- gathering the overdue rows --------------------------------------------------- */
@@ -247,18 +312,6 @@ static int by_customer(const void *a, const void *b)
     return strcmp(x->customer, y->customer);
 }
 
-/* qsort has no context argument (and a global would be shared by the
-   HTTP workers): one comparator per sort. */
-#define BY_KEY(name, sort)                                                                         \
-    static int name(const void *a, const void *b)                                                  \
-    {                                                                                              \
-        key_t_ x = row_key(a), y = row_key(b);                                                     \
-        return key_cmp(sort, &x, &y);                                                              \
-    }
-BY_KEY(by_days, STORE_WL_SORT_DAYS)
-BY_KEY(by_amount, STORE_WL_SORT_AMOUNT)
-BY_KEY(by_customer_key, STORE_WL_SORT_CUSTOMER)
-
 /* Fill disputed, on_hold and the last payment of the page's rows: one pass
    per distinct customer, rows grouped by customer in a scratch copy. */
 static err_t page_facts(store_snap_t *snap, const store_scope_t *scope, const store_wl_req_t *rq,
@@ -293,15 +346,12 @@ err_t store_wl_overdue(store_snap_t *snap, const store_scope_t *scope, const sto
                        kpi_arena_t *arena, store_wl_overdue_t *out, err_msg_t *m)
 {
     memset(out, 0, sizeof *out);
-    if (rq->limit < 1 || rq->limit > STORE_WL_LIMIT_MAX)
-        return err_set(m, ERR_BAD_PARAM, "parameter 'limit': must be 1 to %d", STORE_WL_LIMIT_MAX);
-    if (rq->sort > STORE_WL_SORT_CUSTOMER || (rq->after != NULL && rq->after->sort != rq->sort))
-        return err_set(m, ERR_BAD_PARAM, "parameter 'cursor': made for another sort");
-    if (rq->after != NULL && rq->after->as_of != rq->as_of)
-        return err_set(m, ERR_BAD_PARAM, "parameter 'cursor': made for another as_of");
+    err_t e = req_check(STORE_WL_OVERDUE, rq, m);
+    if (e)
+        return e;
     gather_t g = {.snap = snap, .scope = scope, .as_of = rq->as_of, .arena = arena};
     int32_t latest;
-    err_t e = store_latest_day(snap, &latest);
+    e = store_latest_day(snap, &latest);
     if (e == ERR_NOT_FOUND) {
         /* Nothing stored yet: a unit or customer named is unknown. */
         return scope->business_unit != NULL || scope->party != NULL ? ERR_NOT_FOUND : ERR_OK;
@@ -328,47 +378,230 @@ err_t store_wl_overdue(store_snap_t *snap, const store_scope_t *scope, const sto
         free(g.v);
         return e == ERR_NOMEM ? err_set(m, e, "out of memory") : e;
     }
-    int (*const cmps[])(const void *, const void *) = {by_days, by_amount, by_customer_key};
-    if (g.n > 1)
-        qsort(g.v, g.n, sizeof *g.v, cmps[rq->sort]);
-    size_t start = 0;
-    if (rq->after != NULL) {
-        key_t_ after = {rq->after->days, rq->after->amount, rq->after->customer,
-                        rq->after->invoice};
-        size_t lo = 0, hi = g.n; /* the first row whose key is > after */
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            key_t_ k = row_key(&g.v[mid]);
-            if (key_cmp(rq->sort, &k, &after) <= 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        start = lo;
-    }
-    size_t n = g.n - start < rq->limit ? g.n - start : rq->limit;
-    out->total_count = (int64_t)g.n;
-    out->total_amount = g.total;
-    out->rows = n ? kpi_arena_alloc(arena, n * sizeof *out->rows) : NULL;
-    if (n && out->rows == NULL) {
+    ent_t *ents = g.n ? malloc(g.n * sizeof *ents) : NULL;
+    if (g.n && ents == NULL) {
         free(g.v);
         return err_set(m, ERR_NOMEM, "out of memory");
     }
-    if (n)
-        memcpy(out->rows, g.v + start, n * sizeof *out->rows);
-    out->n = n;
-    free(g.v);
-    out->more = start + n < (size_t)out->total_count;
-    if (out->more) {
-        const store_wl_overdue_row_t *last = &out->rows[n - 1];
-        store_wl_pos_t pos = {.sort = rq->sort,
-                              .as_of = rq->as_of,
-                              .days = last->days_past_due,
-                              .amount = last->open};
-        snprintf(pos.customer, sizeof pos.customer, "%s", last->customer);
-        snprintf(pos.invoice, sizeof pos.invoice, "%s", last->invoice);
-        store_wl_cursor_encode(&pos, out->next);
+    for (size_t i = 0; i < g.n; i++) {
+        const store_wl_overdue_row_t *r = &g.v[i];
+        ents[i] = (ent_t){{r->days_past_due, r->open, r->customer, r->invoice}, i};
     }
+    size_t start, n;
+    page_cut(STORE_WL_OVERDUE, rq, ents, g.n, &start, &n, &out->more, out->next);
+    out->total_count = (int64_t)g.n;
+    out->total_amount = g.total;
+    out->rows = n ? kpi_arena_alloc(arena, n * sizeof *out->rows) : NULL;
+    for (size_t i = 0; out->rows != NULL && i < n; i++)
+        out->rows[i] = g.v[ents[start + i].idx];
+    free(ents);
+    free(g.v);
+    if (n && out->rows == NULL)
+        return err_set(m, ERR_NOMEM, "out of memory");
+    out->n = n;
     e = page_facts(snap, scope, rq, out->rows, n);
     return e == ERR_NOMEM ? err_set(m, e, "out of memory") : e;
+}
+
+/* ---- unapplied cash ------------------------------------------------------------------ */
+
+/* One movement of a payment's cash, from the log. */
+typedef struct mv {
+    size_t name; /* offset of the payment number in the names buffer */
+    int64_t delta;
+} mv_t;
+
+typedef struct ucollect {
+    store_snap_t *snap;
+    mv_t *v;
+    size_t n, cap;
+    char *names;
+    size_t names_len, names_cap;
+} ucollect_t;
+
+static err_t uc_add(ucollect_t *c, const char *number, int64_t delta)
+{
+    size_t len = strlen(number) + 1;
+    if (c->names_len + len > c->names_cap) {
+        size_t cap = c->names_cap ? c->names_cap * 2 : 4096;
+        while (cap < c->names_len + len)
+            cap *= 2;
+        char *nb = realloc(c->names, cap);
+        if (nb == NULL)
+            return ERR_NOMEM;
+        c->names = nb;
+        c->names_cap = cap;
+    }
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        mv_t *nv = realloc(c->v, cap * sizeof *nv);
+        if (nv == NULL)
+            return ERR_NOMEM;
+        c->v = nv;
+        c->cap = cap;
+    }
+    memcpy(c->names + c->names_len, number, len);
+    c->v[c->n].name = c->names_len;
+    c->v[c->n].delta = delta;
+    c->names_len += len;
+    c->n++;
+    return ERR_OK;
+}
+
+static err_t uc_event(void *ctx, const store_ev_row_t *row)
+{
+    ucollect_t *c = ctx;
+    const kpi_event_t *ev = row->ev;
+    if (ev->doc == NULL)
+        return ERR_OK;
+    switch (ev->type) {
+    case KPI_EV_PAYMENT_RECEIVED: return uc_add(c, ev->doc, ev->amount_minor);
+    case KPI_EV_PAYMENT_REFUNDED: return uc_add(c, ev->doc, -ev->amount_minor);
+    case KPI_EV_PAYMENT_APPLIED: {
+        /* It counts once it took effect: when its invoice has arrived (an
+           application waiting for its invoice is in the log already). */
+        store_doc_t inv;
+        err_t e = ev->ref ? store_doc_get(c->snap, KPI_DOC_INVOICE, ev->ref, &inv) : ERR_NOT_FOUND;
+        if (e == ERR_NOT_FOUND || (!e && !inv.exists))
+            return ERR_OK;
+        return e ? e : uc_add(c, ev->doc, -ev->amount_minor);
+    }
+    default: return ERR_OK;
+    }
+}
+
+/* A movement with its payment number resolved, once the buffer is final. */
+typedef struct pmv {
+    const char *name;
+    int64_t delta;
+} pmv_t;
+
+static int pmv_cmp(const void *a, const void *b)
+{
+    return strcmp(((const pmv_t *)a)->name, ((const pmv_t *)b)->name);
+}
+
+static bool name_is(const char *have, const char *want)
+{
+    return want == NULL || strcmp(have ? have : "", want) == 0;
+}
+
+/* The payment `number` with movements summing to `sum`: a row when it is in
+   the scope and some cash is unapplied. */
+static err_t u_row(store_snap_t *snap, const store_scope_t *scope, const store_wl_req_t *rq,
+                   kpi_arena_t *arena, const char *number, int64_t sum,
+                   store_wl_unapplied_row_t **v, size_t *n, size_t *cap, int64_t *total)
+{
+    store_doc_t d;
+    err_t e = store_doc_get(snap, KPI_DOC_PAYMENT, number, &d);
+    if (e == ERR_NOT_FOUND || (!e && (!d.exists || d.created_day > rq->as_of)))
+        return ERR_OK; /* applications or refunds of a payment not received (yet) */
+    if (e || sum == 0 || strcmp(d.currency, scope->currency) != 0 ||
+        !name_is(d.business_unit, scope->business_unit) || !name_is(d.party, scope->party))
+        return e;
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 256;
+        store_wl_unapplied_row_t *nv = realloc(*v, nc * sizeof *nv);
+        if (nv == NULL)
+            return ERR_NOMEM;
+        *v = nv;
+        *cap = nc;
+    }
+    store_wl_unapplied_row_t *r = &(*v)[*n];
+    const char *cu = d.party ? d.party : "", *bu = d.business_unit ? d.business_unit : "";
+    r->payment = kpi_arena_strndup(arena, number, strlen(number));
+    r->customer = kpi_arena_strndup(arena, cu, strlen(cu));
+    r->business_unit = kpi_arena_strndup(arena, bu, strlen(bu));
+    if (r->payment == NULL || r->customer == NULL || r->business_unit == NULL)
+        return ERR_NOMEM;
+    r->received_day = d.created_day;
+    r->age_days = rq->as_of - d.created_day;
+    r->amount = d.amount_minor;
+    r->unapplied = sum;
+    if (__builtin_add_overflow(*total, sum, total))
+        return ERR_OVERFLOW;
+    (*n)++;
+    return ERR_OK;
+}
+
+err_t store_wl_unapplied(store_snap_t *snap, const store_scope_t *scope, const store_wl_req_t *rq,
+                         kpi_arena_t *arena, store_wl_unapplied_t *out, err_msg_t *m)
+{
+    memset(out, 0, sizeof *out);
+    err_t e = req_check(STORE_WL_UNAPPLIED, rq, m);
+    if (e)
+        return e;
+    int32_t latest;
+    e = store_latest_day(snap, &latest);
+    if (e == ERR_NOT_FOUND)
+        return scope->business_unit != NULL || scope->party != NULL ? ERR_NOT_FOUND : ERR_OK;
+    if (e)
+        return e;
+    /* Unknown names are refused, as for the aging. */
+    store_customer_t cu;
+    if (scope->party != NULL)
+        e = store_customer_get(snap, scope->party, &cu);
+    store_q_names_t units = {.arena = arena};
+    if (!e && scope->business_unit != NULL)
+        e = store_parties(snap, scope->currency, scope->business_unit, store_q_names_add, &units);
+    if (e)
+        return e;
+    /* The scope's movements of payment cash up to as_of, from the log (the
+       unit's and customer's indexes narrow the walk; each payment is then
+       checked against the scope through its document). */
+    ucollect_t c = {.snap = snap};
+    store_ev_filter_t f = {.party = scope->party,
+                           .business_unit = scope->business_unit,
+                           .has_to = true,
+                           .to_day = rq->as_of};
+    char cur[STORE_CURSOR_BUF] = "", next[STORE_CURSOR_BUF];
+    do {
+        e = store_events_list(snap, &f, cur, 10000, uc_event, &c, next);
+        memcpy(cur, next, sizeof cur);
+    } while (!e && cur[0] != '\0');
+    pmv_t *pv = !e && c.n ? malloc(c.n * sizeof *pv) : NULL;
+    if (!e && c.n && pv == NULL)
+        e = ERR_NOMEM;
+    for (size_t i = 0; !e && i < c.n; i++)
+        pv[i] = (pmv_t){c.names + c.v[i].name, c.v[i].delta};
+    if (!e && c.n > 1)
+        qsort(pv, c.n, sizeof *pv, pmv_cmp);
+    store_wl_unapplied_row_t *v = NULL;
+    size_t nv = 0, cap = 0;
+    int64_t total = 0;
+    for (size_t i = 0; !e && i < c.n;) {
+        size_t j = i;
+        int64_t sum = 0;
+        for (; !e && j < c.n && strcmp(pv[j].name, pv[i].name) == 0; j++)
+            if (__builtin_add_overflow(sum, pv[j].delta, &sum))
+                e = ERR_OVERFLOW;
+        if (!e)
+            e = u_row(snap, scope, rq, arena, pv[i].name, sum, &v, &nv, &cap, &total);
+        i = j;
+    }
+    free(pv);
+    free(c.v);
+    free(c.names);
+    ent_t *ents = !e && nv ? malloc(nv * sizeof *ents) : NULL;
+    if (!e && nv && ents == NULL)
+        e = ERR_NOMEM;
+    if (e) {
+        free(v);
+        return e == ERR_NOMEM ? err_set(m, e, "out of memory") : e;
+    }
+    for (size_t i = 0; i < nv; i++)
+        ents[i] = (ent_t){{v[i].age_days, v[i].unapplied, v[i].customer, v[i].payment}, i};
+    size_t start, n;
+    page_cut(STORE_WL_UNAPPLIED, rq, ents, nv, &start, &n, &out->more, out->next);
+    out->total_count = (int64_t)nv;
+    out->total_amount = total;
+    out->rows = n ? kpi_arena_alloc(arena, n * sizeof *out->rows) : NULL;
+    for (size_t i = 0; out->rows != NULL && i < n; i++)
+        out->rows[i] = v[ents[start + i].idx];
+    free(ents);
+    free(v);
+    if (n && out->rows == NULL)
+        return err_set(m, ERR_NOMEM, "out of memory");
+    out->n = n;
+    return ERR_OK;
 }

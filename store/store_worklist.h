@@ -44,14 +44,20 @@ typedef enum store_wl_sort {
 /* "-days", "-amount", "customer", then NULL: indexed by store_wl_sort_t. */
 extern const char *const store_wl_sort_names[];
 
+typedef enum store_wl_list {
+    STORE_WL_OVERDUE = 0,  /* store_wl_overdue */
+    STORE_WL_UNAPPLIED = 1 /* store_wl_unapplied */
+} store_wl_list_t;
+
 /* Where a page starts: after the row with this key (a decoded cursor). */
 typedef struct store_wl_pos {
+    store_wl_list_t list;
     store_wl_sort_t sort;
     int32_t as_of;
     int32_t days;
     int64_t amount;
     char customer[KPI_NAME_MAX + 1];
-    char invoice[KPI_NAME_MAX + 1];
+    char number[KPI_NAME_MAX + 1]; /* the row's document: invoice, payment */
 } store_wl_pos_t;
 
 /* Decode a cursor token. ERR_BAD_PARAM (with a message naming `cursor`)
@@ -78,7 +84,7 @@ typedef struct store_wl_overdue_row {
 typedef struct store_wl_req {
     int32_t as_of;
     store_wl_sort_t sort;
-    const store_wl_pos_t *after; /* NULL: the first page; else its sort must be `sort` */
+    const store_wl_pos_t *after; /* NULL: the first page; else of this list, sort and as_of */
     size_t limit;                /* 1 .. STORE_WL_LIMIT_MAX */
     const char *base_currency;   /* what an event without a currency is in */
 } store_wl_req_t;
@@ -101,5 +107,37 @@ typedef struct store_wl_overdue {
  */
 err_t store_wl_overdue(store_snap_t *snap, const store_scope_t *scope, const store_wl_req_t *rq,
                        kpi_arena_t *arena, store_wl_overdue_t *out, err_msg_t *m) KPID_MUST_USE;
+
+/*
+ * The unapplied-cash list: the scope's payments (their own currency, unit
+ * and customer) with cash not applied at the end of day as_of = received -
+ * applied (each application on its own day, once its invoice has arrived)
+ * - refunded, by as_of. Its rows add up to the aging's unapplied_cash for
+ * the same scope and day. The age of a row is as_of - its receipt day; the
+ * sorts are by age (`-days`), unapplied amount (`-amount`) or customer then
+ * age. Reads the scope's events up to as_of (the whole log up to as_of
+ * without a unit or customer). Errors as store_wl_overdue's.
+ */
+typedef struct store_wl_unapplied_row {
+    const char *payment;       /* arena */
+    const char *customer;      /* arena; "" when none */
+    const char *business_unit; /* arena; "" when none */
+    int32_t received_day;
+    int32_t age_days;  /* as_of - received_day, >= 0 */
+    int64_t amount;    /* received */
+    int64_t unapplied; /* at the end of as_of */
+} store_wl_unapplied_row_t;
+
+typedef struct store_wl_unapplied {
+    size_t n;
+    store_wl_unapplied_row_t *rows; /* arena */
+    int64_t total_count;
+    int64_t total_amount; /* the aging's unapplied_cash */
+    bool more;
+    char next[STORE_WL_CURSOR_BUF];
+} store_wl_unapplied_t;
+
+err_t store_wl_unapplied(store_snap_t *snap, const store_scope_t *scope, const store_wl_req_t *rq,
+                         kpi_arena_t *arena, store_wl_unapplied_t *out, err_msg_t *m) KPID_MUST_USE;
 
 #endif

@@ -279,7 +279,7 @@ static void test_cursor_codec(void)
                         .days = -7,
                         .amount = -123456789012LL};
     snprintf(p.customer, sizeof p.customer, "%s", "Acme|Co 12");
-    snprintf(p.invoice, sizeof p.invoice, "%s", "INV|9");
+    snprintf(p.number, sizeof p.number, "%s", "INV|9");
     char buf[STORE_WL_CURSOR_BUF];
     store_wl_cursor_encode(&p, buf);
     for (const char *c = buf; *c; c++)
@@ -292,25 +292,28 @@ static void test_cursor_codec(void)
     CHECK_INT(p.days, q.days);
     CHECK_INT(p.amount, q.amount);
     CHECK_STR(p.customer, q.customer);
-    CHECK_STR(p.invoice, q.invoice);
+    CHECK_STR(p.number, q.number);
     /* Longest names fit. */
     memset(p.customer, 'c', KPI_NAME_MAX);
     p.customer[KPI_NAME_MAX] = '\0';
-    memset(p.invoice, 'i', KPI_NAME_MAX);
-    p.invoice[KPI_NAME_MAX] = '\0';
+    memset(p.number, 'i', KPI_NAME_MAX);
+    p.number[KPI_NAME_MAX] = '\0';
     store_wl_cursor_encode(&p, buf);
     CHECK_ERR(ERR_OK, store_wl_cursor_decode(buf, &q, &m));
-    CHECK_STR(p.invoice, q.invoice);
+    CHECK_STR(p.number, q.number);
 
     /* Not cursors: empty, odd length, not hex, hex of something else, a
-       sort out of range, a customer length past the end, no invoice. */
+       list or sort out of range, a customer length past the end, no
+       number, a field short. */
     static const char *const bad[] = {"",
                                       "abc",
                                       "zz",
                                       "6869",
-                                      "77317c397c307c307c307c307c41", /* w1|9|0|0|0|0|A */
-                                      "77317c307c307c307c307c397c41", /* w1|0|0|0|0|9|A */
-                                      "77317c307c307c307c307c317c41", /* w1|0|0|0|0|1|A */
+                                      "77317c307c397c307c307c307c307c41", /* w1|0|9|0|0|0|0|A */
+                                      "77317c357c307c307c307c307c307c41", /* w1|5|0|0|0|0|0|A */
+                                      "77317c307c307c307c307c307c397c41", /* w1|0|0|0|0|0|9|A */
+                                      "77317c307c307c307c307c307c317c41", /* w1|0|0|0|0|0|1|A */
+                                      "77317c307c307c307c307c307c41",     /* w1|0|0|0|0|0|A */
                                       "4142"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK_MSG(store_wl_cursor_decode(bad[i], &q, &m) == ERR_BAD_PARAM, "%s", bad[i]);
@@ -319,13 +322,156 @@ static void test_cursor_codec(void)
     /* Upper-case hex is not what encode makes. */
     char up[STORE_WL_CURSOR_BUF];
     p = (store_wl_pos_t){.sort = STORE_WL_SORT_DAYS};
-    snprintf(p.invoice, sizeof p.invoice, "%s", "I");
+    snprintf(p.number, sizeof p.number, "%s", "I");
     store_wl_cursor_encode(&p, up);
     CHECK_ERR(ERR_OK, store_wl_cursor_decode(up, &q, &m));
     for (char *c = up; *c; c++)
         if (*c >= 'a' && *c <= 'f')
             *c = (char)(*c - 'a' + 'A');
     CHECK_ERR(ERR_BAD_PARAM, store_wl_cursor_decode(up, &q, &m));
+}
+
+static int64_t aging_unapplied(store_snap_t *sn, const store_scope_t *sc, int32_t as_of,
+                               kpi_arena_t *ar)
+{
+    static const int32_t edges[] = {30, 60, 90, 120};
+    store_q_aging_req_t rq = {.as_of = as_of, .edges = edges, .n_edges = 4};
+    store_q_aging_t ag;
+    err_msg_t m = {{0}};
+    CHECK_ERR(ERR_OK, store_q_aging(sn, sc, &rq, ar, &ag, &m));
+    return ag.unapplied_cash;
+}
+
+static const char *payments(const store_wl_unapplied_t *w, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < w->n; i++)
+        snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s", i ? "," : "", w->rows[i].payment);
+    return buf;
+}
+
+/* The book above plus: PAY-2 B 200.00 received 02-27 (unit "default"), not applied;
+   PAY-4 A north 500.00 received 03-01, 100.00 applied to INV-3 03-05, 50.00
+   refunded 03-20; PAY-6 B south 300.00 received 03-02, applied 03-02 to
+   INV-9, which has not arrived (so it does not count yet). */
+static void test_unapplied(void)
+{
+    char dir[64];
+    tmpdir(dir);
+    store_t *s = book(dir);
+    kpi_event_t e[7];
+    size_t k = 0;
+    e[k++] = ev(KPI_EV_PAYMENT_RECEIVED, "u1", T(2025, 2, 27, 9), "PAY-2", NULL, 20000, "B");
+    e[k] = ev(KPI_EV_PAYMENT_RECEIVED, "u2", T(2025, 3, 1, 9), "PAY-4", NULL, 50000, "A");
+    e[k++].business_unit = "north";
+    e[k++] = ev(KPI_EV_PAYMENT_APPLIED, "u3", T(2025, 3, 5, 9), "PAY-4", "INV-3", 10000, NULL);
+    e[k++] = ev(KPI_EV_PAYMENT_REFUNDED, "u4", T(2025, 3, 20, 9), "PAY-4", NULL, 5000, NULL);
+    e[k] = ev(KPI_EV_PAYMENT_RECEIVED, "u5", T(2025, 3, 2, 9), "PAY-6", NULL, 30000, "B");
+    e[k++].business_unit = "south";
+    e[k++] = ev(KPI_EV_PAYMENT_APPLIED, "u6", T(2025, 3, 2, 10), "PAY-6", "INV-9", 30000, NULL);
+    store_item_result_t res[7];
+    store_batch_opts_t bo = {0};
+    CHECK_INT(k, put(s, e, k, &bo, res).accepted);
+    kpi_arena_t *ar = NULL;
+    REQUIRE(kpi_arena_new(1u << 20, &ar) == ERR_OK);
+    err_msg_t m = {{0}};
+    char buf[256];
+    store_snap_t *sn = NULL;
+    REQUIRE(store_snap_begin(s, &sn) == ERR_OK);
+    store_scope_t all = usd(NULL, NULL);
+    store_wl_unapplied_t w;
+
+    store_wl_req_t rq = req_of(D(2025, 3, 31), STORE_WL_SORT_DAYS, 100);
+    CHECK_ERR(ERR_OK, store_wl_unapplied(sn, &all, &rq, ar, &w, &m));
+    CHECK_STR("PAY-2,PAY-4,PAY-6", payments(&w, buf, sizeof buf));
+    REQUIRE(w.n == 3);
+    CHECK_INT(32, w.rows[0].age_days);
+    CHECK_INT(20000, w.rows[0].unapplied);
+    CHECK_STR("B", w.rows[0].customer);
+    CHECK_STR("default", w.rows[0].business_unit); /* an event without one */
+    CHECK_INT(D(2025, 2, 27), w.rows[0].received_day);
+    CHECK_INT(35000, w.rows[1].unapplied);
+    CHECK_INT(50000, w.rows[1].amount);
+    CHECK_STR("north", w.rows[1].business_unit);
+    CHECK_INT(30000, w.rows[2].unapplied);
+    CHECK_INT(85000, w.total_amount);
+    CHECK_INT(3, w.total_count);
+    CHECK_INT(aging_unapplied(sn, &all, D(2025, 3, 31), ar), w.total_amount);
+
+    /* Past days: before the refund; before PAY-2 (PAY-1 was applied). */
+    rq = req_of(D(2025, 3, 10), STORE_WL_SORT_DAYS, 100);
+    CHECK_ERR(ERR_OK, store_wl_unapplied(sn, &all, &rq, ar, &w, &m));
+    CHECK_STR("PAY-2,PAY-4,PAY-6", payments(&w, buf, sizeof buf));
+    CHECK_INT(40000, w.rows[1].unapplied);
+    CHECK_INT(90000, w.total_amount);
+    CHECK_INT(aging_unapplied(sn, &all, D(2025, 3, 10), ar), w.total_amount);
+    rq = req_of(D(2025, 3, 3), STORE_WL_SORT_DAYS, 100);
+    CHECK_ERR(ERR_OK, store_wl_unapplied(sn, &all, &rq, ar, &w, &m));
+    CHECK_INT(50000, w.rows[1].unapplied); /* before the application of 03-05 */
+    CHECK_INT(aging_unapplied(sn, &all, D(2025, 3, 3), ar), w.total_amount);
+    rq = req_of(D(2025, 2, 20), STORE_WL_SORT_DAYS, 100);
+    CHECK_ERR(ERR_OK, store_wl_unapplied(sn, &all, &rq, ar, &w, &m));
+    CHECK_INT(0, w.total_count);
+    CHECK_INT(0, aging_unapplied(sn, &all, D(2025, 2, 20), ar));
+
+    /* Sorts and filters. */
+    rq = req_of(D(2025, 3, 31), STORE_WL_SORT_AMOUNT, 100);
+    CHECK_ERR(ERR_OK, store_wl_unapplied(sn, &all, &rq, ar, &w, &m));
+    CHECK_STR("PAY-4,PAY-6,PAY-2", payments(&w, buf, sizeof buf));
+    rq = req_of(D(2025, 3, 31), STORE_WL_SORT_CUSTOMER, 100);
+    CHECK_ERR(ERR_OK, store_wl_unapplied(sn, &all, &rq, ar, &w, &m));
+    CHECK_STR("PAY-4,PAY-2,PAY-6", payments(&w, buf, sizeof buf));
+    const char *scopes[][2] = {{"north", NULL}, {"south", NULL}, {NULL, "B"}, {"south", "B"}};
+    const char *expect[] = {"PAY-4", "PAY-6", "PAY-2,PAY-6", "PAY-6"};
+    for (size_t i = 0; i < 4; i++) {
+        store_scope_t sc = usd(scopes[i][0], scopes[i][1]);
+        rq = req_of(D(2025, 3, 31), STORE_WL_SORT_DAYS, 100);
+        CHECK_ERR(ERR_OK, store_wl_unapplied(sn, &sc, &rq, ar, &w, &m));
+        CHECK_STR(expect[i], payments(&w, buf, sizeof buf));
+        CHECK_INT(aging_unapplied(sn, &sc, D(2025, 3, 31), ar), w.total_amount);
+    }
+    store_scope_t sc = usd("nowhere", NULL);
+    CHECK_ERR(ERR_NOT_FOUND, store_wl_unapplied(sn, &sc, &rq, ar, &w, &m));
+    sc = usd(NULL, "nobody");
+    CHECK_ERR(ERR_NOT_FOUND, store_wl_unapplied(sn, &sc, &rq, ar, &w, &m));
+    rq.limit = 0;
+    CHECK_ERR(ERR_BAD_PARAM, store_wl_unapplied(sn, &all, &rq, ar, &w, &m));
+
+    /* Paging with limit 1; an overdue cursor is not one of this list. */
+    static const char *const order[] = {"PAY-2", "PAY-4", "PAY-6"};
+    store_wl_pos_t pos;
+    for (int page = 0; page < 3; page++) {
+        rq = req_of(D(2025, 3, 31), STORE_WL_SORT_DAYS, 1);
+        rq.after = page ? &pos : NULL;
+        CHECK_ERR(ERR_OK, store_wl_unapplied(sn, &all, &rq, ar, &w, &m));
+        REQUIRE(w.n == 1);
+        CHECK_STR(order[page], w.rows[0].payment);
+        CHECK(w.more == (page < 2));
+        if (w.more)
+            CHECK_ERR(ERR_OK, store_wl_cursor_decode(w.next, &pos, &m));
+    }
+    rq = req_of(D(2025, 3, 31), STORE_WL_SORT_DAYS, 1);
+    store_wl_overdue_t ow;
+    CHECK_ERR(ERR_OK, store_wl_overdue(sn, &all, &rq, ar, &ow, &m));
+    CHECK_ERR(ERR_OK, store_wl_cursor_decode(ow.next, &pos, &m));
+    rq.after = &pos;
+    CHECK_ERR(ERR_BAD_PARAM, store_wl_unapplied(sn, &all, &rq, ar, &w, &m));
+    CHECK(strstr(m.text, "another worklist") != NULL);
+    store_snap_end(sn);
+
+    /* INV-9 arrives: PAY-6's application takes effect and it leaves. */
+    kpi_event_t inv9 = ev(KPI_EV_INVOICE_ISSUED, "u7", T(2025, 3, 1, 9), "INV-9", NULL, 30000, "B");
+    inv9.business_unit = "south";
+    (void)put1(s, &inv9, &bo);
+    REQUIRE(store_snap_begin(s, &sn) == ERR_OK);
+    rq = req_of(D(2025, 3, 31), STORE_WL_SORT_DAYS, 100);
+    CHECK_ERR(ERR_OK, store_wl_unapplied(sn, &all, &rq, ar, &w, &m));
+    CHECK_STR("PAY-2,PAY-4", payments(&w, buf, sizeof buf));
+    CHECK_INT(aging_unapplied(sn, &all, D(2025, 3, 31), ar), w.total_amount);
+    store_snap_end(sn);
+    kpi_arena_free(ar);
+    store_close(s);
+    rmdir_all(dir);
 }
 
 static void test_empty_store(void)
@@ -346,6 +492,10 @@ static void test_empty_store(void)
     CHECK_INT(0, w.total_count);
     CHECK_ERR(ERR_NOT_FOUND, store_wl_overdue(sn, &north, &rq, ar, &w, &m));
     CHECK_ERR(ERR_NOT_FOUND, store_wl_overdue(sn, &a, &rq, ar, &w, &m));
+    store_wl_unapplied_t u;
+    CHECK_ERR(ERR_OK, store_wl_unapplied(sn, &all, &rq, ar, &u, &m));
+    CHECK_INT(0, u.total_count);
+    CHECK_ERR(ERR_NOT_FOUND, store_wl_unapplied(sn, &north, &rq, ar, &u, &m));
     store_snap_end(sn);
     kpi_arena_free(ar);
     store_close(s);
@@ -358,6 +508,7 @@ int main(void)
     RUN(test_overdue_rows);
     RUN(test_overdue_paging);
     RUN(test_cursor_codec);
+    RUN(test_unapplied);
     RUN(test_empty_store);
     kpi_tz_free(test_utc);
     return test_summary();
