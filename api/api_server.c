@@ -74,6 +74,8 @@ static const api_route_t routes[] = {
      false},
     {"GET", "/v1/worklists/overdue", api_worklist_overdue_get, NULL, api_worklist_overdue_params,
      API_ROLE_READ, true, false},
+    {"GET", "/v1/worklists/unapplied", api_worklist_unapplied_get, NULL,
+     api_worklist_unapplied_params, API_ROLE_READ, true, false},
     {"GET", "/v1/meta", api_meta_get, NULL, api_meta_params, API_ROLE_READ, true, false},
     /* Open: the same static document for every caller, no data in it, and a
        client needs it before it has a key. */

@@ -1,9 +1,10 @@
 /*
- * api_worklist.c — GET /v1/worklists/overdue (docs/worklists.md): the open
- * invoices past due at a day, one row each, sorted and paged with a cursor,
- * as JSON or CSV. Translation only: the rows and their totals come from
- * store_worklist.h, which makes them add up to the overdue part of
- * /v1/aging for the same parameters.
+ * api_worklist.c — GET /v1/worklists/overdue and /v1/worklists/unapplied
+ * (docs/worklists.md): the open invoices past due at a day, and the
+ * payments with unapplied cash, one row each, sorted and paged with a
+ * cursor, as JSON or CSV. Translation only: the rows and their totals come
+ * from store_worklist.h, which makes them add up to the overdue part of
+ * /v1/aging, and to its unapplied_cash, for the same parameters.
  *
  * Scope: a key limited to business units sees the list of its unit (as for
  * every KPI); a customer with nothing in the unit reads as unknown. Credit
@@ -219,6 +220,42 @@ static json_t *j_row(const wl_q_t *q, const store_wl_overdue_row_t *r, bool scop
     return o;
 }
 
+/* The page's header fields, shared by the lists. */
+static json_t *j_head(const wl_q_t *q)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "as_of", j_date(q->as_of));
+    json_object_set_new(root, "currency", json_string(q->currency));
+    if (q->unit)
+        json_object_set_new(root, "business_unit", json_string(q->unit));
+    if (q->party)
+        json_object_set_new(root, "customer", json_string(q->party));
+    json_object_set_new(root, "sort", json_string(store_wl_sort_names[q->sort]));
+    return root;
+}
+
+static json_t *j_totals(int64_t amount, int64_t count, int digits)
+{
+    json_t *total = json_object();
+    json_object_set_new(total, "amount", j_money(amount, digits));
+    json_object_set_new(total, "count", json_integer(count));
+    return total;
+}
+
+static enum MHD_Result send_csv_page(api_req_t *req, api_buf_t *b, bool more, const char *next)
+{
+    if (b->failed) {
+        api_buf_free(b);
+        return api_send_error(req, ERR_TOO_LARGE, "CSV page too large; lower 'limit'");
+    }
+    /* The cursor of the next page travels in a header. */
+    const char *h[] = {"X-Next-Cursor", next, NULL};
+    enum MHD_Result r = api_send_body_h(req, MHD_HTTP_OK, "text/csv; charset=utf-8",
+                                        b->data ? b->data : "", b->len, more ? h : NULL);
+    api_buf_free(b);
+    return r;
+}
+
 enum MHD_Result api_worklist_overdue_get(api_req_t *req)
 {
     err_msg_t m = {{0}};
@@ -253,35 +290,89 @@ enum MHD_Result api_worklist_overdue_get(api_req_t *req)
                         "last_payment_amount\r\n");
         for (size_t i = 0; i < w.n; i++)
             csv_row(&b, &q, &w.rows[i], scoped);
-        if (b.failed) {
-            api_buf_free(&b);
-            return api_send_error(req, ERR_TOO_LARGE, "CSV page too large; lower 'limit'");
-        }
-        /* The cursor of the next page travels in a header. */
-        const char *h[] = {"X-Next-Cursor", w.more ? w.next : "", NULL};
-        enum MHD_Result r = api_send_body_h(req, MHD_HTTP_OK, "text/csv; charset=utf-8",
-                                            b.data ? b.data : "", b.len, w.more ? h : NULL);
-        api_buf_free(&b);
-        return r;
+        return send_csv_page(req, &b, w.more, w.next);
     }
-    json_t *root = json_object(), *items = json_array();
-    json_object_set_new(root, "as_of", j_date(q.as_of));
-    json_object_set_new(root, "currency", json_string(q.currency));
-    if (q.unit)
-        json_object_set_new(root, "business_unit", json_string(q.unit));
-    if (q.party)
-        json_object_set_new(root, "customer", json_string(q.party));
-    json_object_set_new(root, "sort", json_string(store_wl_sort_names[q.sort]));
+    json_t *root = j_head(&q), *items = json_array();
     for (size_t i = 0; i < w.n; i++)
         json_array_append_new(items, j_row(&q, &w.rows[i], scoped));
     json_object_set_new(root, "items", items);
-    json_t *total = json_object();
-    json_object_set_new(total, "amount", j_money(w.total_amount, q.digits));
-    json_object_set_new(total, "count", json_integer(w.total_count));
-    json_object_set_new(root, "total", total);
+    json_object_set_new(root, "total", j_totals(w.total_amount, w.total_count, q.digits));
     json_object_set_new(root, "next_cursor", w.more ? json_string(w.next) : json_null());
     return api_send_json(req, MHD_HTTP_OK, root);
 }
+
+enum MHD_Result api_worklist_unapplied_get(api_req_t *req)
+{
+    err_msg_t m = {{0}};
+    wl_q_t q;
+    err_t e = parse(req, &q, &m);
+    if (e)
+        return api_send_error(req, e, "%s", m.text);
+    store_snap_t *snap = NULL;
+    e = store_snap_begin(req->srv->opts.store, &snap);
+    if (e)
+        return api_send_error(req, e, "cannot read the store");
+    store_scope_t sc = {.business_unit = q.unit, .party = q.party};
+    memcpy(sc.currency, q.currency, 4);
+    store_wl_req_t rq = {.as_of = q.as_of,
+                         .sort = (store_wl_sort_t)q.sort,
+                         .after = q.has_after ? &q.after : NULL,
+                         .limit = q.limit,
+                         .base_currency = req->srv->opts.coll.base_currency};
+    store_wl_unapplied_t w;
+    e = party_in_unit(snap, &q);
+    if (!e)
+        e = store_wl_unapplied(snap, &sc, &rq, req->arena, &w, &m);
+    store_snap_end(snap);
+    if (e)
+        return scope_error(req, &q, e, &m);
+    char buf[KPI_AMOUNT_BUF];
+    if (q.csv) {
+        api_buf_t b;
+        api_buf_init(&b, CSV_MAX);
+        api_buf_str(&b, "payment,customer,business_unit,received_date,age_days,amount,"
+                        "unapplied\r\n");
+        for (size_t i = 0; i < w.n; i++) {
+            const store_wl_unapplied_row_t *r = &w.rows[i];
+            api_buf_csv_field(&b, r->payment);
+            api_buf_str(&b, ",");
+            api_buf_csv_field(&b, r->customer);
+            api_buf_str(&b, ",");
+            api_buf_csv_field(&b, r->business_unit);
+            api_buf_str(&b, ",");
+            api_buf_str(&b, kpi_date_format(r->received_day, buf));
+            api_buf_str(&b, ",");
+            snprintf(buf, sizeof buf, "%d", (int)r->age_days);
+            api_buf_str(&b, buf);
+            api_buf_str(&b, ",");
+            api_buf_str(&b, kpi_amount_format(r->amount, q.digits, buf));
+            api_buf_str(&b, ",");
+            api_buf_str(&b, kpi_amount_format(r->unapplied, q.digits, buf));
+            api_buf_str(&b, "\r\n");
+        }
+        return send_csv_page(req, &b, w.more, w.next);
+    }
+    json_t *root = j_head(&q), *items = json_array();
+    for (size_t i = 0; i < w.n; i++) {
+        const store_wl_unapplied_row_t *r = &w.rows[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "payment", json_string(r->payment));
+        json_object_set_new(o, "customer", json_string(r->customer));
+        json_object_set_new(o, "business_unit", json_string(r->business_unit));
+        json_object_set_new(o, "received_date", j_date(r->received_day));
+        json_object_set_new(o, "age_days", json_integer(r->age_days));
+        json_object_set_new(o, "amount", j_money(r->amount, q.digits));
+        json_object_set_new(o, "unapplied", j_money(r->unapplied, q.digits));
+        json_array_append_new(items, o);
+    }
+    json_object_set_new(root, "items", items);
+    json_object_set_new(root, "total", j_totals(w.total_amount, w.total_count, q.digits));
+    json_object_set_new(root, "next_cursor", w.more ? json_string(w.next) : json_null());
+    return api_send_json(req, MHD_HTTP_OK, root);
+}
+
+const char *const api_worklist_unapplied_params[] = {
+    "as_of", "business_unit", "customer", "currency", "sort", "limit", "cursor", "format", NULL};
 
 const char *const api_worklist_overdue_params[] = {
     "as_of", "business_unit", "customer", "currency", "sort",

@@ -1,4 +1,5 @@
-"""Worklists end to end (docs/worklists.md): GET /v1/worklists/overdue.
+"""Worklists end to end (docs/worklists.md): GET /v1/worklists/overdue and
+/v1/worklists/unapplied.
 
   - on a generated book (`kpid gen`, `kpid ingest`), for every currency,
     several as-of days (past ones too) and every business unit and a few
@@ -95,11 +96,11 @@ class Book(unittest.TestCase):
         self.assertEqual(st, 200, (path, raw))
         return js
 
-    def pages(self, query, limit, key="read"):
+    def pages(self, query, limit, key="read", wl="overdue"):
         """Every row of the list, following next_cursor; and the first page."""
         rows, first, cursor = [], None, None
         while True:
-            q = "/v1/worklists/overdue?%s&limit=%d" % (query, limit)
+            q = "/v1/worklists/%s?%s&limit=%d" % (wl, query, limit)
             if cursor:
                 q += "&cursor=" + cursor
             page = self.get(q, key)
@@ -153,6 +154,60 @@ class Book(unittest.TestCase):
                     cr = self.check_list(base + "&customer=" + c, cur, d, limit=5)
                     self.assertTrue(all(r["customer"] == c for r in cr))
         self.assertGreater(seen, 100)  # the book has overdue items to check
+
+    def check_unapplied(self, query, cur, as_of, limit=41, key="read"):
+        rows, first = self.pages(query, limit, key=key, wl="unapplied")
+        want = minor(self.get("/v1/aging?" + query, key)["unapplied_cash"], cur)
+        self.assertEqual(sum(minor(r["unapplied"], cur) for r in rows), want, query)
+        self.assertEqual(minor(first["total"]["amount"], cur), want, query)
+        self.assertEqual(first["total"]["count"], len(rows), query)
+        self.assertEqual(len({r["payment"] for r in rows}), len(rows), query)
+        keys = [(-r["age_days"], r["payment"]) for r in rows]
+        self.assertEqual(keys, sorted(keys), query)
+        for r in rows:
+            self.assertEqual(r["age_days"], as_of - day(r["received_date"]))
+            self.assertNotEqual(minor(r["unapplied"], cur), 0)
+        return rows
+
+    def test_unapplied_sums_equal_the_aging(self):
+        days = [self.first + 60, (self.first + self.last) // 2, self.last, self.last + 10]
+        seen = 0
+        for cur in self.currencies:
+            for d in days:
+                base = "as_of=%s&currency=%s" % (iso(d), cur)
+                rows = self.check_unapplied(base, cur, d)
+                seen += len(rows)
+                for u in self.units:
+                    ur = self.check_unapplied(base + "&business_unit=" + u, cur, d)
+                    self.assertTrue(all(r["business_unit"] == u for r in ur))
+                for c in sorted({r["customer"] for r in rows})[:2]:
+                    self.check_unapplied(base + "&customer=" + c, cur, d, limit=3)
+        self.assertGreater(seen, 10)
+        # A unit-limited key: its unit's list, equal to the unscoped one's.
+        q = "as_of=%s&currency=EUR" % iso(self.last)
+        mine = self.check_unapplied(q, "EUR", self.last, key="emea")
+        ref = self.check_unapplied(q + "&business_unit=emea", "EUR", self.last)
+        self.assertEqual(mine, ref)
+        self.assertEqual(self.pages(q.replace("EUR", "USD"), 1000, key="emea",
+                                    wl="unapplied")[0], [])
+        # Sorts, CSV, and the refusals of this list.
+        q = "as_of=%s&currency=USD" % iso(self.last)
+        rows, _ = self.pages(q + "&sort=-amount", 1000, wl="unapplied")
+        keys = [(-minor(r["unapplied"], "USD"), r["payment"]) for r in rows]
+        self.assertEqual(keys, sorted(keys))
+        st, _, raw = self.srv.get("/v1/worklists/unapplied?%s&format=csv&limit=10000" % q)
+        self.assertEqual(st, 200)
+        lines = list(csv.reader(io.StringIO(raw.decode())))
+        self.assertEqual(lines[0], ["payment", "customer", "business_unit", "received_date",
+                                    "age_days", "amount", "unapplied"])
+        self.assertEqual(sorted(l[0] for l in lines[1:]), sorted(r["payment"] for r in rows))
+        ov = self.get("/v1/worklists/overdue?%s&limit=1" % q)["next_cursor"]
+        for bad, what in (("&cursor=" + ov, "another worklist"), ("&buckets=30", "buckets"),
+                          ("&sort=age", "sort"), ("&business_unit=nowhere", None)):
+            st, body, raw = self.srv.get("/v1/worklists/unapplied?" + q + bad)
+            self.assertEqual(st, 404 if what is None else 400, (bad, raw))
+            if what:
+                self.assertIn(what, body["error"]["message"])
 
     def test_a_past_day_lists_what_was_open_then(self):
         # Some invoice overdue at an earlier day is paid by the latest day.
