@@ -64,7 +64,7 @@ err_t store_wl_cursor_decode(const char *token, store_wl_pos_t *pos, err_msg_t *
     if (strlen(raw) != len / 2 ||
         sscanf(raw, "w1|%d|%d|%" SCNd32 "|%" SCNd32 "|%" SCNd64 "|%zu|%n", &list, &sort, &as_of,
                &days, &amount, &clen, &used) != 6 ||
-        used < 0 || list < 0 || list > STORE_WL_UNAPPLIED || sort < 0 ||
+        used < 0 || list < 0 || list > STORE_WL_QUALITY || sort < 0 ||
         sort > STORE_WL_SORT_CUSTOMER || clen > KPI_NAME_MAX)
         return err_set(m, ERR_BAD_PARAM, "parameter 'cursor': not a cursor of this list");
     const char *rest = raw + used;
@@ -600,6 +600,252 @@ err_t store_wl_unapplied(store_snap_t *snap, const store_scope_t *scope, const s
         out->rows[i] = v[ents[start + i].idx];
     free(ents);
     free(v);
+    if (n && out->rows == NULL)
+        return err_set(m, ERR_NOMEM, "out of memory");
+    out->n = n;
+    return ERR_OK;
+}
+
+/* ---- quality ------------------------------------------------------------------------- */
+
+const char *const store_wl_reason_names[4] = {"failed_first_review", "corrected", "rejected",
+                                              "escalated"};
+
+/* One review, processing, rejection or escalation, from the log. */
+typedef struct qev {
+    size_t name, id; /* offsets in the names buffer */
+    int64_t time_s;
+    int32_t day;
+    uint8_t type, result;
+} qev_t;
+
+typedef struct qcollect {
+    store_ftq_kind_t kind;
+    qev_t *v;
+    size_t n, cap;
+    char *names;
+    size_t names_len, names_cap;
+} qcollect_t;
+
+static err_t q_str(qcollect_t *c, const char *str, size_t *off)
+{
+    size_t len = strlen(str) + 1;
+    if (c->names_len + len > c->names_cap) {
+        size_t cap = c->names_cap ? c->names_cap * 2 : 4096;
+        while (cap < c->names_len + len)
+            cap *= 2;
+        char *nb = realloc(c->names, cap);
+        if (nb == NULL)
+            return ERR_NOMEM;
+        c->names = nb;
+        c->names_cap = cap;
+    }
+    memcpy(c->names + c->names_len, str, len);
+    *off = c->names_len;
+    c->names_len += len;
+    return ERR_OK;
+}
+
+static err_t q_event(void *ctx, const store_ev_row_t *row)
+{
+    qcollect_t *c = ctx;
+    const kpi_event_t *ev = row->ev;
+    bool want = c->kind == STORE_FTQ_INVOICE
+                    ? ev->type == KPI_EV_INVOICE_REVIEWED
+                    : ev->type == KPI_EV_BILL_PROCESSED || ev->type == KPI_EV_BILL_REJECTED ||
+                          ev->type == KPI_EV_BILL_ESCALATED;
+    if (!want || ev->doc == NULL)
+        return ERR_OK;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        qev_t *nv = realloc(c->v, cap * sizeof *nv);
+        if (nv == NULL)
+            return ERR_NOMEM;
+        c->v = nv;
+        c->cap = cap;
+    }
+    qev_t *q = &c->v[c->n];
+    err_t e = q_str(c, ev->doc, &q->name);
+    if (!e)
+        e = q_str(c, ev->id ? ev->id : "", &q->id);
+    if (e)
+        return e;
+    q->time_s = ev->time_s;
+    q->day = row->day;
+    q->type = (uint8_t)ev->type;
+    q->result = ev->result;
+    c->n++;
+    return ERR_OK;
+}
+
+/* A collected event with its strings resolved. */
+typedef struct pq {
+    const char *name, *id;
+    const qev_t *q;
+} pq_t;
+
+static int pq_cmp(const void *a, const void *b)
+{
+    return strcmp(((const pq_t *)a)->name, ((const pq_t *)b)->name);
+}
+
+/* Earlier under (time, id): the order of "first" in the derived state. */
+static bool q_before(const pq_t *a, const pq_t *b)
+{
+    return a->q->time_s < b->q->time_s ||
+           (a->q->time_s == b->q->time_s && strcmp(a->id, b->id) < 0);
+}
+
+typedef struct qrows {
+    store_wl_quality_row_t *v;
+    size_t n, cap;
+} qrows_t;
+
+/* The events of one document (g[0..n)): a row when it counts in the period
+   and did not pass. */
+static err_t q_doc(store_snap_t *snap, const store_scope_t *scope, store_ftq_kind_t kind,
+                   int32_t from, int32_t to, kpi_arena_t *arena, const pq_t *g, size_t n,
+                   qrows_t *rows, store_wl_quality_t *out)
+{
+    const pq_t *first = NULL;
+    int64_t rej_s = INT64_MAX, esc_s = INT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t t = g[i].q->type;
+        if (t == KPI_EV_INVOICE_REVIEWED || t == KPI_EV_BILL_PROCESSED) {
+            if (first == NULL || q_before(&g[i], first))
+                first = &g[i];
+        } else if (t == KPI_EV_BILL_REJECTED && g[i].q->time_s < rej_s) {
+            rej_s = g[i].q->time_s;
+        } else if (t == KPI_EV_BILL_ESCALATED && g[i].q->time_s < esc_s) {
+            esc_s = g[i].q->time_s;
+        }
+    }
+    if (first == NULL || first->q->day < from || first->q->day > to)
+        return ERR_OK;
+    store_doc_t d;
+    err_t e = store_doc_get(snap, kind == STORE_FTQ_INVOICE ? KPI_DOC_INVOICE : KPI_DOC_BILL,
+                            g[0].name, &d);
+    if (e == ERR_NOT_FOUND || (!e && !d.exists))
+        return ERR_OK; /* waiting for its document: it has not taken effect */
+    if (e || !name_is(d.business_unit, scope->business_unit) || !name_is(d.party, scope->party) ||
+        (scope->currency[0] != '\0' && strcmp(d.currency, scope->currency) != 0))
+        return e;
+    out->reviewed++;
+    unsigned reasons = 0;
+    if (kind == STORE_FTQ_INVOICE) {
+        if (first->q->result != KPI_RESULT_PASS)
+            reasons |= STORE_WL_FAILED_FIRST_REVIEW;
+        if (d.corrections > 0)
+            reasons |= STORE_WL_CORRECTED;
+    } else {
+        if (rej_s < first->q->time_s)
+            reasons |= STORE_WL_REJECTED;
+        if (esc_s < first->q->time_s)
+            reasons |= STORE_WL_ESCALATED;
+    }
+    if (reasons == 0)
+        return ERR_OK;
+    if (rows->n == rows->cap) {
+        size_t cap = rows->cap ? rows->cap * 2 : 256;
+        store_wl_quality_row_t *nv = realloc(rows->v, cap * sizeof *nv);
+        if (nv == NULL)
+            return ERR_NOMEM;
+        rows->v = nv;
+        rows->cap = cap;
+    }
+    store_wl_quality_row_t *r = &rows->v[rows->n];
+    memset(r, 0, sizeof *r);
+    const char *pa = d.party ? d.party : "", *bu = d.business_unit ? d.business_unit : "";
+    r->number = kpi_arena_strndup(arena, g[0].name, strlen(g[0].name));
+    r->party = kpi_arena_strndup(arena, pa, strlen(pa));
+    r->business_unit = kpi_arena_strndup(arena, bu, strlen(bu));
+    if (r->number == NULL || r->party == NULL || r->business_unit == NULL)
+        return ERR_NOMEM;
+    memcpy(r->currency, d.currency, 4);
+    r->day = first->q->day;
+    r->amount = d.amount_minor;
+    r->reasons = reasons;
+    r->first_review = kind == STORE_FTQ_INVOICE ? first->q->result : KPI_RESULT_NONE;
+    r->corrections = kind == STORE_FTQ_INVOICE ? d.corrections : 0;
+    for (int b = 0; b < 4; b++)
+        if (reasons & (1u << b))
+            out->by_reason[b]++;
+    rows->n++;
+    return ERR_OK;
+}
+
+err_t store_wl_quality(store_snap_t *snap, const store_scope_t *scope, store_ftq_kind_t kind,
+                       int32_t from, const store_wl_req_t *rq, kpi_arena_t *arena,
+                       store_wl_quality_t *out, err_msg_t *m)
+{
+    memset(out, 0, sizeof *out);
+    err_t e = req_check(STORE_WL_QUALITY, rq, m);
+    if (e)
+        return e;
+    if (kind != STORE_FTQ_INVOICE && kind != STORE_FTQ_BILL)
+        return err_set(m, ERR_BAD_PARAM, "parameter 'kind': invoice or bill");
+    int32_t latest;
+    e = store_latest_day(snap, &latest);
+    if (e == ERR_NOT_FOUND)
+        return scope->business_unit != NULL || scope->party != NULL ? ERR_NOT_FOUND : ERR_OK;
+    if (e)
+        return e;
+    store_customer_t cu;
+    if (scope->party != NULL)
+        e = store_customer_get(snap, scope->party, &cu);
+    /* An unknown unit is refused as /v1/ftq refuses it. */
+    store_ftq_counts_t fc;
+    if (!e && scope->business_unit != NULL)
+        e = store_ftq_cumulative(snap, kind, scope, &from, 1, &fc);
+    if (e)
+        return e;
+    qcollect_t c = {.kind = kind};
+    store_ev_filter_t f = {.party = scope->party,
+                           .business_unit = scope->business_unit,
+                           .has_to = true,
+                           .to_day = rq->as_of};
+    char cur[STORE_CURSOR_BUF] = "", next[STORE_CURSOR_BUF];
+    do {
+        e = store_events_list(snap, &f, cur, 10000, q_event, &c, next);
+        memcpy(cur, next, sizeof cur);
+    } while (!e && cur[0] != '\0');
+    pq_t *pv = !e && c.n ? malloc(c.n * sizeof *pv) : NULL;
+    if (!e && c.n && pv == NULL)
+        e = ERR_NOMEM;
+    for (size_t i = 0; !e && i < c.n; i++)
+        pv[i] = (pq_t){c.names + c.v[i].name, c.names + c.v[i].id, &c.v[i]};
+    if (!e && c.n > 1)
+        qsort(pv, c.n, sizeof *pv, pq_cmp);
+    qrows_t rows = {0};
+    for (size_t i = 0; !e && i < c.n;) {
+        size_t j = i;
+        while (j < c.n && strcmp(pv[j].name, pv[i].name) == 0)
+            j++;
+        e = q_doc(snap, scope, kind, from, rq->as_of, arena, pv + i, j - i, &rows, out);
+        i = j;
+    }
+    free(pv);
+    free(c.v);
+    free(c.names);
+    ent_t *ents = !e && rows.n ? malloc(rows.n * sizeof *ents) : NULL;
+    if (!e && rows.n && ents == NULL)
+        e = ERR_NOMEM;
+    if (e) {
+        free(rows.v);
+        return e == ERR_NOMEM ? err_set(m, e, "out of memory") : e;
+    }
+    for (size_t i = 0; i < rows.n; i++) {
+        const store_wl_quality_row_t *r = &rows.v[i];
+        ents[i] = (ent_t){{r->day, r->amount, r->party, r->number}, i};
+    }
+    size_t start, n;
+    page_cut(STORE_WL_QUALITY, rq, ents, rows.n, &start, &n, &out->more, out->next);
+    out->total_count = (int64_t)rows.n;
+    out->rows = n ? kpi_arena_alloc(arena, n * sizeof *out->rows) : NULL;
+    for (size_t i = 0; out->rows != NULL && i < n; i++)
+        out->rows[i] = rows.v[ents[start + i].idx];
+    free(ents);
+    free(rows.v);
     if (n && out->rows == NULL)
         return err_set(m, ERR_NOMEM, "out of memory");
     out->n = n;

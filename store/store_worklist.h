@@ -45,8 +45,9 @@ typedef enum store_wl_sort {
 extern const char *const store_wl_sort_names[];
 
 typedef enum store_wl_list {
-    STORE_WL_OVERDUE = 0,  /* store_wl_overdue */
-    STORE_WL_UNAPPLIED = 1 /* store_wl_unapplied */
+    STORE_WL_OVERDUE = 0,   /* store_wl_overdue */
+    STORE_WL_UNAPPLIED = 1, /* store_wl_unapplied */
+    STORE_WL_QUALITY = 2    /* store_wl_quality */
 } store_wl_list_t;
 
 /* Where a page starts: after the row with this key (a decoded cursor). */
@@ -139,5 +140,54 @@ typedef struct store_wl_unapplied {
 
 err_t store_wl_unapplied(store_snap_t *snap, const store_scope_t *scope, const store_wl_req_t *rq,
                          kpi_arena_t *arena, store_wl_unapplied_t *out, err_msg_t *m) KPID_MUST_USE;
+
+/*
+ * The quality list: the documents that count in /v1/ftq's `reviewed` for
+ * the period [from, to] and not in its `passed` (docs/kpi.md). Invoices
+ * whose first review (earliest by time, then event id) falls in the period
+ * and failed, or that were ever corrected (adjusted, or a credit note
+ * against them); bills whose first bill.processed falls in the period with
+ * a rejection or an escalation before it. The number of rows is the FTQ's
+ * reviewed - passed for the same unit and period. scope->currency "" =
+ * every currency (the FTQ counts documents, whatever their currency);
+ * scope->party filters by customer (vendor for bills). Rows are keyed by
+ * their review (processed) day, newest first for `-days`, by amount for
+ * `-amount`. Reads the scope's events up to `to`. rq->as_of is `to`.
+ */
+typedef enum store_wl_reason {
+    STORE_WL_FAILED_FIRST_REVIEW = 1u << 0, /* invoices */
+    STORE_WL_CORRECTED = 1u << 1,           /* invoices */
+    STORE_WL_REJECTED = 1u << 2,            /* bills: rejected before processed */
+    STORE_WL_ESCALATED = 1u << 3            /* bills: escalated before processed */
+} store_wl_reason_t;
+
+/* "failed_first_review", "corrected", "rejected", "escalated": by bit. */
+extern const char *const store_wl_reason_names[4];
+
+typedef struct store_wl_quality_row {
+    const char *number;        /* arena */
+    const char *party;         /* arena; customer or vendor, "" when none */
+    const char *business_unit; /* arena */
+    char currency[4];
+    int32_t day;          /* first review / first processed */
+    int64_t amount;       /* issued / received */
+    unsigned reasons;     /* store_wl_reason_t bits, at least one */
+    uint8_t first_review; /* invoices: kpi_review_result_t */
+    uint32_t corrections; /* invoices */
+} store_wl_quality_row_t;
+
+typedef struct store_wl_quality {
+    size_t n;
+    store_wl_quality_row_t *rows; /* arena */
+    int64_t total_count;          /* rows of the whole list */
+    int64_t reviewed;             /* documents counted in the period (FTQ's reviewed) */
+    int64_t by_reason[4];         /* rows with each reason (a row may have several) */
+    bool more;
+    char next[STORE_WL_CURSOR_BUF];
+} store_wl_quality_t;
+
+err_t store_wl_quality(store_snap_t *snap, const store_scope_t *scope, store_ftq_kind_t kind,
+                       int32_t from, const store_wl_req_t *rq, kpi_arena_t *arena,
+                       store_wl_quality_t *out, err_msg_t *m) KPID_MUST_USE;
 
 #endif

@@ -474,6 +474,187 @@ static void test_unapplied(void)
     rmdir_all(dir);
 }
 
+/* FTQ reviewed - passed of [from, to] from the store's counters. */
+static void ftq_of(store_snap_t *sn, store_ftq_kind_t kind, const char *unit, int32_t from,
+                   int32_t to, int64_t *reviewed, int64_t *failed)
+{
+    store_scope_t sc = usd(unit, NULL);
+    int32_t days[2] = {from - 1, to};
+    store_ftq_counts_t c[2];
+    CHECK_ERR(ERR_OK, store_ftq_cumulative(sn, kind, &sc, days, 2, c));
+    *reviewed = c[1].reviewed - c[0].reviewed;
+    *failed = *reviewed - (c[1].passed - c[0].passed);
+}
+
+static const char *numbers(const store_wl_quality_t *w, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < w->n; i++)
+        snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s", i ? "," : "", w->rows[i].number);
+    return buf;
+}
+
+/* Invoices reviewed in January 2025: Q1 passes; Q2 fails first (01-08),
+   then passes; Q3 passes (01-10) but is corrected by a credit note; Q4 has
+   two reviews at the same instant, the fail's id first (01-12); Q5's first
+   review is in February; Q6's review waits for its invoice. Bills (vendor
+   V): B1 processed clean; B2 rejected before processing; B3 escalated
+   after processing (clean); B4 rejected and escalated before it. */
+static void test_quality(void)
+{
+    char dir[64];
+    tmpdir(dir);
+    store_t *s = open_store(dir, 0);
+    kpi_event_t e[32];
+    size_t k = 0;
+    const char *invs[] = {"Q1", "Q2", "Q3", "Q4", "Q5"};
+    const char *units[] = {"north", "north", "south", "south", "north"};
+    const char *ids[] = {"i1", "i2", "i3", "i4", "i5"};
+    for (size_t i = 0; i < 5; i++) {
+        e[k] = ev(KPI_EV_INVOICE_ISSUED, ids[i], T(2025, 1, 5, 9), invs[i], NULL, 10000 * (i + 1),
+                  i < 2 || i == 4 ? "A" : "B");
+        e[k++].business_unit = units[i];
+    }
+    e[k++] = ev(KPI_EV_INVOICE_REVIEWED, "r1", T(2025, 1, 6, 9), "Q1", NULL, 0, NULL);
+    e[k] = ev(KPI_EV_INVOICE_REVIEWED, "r2", T(2025, 1, 8, 9), "Q2", NULL, 0, NULL);
+    e[k++].result = KPI_RESULT_FAIL;
+    e[k++] = ev(KPI_EV_INVOICE_REVIEWED, "r3", T(2025, 1, 9, 9), "Q2", NULL, 0, NULL);
+    e[k++] = ev(KPI_EV_INVOICE_REVIEWED, "r4", T(2025, 1, 10, 9), "Q3", NULL, 0, NULL);
+    e[k++] = ev(KPI_EV_CREDIT_NOTE_ISSUED, "c1", T(2025, 2, 20, 9), "CN-1", "Q3", 1000, "B");
+    e[k++] = ev(KPI_EV_INVOICE_REVIEWED, "r-b", T(2025, 1, 12, 9), "Q4", NULL, 0, NULL);
+    e[k] = ev(KPI_EV_INVOICE_REVIEWED, "r-a", T(2025, 1, 12, 9), "Q4", NULL, 0, NULL);
+    e[k++].result = KPI_RESULT_FAIL;
+    e[k] = ev(KPI_EV_INVOICE_REVIEWED, "r5", T(2025, 2, 5, 9), "Q5", NULL, 0, NULL);
+    e[k++].result = KPI_RESULT_FAIL;
+    e[k] = ev(KPI_EV_INVOICE_REVIEWED, "r6", T(2025, 1, 11, 9), "Q6", NULL, 0, NULL);
+    e[k++].result = KPI_RESULT_FAIL;
+    const char *bills[] = {"B1", "B2", "B3", "B4"};
+    const char *bids[] = {"b1", "b2", "b3", "b4"};
+    for (size_t i = 0; i < 4; i++) {
+        e[k] = ev(KPI_EV_BILL_RECEIVED, bids[i], T(2025, 1, 2, 9), bills[i], NULL, 5000, "V");
+        e[k++].business_unit = "north";
+    }
+    e[k++] = ev(KPI_EV_BILL_PROCESSED, "p1", T(2025, 1, 6, 9), "B1", NULL, 0, NULL);
+    e[k++] = ev(KPI_EV_BILL_REJECTED, "x2", T(2025, 1, 4, 9), "B2", NULL, 0, NULL);
+    e[k++] = ev(KPI_EV_BILL_PROCESSED, "p2", T(2025, 1, 8, 9), "B2", NULL, 0, NULL);
+    e[k++] = ev(KPI_EV_BILL_PROCESSED, "p3", T(2025, 1, 5, 9), "B3", NULL, 0, NULL);
+    e[k++] = ev(KPI_EV_BILL_ESCALATED, "x3", T(2025, 1, 7, 9), "B3", NULL, 0, NULL);
+    e[k++] = ev(KPI_EV_BILL_ESCALATED, "x4", T(2025, 1, 4, 9), "B4", NULL, 0, NULL);
+    e[k++] = ev(KPI_EV_BILL_REJECTED, "y4", T(2025, 1, 4, 10), "B4", NULL, 0, NULL);
+    e[k++] = ev(KPI_EV_BILL_PROCESSED, "p4", T(2025, 1, 9, 9), "B4", NULL, 0, NULL);
+    REQUIRE(k <= 32);
+    store_item_result_t res[32];
+    store_batch_opts_t bo = {0};
+    CHECK_INT(k, put(s, e, k, &bo, res).accepted);
+    kpi_arena_t *ar = NULL;
+    REQUIRE(kpi_arena_new(1u << 20, &ar) == ERR_OK);
+    err_msg_t m = {{0}};
+    char buf[256];
+    store_snap_t *sn = NULL;
+    REQUIRE(store_snap_begin(s, &sn) == ERR_OK);
+    store_scope_t any = {.currency = ""};
+    int32_t from = D(2025, 1, 1), to = D(2025, 1, 31);
+    store_wl_req_t rq = req_of(to, STORE_WL_SORT_DAYS, 100);
+    store_wl_quality_t w;
+    int64_t reviewed, failed;
+
+    CHECK_ERR(ERR_OK, store_wl_quality(sn, &any, STORE_FTQ_INVOICE, from, &rq, ar, &w, &m));
+    CHECK_STR("Q4,Q3,Q2", numbers(&w, buf, sizeof buf));
+    REQUIRE(w.n == 3);
+    CHECK_INT(STORE_WL_FAILED_FIRST_REVIEW, w.rows[0].reasons);
+    CHECK_INT(KPI_RESULT_FAIL, w.rows[0].first_review);
+    CHECK_INT(D(2025, 1, 12), w.rows[0].day);
+    CHECK_STR("B", w.rows[0].party);
+    CHECK_STR("south", w.rows[0].business_unit);
+    CHECK_INT(40000, w.rows[0].amount);
+    CHECK_STR("USD", w.rows[0].currency);
+    CHECK_INT(STORE_WL_CORRECTED, w.rows[1].reasons);
+    CHECK_INT(KPI_RESULT_PASS, w.rows[1].first_review);
+    CHECK_INT(1, w.rows[1].corrections);
+    CHECK_INT(STORE_WL_FAILED_FIRST_REVIEW, w.rows[2].reasons);
+    CHECK_INT(4, w.reviewed);
+    CHECK_INT(2, w.by_reason[0]);
+    CHECK_INT(1, w.by_reason[1]);
+    ftq_of(sn, STORE_FTQ_INVOICE, NULL, from, to, &reviewed, &failed);
+    CHECK_INT(reviewed, w.reviewed);
+    CHECK_INT(failed, w.total_count);
+
+    /* Bills. */
+    CHECK_ERR(ERR_OK, store_wl_quality(sn, &any, STORE_FTQ_BILL, from, &rq, ar, &w, &m));
+    CHECK_STR("B4,B2", numbers(&w, buf, sizeof buf));
+    REQUIRE(w.n == 2);
+    CHECK_INT(STORE_WL_REJECTED | STORE_WL_ESCALATED, w.rows[0].reasons);
+    CHECK_INT(STORE_WL_REJECTED, w.rows[1].reasons);
+    CHECK_STR("V", w.rows[1].party);
+    ftq_of(sn, STORE_FTQ_BILL, NULL, from, to, &reviewed, &failed);
+    CHECK_INT(reviewed, w.reviewed);
+    CHECK_INT(failed, w.total_count);
+
+    /* A unit, a customer, a currency, another period; sorts; paging. */
+    store_scope_t north = {.currency = "", .business_unit = "north"};
+    CHECK_ERR(ERR_OK, store_wl_quality(sn, &north, STORE_FTQ_INVOICE, from, &rq, ar, &w, &m));
+    CHECK_STR("Q2", numbers(&w, buf, sizeof buf));
+    ftq_of(sn, STORE_FTQ_INVOICE, "north", from, to, &reviewed, &failed);
+    CHECK_INT(reviewed, w.reviewed);
+    CHECK_INT(failed, w.total_count);
+    store_scope_t b = {.currency = "", .party = "B"};
+    CHECK_ERR(ERR_OK, store_wl_quality(sn, &b, STORE_FTQ_INVOICE, from, &rq, ar, &w, &m));
+    CHECK_STR("Q4,Q3", numbers(&w, buf, sizeof buf));
+    store_scope_t eur = {.currency = "EUR"};
+    CHECK_ERR(ERR_OK, store_wl_quality(sn, &eur, STORE_FTQ_INVOICE, from, &rq, ar, &w, &m));
+    CHECK_INT(0, w.total_count);
+    store_wl_req_t feb = req_of(D(2025, 2, 28), STORE_WL_SORT_DAYS, 100);
+    CHECK_ERR(ERR_OK,
+              store_wl_quality(sn, &any, STORE_FTQ_INVOICE, D(2025, 2, 1), &feb, ar, &w, &m));
+    CHECK_STR("Q5", numbers(&w, buf, sizeof buf));
+    rq.sort = STORE_WL_SORT_AMOUNT;
+    CHECK_ERR(ERR_OK, store_wl_quality(sn, &any, STORE_FTQ_INVOICE, from, &rq, ar, &w, &m));
+    CHECK_STR("Q4,Q3,Q2", numbers(&w, buf, sizeof buf));
+    rq.sort = STORE_WL_SORT_CUSTOMER;
+    CHECK_ERR(ERR_OK, store_wl_quality(sn, &any, STORE_FTQ_INVOICE, from, &rq, ar, &w, &m));
+    CHECK_STR("Q2,Q4,Q3", numbers(&w, buf, sizeof buf));
+    rq = req_of(to, STORE_WL_SORT_DAYS, 2);
+    CHECK_ERR(ERR_OK, store_wl_quality(sn, &any, STORE_FTQ_INVOICE, from, &rq, ar, &w, &m));
+    CHECK_STR("Q4,Q3", numbers(&w, buf, sizeof buf));
+    REQUIRE(w.more);
+    store_wl_pos_t pos;
+    CHECK_ERR(ERR_OK, store_wl_cursor_decode(w.next, &pos, &m));
+    CHECK_INT(STORE_WL_QUALITY, pos.list);
+    rq.after = &pos;
+    CHECK_ERR(ERR_OK, store_wl_quality(sn, &any, STORE_FTQ_INVOICE, from, &rq, ar, &w, &m));
+    CHECK_STR("Q2", numbers(&w, buf, sizeof buf));
+    CHECK(!w.more);
+
+    /* Refusals. */
+    store_scope_t nowhere = {.currency = "", .business_unit = "nowhere"};
+    rq = req_of(to, STORE_WL_SORT_DAYS, 100);
+    CHECK_ERR(ERR_NOT_FOUND,
+              store_wl_quality(sn, &nowhere, STORE_FTQ_INVOICE, from, &rq, ar, &w, &m));
+    store_scope_t nobody = {.currency = "", .party = "nobody"};
+    CHECK_ERR(ERR_NOT_FOUND,
+              store_wl_quality(sn, &nobody, STORE_FTQ_INVOICE, from, &rq, ar, &w, &m));
+    CHECK_ERR(ERR_BAD_PARAM,
+              store_wl_quality(sn, &any, (store_ftq_kind_t)7, from, &rq, ar, &w, &m));
+    rq.limit = 0;
+    CHECK_ERR(ERR_BAD_PARAM, store_wl_quality(sn, &any, STORE_FTQ_INVOICE, from, &rq, ar, &w, &m));
+    store_snap_end(sn);
+
+    /* Q6 arrives: its failed review now counts. */
+    kpi_event_t q6 = ev(KPI_EV_INVOICE_ISSUED, "i6", T(2025, 1, 5, 9), "Q6", NULL, 100, "A");
+    (void)put1(s, &q6, &bo);
+    REQUIRE(store_snap_begin(s, &sn) == ERR_OK);
+    rq = req_of(to, STORE_WL_SORT_DAYS, 100);
+    CHECK_ERR(ERR_OK, store_wl_quality(sn, &any, STORE_FTQ_INVOICE, from, &rq, ar, &w, &m));
+    CHECK_STR("Q4,Q6,Q3,Q2", numbers(&w, buf, sizeof buf));
+    ftq_of(sn, STORE_FTQ_INVOICE, NULL, from, to, &reviewed, &failed);
+    CHECK_INT(reviewed, w.reviewed);
+    CHECK_INT(failed, w.total_count);
+    store_snap_end(sn);
+    kpi_arena_free(ar);
+    store_close(s);
+    rmdir_all(dir);
+}
+
 static void test_empty_store(void)
 {
     char dir[64];
@@ -509,6 +690,7 @@ int main(void)
     RUN(test_overdue_paging);
     RUN(test_cursor_codec);
     RUN(test_unapplied);
+    RUN(test_quality);
     RUN(test_empty_store);
     kpi_tz_free(test_utc);
     return test_summary();
