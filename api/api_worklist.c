@@ -21,6 +21,7 @@
 #include "kpi.h"
 #include "kpi_date.h"
 #include "kpi_money.h"
+#include "store_query.h"
 #include "store_worklist.h"
 
 #define CSV_MAX (64u << 20)
@@ -377,3 +378,162 @@ const char *const api_worklist_unapplied_params[] = {
 const char *const api_worklist_overdue_params[] = {
     "as_of", "business_unit", "customer", "currency", "sort",
     "limit", "cursor",        "buckets",  "format",   NULL};
+
+/* ---- quality --------------------------------------------------------------------------- */
+
+static int doc_digits(const char *currency, int fallback)
+{
+    int dg;
+    return kpi_currency_digits(currency, &dg) == ERR_OK ? dg : fallback;
+}
+
+enum MHD_Result api_worklist_quality_get(api_req_t *req)
+{
+    err_msg_t m = {{0}};
+    static const char *const kinds[] = {"invoice", "bill", NULL};
+    int kind = 0;
+    const char *s = api_query(req, "kind");
+    err_t e = s == NULL ? ERR_OK : api_param_word("kind", s, kinds, &kind, &m);
+    wl_q_t q;
+    if (!e)
+        e = parse(req, &q, &m);
+    /* Documents are counted whatever their currency, as /v1/ftq counts
+       them: currency= narrows the list only when given. */
+    bool any_currency = api_query(req, "currency") == NULL;
+    /* The party is a customer for invoices, a vendor for bills. */
+    const char *vendor = NULL;
+    if (!e)
+        e = p_name(req, "vendor", &vendor, &m);
+    if (!e && kind == 0 && vendor != NULL)
+        e = err_set(&m, ERR_BAD_PARAM, "parameter 'vendor': for kind=bill; invoices take customer");
+    if (!e && kind == 1 && q.party != NULL)
+        e = err_set(&m, ERR_BAD_PARAM, "parameter 'customer': for kind=invoice; bills take vendor");
+    if (!e && kind == 1)
+        q.party = vendor;
+    /* The period: from, to (default the 12 months to today; with a cursor,
+       to defaults to the cursor's day). */
+    kpi_period_t *periods = NULL;
+    api_periods_t ap = {0};
+    char tobuf[KPI_DATE_BUF];
+    const char *to = api_query(req, "to");
+    if (!e && to == NULL && q.has_after)
+        to = kpi_date_format(q.after.as_of, tobuf);
+    if (!e) {
+        periods = kpi_arena_alloc(req->arena, STORE_Q_PERIODS_MAX * sizeof *periods);
+        e = periods == NULL
+                ? err_set(&m, ERR_NOMEM, "out of memory")
+                : api_param_periods(api_query(req, "from"), to, NULL,
+                                    kpi_tz_day(req->srv->opts.coll.tz, (int64_t)time(NULL)),
+                                    periods, STORE_Q_PERIODS_MAX, &ap, &m);
+    }
+    if (e)
+        return api_send_error(req, e, "%s", m.text);
+    q.as_of = ap.to;
+    store_snap_t *snap = NULL;
+    e = store_snap_begin(req->srv->opts.store, &snap);
+    if (e)
+        return api_send_error(req, e, "cannot read the store");
+    store_scope_t sc = {.business_unit = q.unit, .party = q.party};
+    if (!any_currency)
+        memcpy(sc.currency, q.currency, 4);
+    store_wl_req_t rq = {.as_of = ap.to,
+                         .sort = (store_wl_sort_t)q.sort,
+                         .after = q.has_after ? &q.after : NULL,
+                         .limit = q.limit,
+                         .base_currency = req->srv->opts.coll.base_currency};
+    store_wl_quality_t w;
+    e = party_in_unit(snap, &q);
+    if (!e)
+        e = store_wl_quality(snap, &sc, kind == 0 ? STORE_FTQ_INVOICE : STORE_FTQ_BILL, ap.from,
+                             &rq, req->arena, &w, &m);
+    store_snap_end(snap);
+    if (e == ERR_NOT_FOUND && kind == 1 && q.party != NULL)
+        return q.unit ? api_send_error(req, e, "unknown vendor '%s' in business unit '%s'", q.party,
+                                       q.unit)
+                      : api_send_error(req, e, "unknown vendor '%s'", q.party);
+    if (e)
+        return scope_error(req, &q, e, &m);
+    int first = kind == 0 ? 0 : 2; /* the reasons of this kind */
+    char buf[KPI_AMOUNT_BUF];
+    if (q.csv) {
+        api_buf_t b;
+        api_buf_init(&b, CSV_MAX);
+        api_buf_str(&b, kind == 0 ? "invoice,customer" : "bill,vendor");
+        api_buf_str(&b, ",business_unit,currency,date,amount,reasons,first_review,corrections\r\n");
+        for (size_t i = 0; i < w.n; i++) {
+            const store_wl_quality_row_t *r = &w.rows[i];
+            api_buf_csv_field(&b, r->number);
+            api_buf_str(&b, ",");
+            api_buf_csv_field(&b, r->party);
+            api_buf_str(&b, ",");
+            api_buf_csv_field(&b, r->business_unit);
+            api_buf_str(&b, ",");
+            api_buf_str(&b, r->currency);
+            api_buf_str(&b, ",");
+            api_buf_str(&b, kpi_date_format(r->day, buf));
+            api_buf_str(&b, ",");
+            api_buf_str(&b, kpi_amount_format(r->amount, doc_digits(r->currency, q.digits), buf));
+            api_buf_str(&b, ",");
+            bool sep = false;
+            for (int k = 0; k < 4; k++)
+                if (r->reasons & (1u << k)) {
+                    api_buf_str(&b, sep ? ";" : "");
+                    api_buf_str(&b, store_wl_reason_names[k]);
+                    sep = true;
+                }
+            api_buf_str(&b, ",");
+            if (kind == 0) {
+                api_buf_str(&b, kpi_result_name((kpi_review_result_t)r->first_review));
+                snprintf(buf, sizeof buf, ",%u", (unsigned)r->corrections);
+                api_buf_str(&b, buf);
+            } else {
+                api_buf_str(&b, ",");
+            }
+            api_buf_str(&b, "\r\n");
+        }
+        return send_csv_page(req, &b, w.more, w.next);
+    }
+    json_t *root = json_object(), *items = json_array(), *by = json_object();
+    json_object_set_new(root, "kind", json_string(kinds[kind]));
+    json_object_set_new(root, "from", j_date(ap.from));
+    json_object_set_new(root, "to", j_date(ap.to));
+    if (!any_currency)
+        json_object_set_new(root, "currency", json_string(q.currency));
+    if (q.unit)
+        json_object_set_new(root, "business_unit", json_string(q.unit));
+    if (q.party)
+        json_object_set_new(root, kind == 0 ? "customer" : "vendor", json_string(q.party));
+    json_object_set_new(root, "sort", json_string(store_wl_sort_names[q.sort]));
+    for (size_t i = 0; i < w.n; i++) {
+        const store_wl_quality_row_t *r = &w.rows[i];
+        json_t *o = json_object(), *rs = json_array();
+        json_object_set_new(o, "document", json_string(r->number));
+        json_object_set_new(o, "party", json_string(r->party));
+        json_object_set_new(o, "business_unit", json_string(r->business_unit));
+        json_object_set_new(o, "currency", json_string(r->currency));
+        json_object_set_new(o, "date", j_date(r->day));
+        json_object_set_new(o, "amount", j_money(r->amount, doc_digits(r->currency, q.digits)));
+        for (int k = 0; k < 4; k++)
+            if (r->reasons & (1u << k))
+                json_array_append_new(rs, json_string(store_wl_reason_names[k]));
+        json_object_set_new(o, "reasons", rs);
+        if (kind == 0) {
+            json_object_set_new(o, "first_review",
+                                json_string(kpi_result_name((kpi_review_result_t)r->first_review)));
+            json_object_set_new(o, "corrections", json_integer(r->corrections));
+        }
+        json_array_append_new(items, o);
+    }
+    json_object_set_new(root, "items", items);
+    for (int k = first; k < first + 2; k++)
+        json_object_set_new(by, store_wl_reason_names[k], json_integer(w.by_reason[k]));
+    json_object_set_new(root, "by_reason", by);
+    json_object_set_new(root, "reviewed", json_integer(w.reviewed));
+    json_object_set_new(root, "total", json_pack("{sI}", "count", (json_int_t)w.total_count));
+    json_object_set_new(root, "next_cursor", w.more ? json_string(w.next) : json_null());
+    return api_send_json(req, MHD_HTTP_OK, root);
+}
+
+const char *const api_worklist_quality_params[] = {
+    "kind",     "from", "to",    "business_unit", "customer", "vendor",
+    "currency", "sort", "limit", "cursor",        "format",   NULL};

@@ -209,6 +209,61 @@ class Book(unittest.TestCase):
             if what:
                 self.assertIn(what, body["error"]["message"])
 
+    def test_quality_counts_equal_the_ftq(self):
+        months = sorted({iso(day(e["time"]))[:7] for e in self.events})
+        periods = [(months[0] + "-01", iso(self.last)), (months[3] + "-01", months[5] + "-28"),
+                   (months[len(months) // 2] + "-01", months[len(months) // 2] + "-28")]
+        seen = {"invoice": 0, "bill": 0}
+        for kind, reasons in (("invoice", ["failed_first_review", "corrected"]),
+                              ("bill", ["rejected", "escalated"])):
+            for f, t in periods:
+                for unit in [None] + self.units:
+                    q = "kind=%s&from=%s&to=%s" % (kind, f, t)
+                    if unit:
+                        q += "&business_unit=" + unit
+                    ftq = self.get("/v1/ftq?%s&interval=month" % q)
+                    reviewed = sum(p["reviewed"] for p in ftq["points"])
+                    passed = sum(p["passed"] for p in ftq["points"])
+                    rows, first = self.pages(q, 23, wl="quality")
+                    self.assertEqual(len(rows), reviewed - passed, q)
+                    self.assertEqual(first["total"]["count"], reviewed - passed, q)
+                    self.assertEqual(first["reviewed"], reviewed, q)
+                    self.assertEqual(sorted(first["by_reason"]), sorted(reasons))
+                    for r in reasons:
+                        self.assertEqual(first["by_reason"][r],
+                                         sum(r in x["reasons"] for x in rows), q)
+                    self.assertEqual(len({r["document"] for r in rows}), len(rows))
+                    for r in rows:
+                        self.assertTrue(f <= r["date"] <= t)
+                        self.assertTrue(set(r["reasons"]) <= set(reasons))
+                        if unit:
+                            self.assertEqual(r["business_unit"], unit)
+                    keys = [(-day(r["date"]), r["document"]) for r in rows]
+                    self.assertEqual(keys, sorted(keys))
+                    seen[kind] += len(rows)
+        self.assertGreater(seen["invoice"], 0)
+        self.assertGreater(seen["bill"], 0)
+        q = "kind=invoice&from=%s-01&to=%s" % (months[0], iso(self.last))
+        # A unit-limited key: its unit's rows only, as the unscoped key's.
+        mine, _ = self.pages(q, 1000, key="emea", wl="quality")
+        ref, _ = self.pages(q + "&business_unit=emea", 1000, wl="quality")
+        self.assertEqual(mine, ref)
+        self.assertTrue(mine)
+        # CSV, and the refusals.
+        st, _, raw = self.srv.get("/v1/worklists/quality?%s&format=csv&limit=10000" % q)
+        lines = list(csv.reader(io.StringIO(raw.decode())))
+        self.assertEqual(lines[0][:2], ["invoice", "customer"])
+        allrows, _ = self.pages(q, 10000, wl="quality")
+        self.assertEqual([l[0] for l in lines[1:]], [r["document"] for r in allrows])
+        for bad, what in (("&kind=po", "kind"), ("&vendor=V", "vendor"),
+                          ("&kind=bill&customer=C", "customer"), ("&from=2025-13-01", "from"),
+                          ("&as_of=2025-01-01", "as_of")):
+            st, body, raw = self.srv.get("/v1/worklists/quality?to=%s%s" % (iso(self.last), bad))
+            self.assertEqual(st, 400, (bad, raw))
+            self.assertIn(what, body["error"]["message"])
+        st, body, _ = self.srv.get("/v1/worklists/quality?kind=bill&vendor=NOBODY")
+        self.assertEqual((st, body["error"]["message"]), (404, "unknown vendor 'NOBODY'"))
+
     def test_a_past_day_lists_what_was_open_then(self):
         # Some invoice overdue at an earlier day is paid by the latest day.
         d = (self.first + self.last) // 2
