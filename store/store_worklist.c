@@ -5,6 +5,7 @@
  * credit standing, the event log for the last payment), sorted and paged.
  */
 #include "store_worklist.h"
+#include "store_worklist_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -64,8 +65,8 @@ err_t store_wl_cursor_decode(const char *token, store_wl_pos_t *pos, err_msg_t *
     if (strlen(raw) != len / 2 ||
         sscanf(raw, "w1|%d|%d|%" SCNd32 "|%" SCNd32 "|%" SCNd64 "|%zu|%n", &list, &sort, &as_of,
                &days, &amount, &clen, &used) != 6 ||
-        used < 0 || list < 0 || list > STORE_WL_QUALITY || sort < 0 ||
-        sort > STORE_WL_SORT_CUSTOMER || clen > KPI_NAME_MAX)
+        used < 0 || list < 0 || list > STORE_WL_SLA || sort < 0 || sort > STORE_WL_SORT_CUSTOMER ||
+        clen > KPI_NAME_MAX)
         return err_set(m, ERR_BAD_PARAM, "parameter 'cursor': not a cursor of this list");
     const char *rest = raw + used;
     size_t rlen = strlen(rest);
@@ -83,12 +84,6 @@ err_t store_wl_cursor_decode(const char *token, store_wl_pos_t *pos, err_msg_t *
 }
 
 /* ---- sort keys ----------------------------------------------------------------- */
-
-typedef struct key {
-    int32_t days;
-    int64_t amount;
-    const char *customer, *number;
-} key_t_;
 
 static int cmp_desc_i64(int64_t a, int64_t b)
 {
@@ -110,13 +105,6 @@ static int key_cmp(store_wl_sort_t sort, const key_t_ *a, const key_t_ *b)
     return c != 0 ? c : strcmp(a->number, b->number);
 }
 
-/* A row's key and its index in the gathered rows: pages are cut from
-   these, sorted, whatever the list. */
-typedef struct ent {
-    key_t_ k;
-    size_t idx;
-} ent_t;
-
 /* qsort has no context argument (and a global would be shared by the
    HTTP workers): one comparator per sort. */
 #define BY_KEY(name, sort)                                                                         \
@@ -128,7 +116,7 @@ BY_KEY(by_days, STORE_WL_SORT_DAYS)
 BY_KEY(by_amount, STORE_WL_SORT_AMOUNT)
 BY_KEY(by_customer_key, STORE_WL_SORT_CUSTOMER)
 
-static err_t req_check(store_wl_list_t list, const store_wl_req_t *rq, err_msg_t *m)
+err_t wl_req_check(store_wl_list_t list, const store_wl_req_t *rq, err_msg_t *m)
 {
     if (rq->limit < 1 || rq->limit > STORE_WL_LIMIT_MAX)
         return err_set(m, ERR_BAD_PARAM, "parameter 'limit': must be 1 to %d", STORE_WL_LIMIT_MAX);
@@ -145,8 +133,8 @@ static err_t req_check(store_wl_list_t list, const store_wl_req_t *rq, err_msg_t
 
 /* Sort the entries; *start = the first after the cursor, *n = the page's
    length; next = the cursor after the page when more follow. */
-static void page_cut(store_wl_list_t list, const store_wl_req_t *rq, ent_t *ents, size_t n_all,
-                     size_t *start, size_t *n, bool *more, char *next)
+void wl_page_cut(store_wl_list_t list, const store_wl_req_t *rq, ent_t *ents, size_t n_all,
+                 size_t *start, size_t *n, bool *more, char *next)
 {
     int (*const cmps[])(const void *, const void *) = {by_days, by_amount, by_customer_key};
     if (n_all > 1)
@@ -346,7 +334,7 @@ err_t store_wl_overdue(store_snap_t *snap, const store_scope_t *scope, const sto
                        kpi_arena_t *arena, store_wl_overdue_t *out, err_msg_t *m)
 {
     memset(out, 0, sizeof *out);
-    err_t e = req_check(STORE_WL_OVERDUE, rq, m);
+    err_t e = wl_req_check(STORE_WL_OVERDUE, rq, m);
     if (e)
         return e;
     gather_t g = {.snap = snap, .scope = scope, .as_of = rq->as_of, .arena = arena};
@@ -388,7 +376,7 @@ err_t store_wl_overdue(store_snap_t *snap, const store_scope_t *scope, const sto
         ents[i] = (ent_t){{r->days_past_due, r->open, r->customer, r->invoice}, i};
     }
     size_t start, n;
-    page_cut(STORE_WL_OVERDUE, rq, ents, g.n, &start, &n, &out->more, out->next);
+    wl_page_cut(STORE_WL_OVERDUE, rq, ents, g.n, &start, &n, &out->more, out->next);
     out->total_count = (int64_t)g.n;
     out->total_amount = g.total;
     out->rows = n ? kpi_arena_alloc(arena, n * sizeof *out->rows) : NULL;
@@ -481,7 +469,7 @@ static int pmv_cmp(const void *a, const void *b)
     return strcmp(((const pmv_t *)a)->name, ((const pmv_t *)b)->name);
 }
 
-static bool name_is(const char *have, const char *want)
+bool wl_name_is(const char *have, const char *want)
 {
     return want == NULL || strcmp(have ? have : "", want) == 0;
 }
@@ -497,7 +485,7 @@ static err_t u_row(store_snap_t *snap, const store_scope_t *scope, const store_w
     if (e == ERR_NOT_FOUND || (!e && (!d.exists || d.created_day > rq->as_of)))
         return ERR_OK; /* applications or refunds of a payment not received (yet) */
     if (e || sum == 0 || strcmp(d.currency, scope->currency) != 0 ||
-        !name_is(d.business_unit, scope->business_unit) || !name_is(d.party, scope->party))
+        !wl_name_is(d.business_unit, scope->business_unit) || !wl_name_is(d.party, scope->party))
         return e;
     if (*n == *cap) {
         size_t nc = *cap ? *cap * 2 : 256;
@@ -528,7 +516,7 @@ err_t store_wl_unapplied(store_snap_t *snap, const store_scope_t *scope, const s
                          kpi_arena_t *arena, store_wl_unapplied_t *out, err_msg_t *m)
 {
     memset(out, 0, sizeof *out);
-    err_t e = req_check(STORE_WL_UNAPPLIED, rq, m);
+    err_t e = wl_req_check(STORE_WL_UNAPPLIED, rq, m);
     if (e)
         return e;
     int32_t latest;
@@ -592,7 +580,7 @@ err_t store_wl_unapplied(store_snap_t *snap, const store_scope_t *scope, const s
     for (size_t i = 0; i < nv; i++)
         ents[i] = (ent_t){{v[i].age_days, v[i].unapplied, v[i].customer, v[i].payment}, i};
     size_t start, n;
-    page_cut(STORE_WL_UNAPPLIED, rq, ents, nv, &start, &n, &out->more, out->next);
+    wl_page_cut(STORE_WL_UNAPPLIED, rq, ents, nv, &start, &n, &out->more, out->next);
     out->total_count = (int64_t)nv;
     out->total_amount = total;
     out->rows = n ? kpi_arena_alloc(arena, n * sizeof *out->rows) : NULL;
@@ -727,7 +715,8 @@ static err_t q_doc(store_snap_t *snap, const store_scope_t *scope, store_ftq_kin
                             g[0].name, &d);
     if (e == ERR_NOT_FOUND || (!e && !d.exists))
         return ERR_OK; /* waiting for its document: it has not taken effect */
-    if (e || !name_is(d.business_unit, scope->business_unit) || !name_is(d.party, scope->party) ||
+    if (e || !wl_name_is(d.business_unit, scope->business_unit) ||
+        !wl_name_is(d.party, scope->party) ||
         (scope->currency[0] != '\0' && strcmp(d.currency, scope->currency) != 0))
         return e;
     out->reviewed++;
@@ -779,7 +768,7 @@ err_t store_wl_quality(store_snap_t *snap, const store_scope_t *scope, store_ftq
                        store_wl_quality_t *out, err_msg_t *m)
 {
     memset(out, 0, sizeof *out);
-    err_t e = req_check(STORE_WL_QUALITY, rq, m);
+    err_t e = wl_req_check(STORE_WL_QUALITY, rq, m);
     if (e)
         return e;
     if (kind != STORE_FTQ_INVOICE && kind != STORE_FTQ_BILL)
@@ -839,7 +828,7 @@ err_t store_wl_quality(store_snap_t *snap, const store_scope_t *scope, store_ftq
         ents[i] = (ent_t){{r->day, r->amount, r->party, r->number}, i};
     }
     size_t start, n;
-    page_cut(STORE_WL_QUALITY, rq, ents, rows.n, &start, &n, &out->more, out->next);
+    wl_page_cut(STORE_WL_QUALITY, rq, ents, rows.n, &start, &n, &out->more, out->next);
     out->total_count = (int64_t)rows.n;
     out->rows = n ? kpi_arena_alloc(arena, n * sizeof *out->rows) : NULL;
     for (size_t i = 0; out->rows != NULL && i < n; i++)

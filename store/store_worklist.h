@@ -47,7 +47,8 @@ extern const char *const store_wl_sort_names[];
 typedef enum store_wl_list {
     STORE_WL_OVERDUE = 0,   /* store_wl_overdue */
     STORE_WL_UNAPPLIED = 1, /* store_wl_unapplied */
-    STORE_WL_QUALITY = 2    /* store_wl_quality */
+    STORE_WL_QUALITY = 2,   /* store_wl_quality */
+    STORE_WL_SLA = 3        /* store_wl_sla */
 } store_wl_list_t;
 
 /* Where a page starts: after the row with this key (a decoded cursor). */
@@ -189,5 +190,42 @@ typedef struct store_wl_quality {
 err_t store_wl_quality(store_snap_t *snap, const store_scope_t *scope, store_ftq_kind_t kind,
                        int32_t from, const store_wl_req_t *rq, kpi_arena_t *arena,
                        store_wl_quality_t *out, err_msg_t *m) KPID_MUST_USE;
+
+/*
+ * The SLA list of SLA `sla` (index into store_sla_defs()) for the period
+ * [from, rq->as_of]: the items breached and still open at the end of
+ * rq->as_of (the breached_open of /v1/sla's last period), and the items
+ * completed in the period past their target (/v1/sla's completed - met,
+ * summed over the periods), under their document's business unit (and
+ * party, when scope->party is set; scope->currency is not used: SLAs count
+ * documents). days_late = business days after the target date up to and
+ * including the stop day (open items: as_of). `-days` sorts by days late,
+ * `customer` by the document's party. Reads the SLA's start events of the
+ * scope, then each document's derived SLA item.
+ */
+typedef struct store_wl_sla_row {
+    const char *number;        /* arena: the document */
+    const char *party;         /* arena; "" when none */
+    const char *business_unit; /* arena */
+    bool open;                 /* breached and open at as_of; else completed late */
+    int32_t start_day;
+    int32_t target_day; /* the last day within target (breach day - 1) */
+    int32_t stop_day;   /* INT32_MIN while open */
+    int32_t days_late;  /* business days, >= 0 */
+} store_wl_sla_row_t;
+
+typedef struct store_wl_sla {
+    size_t n;
+    store_wl_sla_row_t *rows; /* arena */
+    int64_t total_count;
+    int64_t breached_open;  /* rows with open */
+    int64_t completed_late; /* the others */
+    bool more;
+    char next[STORE_WL_CURSOR_BUF];
+} store_wl_sla_t;
+
+err_t store_wl_sla(store_snap_t *snap, const store_scope_t *scope, size_t sla, int32_t from,
+                   const store_wl_req_t *rq, kpi_arena_t *arena, store_wl_sla_t *out,
+                   err_msg_t *m) KPID_MUST_USE;
 
 #endif

@@ -655,6 +655,115 @@ static void test_quality(void)
     rmdir_all(dir);
 }
 
+static const char *sla_numbers(const store_wl_sla_t *w, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < w->n; i++)
+        snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s", i ? "," : "", w->rows[i].number);
+    return buf;
+}
+
+/* ap-processing (3 business days, Saturday and Sunday off), period
+   2025-02-01..02-14. S1 Mon 02-03 -> Fri 02-07: 4 days, late by 1. S2 Mon
+   02-03, open: breached on 02-07, 6 business days late at 02-14. S3 Wed
+   02-12, open: not breached until 02-18. S4 02-03 -> 02-05: met. S5 (south)
+   Mon 01-27 -> 02-10: late by 7. S6 01-06 -> 01-20: late, but before the
+   period. */
+static void test_sla(void)
+{
+    char dir[64];
+    tmpdir(dir);
+    store_t *s = open_store(dir, 0);
+    kpi_event_t e[16];
+    size_t k = 0;
+    struct {
+        const char *bill, *id, *pid, *unit;
+        int64_t rec, proc;
+    } b[] = {{"S1", "s1", "t1", "north", T(2025, 2, 3, 9), T(2025, 2, 7, 9)},
+             {"S2", "s2", NULL, "north", T(2025, 2, 3, 9), 0},
+             {"S3", "s3", NULL, "north", T(2025, 2, 12, 9), 0},
+             {"S4", "s4", "t4", "north", T(2025, 2, 3, 9), T(2025, 2, 5, 9)},
+             {"S5", "s5", "t5", "south", T(2025, 1, 27, 9), T(2025, 2, 10, 9)},
+             {"S6", "s6", "t6", "north", T(2025, 1, 6, 9), T(2025, 1, 20, 9)}};
+    for (size_t i = 0; i < 6; i++) {
+        e[k] = ev(KPI_EV_BILL_RECEIVED, b[i].id, b[i].rec, b[i].bill, NULL, 1000, "V");
+        e[k++].business_unit = b[i].unit;
+        if (b[i].pid)
+            e[k++] = ev(KPI_EV_BILL_PROCESSED, b[i].pid, b[i].proc, b[i].bill, NULL, 0, NULL);
+    }
+    store_item_result_t res[16];
+    store_batch_opts_t bo = {0};
+    CHECK_INT(k, put(s, e, k, &bo, res).accepted);
+    kpi_arena_t *ar = NULL;
+    REQUIRE(kpi_arena_new(1u << 20, &ar) == ERR_OK);
+    err_msg_t m = {{0}};
+    char buf[256];
+    store_snap_t *sn = NULL;
+    REQUIRE(store_snap_begin(s, &sn) == ERR_OK);
+    const kpi_sla_def_t *defs;
+    size_t nd = store_sla_defs(s, &defs), ap = nd;
+    for (size_t i = 0; i < nd; i++)
+        if (strcmp(defs[i].name, "ap-processing") == 0)
+            ap = i;
+    REQUIRE(ap < nd);
+    int32_t from = D(2025, 2, 1), to = D(2025, 2, 14);
+    store_scope_t all = {.currency = "USD"};
+    store_wl_req_t rq = req_of(to, STORE_WL_SORT_DAYS, 100);
+    store_wl_sla_t w;
+    CHECK_ERR(ERR_OK, store_wl_sla(sn, &all, ap, from, &rq, ar, &w, &m));
+    CHECK_STR("S5,S2,S1", sla_numbers(&w, buf, sizeof buf));
+    REQUIRE(w.n == 3);
+    CHECK(!w.rows[0].open);
+    CHECK_INT(7, w.rows[0].days_late);
+    CHECK_INT(D(2025, 1, 27), w.rows[0].start_day);
+    CHECK_INT(D(2025, 1, 30), w.rows[0].target_day);
+    CHECK_INT(D(2025, 2, 10), w.rows[0].stop_day);
+    CHECK_STR("south", w.rows[0].business_unit);
+    CHECK_STR("V", w.rows[0].party);
+    CHECK(w.rows[1].open);
+    CHECK_INT(6, w.rows[1].days_late);
+    CHECK_INT(D(2025, 2, 6), w.rows[1].target_day);
+    CHECK_INT(INT32_MIN, w.rows[1].stop_day);
+    CHECK_INT(1, w.rows[2].days_late);
+    CHECK_INT(1, w.breached_open);
+    CHECK_INT(2, w.completed_late);
+    /* The counters say the same. */
+    int32_t days[2] = {from - 1, to};
+    store_sla_counts_t c[2];
+    CHECK_ERR(ERR_OK, store_sla_cumulative(sn, ap, &all, days, 2, c));
+    CHECK_INT(c[1].breach_from - c[1].breach_to, w.breached_open);
+    CHECK_INT((c[1].completed - c[0].completed) - (c[1].met - c[0].met), w.completed_late);
+
+    /* A unit; a day when S3 is breached too; paging; refusals. */
+    store_scope_t north = {.currency = "USD", .business_unit = "north"};
+    CHECK_ERR(ERR_OK, store_wl_sla(sn, &north, ap, from, &rq, ar, &w, &m));
+    CHECK_STR("S2,S1", sla_numbers(&w, buf, sizeof buf));
+    store_wl_req_t later = req_of(D(2025, 2, 18), STORE_WL_SORT_DAYS, 100);
+    CHECK_ERR(ERR_OK, store_wl_sla(sn, &all, ap, from, &later, ar, &w, &m));
+    CHECK_STR("S2,S5,S1,S3", sla_numbers(&w, buf, sizeof buf));
+    CHECK_INT(2, w.breached_open);
+    rq = req_of(to, STORE_WL_SORT_DAYS, 2);
+    CHECK_ERR(ERR_OK, store_wl_sla(sn, &all, ap, from, &rq, ar, &w, &m));
+    REQUIRE(w.more);
+    store_wl_pos_t pos;
+    CHECK_ERR(ERR_OK, store_wl_cursor_decode(w.next, &pos, &m));
+    CHECK_INT(STORE_WL_SLA, pos.list);
+    rq.after = &pos;
+    CHECK_ERR(ERR_OK, store_wl_sla(sn, &all, ap, from, &rq, ar, &w, &m));
+    CHECK_STR("S1", sla_numbers(&w, buf, sizeof buf));
+    rq = req_of(to, STORE_WL_SORT_DAYS, 100);
+    CHECK_ERR(ERR_BAD_PARAM, store_wl_sla(sn, &all, nd, from, &rq, ar, &w, &m));
+    store_scope_t nowhere = {.currency = "USD", .business_unit = "nowhere"};
+    CHECK_ERR(ERR_NOT_FOUND, store_wl_sla(sn, &nowhere, ap, from, &rq, ar, &w, &m));
+    /* Another SLA with no items. */
+    CHECK_ERR(ERR_OK, store_wl_sla(sn, &all, ap == 0 ? 1 : 0, from, &rq, ar, &w, &m));
+    CHECK_INT(0, w.total_count);
+    store_snap_end(sn);
+    kpi_arena_free(ar);
+    store_close(s);
+    rmdir_all(dir);
+}
+
 static void test_empty_store(void)
 {
     char dir[64];
@@ -691,6 +800,7 @@ int main(void)
     RUN(test_cursor_codec);
     RUN(test_unapplied);
     RUN(test_quality);
+    RUN(test_sla);
     RUN(test_empty_store);
     kpi_tz_free(test_utc);
     return test_summary();
