@@ -202,6 +202,8 @@ enum MHD_Result api_worklist_unapplied_get(api_req_t *req);
 extern const char *const api_worklist_unapplied_params[];
 enum MHD_Result api_worklist_quality_get(api_req_t *req);
 extern const char *const api_worklist_quality_params[];
+enum MHD_Result api_worklist_sla_get(api_req_t *req);
+extern const char *const api_worklist_sla_params[];
 extern const char *const api_aging_params[];
 extern const char *const api_series_params[];
 extern const char *const api_dso_params[];

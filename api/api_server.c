@@ -78,6 +78,8 @@ static const api_route_t routes[] = {
      api_worklist_unapplied_params, API_ROLE_READ, true, false},
     {"GET", "/v1/worklists/quality", api_worklist_quality_get, NULL, api_worklist_quality_params,
      API_ROLE_READ, true, false},
+    {"GET", "/v1/worklists/sla", api_worklist_sla_get, NULL, api_worklist_sla_params, API_ROLE_READ,
+     true, false},
     {"GET", "/v1/meta", api_meta_get, NULL, api_meta_params, API_ROLE_READ, true, false},
     /* Open: the same static document for every caller, no data in it, and a
        client needs it before it has a key. */

@@ -1,10 +1,12 @@
 /*
- * api_worklist.c — GET /v1/worklists/overdue and /v1/worklists/unapplied
- * (docs/worklists.md): the open invoices past due at a day, and the
- * payments with unapplied cash, one row each, sorted and paged with a
- * cursor, as JSON or CSV. Translation only: the rows and their totals come
- * from store_worklist.h, which makes them add up to the overdue part of
- * /v1/aging, and to its unapplied_cash, for the same parameters.
+ * api_worklist.c — GET /v1/worklists/overdue, /unapplied, /quality and /sla
+ * (docs/worklists.md): the open invoices past due at a day, the payments
+ * with unapplied cash, the documents that failed first-time quality, the
+ * SLA items breached or completed late; one row each, sorted and paged
+ * with a cursor, as JSON or CSV. Translation only: the rows and their
+ * totals come from store_worklist.h, which makes them add up to the
+ * overdue part of /v1/aging, its unapplied_cash, /v1/ftq's reviewed -
+ * passed and /v1/sla's breached_open and completed - met.
  *
  * Scope: a key limited to business units sees the list of its unit (as for
  * every KPI); a customer with nothing in the unit reads as unknown. Credit
@@ -537,3 +539,117 @@ enum MHD_Result api_worklist_quality_get(api_req_t *req)
 const char *const api_worklist_quality_params[] = {
     "kind",     "from", "to",    "business_unit", "customer", "vendor",
     "currency", "sort", "limit", "cursor",        "format",   NULL};
+
+/* ---- SLA ----------------------------------------------------------------------------- */
+
+enum MHD_Result api_worklist_sla_get(api_req_t *req)
+{
+    err_msg_t m = {{0}};
+    wl_q_t q;
+    err_t e = parse(req, &q, &m);
+    /* Items are late by days; there is no amount to sort by. */
+    if (!e && q.sort == STORE_WL_SORT_AMOUNT)
+        e = err_set(&m, ERR_BAD_PARAM, "parameter 'sort': -days or customer for the SLA list");
+    if (e)
+        return api_send_error(req, e, "%s", m.text);
+    const kpi_sla_def_t *defs;
+    size_t nd = store_sla_defs(req->srv->opts.store, &defs), which = nd;
+    const char *name = api_query(req, "sla");
+    for (size_t i = 0; name != NULL && i < nd; i++)
+        if (strcmp(name, defs[i].name) == 0)
+            which = i;
+    if (name == NULL)
+        return api_send_error(req, ERR_BAD_PARAM, "parameter 'sla' is required");
+    if (which == nd)
+        return api_send_error(req, ERR_BAD_PARAM,
+                              "parameter 'sla': '%s' is not an SLA of this "
+                              "server (GET /v1/meta lists them)",
+                              name);
+    kpi_period_t *periods = kpi_arena_alloc(req->arena, STORE_Q_PERIODS_MAX * sizeof *periods);
+    api_periods_t ap = {0};
+    char tobuf[KPI_DATE_BUF];
+    const char *to = api_query(req, "to");
+    if (to == NULL && q.has_after)
+        to = kpi_date_format(q.after.as_of, tobuf);
+    e = periods == NULL ? err_set(&m, ERR_NOMEM, "out of memory")
+                        : api_param_periods(api_query(req, "from"), to, NULL,
+                                            kpi_tz_day(req->srv->opts.coll.tz, (int64_t)time(NULL)),
+                                            periods, STORE_Q_PERIODS_MAX, &ap, &m);
+    if (e)
+        return api_send_error(req, e, "%s", m.text);
+    q.as_of = ap.to;
+    store_snap_t *snap = NULL;
+    e = store_snap_begin(req->srv->opts.store, &snap);
+    if (e)
+        return api_send_error(req, e, "cannot read the store");
+    store_scope_t sc = {.business_unit = q.unit, .party = q.party};
+    memcpy(sc.currency, q.currency, 4);
+    store_wl_req_t rq = {.as_of = ap.to,
+                         .sort = (store_wl_sort_t)q.sort,
+                         .after = q.has_after ? &q.after : NULL,
+                         .limit = q.limit,
+                         .base_currency = req->srv->opts.coll.base_currency};
+    store_wl_sla_t w;
+    e = party_in_unit(snap, &q);
+    if (!e)
+        e = store_wl_sla(snap, &sc, which, ap.from, &rq, req->arena, &w, &m);
+    store_snap_end(snap);
+    if (e)
+        return scope_error(req, &q, e, &m);
+    char buf[KPI_DATE_BUF + 16];
+    if (q.csv) {
+        api_buf_t b;
+        api_buf_init(&b, CSV_MAX);
+        api_buf_str(&b, "document,party,business_unit,status,start_date,target_date,stop_date,"
+                        "business_days_late\r\n");
+        for (size_t i = 0; i < w.n; i++) {
+            const store_wl_sla_row_t *r = &w.rows[i];
+            api_buf_csv_field(&b, r->number);
+            api_buf_str(&b, ",");
+            api_buf_csv_field(&b, r->party);
+            api_buf_str(&b, ",");
+            api_buf_csv_field(&b, r->business_unit);
+            api_buf_str(&b, r->open ? ",breached_open," : ",completed_late,");
+            api_buf_str(&b, kpi_date_format(r->start_day, buf));
+            api_buf_str(&b, ",");
+            api_buf_str(&b, kpi_date_format(r->target_day, buf));
+            api_buf_str(&b, ",");
+            if (!r->open)
+                api_buf_str(&b, kpi_date_format(r->stop_day, buf));
+            snprintf(buf, sizeof buf, ",%d\r\n", (int)r->days_late);
+            api_buf_str(&b, buf);
+        }
+        return send_csv_page(req, &b, w.more, w.next);
+    }
+    json_t *root = json_object(), *items = json_array();
+    json_object_set_new(root, "sla", json_string(defs[which].name));
+    json_object_set_new(root, "from", j_date(ap.from));
+    json_object_set_new(root, "to", j_date(ap.to));
+    if (q.unit)
+        json_object_set_new(root, "business_unit", json_string(q.unit));
+    if (q.party)
+        json_object_set_new(root, "customer", json_string(q.party));
+    json_object_set_new(root, "sort", json_string(store_wl_sort_names[q.sort]));
+    for (size_t i = 0; i < w.n; i++) {
+        const store_wl_sla_row_t *r = &w.rows[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "document", json_string(r->number));
+        json_object_set_new(o, "party", json_string(r->party));
+        json_object_set_new(o, "business_unit", json_string(r->business_unit));
+        json_object_set_new(o, "status", json_string(r->open ? "breached_open" : "completed_late"));
+        json_object_set_new(o, "start_date", j_date(r->start_day));
+        json_object_set_new(o, "target_date", j_date(r->target_day));
+        json_object_set_new(o, "stop_date", r->open ? json_null() : j_date(r->stop_day));
+        json_object_set_new(o, "business_days_late", json_integer(r->days_late));
+        json_array_append_new(items, o);
+    }
+    json_object_set_new(root, "items", items);
+    json_object_set_new(root, "breached_open", json_integer(w.breached_open));
+    json_object_set_new(root, "completed_late", json_integer(w.completed_late));
+    json_object_set_new(root, "total", json_pack("{sI}", "count", (json_int_t)w.total_count));
+    json_object_set_new(root, "next_cursor", w.more ? json_string(w.next) : json_null());
+    return api_send_json(req, MHD_HTTP_OK, root);
+}
+
+const char *const api_worklist_sla_params[] = {
+    "sla", "from", "to", "business_unit", "customer", "sort", "limit", "cursor", "format", NULL};

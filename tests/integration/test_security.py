@@ -78,6 +78,7 @@ ENDPOINTS = [
     ("GET", "/v1/worklists/overdue?as_of=2025-03-31", "read"),
     ("GET", "/v1/worklists/unapplied?as_of=2025-03-31", "read"),
     ("GET", "/v1/worklists/quality?kind=invoice&" + Q.replace("&interval=month", ""), "read"),
+    ("GET", "/v1/worklists/sla?sla=ap-processing&" + Q.replace("&interval=month", ""), "read"),
 ]
 
 KEY_RE = re.compile(r"^kpid_[A-Za-z0-9_-]{43}$")

@@ -264,6 +264,54 @@ class Book(unittest.TestCase):
         st, body, _ = self.srv.get("/v1/worklists/quality?kind=bill&vendor=NOBODY")
         self.assertEqual((st, body["error"]["message"]), (404, "unknown vendor 'NOBODY'"))
 
+    def test_sla_counts_equal_the_sla(self):
+        slas = [x["name"] for x in self.get("/v1/meta")["slas"]]
+        self.assertIn("ap-processing", slas)
+        months = sorted({iso(day(e["time"]))[:7] for e in self.events})
+        periods = [(months[0] + "-01", iso(self.last)), (months[4] + "-01", months[6] + "-28"),
+                   (months[-3] + "-01", months[-2] + "-28")]
+        seen = 0
+        for name in slas:
+            for f, t in periods:
+                for unit in [None] + self.units:
+                    q = "sla=%s&from=%s&to=%s" % (name, f, t)
+                    if unit:
+                        q += "&business_unit=" + unit
+                    pts = self.get("/v1/sla?%s&interval=month" % q)["points"]
+                    late = sum(p["completed"] - p["met"] for p in pts)
+                    rows, first = self.pages(q, 29, wl="sla")
+                    self.assertEqual(first["breached_open"], pts[-1]["breached_open"], q)
+                    self.assertEqual(first["completed_late"], late, q)
+                    self.assertEqual(sum(r["status"] == "breached_open" for r in rows),
+                                     pts[-1]["breached_open"], q)
+                    self.assertEqual(sum(r["status"] == "completed_late" for r in rows), late, q)
+                    self.assertEqual(first["total"]["count"], len(rows))
+                    self.assertEqual(len({r["document"] for r in rows}), len(rows))
+                    for r in rows:
+                        self.assertLess(r["target_date"], r["stop_date"] or t)
+                        if r["status"] == "completed_late":
+                            self.assertTrue(f <= r["stop_date"] <= t)
+                        if unit:
+                            self.assertEqual(r["business_unit"], unit)
+                    keys = [(-r["business_days_late"], r["document"]) for r in rows]
+                    self.assertEqual(keys, sorted(keys))
+                    seen += len(rows)
+        self.assertGreater(seen, 0)
+        q = "sla=ap-processing&from=%s-01&to=%s" % (months[0], iso(self.last))
+        mine, _ = self.pages(q, 1000, key="emea", wl="sla")
+        ref, _ = self.pages(q + "&business_unit=emea", 1000, wl="sla")
+        self.assertEqual(mine, ref)
+        st, _, raw = self.srv.get("/v1/worklists/sla?%s&format=csv&limit=10000" % q)
+        lines = list(csv.reader(io.StringIO(raw.decode())))
+        self.assertEqual(lines[0][0], "document")
+        allrows, _ = self.pages(q, 10000, wl="sla")
+        self.assertEqual([l[0] for l in lines[1:]], [r["document"] for r in allrows])
+        for bad, what in (("", "sla"), ("&sla=nope", "sla"), ("&sla=billing&sort=-amount", "sort"),
+                          ("&sla=billing&as_of=2025-01-01", "as_of")):
+            st, body, raw = self.srv.get("/v1/worklists/sla?to=%s%s" % (iso(self.last), bad))
+            self.assertEqual(st, 400, (bad, raw))
+            self.assertIn(what, body["error"]["message"])
+
     def test_a_past_day_lists_what_was_open_then(self):
         # Some invoice overdue at an earlier day is paid by the latest day.
         d = (self.first + self.last) // 2
