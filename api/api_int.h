@@ -245,6 +245,15 @@ enum MHD_Result api_rollforward_get(api_req_t *req);
 enum MHD_Result api_sla_get(api_req_t *req);
 enum MHD_Result api_ftq_get(api_req_t *req);
 enum MHD_Result api_customer_get(api_req_t *req);
+/* Worklists (api_worklist.c) */
+enum MHD_Result api_worklist_overdue_get(api_req_t *req);
+extern const char *const api_worklist_overdue_params[];
+enum MHD_Result api_worklist_unapplied_get(api_req_t *req);
+extern const char *const api_worklist_unapplied_params[];
+enum MHD_Result api_worklist_quality_get(api_req_t *req);
+extern const char *const api_worklist_quality_params[];
+enum MHD_Result api_worklist_sla_get(api_req_t *req);
+extern const char *const api_worklist_sla_params[];
 extern const char *const api_aging_params[];
 extern const char *const api_series_params[];
 extern const char *const api_dso_params[];

@@ -74,6 +74,14 @@ static const api_route_t routes[] = {
     {"GET", "/v1/ftq", api_ftq_get, NULL, api_ftq_params, API_ROLE_READ, true, false},
     {"GET", "/v1/customers/", api_customer_get, NULL, api_customer_params, API_ROLE_READ, true,
      false},
+    {"GET", "/v1/worklists/overdue", api_worklist_overdue_get, NULL, api_worklist_overdue_params,
+     API_ROLE_READ, true, false},
+    {"GET", "/v1/worklists/unapplied", api_worklist_unapplied_get, NULL,
+     api_worklist_unapplied_params, API_ROLE_READ, true, false},
+    {"GET", "/v1/worklists/quality", api_worklist_quality_get, NULL, api_worklist_quality_params,
+     API_ROLE_READ, true, false},
+    {"GET", "/v1/worklists/sla", api_worklist_sla_get, NULL, api_worklist_sla_params, API_ROLE_READ,
+     true, false},
     {"GET", "/v1/meta", api_meta_get, NULL, api_meta_params, API_ROLE_READ, true, false},
     /* Dashboard sign-in (api_session.c): POST takes the key from the
        Authorization header; DELETE is open so that an ended session can

@@ -2326,3 +2326,38 @@ err_t derive_max_day(const derive_t *d, MDB_txn *txn, int32_t *day)
     memcpy(day, mv.mv_data, sizeof *day);
     return ERR_OK;
 }
+
+kpi_doc_kind_t derive_sla_kind(const derive_t *d, size_t sla)
+{
+    return sla < d->n_slas ? sla_kind(&d->slas[sla]) : KPI_DOC_INVOICE;
+}
+
+err_t derive_state_sla(const derive_t *d, const uint8_t *st, size_t n, size_t sla,
+                       derive_sla_item_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (sla >= d->n_slas || st == NULL || n == 0)
+        return ERR_NOT_FOUND;
+    dstate_t *s = malloc(sizeof *s);
+    if (s == NULL)
+        return ERR_NOMEM;
+    MDB_val v = {n, (void *)st};
+    err_t e = st_decode(&v, s) ? ERR_OK : ERR_STORE_CORRUPT;
+    const slot_t *sl = e ? NULL : slot_find(s, (uint8_t)sla);
+    if (!e && (sl == NULL || sl->start_s == T_NONE))
+        e = ERR_NOT_FOUND; /* no item: it counts nowhere (sla_contrib) */
+    if (!e) {
+        const kpi_sla_def_t *def = &d->slas[sla];
+        out->start_s = sl->start_s;
+        out->start_day = sl->start_day;
+        out->breach_day =
+            kpi_sla_breach_day(&def->target, &d->cal, sl->start_s, sl->start_day, tz_day_of, d->tz);
+        out->stopped = sl->stop_s != T_NONE;
+        out->stop_s = sl->stop_s;
+        out->stop_day = out->stopped ? sl->stop_day : INT32_MIN;
+        out->met = out->stopped && kpi_sla_met(&def->target, &d->cal, sl->start_s, sl->start_day,
+                                               sl->stop_s, sl->stop_day);
+    }
+    free(s);
+    return e;
+}

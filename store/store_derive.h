@@ -209,6 +209,22 @@ err_t derive_max_day(const derive_t *d, MDB_txn *txn, int32_t *day) KPID_MUST_US
 err_t derive_invoice_open_at(const derive_t *d, MDB_txn *txn, const char *number, int32_t as_of,
                              int64_t *open) KPID_MUST_USE;
 
+/* The document kind an SLA's items live on (invoices for `billing`...). */
+kpi_doc_kind_t derive_sla_kind(const derive_t *d, size_t sla);
+
+/* The item of SLA `sla` in a document's derived state bytes (st, n, as
+   docv_decode gives them), as the SLA counters see it: start, stop (stopped
+   false while open), the breach day (kpi_sla_breach_day) and whether it
+   met its target. ERR_NOT_FOUND when the document has no started item of
+   that SLA; ERR_STORE_CORRUPT for damaged state; ERR_NOMEM. */
+typedef struct derive_sla_item {
+    int64_t start_s, stop_s;
+    int32_t start_day, stop_day, breach_day;
+    bool stopped, met;
+} derive_sla_item_t;
+err_t derive_state_sla(const derive_t *d, const uint8_t *st, size_t n, size_t sla,
+                       derive_sla_item_t *out) KPID_MUST_USE;
+
 /* ---- provided by the store core for store_kpi.c ----------------------------- */
 
 MDB_txn *store_snap_txn(store_snap_t *snap);
