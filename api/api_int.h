@@ -237,6 +237,15 @@ extern const char *const api_events_get_params[];
 extern const char *const api_events_post_params[];
 
 /* KPI endpoints (api_kpi.c) */
+/* What the KPI and worklist handlers share: a money amount and a day as
+   JSON strings, a name parameter (NULL when absent), and ERR_NOT_FOUND for
+   a party named with a unit it has no event in (it then reads exactly as
+   an unknown one, docs/security.md). */
+json_t *api_j_money(int64_t v, int digits);
+json_t *api_j_date(int32_t day);
+err_t api_query_name(api_req_t *req, const char *name, const char **out, err_msg_t *m);
+struct store_snap;
+err_t api_party_in_unit(struct store_snap *snap, const char *party, const char *unit);
 enum MHD_Result api_aging_get(api_req_t *req);
 enum MHD_Result api_dso_get(api_req_t *req);
 enum MHD_Result api_cei_get(api_req_t *req);

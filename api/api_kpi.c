@@ -69,7 +69,7 @@ static err_t p_word(api_req_t *req, const char *name, const char *const *words, 
     return s == NULL ? ERR_OK : api_param_word(name, s, words, out, m);
 }
 
-static err_t p_name(api_req_t *req, const char *name, const char **out, err_msg_t *m)
+err_t api_query_name(api_req_t *req, const char *name, const char **out, err_msg_t *m)
 {
     const char *s = api_query(req, name);
     *out = s;
@@ -188,13 +188,13 @@ static err_t p_common(api_req_t *req, const char *party_param, bool fx_ok, q_t *
     if (kpi_currency_digits(cur, &q->digits) != ERR_OK) /* checked above; base: at start */
         q->digits = 2;
     memcpy(q->currency, cur, 4);
-    err_t e = p_name(req, "business_unit", &q->unit, m);
+    err_t e = api_query_name(req, "business_unit", &q->unit, m);
     /* A key limited to business units only ever queries one of them. */
     if (!e)
         e = api_auth_unit(req, q->unit, &q->unit, m);
     q->party_what = party_param;
     if (!e && party_param != NULL)
-        e = p_name(req, party_param, &q->party, m);
+        e = api_query_name(req, party_param, &q->party, m);
     if (e)
         return e;
     const char *bad = NULL;
@@ -275,15 +275,20 @@ static err_t customer_in_unit(store_snap_t *snap, const char *id, const char *un
     return store_events_list(snap, &f, NULL, 1, stop_at_first, yes, next);
 }
 
+err_t api_party_in_unit(store_snap_t *snap, const char *party, const char *unit)
+{
+    if (party == NULL || unit == NULL)
+        return ERR_OK;
+    bool yes = false;
+    err_t e = customer_in_unit(snap, party, unit, &yes);
+    return e ? e : yes ? ERR_OK : ERR_NOT_FOUND;
+}
+
 /* ERR_NOT_FOUND when the query names a party and a unit and the party has
    no event in that unit (scope_error then answers as for an unknown one). */
 static err_t party_in_scope(store_snap_t *snap, const q_t *q)
 {
-    if (q->party == NULL || q->unit == NULL)
-        return ERR_OK;
-    bool yes = false;
-    err_t e = customer_in_unit(snap, q->party, q->unit, &yes);
-    return e ? e : yes ? ERR_OK : ERR_NOT_FOUND;
+    return api_party_in_unit(snap, q->party, q->unit);
 }
 
 /* ---- one book: a currency the store has, a unit with documents in it ------ */
@@ -375,13 +380,13 @@ static err_t book_check(api_req_t *req, store_snap_t *snap, const q_t *q, err_ms
 
 /* ---- rendering ---------------------------------------------------------------------------- */
 
-static json_t *j_money(int64_t v, int digits)
+json_t *api_j_money(int64_t v, int digits)
 {
     char buf[KPI_AMOUNT_BUF];
     return json_string(kpi_amount_format(v, digits, buf));
 }
 
-static json_t *j_date(int32_t day)
+json_t *api_j_date(int32_t day)
 {
     char buf[KPI_DATE_BUF];
     return json_string(kpi_date_format(day, buf));
@@ -423,9 +428,9 @@ static void csv_ratio(api_buf_t *b, const kpi_ratio_t *r)
 static json_t *j_comp(const store_q_comp_t *c, int digits)
 {
     switch (c->kind) {
-    case STORE_Q_MONEY: return j_money(c->v, digits);
+    case STORE_Q_MONEY: return api_j_money(c->v, digits);
     case STORE_Q_INT: return json_integer(c->v);
-    case STORE_Q_DAY: return c->v == INT32_MIN ? json_null() : j_date((int32_t)c->v);
+    case STORE_Q_DAY: return c->v == INT32_MIN ? json_null() : api_j_date((int32_t)c->v);
     }
     return json_null();
 }
@@ -498,10 +503,10 @@ static enum MHD_Result send_series(api_req_t *req, const q_t *q, const periods_t
     for (size_t k = 0; arr && k < ps->n; k++) {
         const store_q_point_t *p = &pts[k];
         json_t *o = json_object();
-        json_object_set_new(o, "start", j_date(p->start));
-        json_object_set_new(o, "end", j_date(p->end));
+        json_object_set_new(o, "start", api_j_date(p->start));
+        json_object_set_new(o, "end", api_j_date(p->end));
         if (p->money_value) {
-            json_object_set_new(o, "value", j_money(p->money, q->digits));
+            json_object_set_new(o, "value", api_j_money(p->money, q->digits));
         } else {
             const char *reason;
             json_object_set_new(o, "value", j_ratio(&p->value, &reason));
@@ -516,8 +521,8 @@ static enum MHD_Result send_series(api_req_t *req, const q_t *q, const periods_t
     json_object_set_new(root, "interval", json_string(kpi_interval_name(ps->iv)));
     if (!q->counts)
         json_object_set_new(root, "currency", json_string(q->currency));
-    json_object_set_new(root, "from", j_date(ps->from));
-    json_object_set_new(root, "to", j_date(ps->to));
+    json_object_set_new(root, "from", api_j_date(ps->from));
+    json_object_set_new(root, "to", api_j_date(ps->to));
     if (q->unit)
         json_object_set_new(root, "business_unit", json_string(q->unit));
     if (q->party)
@@ -534,7 +539,7 @@ static json_t *j_book_rate(const store_q_book_t *bk)
     json_object_set_new(o, "currency", json_string(bk->currency));
     json_object_set_new(o, "rate", json_string(kpi_rate_format(bk->rate, rb)));
     json_object_set_new(o, "rate_date",
-                        bk->rate_day == INT32_MIN ? json_null() : j_date(bk->rate_day));
+                        bk->rate_day == INT32_MIN ? json_null() : api_j_date(bk->rate_day));
     json_object_set_new(o, "stale", json_boolean(bk->stale));
     return o;
 }
@@ -757,7 +762,7 @@ static json_t *j_buckets(const kpi_aging_t *ag, int digits)
         json_t *o = json_object();
         json_object_set_new(o, "label",
                             json_string(kpi_bucket_label(&ag->buckets[i], lab, sizeof lab)));
-        json_object_set_new(o, "amount", j_money(ag->buckets[i].amount, digits));
+        json_object_set_new(o, "amount", api_j_money(ag->buckets[i].amount, digits));
         json_object_set_new(o, "count", json_integer(ag->buckets[i].count));
         json_array_append_new(arr, o);
     }
@@ -767,7 +772,7 @@ static json_t *j_buckets(const kpi_aging_t *ag, int digits)
 static json_t *j_total(const kpi_aging_t *ag, int digits)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "amount", j_money(ag->total_amount, digits));
+    json_object_set_new(o, "amount", api_j_money(ag->total_amount, digits));
     json_object_set_new(o, "count", json_integer(ag->total_count));
     return o;
 }
@@ -812,8 +817,8 @@ static json_t *j_books(const store_q_aging_fx_t *fx)
         json_t *o = j_book_rate(bk);
         json_object_set_new(o, "buckets", j_buckets(&bk->aging, dg));
         json_object_set_new(o, "total", j_total(&bk->aging, dg));
-        json_object_set_new(o, "unapplied_cash", j_money(bk->unapplied_cash, dg));
-        json_object_set_new(o, "unallocated_credits", j_money(bk->unallocated_credits, dg));
+        json_object_set_new(o, "unapplied_cash", api_j_money(bk->unapplied_cash, dg));
+        json_object_set_new(o, "unallocated_credits", api_j_money(bk->unallocated_credits, dg));
         json_array_append_new(arr, o);
     }
     return arr;
@@ -1007,7 +1012,7 @@ enum MHD_Result api_aging_get(api_req_t *req)
         return send_csv(req, &b);
     }
     json_t *root = json_object();
-    json_object_set_new(root, "as_of", j_date(a.as_of));
+    json_object_set_new(root, "as_of", api_j_date(a.as_of));
     json_object_set_new(root, "basis", json_string(bases[a.basis]));
     json_object_set_new(root, "currency", json_string(q.currency));
     if (q.unit)
@@ -1016,8 +1021,8 @@ enum MHD_Result api_aging_get(api_req_t *req)
         json_object_set_new(root, "customer", json_string(q.party));
     json_object_set_new(root, "buckets", j_buckets(&ag.all, q.digits));
     json_object_set_new(root, "total", j_total(&ag.all, q.digits));
-    json_object_set_new(root, "unapplied_cash", j_money(ag.unapplied_cash, q.digits));
-    json_object_set_new(root, "unallocated_credits", j_money(ag.unallocated_credits, q.digits));
+    json_object_set_new(root, "unapplied_cash", api_j_money(ag.unapplied_cash, q.digits));
+    json_object_set_new(root, "unallocated_credits", api_j_money(ag.unallocated_credits, q.digits));
     if (q.fx)
         json_object_set_new(root, "books", j_books(&fx));
     if (a.group_by != 0) {
@@ -1119,10 +1124,11 @@ static err_t prof_invoice(void *ctx, const store_doc_t *d, const char *number)
     json_object_set_new(o, "invoice", json_string(number));
     json_object_set_new(o, "business_unit", json_string(d->business_unit ? d->business_unit : ""));
     json_object_set_new(o, "currency", json_string(d->currency));
-    json_object_set_new(o, "issue_date", j_date(d->created_day));
-    json_object_set_new(o, "due_date", d->due_day == INT32_MIN ? json_null() : j_date(d->due_day));
-    json_object_set_new(o, "amount", j_money(d->amount_minor, dg));
-    json_object_set_new(o, "open", j_money(open, dg));
+    json_object_set_new(o, "issue_date", api_j_date(d->created_day));
+    json_object_set_new(o, "due_date",
+                        d->due_day == INT32_MIN ? json_null() : api_j_date(d->due_day));
+    json_object_set_new(o, "amount", api_j_money(d->amount_minor, dg));
+    json_object_set_new(o, "open", api_j_money(open, dg));
     json_object_set_new(o, "days_past_due", json_integer(dpd > 0 ? dpd : 0));
     return json_array_append_new(p->items, o) ? ERR_NOMEM : ERR_OK;
 }
@@ -1137,9 +1143,9 @@ static err_t prof_dispute(void *ctx, const store_doc_t *d, const char *number)
     json_object_set_new(o, "dispute", json_string(number));
     json_object_set_new(o, "invoice", d->ref ? json_string(d->ref) : json_null());
     json_object_set_new(o, "status", json_string(resolved ? "resolved" : "open"));
-    json_object_set_new(o, "opened", j_date(d->created_day));
-    json_object_set_new(o, "resolved", resolved ? j_date(d->closed_day) : json_null());
-    json_object_set_new(o, "amount", j_money(d->amount_minor, doc_digits(d, p->base_digits)));
+    json_object_set_new(o, "opened", api_j_date(d->created_day));
+    json_object_set_new(o, "resolved", resolved ? api_j_date(d->closed_day) : json_null());
+    json_object_set_new(o, "amount", api_j_money(d->amount_minor, doc_digits(d, p->base_digits)));
     return json_array_append_new(p->items, o) ? ERR_NOMEM : ERR_OK;
 }
 
@@ -1243,23 +1249,23 @@ enum MHD_Result api_customer_get(api_req_t *req)
         return api_send_error(req, e, "cannot read customer '%s'", id);
     }
     json_object_set_new(root, "customer", json_string(id));
-    json_object_set_new(root, "as_of", j_date(a.as_of));
+    json_object_set_new(root, "as_of", api_j_date(a.as_of));
     json_object_set_new(root, "currency", json_string(q.currency));
     json_t *credit = json_object();
     int ldg = q.digits;
     if (cu.has_limit && kpi_currency_digits(cu.limit_currency, &ldg) != ERR_OK)
         ldg = q.digits;
     json_object_set_new(credit, "limit",
-                        cu.has_limit ? j_money(cu.credit_limit, ldg) : json_null());
+                        cu.has_limit ? api_j_money(cu.credit_limit, ldg) : json_null());
     json_object_set_new(credit, "currency",
                         json_string(cu.has_limit ? cu.limit_currency : q.currency));
-    json_object_set_new(credit, "used", j_money(used, ldg));
+    json_object_set_new(credit, "used", api_j_money(used, ldg));
     json_object_set_new(credit, "available",
-                        cu.has_limit ? j_money(cu.credit_limit - used, ldg) : json_null());
+                        cu.has_limit ? api_j_money(cu.credit_limit - used, ldg) : json_null());
     json_object_set_new(credit, "on_hold", json_boolean(cu.on_hold));
     json_object_set_new(credit, "hold_reason",
                         cu.on_hold ? json_string(cu.hold_reason) : json_null());
-    json_object_set_new(credit, "hold_since", cu.on_hold ? j_date(cu.hold_since) : json_null());
+    json_object_set_new(credit, "hold_since", cu.on_hold ? api_j_date(cu.hold_since) : json_null());
     /* Credit standing and payment habits are kept per customer, across
        units: a key limited to business units does not get them. */
     bool scoped = api_auth_scoped(req);
@@ -1275,11 +1281,11 @@ enum MHD_Result api_customer_get(api_req_t *req)
     json_object_set_new(aging, "buckets", j_buckets(ag, q.digits));
     json_object_set_new(aging, "total", j_total(ag, q.digits));
     json_object_set_new(root, "aging", aging);
-    json_object_set_new(root, "unapplied_cash", j_money(qa.unapplied_cash, q.digits));
+    json_object_set_new(root, "unapplied_cash", api_j_money(qa.unapplied_cash, q.digits));
     json_t *habits = json_object();
     kpi_ratio_t dtp = kpi_habits_days_to_pay(&h), dbt = kpi_habits_days_beyond_terms(&h);
     const char *reason;
-    json_object_set_new(habits, "applied", j_money(h.amount, q.digits));
+    json_object_set_new(habits, "applied", api_j_money(h.amount, q.digits));
     json_object_set_new(habits, "days_to_pay", j_ratio(&dtp, &reason));
     json_object_set_new(habits, "days_beyond_terms", j_ratio(&dbt, &reason));
     if (reason != NULL)

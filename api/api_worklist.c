@@ -28,18 +28,6 @@
 
 #define CSV_MAX (64u << 20)
 
-static json_t *j_money(int64_t v, int digits)
-{
-    char buf[KPI_AMOUNT_BUF];
-    return json_string(kpi_amount_format(v, digits, buf));
-}
-
-static json_t *j_date(int32_t day)
-{
-    char buf[KPI_DATE_BUF];
-    return json_string(kpi_date_format(day, buf));
-}
-
 /* The aging bucket label of d days past due (the aging's own labels). */
 static const char *bucket_of(const kpi_aging_t *ag, int32_t d, char *buf, size_t cap)
 {
@@ -64,13 +52,6 @@ typedef struct wl_q {
     bool csv;
 } wl_q_t;
 
-static err_t p_name(api_req_t *req, const char *name, const char **out, err_msg_t *m)
-{
-    const char *s = api_query(req, name);
-    *out = s;
-    return s == NULL ? ERR_OK : api_param_name(name, s, m);
-}
-
 static err_t parse(api_req_t *req, wl_q_t *q, err_msg_t *m)
 {
     memset(q, 0, sizeof *q);
@@ -81,11 +62,11 @@ static err_t parse(api_req_t *req, wl_q_t *q, err_msg_t *m)
     if (strlen(cur) != 3 || kpi_currency_digits(cur, &q->digits) != ERR_OK)
         return err_set(m, ERR_BAD_PARAM, "parameter 'currency': '%s' is not an ISO 4217 code", cur);
     memcpy(q->currency, cur, 4);
-    err_t e = p_name(req, "business_unit", &q->unit, m);
+    err_t e = api_query_name(req, "business_unit", &q->unit, m);
     if (!e)
         e = api_auth_unit(req, q->unit, &q->unit, m);
     if (!e)
-        e = p_name(req, "customer", &q->party, m);
+        e = api_query_name(req, "customer", &q->party, m);
     static const char *const sorts[] = {"-days", "-amount", "customer", NULL};
     const char *s = api_query(req, "sort");
     if (!e && s != NULL)
@@ -129,24 +110,35 @@ static err_t parse(api_req_t *req, wl_q_t *q, err_msg_t *m)
     return ERR_OK;
 }
 
-static err_t stop_at_first(void *ctx, const store_ev_row_t *row)
-{
-    (void)row;
-    *(bool *)ctx = true;
-    return ERR_OK;
-}
-
 /* ERR_NOT_FOUND when a customer is named with a unit and has no event in
    it: it then reads exactly as an unknown one (docs/security.md). */
 static err_t party_in_unit(store_snap_t *snap, const wl_q_t *q)
 {
-    if (q->party == NULL || q->unit == NULL)
-        return ERR_OK;
-    store_ev_filter_t f = {.party = q->party, .business_unit = q->unit};
-    char next[STORE_CURSOR_BUF];
-    bool yes = false;
-    err_t e = store_events_list(snap, &f, NULL, 1, stop_at_first, &yes, next);
-    return e ? e : yes ? ERR_OK : ERR_NOT_FOUND;
+    return api_party_in_unit(snap, q->party, q->unit);
+}
+
+/* The store's view of q: its scope (with q's currency, or every currency),
+   the list request (as of q->as_of), and a snapshot in which a customer
+   named with a unit has been checked (party_in_unit). *snap is NULL when
+   the store cannot be read; else the caller ends it. */
+static err_t wl_begin(api_req_t *req, const wl_q_t *q, bool currency, store_snap_t **snap,
+                      store_scope_t *sc, store_wl_req_t *rq)
+{
+    *sc = (store_scope_t){.business_unit = q->unit, .party = q->party};
+    if (currency)
+        memcpy(sc->currency, q->currency, 4);
+    *rq = (store_wl_req_t){.as_of = q->as_of,
+                           .sort = (store_wl_sort_t)q->sort,
+                           .after = q->has_after ? &q->after : NULL,
+                           .limit = q->limit,
+                           .base_currency = req->srv->opts.coll.base_currency};
+    *snap = NULL;
+    err_t e = store_snap_begin(req->srv->opts.store, snap);
+    if (e) {
+        *snap = NULL;
+        return e;
+    }
+    return party_in_unit(*snap, q);
 }
 
 static enum MHD_Result scope_error(api_req_t *req, const wl_q_t *q, err_t e, const err_msg_t *m)
@@ -204,20 +196,20 @@ static json_t *j_row(const wl_q_t *q, const store_wl_overdue_row_t *r, bool scop
     json_object_set_new(o, "invoice", json_string(r->invoice));
     json_object_set_new(o, "customer", json_string(r->customer));
     json_object_set_new(o, "business_unit", json_string(r->business_unit));
-    json_object_set_new(o, "issue_date", j_date(r->issue_day));
-    json_object_set_new(o, "due_date", j_date(r->due_day));
+    json_object_set_new(o, "issue_date", api_j_date(r->issue_day));
+    json_object_set_new(o, "due_date", api_j_date(r->due_day));
     json_object_set_new(o, "days_past_due", json_integer(r->days_past_due));
     json_object_set_new(o, "bucket",
                         json_string(bucket_of(&q->ag, r->days_past_due, lab, sizeof lab)));
-    json_object_set_new(o, "amount", j_money(r->amount, q->digits));
-    json_object_set_new(o, "open", j_money(r->open, q->digits));
+    json_object_set_new(o, "amount", api_j_money(r->amount, q->digits));
+    json_object_set_new(o, "open", api_j_money(r->open, q->digits));
     json_object_set_new(o, "disputed", json_boolean(r->disputed));
     json_object_set_new(o, "on_credit_hold", scoped ? json_null() : json_boolean(r->on_hold));
     json_t *lp = json_null();
     if (r->last_payment_day != INT32_MIN) {
         lp = json_object();
-        json_object_set_new(lp, "date", j_date(r->last_payment_day));
-        json_object_set_new(lp, "amount", j_money(r->last_payment_amount, q->digits));
+        json_object_set_new(lp, "date", api_j_date(r->last_payment_day));
+        json_object_set_new(lp, "amount", api_j_money(r->last_payment_amount, q->digits));
     }
     json_object_set_new(o, "last_payment", lp);
     return o;
@@ -227,7 +219,7 @@ static json_t *j_row(const wl_q_t *q, const store_wl_overdue_row_t *r, bool scop
 static json_t *j_head(const wl_q_t *q)
 {
     json_t *root = json_object();
-    json_object_set_new(root, "as_of", j_date(q->as_of));
+    json_object_set_new(root, "as_of", api_j_date(q->as_of));
     json_object_set_new(root, "currency", json_string(q->currency));
     if (q->unit)
         json_object_set_new(root, "business_unit", json_string(q->unit));
@@ -240,7 +232,7 @@ static json_t *j_head(const wl_q_t *q)
 static json_t *j_totals(int64_t amount, int64_t count, int digits)
 {
     json_t *total = json_object();
-    json_object_set_new(total, "amount", j_money(amount, digits));
+    json_object_set_new(total, "amount", api_j_money(amount, digits));
     json_object_set_new(total, "count", json_integer(count));
     return total;
 }
@@ -266,19 +258,13 @@ enum MHD_Result api_worklist_overdue_get(api_req_t *req)
     err_t e = parse(req, &q, &m);
     if (e)
         return api_send_error(req, e, "%s", m.text);
-    store_snap_t *snap = NULL;
-    e = store_snap_begin(req->srv->opts.store, &snap);
-    if (e)
-        return api_send_error(req, e, "cannot read the store");
-    store_scope_t sc = {.business_unit = q.unit, .party = q.party};
-    memcpy(sc.currency, q.currency, 4);
-    store_wl_req_t rq = {.as_of = q.as_of,
-                         .sort = (store_wl_sort_t)q.sort,
-                         .after = q.has_after ? &q.after : NULL,
-                         .limit = q.limit,
-                         .base_currency = req->srv->opts.coll.base_currency};
+    store_snap_t *snap;
+    store_scope_t sc;
+    store_wl_req_t rq;
     store_wl_overdue_t w;
-    e = party_in_unit(snap, &q);
+    e = wl_begin(req, &q, true, &snap, &sc, &rq);
+    if (snap == NULL)
+        return api_send_error(req, e, "cannot read the store");
     if (!e)
         e = store_wl_overdue(snap, &sc, &rq, req->arena, &w, &m);
     store_snap_end(snap);
@@ -311,19 +297,13 @@ enum MHD_Result api_worklist_unapplied_get(api_req_t *req)
     err_t e = parse(req, &q, &m);
     if (e)
         return api_send_error(req, e, "%s", m.text);
-    store_snap_t *snap = NULL;
-    e = store_snap_begin(req->srv->opts.store, &snap);
-    if (e)
-        return api_send_error(req, e, "cannot read the store");
-    store_scope_t sc = {.business_unit = q.unit, .party = q.party};
-    memcpy(sc.currency, q.currency, 4);
-    store_wl_req_t rq = {.as_of = q.as_of,
-                         .sort = (store_wl_sort_t)q.sort,
-                         .after = q.has_after ? &q.after : NULL,
-                         .limit = q.limit,
-                         .base_currency = req->srv->opts.coll.base_currency};
+    store_snap_t *snap;
+    store_scope_t sc;
+    store_wl_req_t rq;
     store_wl_unapplied_t w;
-    e = party_in_unit(snap, &q);
+    e = wl_begin(req, &q, true, &snap, &sc, &rq);
+    if (snap == NULL)
+        return api_send_error(req, e, "cannot read the store");
     if (!e)
         e = store_wl_unapplied(snap, &sc, &rq, req->arena, &w, &m);
     store_snap_end(snap);
@@ -362,10 +342,10 @@ enum MHD_Result api_worklist_unapplied_get(api_req_t *req)
         json_object_set_new(o, "payment", json_string(r->payment));
         json_object_set_new(o, "customer", json_string(r->customer));
         json_object_set_new(o, "business_unit", json_string(r->business_unit));
-        json_object_set_new(o, "received_date", j_date(r->received_day));
+        json_object_set_new(o, "received_date", api_j_date(r->received_day));
         json_object_set_new(o, "age_days", json_integer(r->age_days));
-        json_object_set_new(o, "amount", j_money(r->amount, q.digits));
-        json_object_set_new(o, "unapplied", j_money(r->unapplied, q.digits));
+        json_object_set_new(o, "amount", api_j_money(r->amount, q.digits));
+        json_object_set_new(o, "unapplied", api_j_money(r->unapplied, q.digits));
         json_array_append_new(items, o);
     }
     json_object_set_new(root, "items", items);
@@ -405,7 +385,7 @@ enum MHD_Result api_worklist_quality_get(api_req_t *req)
     /* The party is a customer for invoices, a vendor for bills. */
     const char *vendor = NULL;
     if (!e)
-        e = p_name(req, "vendor", &vendor, &m);
+        e = api_query_name(req, "vendor", &vendor, &m);
     if (!e && kind == 0 && vendor != NULL)
         e = err_set(&m, ERR_BAD_PARAM, "parameter 'vendor': for kind=bill; invoices take customer");
     if (!e && kind == 1 && q.party != NULL)
@@ -431,20 +411,13 @@ enum MHD_Result api_worklist_quality_get(api_req_t *req)
     if (e)
         return api_send_error(req, e, "%s", m.text);
     q.as_of = ap.to;
-    store_snap_t *snap = NULL;
-    e = store_snap_begin(req->srv->opts.store, &snap);
-    if (e)
-        return api_send_error(req, e, "cannot read the store");
-    store_scope_t sc = {.business_unit = q.unit, .party = q.party};
-    if (!any_currency)
-        memcpy(sc.currency, q.currency, 4);
-    store_wl_req_t rq = {.as_of = ap.to,
-                         .sort = (store_wl_sort_t)q.sort,
-                         .after = q.has_after ? &q.after : NULL,
-                         .limit = q.limit,
-                         .base_currency = req->srv->opts.coll.base_currency};
+    store_snap_t *snap;
+    store_scope_t sc;
+    store_wl_req_t rq;
     store_wl_quality_t w;
-    e = party_in_unit(snap, &q);
+    e = wl_begin(req, &q, !any_currency, &snap, &sc, &rq);
+    if (snap == NULL)
+        return api_send_error(req, e, "cannot read the store");
     if (!e)
         e = store_wl_quality(snap, &sc, kind == 0 ? STORE_FTQ_INVOICE : STORE_FTQ_BILL, ap.from,
                              &rq, req->arena, &w, &m);
@@ -497,8 +470,8 @@ enum MHD_Result api_worklist_quality_get(api_req_t *req)
     }
     json_t *root = json_object(), *items = json_array(), *by = json_object();
     json_object_set_new(root, "kind", json_string(kinds[kind]));
-    json_object_set_new(root, "from", j_date(ap.from));
-    json_object_set_new(root, "to", j_date(ap.to));
+    json_object_set_new(root, "from", api_j_date(ap.from));
+    json_object_set_new(root, "to", api_j_date(ap.to));
     if (!any_currency)
         json_object_set_new(root, "currency", json_string(q.currency));
     if (q.unit)
@@ -513,8 +486,8 @@ enum MHD_Result api_worklist_quality_get(api_req_t *req)
         json_object_set_new(o, "party", json_string(r->party));
         json_object_set_new(o, "business_unit", json_string(r->business_unit));
         json_object_set_new(o, "currency", json_string(r->currency));
-        json_object_set_new(o, "date", j_date(r->day));
-        json_object_set_new(o, "amount", j_money(r->amount, doc_digits(r->currency, q.digits)));
+        json_object_set_new(o, "date", api_j_date(r->day));
+        json_object_set_new(o, "amount", api_j_money(r->amount, doc_digits(r->currency, q.digits)));
         for (int k = 0; k < 4; k++)
             if (r->reasons & (1u << k))
                 json_array_append_new(rs, json_string(store_wl_reason_names[k]));
@@ -578,19 +551,13 @@ enum MHD_Result api_worklist_sla_get(api_req_t *req)
     if (e)
         return api_send_error(req, e, "%s", m.text);
     q.as_of = ap.to;
-    store_snap_t *snap = NULL;
-    e = store_snap_begin(req->srv->opts.store, &snap);
-    if (e)
-        return api_send_error(req, e, "cannot read the store");
-    store_scope_t sc = {.business_unit = q.unit, .party = q.party};
-    memcpy(sc.currency, q.currency, 4);
-    store_wl_req_t rq = {.as_of = ap.to,
-                         .sort = (store_wl_sort_t)q.sort,
-                         .after = q.has_after ? &q.after : NULL,
-                         .limit = q.limit,
-                         .base_currency = req->srv->opts.coll.base_currency};
+    store_snap_t *snap;
+    store_scope_t sc;
+    store_wl_req_t rq;
     store_wl_sla_t w;
-    e = party_in_unit(snap, &q);
+    e = wl_begin(req, &q, true, &snap, &sc, &rq);
+    if (snap == NULL)
+        return api_send_error(req, e, "cannot read the store");
     if (!e)
         e = store_wl_sla(snap, &sc, which, ap.from, &rq, req->arena, &w, &m);
     store_snap_end(snap);
@@ -623,8 +590,8 @@ enum MHD_Result api_worklist_sla_get(api_req_t *req)
     }
     json_t *root = json_object(), *items = json_array();
     json_object_set_new(root, "sla", json_string(defs[which].name));
-    json_object_set_new(root, "from", j_date(ap.from));
-    json_object_set_new(root, "to", j_date(ap.to));
+    json_object_set_new(root, "from", api_j_date(ap.from));
+    json_object_set_new(root, "to", api_j_date(ap.to));
     if (q.unit)
         json_object_set_new(root, "business_unit", json_string(q.unit));
     if (q.party)
@@ -637,9 +604,9 @@ enum MHD_Result api_worklist_sla_get(api_req_t *req)
         json_object_set_new(o, "party", json_string(r->party));
         json_object_set_new(o, "business_unit", json_string(r->business_unit));
         json_object_set_new(o, "status", json_string(r->open ? "breached_open" : "completed_late"));
-        json_object_set_new(o, "start_date", j_date(r->start_day));
-        json_object_set_new(o, "target_date", j_date(r->target_day));
-        json_object_set_new(o, "stop_date", r->open ? json_null() : j_date(r->stop_day));
+        json_object_set_new(o, "start_date", api_j_date(r->start_day));
+        json_object_set_new(o, "target_date", api_j_date(r->target_day));
+        json_object_set_new(o, "stop_date", r->open ? json_null() : api_j_date(r->stop_day));
         json_object_set_new(o, "business_days_late", json_integer(r->days_late));
         json_array_append_new(items, o);
     }

@@ -16,6 +16,32 @@
 
 #define RATE_ONE 10000000000LL /* 1, in kpi_fx.h's units */
 
+static err_t no_rate(err_msg_t *msg, const char *currency, int32_t day)
+{
+    char d[KPI_DATE_BUF];
+    return err_set(msg, ERR_NO_RATE,
+                   "no exchange rate for %s on or before %s: send an fx.rate event for it "
+                   "(docs/events.md) or ask for currency=%s alone",
+                   currency, kpi_date_format(day, d), currency);
+}
+
+/* A rate found for day (from rate_day; INT32_MIN: the base currency's,
+   never stale) under fx's staleness rule: *stale, or ERR_NO_RATE when fx
+   refuses stale rates. */
+static err_t rate_usable(const store_q_fx_t *fx, const char *currency, int32_t day,
+                         int32_t rate_day, bool *stale, err_msg_t *msg)
+{
+    *stale = rate_day != INT32_MIN && fx->stale_days >= 0 && day - rate_day > fx->stale_days;
+    if (!*stale || !fx->refuse_stale)
+        return ERR_OK;
+    char d[KPI_DATE_BUF], rd[KPI_DATE_BUF];
+    return err_set(msg, ERR_NO_RATE,
+                   "the latest %s rate on or before %s is from %s, %d days older "
+                   "(fx_stale_days is %d, fx_stale is \"refuse\")",
+                   currency, kpi_date_format(day, d), kpi_date_format(rate_day, rd),
+                   (int)(day - rate_day), (int)fx->stale_days);
+}
+
 err_t store_q_rate(store_snap_t *snap, const store_q_fx_t *fx, const char *currency, int32_t day,
                    int64_t *rate, int32_t *rate_day, bool *stale, err_msg_t *msg)
 {
@@ -25,25 +51,12 @@ err_t store_q_rate(store_snap_t *snap, const store_q_fx_t *fx, const char *curre
         *rate_day = INT32_MIN;
         return ERR_OK;
     }
-    char d[KPI_DATE_BUF], rd[KPI_DATE_BUF];
     err_t e = store_fx_rate(snap, currency, day, rate, rate_day);
     if (e == ERR_NOT_FOUND)
-        return err_set(msg, ERR_NO_RATE,
-                       "no exchange rate for %s on or before %s: send an fx.rate event for it "
-                       "(docs/events.md) or ask for currency=%s alone",
-                       currency, kpi_date_format(day, d), currency);
+        return no_rate(msg, currency, day);
     if (e)
         return err_set(msg, e, "cannot read the exchange rates");
-    if (fx->stale_days >= 0 && day - *rate_day > fx->stale_days) {
-        *stale = true;
-        if (fx->refuse_stale)
-            return err_set(msg, ERR_NO_RATE,
-                           "the latest %s rate on or before %s is from %s, %d days older "
-                           "(fx_stale_days is %d, fx_stale is \"refuse\")",
-                           currency, kpi_date_format(day, d), kpi_date_format(*rate_day, rd),
-                           (int)(day - *rate_day), (int)fx->stale_days);
-    }
-    return ERR_OK;
+    return rate_usable(fx, currency, day, *rate_day, stale, msg);
 }
 
 typedef struct codes {
@@ -298,19 +311,12 @@ static err_t book_series(store_snap_t *snap, const store_scope_t *scope, const s
         if (!bal && !moved)
             continue;
         int32_t day = cv->lo - 1 + (int32_t)i;
-        char d1[KPI_DATE_BUF], d2[KPI_DATE_BUF];
         if (rate[i] == 0 || rate_to[i] == 0)
-            return err_set(msg, ERR_NO_RATE,
-                           "no exchange rate for %s on or before %s: send an fx.rate event for it "
-                           "(docs/events.md) or ask for one book (currency=%s)",
-                           rate[i] == 0 ? code : fx->target, kpi_date_format(day, d1), code);
-        bool stale = !base && fx->stale_days >= 0 && day - rday[i] > fx->stale_days;
-        if (stale && fx->refuse_stale)
-            return err_set(msg, ERR_NO_RATE,
-                           "the latest %s rate on or before %s is from %s, %d days older "
-                           "(fx_stale_days is %d, fx_stale is \"refuse\")",
-                           code, kpi_date_format(day, d1), kpi_date_format(rday[i], d2),
-                           (int)(day - rday[i]), (int)fx->stale_days);
+            return no_rate(msg, rate[i] == 0 ? code : fx->target, day);
+        bool stale;
+        e = rate_usable(fx, code, day, rday[i], &stale, msg);
+        if (e)
+            return e;
         c.rate = rate[i];
         c.rate_to = rate_to[i];
         store_flows_t *o = &cv->f[i];

@@ -167,11 +167,7 @@ err_t store_wl_sla(store_snap_t *snap, const store_scope_t *scope, size_t sla, i
     store_ev_filter_t f = {.party = scope->party,
                            .business_unit = scope->business_unit,
                            .type = (kpi_ev_type_t)w.type};
-    char cur[STORE_CURSOR_BUF] = "", next[STORE_CURSOR_BUF];
-    do {
-        e = store_events_list(snap, &f, cur, 10000, take_start, &w, next);
-        memcpy(cur, next, sizeof cur);
-    } while (!e && cur[0] != '\0');
+    e = wl_walk(snap, &f, take_start, &w);
     if (!e && ns.n > 1)
         qsort(ns.v, ns.n, sizeof *ns.v, str_cmp);
     rows_t rows = {0};
@@ -190,15 +186,15 @@ err_t store_wl_sla(store_snap_t *snap, const store_scope_t *scope, size_t sla, i
         const store_wl_sla_row_t *r = &rows.v[i];
         ents[i] = (ent_t){{r->days_late, r->days_late, r->party, r->number}, i};
     }
-    size_t start, n;
-    wl_page_cut(STORE_WL_SLA, rq, ents, rows.n, &start, &n, &out->more, out->next);
+    size_t n;
+    void *page;
+    e = wl_page(STORE_WL_SLA, rq, ents, rows.n, rows.v, sizeof *rows.v, arena, &page, &n,
+                &out->more, out->next);
+    out->rows = page;
     out->total_count = (int64_t)rows.n;
-    out->rows = n ? kpi_arena_alloc(arena, n * sizeof *out->rows) : NULL;
-    for (size_t i = 0; out->rows != NULL && i < n; i++)
-        out->rows[i] = rows.v[ents[start + i].idx];
     free(ents);
     free(rows.v);
-    if (n && out->rows == NULL)
+    if (e)
         return err_set(m, ERR_NOMEM, "out of memory");
     out->n = n;
     return ERR_OK;

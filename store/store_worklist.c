@@ -131,6 +131,32 @@ err_t wl_req_check(store_wl_list_t list, const store_wl_req_t *rq, err_msg_t *m)
     return ERR_OK;
 }
 
+err_t wl_page(store_wl_list_t list, const store_wl_req_t *rq, ent_t *ents, size_t n_all,
+              const void *rows, size_t row_size, kpi_arena_t *arena, void **page, size_t *n,
+              bool *more, char *next)
+{
+    size_t start;
+    wl_page_cut(list, rq, ents, n_all, &start, n, more, next);
+    *page = *n ? kpi_arena_alloc(arena, *n * row_size) : NULL;
+    if (*n && *page == NULL)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < *n; i++)
+        memcpy((char *)*page + i * row_size, (const char *)rows + ents[start + i].idx * row_size,
+               row_size);
+    return ERR_OK;
+}
+
+err_t wl_walk(store_snap_t *snap, const store_ev_filter_t *f, store_ev_fn fn, void *ctx)
+{
+    char cur[STORE_CURSOR_BUF] = "", next[STORE_CURSOR_BUF];
+    err_t e;
+    do {
+        e = store_events_list(snap, f, cur, 10000, fn, ctx, next);
+        memcpy(cur, next, sizeof cur);
+    } while (!e && cur[0] != '\0');
+    return e;
+}
+
 /* Sort the entries; *start = the first after the cursor, *n = the page's
    length; next = the cursor after the page when more follow. */
 void wl_page_cut(store_wl_list_t list, const store_wl_req_t *rq, ent_t *ents, size_t n_all,
@@ -375,16 +401,16 @@ err_t store_wl_overdue(store_snap_t *snap, const store_scope_t *scope, const sto
         const store_wl_overdue_row_t *r = &g.v[i];
         ents[i] = (ent_t){{r->days_past_due, r->open, r->customer, r->invoice}, i};
     }
-    size_t start, n;
-    wl_page_cut(STORE_WL_OVERDUE, rq, ents, g.n, &start, &n, &out->more, out->next);
+    size_t n;
+    void *page;
+    e = wl_page(STORE_WL_OVERDUE, rq, ents, g.n, g.v, sizeof *g.v, arena, &page, &n, &out->more,
+                out->next);
+    out->rows = page;
     out->total_count = (int64_t)g.n;
     out->total_amount = g.total;
-    out->rows = n ? kpi_arena_alloc(arena, n * sizeof *out->rows) : NULL;
-    for (size_t i = 0; out->rows != NULL && i < n; i++)
-        out->rows[i] = g.v[ents[start + i].idx];
     free(ents);
     free(g.v);
-    if (n && out->rows == NULL)
+    if (e)
         return err_set(m, ERR_NOMEM, "out of memory");
     out->n = n;
     e = page_facts(snap, scope, rq, out->rows, n);
@@ -542,11 +568,7 @@ err_t store_wl_unapplied(store_snap_t *snap, const store_scope_t *scope, const s
                            .business_unit = scope->business_unit,
                            .has_to = true,
                            .to_day = rq->as_of};
-    char cur[STORE_CURSOR_BUF] = "", next[STORE_CURSOR_BUF];
-    do {
-        e = store_events_list(snap, &f, cur, 10000, uc_event, &c, next);
-        memcpy(cur, next, sizeof cur);
-    } while (!e && cur[0] != '\0');
+    e = wl_walk(snap, &f, uc_event, &c);
     pmv_t *pv = !e && c.n ? malloc(c.n * sizeof *pv) : NULL;
     if (!e && c.n && pv == NULL)
         e = ERR_NOMEM;
@@ -579,16 +601,16 @@ err_t store_wl_unapplied(store_snap_t *snap, const store_scope_t *scope, const s
     }
     for (size_t i = 0; i < nv; i++)
         ents[i] = (ent_t){{v[i].age_days, v[i].unapplied, v[i].customer, v[i].payment}, i};
-    size_t start, n;
-    wl_page_cut(STORE_WL_UNAPPLIED, rq, ents, nv, &start, &n, &out->more, out->next);
+    size_t n;
+    void *page;
+    e = wl_page(STORE_WL_UNAPPLIED, rq, ents, nv, v, sizeof *v, arena, &page, &n, &out->more,
+                out->next);
+    out->rows = page;
     out->total_count = (int64_t)nv;
     out->total_amount = total;
-    out->rows = n ? kpi_arena_alloc(arena, n * sizeof *out->rows) : NULL;
-    for (size_t i = 0; out->rows != NULL && i < n; i++)
-        out->rows[i] = v[ents[start + i].idx];
     free(ents);
     free(v);
-    if (n && out->rows == NULL)
+    if (e)
         return err_set(m, ERR_NOMEM, "out of memory");
     out->n = n;
     return ERR_OK;
@@ -793,11 +815,7 @@ err_t store_wl_quality(store_snap_t *snap, const store_scope_t *scope, store_ftq
                            .business_unit = scope->business_unit,
                            .has_to = true,
                            .to_day = rq->as_of};
-    char cur[STORE_CURSOR_BUF] = "", next[STORE_CURSOR_BUF];
-    do {
-        e = store_events_list(snap, &f, cur, 10000, q_event, &c, next);
-        memcpy(cur, next, sizeof cur);
-    } while (!e && cur[0] != '\0');
+    e = wl_walk(snap, &f, q_event, &c);
     pq_t *pv = !e && c.n ? malloc(c.n * sizeof *pv) : NULL;
     if (!e && c.n && pv == NULL)
         e = ERR_NOMEM;
@@ -827,15 +845,15 @@ err_t store_wl_quality(store_snap_t *snap, const store_scope_t *scope, store_ftq
         const store_wl_quality_row_t *r = &rows.v[i];
         ents[i] = (ent_t){{r->day, r->amount, r->party, r->number}, i};
     }
-    size_t start, n;
-    wl_page_cut(STORE_WL_QUALITY, rq, ents, rows.n, &start, &n, &out->more, out->next);
+    size_t n;
+    void *page;
+    e = wl_page(STORE_WL_QUALITY, rq, ents, rows.n, rows.v, sizeof *rows.v, arena, &page, &n,
+                &out->more, out->next);
+    out->rows = page;
     out->total_count = (int64_t)rows.n;
-    out->rows = n ? kpi_arena_alloc(arena, n * sizeof *out->rows) : NULL;
-    for (size_t i = 0; out->rows != NULL && i < n; i++)
-        out->rows[i] = rows.v[ents[start + i].idx];
     free(ents);
     free(rows.v);
-    if (n && out->rows == NULL)
+    if (e)
         return err_set(m, ERR_NOMEM, "out of memory");
     out->n = n;
     return ERR_OK;

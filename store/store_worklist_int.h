@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kpi_arena.h"
+#include "store.h"
 #include "store_worklist.h"
 
 /* A row's sort key: its days, amount, customer and document number. */
@@ -35,6 +37,17 @@ err_t wl_req_check(store_wl_list_t list, const store_wl_req_t *rq, err_msg_t *m)
    *more rows follow, else "". */
 void wl_page_cut(store_wl_list_t list, const store_wl_req_t *rq, ent_t *ents, size_t n_all,
                  size_t *start, size_t *n, bool *more, char *next);
+
+/* wl_page_cut, then the page's rows (row_size bytes each, rows[ents[i].idx])
+   copied into arena: *page (NULL when empty) and *n. ERR_NOMEM. */
+err_t wl_page(store_wl_list_t list, const store_wl_req_t *rq, ent_t *ents, size_t n_all,
+              const void *rows, size_t row_size, kpi_arena_t *arena, void **page, size_t *n,
+              bool *more, char *next) KPID_MUST_USE;
+
+/* Every event the filter selects, in the log's order, to fn (the log read
+   a page at a time). */
+err_t wl_walk(store_snap_t *snap, const store_ev_filter_t *f, store_ev_fn fn,
+              void *ctx) KPID_MUST_USE;
 
 /* true when want is NULL (no filter) or equals have (NULL read as ""). */
 bool wl_name_is(const char *have, const char *want);
