@@ -1,9 +1,9 @@
 /*
  * cmd_upgrade.c — `kpid upgrade`: convert a store of the previous format
- * (STORE_FORMAT_UPGRADABLE) to this build's, in place (store_upgrade()).
- * It says what it is about to do before writing anything, shows the
- * replay's progress on a terminal like `kpid rebuild`, and can be run again
- * after an interruption (it finishes the job).
+ * (STORE_FORMAT_UPGRADABLE_MIN .. STORE_FORMAT_UPGRADABLE) to this build's, in place
+ * (store_upgrade()). It says what it is about to do before writing anything, shows the replay's
+ * progress on a terminal like `kpid rebuild`, and can be run again after an interruption (it
+ * finishes the job).
  */
 #include "cmd.h"
 
@@ -18,12 +18,12 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: kpid upgrade [--data DIR] [--config FILE] [--quiet]\n"
-            "  Convert a format-%d store to format %d in place. The event log is kept as\n"
+            "  Convert a format-%d or -%d store to format %d in place. The event log is kept as\n"
             "  it is; documents and derived KPI state are recomputed from it (like\n"
             "  `kpid rebuild`). Stop the server first and back the store up. Give it\n"
             "  the --config the store is served with. Interrupted, it leaves a store\n"
             "  that every command refuses until `kpid upgrade` is run again.\n",
-            STORE_FORMAT_UPGRADABLE, STORE_FORMAT_VERSION);
+            STORE_FORMAT_UPGRADABLE_MIN, STORE_FORMAT_UPGRADABLE, STORE_FORMAT_VERSION);
 }
 
 typedef struct prog {

@@ -36,12 +36,17 @@
    (`kpid upgrade` converts an older one, store_upgrade()).
    2: d_flows, d_sla, d_ftq and d_open rows packed (store_derive.h).
    3: one packed `docs` row per document, holding its derived state too (no
-      d_state database). */
-#define STORE_FORMAT_VERSION 3
+      d_state database).
+   4: the bills' open amounts (d_ap_open, d_ap_tl: store_payables.h). */
+#define STORE_FORMAT_VERSION 4
 
-/* The older format store_upgrade() converts: its event log (meta counters,
-   events, ids, names, names_rev) is format 3's; only derived state differs. */
-#define STORE_FORMAT_UPGRADABLE 2
+/* The older formats store_upgrade() converts, STORE_FORMAT_UPGRADABLE_MIN to
+   STORE_FORMAT_UPGRADABLE: their event log (meta counters, events, ids,
+   names, names_rev) is this format's; only derived state differs. */
+#define STORE_FORMAT_UPGRADABLE_MIN 2
+#define STORE_FORMAT_UPGRADABLE 3
+#define STORE_FORMAT_CAN_UPGRADE(v)                                                                \
+    ((v) >= STORE_FORMAT_UPGRADABLE_MIN && (v) <= STORE_FORMAT_UPGRADABLE)
 
 typedef struct store store_t;
 

@@ -12,6 +12,7 @@
 
 #include "kpi_money.h"
 #include "store_pack.h"
+#include "store_payables.h"
 #include "store_rowagg.h"
 
 #define DAY_NONE INT32_MIN
@@ -793,12 +794,8 @@ static err_t tl_load(const derive_t *d, MDB_txn *txn, const char *number, tl_t *
     return e;
 }
 
-/* One step of an open-amount change: from `day` on, add amount and count. */
-typedef struct step {
-    int32_t day;
-    int64_t amount;
-    int64_t count;
-} step_t;
+/* One step of an open-amount change (store_derive.h). */
+typedef derive_step_t step_t;
 
 /*
  * Add the steps (ascending days) to the cumulative rows under `prefix`
@@ -895,6 +892,12 @@ static err_t open_apply(MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix, const 
     }
     mdb_cursor_close(c);
     return e;
+}
+
+err_t derive_steps_apply(MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix,
+                         const derive_step_t *steps, size_t n, err_msg_t *msg)
+{
+    return open_apply(txn, dbi, prefix, steps, n, msg);
 }
 
 static int64_t ind(int64_t open)
@@ -1713,11 +1716,15 @@ err_t derive_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, const
     case KPI_EV_CREDIT_HOLD_SET:
     case KPI_EV_CREDIT_HOLD_RELEASED: e = apply_credit(d, txn, ev, cx, day, msg); goto out;
     case KPI_EV_BILL_RECEIVED:
-        e = flow_add(d, txn, st->cur, st->unit, st->party, day, F_PURCHASES, amt, -1, msg);
-        break;
     case KPI_EV_BILL_PAID: {
-        int32_t eff = day > st->day0 ? day : st->day0;
-        e = flow_add(d, txn, st->cur, st->unit, st->party, eff, F_BILLS_PAID, amt, -1, msg);
+        /* A payment counts from the bill's receipt day on, as DPO's AP does. */
+        bool paid = ev->type == KPI_EV_BILL_PAID;
+        int32_t eff = paid && day < st->day0 ? st->day0 : day;
+        e = flow_add(d, txn, st->cur, st->unit, st->party, eff, paid ? F_BILLS_PAID : F_PURCHASES,
+                     amt, -1, msg);
+        derive_bill_t bill = {ev->doc, st->cur, st->unit, st->party, st->due_day, st->day0};
+        if (!e)
+            e = derive_ap_move(d, txn, &bill, eff, paid ? -amt : amt, msg);
         break;
     }
     case KPI_EV_BILL_REJECTED:
@@ -1819,6 +1826,9 @@ err_t derive_open(derive_t *d, MDB_txn *txn, const derive_config_t *cfg, bool cr
     if (frc && frc != MDB_NOTFOUND)
         return db_err(frc, msg, "open database");
     d->has_fx = frc == 0;
+    err_t ae = derive_ap_open(d, txn, create, msg);
+    if (ae)
+        return ae;
     uint64_t fp = config_fingerprint(d);
     MDB_val k = {6, (void *)"config"}, v;
     int rc = mdb_get(txn, d->meta, &k, &v);
@@ -1860,6 +1870,9 @@ err_t derive_clear(const derive_t *d, MDB_txn *txn, err_msg_t *msg)
         if (rc)
             return db_err(rc, msg, "clear derived state");
     }
+    err_t ae = derive_ap_clear(d, txn, msg);
+    if (ae)
+        return ae;
     MDB_val mk = {7, (void *)"max_day"};
     int rc = mdb_del(txn, d->meta, &mk, NULL);
     return rc && rc != MDB_NOTFOUND ? db_err(rc, msg, "clear derived state") : ERR_OK;
@@ -1964,13 +1977,20 @@ err_t derive_open_groups(const derive_t *d, MDB_txn *txn, const derive_scope_t *
                          store_basis_t basis, int32_t as_of, int32_t min_basis_day,
                          kpi_arena_t *arena, kpi_open_group_t **groups, size_t *n)
 {
+    return derive_steps_groups(txn, d->open, sc, basis, as_of, min_basis_day, arena, groups, n);
+}
+
+err_t derive_steps_groups(MDB_txn *txn, MDB_dbi dbi, const derive_scope_t *sc, store_basis_t basis,
+                          int32_t as_of, int32_t min_basis_day, kpi_arena_t *arena,
+                          kpi_open_group_t **groups, size_t *n)
+{
     *groups = NULL;
     *n = 0;
     uint8_t p[16];
     size_t plen = scope_prefix(p, sc);
     p[plen++] = (uint8_t)basis; /* 12 bytes: cur unit party basis */
     MDB_cursor *c;
-    if (mdb_cursor_open(txn, d->open, &c))
+    if (mdb_cursor_open(txn, dbi, &c))
         return ERR_IO;
     kpi_open_group_t *v = NULL;
     size_t cap = 0, cnt = 0;

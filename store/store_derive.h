@@ -74,8 +74,10 @@ typedef struct derive_batch derive_batch_t;
 
 typedef struct derive {
     MDB_dbi flows, open, tl, sla, ftq, cust, habit, cidx, copen, meta;
-    MDB_dbi fx;  /* valid when has_fx */
-    bool has_fx; /* false: a read-only store from before fx.rate (no rates) */
+    MDB_dbi fx;             /* valid when has_fx */
+    MDB_dbi ap_open, ap_tl; /* bills' open amounts and timelines (store_payables.h) */
+    bool has_ap;            /* false only while `kpid upgrade` looks at an older store */
+    bool has_fx;            /* false: a read-only store from before fx.rate (no rates) */
     const kpi_tz_t *tz;
     kpi_calendar_t cal; /* holidays borrowed from the owner */
     kpi_sla_def_t slas[KPI_SLAS_MAX];
@@ -147,6 +149,23 @@ void derive_batch_begin(const derive_t *d, MDB_txn *txn, bool direct);
 err_t derive_batch_flush(const derive_t *d, MDB_txn *txn, err_msg_t *msg) KPID_MUST_USE;
 void derive_batch_end(const derive_t *d);
 
+/* One step of an open-amount change: from `day` on, add amount and count. */
+typedef struct derive_step {
+    int32_t day;
+    int64_t amount;
+    int64_t count;
+} derive_step_t;
+
+/*
+ * The open-amount rows' writer and reader, on any database laid out like
+ * d_open (cur[3] unit party basis basis_day eff_day -> cumulative {amount,
+ * count}): store_payables.c keeps the bills' rows in one of its own.
+ * derive_steps_apply adds steps (ascending days) under a 16-byte prefix;
+ * derive_steps_groups is derive_open_groups on `dbi`.
+ */
+err_t derive_steps_apply(MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix,
+                         const derive_step_t *steps, size_t n, err_msg_t *msg) KPID_MUST_USE;
+
 /* ---- queries (read txn) --------------------------------------------------- */
 
 /* Scope in interned ids: unit/party 0 = all. */
@@ -163,6 +182,9 @@ err_t derive_flows_first_day(const derive_t *d, MDB_txn *txn, const derive_scope
 err_t derive_open_groups(const derive_t *d, MDB_txn *txn, const derive_scope_t *sc,
                          store_basis_t basis, int32_t as_of, int32_t min_basis_day,
                          kpi_arena_t *arena, kpi_open_group_t **groups, size_t *n) KPID_MUST_USE;
+err_t derive_steps_groups(MDB_txn *txn, MDB_dbi dbi, const derive_scope_t *sc, store_basis_t basis,
+                          int32_t as_of, int32_t min_basis_day, kpi_arena_t *arena,
+                          kpi_open_group_t **groups, size_t *n) KPID_MUST_USE;
 /* Parties (ids, ascending) with open-amount history under (currency, unit). */
 typedef err_t (*derive_id_fn)(void *ctx, uint32_t id);
 err_t derive_open_parties(const derive_t *d, MDB_txn *txn, const char currency[4], uint32_t unit,

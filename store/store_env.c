@@ -328,7 +328,7 @@ static err_t check_existing(store_t *s, const store_opts_t *o, bool *exists, err
         goto out;
     }
     memcpy(&ver, v.mv_data, sizeof ver);
-    if (ver == STORE_FORMAT_UPGRADABLE) {
+    if (STORE_FORMAT_CAN_UPGRADE(ver)) {
         e = err_set(msg, ERR_STORE_VERSION,
                     "store %s has format version %u, this kpid reads version %d; it was left "
                     "untouched: run `kpid upgrade --data %s`",

@@ -1,8 +1,10 @@
 /*
- * store_upgrade.c — a format-2 store converted to format 3 in place
- * (store_upgrade(), `kpid upgrade`).
+ * store_upgrade.c — a format-2 or format-3 store converted to format 4 in
+ * place (store_upgrade(), `kpid upgrade`). Format 4 adds the bills' open
+ * amounts (d_ap_open, d_ap_tl), which the replay fills; the text below
+ * says "format 2" and "format 3" for "an older format" and "this one".
  *
- * Why in place is possible: formats 2 and 3 share the event log (meta's
+ * Why in place is possible: formats 2, 3 and 4 share the event log (meta's
  * version, tz, currency, seq, names and events; the databases events, ids,
  * names, names_rev). Everything else is derived from it, and the rebuild
  * already recomputes all of it from the log. So the upgrade never rewrites
@@ -51,8 +53,9 @@ static const char *const core_dbs[] = {"by_party", "by_bu", "docs", "pending"};
 /* Derived KPI state: emptied, not deleted, so that a resumed upgrade can
    still check the settings against d_meta's fingerprint (derive_open needs
    them all). */
-static const char *const derived_dbs[] = {"d_flows", "d_open",  "d_tl",   "d_sla",   "d_ftq",
-                                          "d_cust",  "d_habit", "d_cidx", "d_copen", "d_fx"};
+static const char *const derived_dbs[] = {"d_flows", "d_open", "d_tl",      "d_sla",
+                                          "d_ftq",   "d_cust", "d_habit",   "d_cidx",
+                                          "d_copen", "d_fx",   "d_ap_open", "d_ap_tl"};
 /* Format 2 only: deleted. */
 static const char *const gone_dbs[] = {"d_state"};
 /* d_meta keeps its "config" fingerprint (checked against the settings at
@@ -153,12 +156,13 @@ static err_t inspect_txn(const store_opts_t *o, MDB_txn *txn, found_t *f, err_ms
     k = sv("events");
     if (mdb_get(txn, meta, &k, &v) == 0 && v.mv_size == sizeof f->events)
         memcpy(&f->events, v.mv_data, sizeof f->events);
-    if (f->version != STORE_FORMAT_UPGRADABLE && f->version != STORE_FORMAT_VERSION)
+    if (!STORE_FORMAT_CAN_UPGRADE(f->version) && f->version != STORE_FORMAT_VERSION)
         return err_set(msg, ERR_STORE_VERSION,
                        "store %s has format version %u; this kpid reads version %d and upgrades "
-                       "version %d only; it was left untouched (use the kpid release that wrote "
-                       "it)",
-                       dir, f->version, STORE_FORMAT_VERSION, STORE_FORMAT_UPGRADABLE);
+                       "versions %d to %d only; it was left untouched (use the kpid release that "
+                       "wrote it)",
+                       dir, f->version, STORE_FORMAT_VERSION, STORE_FORMAT_UPGRADABLE_MIN,
+                       STORE_FORMAT_UPGRADABLE);
     if (f->version == STORE_FORMAT_VERSION && !f->upgrading) {
         if (f->rebuilding)
             return err_set(msg, ERR_CONFIG,
@@ -305,7 +309,7 @@ static int mark_txn(MDB_txn *txn)
         rc = mdb_get(txn, meta, &k, &v);
     if (!rc && v.mv_size == sizeof ver)
         memcpy(&ver, v.mv_data, sizeof ver);
-    if (!rc && ver != STORE_FORMAT_UPGRADABLE)
+    if (!rc && !STORE_FORMAT_CAN_UPGRADE(ver))
         rc = MDB_INCOMPATIBLE; /* changed since the check: cannot happen under the lock */
     for (size_t i = 0; !rc && i < N_OF(derived_dbs); i++) {
         rc = mdb_dbi_open(txn, derived_dbs[i], 0, &dbi);
@@ -334,7 +338,7 @@ static int mark_txn(MDB_txn *txn)
         if (rc == MDB_NOTFOUND)
             rc = 0;
     }
-    uint32_t from = STORE_FORMAT_UPGRADABLE, to = STORE_FORMAT_VERSION;
+    uint32_t from = ver, to = STORE_FORMAT_VERSION;
     uint8_t one = 1;
     uint64_t zero = 0, docs[KPI_DOC_COUNT] = {0};
     struct {

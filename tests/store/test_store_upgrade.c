@@ -24,6 +24,7 @@
 #include "kpi_event.h"
 #include "store_kpi.h"
 #include "store_query.h"
+#include "store_query_ap.h"
 #include "store_test.h"
 
 /* ---- a small book ------------------------------------------------------------ */
@@ -517,6 +518,23 @@ static text_t answers(const char *dir)
                             say_aging(&t, a.keys[i], &a.groups[i]);
                     }
         }
+    /* The bills' aging (format 4's rows), whole book and by vendor. */
+    for (size_t di = 0; di < sizeof days / sizeof days[0]; di++)
+        for (int g = 0; g < 3; g++) {
+            store_scope_t sc = {"USD", NULL, NULL};
+            store_q_ap_aging_req_t rq = {days[di], STORE_BASIS_DUE, edges, 4,
+                                         (store_q_ap_group_t)g};
+            store_q_ap_aging_t a;
+            err_msg_t msg = {{0}};
+            err_t e = store_q_ap_aging(sn, &sc, &rq, ar, &a, &msg);
+            say(&t, "ap aging day %d group %d -> %s groups %zu", days[di], g, err_code(e),
+                e ? 0 : a.n_groups);
+            if (e)
+                continue;
+            say_aging(&t, "  all", &a.all);
+            for (size_t i = 0; i < a.n_groups; i++)
+                say_aging(&t, a.keys[i], &a.groups[i]);
+        }
     kpi_period_t per[12];
     size_t np = 0;
     REQUIRE(kpi_periods(D(2024, 1, 1), D(2024, 5, 31), KPI_IV_MONTH, per, 12, &np) == ERR_OK);
@@ -661,11 +679,14 @@ static err_t upgrade(const char *dir, seen_t *seen, store_upgrade_info_t *info, 
 
 /* ---- tests ------------------------------------------------------------------------ */
 
-static void test_upgrade(void)
+/* A format-2 store, or (from 3) a format-3 one: the same log, no bills'
+   open amounts (d_ap_open, d_ap_tl: format 4), which the replay fills. */
+static void upgrade_from(uint32_t from)
 {
     char dir[64];
     tmpdir(dir);
     v2opts_t vo = v2_default();
+    vo.version = from;
     build_v2(dir, &vo);
     logdump_t before = dump_log(dir);
 
@@ -687,7 +708,7 @@ static void test_upgrade(void)
     store_upgrade_info_t info;
     err_t e = upgrade(dir, &seen, &info, &msg);
     CHECK_MSG(e == ERR_OK, "%s", msg.text);
-    CHECK_INT(2, info.from_version);
+    CHECK_INT(from, info.from_version);
     CHECK_INT(NEV, info.events);
     CHECK(!info.nothing_to_do && !info.resumed && info.replay);
     CHECK_INT(3, seen.n_steps);
@@ -704,6 +725,7 @@ static void test_upgrade(void)
     free_log(&after);
     CHECK(!db_exists(dir, "d_state"));
     CHECK(db_exists(dir, "docs"));
+    CHECK(db_exists(dir, "d_ap_open") && db_exists(dir, "d_ap_tl"));
     CHECK(!meta_has(dir, "upgrading"));
     CHECK(!meta_has(dir, "rebuilding"));
     check_answers_fresh(dir);
@@ -715,11 +737,21 @@ static void test_upgrade(void)
     seen_t again = {.kill_at = -1};
     CHECK_ERR(ERR_OK, upgrade(dir, &again, &info, &msg));
     CHECK(info.nothing_to_do);
-    CHECK_INT(3, info.from_version);
+    CHECK_INT(STORE_FORMAT_VERSION, info.from_version);
     CHECK_INT(0, again.n_steps);
     CHECK(cksum_same(dir, sum));
     remove(sum);
     rmdir_all(dir);
+}
+
+static void test_upgrade(void)
+{
+    upgrade_from(2);
+}
+
+static void test_upgrade_from_3(void)
+{
+    upgrade_from(3);
 }
 
 /* Build a store with `vo`, check store_upgrade refuses it with `code` and
@@ -813,7 +845,7 @@ static void test_refusals(void)
     vo.version = 1;
     refused(&vo, NULL, ERR_STORE_VERSION, "format version 1");
     vo.version = STORE_FORMAT_VERSION + 1;
-    refused(&vo, NULL, ERR_STORE_VERSION, "upgrades version 2 only");
+    refused(&vo, NULL, ERR_STORE_VERSION, "upgrades versions 2 to 3 only");
     /* Other creation settings than the configuration's. */
     vo = v2_default();
     vo.tz = "Europe/Berlin";
@@ -990,6 +1022,7 @@ int main(void)
     test_utc = fixed_zone("UTC", 0, "UTC0");
     default_fingerprint(g_fp);
     RUN(test_upgrade);
+    RUN(test_upgrade_from_3);
     RUN(test_refusals);
     RUN(test_killed);
     kpi_tz_free(test_utc);
