@@ -271,6 +271,12 @@ extern const char *const api_sla_params[];
 extern const char *const api_ftq_params[];
 extern const char *const api_customer_params[];
 
+/* Payables (api_payables.c) */
+enum MHD_Result api_payables_aging_get(api_req_t *req);
+enum MHD_Result api_payables_cashreq_get(api_req_t *req);
+extern const char *const api_payables_aging_params[];
+extern const char *const api_payables_cashreq_params[];
+
 /* Sign-in sessions (api_session.c) */
 enum MHD_Result api_session_post(api_req_t *req);
 enum MHD_Result api_session_get(api_req_t *req);

@@ -38,7 +38,8 @@ def book_facts(lines):
 
 def paths(f):
     """The requests: aging (whole book, by unit, by customer, both bases, at a
-    few days), every DSO method, CEI, DPO (and per vendor), roll-forward,
+    few days), the payables aging (by unit, by vendor) and cash requirements,
+    every DSO method, CEI, DPO (and per vendor), roll-forward,
     every SLA, FTQ of invoices and bills, in every currency and unit with
     documents in it (SLA and FTQ: every unit, all currencies); every
     customer's profile; the event count."""
@@ -62,6 +63,13 @@ def paths(f):
             out.append("/v1/cei?%s&%s&interval=month" % (s, rng))
             out.append("/v1/dpo?%s&%s&interval=quarter" % (s, rng))
             out.append("/v1/rollforward?%s&%s&interval=month" % (s, rng))
+            # Payables: the bills' open amounts (store format 4).
+            for day in (mid, last):
+                for basis in ("due_date", "bill_date"):
+                    for g in ("none", "business_unit", "vendor"):
+                        out.append("/v1/payables/aging?%s&as_of=%s&basis=%s&group_by=%s"
+                                   % (s, day, basis, g))
+                out.append("/v1/payables/cash-requirements?%s&as_of=%s&weeks=8" % (s, day))
         for v in f["vendors"][:5]:
             out.append("/v1/dpo?currency=%s&vendor=%s&%s&interval=quarter" % (c, v, rng))
         for cu in f["customers"][:5]:

@@ -1,4 +1,4 @@
-"""`kpid upgrade`: a format-2 store converted to format 3 by the real binary.
+"""`kpid upgrade`: a format-2 or format-3 store converted to format 4 by the real binary.
 
 The format-2 store is assembled with LMDB's own tools (mdb_dump/mdb_load,
 package lmdb-utils) the way format 2 laid it out: the event log of a fresh
@@ -7,7 +7,8 @@ formats) with meta's version set to 2, the derived databases holding junk
 (a d_state row, a format-2 `docs` record) that must not survive, and the
 derived-config fingerprint. After the upgrade, every KPI answer of the
 upgraded store must equal the fresh ingest's, and the log must be byte for
-byte what it was.
+byte what it was. A format-3 store is the same log with format 3's derived
+databases (no d_ap_open / d_ap_tl: the bills' open amounts of format 4).
 """
 import hashlib
 import json
@@ -99,14 +100,14 @@ class Upgrade(unittest.TestCase):
 
     def v2(self, name="v2", version="02000000", marked=False):
         """A format-2 store of the book (or, marked, the state an upgrade
-        killed after its first commit leaves: format 3, empty derived
+        killed after its first commit leaves: format 4, empty derived
         databases, no d_state, the markers)."""
         data = os.path.join(self.dir, name)
         os.mkdir(data)
         for db in LOG_DBS:
             text = dump(self.fresh, db)
             if db == "meta":
-                text = set_meta(text, "version", "03000000" if marked else version)
+                text = set_meta(text, "version", "04000000" if marked else version)
                 text = set_meta(text, "pending", "0700000000000000")
                 if marked:
                     text = set_meta(text, "upgrading", "02000000")
@@ -114,6 +115,8 @@ class Upgrade(unittest.TestCase):
             load(data, db, HEADER + text)
         load(data, "d_meta", HEADER + dump(self.fresh, "d_meta"))
         for db in JUNK_DBS:
+            if db == "d_state" and version == "03000000":
+                continue  # format 3 keeps that state in `docs`
             if marked:
                 if db.startswith("d_") and db != "d_state":
                     load(data, db, junk([]))  # emptied; the others deleted
@@ -157,13 +160,13 @@ class Upgrade(unittest.TestCase):
         err = r.stderr.decode()
         self.assertEqual(r.returncode, 0, err)
         # It says what it does before doing it, and what it did.
-        self.assertIn("format 2 -> 3 in place: the event log (%s events) is kept"
+        self.assertIn("format 2 -> 4 in place: the event log (%s events) is kept"
                       % self.want["/healthz events"][1], err)
-        self.assertIn("is format 3:", err)
+        self.assertIn("is format 4:", err)
         for db in LOG_DBS[1:]:
             self.assertEqual(before[db], dump(data, db), db)
         meta = dump(data, "meta")
-        self.assertEqual(set_meta(dump(self.fresh, "meta"), "version", "03000000"), meta)
+        self.assertEqual(set_meta(dump(self.fresh, "meta"), "version", "04000000"), meta)
         dbs = subprocess.run(["mdb_dump", "-l", data], capture_output=True,
                              check=True).stdout.decode().split()
         self.assertNotIn("d_state", dbs)
@@ -175,10 +178,26 @@ class Upgrade(unittest.TestCase):
         digest = sha(mdb)
         r = run_kpid("upgrade", "--data", data)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn(b"format 3 already; nothing to do", r.stderr)
+        self.assertIn(b"format 4 already; nothing to do", r.stderr)
         r = run_kpid("upgrade", "--data", data, "--quiet")
         self.assertEqual((r.returncode, r.stderr), (0, b""))
         self.assertEqual(digest, sha(mdb))
+
+    def test_a_format_3_store_is_refused_then_upgraded_to_4(self):
+        data = self.v2("v3", version="03000000")
+        r = run_kpid("serve", "--data", data, "--listen", "127.0.0.1:0")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertIn("format version 3", r.stderr.decode())
+        self.assertIn("run `kpid upgrade --data %s`" % data, r.stderr.decode())
+        r = run_kpid("upgrade", "--data", data)
+        err = r.stderr.decode()
+        self.assertEqual(r.returncode, 0, err)
+        self.assertIn("format 3 -> 4 in place", err)
+        dbs = subprocess.run(["mdb_dump", "-l", data], capture_output=True,
+                             check=True).stdout.decode().split()
+        self.assertIn("d_ap_open", dbs)
+        self.assertIn("d_ap_tl", dbs)
+        self.assert_same_as_fresh(data)
 
     def test_an_interrupted_upgrade_is_refused_then_finished(self):
         data = self.v2(marked=True)
@@ -235,7 +254,7 @@ class Upgrade(unittest.TestCase):
         self.refused(garbage, ["not a kpid store", "left untouched"])
 
         self.refused(self.v2("future", version="09000000"),
-                     ["format version 9", "upgrades version 2 only", "left untouched"])
+                     ["format version 9", "upgrades versions 2 to 3 only", "left untouched"])
         self.refused(self.v2("v1", version="01000000"), ["format version 1", "left untouched"])
 
         cfg = os.path.join(self.dir, "berlin.json")

@@ -1,0 +1,528 @@
+/*
+ * api_payables.c — GET /v1/payables/aging and /v1/payables/cash-requirements
+ * (docs/kpi.md, "Payables"): the aging of open bills by business unit or
+ * vendor, shaped like /v1/aging's answer, and the open bills due per week.
+ * Translation only: the figures come from store_query_ap.h.
+ *
+ * Scope (docs/security.md): a key limited to business units asks about its
+ * unit; a vendor with no bill in the unit (and currency) asked reads
+ * exactly as one nobody knows. One book at a time: currency=* is refused
+ * until the payables are consolidated like the receivables (docs/kpi.md).
+ */
+#include "api_int.h"
+#include "api_params.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "kpi.h"
+#include "kpi_date.h"
+#include "kpi_money.h"
+#include "store_kpi.h"
+#include "store_query.h"
+#include "store_query_ap.h"
+
+#define CSV_MAX (64u << 20)
+#define WEEKS_DEFAULT 13
+
+typedef struct ap_q {
+    char currency[4];
+    int digits;
+    const char *unit, *vendor; /* NULL: every unit / vendor */
+    int32_t as_of;
+    bool csv, bom;
+} ap_q_t;
+
+/* currency (one book), business_unit (a scoped key's own), vendor, as_of,
+   format, bom: what both endpoints take. */
+static err_t p_common(api_req_t *req, ap_q_t *q, err_msg_t *m)
+{
+    memset(q, 0, sizeof *q);
+    const api_opts_t *o = &req->srv->opts;
+    const char *cur = api_query(req, "currency");
+    if (cur != NULL && strcmp(cur, "*") == 0)
+        return err_set(m, ERR_BAD_PARAM,
+                       "parameter 'currency': every book converted (*) is not yet available for "
+                       "payables; ask for one book (a currency code)");
+    if (cur == NULL)
+        cur = o->coll.base_currency;
+    if (strlen(cur) != 3 || kpi_currency_digits(cur, &q->digits) != ERR_OK) {
+        char hint[1200];
+        return err_set(m, ERR_BAD_PARAM, "parameter 'currency': '%s' is not an ISO 4217 code%s",
+                       cur, api_currencies_hint(req, cur, hint, sizeof hint));
+    }
+    memcpy(q->currency, cur, 4);
+    err_t e = api_query_name(req, "business_unit", &q->unit, m);
+    if (!e)
+        e = api_auth_unit(req, q->unit, &q->unit, m);
+    if (!e)
+        e = api_query_name(req, "vendor", &q->vendor, m);
+    q->as_of = kpi_tz_day(o->coll.tz, (int64_t)time(NULL));
+    const char *s = api_query(req, "as_of");
+    if (!e && s != NULL)
+        e = api_param_date("as_of", s, &q->as_of, m);
+    if (e)
+        return e;
+    const char *bad = NULL;
+    q->csv = api_wants_csv(req, &e, &bad);
+    if (e)
+        return err_set(m, ERR_BAD_PARAM, "parameter 'format': '%s' is not json or csv", bad);
+    s = api_query(req, "bom");
+    return s == NULL ? ERR_OK : api_param_bool("bom", s, &q->bom, m);
+}
+
+typedef struct find {
+    const char *want;
+    bool found;
+    size_t n;
+} find_t;
+
+static err_t find_name(void *ctx, const char *name)
+{
+    find_t *f = ctx;
+    f->found = f->found || strcmp(name, f->want) == 0;
+    f->n++;
+    return ERR_OK;
+}
+
+/* A currency the store has documents in (else 400 listing them; an empty
+   store answers zeros), and a unit with documents in it (else 404 listing
+   the known ones), as the receivables figures check. */
+static err_t book_check(api_req_t *req, store_snap_t *snap, const ap_q_t *q, err_msg_t *m)
+{
+    find_t c = {.want = q->currency};
+    err_t e = store_currencies(snap, find_name, &c);
+    if (e)
+        return err_set(m, e, "cannot read the store");
+    if (!c.found && c.n > 0) {
+        char hint[1200];
+        return err_set(m, ERR_BAD_PARAM, "parameter 'currency': the store has no documents in %s%s",
+                       q->currency, api_currencies_hint(req, q->currency, hint, sizeof hint));
+    }
+    if (q->unit == NULL || c.n == 0)
+        return ERR_OK;
+    find_t u = {.want = q->unit};
+    e = store_business_units(snap, q->currency, find_name, &u);
+    if (e)
+        return err_set(m, e, "cannot read the store");
+    if (u.found)
+        return ERR_OK;
+    char hint[1200];
+    return err_set(m, ERR_NOT_FOUND, "unknown business unit '%s'%s", q->unit,
+                   api_units_hint(req, q->currency, q->unit, hint, sizeof hint));
+}
+
+/* The store's ERR_NOT_FOUND: the unit was checked first, so it is the vendor. */
+static enum MHD_Result scope_error(api_req_t *req, const ap_q_t *q, err_t e, const err_msg_t *m)
+{
+    if (e == ERR_NOT_FOUND && q->vendor != NULL && q->unit != NULL)
+        return api_send_error(req, e, "unknown vendor '%s' in business unit '%s' (no bills in %s)",
+                              q->vendor, q->unit, q->currency);
+    if (e == ERR_NOT_FOUND && q->vendor != NULL)
+        return api_send_error(req, e, "unknown vendor '%s' (no bills in %s)", q->vendor,
+                              q->currency);
+    if (e == ERR_NOT_FOUND && q->unit != NULL) {
+        char hint[1200];
+        return api_send_error(req, e, "unknown business unit '%s'%s", q->unit,
+                              api_units_hint(req, q->currency, q->unit, hint, sizeof hint));
+    }
+    return api_send_error(req, e, "%s", err_msg_or(m, e));
+}
+
+static enum MHD_Result send_csv(api_req_t *req, api_buf_t *b)
+{
+    if (b->failed) {
+        api_buf_free(b);
+        return api_send_error(req, ERR_TOO_LARGE, "CSV response too large; narrow the query");
+    }
+    enum MHD_Result r =
+        api_send_body(req, MHD_HTTP_OK, "text/csv; charset=utf-8", b->data ? b->data : "", b->len);
+    api_buf_free(b);
+    return r;
+}
+
+/* A snapshot with the book checked; *snap NULL when the store cannot be read. */
+static err_t begin(api_req_t *req, const ap_q_t *q, store_snap_t **snap, err_msg_t *m)
+{
+    *snap = NULL;
+    err_t e = store_snap_begin(req->srv->opts.store, snap);
+    if (e) {
+        *snap = NULL;
+        return err_set(m, e, "cannot read the store");
+    }
+    return book_check(req, *snap, q, m);
+}
+
+/* ---- aging ------------------------------------------------------------------ */
+
+static json_t *j_buckets(const kpi_aging_t *ag, int digits)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < ag->n_buckets; i++) {
+        char lab[32];
+        json_t *o = json_object();
+        json_object_set_new(o, "label",
+                            json_string(kpi_bucket_label(&ag->buckets[i], lab, sizeof lab)));
+        json_object_set_new(o, "amount", api_j_money(ag->buckets[i].amount, digits));
+        json_object_set_new(o, "count", json_integer(ag->buckets[i].count));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+static json_t *j_total(int64_t amount, int64_t count, int digits)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "amount", api_j_money(amount, digits));
+    json_object_set_new(o, "count", json_integer(count));
+    return o;
+}
+
+static void csv_count(api_buf_t *b, int64_t n)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)n);
+    api_buf_csv_num(b, buf);
+}
+
+/* layout=long: one row per group and bucket, then its total. */
+static void csv_long_rows(api_buf_t *b, const char *group, const kpi_aging_t *ag, int digits)
+{
+    char buf[KPI_AMOUNT_BUF], lab[32];
+    for (size_t i = 0; i <= ag->n_buckets; i++) {
+        bool total = i == ag->n_buckets;
+        api_buf_csv_field(b, group);
+        api_buf_str(b, ",");
+        api_buf_csv_field(b, total ? "total" : kpi_bucket_label(&ag->buckets[i], lab, sizeof lab));
+        api_buf_str(b, ",");
+        api_buf_csv_num(
+            b, kpi_amount_format(total ? ag->total_amount : ag->buckets[i].amount, digits, buf));
+        api_buf_str(b, ",");
+        csv_count(b, total ? ag->total_count : ag->buckets[i].count);
+        api_buf_str(b, "\r\n");
+    }
+}
+
+/* The wide layout (/v1/aging's): a column per bucket ("1-30 days": a bare
+   "1-30" opens in a spreadsheet as a date), total, count, as_of, currency. */
+static void csv_wide_header(api_buf_t *b, const char *group, const kpi_aging_t *shape)
+{
+    char lab[32], col[48];
+    api_buf_csv_field(b, group);
+    for (size_t i = 0; i < shape->n_buckets; i++) {
+        const kpi_bucket_t *k = &shape->buckets[i];
+        kpi_bucket_label(k, lab, sizeof lab);
+        snprintf(col, sizeof col, k->lo == INT32_MIN ? "%s" : "%s days", lab);
+        api_buf_str(b, ",");
+        api_buf_csv_field(b, col);
+    }
+    api_buf_str(b, ",total,count,as_of,currency\r\n");
+}
+
+static void csv_wide_row(api_buf_t *b, const char *group, const kpi_aging_t *ag, const ap_q_t *q)
+{
+    char buf[KPI_AMOUNT_BUF];
+    api_buf_csv_field(b, group);
+    for (size_t i = 0; i < ag->n_buckets; i++) {
+        api_buf_str(b, ",");
+        api_buf_csv_num(b, kpi_amount_format(ag->buckets[i].amount, q->digits, buf));
+    }
+    api_buf_str(b, ",");
+    api_buf_csv_num(b, kpi_amount_format(ag->total_amount, q->digits, buf));
+    api_buf_str(b, ",");
+    csv_count(b, ag->total_count);
+    api_buf_str(b, ",");
+    api_buf_csv_field(b, kpi_date_format(q->as_of, buf));
+    api_buf_str(b, ",");
+    api_buf_csv_field(b, q->currency);
+    api_buf_str(b, "\r\n");
+}
+
+typedef struct ap_aging_p {
+    int basis, group_by, layout;
+    int32_t edges[API_EDGES_MAX];
+    size_t n_edges;
+    bool paged; /* sort, limit or cursor given */
+    api_aging_sort_t sort;
+    const char *sort_name;
+    char label[40];
+    size_t limit; /* 0: none */
+    bool has_from;
+    api_aging_cursor_t from;
+} ap_aging_p_t;
+
+static const char *const groups[] = {"none", "business_unit", "vendor", NULL};
+
+static err_t p_edges(api_req_t *req, ap_aging_p_t *a, err_msg_t *m)
+{
+    const api_opts_t *o = &req->srv->opts;
+    if (o->aging_edges != NULL && o->n_aging_edges > 0 && o->n_aging_edges <= API_EDGES_MAX) {
+        memcpy(a->edges, o->aging_edges, o->n_aging_edges * sizeof *a->edges);
+        a->n_edges = o->n_aging_edges;
+    } else {
+        static const int32_t def[] = {30, 60, 90, 120};
+        memcpy(a->edges, def, sizeof def);
+        a->n_edges = 4;
+    }
+    const char *s = api_query(req, "buckets");
+    return s == NULL ? ERR_OK : api_param_edges(s, a->edges, &a->n_edges, m);
+}
+
+static err_t p_page(api_req_t *req, ap_aging_p_t *a, err_msg_t *m)
+{
+    const char *sort = api_query(req, "sort"), *limit = api_query(req, "limit"),
+               *cursor = api_query(req, "cursor");
+    a->paged = sort != NULL || limit != NULL || cursor != NULL;
+    a->sort.kind = API_SORT_KEY;
+    a->sort_name = groups[a->group_by];
+    if (!a->paged)
+        return ERR_OK;
+    if (a->group_by == STORE_Q_AP_GROUP_NONE)
+        return err_set(m, ERR_BAD_PARAM,
+                       "parameters 'sort', 'limit' and 'cursor' need group_by=vendor or "
+                       "group_by=business_unit");
+    kpi_aging_t shape;
+    err_t e = kpi_aging_init(&shape, a->edges, a->n_edges);
+    if (!e && sort != NULL)
+        e = api_param_aging_sort(sort, groups[a->group_by], &shape, &a->sort, m);
+    if (!e && sort != NULL) {
+        char lab[32];
+        switch (a->sort.kind) {
+        case API_SORT_OVERDUE: a->sort_name = "-overdue"; break;
+        case API_SORT_TOTAL: a->sort_name = "-total"; break;
+        case API_SORT_BUCKET:
+            snprintf(a->label, sizeof a->label, "-%s",
+                     kpi_bucket_label(&shape.buckets[a->sort.bucket], lab, sizeof lab));
+            a->sort_name = a->label;
+            break;
+        case API_SORT_NONE:
+        case API_SORT_KEY: break;
+        }
+    }
+    if (!e && limit != NULL)
+        e = api_param_limit(limit, &a->limit, m);
+    if (!e && cursor != NULL && cursor[0] != '\0') {
+        e = api_aging_cursor_parse(cursor, &a->sort, &a->from, m);
+        a->has_from = !e;
+    }
+    return e;
+}
+
+static err_t p_aging(api_req_t *req, ap_aging_p_t *a, err_msg_t *m)
+{
+    memset(a, 0, sizeof *a);
+    static const char *const bases[] = {"due_date", "bill_date", NULL};
+    static const char *const layouts[] = {"wide", "long", NULL};
+    const char *s = api_query(req, "basis");
+    err_t e = s == NULL ? ERR_OK : api_param_word("basis", s, bases, &a->basis, m);
+    s = api_query(req, "group_by");
+    if (!e && s != NULL)
+        e = api_param_word("group_by", s, groups, &a->group_by, m);
+    s = api_query(req, "layout");
+    if (!e && s != NULL)
+        e = api_param_word("layout", s, layouts, &a->layout, m);
+    if (!e)
+        e = p_edges(req, a, m);
+    return e ? e : p_page(req, a, m);
+}
+
+enum MHD_Result api_payables_aging_get(api_req_t *req)
+{
+    err_msg_t m = {{0}};
+    ap_q_t q;
+    ap_aging_p_t a;
+    err_t e = p_common(req, &q, &m);
+    if (!e)
+        e = p_aging(req, &a, &m);
+    if (e)
+        return api_send_error(req, e, "%s", m.text);
+    store_snap_t *snap;
+    e = begin(req, &q, &snap, &m);
+    store_scope_t sc = {.business_unit = q.unit, .party = q.vendor};
+    memcpy(sc.currency, q.currency, 4);
+    store_q_ap_aging_req_t rq = {q.as_of, (store_basis_t)a.basis, a.edges, a.n_edges,
+                                 (store_q_ap_group_t)a.group_by};
+    store_q_ap_aging_t ag;
+    if (!e)
+        e = store_q_ap_aging(snap, &sc, &rq, req->arena, &ag, &m);
+    store_snap_end(snap);
+    if (e && m.text[0] != '\0') /* book_check's, or bad edges */
+        return api_send_error(req, e, "%s", m.text);
+    if (e)
+        return scope_error(req, &q, e, &m);
+
+    size_t *idx = kpi_arena_alloc(req->arena, (ag.n_groups ? ag.n_groups : 1) * sizeof *idx);
+    size_t shown = 0;
+    if (idx == NULL || api_aging_order(ag.groups, ag.keys, ag.n_groups, &a.sort,
+                                       a.has_from ? &a.from : NULL, idx, &shown) != ERR_OK)
+        return api_send_error(req, ERR_NOMEM, "out of memory");
+    /* A second line of defence: a scoped key's store query is its unit's. */
+    size_t vis = 0;
+    for (size_t i = 0; i < shown; i++)
+        if (a.group_by != STORE_Q_AP_GROUP_UNIT || api_auth_unit_allowed(req, ag.keys[idx[i]]))
+            idx[vis++] = idx[i];
+    shown = vis;
+    char next[API_AGING_CURSOR_BUF] = "";
+    if (a.limit > 0 && shown > a.limit) {
+        shown = a.limit;
+        size_t last = idx[shown - 1];
+        api_aging_cursor_make(&a.sort, &ag.groups[last], ag.keys[last], next, sizeof next);
+    }
+    if (q.csv) {
+        api_buf_t b;
+        api_csv_start(&b, CSV_MAX, q.bom);
+        if (a.layout == 1) {
+            api_buf_str(&b, "group,bucket,amount,count\r\n");
+            csv_long_rows(&b, "all", &ag.all, q.digits);
+            for (size_t i = 0; i < shown; i++)
+                csv_long_rows(&b, ag.keys[idx[i]], &ag.groups[idx[i]], q.digits);
+        } else {
+            csv_wide_header(&b, a.group_by == 0 ? "group" : groups[a.group_by], &ag.all);
+            if (a.group_by == 0)
+                csv_wide_row(&b, "all", &ag.all, &q);
+            for (size_t i = 0; i < shown; i++)
+                csv_wide_row(&b, ag.keys[idx[i]], &ag.groups[idx[i]], &q);
+        }
+        return send_csv(req, &b);
+    }
+    static const char *const bases[] = {"due_date", "bill_date"};
+    json_t *root = json_object();
+    json_object_set_new(root, "as_of", api_j_date(q.as_of));
+    json_object_set_new(root, "basis", json_string(bases[a.basis]));
+    json_object_set_new(root, "currency", json_string(q.currency));
+    if (q.unit)
+        json_object_set_new(root, "business_unit", json_string(q.unit));
+    if (q.vendor)
+        json_object_set_new(root, "vendor", json_string(q.vendor));
+    json_object_set_new(root, "buckets", j_buckets(&ag.all, q.digits));
+    json_object_set_new(root, "total", j_total(ag.all.total_amount, ag.all.total_count, q.digits));
+    if (a.group_by != 0) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < shown; i++) {
+            const kpi_aging_t *g = &ag.groups[idx[i]];
+            json_t *o = json_object();
+            json_object_set_new(o, "key", json_string(ag.keys[idx[i]]));
+            json_object_set_new(o, "buckets", j_buckets(g, q.digits));
+            json_object_set_new(o, "total", j_total(g->total_amount, g->total_count, q.digits));
+            json_array_append_new(arr, o);
+        }
+        json_object_set_new(root, "group_by", json_string(groups[a.group_by]));
+        json_object_set_new(root, "groups", arr);
+        if (a.paged) {
+            json_object_set_new(root, "sort", json_string(a.sort_name));
+            json_object_set_new(root, "next_cursor", next[0] ? json_string(next) : json_null());
+        }
+    }
+    return api_send_json(req, MHD_HTTP_OK, root);
+}
+
+/* ---- cash requirements ------------------------------------------------------ */
+
+/* `weeks`: digits only, 1..STORE_Q_AP_WEEKS_MAX. */
+static err_t p_weeks(api_req_t *req, size_t *weeks, err_msg_t *m)
+{
+    const char *s = api_query(req, "weeks");
+    *weeks = WEEKS_DEFAULT;
+    if (s == NULL)
+        return ERR_OK;
+    size_t v = 0, i = 0;
+    for (; s[i] >= '0' && s[i] <= '9' && v <= STORE_Q_AP_WEEKS_MAX; i++)
+        v = v * 10 + (size_t)(s[i] - '0');
+    if (i == 0 || s[i] != '\0' || v < 1 || v > STORE_Q_AP_WEEKS_MAX)
+        return err_set(m, ERR_BAD_PARAM, "parameter 'weeks': '%.40s' is not a whole number 1 to %d",
+                       s, STORE_Q_AP_WEEKS_MAX);
+    *weeks = v;
+    return ERR_OK;
+}
+
+static json_t *j_line(const store_q_ap_line_t *l, int digits)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "from", l->start == INT32_MIN ? json_null() : api_j_date(l->start));
+    json_object_set_new(o, "to", l->end == INT32_MAX ? json_null() : api_j_date(l->end));
+    json_object_set_new(o, "amount", api_j_money(l->amount, digits));
+    json_object_set_new(o, "count", json_integer(l->count));
+    return o;
+}
+
+static void csv_line(api_buf_t *b, const char *what, const store_q_ap_line_t *l, const ap_q_t *q)
+{
+    char buf[KPI_AMOUNT_BUF];
+    api_buf_csv_field(b, what);
+    api_buf_str(b, ",");
+    if (l->start != INT32_MIN)
+        api_buf_csv_field(b, kpi_date_format(l->start, buf));
+    api_buf_str(b, ",");
+    if (l->end != INT32_MAX)
+        api_buf_csv_field(b, kpi_date_format(l->end, buf));
+    api_buf_str(b, ",");
+    api_buf_csv_num(b, kpi_amount_format(l->amount, q->digits, buf));
+    api_buf_str(b, ",");
+    csv_count(b, l->count);
+    api_buf_str(b, ",");
+    api_buf_csv_field(b, q->currency);
+    api_buf_str(b, "\r\n");
+}
+
+enum MHD_Result api_payables_cashreq_get(api_req_t *req)
+{
+    err_msg_t m = {{0}};
+    ap_q_t q;
+    size_t weeks;
+    err_t e = p_common(req, &q, &m);
+    if (!e)
+        e = p_weeks(req, &weeks, &m);
+    if (e)
+        return api_send_error(req, e, "%s", m.text);
+    store_q_ap_cashreq_t *c = kpi_arena_alloc(req->arena, sizeof *c);
+    if (c == NULL)
+        return api_send_error(req, ERR_NOMEM, "out of memory");
+    store_snap_t *snap;
+    e = begin(req, &q, &snap, &m);
+    store_scope_t sc = {.business_unit = q.unit, .party = q.vendor};
+    memcpy(sc.currency, q.currency, 4);
+    if (!e)
+        e = store_q_ap_cashreq(snap, &sc, q.as_of, weeks, req->arena, c, &m);
+    store_snap_end(snap);
+    if (e && m.text[0] != '\0')
+        return api_send_error(req, e, "%s", m.text);
+    if (e)
+        return scope_error(req, &q, e, &m);
+    if (q.csv) {
+        api_buf_t b;
+        api_csv_start(&b, CSV_MAX, q.bom);
+        api_buf_str(&b, "line,from,to,amount,count,currency\r\n");
+        csv_line(&b, "overdue", &c->overdue, &q);
+        for (size_t i = 0; i < c->n_weeks; i++) {
+            char what[32];
+            snprintf(what, sizeof what, "week %zu", i + 1);
+            csv_line(&b, what, &c->weeks[i], &q);
+        }
+        csv_line(&b, "later", &c->later, &q);
+        store_q_ap_line_t all = {INT32_MIN, INT32_MAX, c->total_amount, c->total_count};
+        csv_line(&b, "total", &all, &q);
+        return send_csv(req, &b);
+    }
+    json_t *root = json_object(), *arr = json_array();
+    json_object_set_new(root, "as_of", api_j_date(q.as_of));
+    json_object_set_new(root, "currency", json_string(q.currency));
+    if (q.unit)
+        json_object_set_new(root, "business_unit", json_string(q.unit));
+    if (q.vendor)
+        json_object_set_new(root, "vendor", json_string(q.vendor));
+    json_object_set_new(root, "weeks", json_integer((json_int_t)c->n_weeks));
+    json_object_set_new(root, "overdue", j_line(&c->overdue, q.digits));
+    for (size_t i = 0; i < c->n_weeks; i++)
+        json_array_append_new(arr, j_line(&c->weeks[i], q.digits));
+    json_object_set_new(root, "due", arr);
+    json_object_set_new(root, "later", j_line(&c->later, q.digits));
+    json_object_set_new(root, "total", j_total(c->total_amount, c->total_count, q.digits));
+    return api_send_json(req, MHD_HTTP_OK, root);
+}
+
+const char *const api_payables_aging_params[] = {
+    "as_of", "basis",  "buckets", "business_unit", "vendor",   "group_by", "sort",
+    "limit", "cursor", "layout",  "bom",           "currency", "format",   NULL};
+const char *const api_payables_cashreq_params[] = {"as_of",    "weeks",  "business_unit", "vendor",
+                                                   "currency", "format", "bom",           NULL};
