@@ -293,6 +293,35 @@ SELECT (SELECT coalesce(sum(x), 0) FROM pay WHERE d <= :d),
 """
 
 
+# Payables: bills of currency :cur received by :d, each one's open amount
+# at :d (received less every payment counted from max(its day, the bill's
+# day), as DPO's AP); rejected bills are still owed (docs/kpi.md, "Payables").
+AP_OPEN_CTE = """
+bills AS MATERIALIZED (
+  SELECT bill, day, due_day, amount, coalesce(business_unit, 'default') AS bu
+  FROM events WHERE type = 'bill.received' AND currency = :cur AND day <= :d),
+paid AS (
+  SELECT e.bill, sum(e.amount) AS x FROM events e JOIN bills b ON b.bill = e.bill
+  WHERE e.type = 'bill.paid' AND max(e.day, b.day) <= :d GROUP BY e.bill),
+open AS (
+  SELECT b.bu, b.due_day, b.amount - coalesce(p.x, 0) AS amt
+  FROM bills b LEFT JOIN paid p ON p.bill = b.bill)
+"""
+
+AP_AGING_BU_SQL = "WITH " + AP_OPEN_CTE + """
+SELECT bu, """ + bucket_sql(":d - due_day") + """ AS bucket, sum(amt), count(*)
+FROM open WHERE amt != 0 GROUP BY bu, bucket
+"""
+
+
+def ap_cashreq_sql(lines):
+    """Open bills by line: lines are (k, first due day, last due day)."""
+    vals = ",".join("(%d,%d,%d)" % x for x in lines)
+    return ("WITH " + AP_OPEN_CTE + ", lines(k, lo, hi) AS (VALUES " + vals + """)
+SELECT l.k, sum(o.amt), count(*) FROM open o JOIN lines l ON o.due_day BETWEEN l.lo AND l.hi
+WHERE o.amt != 0 GROUP BY l.k""")
+
+
 def periods_cte(periods):
     vals = ",".join("(%d,%d)" % (s, e) for s, e in periods)
     return "p(start, stop) AS (VALUES %s)" % vals
@@ -577,6 +606,51 @@ def aging_bu(db, as_of, cur="USD"):
     return out
 
 
+def ap_aging_bu(db, as_of, cur="USD"):
+    """GET /v1/payables/aging?as_of&group_by=business_unit&currency=cur."""
+    groups = {}
+    for bu, b, amt, cnt in db.execute(AP_AGING_BU_SQL, {"cur": cur, "d": day_num(as_of)}):
+        g = groups.setdefault(bu, [[0, 0] for _ in LABELS])
+        g[b][0] += amt
+        g[b][1] += cnt
+    total = [[sum(g[k][0] for g in groups.values()), sum(g[k][1] for g in groups.values())]
+             for k in range(len(LABELS))]
+
+    def render(bk):
+        return {"buckets": [{"label": LABELS[k], "amount": money(a, cur), "count": c}
+                            for k, (a, c) in enumerate(bk)],
+                "total": {"amount": money(sum(a for a, _ in bk), cur),
+                          "count": sum(c for _, c in bk)}}
+    out = {"as_of": as_of, "basis": "due_date", "currency": cur, **render(total),
+           "group_by": "business_unit"}
+    out["groups"] = sorted(({"key": k, **render(v)} for k, v in groups.items()
+                            if any(a or c for a, c in v)), key=lambda g: g["key"])
+    return out
+
+
+def ap_cashreq(db, as_of, weeks, cur="USD"):
+    """GET /v1/payables/cash-requirements?as_of&weeks&currency=cur: overdue
+    (due before as_of), each week from as_of's Monday (the first from
+    as_of), later."""
+    d = day_num(as_of)
+    monday = d - (d + 3) % 7  # 1970-01-01 was a Thursday
+    lo, hi = -(2 ** 31), 2 ** 31 - 1
+    lines = [(0, lo, d - 1)]
+    lines += [(k + 1, d if k == 0 else monday + 7 * k, monday + 7 * k + 6) for k in range(weeks)]
+    lines.append((weeks + 1, monday + 7 * weeks, hi))
+    got = {k: (a, c) for k, a, c in db.execute(ap_cashreq_sql(lines), {"cur": cur, "d": d})}
+
+    def line(k, first, last):
+        a, c = got.get(k, (0, 0))
+        return {"from": iso(first) if first != lo else None,
+                "to": iso(last) if last != hi else None, "amount": money(a, cur), "count": c}
+    out = [line(*x) for x in lines]
+    return {"as_of": as_of, "currency": cur, "weeks": weeks, "overdue": out[0],
+            "due": out[1:-1], "later": out[-1],
+            "total": {"amount": money(sum(a for a, _ in got.values()), cur),
+                      "count": sum(c for _, c in got.values())}}
+
+
 def fx_convert(minor, cur, rate, base):
     """minor units of cur at rate (10^-10 units of base per unit) into base,
     rounded once, half away from zero: kpid's rule (kpi_fx.h)."""
@@ -858,6 +932,10 @@ def queries(as_of, periods, cust, cust_cur, cur="USD", median=None):
         Query("top-overdue-100", "/v1/aging?as_of=%s&group_by=customer&sort=-overdue&limit=100"
               "&currency=%s" % (as_of, cur), lambda db: top_overdue(db, as_of, 100, cur),
               top_overdue_api),
+        Query("ap-aging-bu", "/v1/payables/aging?as_of=%s&group_by=business_unit&currency=%s"
+              % (as_of, cur), lambda db: ap_aging_bu(db, as_of, cur), aging_bu_api),
+        Query("ap-cashreq-13w", "/v1/payables/cash-requirements?as_of=%s&weeks=13&currency=%s"
+              % (as_of, cur), lambda db: ap_cashreq(db, as_of, 13, cur)),
         Query("dso-24m", "/v1/dso?" + series, lambda db: dso(db, periods, cur)),
         Query("cei-24m", "/v1/cei?" + series, lambda db: cei(db, periods, cur)),
         Query("dpo-24m", "/v1/dpo?" + series, lambda db: dpo(db, periods, cur)),

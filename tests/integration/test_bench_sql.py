@@ -3,7 +3,8 @@
 A seeded generated book (100,000 invoices by default, about 500,000
 events) is loaded with `kpid ingest` and, independently, into SQLite with
 the baseline's schema and indexes; for several as-of dates and currencies
-every benchmarked query (aging by unit, DSO, CEI, DPO, roll-forward, SLA,
+every benchmarked query (aging by unit, payables aging and cash
+requirements, DSO, CEI, DPO, roll-forward, SLA,
 FTQ series over 24 months, a customer profile) must give identical answers,
 field by field. The comparison must be able to fail: after changing one
 event in the SQLite copy, the affected answers differ.
@@ -26,6 +27,9 @@ import sqlbaseline as sb  # noqa: E402
 
 INVOICES = int(os.environ.get("KPID_BENCH_SQL_INVOICES", "100000"))
 CURRENCIES = ("USD", "EUR", "JPY", "KWD")
+# The questions that depend on as_of: asked at several days (the others once).
+AS_OF_QUERIES = ("aging-bu", "aging-all", "top-overdue-100", "customer", "ap-aging-bu",
+                 "ap-cashreq-13w")
 
 
 class SqlBaseline(unittest.TestCase):
@@ -82,15 +86,14 @@ class SqlBaseline(unittest.TestCase):
             for as_of in dates if cur == "USD" else dates[-1:]:
                 for q in self.queries(as_of, cur):
                     # Series do not depend on as_of: check them once per currency.
-                    if (q.name not in ("aging-bu", "aging-all", "top-overdue-100", "customer")
-                            and as_of != dates[-1]):
+                    if (q.name not in AS_OF_QUERIES and as_of != dates[-1]):
                         continue
                     with self.subTest(query=q.name, as_of=as_of, currency=cur):
                         ok, diff = q.check(self.db, self.get(q.path))
                         self.assertTrue(ok, "%s %s: %s" % (q.path, as_of, diff))
                         checked += 1
         n = len(self.queries(dates[-1], "USD"))
-        self.assertEqual(checked, n * len(CURRENCIES) + 4 * 3)
+        self.assertEqual(checked, n * len(CURRENCIES) + len(AS_OF_QUERIES) * 3)
 
     def test_answers_are_not_empty(self):
         # A comparison of two empty answers would prove nothing.
@@ -100,9 +103,12 @@ class SqlBaseline(unittest.TestCase):
             if "points" in ans:
                 self.assertTrue(any(p["value"] not in (None, "0.00") for p in ans["points"]),
                                 q.name)
-            elif q.name == "aging-bu":
+            elif q.name in ("aging-bu", "ap-aging-bu"):
                 self.assertGreater(ans["total"]["count"], 0)
                 self.assertGreater(len(ans["groups"]), 1)
+            elif q.name == "ap-cashreq-13w":
+                self.assertGreater(sum(w["count"] for w in ans["due"]), 0)
+                self.assertGreater(ans["overdue"]["count"] + ans["later"]["count"], 0)
             elif q.name == "top-overdue-100":
                 self.assertGreater(len(ans["groups"]), 10)
             elif q.name == "customer":  # the biggest customer; the median may owe nothing
@@ -129,7 +135,7 @@ class SqlBaseline(unittest.TestCase):
             ("UPDATE events SET amount = amount + 1 WHERE id = (SELECT e.id FROM events e "
              "JOIN events b ON b.bill = e.bill AND b.type = 'bill.received' "
              "WHERE e.type = 'bill.paid' AND b.currency = 'USD' AND e.day BETWEEN ? AND ? "
-             "ORDER BY e.id LIMIT 1)", last_month, ("dpo-24m",)),
+             "ORDER BY e.id LIMIT 1)", last_month, ("dpo-24m", "ap-aging-bu", "ap-cashreq-13w")),
             # A bill processed last month, now never processed.
             ("DELETE FROM events WHERE id = (SELECT id FROM events "
              "WHERE type = 'bill.processed' AND day BETWEEN ? AND ? ORDER BY id LIMIT 1)",
