@@ -196,10 +196,11 @@ static err_t request_of(api_req_t *req, const params_t *p, rpt_request_t *rq, er
     memset(rq, 0, sizeof *rq);
     if (p->kind == NULL)
         return err_set(m, ERR_BAD_PARAM,
-                       "'kind' is required (one of: sla, aging, dso, ftq, summary)");
+                       "'kind' is required (one of: sla, aging, dso, ftq, summary, payables)");
     if (rpt_kind_parse(p->kind, &rq->kind) != ERR_OK)
         return err_set(m, ERR_BAD_PARAM,
-                       "'kind': '%s' is not one of: sla, aging, dso, ftq, summary", p->kind);
+                       "'kind': '%s' is not one of: sla, aging, dso, ftq, summary, payables",
+                       p->kind);
     if (p->period == NULL)
         return err_set(m, ERR_BAD_PARAM,
                        "'period' is required (2025-11, 2025-Q4, 2025-W47, 2025 or "

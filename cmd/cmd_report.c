@@ -21,7 +21,8 @@ static void usage(FILE *f)
 {
     fputs("usage: kpid report --data DIR [--config FILE] --kind KIND [--business-unit BU]\n"
           "                   --period PERIOD [--currency CUR] --out FILE\n"
-          "  Render a PDF KPI report. KIND: sla, aging, dso, ftq, summary.\n"
+          "  Render a PDF KPI report. KIND: sla, aging, dso, ftq, summary,\n"
+          "  payables.\n"
           "  PERIOD: 2025-11 (month), 2025-Q4 (quarter), 2025-W47 (ISO week), 2025 (year)\n"
           "          or 2025-01-01..2025-03-31 (days, inclusive), or as in schedules\n"
           "          previous_day, previous_week, previous_month, previous_quarter\n"
@@ -97,8 +98,10 @@ int cmd_report_main(int argc, char **argv)
     err_msg_t msg = {{0}};
     rpt_request_t rq = {0};
     if (rpt_kind_parse(kind, &rq.kind) != ERR_OK) {
-        fprintf(stderr, "kpid report: unknown kind '%s' (one of: sla, aging, dso, ftq, summary)\n",
-                kind);
+        fprintf(
+            stderr,
+            "kpid report: unknown kind '%s' (one of: sla, aging, dso, ftq, summary, payables)\n",
+            kind);
         return CMD_EXIT_USAGE;
     }
     /* The syntax first, so that a typo is a usage error before any store

@@ -3,7 +3,7 @@
  * is written, how a report is rendered, named and listed.
  *
  * Owns:
- *   - the report kinds (sla, aging, dso, ftq, summary) and the PERIOD text
+ *   - the report kinds (sla, aging, dso, ftq, summary, payables) and the PERIOD text
  *     ("2025-11", "2025-Q4", "2025-W47", "2025", "2025-01-01..2025-03-31");
  *   - rendering: every figure is gathered through store/store_query.h in one
  *     snapshot (rpt_data.c), then drawn with libharu (rpt_pdf.c), which no
@@ -32,12 +32,13 @@ typedef enum rpt_kind {
     RPT_AGING = 1,
     RPT_DSO = 2,
     RPT_FTQ = 3,
-    RPT_SUMMARY = 4
+    RPT_SUMMARY = 4,
+    RPT_PAYABLES = 5 /* what we owe: aging of bills, cash requirements (rpt_payables.c) */
 } rpt_kind_t;
 
-#define RPT_KIND_COUNT 5
+#define RPT_KIND_COUNT 6
 
-/* "sla", "aging", "dso", "ftq", "summary" -> kind. ERR_BAD_PARAM otherwise. */
+/* "sla", "aging", "dso", "ftq", "summary", "payables" -> kind. ERR_BAD_PARAM otherwise. */
 err_t rpt_kind_parse(const char *s, rpt_kind_t *out) KPID_MUST_USE;
 /* The name of a kind ("sla", ...), a static string; "" for a value out of range. */
 const char *rpt_kind_name(rpt_kind_t k);

@@ -244,12 +244,14 @@ err_t rpt_data_gather(store_t *store, const rpt_request_t *rq, kpi_arena_t *aren
     e = store_snap_begin(store, &snap);
     if (e)
         return err_set(msg, e, "cannot read the store: %s", err_str(e));
-    e = gather(store, snap, &arq, arena, d, msg);
+    e = rq->kind == RPT_PAYABLES ? rpt_payables_gather(snap, &arq, arena, d, msg)
+                                 : gather(store, snap, &arq, arena, d, msg);
     store_snap_end(snap);
+    const char *what = rq->kind == RPT_PAYABLES ? "bills" : "receivables";
     if (e == ERR_NOT_FOUND && d->unit != NULL)
-        return err_set(msg, e, "unknown business unit '%s' (no receivables in %s)", d->unit,
+        return err_set(msg, e, "unknown business unit '%s' (no %s in %s)", d->unit, what,
                        d->currency);
     if (e == ERR_NOT_FOUND)
-        return err_set(msg, e, "no receivables in %s in this store", d->currency);
+        return err_set(msg, e, "no %s in %s in this store", what, d->currency);
     return e;
 }

@@ -17,6 +17,7 @@
 #include "kpi_arena.h"
 #include "rpt.h"
 #include "store_query.h"
+#include "store_query_ap.h"
 
 #define RPT_TREND_MIN 12 /* months shown in trends at least */
 #define RPT_TREND_MAX 36 /* months shown in trends at most (the latest) */
@@ -68,7 +69,47 @@ typedef struct rpt_data {
 
     rpt_sla_t *slas;
     size_t n_slas;
+
+    /* Payables (RPT_PAYABLES only; rpt_payables.c), as of `to`, due-date
+       basis: the whole scope by business unit, by vendor (largest first),
+       and the bills due in each of RPT_AP_WEEKS weeks. */
+    store_q_ap_aging_t ap;
+    store_q_ap_aging_t ap_vendors;
+    size_t *ap_vendor_order;       /* indices into ap_vendors, largest total first */
+    store_q_ap_cashreq_t *ap_cash; /* arena */
 } rpt_data_t;
+
+#define RPT_AP_WEEKS 13       /* weeks of cash requirements printed */
+#define RPT_AP_TOP_VENDORS 20 /* vendors printed */
+
+/* Gather rpt_data_t's payables figures (rpt_payables.c) inside the snapshot
+   rpt_data_gather opened; ERR_NOT_FOUND for a unit the store never saw. */
+err_t rpt_payables_gather(store_snap_t *snap, const store_q_aging_req_t *arq, kpi_arena_t *arena,
+                          rpt_data_t *d, err_msg_t *msg) KPID_MUST_USE;
+
+/* ---- drawing, for section files beside rpt_pdf.c ----------------------- */
+
+typedef struct rpt_pdf rpt_pdf_t; /* rpt_pdf.c's drawing state */
+
+enum { RPT_A_LEFT = 0, RPT_A_RIGHT = 1 };
+typedef struct rpt_col {
+    const char *head;
+    float w;   /* points; a page's content is 499 pt wide */
+    int align; /* RPT_A_LEFT, RPT_A_RIGHT */
+} rpt_col_t;
+
+/* The data being drawn. */
+const rpt_data_t *rpt_pdf_data(const rpt_pdf_t *p);
+/* A section title (never alone at a page's foot), a muted one-line note. */
+void rpt_pdf_section(rpt_pdf_t *p, const char *title);
+void rpt_pdf_note(rpt_pdf_t *p, const char *s);
+/* A table: a header row of cols, then n_rows rows of n cells each (v is
+   row-major, n_rows * n; borrowed); with `total`, the last row is bold
+   under a rule. A table that breaks repeats its header on the next page. */
+void rpt_pdf_table(rpt_pdf_t *p, const rpt_col_t *cols, size_t n, const char *const *v,
+                   size_t n_rows, bool total);
+/* The payables kind's sections (rpt_payables.c). */
+void rpt_payables_render(rpt_pdf_t *p);
 
 /*
  * Gather everything for rq from one snapshot of store. ERR_BAD_PARAM and

@@ -85,7 +85,7 @@ typedef struct line {
     size_t n;
 } line_t;
 
-typedef struct pdf {
+typedef struct rpt_pdf {
     HPDF_Doc doc;
     HPDF_Font font[2]; /* DejaVu regular, bold */
     HPDF_FontDef def[2];
@@ -522,11 +522,9 @@ static void note(pdf_t *p, const char *s)
 
 /* ---- tables ---------------------------------------------------------------------- */
 
-typedef struct col {
-    const char *head;
-    float w; /* points */
-    int align;
-} col_t;
+/* rpt_int.h's, so that section files beside this one draw tables too. */
+typedef rpt_col_t col_t;
+_Static_assert((int)RPT_A_LEFT == (int)A_LEFT && (int)RPT_A_RIGHT == (int)A_RIGHT, "alignments");
 
 typedef struct table {
     const col_t *cols;
@@ -1301,6 +1299,33 @@ static void sec_key_figures(pdf_t *p)
     table_end(p);
 }
 
+/* ---- drawing for section files (rpt_int.h) --------------------------------------- */
+
+const rpt_data_t *rpt_pdf_data(const rpt_pdf_t *p)
+{
+    return p->d;
+}
+
+void rpt_pdf_section(rpt_pdf_t *p, const char *title)
+{
+    section(p, title);
+}
+
+void rpt_pdf_note(rpt_pdf_t *p, const char *s)
+{
+    note(p, s);
+}
+
+void rpt_pdf_table(rpt_pdf_t *p, const rpt_col_t *cols, size_t n, const char *const *v,
+                   size_t n_rows, bool total)
+{
+    table_t t;
+    table_begin(p, &t, cols, n);
+    for (size_t r = 0; r < n_rows; r++)
+        table_row(p, &t, v + r * n, total && r + 1 == n_rows);
+    table_end(p);
+}
+
 /* ---- definitions ------------------------------------------------------------------ */
 
 typedef struct defn {
@@ -1341,7 +1366,13 @@ static const defn_t defs[] = {
      "Invoices first reviewed in the period whose first review passed and which were never "
      "corrected (credit note against it, adjustment) / invoices first reviewed, in percent. "
      "Bills: processed with no rejection or escalation before processing / bills processed."},
-    {K(RPT_AGING) | K(RPT_DSO) | K(RPT_SLA) | K(RPT_FTQ), "Numbers",
+    {K(RPT_PAYABLES), "Payables aging and cash requirements",
+     "Open amount of a bill = amount received - payments (each from its day, or the day the bill "
+     "was received if later). A rejected or escalated bill is still owed. Days past due = day - "
+     "due date, in the aging's buckets; the total is DPO's AP. Cash requirements: the bills open "
+     "at the end of the period by due date: overdue, due in each week (Monday to Sunday, the "
+     "first from the period's last day), later."},
+    {K(RPT_AGING) | K(RPT_DSO) | K(RPT_SLA) | K(RPT_FTQ) | K(RPT_PAYABLES), "Numbers",
      "Amounts are exact, in the report currency with its minor digits. Ratios are rounded half "
      "away from zero to 2 decimals, as the JSON API prints them. n/a (reason) marks a value that "
      "is undefined, e.g. no sales or no items. Trends show the months ending at the period end, "
@@ -1386,7 +1417,8 @@ static void sec_definitions(pdf_t *p)
 {
     new_page(p);
     section(p, "Definitions used in this report");
-    unsigned bit = p->d->kind == RPT_SUMMARY ? ~0u : K(p->d->kind);
+    /* The summary is the receivables pack: every kind but payables. */
+    unsigned bit = p->d->kind == RPT_SUMMARY ? ~K(RPT_PAYABLES) : K(p->d->kind);
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
         if (!(defs[i].kinds & bit))
             continue;
@@ -1412,6 +1444,7 @@ static void render(pdf_t *p)
     case RPT_DSO: sec_dso(p); break;
     case RPT_SLA: sec_sla(p); break;
     case RPT_FTQ: sec_ftq(p); break;
+    case RPT_PAYABLES: rpt_payables_render(p); break;
     case RPT_SUMMARY:
         sec_key_figures(p);
         sec_aging(p);

@@ -32,7 +32,7 @@ static void test_parse(void)
     err_msg_t m = {{0}};
     CHECK_ERR(ERR_OK, load("{\"reports_dir\": \"/srv/reports\", \"schedules\": ["
                            "{\"name\": \"monthly-sla\", \"cron\": \"0 6 1 * *\", \"kinds\": "
-                           "[\"sla\", \"summary\"], \"period\": \"previous_month\"},"
+                           "[\"sla\", \"summary\", \"payables\"], \"period\": \"previous_month\"},"
                            "{\"name\": \"w.1\", \"cron\": \"30 7 * * mon\", \"kinds\": [\"dso\"],"
                            " \"business_units\": [\"EU\", \"US\"], \"period\": \"previous_week\","
                            " \"currency\": \"USD\", \"output_dir\": \"/tmp/w\", \"keep\": 4},"
@@ -46,8 +46,9 @@ static void test_parse(void)
     CHECK_STR("monthly-sla", a->name);
     CHECK_STR("0 6 1 * *", a->cron_expr);
     CHECK(a->cron.hours == 1u << 6 && a->cron.mdays == 1u << 1);
-    CHECK_INT(2, a->n_kinds);
+    CHECK_INT(3, a->n_kinds);
     CHECK_STR("summary", a->kinds[1]);
+    CHECK_STR("payables", a->kinds[2]);
     CHECK_INT(0, a->n_units);
     CHECK_INT(RPT_RULE_PREVIOUS_MONTH, a->period);
     CHECK_STR("", a->currency);
@@ -75,7 +76,7 @@ static void test_parse(void)
         {"{\"schedules\": [{\"name\": \"x\", \"cron\": \"0 0 * * *\", \"kinds\": [1], "
          "\"period\": \"previous_day\"}]}",
          "config schedule 'x': key 'kinds': item 0 is not a string (sla, aging, dso, ftq, "
-         "summary)"},
+         "summary, payables)"},
         {"{\"schedules\": [{\"name\": \"x\", \"cron\": \"0 0 * * *\", \"kinds\": [\"sla\"], "
          "\"period\": \"previous_day\", \"business_units\": [\"EU\", \"EU\"]}]}",
          "config schedule 'x': key 'business_units': 'EU' is listed twice"},

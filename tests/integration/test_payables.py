@@ -13,7 +13,9 @@ GET /v1/payables/cash-requirements.
   - a key limited to business unit emea: only emea's bills, and a vendor of
     another unit reads exactly as one nobody knows (404, same message);
   - every bad parameter is a 400 naming it; unknown vendor or unit 404;
-    currency=* is 400 (one book at a time, for now).
+    currency=* is 400 (one book at a time, for now);
+  - the `payables` PDF (kpid report, POST /v1/reports), read back with
+    pdftotext, prints the same figures.
 """
 import csv
 import datetime
@@ -21,6 +23,7 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import unittest
 from decimal import Decimal
@@ -99,8 +102,10 @@ class Example(unittest.TestCase):
             json.dump({}, f)
         cls.keys = {"read": add_key(cls.config, "all", "read"),
                     "emea": add_key(cls.config, "emea", "read", "emea"),
-                    "feed": add_key(cls.config, "feed", "ingest")}
-        cls.srv = Server(os.path.join(cls.tmp, "data"), ["--config", cls.config]).start()
+                    "feed": add_key(cls.config, "feed", "ingest"),
+                    "admin": add_key(cls.config, "ops", "admin")}
+        cls.data = os.path.join(cls.tmp, "data")
+        cls.srv = Server(cls.data, ["--config", cls.config]).start()
         st, js, raw = cls.srv.post("/v1/events", ndjson(EXAMPLE), "application/x-ndjson",
                                    headers={"Authorization": "Bearer " + cls.keys["feed"]})
         assert st == 200 and js["accepted"] == len(EXAMPLE), raw
@@ -249,6 +254,53 @@ class Example(unittest.TestCase):
         self.refused(ag + "format=xml", 400, "parameter 'format'")
         self.refused(ag + "customer=C1", 400, "customer")
         self.refused(cr + "basis=due_date", 400, "basis")
+
+
+    def pdf_text(self, path):
+        r = subprocess.run(["pdftotext", "-layout", path, "-"], capture_output=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, b"", "pdftotext warns")
+        return " ".join(r.stdout.decode().split())
+
+    @unittest.skipIf(shutil.which("pdftotext") is None,
+                     "pdftotext is missing: install poppler-utils (./dev test installs it)")
+    def test_the_pdf(self):
+        out = os.path.join(self.tmp, "ap.pdf")
+        r = run_kpid("report", "--data", self.data, "--config", self.config, "--kind", "payables",
+                     "--period", "2024-04-01..2024-04-10", "--out", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        text = self.pdf_text(out)
+        for want in ("Payables aging and cash requirements",
+                     "Payables aging as of 2024-04-10",
+                     "Total AP 3 1,100.00 100.00",
+                     "1-30 2 900.00 81.82",
+                     "apac 1 0.00 300.00 300.00", "emea 2 200.00 600.00 800.00",
+                     "1 V1 2 200.00 600.00 800.00", "2 V2 1 0.00 300.00 300.00",
+                     # B1's 600.00 and B2's 300.00 are past due on 04-10.
+                     "Overdue 2024-04-09 2 900.00",
+                     "Week 1 2024-04-10 2024-04-14 1 200.00",
+                     "Week 2 2024-04-15 2024-04-21 0 0.00",
+                     "Total 3 1,100.00"):
+            self.assertIn(want, text)
+        # Over HTTP, for one unit: its vendors only.
+        st, js, raw = self.srv.post("/v1/reports", {"kind": "payables", "period": "2024-04",
+                                                    "business_unit": "emea"},
+                                    headers={"Authorization": "Bearer " + self.keys["admin"]})
+        self.assertIn(st, (200, 201), raw)
+        self.assertEqual(js["kind"], "payables")
+        st, _, pdf = self.ask(js["url"], "admin")
+        self.assertEqual(st, 200)
+        with open(out, "wb") as f:
+            f.write(pdf)
+        text = self.pdf_text(out)
+        self.assertIn("Payables aging as of 2024-04-30", text)
+        self.assertIn("1 V1 1 0.00 200.00 200.00", text)  # B3 only: B1 is paid off
+        self.assertNotIn("V2", text)
+        self.assertIn("Total AP 1 200.00", text)
+        r = run_kpid("report", "--data", self.data, "--kind", "payables", "--period", "2024-04",
+                     "--business-unit", "mars", "--out", out)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"unknown business unit 'mars'", r.stderr)
 
 
 class Generated(unittest.TestCase):

@@ -17,7 +17,7 @@ static int32_t D(int y, int m, int d)
 
 static void test_kinds(void)
 {
-    static const char *const names[] = {"sla", "aging", "dso", "ftq", "summary"};
+    static const char *const names[] = {"sla", "aging", "dso", "ftq", "summary", "payables"};
     for (int k = 0; k < RPT_KIND_COUNT; k++) {
         rpt_kind_t out = (rpt_kind_t)-1;
         CHECK_ERR(ERR_OK, rpt_kind_parse(names[k], &out));
@@ -27,14 +27,15 @@ static void test_kinds(void)
     }
     CHECK_INT(RPT_SLA, 0);
     CHECK_INT(RPT_SUMMARY, 4);
-    static const char *const bad[] = {"", "SLA", "aging ", "dso2", "summar", "all"};
+    CHECK_INT(RPT_PAYABLES, 5);
+    static const char *const bad[] = {"", "SLA", "aging ", "dso2", "summar", "all", "payable"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         rpt_kind_t out;
         CHECK_MSG(rpt_kind_parse(bad[i], &out) == ERR_BAD_PARAM, "'%s'", bad[i]);
     }
     rpt_kind_t out;
     CHECK_ERR(ERR_BAD_PARAM, rpt_kind_parse(NULL, &out));
-    CHECK_STR("", rpt_kind_name((rpt_kind_t)5));
+    CHECK_STR("", rpt_kind_name((rpt_kind_t)6));
     CHECK_STR("", rpt_kind_name((rpt_kind_t)-1));
     CHECK_STR("", rpt_kind_title((rpt_kind_t)9));
 }
