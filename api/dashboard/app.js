@@ -726,6 +726,8 @@
       ], cust, "top-overdue-" + asOfStr + ".csv");
       apiCsvLink($("csv-customers"), "/v1/aging", { as_of: asOfStr, group_by: "customer", business_unit: bu, currency });
 
+      await renderPayables(asOfStr, bu, currency, cur, token);
+      if (token !== renderToken) return;
       await showProfile(Object.assign({}, st, { as_of: asOfStr }), token);
       if (token !== renderToken) return;
       document.body.dataset.state = "ready";
@@ -741,6 +743,38 @@
       document.body.dataset.state = "error";
       document.body.dataset.render = String(Number(document.body.dataset.render) + 1);
     }
+  }
+
+  // Payables: what we owe by business unit and the bills due in the next
+  // weeks (docs/kpi.md, "Payables"), from the same day and filters. The API
+  // answers one book at a time, so "All books" shows a note instead.
+  const AP_WEEKS = 8;
+  async function renderPayables(asOfStr, bu, currency, cur, token) {
+    if (meta.currency === "*") {
+      $("payables-note").textContent = "Payables are shown one book at a time: choose a currency.";
+      $("table-ap-aging").replaceChildren();
+      $("table-ap-due").replaceChildren();
+      return;
+    }
+    const [ap, due] = await allInOrder([
+      api("/v1/payables/aging", { as_of: asOfStr, group_by: "business_unit", business_unit: bu, currency }),
+      api("/v1/payables/cash-requirements", { as_of: asOfStr, weeks: AP_WEEKS, business_unit: bu, currency }),
+    ]);
+    if (token !== renderToken) return;
+    $("payables-note").textContent = "Open bills as of " + asOfStr + ": " + fmtMoney(ap.total.amount) + " " + cur +
+      " in " + fmtInt(ap.total.count) + " bills; " + fmtMoney(due.overdue.amount) + " " + cur + " already past due.";
+    const bucketCols = ap.buckets.map((b, i) => ({ key: "b" + i, label: b.label, num: true, fmt: "money" }));
+    table($("table-ap-aging"), "ap-aging", [{ key: "key", label: "Business unit" }].concat(bucketCols,
+      [{ key: "total", label: "Total (" + cur + ")", num: true, fmt: "money" }, { key: "count", label: "Bills", num: true, fmt: "int" }]),
+      (ap.groups || []).map((g) => Object.assign({ key: g.key, total: g.total.amount, count: g.total.count }, ...g.buckets.map((b, i) => ({ ["b" + i]: b.amount })))),
+      "payables-aging-" + asOfStr + ".csv");
+    apiCsvLink($("csv-ap-aging"), "/v1/payables/aging", { as_of: asOfStr, group_by: "business_unit", business_unit: bu, currency });
+    const line = (what, l) => ({ what, from: l.from || "", to: l.to || "", amount: l.amount, count: l.count });
+    const rows = [line("Overdue", due.overdue)].concat(due.due.map((w, i) => line("Week " + (i + 1), w)), [line("Later", due.later), line("Total", Object.assign({ from: "", to: "" }, due.total))]);
+    table($("table-ap-due"), "ap-due", [{ key: "what", label: "Due" }, { key: "from", label: "From" }, { key: "to", label: "To" },
+      { key: "amount", label: "Amount (" + cur + ")", num: true, fmt: "money" }, { key: "count", label: "Bills", num: true, fmt: "int" }],
+      rows, "cash-requirements-" + asOfStr + ".csv");
+    apiCsvLink($("csv-ap-due"), "/v1/payables/cash-requirements", { as_of: asOfStr, weeks: AP_WEEKS, business_unit: bu, currency });
   }
 
   // The drill-down alone: only the profile is fetched, the rest stays.

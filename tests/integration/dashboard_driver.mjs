@@ -130,12 +130,16 @@ try {
     const bus = [...document.querySelectorAll("#f-bu option")].map((o) => o.value);
     const overdue = [...document.querySelectorAll("[data-table=overdue] tbody tr")].map((r) =>
       [...r.querySelectorAll("td")].map((td) => td.textContent.trim()));
+    const rowsOf = (name) => [...document.querySelectorAll("[data-table=" + name + "] tbody tr")].map((r) =>
+      [...r.querySelectorAll("td")].map((td) => td.textContent.trim()));
+    const payables = { note: document.getElementById("payables-note").textContent,
+      aging: rowsOf("ap-aging"), due: rowsOf("ap-due") };
     const externalRefs = [...document.querySelectorAll("[src],[href]")].map((e) => e.getAttribute("src") || e.getAttribute("href"))
       .filter((h) => /^[a-z]+:\/\//i.test(h) || h.startsWith("//"));
     const whoBox = document.getElementById("who");
     return { state: document.body.dataset.state, error: document.getElementById("error").textContent,
       who: whoBox.hidden ? null : document.getElementById("who-text").textContent,
-      context: document.getElementById("context").textContent, tiles, canvases, goals, trends, business_units: bus, overdue,
+      context: document.getElementById("context").textContent, tiles, canvases, goals, trends, business_units: bus, overdue, payables,
       period_note: document.getElementById("period-note").textContent,
       partial_box: { checked: document.getElementById("f-partial").checked, text: document.getElementById("f-partial-text").textContent },
       external_refs: externalRefs, url: location.pathname + location.search,

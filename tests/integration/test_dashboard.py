@@ -478,6 +478,16 @@ class BrowserTest(PageChecks, LoadedServer):
         self.assertEqual([r[1] for r in init["overdue"]], [group(o) for _, _, o, _ in od[:10]])
         self.assertEqual([r[3] for r in init["overdue"]], [group(t) for _, _, _, t in od[:10]])
 
+        # Payables: the API's aging of bills by unit and its weekly lines.
+        ap = self.get_json("/v1/payables/aging?as_of=%s&group_by=business_unit" % as_of)
+        self.assertEqual([r[0] for r in init["payables"]["aging"]], [g["key"] for g in ap["groups"]])
+        self.assertEqual([r[-2] for r in init["payables"]["aging"]],
+                         [group(g["total"]["amount"]) for g in ap["groups"]])
+        due = self.get_json("/v1/payables/cash-requirements?as_of=%s&weeks=8" % as_of)
+        lines = [due["overdue"]] + due["due"] + [due["later"], due["total"]]
+        self.assertEqual([r[3] for r in init["payables"]["due"]], [group(x["amount"]) for x in lines])
+        self.assertIn(group(ap["total"]["amount"]), init["payables"]["note"])
+
         # The CSV behind the tiles has the same numbers, without grouping
         # (machine-readable: the API's plain values), with the UTF-8 BOM
         # first, as Excel needs it.
