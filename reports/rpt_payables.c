@@ -95,10 +95,10 @@ static void sec_ap_aging(rpt_pdf_t *p)
     rpt_pdf_table(p, cols, 4, v, ag->n_buckets + 1, true);
 }
 
-static void aging_row(const rpt_data_t *d, const char *name, const kpi_aging_t *g, char *b0,
-                      cellbuf_t *b, const char **v)
+/* name, open bills, current, overdue, total open: 5 cells from v. */
+static void aging_row(const rpt_data_t *d, const char *name, const kpi_aging_t *g, cellbuf_t *b,
+                      const char **v)
 {
-    (void)b0;
     v[0] = name;
     v[1] = count_text(g->total_count, b->b[1]);
     v[2] = rpt_fmt_money(g->buckets[0].amount, d->digits, b->b[2]);
@@ -125,7 +125,7 @@ static void sec_ap_units(rpt_pdf_t *p, kpi_arena_t *arena)
         return;
     }
     for (size_t i = 0; i < n; i++)
-        aging_row(d, d->ap.keys[i], &d->ap.groups[i], NULL, &b[i], v + i * 5);
+        aging_row(d, d->ap.keys[i], &d->ap.groups[i], &b[i], v + i * 5);
     rpt_pdf_table(p, cols, 5, v, n, false);
 }
 
@@ -156,7 +156,7 @@ static void sec_ap_vendors(rpt_pdf_t *p, kpi_arena_t *arena)
         size_t k = d->ap_vendor_order[i];
         snprintf(b[i].b[0], RPT_NUM_BUF, "%zu", i + 1);
         v[i * 6] = b[i].b[0];
-        aging_row(d, d->ap_vendors.keys[k], &d->ap_vendors.groups[k], NULL, &b[i], v + i * 6 + 1);
+        aging_row(d, d->ap_vendors.keys[k], &d->ap_vendors.groups[k], &b[i], v + i * 6 + 1);
     }
     rpt_pdf_table(p, cols, 6, v, n, false);
 }

@@ -52,11 +52,11 @@ BAD = [
     ([with_(cron="30 2 *")], "config schedule 'daily': key 'cron': cron expression '30 2 *' has "
                              "3 fields; expected 5"),
     ([with_(kinds=None)], "config schedule 'daily': key 'kinds' is required (an array of sla, "
-                          "aging, dso, ftq, summary)"),
+                          "aging, dso, ftq, summary, payables)"),
     ([with_(kinds=[])], "config schedule 'daily': key 'kinds' must be a non-empty array of "
-                        "report kinds (sla, aging, dso, ftq, summary)"),
+                        "report kinds (sla, aging, dso, ftq, summary, payables)"),
     ([with_(kinds=["sla", "pie"])], "config schedule 'daily': key 'kinds': 'pie' is not a "
-                                    "report kind (sla, aging, dso, ftq, summary)"),
+                                    "report kind (sla, aging, dso, ftq, summary, payables)"),
     ([with_(kinds=["sla", "sla"])], "config schedule 'daily': key 'kinds': 'sla' is listed twice"),
     ([with_(business_units="EU")], "config schedule 'daily': key 'business_units' must be an "
                                    "array of 1 to 16 unit names"),
@@ -134,7 +134,7 @@ class Schedules(unittest.TestCase):
     def test_catch_up_once_and_file_naming(self):
         reports = os.path.join(self.tmp, "reports")
         cfg = self.config({"reports_dir": reports,
-                           "schedules": [with_(kinds=["sla", "aging"], keep=5)]})
+                           "schedules": [with_(kinds=["sla", "aging", "payables"], keep=5)]})
         os.makedirs(reports)
         # The last run "was" in 2020: today's 00:00 UTC run was missed.
         with open(os.path.join(reports, ".schedule-daily.state"), "w") as f:
@@ -150,7 +150,8 @@ class Schedules(unittest.TestCase):
         due = now.replace(hour=0, minute=0, second=0, microsecond=0)
         day = (due - datetime.timedelta(days=1)).strftime("%Y-%m-%d")
         stamp = due.strftime("%Y%m%dT%H%M%SZ")
-        want = sorted("%s-all-%s-%s-%s.pdf" % (k, day, day, stamp) for k in ("sla", "aging"))
+        want = sorted("%s-all-%s-%s-%s.pdf" % (k, day, day, stamp)
+                      for k in ("sla", "aging", "payables"))
         self.assertEqual(want, sorted(n for n in os.listdir(reports) if not n.startswith(".")),
                          log)
         self.assertIn("missed due times from 2020-01-02T00:00:00Z; running once for %s" %

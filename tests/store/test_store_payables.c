@@ -134,6 +134,21 @@ static void test_groups_and_scope(void)
     a = ap_aging(sn, ar, "emea", "V1", day, STORE_Q_AP_GROUP_NONE, &e);
     CHECK_ERR(ERR_OK, e);
     CHECK_INT(80000, a.all.total_amount);
+    /* The vendors with bills, whole book and per unit (never a customer). */
+    store_q_names_t ns = {.arena = ar};
+    CHECK_ERR(ERR_OK, store_ap_vendors(sn, "USD", NULL, store_q_names_add, &ns));
+    store_q_names_sort(&ns);
+    REQUIRE(ns.n == 2);
+    CHECK_STR("V1", ns.v[0]);
+    CHECK_STR("V2", ns.v[1]);
+    store_q_names_t apac = {.arena = ar};
+    CHECK_ERR(ERR_OK, store_ap_vendors(sn, "USD", "apac", store_q_names_add, &apac));
+    REQUIRE(apac.n == 1);
+    CHECK_STR("V2", apac.v[0]);
+    store_q_names_t eur = {.arena = ar};
+    CHECK_ERR(ERR_OK, store_ap_vendors(sn, "EUR", NULL, store_q_names_add, &eur));
+    CHECK_INT(0, eur.n);
+    CHECK_ERR(ERR_NOT_FOUND, store_ap_vendors(sn, "USD", "mars", store_q_names_add, &eur));
     /* Refusals: one answer for "elsewhere" and "nowhere". */
     static const struct {
         const char *unit, *vendor;
