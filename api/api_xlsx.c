@@ -27,7 +27,9 @@
 #define EXCEL_EPOCH_OFFSET 25569 /* Excel serial of 1970-01-01 (1900 date system) */
 #define WIDTH_MIN 6
 #define WIDTH_MAX 60
-#define DECIMALS_MAX 9
+/* Digits a number format shows at most: a double holds about 15 (exchange
+   rates print 10). */
+#define DECIMALS_MAX 15
 
 bool api_xlsx_text_column(const char *name)
 {

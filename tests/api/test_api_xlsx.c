@@ -36,7 +36,8 @@ static void test_cells(void)
         {"950", false, false, API_XLSX_NUMBER, 950.0, 0, false},    /* JPY */
         {"1.250", false, false, API_XLSX_NUMBER, 1.25, 3, false},   /* KWD */
         {"0", false, false, API_XLSX_NUMBER, 0.0, 0, false},
-        {"1.0834512345", false, false, API_XLSX_NUMBER, 1.0834512345, 9, false}, /* format capped */
+        {"1.0834512345", false, false, API_XLSX_NUMBER, 1.0834512345, 10, false}, /* a rate */
+        {"0.12345678901234567", false, false, API_XLSX_NUMBER, 0.12345678901234567, 15, false},
         {"2025-03-31", false, false, API_XLSX_DATE, 45747.0, 0, false},
         {"1900-03-01", false, false, API_XLSX_DATE, 61.0, 0, false},
         {"1900-02-28", false, false, API_XLSX_TEXT, 0, 0, false}, /* Excel's 1900 bug */
