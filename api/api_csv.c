@@ -12,17 +12,13 @@
 #include <string.h>
 
 #include "api_xlsx.h"
-
-bool api_csv_formula_start(char c)
-{
-    return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
-}
+#include "kpi_text.h"
 
 void api_buf_csv_field(api_buf_t *b, const char *s)
 {
     if (s == NULL)
         return;
-    bool neutralise = api_csv_formula_start(s[0]);
+    bool neutralise = kpi_text_formula_start(s[0]); /* kpi_text.h */
     /* Excel opens RFC 4180 CSV; quote only when needed so that plain text
        stays plain. */
     if (!neutralise && strpbrk(s, ",\"\r\n") == NULL) {

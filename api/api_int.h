@@ -216,10 +216,6 @@ void api_buf_csv_field(api_buf_t *b, const char *s);
 void api_buf_csv_num(api_buf_t *b, const char *s);
 /* true when s is a plain decimal number as api_buf_csv_num writes as is. */
 bool api_csv_is_number(const char *s);
-/* true for the first bytes that make a spreadsheet run a cell as a
-   formula: =, +, -, @, tab, carriage return. The one test of every CSV and
-   XLSX text cell. */
-bool api_csv_formula_start(char c);
 /*
  * Answer a table built as CSV in b (which is freed): as text/csv, or, when
  * the client asked for XLSX (api_wants_xlsx), as a workbook of one sheet

@@ -23,6 +23,7 @@
 
 #include "api_int.h"
 #include "kpi_date.h"
+#include "kpi_text.h"
 
 #define EXCEL_EPOCH_OFFSET 25569 /* Excel serial of 1970-01-01 (1900 date system) */
 #define WIDTH_MIN 6
@@ -67,7 +68,7 @@ api_xlsx_cell_t api_xlsx_cell(const char *s, size_t len, bool quoted, bool text_
     /* The CSV writer put its apostrophe in front of every text cell it was
        given; a cell that reached the CSV by another path and still starts
        a formula is neutralised here by the same test. */
-    c.neutralise = api_csv_formula_start(s[0]);
+    c.neutralise = kpi_text_formula_start(s[0]);
     if (quoted || text_col)
         return c;
     char tmp[40];

@@ -13,7 +13,7 @@
  *   - a cell of a name column, a quoted cell, or any cell that is not one
  *     of the forms below: text (a leading =, +, -, @, tab or CR already
  *     carries the CSV's apostrophe; one that does not is given it here by
- *     the same rule, api_csv_formula_start);
+ *     the same rule, kpi_text_formula_start);
  *   - a plain decimal number ("-1250.00", "7"): a number whose number
  *     format has the decimals of the text ("#,##0.00"; JPY "#,##0"; KWD
  *     "#,##0.000"), so the cell shows exactly the CSV's figure;

@@ -68,6 +68,11 @@ typedef struct rpt_data {
 
     rpt_sla_t *slas;
     size_t n_slas;
+
+    /* Only for the kind xlsx (the PDFs print neither): payables and the
+       roll-forward of the period and of the trend months. */
+    store_q_point_t dpo, roll;
+    store_q_point_t *t_dpo, *t_roll;
 } rpt_data_t;
 
 /*
@@ -96,6 +101,15 @@ size_t rpt_trend_periods(int32_t from, int32_t to, kpi_period_t *out);
  */
 err_t rpt_pdf_write(const rpt_data_t *d, const rpt_request_t *rq, const char *path,
                     rpt_info_t *info, err_msg_t *msg) KPID_MUST_USE;
+
+/*
+ * Write gathered data as an XLSX workbook at `path` (written directly): a
+ * sheet per KPI with the same figures as the PDFs and the API (rpt_xlsx.c).
+ * info (may be NULL) receives the sheet count as pages and the size.
+ * ERR_IO when path cannot be written, ERR_INTERNAL when libxlsxwriter fails.
+ */
+err_t rpt_xlsx_write(const rpt_data_t *d, const char *path, rpt_info_t *info,
+                     err_msg_t *msg) KPID_MUST_USE;
 
 /*
  * Add the parts of every used composite glyph of a libharu TrueType font
