@@ -37,8 +37,8 @@ def col_index(ref):
     return n - 1
 
 
-def read_xlsx(raw):
-    """The first sheet as rows of (kind, value, number format) cells:
+def read_xlsx(raw, sheet=1):
+    """A sheet (the first by default) as rows of (kind, value, number format) cells:
     kind 's' text, 'n' number, None empty."""
     z = zipfile.ZipFile(io.BytesIO(raw))
     shared = []
@@ -51,7 +51,7 @@ def read_xlsx(raw):
         codes[int(nf.get("numFmtId"))] = nf.get("formatCode")
     xfs = [codes.get(int(x.get("numFmtId", "0")), "?")
            for x in styles.findall("m:cellXfs/m:xf", NS)]
-    sheet = ET.fromstring(z.read("xl/worksheets/sheet1.xml"))
+    sheet = ET.fromstring(z.read("xl/worksheets/sheet%d.xml" % sheet))
     rows = []
     for r in sheet.findall("m:sheetData/m:row", NS):
         cells = []
@@ -97,6 +97,14 @@ def as_csv_text(cell):
     m = re.fullmatch(r"#,##0(?:\.(0+))?", fmt)
     assert m, "number format %r" % fmt
     return "%.*f" % (len(m.group(1) or ""), x)
+
+
+def api_value(pt):
+    """A JSON point's value as the workbook shows it (2 decimals, or why not)."""
+    v = pt.get("value")
+    if isinstance(v, str):  # an amount (the roll-forward's closing)
+        return v
+    return "n/a (%s)" % pt.get("reason") if v is None else "%.2f" % v
 
 
 def csv_rows(raw):
@@ -289,6 +297,128 @@ class XlsxBook(unittest.TestCase):
                 for f in ("json", "csv", "xlsx"):
                     self.assertIn(f, msg)
                 self.assertIn("xls", msg)
+
+    # ---- the xlsx report kind ---------------------------------------------
+
+    def sheets(self, raw):
+        """{sheet name: rows as CSV-like text} of a workbook."""
+        z = zipfile.ZipFile(io.BytesIO(raw))
+        wb = ET.fromstring(z.read("xl/workbook.xml"))
+        names = [s.get("name") for s in wb.findall("m:sheets/m:sheet", NS)]
+        out = {}
+        for i, n in enumerate(names):
+            rows, frozen, _ = read_xlsx(raw, i + 1)
+            self.assertIsNotNone(frozen, n)
+            out[n] = rows
+        return names, out
+
+    def test_report_kind(self):
+        st, body, _ = self.srv.post("/v1/reports", {"kind": "xlsx", "period": "2025-03"})
+        self.assertEqual(st, 201, body)
+        self.assertEqual(body["kind"], "xlsx")
+        self.assertTrue(body["id"].startswith("xlsx-all-2025-03-01-2025-03-31-"), body)
+        self.assertEqual(body["pages"], 9)  # sheets
+        raw = self.fetch(body["url"], None)
+        self.assertEqual(self.srv.last_headers["Content-Type"], XLSX)
+        self.assertEqual(self.srv.last_headers["Content-Disposition"],
+                         'attachment; filename="%s.xlsx"' % body["id"])
+        self.assertEqual(len(raw), body["size"])
+        self.assertEqual(self.fetch(body["url"] + ".xlsx", None), raw)
+        st, lst, _ = self.srv.get("/v1/reports")
+        self.assertIn(body["id"], [r["id"] for r in lst["reports"]])
+
+        names, sh = self.sheets(raw)
+        self.assertEqual(names, ["Report", "Aging", "Customers", "DSO", "CEI", "DPO",
+                                 "Roll-forward", "SLA", "FTQ"])
+        text = {n: [[as_csv_text(c) for c in r] for r in rows] for n, rows in sh.items()}
+        # Aging: each unit and the whole book, as /v1/aging says at the period's end.
+        st, ag, _ = self.srv.get("/v1/aging?as_of=2025-03-31&group_by=business_unit")
+        head = text["Aging"][0]
+        self.assertEqual(head[0], "business_unit")
+        self.assertEqual(head[1:len(ag["buckets"]) + 1], [b["label"] for b in ag["buckets"]])
+        by = {r[0]: r for r in text["Aging"][1:] if r and r[0]}
+        for g in ag["groups"]:
+            self.assertEqual(by[g["key"]][head.index("total")], g["total"]["amount"], g["key"])
+            self.assertEqual(by[g["key"]][1:len(g["buckets"]) + 1],
+                             [b["amount"] for b in g["buckets"]], g["key"])
+        self.assertEqual(by["all"][head.index("total")], ag["total"]["amount"])
+        self.assertEqual(by["unapplied cash"][1], ag["unapplied_cash"])
+        # DSO, CEI, DPO, the roll-forward: the report period's row is the API's.
+        q = "from=2025-03-01&to=2025-03-31&interval=month"
+        for sheet, path, col in (("DSO", "/v1/dso?method=standard&" + q, "standard"),
+                                 ("DSO", "/v1/dso?method=countback&" + q, "countback"),
+                                 ("CEI", "/v1/cei?" + q, "cei"),
+                                 ("DPO", "/v1/dpo?" + q, "dpo"),
+                                 ("Roll-forward", "/v1/rollforward?" + q, "closing")):
+            with self.subTest(sheet=sheet, col=col):
+                st, js, _ = self.srv.get(path)
+                self.assertEqual(st, 200, js)
+                pt = js["points"][0]
+                head = text[sheet][0]
+                row = text[sheet][1]
+                self.assertEqual(row[:3], ["period", "2025-03-01", "2025-03-31"])
+                self.assertEqual(row[head.index(col)], api_value(pt), (sheet, pt))
+                # the inputs beside it, under the API's names (the DSO sheet
+                # holds the four methods instead)
+                inputs = {k: v for k, v in pt.items()
+                          if k not in ("start", "end", "value", "reason") and v is not None}
+                self.assertTrue(inputs, pt)
+                for name, v in inputs.items() if sheet != "DSO" else ():
+                    self.assertEqual(row[head.index(name)], str(v), (sheet, name))
+                self.assertEqual({r[0] for r in text[sheet][2:] if r}, {"month"})
+        # SLA: every SLA's period row; FTQ: invoices and bills.
+        self.assertEqual({r[0] for r in text["SLA"][1:] if r},
+                         {s["name"] for s in self.meta["slas"]})
+        self.assertEqual({r[0] for r in text["FTQ"][1:] if r}, {"invoice", "bill"})
+        st, ftq, _ = self.srv.get("/v1/ftq?kind=invoice&" + q)
+        row = [r for r in text["FTQ"] if r[:2] == ["invoice", "period"]][0]
+        self.assertEqual(row[text["FTQ"][0].index("ftq")], api_value(ftq["points"][0]))
+        # Customers: the hostile names, neutralised; no cell starts a formula.
+        cells = [unescape(c[1]) for r in sh["Customers"] for c in r if c[0] == "s"]
+        for name in HOSTILE:
+            self.assertIn("'" + name, cells)
+        for n, rows in sh.items():
+            self.assertEqual([c[1] for r in rows for c in r
+                              if c[0] == "s" and unescape(c[1]).startswith(FORMULA)], [], n)
+        # The figures are numbers with the currency's format, days are dates.
+        total = sh["Aging"][1][text["Aging"][0].index("total")]
+        self.assertEqual((total[0], total[2]), ("n", "#,##0.00"))
+        self.assertEqual(sh["DSO"][1][1][2], "yyyy-mm-dd")
+
+    def test_report_kind_direct_and_unit(self):
+        # Accept names the workbook: the file itself, 201.
+        st, _, raw = self.srv.post("/v1/reports", {"kind": "xlsx", "period": "2025-Q1",
+                                                   "business_unit": "gulf",
+                                                   "currency": "KWD"},
+                                   headers={"Accept": XLSX})
+        self.assertEqual(st, 201, raw[:200])
+        self.assertEqual(self.srv.last_headers["Content-Type"], XLSX)
+        names, sh = self.sheets(raw)
+        aging = [[as_csv_text(c) for c in r] for r in sh["Aging"]]
+        self.assertEqual(aging[1][0], "gulf")
+        head = aging[0]
+        st, ag, _ = self.srv.get("/v1/aging?as_of=2025-03-31&business_unit=gulf&currency=KWD")
+        self.assertEqual(st, 200, ag)
+        self.assertEqual(aging[1][head.index("total")], ag["total"]["amount"])
+        self.assertEqual(sh["Aging"][1][head.index("total")][2], "#,##0.000")
+        # A PDF Accept does not get a workbook: JSON, as for any other mismatch.
+        st, body, _ = self.srv.post("/v1/reports", {"kind": "xlsx", "period": "2025-03"},
+                                    headers={"Accept": "application/pdf"})
+        self.assertEqual(st, 201)
+        self.assertEqual(body["kind"], "xlsx")
+        st, body, _ = self.srv.post("/v1/reports", {"kind": "xls", "period": "2025-03"})
+        self.assertEqual(st, 400)
+        self.assertIn("xlsx", body["error"]["message"])
+
+    def test_report_cli(self):
+        out = os.path.join(self.tmp, "cli.xlsx")
+        r = run_kpid("report", "--data", self.data, "--kind", "xlsx", "--period", "2025-03",
+                     "--out", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"(9 sheets,", r.stderr)
+        with open(out, "rb") as f:
+            names, _ = self.sheets(f.read())
+        self.assertEqual(names[:3], ["Report", "Aging", "Customers"])
 
 
 if __name__ == "__main__":
