@@ -5,6 +5,8 @@
  * would run as a formula is neutralised as OWASP recommends (a leading
  * apostrophe, the cell quoted); a numeric cell is checked to be a plain
  * decimal number and written as is, so negative amounts stay numbers.
+ * api_send_table answers a finished CSV body as text/csv or, when XLSX was
+ * asked for, as the workbook api_xlsx.c makes from those same bytes.
  */
 #include "api_int.h"
 
