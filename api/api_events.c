@@ -539,7 +539,8 @@ enum MHD_Result api_events_get(api_req_t *req)
     const char *badfmt = NULL;
     bool csv = api_wants_csv(req, &fe, &badfmt);
     if (fe)
-        return api_send_error(req, fe, "parameter 'format' must be json or csv, not '%s'", badfmt);
+        return api_send_error(req, fe, "parameter 'format' must be json, csv or xlsx, not '%s'",
+                              badfmt);
     bool bom = false;
     const char *boms = api_query(req, "bom");
     err_msg_t bm = {{0}};
@@ -567,13 +568,11 @@ enum MHD_Result api_events_get(api_req_t *req)
         return api_send_error(req, e, "listing events failed: %s", err_str(e));
     }
     if (csv) {
-        enum MHD_Result r;
-        if (lc.buf.failed)
-            r = api_send_error(req, ERR_TOO_LARGE, "CSV page too large; lower 'limit'");
-        else
-            r = api_send_body(req, MHD_HTTP_OK, "text/csv; charset=utf-8", lc.buf.data, lc.buf.len);
-        api_buf_free(&lc.buf);
-        return r;
+        if (lc.buf.failed) {
+            api_buf_free(&lc.buf);
+            return api_send_error(req, ERR_TOO_LARGE, "CSV page too large; lower 'limit'");
+        }
+        return api_send_table(req, &lc.buf, NULL, NULL); /* CSV, or XLSX made from it */
     }
     json_t *j = json_object();
     json_object_set_new(j, "events", lc.arr);

@@ -177,8 +177,13 @@ enum MHD_Result api_send_error(api_req_t *req, err_t e, const char *fmt, ...) KP
 enum MHD_Result api_send_error_status(api_req_t *req, unsigned status, err_t e, const char *fmt,
                                       ...) KPID_PRINTF(4, 5);
 
-/* true when the client asked for CSV: format=csv or Accept: text/csv. */
+/* true when the client asked for a table: format=csv or format=xlsx, or
+   Accept: text/csv or the XLSX media type (api_xlsx.h). An unknown format
+   sets *e = ERR_BAD_PARAM and *bad to it. */
 bool api_wants_csv(api_req_t *req, err_t *e, const char **bad);
+/* true when that table is to be XLSX (format=xlsx, or the XLSX media type
+   in Accept without format=). */
+bool api_wants_xlsx(api_req_t *req);
 
 /* ---- growable text buffer with a cap (CSV bodies) ----------------------- */
 typedef struct api_buf {
@@ -211,6 +216,16 @@ void api_buf_csv_field(api_buf_t *b, const char *s);
 void api_buf_csv_num(api_buf_t *b, const char *s);
 /* true when s is a plain decimal number as api_buf_csv_num writes as is. */
 bool api_csv_is_number(const char *s);
+/*
+ * Answer a table built as CSV in b (which is freed): as text/csv, or, when
+ * the client asked for XLSX (api_wants_xlsx), as a workbook of one sheet
+ * named `name` made from the same bytes (api_xlsx.h), with
+ * Content-Disposition "name.xlsx". `headers` (name, value pairs ending with
+ * NULL, at most two pairs; may be NULL) are added to either. A buffer that
+ * hit its cap answers 413.
+ */
+enum MHD_Result api_send_table(api_req_t *req, api_buf_t *b, const char *name,
+                               const char *const *headers);
 /* The UTF-8 byte order mark that makes Excel read a CSV file as UTF-8. */
 #define API_CSV_BOM "\xEF\xBB\xBF"
 /* Start a CSV body of at most `max` bytes, with the BOM first when `bom`. */

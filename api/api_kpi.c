@@ -200,7 +200,7 @@ static err_t p_common(api_req_t *req, const char *party_param, bool fx_ok, q_t *
     const char *bad = NULL;
     q->csv = api_wants_csv(req, &e, &bad);
     if (e)
-        return err_set(m, ERR_BAD_PARAM, "parameter 'format': '%s' is not json or csv", bad);
+        return err_set(m, ERR_BAD_PARAM, "parameter 'format': '%s' is not json, csv or xlsx", bad);
     const char *bom = api_query(req, "bom");
     return bom == NULL ? ERR_OK : api_param_bool("bom", bom, &q->bom, m);
 }
@@ -457,10 +457,7 @@ static enum MHD_Result send_csv(api_req_t *req, api_buf_t *b)
         api_buf_free(b);
         return api_send_error(req, ERR_TOO_LARGE, "CSV response too large; narrow the query");
     }
-    enum MHD_Result r =
-        api_send_body(req, MHD_HTTP_OK, "text/csv; charset=utf-8", b->data ? b->data : "", b->len);
-    api_buf_free(b);
-    return r;
+    return api_send_table(req, b, NULL, NULL); /* CSV, or XLSX made from it */
 }
 
 /* The period series shape of docs/openapi.json, as JSON or CSV. `extra` (may be NULL)

@@ -10,6 +10,7 @@
  * partial file because the name appears only at the rename.
  */
 #include "api_int.h"
+#include "api_xlsx.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -196,10 +197,11 @@ static err_t request_of(api_req_t *req, const params_t *p, rpt_request_t *rq, er
     memset(rq, 0, sizeof *rq);
     if (p->kind == NULL)
         return err_set(m, ERR_BAD_PARAM,
-                       "'kind' is required (one of: sla, aging, dso, ftq, summary, payables)");
+                       "'kind' is required (one of: sla, aging, dso, ftq, summary, payables, "
+                       "xlsx)");
     if (rpt_kind_parse(p->kind, &rq->kind) != ERR_OK)
         return err_set(m, ERR_BAD_PARAM,
-                       "'kind': '%s' is not one of: sla, aging, dso, ftq, summary, payables",
+                       "'kind': '%s' is not one of: sla, aging, dso, ftq, summary, payables, xlsx",
                        p->kind);
     if (p->period == NULL)
         return err_set(m, ERR_BAD_PARAM,
@@ -226,10 +228,17 @@ static err_t request_of(api_req_t *req, const params_t *p, rpt_request_t *rq, er
     return ERR_OK;
 }
 
-static bool wants_pdf(api_req_t *req)
+/* The media type of the report named id: its kind's file (rpt_id_ext). */
+static const char *report_type(const char *id)
+{
+    return strcmp(rpt_id_ext(id), ".xlsx") == 0 ? API_XLSX_TYPE : "application/pdf";
+}
+
+/* Accept asks for the report's own file (PDF, or XLSX for the kind xlsx). */
+static bool wants_pdf(api_req_t *req, const char *id)
 {
     const char *a = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Accept");
-    return a != NULL && strstr(a, "application/pdf") != NULL;
+    return a != NULL && strstr(a, report_type(id)) != NULL;
 }
 
 /* The whole file at path into a malloc'd buffer (caller frees). */
@@ -287,10 +296,10 @@ static enum MHD_Result send_pdf(api_req_t *req, unsigned status, const char *pat
     if (e)
         return api_send_error(req, e, "%s", m.text);
     char disp[RPT_ID_MAX + 48];
-    snprintf(disp, sizeof disp, "attachment; filename=\"%s.pdf\"", id);
+    snprintf(disp, sizeof disp, "attachment; filename=\"%s%s\"", id, rpt_id_ext(id));
     const char *headers[] = {"Content-Disposition", disp, location ? "Location" : NULL, location,
                              NULL};
-    enum MHD_Result r = api_send_body_h(req, status, "application/pdf", data, len, headers);
+    enum MHD_Result r = api_send_body_h(req, status, report_type(id), data, len, headers);
     free(data);
     return r;
 }
@@ -367,7 +376,7 @@ static enum MHD_Result reports_post(api_req_t *req, const char *dir, params_t *p
         return api_send_error(req, e, "%s", m.text);
     }
     snprintf(location, sizeof location, "/v1/reports/%s", id);
-    if (wants_pdf(req)) {
+    if (wants_pdf(req, id)) {
         json_decref(root);
         return send_pdf(req, MHD_HTTP_CREATED, path, id, location);
     }
@@ -487,6 +496,8 @@ enum MHD_Result api_reports_get(api_req_t *req)
     size_t n = strlen(rest);
     if (n > 4 && strcmp(rest + n - 4, ".pdf") == 0)
         n -= 4; /* /v1/reports/ID.pdf names the same report */
+    else if (n > 5 && strcmp(rest + n - 5, ".xlsx") == 0)
+        n -= 5; /* and ID.xlsx, an xlsx report's file */
     if (n == 0 || n >= sizeof id)
         return api_send_error(req, ERR_BAD_PARAM, "report id must be 1 to %d bytes",
                               RPT_ID_MAX - 1);

@@ -16,6 +16,7 @@
  */
 #include "api_int.h"
 #include "api_writer.h"
+#include "api_xlsx.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -337,7 +338,7 @@ bool api_wants_csv(api_req_t *req, err_t *e, const char **bad)
     *e = ERR_OK;
     const char *fmt = api_query(req, "format");
     if (fmt != NULL) {
-        if (strcmp(fmt, "csv") == 0)
+        if (strcmp(fmt, "csv") == 0 || strcmp(fmt, "xlsx") == 0)
             return true;
         if (strcmp(fmt, "json") == 0)
             return false;
@@ -346,7 +347,17 @@ bool api_wants_csv(api_req_t *req, err_t *e, const char **bad)
         return false;
     }
     const char *accept = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Accept");
-    return accept != NULL && strstr(accept, "text/csv") != NULL;
+    return accept != NULL &&
+           (strstr(accept, "text/csv") != NULL || strstr(accept, API_XLSX_TYPE) != NULL);
+}
+
+bool api_wants_xlsx(api_req_t *req)
+{
+    const char *fmt = api_query(req, "format");
+    if (fmt != NULL)
+        return strcmp(fmt, "xlsx") == 0;
+    const char *accept = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Accept");
+    return accept != NULL && strstr(accept, API_XLSX_TYPE) != NULL;
 }
 
 /* ---- text buffer -------------------------------------------------------- */

@@ -106,7 +106,7 @@ static err_t parse(api_req_t *req, wl_q_t *q, err_msg_t *m)
     const char *bad = NULL;
     q->csv = api_wants_csv(req, &e, &bad);
     if (e)
-        return err_set(m, ERR_BAD_PARAM, "parameter 'format': '%s' is not json or csv", bad);
+        return err_set(m, ERR_BAD_PARAM, "parameter 'format': '%s' is not json, csv or xlsx", bad);
     return ERR_OK;
 }
 
@@ -245,10 +245,7 @@ static enum MHD_Result send_csv_page(api_req_t *req, api_buf_t *b, bool more, co
     }
     /* The cursor of the next page travels in a header. */
     const char *h[] = {"X-Next-Cursor", next, NULL};
-    enum MHD_Result r = api_send_body_h(req, MHD_HTTP_OK, "text/csv; charset=utf-8",
-                                        b->data ? b->data : "", b->len, more ? h : NULL);
-    api_buf_free(b);
-    return r;
+    return api_send_table(req, b, NULL, more ? h : NULL); /* CSV, or XLSX made from it */
 }
 
 enum MHD_Result api_worklist_overdue_get(api_req_t *req)

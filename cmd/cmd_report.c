@@ -22,7 +22,7 @@ static void usage(FILE *f)
     fputs("usage: kpid report --data DIR [--config FILE] --kind KIND [--business-unit BU]\n"
           "                   --period PERIOD [--currency CUR] --out FILE\n"
           "  Render a PDF KPI report. KIND: sla, aging, dso, ftq, summary,\n"
-          "  payables.\n"
+          "  payables; or xlsx, one Excel workbook of the period's KPIs (a sheet per KPI).\n"
           "  PERIOD: 2025-11 (month), 2025-Q4 (quarter), 2025-W47 (ISO week), 2025 (year)\n"
           "          or 2025-01-01..2025-03-31 (days, inclusive), or as in schedules\n"
           "          previous_day, previous_week, previous_month, previous_quarter\n"
@@ -98,10 +98,10 @@ int cmd_report_main(int argc, char **argv)
     err_msg_t msg = {{0}};
     rpt_request_t rq = {0};
     if (rpt_kind_parse(kind, &rq.kind) != ERR_OK) {
-        fprintf(
-            stderr,
-            "kpid report: unknown kind '%s' (one of: sla, aging, dso, ftq, summary, payables)\n",
-            kind);
+        fprintf(stderr,
+                "kpid report: unknown kind '%s' (one of: sla, aging, dso, ftq, summary, payables, "
+                "xlsx)\n",
+                kind);
         return CMD_EXIT_USAGE;
     }
     /* The syntax first, so that a typo is a usage error before any store
@@ -154,7 +154,7 @@ int cmd_report_main(int argc, char **argv)
         fprintf(stderr, "kpid report: %s\n", err_msg_or(&msg, e));
         return e == ERR_BAD_PARAM || e == ERR_NOT_FOUND ? CMD_EXIT_USAGE : CMD_EXIT_ENV;
     }
-    fprintf(stderr, "kpid report: wrote %s (%u pages, %lld bytes)\n", out, info.pages,
-            (long long)info.bytes);
+    fprintf(stderr, "kpid report: wrote %s (%u %s, %lld bytes)\n", out, info.pages,
+            rq.kind == RPT_XLSX ? "sheets" : "pages", (long long)info.bytes);
     return CMD_EXIT_OK;
 }

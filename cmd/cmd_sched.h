@@ -20,8 +20,8 @@
 struct json_t; /* jansson's, kept out of this header */
 
 /* Report kinds a schedule may name, in the order of the renderer's kind
-   enum (sla = 0, aging, dso, ftq, summary, payables). */
-#define CMD_SCHED_N_KINDS 6
+   enum (sla = 0, aging, dso, ftq, summary, payables, xlsx). */
+#define CMD_SCHED_N_KINDS 7
 extern const char *const cmd_sched_kinds[CMD_SCHED_N_KINDS];
 
 /* The index of `kind` in cmd_sched_kinds, or -1. */

@@ -19,10 +19,10 @@
 #include "kpi_money.h"
 #include "store_kpi.h"
 
-const char *const cmd_sched_kinds[CMD_SCHED_N_KINDS] = {"sla", "aging",   "dso",
-                                                        "ftq", "summary", "payables"};
+const char *const cmd_sched_kinds[CMD_SCHED_N_KINDS] = {"sla",     "aging",    "dso", "ftq",
+                                                        "summary", "payables", "xlsx"};
 
-#define KINDS_LIST "sla, aging, dso, ftq, summary, payables"
+#define KINDS_LIST "sla, aging, dso, ftq, summary, payables, xlsx"
 #define KEYS_LIST "name, cron, kinds, business_units, period, currency, output_dir, keep, mail_to"
 #define KEEP_MAX 100000
 

@@ -3,7 +3,9 @@
  * is written, how a report is rendered, named and listed.
  *
  * Owns:
- *   - the report kinds (sla, aging, dso, ftq, summary, payables) and the PERIOD text
+ *   - the report kinds (sla, aging, dso, ftq, summary, payables as PDFs;
+ *     xlsx, the same figures as one Excel workbook, rpt_xlsx.c) and the
+ *     PERIOD text
  *     ("2025-11", "2025-Q4", "2025-W47", "2025", "2025-01-01..2025-03-31");
  *   - rendering: every figure is gathered through store/store_query.h in one
  *     snapshot (rpt_data.c), then drawn with libharu (rpt_pdf.c), which no
@@ -33,12 +35,14 @@ typedef enum rpt_kind {
     RPT_DSO = 2,
     RPT_FTQ = 3,
     RPT_SUMMARY = 4,
-    RPT_PAYABLES = 5 /* what we owe: aging of bills, cash requirements (rpt_payables.c) */
+    RPT_PAYABLES = 5, /* what we owe: aging of bills, cash requirements (rpt_payables.c) */
+    RPT_XLSX = 6      /* not a PDF: one workbook of the period's KPIs (rpt_xlsx.c) */
 } rpt_kind_t;
 
-#define RPT_KIND_COUNT 6
+#define RPT_KIND_COUNT 7
 
-/* "sla", "aging", "dso", "ftq", "summary", "payables" -> kind. ERR_BAD_PARAM otherwise. */
+/* "sla", "aging", "dso", "ftq", "summary", "payables", "xlsx" -> kind.
+   ERR_BAD_PARAM otherwise. */
 err_t rpt_kind_parse(const char *s, rpt_kind_t *out) KPID_MUST_USE;
 /* The name of a kind ("sla", ...), a static string; "" for a value out of range. */
 const char *rpt_kind_name(rpt_kind_t k);
@@ -74,7 +78,7 @@ typedef struct rpt_request {
 
 /* What rendering produced (optional out-parameter of rpt_render_file_ex). */
 typedef struct rpt_info {
-    unsigned pages; /* pages in the document */
+    unsigned pages; /* pages in the document (xlsx: sheets in the workbook) */
     int64_t bytes;  /* size of the file written */
     int cjk_used;   /* 1 when the CJK fallback font was embedded */
 } rpt_info_t;
@@ -101,7 +105,8 @@ err_t rpt_render_file_ex(store_t *store, const rpt_request_t *rq, const char *pa
  * (dates YYYY-MM-DD, time = generated_s in UTC), every byte outside
  * [A-Za-z0-9._-] replaced by '_' and the unit part cut to 64 bytes (a
  * unit named "all" becomes "_all", apart from the whole book). The
- * file of a report is "<id>.pdf". buf holds RPT_ID_MAX bytes.
+ * file of a report is "<id>.pdf" ("<id>.xlsx" for the kind xlsx:
+ * rpt_id_ext). buf holds RPT_ID_MAX bytes.
  */
 void rpt_report_id(const rpt_request_t *rq, char buf[RPT_ID_MAX]);
 
@@ -114,7 +119,7 @@ typedef struct rpt_id_parts {
 } rpt_id_parts_t;
 err_t rpt_id_parse(const char *id, rpt_id_parts_t *out) KPID_MUST_USE;
 
-/* "<dir>/<id>.pdf" into buf (cap bytes). ERR_TOO_LARGE when it does not fit,
+/* "<dir>/<id>.pdf" (or .xlsx: rpt_id_ext) into buf (cap bytes). ERR_TOO_LARGE when it does not fit,
    ERR_BAD_PARAM for an invalid id. */
 err_t rpt_path(const char *dir, const char *id, char *buf, size_t cap) KPID_MUST_USE;
 
@@ -141,7 +146,8 @@ typedef err_t (*rpt_list_fn)(void *ctx, const rpt_file_t *f);
 #define RPT_LIST_MAX 100000 /* files considered in one listing */
 
 /*
- * Call fn for each "<id>.pdf" in dir with a valid id, newest first (by
+ * Call fn for each "<id>.pdf" and "<id>.xlsx" in dir with a valid id whose
+ * extension is its kind's (rpt_id_ext), newest first (by
  * created_s, then id descending). Temporary files (*.tmp) and
  * anything else are skipped. A missing dir lists nothing. A callback
  * returning non-OK stops the listing with that code.

@@ -166,6 +166,13 @@ static err_t gather(store_t *store, store_snap_t *snap, const store_q_aging_req_
         store_q_series_req_t rq = {.what = STORE_Q_FTQ, .ftq_kind = (store_ftq_kind_t)k};
         e = both(snap, &sc, rq, d, arena, &d->ftq[k], &d->t_ftq[k], msg);
     }
+    if (!e && d->kind == RPT_XLSX) {
+        store_q_series_req_t rq = {.what = STORE_Q_DPO};
+        e = both(snap, &sc, rq, d, arena, &d->dpo, &d->t_dpo, msg);
+        store_q_series_req_t rf = {.what = STORE_Q_ROLLFORWARD};
+        if (!e)
+            e = both(snap, &sc, rf, d, arena, &d->roll, &d->t_roll, msg);
+    }
     const kpi_sla_def_t *defs = NULL;
     d->n_slas = store_sla_defs(store, &defs);
     if (!e && d->n_slas > 0) {

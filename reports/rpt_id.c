@@ -59,3 +59,12 @@ int rpt_id_valid(const char *id)
             return 0;
     return 1;
 }
+
+const char *rpt_id_ext(const char *kind_or_id)
+{
+    /* The kind is the id's first part, up to its first '-'. */
+    if (kind_or_id != NULL && strncmp(kind_or_id, "xlsx", 4) == 0 &&
+        (kind_or_id[4] == '\0' || kind_or_id[4] == '-'))
+        return ".xlsx";
+    return ".pdf";
+}

@@ -4,7 +4,8 @@
  * lists and parses both alike.
  *
  * An id is "<kind>-<unit>-<from>-<to>-<YYYYMMDDTHHMMSSZ>" (days as
- * YYYY-MM-DD, the stamp in UTC); the file is "<id>.pdf". The unit is "all"
+ * YYYY-MM-DD, the stamp in UTC); the file is "<id>.pdf", or "<id>.xlsx" for
+ * the kind xlsx (rpt_id_ext). The unit is "all"
  * for the whole book; a unit's name keeps [A-Za-z0-9._-], other bytes become
  * '_', a leading '.' and any ".." are broken up, and a unit really called
  * "all" becomes "_all". So an id never names a path outside its directory.
@@ -24,6 +25,11 @@ void rpt_id_unit(const char *business_unit, char buf[RPT_ID_UNIT_MAX]);
 /* kind: "sla", "aging", ...; business_unit: NULL or "" = the whole book. */
 void rpt_id_format(const char *kind, const char *business_unit, int32_t from_day, int32_t to_day,
                    int64_t created_s, char buf[RPT_ID_MAX]);
+
+/* The file extension of a report of `kind`, or of the report named `id`
+   (an id starts with its kind): ".xlsx" for the kind "xlsx", ".pdf" for
+   every other. A static string. */
+const char *rpt_id_ext(const char *kind_or_id);
 
 /* true when id could name a report file: 1..RPT_ID_MAX-1 bytes of
    [A-Za-z0-9._-], not starting with '.', no "..": no path traversal. */

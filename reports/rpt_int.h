@@ -77,6 +77,10 @@ typedef struct rpt_data {
     store_q_ap_aging_t ap_vendors;
     size_t *ap_vendor_order;       /* indices into ap_vendors, largest total first */
     store_q_ap_cashreq_t *ap_cash; /* arena */
+    /* Only for the kind xlsx (the PDFs print neither): payables and the
+       roll-forward of the period and of the trend months. */
+    store_q_point_t dpo, roll;
+    store_q_point_t *t_dpo, *t_roll;
 } rpt_data_t;
 
 #define RPT_AP_WEEKS 13       /* weeks of cash requirements printed */
@@ -137,6 +141,15 @@ size_t rpt_trend_periods(int32_t from, int32_t to, kpi_period_t *out);
  */
 err_t rpt_pdf_write(const rpt_data_t *d, const rpt_request_t *rq, const char *path,
                     rpt_info_t *info, err_msg_t *msg) KPID_MUST_USE;
+
+/*
+ * Write gathered data as an XLSX workbook at `path` (written directly): a
+ * sheet per KPI with the same figures as the PDFs and the API (rpt_xlsx.c).
+ * info (may be NULL) receives the sheet count as pages and the size.
+ * ERR_IO when path cannot be written, ERR_INTERNAL when libxlsxwriter fails.
+ */
+err_t rpt_xlsx_write(const rpt_data_t *d, const char *path, rpt_info_t *info,
+                     err_msg_t *msg) KPID_MUST_USE;
 
 /*
  * Add the parts of every used composite glyph of a libharu TrueType font

@@ -63,6 +63,11 @@ const char *rpt_mail_period_label(int32_t from_day, int32_t to_day, char buf[RPT
 err_t rpt_mail_subject(const char *kind, const char *unit, const char *period, char *buf,
                        size_t cap) KPID_MUST_USE;
 
+/* The media type of an attachment named `file_name`: the XLSX type for a
+   name ending in ".xlsx" (the xlsx report kind), application/pdf for any
+   other. A static string. */
+const char *rpt_mail_content_type(const char *file_name);
+
 /* What one message says. Every string is borrowed. */
 typedef struct rpt_mail_msg {
     const char *from;          /* sender address */
@@ -73,7 +78,7 @@ typedef struct rpt_mail_msg {
     int64_t date_s;            /* the Date header, UTC seconds */
     const char *message_id;    /* "left@right", without the angle brackets */
     const char *file_name;     /* the attachment's name: [A-Za-z0-9._-]+ */
-    const unsigned char *data; /* the attachment (a PDF) */
+    const unsigned char *data; /* the attachment (a PDF, or an XLSX workbook) */
     size_t len;
 } rpt_mail_msg_t;
 

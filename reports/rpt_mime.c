@@ -182,6 +182,14 @@ static void subject_header(sb_t *b, const char *s)
     sb_str(b, "\r\n");
 }
 
+const char *rpt_mail_content_type(const char *file_name)
+{
+    size_t n = file_name != NULL ? strlen(file_name) : 0;
+    if (n > 5 && strcmp(file_name + n - 5, ".xlsx") == 0)
+        return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    return "application/pdf";
+}
+
 static bool file_name_ok(const char *s)
 {
     if (s == NULL || s[0] == '\0' || strlen(s) > 200)
@@ -252,7 +260,10 @@ err_t rpt_mail_build(const rpt_mail_msg_t *m, char **out, size_t *out_len, err_m
     snprintf(line, sizeof line, "Content-Type: multipart/mixed;\r\n boundary=\"%s\"\r\n\r\n",
              boundary);
     sb_str(&b, line);
-    sb_str(&b, "This is a MIME message with a PDF report attached.\r\n");
+    const char *ctype = rpt_mail_content_type(m->file_name);
+    sb_str(&b, strcmp(ctype, "application/pdf") == 0
+                   ? "This is a MIME message with a PDF report attached.\r\n"
+                   : "This is a MIME message with an XLSX report attached.\r\n");
 
     snprintf(line, sizeof line, "\r\n--%s\r\n", boundary);
     sb_str(&b, line);
@@ -275,10 +286,10 @@ err_t rpt_mail_build(const rpt_mail_msg_t *m, char **out, size_t *out_len, err_m
     snprintf(line, sizeof line, "\r\n--%s\r\n", boundary);
     sb_str(&b, line);
     snprintf(line, sizeof line,
-             "Content-Type: application/pdf;\r\n name=\"%s\"\r\n"
+             "Content-Type: %s;\r\n name=\"%s\"\r\n"
              "Content-Disposition: attachment;\r\n filename=\"%s\"\r\n"
              "Content-Transfer-Encoding: base64\r\n\r\n",
-             m->file_name, m->file_name);
+             ctype, m->file_name, m->file_name);
     sb_str(&b, line);
     b64_lines(&b, m->data, m->len);
     snprintf(line, sizeof line, "\r\n--%s--\r\n", boundary);

@@ -12,11 +12,12 @@
 
 #include "kpi_date.h"
 
-static const char *const kind_names[RPT_KIND_COUNT] = {"sla", "aging",   "dso",
-                                                       "ftq", "summary", "payables"};
+static const char *const kind_names[RPT_KIND_COUNT] = {"sla",     "aging",    "dso", "ftq",
+                                                       "summary", "payables", "xlsx"};
 static const char *const kind_titles[RPT_KIND_COUNT] = {
     "SLA compliance",     "Receivables aging", "Days sales outstanding",
-    "First-time quality", "KPI summary",       "Payables aging and cash requirements"};
+    "First-time quality", "KPI summary",       "Payables aging and cash requirements",
+    "KPI workbook"};
 
 err_t rpt_kind_parse(const char *s, rpt_kind_t *out)
 {

@@ -1445,6 +1445,7 @@ static void render(pdf_t *p)
     case RPT_SLA: sec_sla(p); break;
     case RPT_FTQ: sec_ftq(p); break;
     case RPT_PAYABLES: rpt_payables_render(p); break;
+    case RPT_XLSX: break; /* a workbook, never drawn here (rpt_xlsx.c) */
     case RPT_SUMMARY:
         sec_key_figures(p);
         sec_aging(p);
@@ -1646,7 +1647,8 @@ err_t rpt_render_file_ex(store_t *store, const rpt_request_t *rq, const char *pa
     rpt_data_t d;
     e = rpt_data_gather(store, rq, arena, &d, msg);
     if (!e)
-        e = rpt_pdf_write(&d, rq, path, info, msg);
+        e = rq->kind == RPT_XLSX ? rpt_xlsx_write(&d, path, info, msg)
+                                 : rpt_pdf_write(&d, rq, path, info, msg);
     kpi_arena_free(arena);
     return e;
 }

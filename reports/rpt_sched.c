@@ -87,7 +87,7 @@ err_t rpt_sched_file_name(const char *kind, const char *business_unit, int32_t f
 {
     char id[RPT_ID_MAX];
     rpt_id_format(kind, business_unit, from_day, to_day, due_s, id);
-    int n = snprintf(buf, cap, "%s.pdf", id);
+    int n = snprintf(buf, cap, "%s%s", id, rpt_id_ext(kind));
     return n < 0 || (size_t)n >= cap ? ERR_TOO_LARGE : ERR_OK;
 }
 
@@ -243,7 +243,8 @@ static err_t save_state(const job_state_t *j, err_msg_t *msg)
     return ERR_OK;
 }
 
-/* Remove "<kind>-....pdf.tmp" left in the output dir by a run that crashed. */
+/* Remove "<kind>-....pdf.tmp" (or .xlsx.tmp) left in the output dir by a
+   run that crashed. */
 static void remove_stale_tmp(rpt_sched_t *s, job_state_t *j)
 {
     DIR *d = opendir(j->job.output_dir);
@@ -252,7 +253,8 @@ static void remove_stale_tmp(rpt_sched_t *s, job_state_t *j)
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         size_t n = strlen(de->d_name);
-        if (n < 8 || strcmp(de->d_name + n - 8, ".pdf.tmp") != 0)
+        if ((n < 8 || strcmp(de->d_name + n - 8, ".pdf.tmp") != 0) &&
+            (n < 9 || strcmp(de->d_name + n - 9, ".xlsx.tmp") != 0))
             continue;
         for (size_t k = 0; k < j->job.n_kinds; k++) {
             size_t kl = strlen(j->job.kinds[k]);

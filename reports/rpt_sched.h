@@ -12,7 +12,7 @@
  * that calls tick with the injected clock and waits for the next due time.
  *
  * Files in each schedule's output directory:
- *   <kind>-<unit or all>-<from>-<to>-<YYYYMMDDTHHMMSSZ>.pdf   a report;
+ *   <kind>-<unit or all>-<from>-<to>-<YYYYMMDDTHHMMSSZ>.pdf   a report (.xlsx for the kind xlsx);
  *       from/to are YYYY-MM-DD, the stamp is the due instant in UTC, and
  *       bytes outside [A-Za-z0-9._-] are replaced by '_' (the rule the HTTP
  *       listing shares);

@@ -3,10 +3,9 @@
  * directory listings (rpt.h). Plain file I/O; the HTTP API, `kpid report`
  * and the scheduler share it.
  *
- * A report directory holds "<id>.pdf" files and, while one is being
- * written, "<id>.pdf.XXXXXX.tmp". Ids use only [A-Za-z0-9._-] and never
- * start with '.' or contain "..", so an id can never name a path outside
- * the directory.
+ * A report directory holds "<id>.pdf" files ("<id>.xlsx" for the kind
+ * xlsx) and, while one is being written, "<id>.pdf.XXXXXX.tmp". Ids use only [A-Za-z0-9._-] and
+ * never start with '.' or contain "..", so an id can never name a path outside the directory.
  */
 #include "rpt.h"
 
@@ -81,7 +80,7 @@ err_t rpt_path(const char *dir, const char *id, char *buf, size_t cap)
 {
     if (!rpt_id_valid(id))
         return ERR_BAD_PARAM;
-    int n = snprintf(buf, cap, "%s/%s.pdf", dir, id);
+    int n = snprintf(buf, cap, "%s/%s%s", dir, id, rpt_id_ext(id));
     return n < 0 || (size_t)n >= cap ? ERR_TOO_LARGE : ERR_OK;
 }
 
@@ -158,13 +157,16 @@ err_t rpt_list(const char *dir, rpt_list_fn fn, void *ctx, err_msg_t *msg)
         struct dirent *de = readdir(dh);
         if (de == NULL)
             break;
-        size_t len = strlen(de->d_name);
-        if (len <= 4 || strcmp(de->d_name + len - 4, ".pdf") != 0 || len - 4 >= RPT_ID_MAX)
+        const char *dot = strrchr(de->d_name, '.');
+        size_t idn = dot != NULL ? (size_t)(dot - de->d_name) : 0;
+        if (idn == 0 || idn >= RPT_ID_MAX ||
+            (strcmp(dot, ".pdf") != 0 && strcmp(dot, ".xlsx") != 0))
             continue;
         char id[RPT_ID_MAX];
-        memcpy(id, de->d_name, len - 4);
-        id[len - 4] = '\0';
-        if (!rpt_id_valid(id))
+        memcpy(id, de->d_name, idn);
+        id[idn] = '\0';
+        /* "sla-....xlsx" or "xlsx-....pdf" is no file of ours */
+        if (!rpt_id_valid(id) || strcmp(dot, rpt_id_ext(id)) != 0)
             continue;
         char path[4096 + RPT_ID_MAX + 8];
         struct stat st;
@@ -183,7 +185,7 @@ err_t rpt_list(const char *dir, rpt_list_fn fn, void *ctx, err_msg_t *msg)
             v = nv;
             cap = nc;
         }
-        memcpy(v[n].id, id, len - 3);
+        memcpy(v[n].id, id, idn + 1);
         v[n].size = (int64_t)st.st_size;
         v[n].mtime_s = (int64_t)st.st_mtime;
         /* Newest = generated last: a report that took longer to render

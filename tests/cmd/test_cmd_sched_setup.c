@@ -76,7 +76,7 @@ static void test_parse(void)
         {"{\"schedules\": [{\"name\": \"x\", \"cron\": \"0 0 * * *\", \"kinds\": [1], "
          "\"period\": \"previous_day\"}]}",
          "config schedule 'x': key 'kinds': item 0 is not a string (sla, aging, dso, ftq, "
-         "summary, payables)"},
+         "summary, payables, xlsx)"},
         {"{\"schedules\": [{\"name\": \"x\", \"cron\": \"0 0 * * *\", \"kinds\": [\"sla\"], "
          "\"period\": \"previous_day\", \"business_units\": [\"EU\", \"EU\"]}]}",
          "config schedule 'x': key 'business_units': 'EU' is listed twice"},

@@ -198,6 +198,24 @@ class Mail(unittest.TestCase):
         self.assertEqual("kpid summary report — whole book — 2025-11", msg["subject"])
         self.assertEqual(raw, next(msg.iter_attachments()).get_content())
 
+    def test_post_xlsx_mail_to(self):
+        # The workbook kind travels the same path, attached as what it is.
+        h = Handler()
+        self.start(self.config(self.smtp(h)))
+        st, body, raw = self.srv.post("/v1/reports", {"kind": "xlsx", "period": "2025-Q4",
+                                                      "mail_to": ["ops@example.com"]})
+        self.assertEqual(st, 201, raw)
+        (rcpt, _, msg), = h.wait(1)
+        self.assertEqual(["ops@example.com"], rcpt)
+        self.assertEqual("kpid xlsx report — whole book — 2025-Q4", msg["subject"])
+        part, = list(msg.iter_attachments())
+        self.assertEqual("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                         part.get_content_type())
+        self.assertEqual(body["id"] + ".xlsx", part.get_filename())
+        with open(os.path.join(self.reports, body["id"] + ".xlsx"), "rb") as f:
+            self.assertEqual(f.read(), part.get_content())
+        self.wait_log("kpid: mail: sent %s.xlsx to ops@example.com" % body["id"])
+
     def test_server_down_at_first_then_up(self):
         port = free_port()  # nothing listens yet
         self.start(self.config(port, retry_s=1, retry_max_s=1, max_attempts=100))

@@ -52,11 +52,11 @@ BAD = [
     ([with_(cron="30 2 *")], "config schedule 'daily': key 'cron': cron expression '30 2 *' has "
                              "3 fields; expected 5"),
     ([with_(kinds=None)], "config schedule 'daily': key 'kinds' is required (an array of sla, "
-                          "aging, dso, ftq, summary, payables)"),
+                          "aging, dso, ftq, summary, payables, xlsx)"),
     ([with_(kinds=[])], "config schedule 'daily': key 'kinds' must be a non-empty array of "
-                        "report kinds (sla, aging, dso, ftq, summary, payables)"),
+                        "report kinds (sla, aging, dso, ftq, summary, payables, xlsx)"),
     ([with_(kinds=["sla", "pie"])], "config schedule 'daily': key 'kinds': 'pie' is not a "
-                                    "report kind (sla, aging, dso, ftq, summary, payables)"),
+                                    "report kind (sla, aging, dso, ftq, summary, payables, xlsx)"),
     ([with_(kinds=["sla", "sla"])], "config schedule 'daily': key 'kinds': 'sla' is listed twice"),
     ([with_(business_units="EU")], "config schedule 'daily': key 'business_units' must be an "
                                    "array of 1 to 16 unit names"),
@@ -174,6 +174,37 @@ class Schedules(unittest.TestCase):
         self.assertEqual(want, sorted(n for n in os.listdir(reports) if not n.startswith(".")))
         self.assertEqual(1, log.count("wrote sla-all-"), log)
         self.assertNotIn("Sanitizer", log)
+
+    def test_xlsx_kind_scheduled(self):
+        # The workbook kind runs on a schedule like the PDFs: <id>.xlsx
+        # beside them, its interrupted temporary file cleaned up likewise.
+        reports = os.path.join(self.tmp, "reports")
+        cfg = self.config({"reports_dir": reports,
+                           "schedules": [with_(kinds=["xlsx", "sla"], keep=5)]})
+        os.makedirs(reports)
+        with open(os.path.join(reports, ".schedule-daily.state"), "w") as f:
+            f.write("kpid-schedule-state 1\nlast 1577836800\n")
+        with open(os.path.join(reports, "xlsx-all-x.xlsx.tmp"), "w") as f:
+            f.write("left by a crash")
+        srv = Server(self.data, ["--config", cfg]).start()
+        try:
+            log = self.wait_log(srv, "kpid: schedule 'daily': next run at ", 1)
+            st, lst, _ = srv.get("/v1/reports")
+        finally:
+            self.assertEqual(srv.stop(), 0, srv.log())
+        now = datetime.datetime.now(datetime.timezone.utc)
+        due = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        day = (due - datetime.timedelta(days=1)).strftime("%Y-%m-%d")
+        stamp = due.strftime("%Y%m%dT%H%M%SZ")
+        want = sorted(["xlsx-all-%s-%s-%s.xlsx" % (day, day, stamp),
+                       "sla-all-%s-%s-%s.pdf" % (day, day, stamp)])
+        self.assertEqual(want, sorted(n for n in os.listdir(reports) if not n.startswith(".")),
+                         log)
+        self.assertIn("removed xlsx-all-x.xlsx.tmp left by an interrupted run", log)
+        with open(os.path.join(reports, want[1]), "rb") as f:
+            self.assertEqual(f.read(4), b"PK\x03\x04")
+        self.assertEqual(st, 200)
+        self.assertEqual(sorted(r["kind"] for r in lst["reports"]), ["sla", "xlsx"])
 
     def test_every_unit_from_the_store(self):
         units = ["north", "south/east", "north"]

@@ -247,6 +247,45 @@ static void test_build(void)
     free(out);
 }
 
+/* An xlsx report travels as what it is: the XLSX media type on the
+   attachment, the preamble saying so; every other file is a PDF. */
+static void test_attachment_type(void)
+{
+    static const struct {
+        const char *name, *type;
+    } rows[] = {
+        {"xlsx-all-2025-11-01-2025-11-30-20251201T060000Z.xlsx",
+         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+        {"sla-all-2025-11-01-2025-11-30-20251201T060000Z.pdf", "application/pdf"},
+        {"r.xlsx.pdf", "application/pdf"},
+        {".xlsx", "application/pdf"},
+        {"", "application/pdf"},
+        {NULL, "application/pdf"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        CHECK_STR(rows[i].type, rpt_mail_content_type(rows[i].name));
+    const char *to[] = {"a@example.com"};
+    unsigned char zip[4] = {'P', 'K', 3, 4};
+    rpt_mail_msg_t m = {.from = "kpid@example.com",
+                        .to = to,
+                        .n_to = 1,
+                        .subject = "s",
+                        .text = "t",
+                        .message_id = "x@y",
+                        .file_name = "xlsx-all-2025-11-01-2025-11-30-20251201T060000Z.xlsx",
+                        .data = zip,
+                        .len = sizeof zip};
+    char *out = NULL;
+    size_t len = 0;
+    CHECK_ERR(ERR_OK, rpt_mail_build(&m, &out, &len, NULL));
+    REQUIRE(out != NULL);
+    CHECK(strstr(out, "This is a MIME message with an XLSX report attached.\r\n") != NULL);
+    CHECK(strstr(out, "Content-Type: application/vnd.openxmlformats-officedocument."
+                      "spreadsheetml.sheet;\r\n name=\"xlsx-all-") != NULL);
+    CHECK(strstr(out, "application/pdf") == NULL);
+    free(out);
+}
+
 static void test_build_refuses(void)
 {
     const char *to[] = {"a@example.com"};
@@ -603,6 +642,7 @@ int main(void)
     RUN(test_period_label);
     RUN(test_subject);
     RUN(test_build);
+    RUN(test_attachment_type);
     RUN(test_build_refuses);
     RUN(test_backoff);
     RUN(test_queue_retry);

@@ -17,7 +17,8 @@ static int32_t D(int y, int m, int d)
 
 static void test_kinds(void)
 {
-    static const char *const names[] = {"sla", "aging", "dso", "ftq", "summary", "payables"};
+    static const char *const names[] = {"sla",     "aging",    "dso", "ftq",
+                                        "summary", "payables", "xlsx"};
     for (int k = 0; k < RPT_KIND_COUNT; k++) {
         rpt_kind_t out = (rpt_kind_t)-1;
         CHECK_ERR(ERR_OK, rpt_kind_parse(names[k], &out));
@@ -28,6 +29,8 @@ static void test_kinds(void)
     CHECK_INT(RPT_SLA, 0);
     CHECK_INT(RPT_SUMMARY, 4);
     CHECK_INT(RPT_PAYABLES, 5);
+    CHECK_INT(RPT_XLSX, 6);
+    CHECK_STR("KPI workbook", rpt_kind_title(RPT_XLSX));
     static const char *const bad[] = {"", "SLA", "aging ", "dso2", "summar", "all", "payable"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         rpt_kind_t out;
@@ -35,7 +38,7 @@ static void test_kinds(void)
     }
     rpt_kind_t out;
     CHECK_ERR(ERR_BAD_PARAM, rpt_kind_parse(NULL, &out));
-    CHECK_STR("", rpt_kind_name((rpt_kind_t)6));
+    CHECK_STR("", rpt_kind_name((rpt_kind_t)RPT_KIND_COUNT));
     CHECK_STR("", rpt_kind_name((rpt_kind_t)-1));
     CHECK_STR("", rpt_kind_title((rpt_kind_t)9));
 }

@@ -98,6 +98,16 @@ static void test_path_and_dir(void)
     char buf[64];
     CHECK_ERR(ERR_OK, rpt_path("/r", "abc", buf, sizeof buf));
     CHECK_STR("/r/abc.pdf", buf);
+    /* The kind xlsx is a workbook: its file is .xlsx (rpt_id_ext). */
+    char xb[96];
+    CHECK_ERR(ERR_OK,
+              rpt_path("/r", "xlsx-all-2025-11-01-2025-11-30-20251201T060000Z", xb, sizeof xb));
+    CHECK_STR("/r/xlsx-all-2025-11-01-2025-11-30-20251201T060000Z.xlsx", xb);
+    CHECK_STR(".xlsx", rpt_id_ext("xlsx"));
+    CHECK_STR(".xlsx", rpt_id_ext("xlsx-emea-2025-11-01-2025-11-30-20251201T060000Z"));
+    CHECK_STR(".pdf", rpt_id_ext("xlsxx-a"));
+    CHECK_STR(".pdf", rpt_id_ext("summary"));
+    CHECK_STR(".pdf", rpt_id_ext(NULL));
     CHECK_ERR(ERR_BAD_PARAM, rpt_path("/r", "../abc", buf, sizeof buf));
     CHECK_ERR(ERR_TOO_LARGE, rpt_path("/r", "abc", buf, 8));
     char nested[160];
@@ -171,17 +181,24 @@ static void test_list(void)
     touch(ld, ".hidden.pdf", "x", 4000);
     touch(ld, "bad name.pdf", "x", 4000);
     touch(ld, ".pdf", "x", 4000);
+    /* an xlsx report is listed; a file whose extension is not its kind's is not */
+    touch(ld, "xlsx-all-2025-11-01-2025-11-30-19700101T000200Z.xlsx", "123456", 9000);
+    touch(ld, "xlsx-all-2025-11-01-2025-11-30-19700101T000300Z.pdf", "x", 9000);
+    touch(ld, "sla-all-2025-11-01-2025-11-30-19700101T000300Z.xlsx", "x", 9000);
+    touch(ld, "w.xlsx.Ab12Cd.tmp", "partial", 4000);
     char sub[200];
     snprintf(sub, sizeof sub, "%s/dir.pdf", ld);
     REQUIRE(mkdir(sub, 0755) == 0);
     CHECK_ERR(ERR_OK, rpt_list(ld, on_file, &s, &m));
-    CHECK_INT(5, s.n);
+    CHECK_INT(6, s.n);
     CHECK_STR("c-new", s.ids[0]);
     CHECK_STR("z-mid", s.ids[1]);
     CHECK_STR("a-mid", s.ids[2]);
     CHECK_STR("b-old", s.ids[3]);
-    CHECK_STR("sla-all-2025-11-01-2025-11-30-19700101T000100Z", s.ids[4]); /* created at 60 s */
+    CHECK_STR("xlsx-all-2025-11-01-2025-11-30-19700101T000200Z", s.ids[4]); /* at 120 s */
+    CHECK_STR("sla-all-2025-11-01-2025-11-30-19700101T000100Z", s.ids[5]);  /* created at 60 s */
     CHECK_INT(5, s.sizes[3]);
+    CHECK_INT(6, s.sizes[4]);
     seen_t stop = {.stop_after = 2};
     CHECK_ERR(ERR_BUSY, rpt_list(ld, on_file, &stop, &m));
     CHECK_INT(2, stop.n);
