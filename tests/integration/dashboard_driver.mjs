@@ -292,6 +292,9 @@ try {
   renders = await waitRender(renders);
   report.drill_sla = await drillSnap();
   await drillShot("dashboard-drill-sla.png");
+  await page.click(".tile[data-kpi=ftq-invoice] a.drill-link");
+  renders = await waitRender(renders);
+  report.drill_ftq = await drillSnap();
   await page.click("#card-aging details summary");
   await page.click("#table-aging a.drill-link[data-drill-unit='" + bu + "']");
   renders = await waitRender(renders);

@@ -452,6 +452,13 @@ class BrowserTest(PageChecks, LoadedServer):
         self.assertIn("%d breached and still open at the end, %d completed late"
                       % (wl["breached_open"], wl["completed_late"]), d["total"])
         self.assertEqual(len(d["rows"]), min(100, wl["total"]["count"]))
+        # FTQ invoices: the invoices of the tile's period not right first time.
+        d = rep["drill_ftq"]
+        pt = self.get_json("/v1/ftq?kind=invoice&from=%s&to=%s&interval=month" % (start, as_of))[
+            "points"][-1]
+        self.assertEqual(d["count"], pt["reviewed"] - pt["passed"])
+        self.assertIn("of %s invoices first reviewed" % group(pt["reviewed"]), d["total"])
+        self.assertEqual(len(d["rows"]), min(100, d["count"]))
         # A unit's row of the aging table: that unit's overdue invoices, the
         # sum of its buckets past due.
         d = rep["drill_unit"]
