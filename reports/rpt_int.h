@@ -202,7 +202,6 @@ typedef struct pdf rpt_pdf_t; /* opaque */
 
 enum { RPT_PDF_REG = 0, RPT_PDF_BOLD = 1 };                       /* styles */
 enum { RPT_PDF_LEFT = 0, RPT_PDF_RIGHT = 1, RPT_PDF_CENTER = 2 }; /* alignments */
-#define RPT_PDF_CONTENT_W (595.276f - 2 * 48.0f)                  /* points between the margins */
 
 typedef struct rpt_pdf_col {
     const char *head;
@@ -218,6 +217,8 @@ typedef struct rpt_pdf_table {
 
 /* The data being drawn. */
 const rpt_data_t *rpt_pdf_data(const rpt_pdf_t *p);
+/* Continue on a new page (with its header). */
+void rpt_pdf_new_page(rpt_pdf_t *p);
 /* A section title with a rule, kept with a few rows below it. */
 void rpt_pdf_section(rpt_pdf_t *p, const char *title);
 /* One muted line of small text at the cursor. */

@@ -1626,6 +1626,11 @@ const rpt_data_t *rpt_pdf_data(const rpt_pdf_t *p)
     return p->d;
 }
 
+void rpt_pdf_new_page(rpt_pdf_t *p)
+{
+    new_page(p);
+}
+
 void rpt_pdf_section(rpt_pdf_t *p, const char *title)
 {
     section(p, title);

@@ -8,7 +8,8 @@
  * with repeated table heads and the footers. So this file never sees
  * libharu and holds only the statement's own order of things:
  *
- *   for each currency of the account (rpt_stmt_t.curs, by code):
+ *   for each currency of the account (rpt_stmt_t.curs, by code), each
+ *   from the top of a page:
  *     "Account in EUR": open invoices, less unapplied cash, less unallocated
  *       credit notes, total due (bold); the overdue part beside it;
  *     aging of the account as of the as-of day (bucket, invoices, amount);
@@ -196,6 +197,8 @@ void rpt_statement_draw(rpt_pdf_t *p)
     kpi_date_format(st->as_of, as_of);
     for (size_t i = 0; i < st->n_curs; i++) {
         const rpt_stmt_cur_t *c = &st->curs[i];
+        if (i > 0) /* each account from the top of a page: it can be sent alone */
+            rpt_pdf_new_page(p);
         char title[64];
         snprintf(title, sizeof title, "Account in %s", c->currency);
         rpt_pdf_section(p, title);

@@ -248,8 +248,10 @@ static err_t gather_moves(sg_t *g, const char *customer, int32_t from, int32_t t
     char cursor[STORE_CURSOR_BUF] = "", next[STORE_CURSOR_BUF];
     for (;;) {
         err_t e = store_events_list(g->snap, &f, cursor, 1000, on_event, g, next);
-        if (e)
-            return e == ERR_NOT_FOUND ? ERR_OK : e;
+        if (e) /* on_event's own errors carry their message already */
+            return g->msg != NULL && g->msg->text[0]
+                       ? e
+                       : err_set(g->msg, e, "cannot read the customer's events: %s", err_str(e));
         if (next[0] == '\0')
             break;
         memcpy(cursor, next, sizeof cursor);

@@ -1,9 +1,10 @@
 /*
  * test_rpt_statement.c — the statement's layout (reports/rpt_statement.c)
- * drawn from the hand-made book of rpt_test.h: a complete PDF with the page
- * count the layout gives, the CJK font embedded only for the customer whose
- * name needs it, the same request giving the same bytes, and a customer
- * nobody knows refused before any file is written.
+ * drawn from the hand-made book of rpt_test.h (and a EUR invoice of Müller,
+ * for a second account): a complete PDF with the page count the layout
+ * gives (each currency's account from a new page), the CJK font embedded only for the customer
+ * whose name needs it, the same request giving the same bytes, and a customer nobody knows refused
+ * before any file is written.
  */
 #include <unistd.h>
 
@@ -41,10 +42,12 @@ static char *render(const rpt_request_t *rq, const char *name, rpt_info_t *info,
 
 static void test_layout(void)
 {
+    /* Müller has a USD and (added in main) a EUR account: a page each. */
     static const struct {
         const char *customer;
+        unsigned pages;
         int cjk;
-    } rows[] = {{"M\xC3\xBCller GmbH", 0}, {CJK_NAME, 1}, {"ACME", 0}};
+    } rows[] = {{"M\xC3\xBCller GmbH", 2, 0}, {CJK_NAME, 1, 1}, {"ACME", 1, 0}};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         rpt_request_t rq = req(rows[i].customer);
         rpt_info_t info = {0};
@@ -52,7 +55,8 @@ static void test_layout(void)
         char name[32];
         snprintf(name, sizeof name, "s%zu.pdf", i);
         free(render(&rq, name, &info, &len));
-        CHECK_MSG(info.pages == 1, "%s: %u pages", rows[i].customer, info.pages);
+        CHECK_MSG(info.pages == rows[i].pages, "%s: %u pages, expected %u", rows[i].customer,
+                  info.pages, rows[i].pages);
         CHECK_MSG(info.cjk_used == rows[i].cjk, "%s: CJK font %d", rows[i].customer, info.cjk_used);
     }
     /* the same request, the same bytes (the generation time is injected) */
@@ -83,6 +87,12 @@ int main(void)
     tmpdir(odir);
     st = open_store(dir, 0);
     rpt_test_book(st, true);
+    kpi_event_t eur = bu(ev(KPI_EV_INVOICE_ISSUED, "x1", T(2025, 10, 1, 9), "INV-E1", NULL, 70000,
+                            "M\xC3\xBCller GmbH"),
+                         "emea");
+    memcpy(eur.currency, "EUR", 4);
+    store_item_result_t res[1];
+    CHECK_INT(1, put(st, &eur, 1, NULL, res).accepted);
     RUN(test_layout);
     RUN(test_refused);
     store_close(st);
