@@ -11,12 +11,14 @@
  */
 #include "api_int.h"
 #include "api_xlsx.h"
+#include "api_params.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kpi_date.h"
@@ -27,8 +29,8 @@
 #define BODY_MAX 16384       /* a report request is a few short fields */
 #define PDF_MAX (256u << 20) /* refuse to serve a file larger than this */
 
-const char *const api_reports_post_params[] = {"kind",     "business_unit", "period",
-                                               "currency", "mail_to",       NULL};
+const char *const api_reports_post_params[] = {"kind",    "business_unit", "period", "currency",
+                                               "mail_to", "customer",      "as_of",  NULL};
 const char *const api_reports_get_params[] = {NULL};
 
 typedef struct body {
@@ -80,6 +82,7 @@ bool api_reports_post_body(api_req_t *req, const char *data, size_t len)
 /* The report parameters: query string first, then the JSON body's keys. */
 typedef struct params {
     const char *kind, *unit, *period, *currency;
+    const char *customer, *as_of;         /* kind statement only */
     const char *mail_to[RPT_MAIL_TO_MAX]; /* into the query's copy or the body */
     size_t n_mail_to;
     char mail_buf[RPT_MAIL_TO_MAX * RPT_MAIL_ADDR_MAX]; /* the query's list, split */
@@ -175,11 +178,13 @@ static err_t params_from_body(api_req_t *req, json_t **root, params_t *p, bool *
                            : strcmp(key, "business_unit") == 0 ? &p->unit
                            : strcmp(key, "period") == 0        ? &p->period
                            : strcmp(key, "currency") == 0      ? &p->currency
+                           : strcmp(key, "customer") == 0      ? &p->customer
+                           : strcmp(key, "as_of") == 0         ? &p->as_of
                                                                : NULL;
         if (dst == NULL)
             return err_set(m, ERR_BAD_PARAM,
                            "unknown field '%s' (known: kind, business_unit, period, currency, "
-                           "mail_to)",
+                           "mail_to, customer, as_of)",
                            key);
         if (json_is_null(v) && dst == &p->unit) {
             *dst = NULL;
@@ -192,22 +197,49 @@ static err_t params_from_body(api_req_t *req, json_t **root, params_t *p, bool *
     return ERR_OK;
 }
 
+#define KINDS "sla, aging, dso, ftq, summary, payables, xlsx, statement"
+
+/* A statement's customer and days (docs/reports.md): the customer is
+   required; as_of and the period are optional (rpt_statement_days). */
+static err_t statement_of(api_req_t *req, const params_t *p, rpt_request_t *rq, err_msg_t *m)
+{
+    if (p->customer == NULL)
+        return err_set(m, ERR_BAD_PARAM,
+                       "'customer' is required for kind statement (a statement is one "
+                       "customer's account)");
+    err_t e = api_param_name("customer", p->customer, m);
+    rpt_days_t days = {.has_period = p->period != NULL, .has_as_of = p->as_of != NULL};
+    if (!e && p->period != NULL)
+        e = rpt_period_parse(p->period, &days.from_day, &days.to_day, m);
+    if (!e && p->as_of != NULL)
+        e = api_param_date("as_of", p->as_of, &days.as_of, m);
+    if (!e)
+        e = rpt_statement_days(&days, kpi_tz_day(req->srv->opts.coll.tz, (int64_t)time(NULL)), rq,
+                               m);
+    rq->customer = p->customer;
+    return e;
+}
+
 static err_t request_of(api_req_t *req, const params_t *p, rpt_request_t *rq, err_msg_t *m)
 {
     memset(rq, 0, sizeof *rq);
     if (p->kind == NULL)
-        return err_set(m, ERR_BAD_PARAM,
-                       "'kind' is required (one of: sla, aging, dso, ftq, summary, payables, "
-                       "xlsx)");
+        return err_set(m, ERR_BAD_PARAM, "'kind' is required (one of: " KINDS ")");
     if (rpt_kind_parse(p->kind, &rq->kind) != ERR_OK)
-        return err_set(m, ERR_BAD_PARAM,
-                       "'kind': '%s' is not one of: sla, aging, dso, ftq, summary, payables, xlsx",
-                       p->kind);
-    if (p->period == NULL)
+        return err_set(m, ERR_BAD_PARAM, "'kind': '%s' is not one of: " KINDS, p->kind);
+    err_t e = ERR_OK;
+    if (rq->kind == RPT_STATEMENT) {
+        e = statement_of(req, p, rq, m);
+    } else if (p->customer != NULL || p->as_of != NULL) {
+        return err_set(m, ERR_BAD_PARAM, "'%s' is only for kind statement",
+                       p->customer != NULL ? "customer" : "as_of");
+    } else if (p->period == NULL) {
         return err_set(m, ERR_BAD_PARAM,
                        "'period' is required (2025-11, 2025-Q4, 2025-W47, 2025 or "
                        "2025-01-01..2025-03-31)");
-    err_t e = rpt_period_parse(p->period, &rq->from_day, &rq->to_day, m);
+    } else {
+        e = rpt_period_parse(p->period, &rq->from_day, &rq->to_day, m);
+    }
     if (e)
         return e;
     if (p->currency != NULL) {
@@ -322,7 +354,8 @@ static err_t mail_submit(api_req_t *req, const params_t *p, const rpt_request_t 
 {
     rpt_mail_item_t it = {.pdf_path = path,
                           .kind = rpt_kind_name(rq->kind),
-                          .unit = rq->business_unit,
+                          /* the subject names whom the report is about */
+                          .unit = rq->kind == RPT_STATEMENT ? rq->customer : rq->business_unit,
                           .from_day = rq->from_day,
                           .to_day = rq->to_day,
                           .generated_s = rq->generated_s,
@@ -344,6 +377,8 @@ static enum MHD_Result reports_post(api_req_t *req, const char *dir, params_t *p
     p->unit = api_query(req, "business_unit");
     p->period = api_query(req, "period");
     p->currency = api_query(req, "currency");
+    p->customer = api_query(req, "customer");
+    p->as_of = api_query(req, "as_of");
     const char *mq = api_query(req, "mail_to");
     bool mail_asked = mq != NULL;
     json_t *root = NULL;
@@ -385,7 +420,18 @@ static enum MHD_Result reports_post(api_req_t *req, const char *dir, params_t *p
     json_object_set_new(j, "kind", json_string(rpt_kind_name(rq.kind)));
     json_object_set_new(j, "business_unit",
                         rq.business_unit ? json_string(rq.business_unit) : json_null());
-    json_object_set_new(j, "period", json_string(p->period));
+    if (p->period != NULL) {
+        json_object_set_new(j, "period", json_string(p->period));
+    } else { /* a statement's default period, as a range */
+        char f[KPI_DATE_BUF], t[KPI_DATE_BUF], per[2 * KPI_DATE_BUF + 2];
+        snprintf(per, sizeof per, "%s..%s", kpi_date_format(rq.from_day, f),
+                 kpi_date_format(rq.to_day, t));
+        json_object_set_new(j, "period", json_string(per));
+    }
+    if (rq.kind == RPT_STATEMENT) {
+        json_object_set_new(j, "customer", json_string(rq.customer));
+        json_object_set_new(j, "as_of", j_day(rq.as_of_day));
+    }
     json_object_set_new(j, "from", j_day(rq.from_day));
     json_object_set_new(j, "to", j_day(rq.to_day));
     json_object_set_new(j, "size", json_integer((json_int_t)info.bytes));

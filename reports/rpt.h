@@ -22,6 +22,7 @@
 #ifndef KPID_RPT_H
 #define KPID_RPT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,13 +37,14 @@ typedef enum rpt_kind {
     RPT_FTQ = 3,
     RPT_SUMMARY = 4,
     RPT_PAYABLES = 5, /* what we owe: aging of bills, cash requirements (rpt_payables.c) */
-    RPT_XLSX = 6      /* not a PDF: one workbook of the period's KPIs (rpt_xlsx.c) */
+    RPT_XLSX = 6,     /* not a PDF: one workbook of the period's KPIs (rpt_xlsx.c) */
+    RPT_STATEMENT = 7 /* one customer's statement of account (rpt_statement.c) */
 } rpt_kind_t;
 
-#define RPT_KIND_COUNT 7
+#define RPT_KIND_COUNT 8
 
-/* "sla", "aging", "dso", "ftq", "summary", "payables", "xlsx" -> kind.
-   ERR_BAD_PARAM otherwise. */
+/* "sla", "aging", "dso", "ftq", "summary", "payables", "xlsx", "statement"
+   -> kind. ERR_BAD_PARAM otherwise. */
 err_t rpt_kind_parse(const char *s, rpt_kind_t *out) KPID_MUST_USE;
 /* The name of a kind ("sla", ...), a static string; "" for a value out of range. */
 const char *rpt_kind_name(rpt_kind_t k);
@@ -74,7 +76,32 @@ typedef struct rpt_request {
     const char *font_latin; /* NULL = /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf */
     const char *font_bold;  /* NULL = .../DejaVuSans-Bold.ttf */
     const char *font_cjk;   /* NULL = /usr/share/fonts/truetype/wqy/wqy-microhei.ttc */
+    /* RPT_STATEMENT only: the customer (required; borrowed for the call)
+       and the day its open items and aging are taken at (required too).
+       [from_day, to_day] is then the period whose payments and credit
+       notes are listed: from_day <= to_day <= as_of_day. */
+    const char *customer;
+    int32_t as_of_day;
 } rpt_request_t;
+
+/* What was asked of a statement: the parsed period and as_of, each optional. */
+typedef struct rpt_days {
+    bool has_period;
+    int32_t from_day, to_day; /* with has_period */
+    bool has_as_of;
+    int32_t as_of; /* with has_as_of */
+} rpt_days_t;
+
+/*
+ * A statement's days into rq (from_day, to_day, as_of_day), one rule for
+ * the CLI and the API (docs/reports.md): as_of defaults to the period's
+ * last day when a period is given (today while it runs), else today; the
+ * period defaults to the month up to as_of (its first day to as_of); a
+ * period ending after as_of is cut at as_of. ERR_BAD_PARAM, with a message,
+ * for an as_of after today or a period starting after as_of.
+ */
+err_t rpt_statement_days(const rpt_days_t *asked, int32_t today, rpt_request_t *rq,
+                         err_msg_t *msg) KPID_MUST_USE;
 
 /* What rendering produced (optional out-parameter of rpt_render_file_ex). */
 typedef struct rpt_info {
@@ -107,13 +134,17 @@ err_t rpt_render_file_ex(store_t *store, const rpt_request_t *rq, const char *pa
  * unit named "all" becomes "_all", apart from the whole book). The
  * file of a report is "<id>.pdf" ("<id>.xlsx" for the kind xlsx:
  * rpt_id_ext). buf holds RPT_ID_MAX bytes.
+ * A statement's kind part names its customer, "statement_<customer>"
+ * (rpt_id_customer), its <from> is the period's first day and its <to>
+ * the as-of day; its unit part is the unit the statement was limited to.
  */
 void rpt_report_id(const rpt_request_t *rq, char buf[RPT_ID_MAX]);
 
 /* The fields of an id made by rpt_report_id. ERR_BAD_PARAM when it is not one. */
 typedef struct rpt_id_parts {
     char kind[16];
-    char unit[72]; /* sanitized unit, "all" for the whole book */
+    char customer[RPT_ID_CUSTOMER_MAX]; /* a statement's customer part, else "" */
+    char unit[72];                      /* sanitized unit, "all" for the whole book */
     int32_t from_day, to_day;
     int64_t created_s;
 } rpt_id_parts_t;

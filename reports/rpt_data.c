@@ -191,6 +191,8 @@ static err_t gather(store_t *store, store_snap_t *snap, const store_q_aging_req_
 err_t rpt_data_gather(store_t *store, const rpt_request_t *rq, kpi_arena_t *arena, rpt_data_t *d,
                       err_msg_t *msg)
 {
+    if (rq->kind == RPT_STATEMENT) /* one customer, not the book: its own gathering */
+        return rpt_stmt_gather(store, rq, arena, d, msg);
     memset(d, 0, sizeof *d);
     if (rpt_kind_name(rq->kind)[0] == '\0')
         return err_set(msg, ERR_BAD_PARAM, "unknown report kind %d", (int)rq->kind);

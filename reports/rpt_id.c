@@ -15,6 +15,18 @@ static int id_char(unsigned char c)
            c == '_' || c == '-';
 }
 
+void rpt_id_customer(const char *customer, char buf[RPT_ID_CUSTOMER_MAX])
+{
+    uint32_t h = 2166136261u; /* FNV-1a, 32 bits */
+    size_t n = 0;
+    for (const unsigned char *s = (const unsigned char *)customer; *s; s++) {
+        h = (h ^ *s) * 16777619u;
+        if (n < 40)
+            buf[n++] = id_char(*s) && *s != '.' && *s != '-' ? (char)*s : '_';
+    }
+    snprintf(buf + n, RPT_ID_CUSTOMER_MAX - n, ".%08x", (unsigned)h);
+}
+
 void rpt_id_unit(const char *business_unit, char unit[RPT_ID_UNIT_MAX])
 {
     snprintf(unit, RPT_ID_UNIT_MAX, "%s", "all");

@@ -19,6 +19,17 @@
 
 #define RPT_ID_UNIT_MAX 65 /* bytes of an id's unit part, NUL included */
 
+/*
+ * A customer as a statement's id names it (rpt.h): its bytes with every one
+ * outside [A-Za-z0-9_] as '_', cut to 40, then '.' and 8 hex digits of a
+ * 32-bit FNV-1a hash of the whole name. The hash keeps apart names that
+ * read alike in this form (every CJK name is only '_'s), so two statements
+ * of one second for different customers never share a file; the readable
+ * part lets a person find a file. "CUST-00001" -> "CUST_00001.8f2c41d0".
+ */
+#define RPT_ID_CUSTOMER_MAX 50 /* bytes, NUL included */
+void rpt_id_customer(const char *customer, char buf[RPT_ID_CUSTOMER_MAX]);
+
 /* The unit part of an id for business_unit (NULL or "" = "all"). */
 void rpt_id_unit(const char *business_unit, char buf[RPT_ID_UNIT_MAX]);
 

@@ -18,6 +18,7 @@
 #include "rpt.h"
 #include "store_query.h"
 #include "store_query_ap.h"
+#include "store_worklist.h"
 
 #define RPT_TREND_MIN 12 /* months shown in trends at least */
 #define RPT_TREND_MAX 36 /* months shown in trends at most (the latest) */
@@ -35,6 +36,55 @@ typedef struct rpt_sla {
     store_q_point_t period;   /* the whole report period */
     store_q_point_t *trend;   /* n_trend points */
 } rpt_sla_t;
+
+/* ---- a customer's statement of account (rpt_stmt_data.c) ---------------- */
+
+/* One open invoice of the statement, as of its as-of day. */
+typedef struct rpt_stmt_item {
+    const char *invoice; /* arena */
+    int32_t issue_day;
+    int32_t due_day;      /* INT32_MIN when the invoice has none */
+    int32_t days_overdue; /* as_of - due day when past due, else 0 */
+    int64_t amount;       /* issued, minor units */
+    int64_t open;         /* open at the end of the as-of day (never 0) */
+} rpt_stmt_item_t;
+
+/* A payment received or a credit note issued in the statement's period. */
+typedef struct rpt_stmt_move {
+    int32_t day;
+    bool credit;         /* a credit note; else a payment received */
+    const char *doc;     /* arena: payment or credit note number */
+    const char *invoice; /* arena: the credit note's invoice, NULL for none */
+    int64_t amount;      /* minor units, as the document carries it */
+} rpt_stmt_move_t;
+
+#define RPT_STMT_ROWS_MAX 100000 /* rows of one list (items, moves, payments) */
+
+/* The account in one currency: what one section of the statement prints. */
+typedef struct rpt_stmt_cur {
+    char currency[4];
+    int digits;
+    store_q_aging_t aging;  /* the customer's aging in this currency (no groups) */
+    rpt_stmt_item_t *items; /* open invoices by due day, then number (arena) */
+    size_t n_items;         /* sum of open = aging.all.total_amount */
+    rpt_stmt_move_t *moves; /* in the period, by day (arena) */
+    size_t n_moves;
+    int64_t paid, credited;              /* sums of the moves of each sort */
+    store_wl_unapplied_row_t *unapplied; /* payments with cash unapplied, oldest first */
+    size_t n_unapplied;                  /* sum of unapplied = aging.unapplied_cash */
+    int64_t overdue;                     /* open amount at least one day past due */
+    int64_t total_due; /* open invoices - unapplied cash - unallocated credit notes */
+} rpt_stmt_cur_t;
+
+#define RPT_STMT_CURRENCIES_MAX 32
+
+typedef struct rpt_stmt {
+    const char *customer; /* arena */
+    int32_t as_of;
+    rpt_stmt_cur_t *curs; /* one per currency with anything to show, by code */
+    size_t n_curs;        /* >= 1: a customer with nothing has one empty section */
+    char currencies[RPT_STMT_CURRENCIES_MAX * 5]; /* "EUR, USD" for the header */
+} rpt_stmt_t;
 
 typedef struct rpt_data {
     rpt_kind_t kind;
@@ -81,6 +131,7 @@ typedef struct rpt_data {
        roll-forward of the period and of the trend months. */
     store_q_point_t dpo, roll;
     store_q_point_t *t_dpo, *t_roll;
+    rpt_stmt_t stmt; /* RPT_STATEMENT only */
 } rpt_data_t;
 
 #define RPT_AP_WEEKS 13       /* weeks of cash requirements printed */
@@ -91,36 +142,29 @@ typedef struct rpt_data {
 err_t rpt_payables_gather(store_snap_t *snap, const store_q_aging_req_t *arq, kpi_arena_t *arena,
                           rpt_data_t *d, err_msg_t *msg) KPID_MUST_USE;
 
-/* ---- drawing, for section files beside rpt_pdf.c ----------------------- */
-
-typedef struct rpt_pdf rpt_pdf_t; /* rpt_pdf.c's drawing state */
-
-enum { RPT_A_LEFT = 0, RPT_A_RIGHT = 1 };
-typedef struct rpt_col {
-    const char *head;
-    float w;   /* points; a page's content is 499 pt wide */
-    int align; /* RPT_A_LEFT, RPT_A_RIGHT */
-} rpt_col_t;
-
-/* The data being drawn. */
-const rpt_data_t *rpt_pdf_data(const rpt_pdf_t *p);
-/* A section title (never alone at a page's foot), a muted one-line note. */
-void rpt_pdf_section(rpt_pdf_t *p, const char *title);
-void rpt_pdf_note(rpt_pdf_t *p, const char *s);
-/* A table: a header row of cols, then n_rows rows of n cells each (v is
-   row-major, n_rows * n; borrowed); with `total`, the last row is bold
-   under a rule. A table that breaks repeats its header on the next page. */
-void rpt_pdf_table(rpt_pdf_t *p, const rpt_col_t *cols, size_t n, const char *const *v,
-                   size_t n_rows, bool total);
-/* The payables kind's sections (rpt_payables.c). */
-void rpt_payables_render(rpt_pdf_t *p);
-
 /*
  * Gather everything for rq from one snapshot of store. ERR_BAD_PARAM and
  * ERR_NOT_FOUND carry a message for the user (bad currency, from > to,
  * unknown business unit).
  */
 err_t rpt_data_gather(store_t *store, const rpt_request_t *rq, kpi_arena_t *arena, rpt_data_t *out,
+                      err_msg_t *msg) KPID_MUST_USE;
+
+/*
+ * Gather the statement of rq->customer (rq->kind == RPT_STATEMENT) into
+ * d->stmt, with d's common fields (period, unit, zone, generation time),
+ * from one snapshot: the customer's aging (store_q_aging), open items
+ * (store_customer_open_candidates, store_invoice_open_at, as the customer
+ * profile reads them), unapplied payments (store_wl_unapplied) and its
+ * payments and credit notes of [from_day, to_day] (store_events_list).
+ * Errors, each with a message for the user: ERR_BAD_PARAM (no customer,
+ * from > to, the period ending after as_of, as_of after the generation
+ * day, a bad currency or unit); ERR_NOT_FOUND "unknown customer 'X'"
+ * (with a unit: "unknown customer 'X' in business unit 'U'", the same for
+ * a customer with no event in the unit, so a unit-scoped caller cannot
+ * tell the two apart; docs/security.md).
+ */
+err_t rpt_stmt_gather(store_t *store, const rpt_request_t *rq, kpi_arena_t *arena, rpt_data_t *d,
                       err_msg_t *msg) KPID_MUST_USE;
 
 /* The day rq is generated on, in its reporting zone (rq->tz; NULL = UTC):
@@ -174,6 +218,62 @@ err_t rpt_pdf_mark_composites(void *fontdef, const char *path, err_msg_t *msg) K
 #define RPT_PDF_TOUNICODE_MAX 8192
 size_t rpt_pdf_tounicode(char *buf, size_t cap);
 err_t rpt_pdf_fix_tounicode(void *font, err_msg_t *msg) KPID_MUST_USE;
+
+/* ---- drawing, for layouts kept in their own files ----------------------
+ *
+ * rpt_pdf.c owns the document (fonts, pages with their header and footer,
+ * the cursor that content flows down); a layout in another file, such as
+ * the statement's (rpt_statement.c), draws through these and never sees
+ * libharu. Every call is a no-op once drawing has failed (the first error
+ * is what rpt_pdf_write returns).
+ */
+typedef struct pdf rpt_pdf_t; /* opaque */
+
+enum { RPT_PDF_REG = 0, RPT_PDF_BOLD = 1 };                       /* styles */
+enum { RPT_PDF_LEFT = 0, RPT_PDF_RIGHT = 1, RPT_PDF_CENTER = 2 }; /* alignments */
+
+typedef struct rpt_pdf_col {
+    const char *head;
+    float w; /* points */
+    int align;
+} rpt_pdf_col_t;
+
+typedef struct rpt_pdf_table {
+    const rpt_pdf_col_t *cols;
+    size_t n;
+    unsigned rows; /* rows drawn since the header (for zebra shading) */
+} rpt_pdf_table_t;
+
+/* The data being drawn. */
+const rpt_data_t *rpt_pdf_data(const rpt_pdf_t *p);
+/* Continue on a new page (with its header). */
+void rpt_pdf_new_page(rpt_pdf_t *p);
+/* A section title with a rule, kept with a few rows below it. */
+void rpt_pdf_section(rpt_pdf_t *p, const char *title);
+/* One muted line of small text at the cursor. */
+void rpt_pdf_note(rpt_pdf_t *p, const char *s);
+/* A word-wrapped paragraph of size-point text at the cursor. */
+void rpt_pdf_paragraph(rpt_pdf_t *p, const char *s, float size);
+/* A table: its header row now and again on each page it breaks onto; a
+   `total` row is bold with a rule above. Right-aligned figures too wide
+   for their column are set smaller, texts are cut with an ellipsis. */
+void rpt_pdf_table_begin(rpt_pdf_t *p, rpt_pdf_table_t *t, const rpt_pdf_col_t *cols, size_t n);
+void rpt_pdf_table_row(rpt_pdf_t *p, rpt_pdf_table_t *t, const char *const *v, bool total);
+void rpt_pdf_table_end(rpt_pdf_t *p);
+
+/* A whole table at once: a header row of cols, then n_rows rows of n
+   cells each (v is row-major, n_rows * n; borrowed); with `total`, the
+   last row is bold under a rule. */
+void rpt_pdf_table(rpt_pdf_t *p, const rpt_pdf_col_t *cols, size_t n, const char *const *v,
+                   size_t n_rows, bool total);
+/* What the payables layout (rpt_payables.c) calls its columns. */
+typedef rpt_pdf_col_t rpt_col_t;
+enum { RPT_A_LEFT = RPT_PDF_LEFT, RPT_A_RIGHT = RPT_PDF_RIGHT };
+
+/* The statement's pages (rpt_statement.c), the payables kind's sections
+   (rpt_payables.c). */
+void rpt_statement_draw(rpt_pdf_t *p);
+void rpt_payables_render(rpt_pdf_t *p);
 
 /* ---- formatting shared by renderer and tests -------------------------- */
 

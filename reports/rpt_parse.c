@@ -12,12 +12,12 @@
 
 #include "kpi_date.h"
 
-static const char *const kind_names[RPT_KIND_COUNT] = {"sla",     "aging",    "dso", "ftq",
-                                                       "summary", "payables", "xlsx"};
+static const char *const kind_names[RPT_KIND_COUNT] = {"sla",     "aging",    "dso",  "ftq",
+                                                       "summary", "payables", "xlsx", "statement"};
 static const char *const kind_titles[RPT_KIND_COUNT] = {
-    "SLA compliance",     "Receivables aging", "Days sales outstanding",
-    "First-time quality", "KPI summary",       "Payables aging and cash requirements",
-    "KPI workbook"};
+    "SLA compliance",     "Receivables aging",   "Days sales outstanding",
+    "First-time quality", "KPI summary",         "Payables aging and cash requirements",
+    "KPI workbook",       "Statement of account"};
 
 err_t rpt_kind_parse(const char *s, rpt_kind_t *out)
 {
@@ -115,4 +115,25 @@ err_t rpt_period_parse(const char *s, int32_t *from_day, int32_t *to_day, err_ms
         return ERR_OK;
     }
     return err_set(msg, ERR_BAD_PARAM, "period '%s' is not a period: " PERIOD_FORMS, s);
+}
+
+err_t rpt_statement_days(const rpt_days_t *asked, int32_t today, rpt_request_t *rq, err_msg_t *msg)
+{
+    char a[KPI_DATE_BUF], b[KPI_DATE_BUF];
+    int32_t as_of = asked->has_as_of    ? asked->as_of
+                    : asked->has_period ? (asked->to_day < today ? asked->to_day : today)
+                                        : today;
+    if (as_of > today)
+        return err_set(msg, ERR_BAD_PARAM,
+                       "as_of %s is after today (%s): a statement shows what has happened",
+                       kpi_date_format(as_of, a), kpi_date_format(today, b));
+    int32_t from = asked->has_period ? asked->from_day : kpi_unit_start(KPI_IV_MONTH, as_of);
+    int32_t to = asked->has_period && asked->to_day < as_of ? asked->to_day : as_of;
+    if (from > as_of)
+        return err_set(msg, ERR_BAD_PARAM, "the period starts on %s, after as_of %s",
+                       kpi_date_format(from, a), kpi_date_format(as_of, b));
+    rq->from_day = from;
+    rq->to_day = to;
+    rq->as_of_day = as_of;
+    return ERR_OK;
 }

@@ -59,8 +59,8 @@
 #define ROW_H 13.0f
 #define FS 7.6f /* table text size */
 
-enum { F_REG = 0, F_BOLD = 1 };
-enum { A_LEFT = 0, A_RIGHT = 1, A_CENTER = 2 };
+enum { F_REG = RPT_PDF_REG, F_BOLD = RPT_PDF_BOLD };
+enum { A_LEFT = RPT_PDF_LEFT, A_RIGHT = RPT_PDF_RIGHT, A_CENTER = RPT_PDF_CENTER };
 
 typedef struct rgb {
     float r, g, b;
@@ -85,7 +85,7 @@ typedef struct line {
     size_t n;
 } line_t;
 
-typedef struct rpt_pdf {
+typedef struct pdf {
     HPDF_Doc doc;
     HPDF_Font font[2]; /* DejaVu regular, bold */
     HPDF_FontDef def[2];
@@ -414,29 +414,53 @@ static void fmt_day(int32_t day, char *buf)
    reports name no single currency. The summary has money, so its own. */
 static const char *report_currency(const rpt_data_t *d)
 {
+    if (d->kind == RPT_STATEMENT) /* a section per currency: all of them */
+        return d->stmt.currencies;
     return d->kind == RPT_SLA || d->kind == RPT_FTQ ? "every currency" : d->currency;
+}
+
+/* Whom the report is about: a statement's customer, else the unit or the book. */
+static const char *report_subject(const rpt_data_t *d)
+{
+    if (d->kind == RPT_STATEMENT)
+        return d->stmt.customer;
+    return d->unit ? d->unit : "All business units";
 }
 
 static void draw_header(pdf_t *p)
 {
     const rpt_data_t *d = p->d;
     HPDF_Page pg = p->page;
-    text(p, MX, 806, F_BOLD, 15, rpt_kind_title(d->kind), A_LEFT, CW * 0.7f, C_ACCENT);
-    text(p, PAGE_W - MX, 808, F_REG, 7.5f, "kpid KPI report", A_RIGHT, 0, C_MUTED);
-    char from[KPI_DATE_BUF], to[KPI_DATE_BUF], per[160], gen[KPI_TIME_BUF + 8];
+    char from[KPI_DATE_BUF], to[KPI_DATE_BUF], per[160], gen[KPI_TIME_BUF + 8], asof[KPI_DATE_BUF];
+    char title[96];
+    if (d->kind == RPT_STATEMENT) /* its balances are of one day: the title says which */
+        snprintf(title, sizeof title, "%s as of %s", rpt_kind_title(d->kind),
+                 kpi_date_format(d->stmt.as_of, asof));
+    else
+        snprintf(title, sizeof title, "%s", rpt_kind_title(d->kind));
+    text(p, MX, 806, F_BOLD, 15, title, A_LEFT, CW * 0.7f, C_ACCENT);
+    text(p, PAGE_W - MX, 808, F_REG, 7.5f,
+         d->kind == RPT_STATEMENT ? "kpid statement" : "kpid KPI report", A_RIGHT, 0, C_MUTED);
     fmt_day(d->from, from);
     fmt_day(d->to, to);
     if (d->partial) /* said where the period is named, so no page is read as a whole period */
         snprintf(per, sizeof per, "%s to %s, TO DATE (%d of %d days)", from, to,
                  (int)(d->to - d->from + 1), (int)(d->period_to - d->from + 1));
+    else if (d->kind == RPT_STATEMENT) /* of the payments listed; balances: the title's day */
+        snprintf(per, sizeof per, "%s to %s (zone %s)", from, to, d->tz);
     else
         snprintf(per, sizeof per, "%s to %s (%d days, zone %s)", from, to,
                  (int)(d->to - d->from + 1), d->tz);
     kpi_time_format_utc(d->generated_s, gen);
     const float lx = MX, vx = MX + 62, rx = MX + 300, rvx = MX + 362;
-    text(p, lx, 786, F_REG, 8, "Business unit", A_LEFT, 0, C_MUTED);
-    text(p, vx, 786, F_BOLD, 8, d->unit ? d->unit : "All business units", A_LEFT, rx - vx - 10,
-         C_TEXT);
+    char who[KPI_NAME_MAX * 2 + 32];
+    if (d->kind == RPT_STATEMENT && d->unit != NULL)
+        snprintf(who, sizeof who, "%s (business unit %s)", d->stmt.customer, d->unit);
+    else
+        snprintf(who, sizeof who, "%s", report_subject(d));
+    text(p, lx, 786, F_REG, 8, d->kind == RPT_STATEMENT ? "Customer" : "Business unit", A_LEFT, 0,
+         C_MUTED);
+    text(p, vx, 786, F_BOLD, 8, who, A_LEFT, rx - vx - 10, C_TEXT);
     text(p, lx, 774, F_REG, 8, "Period", A_LEFT, 0, C_MUTED);
     text(p, vx, 774, F_BOLD, 8, per, A_LEFT, rx - vx - 10, C_TEXT);
     text(p, rx, 786, F_REG, 8, "Currency", A_LEFT, 0, C_MUTED);
@@ -484,7 +508,7 @@ static void draw_footers(pdf_t *p)
     const rpt_data_t *d = p->d;
     char left[400], pn[48];
     snprintf(left, sizeof left, "%s \xC2\xB7 %s \xC2\xB7 %s", rpt_kind_title(d->kind),
-             d->unit ? d->unit : "All business units", report_currency(d));
+             report_subject(d), report_currency(d));
     for (unsigned i = 0; i < p->n_pages && !failed(p); i++) {
         p->page = p->pages[i];
         set_stroke(p->page, C_RULE);
@@ -522,15 +546,8 @@ static void note(pdf_t *p, const char *s)
 
 /* ---- tables ---------------------------------------------------------------------- */
 
-/* rpt_int.h's, so that section files beside this one draw tables too. */
-typedef rpt_col_t col_t;
-_Static_assert((int)RPT_A_LEFT == (int)A_LEFT && (int)RPT_A_RIGHT == (int)A_RIGHT, "alignments");
-
-typedef struct table {
-    const col_t *cols;
-    size_t n;
-    unsigned rows; /* rows drawn since the header (for zebra shading) */
-} table_t;
+typedef rpt_pdf_col_t col_t; /* rpt_int.h: shared with layouts in other files */
+typedef rpt_pdf_table_t table_t;
 
 static void fill_rect(HPDF_Page pg, float x, float y, float w, float h, rgb_t c)
 {
@@ -1301,21 +1318,6 @@ static void sec_key_figures(pdf_t *p)
 
 /* ---- drawing for section files (rpt_int.h) --------------------------------------- */
 
-const rpt_data_t *rpt_pdf_data(const rpt_pdf_t *p)
-{
-    return p->d;
-}
-
-void rpt_pdf_section(rpt_pdf_t *p, const char *title)
-{
-    section(p, title);
-}
-
-void rpt_pdf_note(rpt_pdf_t *p, const char *s)
-{
-    note(p, s);
-}
-
 void rpt_pdf_table(rpt_pdf_t *p, const rpt_col_t *cols, size_t n, const char *const *v,
                    size_t n_rows, bool total)
 {
@@ -1458,8 +1460,10 @@ static void render(pdf_t *p)
         new_page(p);
         sec_ftq(p);
         break;
+    case RPT_STATEMENT: rpt_statement_draw(p); break; /* notes of its own, no definitions */
     }
-    sec_definitions(p);
+    if (p->d->kind != RPT_STATEMENT)
+        sec_definitions(p);
     draw_footers(p);
 }
 
@@ -1467,8 +1471,7 @@ static void set_info(pdf_t *p)
 {
     const rpt_data_t *d = p->d;
     char title[400];
-    snprintf(title, sizeof title, "%s - %s", rpt_kind_title(d->kind),
-             d->unit ? d->unit : "All business units");
+    snprintf(title, sizeof title, "%s - %s", rpt_kind_title(d->kind), report_subject(d));
     HPDF_SetInfoAttr(p->doc, HPDF_INFO_TITLE, title);
     HPDF_SetInfoAttr(p->doc, HPDF_INFO_CREATOR, "kpid");
     int64_t s = d->generated_s;
@@ -1635,6 +1638,48 @@ out:
         HPDF_Free(p->doc);
     free(p);
     return e;
+}
+
+/* ---- drawing for other layouts (rpt_int.h) ----------------------------------------- */
+
+const rpt_data_t *rpt_pdf_data(const rpt_pdf_t *p)
+{
+    return p->d;
+}
+
+void rpt_pdf_new_page(rpt_pdf_t *p)
+{
+    new_page(p);
+}
+
+void rpt_pdf_section(rpt_pdf_t *p, const char *title)
+{
+    section(p, title);
+}
+
+void rpt_pdf_note(rpt_pdf_t *p, const char *s)
+{
+    note(p, s);
+}
+
+void rpt_pdf_paragraph(rpt_pdf_t *p, const char *s, float size)
+{
+    paragraph(p, s, size, 0);
+}
+
+void rpt_pdf_table_begin(rpt_pdf_t *p, rpt_pdf_table_t *t, const rpt_pdf_col_t *cols, size_t n)
+{
+    table_begin(p, t, cols, n);
+}
+
+void rpt_pdf_table_row(rpt_pdf_t *p, rpt_pdf_table_t *t, const char *const *v, bool total)
+{
+    table_row(p, t, v, total);
+}
+
+void rpt_pdf_table_end(rpt_pdf_t *p)
+{
+    table_end(p);
 }
 
 err_t rpt_render_file_ex(store_t *store, const rpt_request_t *rq, const char *path,

@@ -19,8 +19,17 @@
 
 #include "kpi_date.h"
 
+#define STMT_PREFIX "statement_"
+
 void rpt_report_id(const rpt_request_t *rq, char buf[RPT_ID_MAX])
 {
+    if (rq->kind == RPT_STATEMENT) {
+        char kind[sizeof STMT_PREFIX + RPT_ID_CUSTOMER_MAX], cust[RPT_ID_CUSTOMER_MAX];
+        rpt_id_customer(rq->customer ? rq->customer : "", cust);
+        snprintf(kind, sizeof kind, STMT_PREFIX "%s", cust);
+        rpt_id_format(kind, rq->business_unit, rq->from_day, rq->as_of_day, rq->generated_s, buf);
+        return;
+    }
     rpt_id_format(rpt_kind_name(rq->kind), rq->business_unit, rq->from_day, rq->to_day,
                   rq->generated_s, buf);
 }
@@ -34,13 +43,24 @@ err_t rpt_id_parse(const char *id, rpt_id_parts_t *out)
     /* kind "-" unit "-" YYYY-MM-DD "-" YYYY-MM-DD "-" YYYYMMDDTHHMMSSZ */
     const size_t tail = 1 + 10 + 1 + 10 + 1 + 16;
     const char *dash = strchr(id, '-');
-    if (dash == NULL || n < tail + 2 || (size_t)(dash - id) >= sizeof out->kind)
+    if (dash == NULL || n < tail + 2)
         return ERR_BAD_PARAM;
     size_t kl = (size_t)(dash - id);
+    const size_t pl = sizeof STMT_PREFIX - 1;
+    if (kl > pl && strncmp(id, STMT_PREFIX, pl) == 0) { /* statement_<customer> */
+        if (kl - pl >= sizeof out->customer)
+            return ERR_BAD_PARAM;
+        memcpy(out->customer, id + pl, kl - pl);
+        kl = pl - 1;
+    }
+    if (kl >= sizeof out->kind)
+        return ERR_BAD_PARAM;
     memcpy(out->kind, id, kl);
     rpt_kind_t k;
     if (rpt_kind_parse(out->kind, &k) != ERR_OK)
         return ERR_BAD_PARAM;
+    if ((k == RPT_STATEMENT) != (out->customer[0] != '\0'))
+        return ERR_BAD_PARAM; /* a statement names its customer; nothing else does */
     const char *t = id + n - tail;
     if (t <= dash + 1 || t[0] != '-' || t[11] != '-' || t[22] != '-')
         return ERR_BAD_PARAM;

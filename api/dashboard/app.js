@@ -215,6 +215,8 @@
       as_of: /^\d{4}-\d{2}-\d{2}$/.test(q.get("as_of") || "") ? q.get("as_of") : "",
       partial: q.get("partial") === "1",
       customer: q.get("customer") || "",
+      drill: q.get("drill") || "", // the drill-down panel (drill.js)
+      drill_unit: q.get("drill_unit") || "",
       sla_goal: goal("sla_goal"),
       ftq_goal: goal("ftq_goal"),
       locale: q.get("locale") || "",
@@ -230,6 +232,8 @@
       as_of: st.as_of,
       partial: st.partial && !st.as_of ? "1" : "",
       customer: st.customer,
+      drill: st.drill,
+      drill_unit: st.drill ? st.drill_unit : "",
       sla_goal: st.sla_goal,
       ftq_goal: st.ftq_goal,
       locale: st.locale,
@@ -295,7 +299,7 @@
   // kind: "money" (API string) or "ratio" (2-decimal number or null).
   // better: "lower", "higher" or "neutral" (no colour).
   function tile(def) {
-    const { id, label, unit, kind, better, cur, prev, curReason, prevReason, note, prevLabel, partial } = def;
+    const { id, label, unit, kind, better, cur, prev, curReason, prevReason, note, prevLabel, partial, drill } = def;
     const num = el("span", { class: "num" });
     const valueBox = el("div", { class: "tile-value" }, num);
     let reason = null;
@@ -335,10 +339,13 @@
         el("span", { class: "delta", title: dUnit === "pp" ? "percentage points" : null, text: " " + dText + " " + dUnit }),
         el("span", { class: "prev", text: "vs " + prevLabel + ": " + prevText }));
     }
-    return el("div", { class: "tile" + (partial ? " partial" : ""), "data-kpi": id, "data-partial": partial ? "1" : null,
-      "data-value": cur === null || cur === undefined ? "" : String(cur) },
+    // The documents behind the figure (drill.js): a link, and a click anywhere on the tile.
+    const more = drill ? kpidDrill.link(drill.list, "", drill.text) : null;
+    const onclick = more ? (e) => { if (!e.target.closest("a")) more.click(); } : null;
+    return el("div", { class: "tile" + (partial ? " partial" : "") + (more ? " drillable" : ""), "data-kpi": id, "data-partial": partial ? "1" : null,
+      "data-value": cur === null || cur === undefined ? "" : String(cur), onclick },
       el("div", { class: "tile-label" }, label, partial ? el("span", { class: "tile-partial", text: partial }) : null), valueBox, reason, change,
-      note ? el("div", { class: "tile-note", text: note }) : null);
+      note ? el("div", { class: "tile-note", text: note }) : null, more);
   }
 
   const last = (pts) => pts[pts.length - 1];
@@ -616,25 +623,29 @@
         ". Balances: as of " + asOfStr + " compared with " + prevEnd + "." +
         (partial ? " The " + word + " is not over: its figures are partial." : "");
 
-      const ratioTile = (id, label, unit, better, s, note) => {
+      const ratioTile = (id, label, unit, better, s, note, drill) => {
         const a = last(s.points), b = before(s.points);
         return tile({ id, label, unit, kind: "ratio", better, cur: a.value, curReason: a.reason,
-          prev: b ? b.value : null, prevReason: b ? b.reason : "no earlier period", prevLabel, note, partial });
+          prev: b ? b.value : null, prevReason: b ? b.reason : "no earlier period", prevLabel, note, partial, drill });
       };
+      // Worklists are of one book: none for money in the converted view.
+      const book = currency !== "*";
       const tiles = [
         tile({ id: "ar", label: "Accounts receivable", unit: cur, kind: "money", better: "neutral", cur: aging.total.amount,
-          prev: agingPrev.total.amount, prevLabel: prevEnd, note: fmtInt(aging.total.count) + " open invoices" }),
+          prev: agingPrev.total.amount, prevLabel: prevEnd, note: fmtInt(aging.total.count) + " open invoices",
+          drill: book ? { list: "overdue" } : null }),
         ratioTile("dso", "DSO (standard)", "days", "lower", dso, "days sales outstanding"),
         ratioTile("add", "ADD", "days", "lower", add, "average days delinquent"),
         ratioTile("cei", "CEI", "%", "higher", cei, "collection effectiveness index"),
-        ratioTile("ftq-invoice", "FTQ invoices", "%", "higher", ftqInv, "right first time"),
-        ratioTile("ftq-bill", "FTQ bills", "%", "higher", ftqBill, "processed clean"),
+        ratioTile("ftq-invoice", "FTQ invoices", "%", "higher", ftqInv, "right first time", { list: "quality:invoice" }),
+        ratioTile("ftq-bill", "FTQ bills", "%", "higher", ftqBill, "processed clean", { list: "quality:bill" }),
         tile({ id: "unapplied", label: "Unapplied cash", unit: cur, kind: "money", better: "lower", cur: aging.unapplied_cash,
-          prev: agingPrev.unapplied_cash, prevLabel: prevEnd, note: "received, not yet applied" }),
+          prev: agingPrev.unapplied_cash, prevLabel: prevEnd, note: "received, not yet applied",
+          drill: book ? { list: "unapplied" } : null }),
       ];
       $("tiles").replaceChildren(...tiles);
       $("sla-tiles").replaceChildren(...meta.slas.map((s, i) =>
-        ratioTile("sla-" + s.name, "SLA " + s.name, "%", "higher", slas[i], "within " + targetText(s.target))));
+        ratioTile("sla-" + s.name, "SLA " + s.name, "%", "higher", slas[i], "within " + targetText(s.target), { list: "sla:" + s.name })));
       fitTiles();
 
       // The KPI table behind the tiles, for CSV.
@@ -664,7 +675,8 @@
       agingChart(groups, cur);
       apiCsvLink($("csv-aging"), "/v1/aging", { as_of: asOfStr, group_by: "business_unit", business_unit: bu, currency });
       const bucketCols = (aging.buckets || []).map((b, i) => ({ key: "b" + i, label: b.label, num: true, fmt: "money" }));
-      table($("table-aging"), "aging", [{ key: "key", label: "Business unit" }].concat(bucketCols, [{ key: "total", label: "Total (" + cur + ")", num: true, fmt: "money" }, { key: "count", label: "Invoices", num: true, fmt: "int" }]),
+      const unitCell = book ? (r) => kpidDrill.link("overdue", r.key, r.key) : undefined;
+      table($("table-aging"), "aging", [{ key: "key", label: "Business unit", cell: unitCell }].concat(bucketCols, [{ key: "total", label: "Total (" + cur + ")", num: true, fmt: "money" }, { key: "count", label: "Invoices", num: true, fmt: "int" }]),
         groups.map((g) => Object.assign({ key: g.key, total: g.total.amount, count: g.total.count }, ...g.buckets.map((b, i) => ({ ["b" + i]: b.amount })))),
         "aging-by-business-unit-" + asOfStr + ".csv");
 
@@ -725,6 +737,11 @@
         { key: "invoices", label: "Open invoices", num: true, fmt: "int" },
       ], cust, "top-overdue-" + asOfStr + ".csv");
       apiCsvLink($("csv-customers"), "/v1/aging", { as_of: asOfStr, group_by: "customer", business_unit: bu, currency });
+      $("drill-overdue").replaceChildren(book ? kpidDrill.link("overdue", "", "Every overdue invoice \u2192") : "");
+
+      drillCtx = { as_of: asOfStr, from: lastPt.start, business_unit: bu, currency, cur };
+      await kpidDrill.show(st, drillCtx, () => token === renderToken);
+      if (token !== renderToken) return;
 
       await renderPayables(asOfStr, bu, currency, cur, token);
       if (token !== renderToken) return;
@@ -775,6 +792,31 @@
       { key: "amount", label: "Amount (" + cur + ")", num: true, fmt: "money" }, { key: "count", label: "Bills", num: true, fmt: "int" }],
       rows, "cash-requirements-" + asOfStr + ".csv");
     apiCsvLink($("csv-ap-due"), "/v1/payables/cash-requirements", { as_of: asOfStr, weeks: AP_WEEKS, business_unit: bu, currency });
+  }
+
+  // A worklist alone (drill.js): only the list is fetched, the rest stays.
+  let drillCtx = null; // the parameters of the figures shown
+  async function openDrill(drill, unit) {
+    const st = readState();
+    st.drill = drill;
+    st.drill_unit = unit;
+    writeState(st, true);
+    if (!drillCtx) return render();
+    const token = ++renderToken;
+    document.body.dataset.state = "loading";
+    try {
+      await kpidDrill.show(st, drillCtx, () => token === renderToken);
+    } catch (e) {
+      if (!(e instanceof AuthError)) throw e;
+      showSignIn(e.message);
+      return;
+    } finally {
+      if (token === renderToken) {
+        finish("ready");
+        $("drill").scrollIntoView({ block: "start" });
+        $("h-drill").focus();
+      }
+    }
   }
 
   // The drill-down alone: only the profile is fetched, the rest stays.
@@ -951,6 +993,13 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => {
+    kpidDrill.init({ api, el, table, fmtMoney, fmtInt, apiCsvLink, AuthError, open: openDrill });
+    $("drill-close").addEventListener("click", () => {
+      const st = readState();
+      st.drill = "";
+      writeState(st, true);
+      $("drill").hidden = true;
+    });
     $("filters").addEventListener("change", onFilter);
     $("filters").addEventListener("submit", (e) => e.preventDefault());
     // Back to the default view: the last complete period.

@@ -8,6 +8,7 @@ set(KPID_DASHBOARD_ASSETS
   "index.html=index.html"
   "app.css=app.css"
   "app.js=app.js"
+  "drill.js=drill.js"
   "chart.umd.min.js=npm:node_modules/chart.js/dist/chart.umd.min.js"
   "openapi.json=docs:openapi.json"
 )

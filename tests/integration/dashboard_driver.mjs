@@ -20,9 +20,11 @@
 // a filter change: the form again.
 //
 // Steps: open the page and wait for it to be ready; read every tile and
-// count the painted pixels of every chart; download the KPI CSV; choose
-// the business unit --bu in the filter and read the tiles again; open the
-// first top-overdue customer's profile. Every request to a host other than
+// count the painted pixels of every chart; download the KPI CSV; drill
+// down from the unapplied-cash tile (a click), an SLA tile (its link, by
+// the keyboard) and --bu's row of the aging table, reopen that list's URL
+// and close it; choose the business unit --bu in the filter and read the
+// tiles again; open the first top-overdue customer's profile. Every request to a host other than
 // the page's own is blocked and reported, as is every console error.
 import { createRequire } from "node:module";
 import fs from "node:fs";
@@ -99,7 +101,7 @@ try {
       tiles[t.dataset.kpi] = { num: q(".num"), unit: q(".unit"), reason: q(".reason"),
         label: lab ? lab.firstChild.textContent : null, badge: q(".tile-partial"), partial: t.dataset.partial === "1",
         change: q(".change"), verdict: (t.querySelector(".change") || { className: "" }).className.replace("change", "").trim(),
-        arrow: q(".arrow") };
+        arrow: q(".arrow"), drill: t.querySelector("a.drill-link") ? t.querySelector("a.drill-link").dataset.drill : null };
     }
     // A chart rendered when its canvas has pixels painted (not transparent).
     const canvases = {};
@@ -257,6 +259,58 @@ try {
   const [dl] = await Promise.all([page.waitForEvent("download"), page.click("button[data-csv=kpis]")]);
   report.kpi_csv = fs.readFileSync(await dl.path(), "utf8");
   report.kpi_csv_name = dl.suggestedFilename();
+
+  // Drill-down (drill.js): a click on the unapplied-cash tile, the SLA
+  // tile's link by the keyboard, a unit of the aging table; then Close.
+  const drillSnap = () => page.evaluate(() => {
+    const box = document.getElementById("drill"), t = document.getElementById("drill-total");
+    const csv = document.getElementById("drill-csv");
+    const cells = (sel) => [...box.querySelectorAll(sel)].map((r) => [...r.querySelectorAll("td")].map((td) => td.textContent.trim()));
+    return { hidden: box.hidden, title: document.getElementById("h-drill").textContent, total: t ? t.textContent : null,
+      count: t ? Number(t.dataset.count) : null, amount: t ? t.dataset.amount || null : null,
+      heads: [...box.querySelectorAll("[data-table=drill] thead th")].map((th) => th.textContent.trim()),
+      rows: cells("[data-table=drill] tbody tr"), csv: csv ? csv.getAttribute("href") : null,
+      url: location.pathname + location.search, focused: document.activeElement ? document.activeElement.id : null };
+  });
+  const drillShot = async (name) => {
+    if (!shots) return;
+    // The tiles and the list they opened, as a person sees them together.
+    const [top, bottom] = await page.evaluate(() => {
+      const y = (id, end) => { const r = document.getElementById(id).getBoundingClientRect(); return (end ? r.bottom : r.top) + window.scrollY; };
+      return [Math.max(0, y("h-kpis") - 12), y("drill", true) + 12];
+    });
+    await page.screenshot({ path: path.join(shots, name), fullPage: true,
+      clip: { x: 0, y: top, width: 1280, height: Math.min(bottom - top, 1600) } });
+  };
+  // (In the converted view money has no worklist: no link to follow.)
+  const drillable = (await page.$(".tile[data-kpi=unapplied] a.drill-link")) !== null;
+  if (drillable) {
+  await page.click(".tile[data-kpi=unapplied] .tile-value");
+  renders = await waitRender(renders);
+  report.drill_unapplied = await drillSnap();
+  await drillShot("dashboard-drill-unapplied.png");
+  const slaLink = page.locator(".tile[data-kpi^=sla-] a.drill-link").first();
+  report.drill_sla_tile = await slaLink.evaluate((a) => a.closest(".tile").dataset.kpi);
+  await slaLink.focus();
+  await page.keyboard.press("Enter");
+  renders = await waitRender(renders);
+  report.drill_sla = await drillSnap();
+  await drillShot("dashboard-drill-sla.png");
+  await page.click(".tile[data-kpi=ftq-invoice] a.drill-link");
+  renders = await waitRender(renders);
+  report.drill_ftq = await drillSnap();
+  await page.click("#card-aging details summary");
+  await page.click("#table-aging a.drill-link[data-drill-unit='" + bu + "']");
+  renders = await waitRender(renders);
+  report.drill_unit = await drillSnap();
+  // The drill-down's URL, opened afresh, shows the same list.
+  await page.goto(origin + report.drill_unit.url);
+  renders = await waitRender(0);
+  report.drill_reloaded = await drillSnap();
+  await page.click("#drill-close");
+  report.drill_closed = await page.evaluate(() => ({ hidden: document.getElementById("drill").hidden,
+    url: location.pathname + location.search }));
+  }
 
   // A filter: one business unit.
   await page.selectOption("#f-bu", bu);

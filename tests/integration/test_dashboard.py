@@ -92,6 +92,7 @@ class AssetTest(LoadedServer):
         cases = [("/", "text/html; charset=utf-8"),
                  ("/?business_unit=apac&as_of=2025-01-31", "text/html; charset=utf-8"),
                  ("/dashboard/app.js", "text/javascript; charset=utf-8"),
+                 ("/dashboard/drill.js", "text/javascript; charset=utf-8"),
                  ("/dashboard/app.css", "text/css; charset=utf-8"),
                  ("/dashboard/chart.umd.min.js", "text/javascript; charset=utf-8")]
         for path, ctype in cases:
@@ -118,7 +119,7 @@ class AssetTest(LoadedServer):
         self.assertIn("script-src 'self'", csp)
         self.assertIn("connect-src 'self'", csp)
         # No reference to another host in any file of the page.
-        for name in ("/", "/dashboard/app.js", "/dashboard/app.css"):
+        for name in ("/", "/dashboard/app.js", "/dashboard/drill.js", "/dashboard/app.css"):
             _, _, b = self.fetch(name)
             self.assertIsNone(re.search(rb'(src|href)\s*=\s*["\']?(https?:)?//', b), name)
             self.assertNotIn(b"http://", b, name)
@@ -407,6 +408,72 @@ class PageChecks:
 
 @unittest.skipUnless(os.path.exists(CHROMIUM), NO_CHROMIUM)
 class BrowserTest(PageChecks, LoadedServer):
+    def check_drill(self, rep, as_of, bu, init):
+        """The drill-down: each list is the worklist endpoint's for the
+        figure's parameters, and adds up to the figure it was opened from."""
+        amount = lambda cell: Decimal(cell.replace(",", ""))
+        # A click on the unapplied-cash tile: its payments, summing to the tile.
+        drills = {k: t["drill"] for k, t in init["tiles"].items()}
+        self.assertEqual({k: v for k, v in drills.items() if not k.startswith("sla-")},
+                         {"ar": "overdue", "dso": None, "add": None, "cei": None,
+                          "ftq-invoice": "quality:invoice", "ftq-bill": "quality:bill",
+                          "unapplied": "unapplied"})
+        self.assertTrue(all(v == "sla:" + k[4:] for k, v in drills.items() if k.startswith("sla-")))
+        d = rep["drill_unapplied"]
+        self.assertFalse(d["hidden"])
+        self.assertEqual(d["title"], "Unapplied payments \u00b7 all business units")
+        self.assertIn("drill=unapplied", d["url"])
+        tile = init["tiles"]["unapplied"]
+        wl = self.get_json("/v1/worklists/unapplied?as_of=%s&limit=10000" % as_of)
+        self.assertEqual(d["amount"], wl["total"]["amount"])
+        self.assertEqual(group(d["amount"]), tile["num"])  # the list's total is the tile
+        self.assertEqual(d["count"], wl["total"]["count"])
+        col = d["heads"].index("Unapplied (USD)")
+        self.assertEqual(len(d["rows"]), min(100, wl["total"]["count"]))
+        if wl["total"]["count"] <= 100:  # every row on the page: their sum is the tile
+            self.assertEqual(sum(amount(r[col]) for r in d["rows"]), Decimal(wl["total"]["amount"]))
+        self.assertEqual([r[0] for r in d["rows"]], [i["payment"] for i in wl["items"][:100]])
+        self.assertIn("/v1/worklists/unapplied?", d["csv"])
+        self.assertIn("format=csv", d["csv"])
+        # The SLA tile by the keyboard: the breaches of that SLA and period,
+        # as many as /v1/sla counts missed (completed - met, breached open).
+        d = rep["drill_sla"]
+        name = rep["drill_sla_tile"][len("sla-"):]
+        self.assertEqual(d["title"], "Breaches: %s \u00b7 all business units" % name)
+        self.assertEqual(d["focused"], "h-drill")
+        start = month_start(datetime.date.fromisoformat(as_of), 0).isoformat()
+        pt = self.get_json("/v1/sla?sla=%s&from=%s&to=%s&interval=month" % (name, start, as_of))[
+            "points"][-1]
+        wl = self.get_json("/v1/worklists/sla?sla=%s&from=%s&to=%s&limit=10000"
+                           % (name, start, as_of))
+        self.assertEqual(wl["completed_late"], pt["completed"] - pt["met"])
+        self.assertEqual(wl["breached_open"], pt["breached_open"])
+        self.assertEqual(d["count"], wl["total"]["count"])
+        self.assertIn("%d breached and still open at the end, %d completed late"
+                      % (wl["breached_open"], wl["completed_late"]), d["total"])
+        self.assertEqual(len(d["rows"]), min(100, wl["total"]["count"]))
+        # FTQ invoices: the invoices of the tile's period not right first time.
+        d = rep["drill_ftq"]
+        pt = self.get_json("/v1/ftq?kind=invoice&from=%s&to=%s&interval=month" % (start, as_of))[
+            "points"][-1]
+        self.assertEqual(d["count"], pt["reviewed"] - pt["passed"])
+        self.assertIn("of %s invoices first reviewed" % group(pt["reviewed"]), d["total"])
+        self.assertEqual(len(d["rows"]), min(100, d["count"]))
+        # A unit's row of the aging table: that unit's overdue invoices, the
+        # sum of its buckets past due.
+        d = rep["drill_unit"]
+        self.assertEqual(d["title"], "Overdue invoices \u00b7 " + bu)
+        self.assertIn("drill_unit=" + bu, d["url"])
+        ag = self.get_json("/v1/aging?as_of=%s&business_unit=%s" % (as_of, bu))
+        over = sum(Decimal(b["amount"]) for b in ag["buckets"] if b["label"] != "current")
+        self.assertEqual(Decimal(d["amount"]), over)
+        self.assertEqual(d["count"], sum(b["count"] for b in ag["buckets"]
+                                         if b["label"] != "current"))
+        self.assertTrue(all(r[2] == bu for r in d["rows"]), d["rows"][:3])
+        self.assertEqual(rep["drill_reloaded"], dict(d, focused=rep["drill_reloaded"]["focused"]))
+        self.assertTrue(rep["drill_closed"]["hidden"])
+        self.assertNotIn("drill=", rep["drill_closed"]["url"])
+
     def test_every_book_converted(self):
         # With exchange rates the currency menu offers every book, converted
         # into the base currency: the page then shows the consolidated
@@ -427,6 +494,11 @@ class BrowserTest(PageChecks, LoadedServer):
         self.assertEqual(rep["console_errors"], [])
         self.assertEqual(init["business_units"], [""] + meta["business_units"])
         self.check_tiles(init["tiles"], self.expected_tiles(as_of, None, "*"), "every book")
+        # Worklists are of one book: no money drill-down here; SLA and FTQ count documents.
+        drills = {k: t["drill"] for k, t in init["tiles"].items()}
+        self.assertEqual((drills["ar"], drills["unapplied"]), (None, None))
+        self.assertEqual(drills["ftq-invoice"], "quality:invoice")
+        self.assertNotIn("drill_unapplied", rep)
 
     def test_dashboard_in_chromium(self):
         meta = self.get_json("/v1/meta")
@@ -463,6 +535,8 @@ class BrowserTest(PageChecks, LoadedServer):
         # Goal lines: the server's (meta.goals) unless the URL names one.
         self.assertEqual(init["goals"]["sla"], {"label": "Goal 95 %", "value": 95})
         self.assertEqual(init["goals"]["ftq"], {"label": "Goal 97.5 %", "value": 97.5})
+
+        self.check_drill(rep, as_of, bu, init)
 
         # Top overdue: the customers with the most past due, exactly.
         ag = self.get_json("/v1/aging?as_of=%s&group_by=customer" % as_of)

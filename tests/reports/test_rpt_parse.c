@@ -17,8 +17,8 @@ static int32_t D(int y, int m, int d)
 
 static void test_kinds(void)
 {
-    static const char *const names[] = {"sla",     "aging",    "dso", "ftq",
-                                        "summary", "payables", "xlsx"};
+    static const char *const names[] = {"sla",     "aging",    "dso",  "ftq",
+                                        "summary", "payables", "xlsx", "statement"};
     for (int k = 0; k < RPT_KIND_COUNT; k++) {
         rpt_kind_t out = (rpt_kind_t)-1;
         CHECK_ERR(ERR_OK, rpt_kind_parse(names[k], &out));
@@ -30,7 +30,9 @@ static void test_kinds(void)
     CHECK_INT(RPT_SUMMARY, 4);
     CHECK_INT(RPT_PAYABLES, 5);
     CHECK_INT(RPT_XLSX, 6);
+    CHECK_INT(RPT_STATEMENT, 7);
     CHECK_STR("KPI workbook", rpt_kind_title(RPT_XLSX));
+    CHECK_STR("Statement of account", rpt_kind_title(RPT_STATEMENT));
     static const char *const bad[] = {"", "SLA", "aging ", "dso2", "summar", "all", "payable"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         rpt_kind_t out;
@@ -153,9 +155,96 @@ static void test_bad_periods(void)
     CHECK_ERR(ERR_BAD_PARAM, rpt_period_parse(NULL, &a, &b, NULL));
 }
 
+/* A statement's days: every default, the cut at as_of, and each refusal. */
+static void test_statement_days(void)
+{
+    const int32_t today = D(2025, 7, 10);
+    typedef struct row {
+        const char *what;
+        rpt_days_t asked;
+        err_t want;
+        int32_t from, to, as_of;
+        const char *msg;
+    } row_t;
+    const row_t rows[] = {
+        {"nothing: the month up to today", {0}, ERR_OK, D(2025, 7, 1), today, today, ""},
+        {"as_of only: its month",
+         {.has_as_of = true, .as_of = D(2025, 6, 30)},
+         ERR_OK,
+         D(2025, 6, 1),
+         D(2025, 6, 30),
+         D(2025, 6, 30),
+         ""},
+        {"as_of on the 1st: one day",
+         {.has_as_of = true, .as_of = D(2025, 6, 1)},
+         ERR_OK,
+         D(2025, 6, 1),
+         D(2025, 6, 1),
+         D(2025, 6, 1),
+         ""},
+        {"a period over: as of its end",
+         {true, D(2025, 4, 1), D(2025, 6, 30), false, 0},
+         ERR_OK,
+         D(2025, 4, 1),
+         D(2025, 6, 30),
+         D(2025, 6, 30),
+         ""},
+        {"a period running: to today",
+         {true, D(2025, 7, 1), D(2025, 7, 31), false, 0},
+         ERR_OK,
+         D(2025, 7, 1),
+         today,
+         today,
+         ""},
+        {"a period and a later as_of",
+         {true, D(2025, 5, 1), D(2025, 5, 31), true, D(2025, 6, 15)},
+         ERR_OK,
+         D(2025, 5, 1),
+         D(2025, 5, 31),
+         D(2025, 6, 15),
+         ""},
+        {"a period cut at as_of",
+         {true, D(2025, 6, 1), D(2025, 6, 30), true, D(2025, 6, 15)},
+         ERR_OK,
+         D(2025, 6, 1),
+         D(2025, 6, 15),
+         D(2025, 6, 15),
+         ""},
+        {"as_of after today",
+         {.has_as_of = true, .as_of = D(2025, 7, 11)},
+         ERR_BAD_PARAM,
+         0,
+         0,
+         0,
+         "as_of 2025-07-11 is after today (2025-07-10): a statement shows what has happened"},
+        {"a period after as_of",
+         {true, D(2025, 6, 1), D(2025, 6, 30), true, D(2025, 5, 31)},
+         ERR_BAD_PARAM,
+         0,
+         0,
+         0,
+         "the period starts on 2025-06-01, after as_of 2025-05-31"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const row_t *r = &rows[i];
+        rpt_request_t rq = {.kind = RPT_STATEMENT};
+        err_msg_t m = {{0}};
+        err_t e = rpt_statement_days(&r->asked, today, &rq, &m);
+        CHECK_MSG(e == r->want, "%s: got %s", r->what, err_str(e));
+        if (e == ERR_OK) {
+            CHECK_MSG(rq.from_day == r->from && rq.to_day == r->to && rq.as_of_day == r->as_of,
+                      "%s: got %d %d %d, expected %d %d %d", r->what, (int)rq.from_day,
+                      (int)rq.to_day, (int)rq.as_of_day, (int)r->from, (int)r->to, (int)r->as_of);
+        } else {
+            CHECK_STR(r->msg, m.text);
+        }
+    }
+}
+
 int main(void)
 {
     RUN(test_kinds);
+    RUN(test_statement_days);
     RUN(test_periods);
     RUN(test_bad_periods);
     return test_summary();

@@ -79,8 +79,45 @@ static void test_id_valid_and_parse(void)
     CHECK_INT(T(2026, 1, 2, 3) + 4 * 60 + 5, p.created_s);
     CHECK_ERR(ERR_OK, rpt_id_parse("summary-all-2025-11-01-2025-11-30-20251201T060709Z", &p));
     CHECK_STR("all", p.unit);
+    /* statements: the customer in the kind part, readable and hashed */
+    char cust[RPT_ID_CUSTOMER_MAX];
+    rpt_id_customer("CUST-00001", cust);
+    CHECK_MSG(strncmp(cust, "CUST_00001.", 11) == 0 && strlen(cust) == 19, "'%s'", cust);
+    rpt_id_customer("\xE5\xA4\xA7\xE8\xBF\x9E", cust); /* two CJK characters */
+    char cjk2[RPT_ID_CUSTOMER_MAX];
+    rpt_id_customer("\xE5\xA4\xA7\xE8\xBF\x9F", cjk2); /* another second character */
+    CHECK(strncmp(cust, "______.", 7) == 0 && strlen(cust) == 15);
+    CHECK_MSG(strcmp(cust, cjk2) != 0, "'%s' for two names", cust);
+    char longname[400];
+    memset(longname, 'x', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    rpt_id_customer(longname, cust);
+    CHECK_INT(49, strlen(cust)); /* 40 + '.' + 8 hex digits */
+    rpt_request_t sq = {.kind = RPT_STATEMENT,
+                        .customer = "M\xC3\xBCller..GmbH",
+                        .business_unit = "emea",
+                        .from_day = D(2025, 6, 1),
+                        .to_day = D(2025, 6, 20),
+                        .as_of_day = D(2025, 6, 30),
+                        .generated_s = T(2026, 1, 2, 3)};
+    char sid[RPT_ID_MAX];
+    rpt_report_id(&sq, sid);
+    CHECK(rpt_id_valid(sid));
+    CHECK_MSG(strncmp(sid, "statement_M__ller__GmbH.", 24) == 0, "'%s'", sid);
+    CHECK_ERR(ERR_OK, rpt_id_parse(sid, &p));
+    CHECK_STR("statement", p.kind);
+    CHECK(strncmp(p.customer, "M__ller__GmbH.", 14) == 0);
+    CHECK_STR("emea", p.unit);
+    CHECK_INT(D(2025, 6, 1), p.from_day);
+    CHECK_INT(D(2025, 6, 30), p.to_day); /* a statement's id ends at its as-of day */
+    CHECK_INT(T(2026, 1, 2, 3), p.created_s);
+    CHECK_ERR(ERR_OK, rpt_id_parse("dso-all-2025-11-01-2025-11-30-20251201T060709Z", &p));
+    CHECK_STR("", p.customer);
     static const char *const notours[] = {
         "my-report",
+        "statement-all-2025-11-01-2025-11-30-20251201T060709Z", /* no customer */
+        "statement_-all-2025-11-01-2025-11-30-20251201T060709Z",
+        "aging_X-all-2025-11-01-2025-11-30-20251201T060709Z",
         "nope-all-2025-11-01-2025-11-30-20251201T060709Z",
         "sla--2025-11-01-2025-11-30-20251201T060709Z",
         "sla-all-2025-13-01-2025-11-30-20251201T060709Z",
