@@ -1594,6 +1594,9 @@ err_t derive_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, const
     /* A rate changes no document: not an event day of the book (max_day). */
     if (ev->type == KPI_EV_FX_RATE)
         return derive_fx_apply(d, txn, ev, day, msg);
+    /* Nor does a name. */
+    if (kpi_ev_is_profile(ev->type))
+        return derive_party_apply(d, txn, ev, cx->party, msg);
     int64_t amt = (ev->flags & KPI_EVF_AMOUNT) ? ev->amount_minor : 0;
     derive_batch_t *batch = batch_of(d, txn);
     if (batch != NULL) {
@@ -1745,6 +1748,8 @@ err_t derive_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, const
     case KPI_EV_INQUIRY_OPENED:
     case KPI_EV_INQUIRY_RESOLVED: break;
     case KPI_EV_FX_RATE: /* handled before any document is read */
+    case KPI_EV_CUSTOMER_UPDATED:
+    case KPI_EV_VENDOR_UPDATED:
     case KPI_EV_NONE:
     case KPI_EV_COUNT: e = err_set(msg, ERR_INTERNAL, "derived state: event of no type"); goto out;
     }
@@ -1819,6 +1824,10 @@ err_t derive_open(derive_t *d, MDB_txn *txn, const derive_config_t *cfg, bool cr
     if (frc && frc != MDB_NOTFOUND)
         return db_err(frc, msg, "open database");
     d->has_fx = frc == 0;
+    int prc = mdb_dbi_open(txn, "d_party", create ? MDB_CREATE : 0, &d->party);
+    if (prc && prc != MDB_NOTFOUND)
+        return db_err(prc, msg, "open database");
+    d->has_party = prc == 0;
     uint64_t fp = config_fingerprint(d);
     MDB_val k = {6, (void *)"config"}, v;
     int rc = mdb_get(txn, d->meta, &k, &v);
@@ -1857,6 +1866,11 @@ err_t derive_clear(const derive_t *d, MDB_txn *txn, err_msg_t *msg)
     }
     if (d->has_fx) {
         int rc = mdb_drop(txn, d->fx, 0);
+        if (rc)
+            return db_err(rc, msg, "clear derived state");
+    }
+    if (d->has_party) {
+        int rc = mdb_drop(txn, d->party, 0);
         if (rc)
             return db_err(rc, msg, "clear derived state");
     }

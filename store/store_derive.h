@@ -74,8 +74,10 @@ typedef struct derive_batch derive_batch_t;
 
 typedef struct derive {
     MDB_dbi flows, open, tl, sla, ftq, cust, habit, cidx, copen, meta;
-    MDB_dbi fx;  /* valid when has_fx */
-    bool has_fx; /* false: a read-only store from before fx.rate (no rates) */
+    MDB_dbi fx;     /* valid when has_fx */
+    bool has_fx;    /* false: a read-only store from before fx.rate (no rates) */
+    MDB_dbi party;  /* valid when has_party */
+    bool has_party; /* false: a read-only store from before *.updated (no profiles) */
     const kpi_tz_t *tz;
     kpi_calendar_t cal; /* holidays borrowed from the owner */
     kpi_sla_def_t slas[KPI_SLAS_MAX];
@@ -104,6 +106,10 @@ err_t derive_open(derive_t *d, MDB_txn *txn, const derive_config_t *cfg, bool cr
                   err_msg_t *msg) KPID_MUST_USE;
 
 /* An fx.rate on its day (store_fx.c): the currency's rate from that day. */
+/* customer.updated / vendor.updated (store_party.c): keep the profile of
+   interned party `party` when the event is its latest by (time, id). */
+err_t derive_party_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, uint32_t party,
+                         err_msg_t *msg) KPID_MUST_USE;
 err_t derive_fx_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, int32_t day,
                       err_msg_t *msg) KPID_MUST_USE;
 

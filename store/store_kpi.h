@@ -189,6 +189,30 @@ typedef struct store_customer {
 err_t store_customer_get(store_snap_t *snap, const char *party,
                          store_customer_t *out) KPID_MUST_USE;
 
+/*
+ * A customer's or vendor's profile, from its latest customer.updated or
+ * vendor.updated event by (time, id). Strings are borrowed until the
+ * snapshot ends; email, country and segment are NULL when the profile
+ * does not give them.
+ */
+typedef struct store_profile {
+    const char *name;
+    const char *email;
+    const char *country;
+    const char *segment;
+    int64_t time_s;       /* of the event that stands */
+    const char *event_id; /* that event's id */
+} store_profile_t;
+
+/* The profile of a customer (vendor false) or vendor (true); ERR_NOT_FOUND
+   when none was ever sent. */
+err_t store_party_profile(store_snap_t *snap, bool vendor, const char *party,
+                          store_profile_t *out) KPID_MUST_USE;
+/* Every customer's (or vendor's) profile, ascending by interned id. */
+typedef err_t (*store_profile_fn)(void *ctx, const char *party, const store_profile_t *p);
+err_t store_party_each(store_snap_t *snap, bool vendor, store_profile_fn fn,
+                       void *ctx) KPID_MUST_USE;
+
 /* Payment-habit accumulators of the customer's invoices in `currency`
    (zeros when none was paid). */
 err_t store_customer_habits(store_snap_t *snap, const char *party, const char *currency,
