@@ -789,7 +789,9 @@ def customer(db, cust, as_of, cur="USD"):
 
 
 def customer_api(js):
-    js = {k: v for k, v in js.items() if k != "credit"}  # credit standing: not recomputed
+    # Credit standing and the profile (name, e-mail, country, segment: master
+    # data from customer.updated, not a KPI) are not recomputed.
+    js = {k: v for k, v in js.items() if k not in ("credit", "name", "profile")}
     js["open_items"] = sorted(js["open_items"], key=lambda i: i["invoice"])
     js["disputes"] = sorted(js["disputes"], key=lambda i: i["dispute"])
     return js
