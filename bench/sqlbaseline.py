@@ -674,7 +674,8 @@ def top_overdue(db, as_of, n, cur="USD"):
 
 
 def top_overdue_api(js):
-    return {"groups": js["groups"]}
+    # A customer's name (customer.updated) is master data, not a KPI: not recomputed.
+    return {"groups": [{k: v for k, v in g.items() if k != "name"} for g in js["groups"]]}
 
 
 def aging_bu_api(js):

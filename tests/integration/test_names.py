@@ -12,6 +12,7 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import unittest
 from decimal import Decimal
@@ -147,6 +148,31 @@ class Names(unittest.TestCase):
                                                      self.keys["admin"]})
             self.assertEqual(st, 400, bad)
             self.assertIn(what, body["error"]["message"])
+
+    @unittest.skipIf(shutil.which("pdftotext") is None,
+                     "pdftotext is missing: install poppler-utils (./dev test installs it)")
+    def test_names_in_pdf(self):
+        """The aging report's top overdue customers by name and id, in any
+        script: read back with pdftotext."""
+        for cur in ("USD", "JPY"):
+            out = os.path.join(self.tmp, "aging-%s.pdf" % cur)
+            r = run_kpid("report", "--data", self.data, "--kind", "aging", "--period", "2025-12",
+                         "--currency", cur, "--out", out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            t = subprocess.run(["pdftotext", "-layout", out, "-"], capture_output=True,
+                               timeout=120)
+            self.assertEqual((t.returncode, t.stderr), (0, b""))
+            text = t.stdout.decode()
+            top = self.get("/v1/aging?as_of=%s&group_by=customer&currency=%s&sort=-overdue"
+                           "&limit=3" % (AS_OF, cur))["groups"]
+            # The report lists the customers with something overdue.
+            top = [g for g in top if Decimal(g["total"]["amount"]) >
+                   sum(Decimal(b["amount"]) for b in g["buckets"] if b["label"] == "current")]
+            self.assertTrue(top)
+            rows = [" ".join(l.split()) for l in text.splitlines()]
+            for g in top:
+                self.assertTrue(any(g["name"] in r and g["key"] in r for r in rows),
+                                (g["name"], g["key"], text))
 
     def test_latest_profile_stands_and_scope(self):
         c = "CUST-00001"
