@@ -1015,11 +1015,10 @@ static void sec_customers(pdf_t *p, size_t max)
         return;
     }
     /* The name people know (customer.updated), the id the ERP knows. */
-    static const col_t cols[9] = {{"#", 14, A_RIGHT},         {"Customer", 128, A_LEFT},
-                                  {"Id", 62, A_LEFT},         {"Invoices", 36, A_RIGHT},
-                                  {"Current", 57, A_RIGHT},   {"Overdue", 57, A_RIGHT},
-                                  {"Total open", 57, A_RIGHT}, {"Oldest", 40, A_RIGHT},
-                                  {"Overdue %", 48, A_RIGHT}};
+    static const col_t cols[9] = {
+        {"#", 14, A_RIGHT},          {"Customer", 128, A_LEFT}, {"Id", 62, A_LEFT},
+        {"Invoices", 36, A_RIGHT},   {"Current", 57, A_RIGHT},  {"Overdue", 57, A_RIGHT},
+        {"Total open", 57, A_RIGHT}, {"Oldest", 40, A_RIGHT},   {"Overdue %", 48, A_RIGHT}};
     table_t t;
     table_begin(p, &t, cols, 9);
     bufs_t b;

@@ -101,6 +101,20 @@ err_t store_open_groups(store_snap_t *snap, const store_scope_t *scope, store_ba
                         int32_t as_of, int32_t min_basis_day, kpi_arena_t *arena,
                         kpi_open_group_t **groups, size_t *n) KPID_MUST_USE;
 
+/*
+ * The invoices open now, per customer and due day, of (currency, unit;
+ * NULL: every unit), customers in interned-id order and each one's due
+ * days ascending, only days with something open (d_onow, store_onow.c).
+ * These are the open amounts as of the latest event day and any later
+ * day. *available is false (and fn never called) for a store whose
+ * derived state predates them: use store_open_groups. ERR_NOT_FOUND for
+ * a unit the store never saw.
+ */
+typedef err_t (*store_open_now_fn)(void *ctx, const char *customer, int32_t due_day, int64_t amount,
+                                   int64_t count);
+err_t store_open_now_each(store_snap_t *snap, const char *currency, const char *business_unit,
+                          bool *available, store_open_now_fn fn, void *ctx) KPID_MUST_USE;
+
 /* Names, ascending by first appearance: business units with flows in the
    currency; parties with invoices in the currency (and unit, when given). */
 typedef err_t (*store_name_fn)(void *ctx, const char *name);

@@ -49,8 +49,8 @@ static void test_latest_stands(void)
     store_t *s = open_store(dir, 0);
     store_batch_opts_t bo = {0};
     /* The newer profile arrives first; the older one changes nothing. */
-    kpi_event_t a = prof(KPI_EV_CUSTOMER_UPDATED, "p2", T(2025, 3, 2, 0), "ACME", "ACME Corp",
-                         "enterprise");
+    kpi_event_t a =
+        prof(KPI_EV_CUSTOMER_UPDATED, "p2", T(2025, 3, 2, 0), "ACME", "ACME Corp", "enterprise");
     kpi_event_t b = prof(KPI_EV_CUSTOMER_UPDATED, "p1", T(2025, 3, 1, 0), "ACME", "Acme Inc", NULL);
     CHECK_INT(STORE_ITEM_ACCEPTED, put1(s, &a, &bo).status);
     CHECK_INT(STORE_ITEM_ACCEPTED, put1(s, &b, &bo).status);
@@ -64,8 +64,8 @@ static void test_latest_stands(void)
     CHECK_STR("-", seg);
     /* A vendor of the same name has its own profile; a party never
        profiled has none. */
-    kpi_event_t v = prof(KPI_EV_VENDOR_UPDATED, "v1", T(2025, 1, 1, 0), "ACME", "ACME Supplies",
-                         "strategic");
+    kpi_event_t v =
+        prof(KPI_EV_VENDOR_UPDATED, "v1", T(2025, 1, 1, 0), "ACME", "ACME Supplies", "strategic");
     CHECK_INT(STORE_ITEM_ACCEPTED, put1(s, &v, &bo).status);
     CHECK_STR("ACME Supplies", name_of(s, true, "ACME", &seg));
     CHECK_STR("ACME Ltd", name_of(s, false, "ACME", NULL));
@@ -130,8 +130,8 @@ static void test_segments(void)
        March's 31 days counting only A's 100.00 (B's invoice is January's):
        standard DSO = 150 / 100 * 31 = 46.5 days. */
     kpi_period_t per = {D(2025, 3, 1), D(2025, 3, 31)};
-    store_q_series_req_t sr = {.what = STORE_Q_DSO, .iv = KPI_IV_MONTH, .periods = &per,
-                               .n_periods = 1};
+    store_q_series_req_t sr = {
+        .what = STORE_Q_DSO, .iv = KPI_IV_MONTH, .periods = &per, .n_periods = 1};
     store_q_point_t pt;
     CHECK_ERR(ERR_OK, store_q_series_of(sn, &sc, &segs.customers[0], &sr, a, &pt, &m));
     int64_t dso = 0;
