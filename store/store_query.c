@@ -449,7 +449,8 @@ static err_t now_row(void *ctx, const char *customer, int32_t due_day, int64_t a
                      int64_t count)
 {
     now_ctx_t *c = ctx;
-    if (c->party == NULL || strcmp(c->party, customer) != 0) {
+    /* store_open_now_each hands one pointer per customer, in a run. */
+    if (c->party != customer) {
         err_t e = now_close(c);
         if (e)
             return e;
@@ -469,14 +470,9 @@ static err_t now_row(void *ctx, const char *customer, int32_t due_day, int64_t a
     return ERR_OK;
 }
 
-typedef struct by_name {
-    const char *key;
-    kpi_aging_t g;
-} by_name_t;
-
-static int by_name_cmp(const void *a, const void *b)
+static int key_cmp(const void *a, const void *b)
 {
-    return strcmp(((const by_name_t *)a)->key, ((const by_name_t *)b)->key);
+    return strcmp(**(const char *const *const *)a, **(const char *const *const *)b);
 }
 
 /* group_by=customer by due date as of the latest event day or later: the
@@ -505,18 +501,26 @@ static err_t aging_now(store_snap_t *snap, const store_scope_t *sc, const store_
         return ERR_OK;
     /* By name, as the walk lists them, and the scope as their sum (each
        invoice has exactly one customer). */
-    by_name_t *v = kpi_arena_alloc(arena, (out->n_groups ? out->n_groups : 1) * sizeof *v);
-    if (v == NULL)
+    size_t n = out->n_groups;
+    /* Pointers into keys, sorted by what they point at: the groups are
+       copied once, in order. */
+    const char ***ord = kpi_arena_alloc(arena, (n ? n : 1) * sizeof *ord);
+    kpi_aging_t *g = kpi_arena_alloc(arena, (n ? n : 1) * sizeof *g);
+    const char **k = kpi_arena_alloc(arena, (n ? n : 1) * sizeof *k);
+    if (ord == NULL || g == NULL || k == NULL)
         return err_set(m, ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < out->n_groups; i++)
-        v[i] = (by_name_t){out->keys[i], out->groups[i]};
-    qsort(v, out->n_groups, sizeof *v, by_name_cmp);
+    for (size_t i = 0; i < n; i++)
+        ord[i] = &out->keys[i];
+    qsort(ord, n, sizeof *ord, key_cmp);
     e = kpi_aging_init(&out->all, rq->edges, rq->n_edges);
-    for (size_t i = 0; !e && i < out->n_groups; i++) {
-        out->keys[i] = v[i].key;
-        out->groups[i] = v[i].g;
-        aging_sum(&out->all, &v[i].g);
+    for (size_t i = 0; !e && i < n; i++) {
+        size_t from = (size_t)(ord[i] - out->keys);
+        k[i] = out->keys[from];
+        g[i] = out->groups[from];
+        aging_sum(&out->all, &g[i]);
     }
+    out->groups = g;
+    out->keys = k;
     if (e)
         return err_set(m, e, "aging bucket edges");
     *done = true;

@@ -53,7 +53,7 @@ static const char *const core_dbs[] = {"by_party", "by_bu", "docs", "pending"};
    them all). */
 static const char *const derived_dbs[] = {"d_flows", "d_open", "d_tl",    "d_sla",
                                           "d_ftq",   "d_cust", "d_habit", "d_cidx",
-                                          "d_copen", "d_fx",   "d_party"};
+                                          "d_copen", "d_fx",   "d_party", "d_onow"};
 /* Format 2 only: deleted. */
 static const char *const gone_dbs[] = {"d_state"};
 /* d_meta keeps its "config" fingerprint (checked against the settings at
