@@ -203,9 +203,9 @@ static json_t *rejected_json(size_t index, size_t line, const char *id, const ch
  *     unit "default", which must be one of them;
  *   - a customer or vendor the event names that the store already knows
  *     (store_party_units: the units it has documents in) must be in one of
- *     the key's units; for credit.* events it must be in no other unit,
- *     since a credit limit or hold is the whole customer's, which every
- *     unit it buys from sees. A party new to the store belongs to the
+ *     the key's units; for credit.* and *.updated events it must be in no
+ *     other unit, since a credit limit, a hold or a name is the whole
+ *     party's, which every unit it deals with sees. A party new to the store belongs to the
  *     event's unit.
  * Such a batch is written with strict references, so an event about a
  * document not stored yet is refused unless an earlier item of the same
@@ -266,13 +266,13 @@ static bool scope_party_ok(store_snap_t *snap, const api_key_t *k, const kpi_eve
         snprintf(memo->name, sizeof memo->name, "%s", ev->party);
     }
     bool known = memo->ps.inside || memo->ps.outside;
+    /* A standing or a profile is the whole party's, seen by all its units. */
     bool standing = ev->type == KPI_EV_CREDIT_LIMIT_SET || ev->type == KPI_EV_CREDIT_HOLD_SET ||
-                    ev->type == KPI_EV_CREDIT_HOLD_RELEASED;
+                    ev->type == KPI_EV_CREDIT_HOLD_RELEASED || kpi_ev_is_profile(ev->type);
     bool ok = !memo->failed && (!known || (standing ? !memo->ps.outside : memo->ps.inside));
     if (ok)
         return true;
-    const char *field =
-        ev->type >= KPI_EV_BILL_RECEIVED && ev->type <= KPI_EV_BILL_PAID ? "vendor" : "customer";
+    const char *field = kpi_ev_is_payable(ev->type) ? "vendor" : "customer";
     r->status = STORE_ITEM_REJECTED;
     r->code = ERR_FORBIDDEN;
     r->field = field;

@@ -261,6 +261,9 @@ json_t *api_j_date(int32_t day);
 err_t api_query_name(api_req_t *req, const char *name, const char **out, err_msg_t *m);
 struct store_snap;
 err_t api_party_in_unit(struct store_snap *snap, const char *party, const char *unit);
+/* A customer's (vendor false) or vendor's name from its latest profile
+   event, copied into the request's arena; NULL when it has none. */
+const char *api_party_name(api_req_t *req, struct store_snap *snap, bool vendor, const char *party);
 enum MHD_Result api_aging_get(api_req_t *req);
 enum MHD_Result api_dso_get(api_req_t *req);
 enum MHD_Result api_cei_get(api_req_t *req);

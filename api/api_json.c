@@ -19,7 +19,7 @@
 
 static bool is_ap(kpi_ev_type_t t)
 {
-    return t >= KPI_EV_BILL_RECEIVED && t <= KPI_EV_BILL_PAID;
+    return kpi_ev_is_payable(t);
 }
 
 static int amount_digits(const kpi_event_t *ev, int base_digits)
@@ -57,6 +57,10 @@ enum {
     COL_DATE,   /* fx.rate: its day (instead of time) */
     COL_RATE,   /* fx.rate: its rate (instead of amount) */
     COL_SOURCE, /* fx.rate: where the rate comes from */
+    COL_NAME,   /* *.updated: the party's profile */
+    COL_EMAIL,
+    COL_COUNTRY,
+    COL_SEGMENT,
     COL_COUNT
 };
 
@@ -64,7 +68,8 @@ static const char *const col_names[COL_COUNT] = {
     "id",      "type",        "time",       "business_unit", "customer",    "vendor",
     "invoice", "credit_note", "payment",    "bill",          "dispute",     "inquiry",
     "amount",  "currency",    "due_date",   "terms_days",    "billing_due", "result",
-    "method",  "reason",      "resolution", "date",          "rate",        "source"};
+    "method",  "reason",      "resolution", "date",          "rate",        "source",
+    "name",    "email",       "country",    "segment"};
 
 typedef struct ev_cols {
     const char *v[COL_COUNT];
@@ -136,6 +141,13 @@ static void ev_cols(const kpi_event_t *ev, int base_digits, ev_cols_t *c)
         c->v[COL_AMOUNT] = NULL;
         c->v[COL_SOURCE] = c->v[COL_REASON];
         c->v[COL_REASON] = NULL;
+    }
+    if (kpi_ev_is_profile(ev->type)) {
+        c->v[COL_NAME] = c->v[COL_REASON];
+        c->v[COL_REASON] = NULL;
+        c->v[COL_EMAIL] = ev->email;
+        c->v[COL_COUNTRY] = ev->country;
+        c->v[COL_SEGMENT] = ev->segment;
     }
 }
 

@@ -23,6 +23,7 @@
 #include "store_kpi.h"
 #include "store_query.h"
 #include "store_query_fx.h"
+#include "store_query_seg.h"
 
 #define MAX_PERIODS STORE_Q_PERIODS_MAX
 #define CSV_MAX (64u << 20)
@@ -45,7 +46,8 @@ typedef struct q {
     const char *party_what; /* "customer" or "vendor": for messages */
     int32_t today;          /* in the reporting zone */
     bool csv;
-    bool bom; /* bom=true: the CSV starts with the UTF-8 byte order mark */
+    bool bom;        /* bom=true: the CSV starts with the UTF-8 byte order mark */
+    bool by_segment; /* /v1/dso?group_by=segment */
 } q_t;
 
 static int32_t today(const api_req_t *req)
@@ -284,6 +286,14 @@ err_t api_party_in_unit(store_snap_t *snap, const char *party, const char *unit)
     return e ? e : yes ? ERR_OK : ERR_NOT_FOUND;
 }
 
+const char *api_party_name(api_req_t *req, store_snap_t *snap, bool vendor, const char *party)
+{
+    store_profile_t p;
+    if (party == NULL || store_party_profile(snap, vendor, party, &p) != ERR_OK)
+        return NULL;
+    return kpi_arena_strndup(req->arena, p.name, strlen(p.name));
+}
+
 /* ERR_NOT_FOUND when the query names a party and a unit and the party has
    no event in that unit (scope_error then answers as for an unknown one). */
 static err_t party_in_scope(store_snap_t *snap, const q_t *q)
@@ -460,42 +470,8 @@ static enum MHD_Result send_csv(api_req_t *req, api_buf_t *b)
     return api_send_table(req, b, NULL, NULL); /* CSV, or XLSX made from it */
 }
 
-/* The period series shape of docs/openapi.json, as JSON or CSV. `extra` (may be NULL)
-   is merged into the JSON object (sla name, target, kind...). */
-static enum MHD_Result send_series(api_req_t *req, const q_t *q, const periods_t *ps,
-                                   const store_q_point_t *pts, json_t *extra)
+static json_t *j_points(const q_t *q, const periods_t *ps, const store_q_point_t *pts)
 {
-    if (q->csv) {
-        json_decref(extra);
-        api_buf_t b;
-        api_csv_start(&b, CSV_MAX, q->bom);
-        api_buf_str(&b, "start,end,value,reason");
-        for (size_t i = 0; ps->n > 0 && i < pts[0].n; i++) {
-            api_buf_str(&b, ",");
-            api_buf_csv_field(&b, pts[0].c[i].name);
-        }
-        api_buf_str(&b, "\r\n");
-        for (size_t k = 0; k < ps->n; k++) {
-            const store_q_point_t *p = &pts[k];
-            char buf[KPI_AMOUNT_BUF];
-            api_buf_csv_field(&b, kpi_date_format(p->start, buf));
-            api_buf_str(&b, ",");
-            api_buf_csv_field(&b, kpi_date_format(p->end, buf));
-            api_buf_str(&b, ",");
-            if (p->money_value) {
-                api_buf_csv_num(&b, kpi_amount_format(p->money, q->digits, buf));
-                api_buf_str(&b, ",");
-            } else {
-                csv_ratio(&b, &p->value);
-            }
-            for (size_t i = 0; i < p->n; i++) {
-                api_buf_str(&b, ",");
-                csv_comp(&b, &p->c[i], q->digits);
-            }
-            api_buf_str(&b, "\r\n");
-        }
-        return send_csv(req, &b);
-    }
     json_t *arr = json_array();
     for (size_t k = 0; arr && k < ps->n; k++) {
         const store_q_point_t *p = &pts[k];
@@ -514,6 +490,68 @@ static enum MHD_Result send_series(api_req_t *req, const q_t *q, const periods_t
             json_object_set_new(o, p->c[i].name, j_comp(&p->c[i], q->digits));
         json_array_append_new(arr, o);
     }
+    return arr;
+}
+
+/* Series by segment (group_by=segment): each segment's points beside the
+   scope's. NULL groups: none asked. */
+typedef struct seg_series {
+    size_t n;
+    const char **keys;
+    store_q_point_t **pts;
+} seg_series_t;
+
+static void csv_points(api_buf_t *b, const q_t *q, const periods_t *ps, const char *group,
+                       const store_q_point_t *pts)
+{
+    for (size_t k = 0; k < ps->n; k++) {
+        const store_q_point_t *p = &pts[k];
+        char buf[KPI_AMOUNT_BUF];
+        if (group != NULL) {
+            api_buf_csv_field(b, group);
+            api_buf_str(b, ",");
+        }
+        api_buf_csv_field(b, kpi_date_format(p->start, buf));
+        api_buf_str(b, ",");
+        api_buf_csv_field(b, kpi_date_format(p->end, buf));
+        api_buf_str(b, ",");
+        if (p->money_value) {
+            api_buf_csv_num(b, kpi_amount_format(p->money, q->digits, buf));
+            api_buf_str(b, ",");
+        } else {
+            csv_ratio(b, &p->value);
+        }
+        for (size_t i = 0; i < p->n; i++) {
+            api_buf_str(b, ",");
+            csv_comp(b, &p->c[i], q->digits);
+        }
+        api_buf_str(b, "\r\n");
+    }
+}
+
+/* The period series shape of docs/openapi.json, as JSON or CSV. `extra` (may be NULL)
+   is merged into the JSON object (sla name, target, kind...). */
+static enum MHD_Result send_series(api_req_t *req, const q_t *q, const periods_t *ps,
+                                   const store_q_point_t *pts, const seg_series_t *seg,
+                                   json_t *extra)
+{
+    if (q->csv) {
+        json_decref(extra);
+        api_buf_t b;
+        api_csv_start(&b, CSV_MAX, q->bom);
+        /* By segment, a first column names the group: "all" for the scope. */
+        api_buf_str(&b, seg != NULL ? "segment,start,end,value,reason" : "start,end,value,reason");
+        for (size_t i = 0; ps->n > 0 && i < pts[0].n; i++) {
+            api_buf_str(&b, ",");
+            api_buf_csv_field(&b, pts[0].c[i].name);
+        }
+        api_buf_str(&b, "\r\n");
+        csv_points(&b, q, ps, seg != NULL ? "all" : NULL, pts);
+        for (size_t g = 0; seg != NULL && g < seg->n; g++)
+            csv_points(&b, q, ps, seg->keys[g], seg->pts[g]);
+        return send_csv(req, &b);
+    }
+    json_t *arr = j_points(q, ps, pts);
     json_t *root = extra ? extra : json_object();
     json_object_set_new(root, "interval", json_string(kpi_interval_name(ps->iv)));
     if (!q->counts)
@@ -525,6 +563,14 @@ static enum MHD_Result send_series(api_req_t *req, const q_t *q, const periods_t
     if (q->party)
         json_object_set_new(root, "customer", json_string(q->party));
     json_object_set_new(root, "points", arr);
+    if (seg != NULL) {
+        json_t *groups = json_array();
+        for (size_t g = 0; g < seg->n; g++)
+            json_array_append_new(groups, json_pack("{s:s,s:o}", "key", seg->keys[g], "points",
+                                                    j_points(q, ps, seg->pts[g])));
+        json_object_set_new(root, "group_by", json_string("segment"));
+        json_object_set_new(root, "groups", groups);
+    }
     return api_send_json(req, MHD_HTTP_OK, root);
 }
 
@@ -565,6 +611,28 @@ static err_t p_counts(api_req_t *req, q_t *q, err_msg_t *m)
 /* ---- period series --------------------------------------------------------------------------- */
 
 /* Compute the series `rq` (periods filled in here) and answer it. */
+/* Each segment's series of the scope sc (group_by=segment). */
+static err_t segment_series(api_req_t *req, store_snap_t *snap, const store_scope_t *sc,
+                            const store_q_series_req_t *rq, seg_series_t *out, err_msg_t *m)
+{
+    store_q_segments_t segs;
+    err_t e = store_q_segments(snap, sc, req->arena, &segs, m);
+    if (e)
+        return e;
+    out->n = segs.n;
+    out->keys = segs.names;
+    out->pts = kpi_arena_alloc(req->arena, (segs.n ? segs.n : 1) * sizeof *out->pts);
+    if (out->pts == NULL)
+        return err_set(m, ERR_NOMEM, "out of memory");
+    for (size_t g = 0; !e && g < segs.n; g++) {
+        out->pts[g] = kpi_arena_alloc(req->arena, rq->n_periods * sizeof **out->pts);
+        e = out->pts[g] == NULL
+                ? err_set(m, ERR_NOMEM, "out of memory")
+                : store_q_series_of(snap, sc, &segs.customers[g], rq, req->arena, out->pts[g], m);
+    }
+    return e;
+}
+
 static enum MHD_Result series_answer(api_req_t *req, const q_t *q, const periods_t *ps,
                                      store_q_series_req_t *rq, json_t *extra)
 {
@@ -596,6 +664,9 @@ static enum MHD_Result series_answer(api_req_t *req, const q_t *q, const periods
         e = store_q_series_fx(snap, &sc, rq, &q->fxq, req->arena, pts, &fxi, &m);
     else if (!e)
         e = store_q_series(snap, &sc, rq, req->arena, pts, &m);
+    seg_series_t seg = {0};
+    if (!e && q->by_segment)
+        e = segment_series(req, snap, &sc, rq, &seg, &m);
     store_snap_end(snap);
     if (!e && q->fx)
         json_object_set_new(extra, "books", j_rates(&fxi));
@@ -603,7 +674,7 @@ static enum MHD_Result series_answer(api_req_t *req, const q_t *q, const periods
         json_decref(extra);
         return scope_error(req, q, e, &m);
     }
-    return send_series(req, q, ps, pts, extra);
+    return send_series(req, q, ps, pts, q->by_segment ? &seg : NULL, extra);
 }
 
 static enum MHD_Result flows_series(api_req_t *req, store_q_series_t what)
@@ -617,6 +688,16 @@ static enum MHD_Result flows_series(api_req_t *req, store_q_series_t what)
         e = p_periods(req, &q, &ps, &m);
     if (!e && what == STORE_Q_DSO)
         e = p_word(req, "method", store_q_dso_method_names, 0, &method, &m);
+    if (!e && what == STORE_Q_DSO) {
+        static const char *const groups[] = {"none", "segment", NULL};
+        int g = 0;
+        e = p_word(req, "group_by", groups, 0, &g, &m);
+        q.by_segment = g == 1;
+        if (!e && q.by_segment && (q.fx || q.party != NULL))
+            e = err_set(&m, ERR_BAD_PARAM,
+                        "parameter 'group_by': segment groups the customers of one book; ask "
+                        "for one currency and no customer");
+    }
     if (e)
         return api_send_error(req, e, "%s", m.text);
     store_q_series_req_t rq = {.what = what, .method = (store_q_dso_method_t)method};
@@ -729,8 +810,11 @@ typedef struct aging_q {
     int basis;
     int32_t edges[KPI_BUCKETS_MAX];
     size_t n_edges;
-    int group_by; /* 0 none, 1 business_unit, 2 customer */
+    int group_by; /* 0 none, 1 business_unit, 2 customer, 3 segment (AGING_BY_SEGMENT) */
 } aging_q_t;
+
+/* group_by=segment: customers folded by their profile's segment. */
+enum { AGING_BY_SEGMENT = 3 };
 
 static err_t p_edges(api_req_t *req, aging_q_t *a, err_msg_t *m)
 {
@@ -824,10 +908,12 @@ static json_t *j_books(const store_q_aging_fx_t *fx)
 /* The wide layout's header: one column per bucket ("1-30 days": a bare
    "1-30" would open in a spreadsheet as a date), then total, count,
    as_of, currency. */
-static void csv_wide_header(api_buf_t *b, const char *group, const kpi_aging_t *shape)
+static void csv_wide_header(api_buf_t *b, const char *group, bool named, const kpi_aging_t *shape)
 {
     char lab[32], col[48];
     api_buf_csv_field(b, group);
+    if (named)
+        api_buf_str(b, ",name");
     for (size_t i = 0; i < shape->n_buckets; i++) {
         const kpi_bucket_t *k = &shape->buckets[i];
         kpi_bucket_label(k, lab, sizeof lab);
@@ -838,11 +924,15 @@ static void csv_wide_header(api_buf_t *b, const char *group, const kpi_aging_t *
     api_buf_str(b, ",total,count,as_of,currency\r\n");
 }
 
-static void csv_wide_row(api_buf_t *b, const char *group, const kpi_aging_t *ag, const q_t *q,
-                         int32_t as_of)
+static void csv_wide_row(api_buf_t *b, const char *group, bool named, const char *name,
+                         const kpi_aging_t *ag, const q_t *q, int32_t as_of)
 {
     char buf[KPI_AMOUNT_BUF];
     api_buf_csv_field(b, group);
+    if (named) {
+        api_buf_str(b, ",");
+        api_buf_csv_field(b, name);
+    }
     for (size_t i = 0; i < ag->n_buckets; i++) {
         api_buf_str(b, ",");
         api_buf_csv_num(b, kpi_amount_format(ag->buckets[i].amount, q->digits, buf));
@@ -921,7 +1011,7 @@ enum MHD_Result api_aging_get(api_req_t *req)
     aging_page_t pg;
     int layout = 0;
     static const char *const bases[] = {"due_date", "invoice_date", NULL};
-    static const char *const groups[] = {"none", "business_unit", "customer", NULL};
+    static const char *const groups[] = {"none", "business_unit", "customer", "segment", NULL};
     static const char *const layouts[] = {"wide", "long", NULL};
     err_t e = p_common(req, "customer", true, &q, &m);
     if (!e)
@@ -936,6 +1026,10 @@ enum MHD_Result api_aging_get(api_req_t *req)
         e = p_word(req, "layout", layouts, 0, &layout, &m);
     if (!e)
         e = p_page(req, &a, groups[a.group_by], &pg, &m);
+    bool by_segment = !e && a.group_by == AGING_BY_SEGMENT;
+    if (by_segment && q.fx)
+        e = err_set(&m, ERR_BAD_PARAM,
+                    "parameter 'group_by': segment groups one book; ask for one currency");
     if (e)
         return api_send_error(req, e, "%s", m.text);
 
@@ -948,7 +1042,8 @@ enum MHD_Result api_aging_get(api_req_t *req)
                               .basis = (store_basis_t)a.basis,
                               .edges = a.edges,
                               .n_edges = a.n_edges,
-                              .group_by = (store_q_group_t)a.group_by};
+                              .group_by = by_segment ? STORE_Q_GROUP_CUSTOMER
+                                                     : (store_q_group_t)a.group_by};
     store_q_aging_t ag;
     store_q_aging_fx_t fx = {0};
     e = q.fx ? ERR_OK : book_check(req, snap, &q, &m);
@@ -960,23 +1055,29 @@ enum MHD_Result api_aging_get(api_req_t *req)
     if (!e && q.fx) {
         e = store_q_aging_fx(snap, &sc, &rq, &q.fxq, req->arena, &fx, &m);
         ag = fx.conv;
+    } else if (!e && by_segment) {
+        e = store_q_aging_by_segment(snap, &sc, &rq, req->arena, &ag, &m);
     } else if (!e) {
         e = store_q_aging(snap, &sc, &rq, req->arena, &ag, &m);
     }
-    store_snap_end(snap);
-    if (e)
+    if (e) {
+        store_snap_end(snap);
         return scope_error(req, &q, e, &m);
+    }
 
     /* The groups to show, in order: all of them by name, or one page of
        the asked sort. */
     size_t *idx = kpi_arena_alloc(req->arena, (ag.n_groups ? ag.n_groups : 1) * sizeof *idx);
-    if (idx == NULL)
-        return api_send_error(req, ERR_NOMEM, "out of memory");
+    const char **names =
+        kpi_arena_alloc(req->arena, (ag.n_groups ? ag.n_groups : 1) * sizeof *names);
     size_t n_idx = 0;
-    e = api_aging_order(ag.groups, ag.keys, ag.n_groups, &pg.sort, pg.has_from ? &pg.from : NULL,
-                        idx, &n_idx);
-    if (e)
+    e = idx == NULL || names == NULL ? ERR_NOMEM
+                                     : api_aging_order(ag.groups, ag.keys, ag.n_groups, &pg.sort,
+                                                       pg.has_from ? &pg.from : NULL, idx, &n_idx);
+    if (e) {
+        store_snap_end(snap);
         return api_send_error(req, e, "out of memory");
+    }
     size_t shown = 0;
     for (size_t i = 0; i < n_idx; i++)
         if (group_visible(req, &a, ag.keys[idx[i]]))
@@ -987,6 +1088,11 @@ enum MHD_Result api_aging_get(api_req_t *req)
         size_t last = idx[shown - 1];
         api_aging_cursor_make(&pg.sort, &ag.groups[last], ag.keys[last], next, sizeof next);
     }
+    /* Customers' names (customer.updated), copied before the snapshot ends. */
+    bool named = a.group_by == STORE_Q_GROUP_CUSTOMER;
+    for (size_t i = 0; i < shown; i++)
+        names[i] = named ? api_party_name(req, snap, false, ag.keys[idx[i]]) : NULL;
+    store_snap_end(snap);
 
     if (q.csv) {
         api_buf_t b;
@@ -1000,11 +1106,11 @@ enum MHD_Result api_aging_get(api_req_t *req)
         } else {
             /* One row per group, so that a column's sum is the book's;
                ungrouped, the one row of the whole scope. */
-            csv_wide_header(&b, gname, &ag.all);
+            csv_wide_header(&b, gname, named, &ag.all);
             if (a.group_by == 0)
-                csv_wide_row(&b, "all", &ag.all, &q, a.as_of);
+                csv_wide_row(&b, "all", false, NULL, &ag.all, &q, a.as_of);
             for (size_t i = 0; i < shown; i++)
-                csv_wide_row(&b, ag.keys[idx[i]], &ag.groups[idx[i]], &q, a.as_of);
+                csv_wide_row(&b, ag.keys[idx[i]], named, names[i], &ag.groups[idx[i]], &q, a.as_of);
         }
         return send_csv(req, &b);
     }
@@ -1027,6 +1133,8 @@ enum MHD_Result api_aging_get(api_req_t *req)
         for (size_t i = 0; i < shown; i++) {
             json_t *o = json_object();
             json_object_set_new(o, "key", json_string(ag.keys[idx[i]]));
+            if (named)
+                json_object_set_new(o, "name", names[i] ? json_string(names[i]) : json_null());
             json_object_set_new(o, "buckets", j_buckets(&ag.groups[idx[i]], q.digits));
             json_object_set_new(o, "total", j_total(&ag.groups[idx[i]], q.digits));
             json_array_append_new(arr, o);
@@ -1246,6 +1354,17 @@ enum MHD_Result api_customer_get(api_req_t *req)
         return api_send_error(req, e, "cannot read customer '%s'", id);
     }
     json_object_set_new(root, "customer", json_string(id));
+    /* Who it is (customer.updated); a scoped key sees it too: a name is
+       not a figure of another unit. */
+    store_profile_t pf;
+    bool has_pf = store_party_profile(snap, false, id, &pf) == ERR_OK;
+    json_object_set_new(root, "name", has_pf ? json_string(pf.name) : json_null());
+    json_object_set_new(
+        root, "profile",
+        has_pf ? json_pack("{s:o,s:o,s:o}", "email", pf.email ? json_string(pf.email) : json_null(),
+                           "country", pf.country ? json_string(pf.country) : json_null(), "segment",
+                           pf.segment ? json_string(pf.segment) : json_null())
+               : json_null());
     json_object_set_new(root, "as_of", api_j_date(a.as_of));
     json_object_set_new(root, "currency", json_string(q.currency));
     json_t *credit = json_object();
@@ -1307,9 +1426,9 @@ const char *const api_aging_params[] = {
 const char *const api_series_params[] = {
     "from",   "to",  "interval", "business_unit", "customer", "currency", "reporting_currency",
     "format", "bom", NULL};
-const char *const api_dso_params[] = {"from",          "to",       "interval", "method",
-                                      "business_unit", "customer", "currency", "reporting_currency",
-                                      "format",        "bom",      NULL};
+const char *const api_dso_params[] = {
+    "from",     "to",       "interval",           "method", "group_by", "business_unit",
+    "customer", "currency", "reporting_currency", "format", "bom",      NULL};
 const char *const api_dpo_params[] = {"from",   "to",       "interval",           "business_unit",
                                       "vendor", "currency", "reporting_currency", "format",
                                       "bom",    NULL};

@@ -17,6 +17,7 @@
 #include "api_params.h"
 
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -155,12 +156,15 @@ static enum MHD_Result scope_error(api_req_t *req, const wl_q_t *q, err_t e, con
     return api_send_error(req, e, "%s", err_msg_or(m, e));
 }
 
-static void csv_row(api_buf_t *b, const wl_q_t *q, const store_wl_overdue_row_t *r, bool scoped)
+static void csv_row(api_buf_t *b, const wl_q_t *q, const store_wl_overdue_row_t *r,
+                    const char *name, bool scoped)
 {
     char buf[KPI_AMOUNT_BUF], lab[32];
     api_buf_csv_field(b, r->invoice);
     api_buf_str(b, ",");
     api_buf_csv_field(b, r->customer);
+    api_buf_str(b, ",");
+    api_buf_csv_field(b, name);
     api_buf_str(b, ",");
     api_buf_csv_field(b, r->business_unit);
     api_buf_str(b, ",");
@@ -189,12 +193,14 @@ static void csv_row(api_buf_t *b, const wl_q_t *q, const store_wl_overdue_row_t 
     api_buf_str(b, "\r\n");
 }
 
-static json_t *j_row(const wl_q_t *q, const store_wl_overdue_row_t *r, bool scoped)
+static json_t *j_row(const wl_q_t *q, const store_wl_overdue_row_t *r, const char *name,
+                     bool scoped)
 {
     char lab[32];
     json_t *o = json_object();
     json_object_set_new(o, "invoice", json_string(r->invoice));
     json_object_set_new(o, "customer", json_string(r->customer));
+    json_object_set_new(o, "customer_name", name ? json_string(name) : json_null());
     json_object_set_new(o, "business_unit", json_string(r->business_unit));
     json_object_set_new(o, "issue_date", api_j_date(r->issue_day));
     json_object_set_new(o, "due_date", api_j_date(r->due_day));
@@ -213,6 +219,20 @@ static json_t *j_row(const wl_q_t *q, const store_wl_overdue_row_t *r, bool scop
     }
     json_object_set_new(o, "last_payment", lp);
     return o;
+}
+
+/* Names of the rows' parties (customer.updated / vendor.updated), looked up
+   while the snapshot is open: parties[i] is row i's, stride bytes apart. */
+static const char **row_names(api_req_t *req, store_snap_t *snap, bool vendor, const void *rows,
+                              size_t stride, size_t off, size_t n)
+{
+    const char **v = kpi_arena_alloc(req->arena, (n ? n : 1) * sizeof *v);
+    for (size_t i = 0; v != NULL && i < n; i++) {
+        const char *party;
+        memcpy(&party, (const char *)rows + i * stride + off, sizeof party);
+        v[i] = api_party_name(req, snap, vendor, party);
+    }
+    return v;
 }
 
 /* The page's header fields, shared by the lists. */
@@ -264,23 +284,28 @@ enum MHD_Result api_worklist_overdue_get(api_req_t *req)
         return api_send_error(req, e, "cannot read the store");
     if (!e)
         e = store_wl_overdue(snap, &sc, &rq, req->arena, &w, &m);
+    const char **names = e ? NULL
+                           : row_names(req, snap, false, w.rows, sizeof *w.rows,
+                                       offsetof(store_wl_overdue_row_t, customer), w.n);
     store_snap_end(snap);
+    if (!e && names == NULL)
+        e = err_set(&m, ERR_NOMEM, "out of memory");
     if (e)
         return scope_error(req, &q, e, &m);
     bool scoped = api_auth_scoped(req);
     if (q.csv) {
         api_buf_t b;
         api_buf_init(&b, CSV_MAX);
-        api_buf_str(&b, "invoice,customer,business_unit,issue_date,due_date,days_past_due,bucket,"
-                        "amount,open,disputed,on_credit_hold,last_payment_date,"
-                        "last_payment_amount\r\n");
+        api_buf_str(&b, "invoice,customer,customer_name,business_unit,issue_date,due_date,"
+                        "days_past_due,bucket,amount,open,disputed,on_credit_hold,"
+                        "last_payment_date,last_payment_amount\r\n");
         for (size_t i = 0; i < w.n; i++)
-            csv_row(&b, &q, &w.rows[i], scoped);
+            csv_row(&b, &q, &w.rows[i], names[i], scoped);
         return send_csv_page(req, &b, w.more, w.next);
     }
     json_t *root = j_head(&q), *items = json_array();
     for (size_t i = 0; i < w.n; i++)
-        json_array_append_new(items, j_row(&q, &w.rows[i], scoped));
+        json_array_append_new(items, j_row(&q, &w.rows[i], names[i], scoped));
     json_object_set_new(root, "items", items);
     json_object_set_new(root, "total", j_totals(w.total_amount, w.total_count, q.digits));
     json_object_set_new(root, "next_cursor", w.more ? json_string(w.next) : json_null());
@@ -303,20 +328,27 @@ enum MHD_Result api_worklist_unapplied_get(api_req_t *req)
         return api_send_error(req, e, "cannot read the store");
     if (!e)
         e = store_wl_unapplied(snap, &sc, &rq, req->arena, &w, &m);
+    const char **names = e ? NULL
+                           : row_names(req, snap, false, w.rows, sizeof *w.rows,
+                                       offsetof(store_wl_unapplied_row_t, customer), w.n);
     store_snap_end(snap);
+    if (!e && names == NULL)
+        e = err_set(&m, ERR_NOMEM, "out of memory");
     if (e)
         return scope_error(req, &q, e, &m);
     char buf[KPI_AMOUNT_BUF];
     if (q.csv) {
         api_buf_t b;
         api_buf_init(&b, CSV_MAX);
-        api_buf_str(&b, "payment,customer,business_unit,received_date,age_days,amount,"
-                        "unapplied\r\n");
+        api_buf_str(&b, "payment,customer,customer_name,business_unit,received_date,age_days,"
+                        "amount,unapplied\r\n");
         for (size_t i = 0; i < w.n; i++) {
             const store_wl_unapplied_row_t *r = &w.rows[i];
             api_buf_csv_field(&b, r->payment);
             api_buf_str(&b, ",");
             api_buf_csv_field(&b, r->customer);
+            api_buf_str(&b, ",");
+            api_buf_csv_field(&b, names[i]);
             api_buf_str(&b, ",");
             api_buf_csv_field(&b, r->business_unit);
             api_buf_str(&b, ",");
@@ -338,6 +370,7 @@ enum MHD_Result api_worklist_unapplied_get(api_req_t *req)
         json_t *o = json_object();
         json_object_set_new(o, "payment", json_string(r->payment));
         json_object_set_new(o, "customer", json_string(r->customer));
+        json_object_set_new(o, "customer_name", names[i] ? json_string(names[i]) : json_null());
         json_object_set_new(o, "business_unit", json_string(r->business_unit));
         json_object_set_new(o, "received_date", api_j_date(r->received_day));
         json_object_set_new(o, "age_days", json_integer(r->age_days));
@@ -418,7 +451,12 @@ enum MHD_Result api_worklist_quality_get(api_req_t *req)
     if (!e)
         e = store_wl_quality(snap, &sc, kind == 0 ? STORE_FTQ_INVOICE : STORE_FTQ_BILL, ap.from,
                              &rq, req->arena, &w, &m);
+    const char **names = e ? NULL
+                           : row_names(req, snap, kind == 1, w.rows, sizeof *w.rows,
+                                       offsetof(store_wl_quality_row_t, party), w.n);
     store_snap_end(snap);
+    if (!e && names == NULL)
+        e = err_set(&m, ERR_NOMEM, "out of memory");
     if (e == ERR_NOT_FOUND && kind == 1 && q.party != NULL)
         return q.unit ? api_send_error(req, e, "unknown vendor '%s' in business unit '%s'", q.party,
                                        q.unit)
@@ -430,13 +468,15 @@ enum MHD_Result api_worklist_quality_get(api_req_t *req)
     if (q.csv) {
         api_buf_t b;
         api_buf_init(&b, CSV_MAX);
-        api_buf_str(&b, kind == 0 ? "invoice,customer" : "bill,vendor");
+        api_buf_str(&b, kind == 0 ? "invoice,customer,customer_name" : "bill,vendor,vendor_name");
         api_buf_str(&b, ",business_unit,currency,date,amount,reasons,first_review,corrections\r\n");
         for (size_t i = 0; i < w.n; i++) {
             const store_wl_quality_row_t *r = &w.rows[i];
             api_buf_csv_field(&b, r->number);
             api_buf_str(&b, ",");
             api_buf_csv_field(&b, r->party);
+            api_buf_str(&b, ",");
+            api_buf_csv_field(&b, names[i]);
             api_buf_str(&b, ",");
             api_buf_csv_field(&b, r->business_unit);
             api_buf_str(&b, ",");
@@ -481,6 +521,7 @@ enum MHD_Result api_worklist_quality_get(api_req_t *req)
         json_t *o = json_object(), *rs = json_array();
         json_object_set_new(o, "document", json_string(r->number));
         json_object_set_new(o, "party", json_string(r->party));
+        json_object_set_new(o, "party_name", names[i] ? json_string(names[i]) : json_null());
         json_object_set_new(o, "business_unit", json_string(r->business_unit));
         json_object_set_new(o, "currency", json_string(r->currency));
         json_object_set_new(o, "date", api_j_date(r->day));
@@ -557,20 +598,32 @@ enum MHD_Result api_worklist_sla_get(api_req_t *req)
         return api_send_error(req, e, "cannot read the store");
     if (!e)
         e = store_wl_sla(snap, &sc, which, ap.from, &rq, req->arena, &w, &m);
+    /* An SLA's documents are invoices or bills: the party is a customer or
+       a vendor, whichever has a profile. */
+    const char **names = e ? NULL
+                           : row_names(req, snap, false, w.rows, sizeof *w.rows,
+                                       offsetof(store_wl_sla_row_t, party), w.n);
+    for (size_t i = 0; names != NULL && i < w.n; i++)
+        if (names[i] == NULL)
+            names[i] = api_party_name(req, snap, true, w.rows[i].party);
     store_snap_end(snap);
+    if (!e && names == NULL)
+        e = err_set(&m, ERR_NOMEM, "out of memory");
     if (e)
         return scope_error(req, &q, e, &m);
     char buf[KPI_DATE_BUF + 16];
     if (q.csv) {
         api_buf_t b;
         api_buf_init(&b, CSV_MAX);
-        api_buf_str(&b, "document,party,business_unit,status,start_date,target_date,stop_date,"
-                        "business_days_late\r\n");
+        api_buf_str(&b, "document,party,party_name,business_unit,status,start_date,target_date,"
+                        "stop_date,business_days_late\r\n");
         for (size_t i = 0; i < w.n; i++) {
             const store_wl_sla_row_t *r = &w.rows[i];
             api_buf_csv_field(&b, r->number);
             api_buf_str(&b, ",");
             api_buf_csv_field(&b, r->party);
+            api_buf_str(&b, ",");
+            api_buf_csv_field(&b, names[i]);
             api_buf_str(&b, ",");
             api_buf_csv_field(&b, r->business_unit);
             api_buf_str(&b, r->open ? ",breached_open," : ",completed_late,");
@@ -599,6 +652,7 @@ enum MHD_Result api_worklist_sla_get(api_req_t *req)
         json_t *o = json_object();
         json_object_set_new(o, "document", json_string(r->number));
         json_object_set_new(o, "party", json_string(r->party));
+        json_object_set_new(o, "party_name", names[i] ? json_string(names[i]) : json_null());
         json_object_set_new(o, "business_unit", json_string(r->business_unit));
         json_object_set_new(o, "status", json_string(r->open ? "breached_open" : "completed_late"));
         json_object_set_new(o, "start_date", api_j_date(r->start_day));

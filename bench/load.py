@@ -39,6 +39,7 @@ import http.client
 import json
 import multiprocessing as mp
 import os
+import queue
 import random
 import re
 import shutil
@@ -85,6 +86,8 @@ class Client:
         if self.conn is None:
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
         headers = {"Content-Type": ctype} if ctype else {}
+        if isinstance(body, str):  # names in any script: the wire is UTF-8
+            body = body.encode("utf-8")
         try:
             self.conn.request(method, path, body=body, headers=headers)
             r = self.conn.getresponse()
@@ -312,7 +315,17 @@ def main():
         while time.monotonic() < stop_at:
             time.sleep(1)
             rss_max = tuple(max(x, y) for x, y in zip(rss_max, rss_all(proc.pid)))
-        results = [out.get() for _ in procs]
+        # A worker that died (an exception) sends nothing: stop with its exit
+        # code rather than wait for its result forever.
+        results = []
+        while len(results) < len(procs):
+            try:
+                results.append(out.get(timeout=5))
+            except queue.Empty:
+                dead = [p for p in procs if p.exitcode not in (None, 0)]
+                if dead:
+                    sys.exit("load.py: a worker failed (exit code %d); see its traceback above"
+                             % dead[0].exitcode)
         for p in procs:
             p.join()
         rss_after = rss_all(proc.pid)

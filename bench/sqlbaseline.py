@@ -748,7 +748,8 @@ def top_overdue(db, as_of, n, cur="USD"):
 
 
 def top_overdue_api(js):
-    return {"groups": js["groups"]}
+    # A customer's name (customer.updated) is master data, not a KPI: not recomputed.
+    return {"groups": [{k: v for k, v in g.items() if k != "name"} for g in js["groups"]]}
 
 
 def aging_bu_api(js):
@@ -863,7 +864,9 @@ def customer(db, cust, as_of, cur="USD"):
 
 
 def customer_api(js):
-    js = {k: v for k, v in js.items() if k != "credit"}  # credit standing: not recomputed
+    # Credit standing and the profile (name, e-mail, country, segment: master
+    # data from customer.updated, not a KPI) are not recomputed.
+    js = {k: v for k, v in js.items() if k not in ("credit", "name", "profile")}
     js["open_items"] = sorted(js["open_items"], key=lambda i: i["invoice"])
     js["disputes"] = sorted(js["disputes"], key=lambda i: i["dispute"])
     return js

@@ -32,6 +32,7 @@
  * options give the same bytes everywhere.
  */
 #include "cmd_gen.h"
+#include "cmd_gen_names.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -612,6 +613,37 @@ static err_t emit_rates(gen_t *g)
         err_t e = ev_end(g, KPI_EV_FX_RATE);
         if (e)
             return e;
+    }
+    return ERR_OK;
+}
+
+/* ---- master data ------------------------------------------------------------- */
+
+/* customer.updated and vendor.updated for every party at 00:00 UTC of the
+   first day (the instant of the day's rates, before any document), written
+   in the notation of its unit: names before the first invoice. */
+static err_t emit_profiles(gen_t *g)
+{
+    for (int ar = 1; ar >= 0; ar--) {
+        uint32_t n = ar ? g->ncust : g->nvend;
+        for (uint32_t i = 0; i < n; i++) {
+            const gen_party_t *p = ar ? &g->cust[i] : &g->vend[i];
+            char id[32];
+            snprintf(id, sizeof id, "%s%05" PRIu32, ar ? "CUST-" : "VEND-", i + 1);
+            gen_profile_t pf;
+            gen_party_profile(ar, i, n, p->bu, id, &pf);
+            kpi_ev_type_t t = ar ? KPI_EV_CUSTOMER_UPDATED : KPI_EV_VENDOR_UPDATED;
+            g->sec = 0;
+            ev_begin(g, t, p->bu);
+            put_kstr(g, ar ? "customer" : "vendor", id);
+            put_kstr(g, "name", pf.name);
+            put_kstr(g, "email", pf.email);
+            put_kstr(g, "country", pf.country);
+            put_kstr(g, "segment", pf.segment);
+            err_t e = ev_end(g, t);
+            if (e)
+                return e;
+        }
     }
     return ERR_OK;
 }
@@ -1297,6 +1329,8 @@ static err_t run_days(gen_t *g)
            every weekday, as central banks publish them. */
         if (d == 0 || kpi_weekday(g->day) <= 5)
             e = emit_rates(g);
+        if (!e && d == 0)
+            e = emit_profiles(g);
         w_acc += day_weight(g->day);
         /* Cumulative shares make the totals exact: sum of the days == N. */
         uint64_t inv_to = o->invoices * w_acc / w_total, bill_to = n_bills * w_acc / w_total;

@@ -61,12 +61,14 @@ static const rule_t rules[KPI_EV_COUNT] = {
     [KPI_EV_BILL_ESCALATED] = {.party = OPT, .reason = REQ},
     [KPI_EV_BILL_PROCESSED] = {.party = OPT},
     [KPI_EV_BILL_PAID] = {.party = OPT, .amount = REQ, .sign = AMT_POS},
-    [KPI_EV_FX_RATE] = {0}, /* its fields: fx_date and fx_fields */
+    [KPI_EV_FX_RATE] = {0},                     /* its fields: fx_date and fx_fields */
+    [KPI_EV_CUSTOMER_UPDATED] = {.party = REQ}, /* and profile_fields */
+    [KPI_EV_VENDOR_UPDATED] = {.party = REQ},
 };
 
 static bool is_ap(kpi_ev_type_t t)
 {
-    return t >= KPI_EV_BILL_RECEIVED && t <= KPI_EV_BILL_PAID;
+    return kpi_ev_is_payable(t);
 }
 
 static err_t fail(coll_error_t *err, err_t code, const char *field, const char *fmt, ...)
@@ -255,6 +257,36 @@ static err_t fx_fields(const coll_opts_t *o, json_t *obj, kpi_arena_t *a, kpi_ev
     return get_str(obj, "source", KPI_TEXT_MAX, false, a, &ev->text, err);
 }
 
+/* customer.updated / vendor.updated: `name` (required), and the optional
+   `email` (one '@' with text on both sides, no spaces), `country` (two
+   capital letters, ISO 3166-1 alpha-2) and `segment`. */
+static err_t profile_fields(json_t *obj, kpi_arena_t *a, kpi_event_t *ev, coll_error_t *err)
+{
+    err_t e = get_str(obj, "name", KPI_NAME_MAX, true, a, &ev->text, err);
+    if (!e)
+        e = get_str(obj, "email", KPI_EMAIL_MAX, false, a, &ev->email, err);
+    if (!e && ev->email != NULL) {
+        const char *at = strchr(ev->email, '@');
+        if (at == NULL || at == ev->email || at[1] == '\0' || strchr(at + 1, '@') != NULL ||
+            strpbrk(ev->email, " \t\r\n<>,;") != NULL)
+            return fail(err, ERR_BAD_VALUE, "email",
+                        "email: '%.60s' is not an address like name@example.com", ev->email);
+    }
+    if (!e)
+        e = get_str(obj, "country", 8, false, a, &ev->country, err);
+    if (!e && ev->country != NULL &&
+        (strlen(ev->country) != 2 || ev->country[0] < 'A' || ev->country[0] > 'Z' ||
+         ev->country[1] < 'A' || ev->country[1] > 'Z'))
+        return fail(err, ERR_BAD_VALUE, "country",
+                    "country: '%.20s' is not an ISO 3166 code of two capital letters (DE, JP)",
+                    ev->country);
+    if (!e)
+        e = get_str(obj, "segment", KPI_NAME_MAX, false, a, &ev->segment, err);
+    if (!e && (ev->email != NULL || ev->country != NULL || ev->segment != NULL))
+        ev->flags |= KPI_EVF_PROFILE;
+    return e;
+}
+
 /* Keys each type understands; anything else goes to `extra`. */
 static bool known_key(const char *k, kpi_ev_type_t t, const rule_t *r, const char *doc_field)
 {
@@ -284,6 +316,9 @@ static bool known_key(const char *k, kpi_ev_type_t t, const rule_t *r, const cha
         return true;
     if (t == KPI_EV_FX_RATE &&
         (strcmp(k, "rate") == 0 || strcmp(k, "date") == 0 || strcmp(k, "source") == 0))
+        return true;
+    if (kpi_ev_is_profile(t) && (strcmp(k, "name") == 0 || strcmp(k, "email") == 0 ||
+                                 strcmp(k, "country") == 0 || strcmp(k, "segment") == 0))
         return true;
     return false;
 }
@@ -482,6 +517,11 @@ err_t coll_event_from_json(const coll_opts_t *o, json_t *obj, kpi_arena_t *a, kp
     }
     if (ev->type == KPI_EV_FX_RATE) {
         e = fx_fields(o, obj, a, ev, err);
+        if (e)
+            return e;
+    }
+    if (kpi_ev_is_profile(ev->type)) {
+        e = profile_fields(obj, a, ev, err);
         if (e)
             return e;
     }

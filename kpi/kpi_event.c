@@ -17,6 +17,10 @@
  *   sv   billing_due_day   only with KPI_EVF_BILLING_DUE
  *   7 strings in the order id, business_unit, party, doc, ref, text, extra:
  *        uv 0 for NULL, else len + 1, then len bytes, then a NUL byte
+ *   3 strings email, country, segment   only with KPI_EVF_PROFILE
+ *
+ * KPI_EVF_PROFILE came with customer.updated and vendor.updated: an event
+ * logged before them never has it, so its bytes decode as they always did.
  *
  * What must stay true: the encoding is a pure function of the event's
  * content (fields a flag says are absent are never written), so the store
@@ -50,6 +54,8 @@ static const char *const type_names[KPI_EV_COUNT] = {
     [KPI_EV_BILL_PROCESSED] = "bill.processed",
     [KPI_EV_BILL_PAID] = "bill.paid",
     [KPI_EV_FX_RATE] = "fx.rate",
+    [KPI_EV_CUSTOMER_UPDATED] = "customer.updated",
+    [KPI_EV_VENDOR_UPDATED] = "vendor.updated",
 };
 
 const char *kpi_ev_type_name(kpi_ev_type_t t)
@@ -61,7 +67,12 @@ const char *kpi_ev_type_name(kpi_ev_type_t t)
 
 bool kpi_ev_is_payable(kpi_ev_type_t t)
 {
-    return t >= KPI_EV_BILL_RECEIVED && t <= KPI_EV_BILL_PAID;
+    return (t >= KPI_EV_BILL_RECEIVED && t <= KPI_EV_BILL_PAID) || t == KPI_EV_VENDOR_UPDATED;
+}
+
+bool kpi_ev_is_profile(kpi_ev_type_t t)
+{
+    return t == KPI_EV_CUSTOMER_UPDATED || t == KPI_EV_VENDOR_UPDATED;
 }
 
 const char *const *kpi_ev_type_names(size_t *n)
@@ -106,6 +117,8 @@ kpi_doc_kind_t kpi_ev_doc_kind(kpi_ev_type_t t)
     case KPI_EV_CREDIT_HOLD_SET:
     case KPI_EV_CREDIT_HOLD_RELEASED:
     case KPI_EV_FX_RATE:
+    case KPI_EV_CUSTOMER_UPDATED:
+    case KPI_EV_VENDOR_UPDATED:
     case KPI_EV_NONE:
     case KPI_EV_COUNT: return KPI_DOC_NONE;
     }
@@ -161,7 +174,8 @@ const char *kpi_method_name(kpi_pay_method_t m)
 
 #define ENC_VERSION 1
 #define FLAG_MASK                                                                                  \
-    (KPI_EVF_DATE_ONLY | KPI_EVF_AMOUNT | KPI_EVF_DUE | KPI_EVF_TERMS | KPI_EVF_BILLING_DUE)
+    (KPI_EVF_DATE_ONLY | KPI_EVF_AMOUNT | KPI_EVF_DUE | KPI_EVF_TERMS | KPI_EVF_BILLING_DUE |      \
+     KPI_EVF_PROFILE)
 
 /* Writer that counts what it would write past cap, so one pass gives the size. */
 typedef struct {
@@ -238,6 +252,11 @@ err_t kpi_event_encode(const kpi_event_t *ev, uint8_t *buf, size_t cap, size_t *
     put_str(&w, ev->ref);
     put_str(&w, ev->text);
     put_str(&w, ev->extra);
+    if (flags & KPI_EVF_PROFILE) {
+        put_str(&w, ev->email);
+        put_str(&w, ev->country);
+        put_str(&w, ev->segment);
+    }
     *len_out = w.len;
     return buf == NULL || w.len > cap ? ERR_TOO_LARGE : ERR_OK;
 }
@@ -340,6 +359,11 @@ err_t kpi_event_decode(const uint8_t *buf, size_t len, kpi_event_t *out)
     out->ref = get_str(&r);
     out->text = get_str(&r);
     out->extra = get_str(&r);
+    if (out->flags & KPI_EVF_PROFILE) {
+        out->email = get_str(&r);
+        out->country = get_str(&r);
+        out->segment = get_str(&r);
+    }
     if (r.bad || r.pos != len || out->id == NULL || out->business_unit == NULL)
         return ERR_STORE_CORRUPT;
     /* What every reader relies on (kpi_event_t): an id of 1..KPI_ID_MAX bytes. */
@@ -365,7 +389,8 @@ err_t kpi_event_copy(kpi_arena_t *arena, const kpi_event_t *ev, kpi_event_t *out
     if (!dup_str(arena, ev->id, &c.id) || !dup_str(arena, ev->business_unit, &c.business_unit) ||
         !dup_str(arena, ev->party, &c.party) || !dup_str(arena, ev->doc, &c.doc) ||
         !dup_str(arena, ev->ref, &c.ref) || !dup_str(arena, ev->text, &c.text) ||
-        !dup_str(arena, ev->extra, &c.extra))
+        !dup_str(arena, ev->extra, &c.extra) || !dup_str(arena, ev->email, &c.email) ||
+        !dup_str(arena, ev->country, &c.country) || !dup_str(arena, ev->segment, &c.segment))
         return ERR_NOMEM;
     *out = c;
     return ERR_OK;

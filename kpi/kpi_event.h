@@ -30,10 +30,16 @@
  *   bill.processed       bill           -         -         -
  *   bill.paid            bill           -         -         > 0
  *   fx.rate              -              -         -         rate > 0       currency, text = source
+ *   customer.updated     -              -         customer  -              text = name, profile
+ *   vendor.updated       -              -         vendor    -              text = name, profile
  *
  * An fx.rate carries its rate (kpi_fx.h: units of 10^-10 of the base
  * currency per unit of `currency`) in amount_minor, with KPI_EVF_AMOUNT;
  * its `time` is the date the rate is for (date-only).
+ *
+ * A party's profile (customer.updated, vendor.updated) carries its display
+ * name in `text` and the optional email, country (ISO 3166 alpha-2) and
+ * segment, with KPI_EVF_PROFILE when any of those three is set.
  *
  * A party given on an event where it is optional is kept (party may be set
  * on any type), but KPIs file movements under their document's party and
@@ -75,6 +81,9 @@ typedef enum kpi_ev_type {
     KPI_EV_BILL_PROCESSED,
     KPI_EV_BILL_PAID,
     KPI_EV_FX_RATE,
+    /* The log stores the type as its number: new types go last. */
+    KPI_EV_CUSTOMER_UPDATED,
+    KPI_EV_VENDOR_UPDATED,
     KPI_EV_COUNT
 } kpi_ev_type_t;
 
@@ -112,6 +121,7 @@ enum {
     KPI_EVF_DUE = 1u << 2,         /* due_day is set */
     KPI_EVF_TERMS = 1u << 3,       /* terms_days is set */
     KPI_EVF_BILLING_DUE = 1u << 4, /* billing_due_day is set */
+    KPI_EVF_PROFILE = 1u << 5,     /* email, country, segment are encoded */
 };
 
 typedef struct kpi_event {
@@ -140,23 +150,30 @@ typedef struct kpi_event {
     const char *ref;           /* referenced invoice number, or NULL */
     const char *text;          /* reason / resolution, or NULL */
     const char *extra;         /* compact JSON object of unknown fields, or NULL */
+    const char *email;         /* *.updated: the party's e-mail, or NULL */
+    const char *country;       /* *.updated: ISO 3166 alpha-2 code, or NULL */
+    const char *segment;       /* *.updated: a grouping of parties, or NULL */
 } kpi_event_t;
 
 #define KPI_ID_MAX 128      /* bytes of an event id */
 #define KPI_NAME_MAX 256    /* bytes of a business unit, party or document number */
 #define KPI_TEXT_MAX 4096   /* bytes of a reason / resolution */
 #define KPI_EXTRA_MAX 65536 /* bytes of the unknown-fields JSON */
+#define KPI_EMAIL_MAX 254   /* bytes of a party's e-mail address */
 
 /* "invoice.issued" etc.; "" for KPI_EV_NONE or out-of-range values. */
 const char *kpi_ev_type_name(kpi_ev_type_t t);
 /* Exact match of len bytes against the type names; ERR_UNKNOWN_TYPE otherwise. */
 err_t kpi_ev_type_parse(const char *s, size_t len, kpi_ev_type_t *out) KPID_MUST_USE;
 
-/* true for the payables events (bill.*: their party is a vendor); false
-   for the receivables ones (their party is a customer). */
+/* true for the payables events (bill.*, vendor.updated: their party is a
+   vendor); false for the receivables ones (their party is a customer). */
 bool kpi_ev_is_payable(kpi_ev_type_t t);
 /* The type names, kpi_ev_type_name(1 .. KPI_EV_COUNT-1), for suggestions. */
 const char *const *kpi_ev_type_names(size_t *n);
+
+/* true for customer.updated and vendor.updated (a party's profile). */
+bool kpi_ev_is_profile(kpi_ev_type_t t);
 
 /* The kind of the event's own document (`doc`), KPI_DOC_NONE for credit.*. */
 kpi_doc_kind_t kpi_ev_doc_kind(kpi_ev_type_t t);

@@ -103,6 +103,15 @@ static err_t gather_customers(store_snap_t *snap, const store_scope_t *sc,
             continue;
         rpt_customer_t *c = &d->customers[d->n_customers++];
         c->name = g.keys[i];
+        /* People know a customer by its name; the id beside it is what
+           they search the ERP for. */
+        store_profile_t pf;
+        c->label = c->name;
+        if (store_party_profile(snap, false, c->name, &pf) == ERR_OK) {
+            c->label = kpi_arena_strndup(arena, pf.name, strlen(pf.name));
+            if (c->label == NULL)
+                return err_set(msg, ERR_NOMEM, "out of memory gathering customers");
+        }
         c->aging = g.groups[i];
         c->overdue = overdue;
         if (kpi_add_i64(&d->overdue_total, overdue) != ERR_OK)

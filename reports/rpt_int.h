@@ -26,7 +26,8 @@
 
 /* One customer's aging line in "top overdue customers". */
 typedef struct rpt_customer {
-    const char *name; /* arena */
+    const char *name;  /* the customer's id, arena */
+    const char *label; /* its customer.updated name, else the id; arena */
     kpi_aging_t aging;
     int64_t overdue; /* total minus the `current` bucket, minor units */
 } rpt_customer_t;

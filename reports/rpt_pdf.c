@@ -1029,19 +1029,21 @@ static void sec_customers(pdf_t *p, size_t max)
         note(p, "No customer has an overdue amount at the end of the period.");
         return;
     }
-    static const col_t cols[8] = {{"#", 18, A_RIGHT},        {"Customer", 148, A_LEFT},
-                                  {"Invoices", 45, A_RIGHT}, {"Current", 62, A_RIGHT},
-                                  {"Overdue", 62, A_RIGHT},  {"Total open", 62, A_RIGHT},
-                                  {"Oldest", 45, A_RIGHT},   {"Overdue %", 57, A_RIGHT}};
+    /* The name people know (customer.updated), the id the ERP knows. */
+    static const col_t cols[9] = {
+        {"#", 14, A_RIGHT},          {"Customer", 128, A_LEFT}, {"Id", 62, A_LEFT},
+        {"Invoices", 36, A_RIGHT},   {"Current", 57, A_RIGHT},  {"Overdue", 57, A_RIGHT},
+        {"Total open", 57, A_RIGHT}, {"Oldest", 40, A_RIGHT},   {"Overdue %", 48, A_RIGHT}};
     table_t t;
-    table_begin(p, &t, cols, 8);
+    table_begin(p, &t, cols, 9);
     bufs_t b;
     for (size_t i = 0; i < n; i++) {
         const rpt_customer_t *c = &d->customers[i];
         kpi_ratio_t share = kpi_percent(c->overdue, d->overdue_total);
         snprintf(b.b[0], RPT_NUM_BUF, "%zu", i + 1);
         snprintf(b.b[2], RPT_NUM_BUF, "%lld", (long long)c->aging.total_count);
-        const char *v[8] = {b.b[0],
+        const char *v[9] = {b.b[0],
+                            c->label,
                             c->name,
                             b.b[2],
                             money(p, c->aging.buckets[0].amount, b.b[3]),

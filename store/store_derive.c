@@ -449,6 +449,13 @@ static size_t row_pack(const int64_t *vals, size_t n, uint8_t *out)
 }
 
 /* false when v is not a packed row of at most n columns. */
+static bool row_unpack(const MDB_val *v, size_t n, int64_t *vals);
+
+bool derive_row_unpack(const MDB_val *v, size_t n, int64_t *vals)
+{
+    return row_unpack(v, n, vals);
+}
+
 static bool row_unpack(const MDB_val *v, size_t n, int64_t *vals)
 {
     const uint8_t *p = v->mv_data;
@@ -518,9 +525,18 @@ static err_t row_add(const derive_t *d, MDB_txn *txn, MDB_dbi dbi, key_t_ *k, co
     } else if (rc != MDB_NOTFOUND) {
         return db_err(rc, msg, "read row");
     }
-    for (size_t i = 0; i < n; i++)
+    bool zero = true;
+    for (size_t i = 0; i < n; i++) {
         if (!add_ok(&vals[i], add[i]))
             return err_set(msg, ERR_OVERFLOW, "derived state: a total leaves int64");
+        zero = zero && vals[i] == 0;
+    }
+    /* d_onow holds only due days with something open (the batch's flush
+       drops such rows too: rowagg_drop_zero). */
+    if (zero && d->has_onow && dbi == d->onow) {
+        rc = store_tx_del(wc, txn, dbi, &kv);
+        return rc && rc != MDB_NOTFOUND ? db_err(rc, msg, "write row") : ERR_OK;
+    }
     uint8_t packed[ROW_PACKED_MAX];
     v.mv_size = row_pack(vals, n, packed);
     v.mv_data = packed;
@@ -1047,6 +1063,9 @@ void derive_batch_begin(const derive_t *d, MDB_txn *txn, bool direct)
     derive_batch_t *b = d->batch;
     if (b == NULL)
         return;
+    /* One database at most is registered: cannot fail. */
+    if (d->has_onow)
+        (void)rowagg_drop_zero(b->rows, d->onow);
     bmap_clear(&b->tls);
     bmap_clear(&b->opens);
     rowagg_clear(b->rows);
@@ -1329,6 +1348,27 @@ static err_t inv_move(const derive_t *d, MDB_txn *txn, const dstate_t *st, const
             goto out;
         }
     }
+    /* The open-now rows follow the invoice's total too: its amount and, when
+       it opens or closes, its count, under its due day. */
+    if (st->party != 0 && x != 0) {
+        int64_t before;
+        int64_t opened = __builtin_sub_overflow(total, x, &before) ? 1 : ind(before);
+        int64_t add[2] = {x, ind(total) - opened};
+        uint32_t ounits[2] = {st->unit, 0};
+        for (int u = 0; u < 2 && !e; u++) {
+            if (u == 0 && st->unit == 0)
+                continue;
+            key_t_ k;
+            k_reset(&k);
+            k_bytes(&k, st->cur, 3);
+            k_u32(&k, ounits[u]);
+            k_u32(&k, st->party);
+            k_day(&k, st->due_day);
+            e = row_add(d, txn, d->onow, &k, add, 2, msg);
+        }
+        if (e)
+            goto out;
+    }
     /* The same steps, summed over every basis day, as day flows. */
     for (size_t j = 0; j < ns && !e; j++) {
         int64_t add[F_COUNT] = {0};
@@ -1597,6 +1637,9 @@ err_t derive_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, const
     /* A rate changes no document: not an event day of the book (max_day). */
     if (ev->type == KPI_EV_FX_RATE)
         return derive_fx_apply(d, txn, ev, day, msg);
+    /* Nor does a name. */
+    if (kpi_ev_is_profile(ev->type))
+        return derive_party_apply(d, txn, ev, cx->party, msg);
     int64_t amt = (ev->flags & KPI_EVF_AMOUNT) ? ev->amount_minor : 0;
     derive_batch_t *batch = batch_of(d, txn);
     if (batch != NULL) {
@@ -1752,6 +1795,8 @@ err_t derive_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, const
     case KPI_EV_INQUIRY_OPENED:
     case KPI_EV_INQUIRY_RESOLVED: break;
     case KPI_EV_FX_RATE: /* handled before any document is read */
+    case KPI_EV_CUSTOMER_UPDATED:
+    case KPI_EV_VENDOR_UPDATED:
     case KPI_EV_NONE:
     case KPI_EV_COUNT: e = err_set(msg, ERR_INTERNAL, "derived state: event of no type"); goto out;
     }
@@ -1829,9 +1874,25 @@ err_t derive_open(derive_t *d, MDB_txn *txn, const derive_config_t *cfg, bool cr
     err_t ae = derive_ap_open(d, txn, create, msg);
     if (ae)
         return ae;
+    int prc = mdb_dbi_open(txn, "d_party", create ? MDB_CREATE : 0, &d->party);
+    if (prc && prc != MDB_NOTFOUND)
+        return db_err(prc, msg, "open database");
+    d->has_party = prc == 0;
+    int orc = mdb_dbi_open(txn, "d_onow", create ? MDB_CREATE : 0, &d->onow);
+    if (orc && orc != MDB_NOTFOUND)
+        return db_err(orc, msg, "open database");
+    d->has_onow = orc == 0;
     uint64_t fp = config_fingerprint(d);
     MDB_val k = {6, (void *)"config"}, v;
     int rc = mdb_get(txn, d->meta, &k, &v);
+    /* Derived state starting now (a new store) has d_onow from its first
+       event; an older store's is empty until a rebuild fills it. */
+    if (rc == MDB_NOTFOUND && create && d->has_onow) {
+        MDB_val ok = {4, (void *)"onow"}, ov = {1, (void *)"1"};
+        int wrc = mdb_put(txn, d->meta, &ok, &ov, 0);
+        if (wrc)
+            return db_err(wrc, msg, "write derived state marker");
+    }
     if (rc == 0 && !adopt) {
         uint64_t have;
         if (v.mv_size != sizeof have)
@@ -1873,6 +1934,20 @@ err_t derive_clear(const derive_t *d, MDB_txn *txn, err_msg_t *msg)
     err_t ae = derive_ap_clear(d, txn, msg);
     if (ae)
         return ae;
+    if (d->has_party) {
+        int rc = mdb_drop(txn, d->party, 0);
+        if (rc)
+            return db_err(rc, msg, "clear derived state");
+    }
+    if (d->has_onow) {
+        /* Rebuilt with everything else from here on. */
+        MDB_val ok = {4, (void *)"onow"}, ov = {1, (void *)"1"};
+        int rc = mdb_drop(txn, d->onow, 0);
+        if (!rc)
+            rc = mdb_put(txn, d->meta, &ok, &ov, 0);
+        if (rc)
+            return db_err(rc, msg, "clear derived state");
+    }
     MDB_val mk = {7, (void *)"max_day"};
     int rc = mdb_del(txn, d->meta, &mk, NULL);
     return rc && rc != MDB_NOTFOUND ? db_err(rc, msg, "clear derived state") : ERR_OK;

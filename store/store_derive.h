@@ -78,6 +78,10 @@ typedef struct derive {
     MDB_dbi ap_open, ap_tl; /* bills' open amounts and timelines (store_payables.h) */
     bool has_ap;            /* false only while `kpid upgrade` looks at an older store */
     bool has_fx;            /* false: a read-only store from before fx.rate (no rates) */
+    MDB_dbi onow;           /* valid when has_onow: open invoices now, by due day */
+    bool has_onow;
+    MDB_dbi party;  /* valid when has_party */
+    bool has_party; /* false: a read-only store from before *.updated (no profiles) */
     const kpi_tz_t *tz;
     kpi_calendar_t cal; /* holidays borrowed from the owner */
     kpi_sla_def_t slas[KPI_SLAS_MAX];
@@ -106,6 +110,25 @@ err_t derive_open(derive_t *d, MDB_txn *txn, const derive_config_t *cfg, bool cr
                   err_msg_t *msg) KPID_MUST_USE;
 
 /* An fx.rate on its day (store_fx.c): the currency's rate from that day. */
+/* A day row's columns (the packed layout of d_flows, d_sla, d_ftq and
+   d_onow); false when damaged. */
+bool derive_row_unpack(const MDB_val *v, size_t n, int64_t *vals);
+
+/* d_onow (store_onow.c): true when it was built along with the rest of the
+   derived state (a store written before it existed has it only after
+   `kpid rebuild`). */
+bool derive_onow_built(const derive_t *d, MDB_txn *txn);
+/* Every row of d_onow under (currency, unit; 0 = every unit), in key order:
+   party, due day, open amount and count of the invoices open now. */
+typedef err_t (*derive_onow_fn)(void *ctx, uint32_t party, int32_t due_day, int64_t amount,
+                                int64_t count);
+err_t derive_onow_each(const derive_t *d, MDB_txn *txn, const char cur[3], uint32_t unit,
+                       derive_onow_fn fn, void *ctx) KPID_MUST_USE;
+
+/* customer.updated / vendor.updated (store_party.c): keep the profile of
+   interned party `party` when the event is its latest by (time, id). */
+err_t derive_party_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, uint32_t party,
+                         err_msg_t *msg) KPID_MUST_USE;
 err_t derive_fx_apply(const derive_t *d, MDB_txn *txn, const kpi_event_t *ev, int32_t day,
                       err_msg_t *msg) KPID_MUST_USE;
 

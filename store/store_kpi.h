@@ -101,6 +101,20 @@ err_t store_open_groups(store_snap_t *snap, const store_scope_t *scope, store_ba
                         int32_t as_of, int32_t min_basis_day, kpi_arena_t *arena,
                         kpi_open_group_t **groups, size_t *n) KPID_MUST_USE;
 
+/*
+ * The invoices open now, per customer and due day, of (currency, unit;
+ * NULL: every unit), customers in interned-id order and each one's due
+ * days ascending, only days with something open (d_onow, store_onow.c).
+ * These are the open amounts as of the latest event day and any later
+ * day. *available is false (and fn never called) for a store whose
+ * derived state predates them: use store_open_groups. ERR_NOT_FOUND for
+ * a unit the store never saw.
+ */
+typedef err_t (*store_open_now_fn)(void *ctx, const char *customer, int32_t due_day, int64_t amount,
+                                   int64_t count);
+err_t store_open_now_each(store_snap_t *snap, const char *currency, const char *business_unit,
+                          bool *available, store_open_now_fn fn, void *ctx) KPID_MUST_USE;
+
 /* Names, ascending by first appearance: business units with flows in the
    currency; parties with invoices in the currency (and unit, when given). */
 typedef err_t (*store_name_fn)(void *ctx, const char *name);
@@ -188,6 +202,30 @@ typedef struct store_customer {
 /* ERR_NOT_FOUND when no event ever named this customer. */
 err_t store_customer_get(store_snap_t *snap, const char *party,
                          store_customer_t *out) KPID_MUST_USE;
+
+/*
+ * A customer's or vendor's profile, from its latest customer.updated or
+ * vendor.updated event by (time, id). Strings are borrowed until the
+ * snapshot ends; email, country and segment are NULL when the profile
+ * does not give them.
+ */
+typedef struct store_profile {
+    const char *name;
+    const char *email;
+    const char *country;
+    const char *segment;
+    int64_t time_s;       /* of the event that stands */
+    const char *event_id; /* that event's id */
+} store_profile_t;
+
+/* The profile of a customer (vendor false) or vendor (true); ERR_NOT_FOUND
+   when none was ever sent. */
+err_t store_party_profile(store_snap_t *snap, bool vendor, const char *party,
+                          store_profile_t *out) KPID_MUST_USE;
+/* Every customer's (or vendor's) profile, ascending by interned id. */
+typedef err_t (*store_profile_fn)(void *ctx, const char *party, const store_profile_t *p);
+err_t store_party_each(store_snap_t *snap, bool vendor, store_profile_fn fn,
+                       void *ctx) KPID_MUST_USE;
 
 /* Payment-habit accumulators of the customer's invoices in `currency`
    (zeros when none was paid). */

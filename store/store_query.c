@@ -399,6 +399,134 @@ static void aging_sum(kpi_aging_t *into, const kpi_aging_t *g)
     into->total_count += g->total_count;
 }
 
+/* ---- every customer's aging from the invoices open now ------------------------------ */
+
+typedef struct now_ctx {
+    const store_q_aging_req_t *rq;
+    kpi_arena_t *arena;
+    store_q_aging_t *out;
+    size_t cap;             /* of out->groups and out->keys */
+    const char *party;      /* the customer whose rows are gathered */
+    kpi_open_group_t *rows; /* its open due days */
+    size_t n_rows, rows_cap;
+    err_t e;
+} now_ctx_t;
+
+static err_t now_close(now_ctx_t *c)
+{
+    if (c->party == NULL)
+        return ERR_OK;
+    store_q_aging_t *out = c->out;
+    if (out->n_groups == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        kpi_aging_t *g = kpi_arena_alloc(c->arena, cap * sizeof *g);
+        const char **k = kpi_arena_alloc(c->arena, cap * sizeof *k);
+        if (g == NULL || k == NULL)
+            return ERR_NOMEM;
+        if (out->n_groups) {
+            memcpy(g, out->groups, out->n_groups * sizeof *g);
+            memcpy(k, out->keys, out->n_groups * sizeof *k);
+        }
+        out->groups = g;
+        out->keys = k;
+        c->cap = cap;
+    }
+    kpi_aging_t *g = &out->groups[out->n_groups];
+    const char *key = kpi_arena_strndup(c->arena, c->party, strlen(c->party));
+    if (key == NULL)
+        return ERR_NOMEM;
+    err_t e = kpi_aging_init(g, c->rq->edges, c->rq->n_edges);
+    if (!e)
+        e = kpi_aging_add(g, c->rq->as_of, c->rows, c->n_rows);
+    if (e)
+        return e;
+    out->keys[out->n_groups++] = key;
+    c->n_rows = 0;
+    return ERR_OK;
+}
+
+static err_t now_row(void *ctx, const char *customer, int32_t due_day, int64_t amount,
+                     int64_t count)
+{
+    now_ctx_t *c = ctx;
+    /* store_open_now_each hands one pointer per customer, in a run. */
+    if (c->party != customer) {
+        err_t e = now_close(c);
+        if (e)
+            return e;
+        c->party = customer;
+    }
+    if (c->n_rows == c->rows_cap) {
+        size_t cap = c->rows_cap ? c->rows_cap * 2 : 1024;
+        kpi_open_group_t *v = kpi_arena_alloc(c->arena, cap * sizeof *v);
+        if (v == NULL)
+            return ERR_NOMEM;
+        if (c->n_rows)
+            memcpy(v, c->rows, c->n_rows * sizeof *v);
+        c->rows = v;
+        c->rows_cap = cap;
+    }
+    c->rows[c->n_rows++] = (kpi_open_group_t){due_day, amount, count};
+    return ERR_OK;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(**(const char *const *const *)a, **(const char *const *const *)b);
+}
+
+/* group_by=customer by due date as of the latest event day or later: the
+   open amounts are the current ones, one pass over d_onow ages every
+   customer (store_onow.c). *done false: not that case, or a store whose
+   derived state predates d_onow; store_q_aging then walks d_open. */
+static err_t aging_now(store_snap_t *snap, const store_scope_t *sc, const store_q_aging_req_t *rq,
+                       kpi_arena_t *arena, store_q_aging_t *out, bool *done, err_msg_t *m)
+{
+    *done = false;
+    int32_t latest;
+    err_t e = store_latest_day(snap, &latest);
+    if (e == ERR_NOT_FOUND || (!e && rq->as_of < latest))
+        return ERR_OK;
+    now_ctx_t c = {.rq = rq, .arena = arena, .out = out};
+    bool available = false;
+    if (!e)
+        e = store_open_now_each(snap, sc->currency, sc->business_unit, &available, now_row, &c);
+    if (!e && available)
+        e = now_close(&c);
+    if (e == ERR_NOT_FOUND)
+        return e; /* an unknown unit, as the walk says */
+    if (e)
+        return err_set(m, e, "cannot read the open invoices");
+    if (!available)
+        return ERR_OK;
+    /* By name, as the walk lists them, and the scope as their sum (each
+       invoice has exactly one customer). */
+    size_t n = out->n_groups;
+    /* Pointers into keys, sorted by what they point at: the groups are
+       copied once, in order. */
+    const char ***ord = kpi_arena_alloc(arena, (n ? n : 1) * sizeof *ord);
+    kpi_aging_t *g = kpi_arena_alloc(arena, (n ? n : 1) * sizeof *g);
+    const char **k = kpi_arena_alloc(arena, (n ? n : 1) * sizeof *k);
+    if (ord == NULL || g == NULL || k == NULL)
+        return err_set(m, ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        ord[i] = &out->keys[i];
+    qsort(ord, n, sizeof *ord, key_cmp);
+    e = kpi_aging_init(&out->all, rq->edges, rq->n_edges);
+    for (size_t i = 0; !e && i < n; i++) {
+        size_t from = (size_t)(ord[i] - out->keys);
+        k[i] = out->keys[from];
+        g[i] = out->groups[from];
+        aging_sum(&out->all, &g[i]);
+    }
+    out->groups = g;
+    out->keys = k;
+    if (e)
+        return err_set(m, e, "aging bucket edges");
+    *done = true;
+    return ERR_OK;
+}
+
 err_t store_q_aging(store_snap_t *snap, const store_scope_t *sc, const store_q_aging_req_t *rq,
                     kpi_arena_t *arena, store_q_aging_t *out, err_msg_t *m)
 {
@@ -406,6 +534,21 @@ err_t store_q_aging(store_snap_t *snap, const store_scope_t *sc, const store_q_a
     if (kpi_aging_edges_check(rq->edges, rq->n_edges) != ERR_OK)
         return err_set(m, ERR_BAD_PARAM, "aging bucket edges must be 1 to %d increasing days",
                        KPI_BUCKETS_MAX - 2);
+    if (rq->group_by == STORE_Q_GROUP_CUSTOMER && sc->party == NULL &&
+        rq->basis == STORE_BASIS_DUE) {
+        bool done;
+        err_t e = aging_now(snap, sc, rq, arena, out, &done, m);
+        store_flows_t f;
+        if (!e && done)
+            e = store_flows_cumulative(snap, sc, &rq->as_of, 1, &f);
+        if (!e && done) {
+            out->unapplied_cash = f.cash_received - f.cash_applied_out - f.refunds;
+            out->unallocated_credits = f.unallocated_credits;
+        }
+        if (e || done)
+            return e;
+        memset(out, 0, sizeof *out);
+    }
     /* Grouped by unit over the whole book, the total is the sum of the
        groups (each invoice has exactly one unit): no second walk. */
     bool total_from_groups =

@@ -39,7 +39,28 @@ struct rowagg {
     size_t cap;
     ent_t *ents;
     size_t n, ents_cap;
+    MDB_dbi drop[ROWAGG_DROP_MAX]; /* databases whose zero rows are deleted */
+    size_t n_drop;
 };
+
+bool rowagg_drop_zero(rowagg_t *ra, MDB_dbi dbi)
+{
+    for (size_t i = 0; i < ra->n_drop; i++)
+        if (ra->drop[i] == dbi)
+            return true;
+    if (ra->n_drop == ROWAGG_DROP_MAX)
+        return false;
+    ra->drop[ra->n_drop++] = dbi;
+    return true;
+}
+
+static bool drops(const rowagg_t *ra, MDB_dbi dbi)
+{
+    for (size_t i = 0; i < ra->n_drop; i++)
+        if (ra->drop[i] == dbi)
+            return true;
+    return false;
+}
 
 rowagg_t *rowagg_new(const rowagg_codec_t *codec)
 {
@@ -221,7 +242,15 @@ err_t rowagg_flush(rowagg_t *ra, MDB_txn *txn, int *lmdb_rc)
         if (e)
             break;
         /* A row whose sums are back to zero stays, as when the events are
-           added one by one. */
+           added one by one; in a database of non-zero rows it goes. */
+        bool zero = true;
+        for (size_t j = 0; j < x->ncols; j++)
+            zero = zero && vals[j] == 0;
+        if (zero && drops(ra, x->dbi)) {
+            if (found && (rc = mdb_cursor_del(c, 0)) != 0)
+                break;
+            continue;
+        }
         kv = (MDB_val){x->klen, (void *)x->key};
         dv = (MDB_val){ra->codec.pack(vals, x->ncols, buf), buf};
         if ((rc = mdb_cursor_put(c, &kv, &dv, found ? MDB_CURRENT : 0)) != 0)

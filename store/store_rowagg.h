@@ -47,6 +47,13 @@ void rowagg_free(rowagg_t *ra);
 /* Forget every delta (after a flush or an abort). */
 void rowagg_clear(rowagg_t *ra);
 
+/* Rows of dbi whose sums come back to all zero are deleted at the flush
+   instead of kept (for a database that holds only what is non-zero, as
+   d_onow). Up to ROWAGG_DROP_MAX databases; kept across clears. false
+   when that many are registered already. */
+#define ROWAGG_DROP_MAX 4
+bool rowagg_drop_zero(rowagg_t *ra, MDB_dbi dbi);
+
 /* Add add[0..ncols) to the row (dbi, key). ERR_OVERFLOW when the batch's
    own deltas leave int64; ERR_NOMEM. */
 err_t rowagg_add(rowagg_t *ra, MDB_dbi dbi, const uint8_t *key, size_t klen, const int64_t *add,

@@ -53,9 +53,9 @@ static const char *const core_dbs[] = {"by_party", "by_bu", "docs", "pending"};
 /* Derived KPI state: emptied, not deleted, so that a resumed upgrade can
    still check the settings against d_meta's fingerprint (derive_open needs
    them all). */
-static const char *const derived_dbs[] = {"d_flows", "d_open", "d_tl",      "d_sla",
-                                          "d_ftq",   "d_cust", "d_habit",   "d_cidx",
-                                          "d_copen", "d_fx",   "d_ap_open", "d_ap_tl"};
+static const char *const derived_dbs[] = {"d_flows",   "d_open",  "d_tl",    "d_sla",   "d_ftq",
+                                          "d_cust",    "d_habit", "d_cidx",  "d_copen", "d_fx",
+                                          "d_ap_open", "d_ap_tl", "d_party", "d_onow"};
 /* Format 2 only: deleted. */
 static const char *const gone_dbs[] = {"d_state"};
 /* d_meta keeps its "config" fingerprint (checked against the settings at

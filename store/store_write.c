@@ -648,8 +648,9 @@ static bool check_shape(const kpi_event_t *ev, verdict_t *v)
     if (strlen(ev->id) > KPI_ID_MAX)
         return reject(v, ERR_TOO_LARGE, "id", "id is longer than %d bytes", KPI_ID_MAX);
     kpi_doc_kind_t kind = kpi_ev_doc_kind(ev->type);
+    /* credit.* and *.updated are about a party, not a document */
     bool is_credit = kind == KPI_DOC_NONE && ev->type != KPI_EV_FX_RATE;
-    const char *party_field = ev->type >= KPI_EV_BILL_RECEIVED ? "vendor" : "customer";
+    const char *party_field = kpi_ev_is_payable(ev->type) ? "vendor" : "customer";
     return name_ok(ev->doc, kind != KPI_DOC_NONE, kpi_doc_kind_name(kind), v) &&
            name_ok(ev->ref, ev->type == KPI_EV_PAYMENT_APPLIED, "invoice", v) &&
            name_ok(ev->party, is_credit, party_field, v) &&

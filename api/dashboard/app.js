@@ -470,13 +470,17 @@
     }
     if (token !== renderToken) return;
     const cur = p.currency;
-    $("h-profile").textContent = "Customer " + p.customer;
+    // The name from its customer.updated, the id beside it.
+    $("h-profile").textContent = "Customer " + (p.name ? p.name + " (" + p.customer + ")" : p.customer);
     const overdue = p.aging.buckets.filter((b) => b.label !== "current").reduce((s, b) => s + money(b.amount).v, 0n);
     const digits = money(p.aging.total.amount).digits;
     const fact = (k, v, cls) => el("div", { class: "fact " + (cls || "") }, el("dt", { text: k }), el("dd", { text: v }));
     const habits = p.payment_habits;
     const credit = p.credit;
     const facts = el("dl", { class: "facts", "data-profile": p.customer },
+      ...(p.profile && p.profile.segment ? [fact("Segment", p.profile.segment)] : []),
+      ...(p.profile && p.profile.country ? [fact("Country", p.profile.country)] : []),
+      ...(p.profile && p.profile.email ? [fact("E-mail", p.profile.email)] : []),
       fact("Open amount", fmtMoney(p.aging.total.amount) + " " + cur),
       fact("Open invoices", fmtInt(p.aging.total.count)),
       fact("Overdue", fmtMoney(moneyStr(overdue, digits)) + " " + cur),
@@ -724,13 +728,14 @@
         const curB = g.buckets.find((b) => b.label === "current");
         const od = money(g.total.amount).v - (curB ? money(curB.amount).v : 0n);
         const n = g.buckets.length;
-        return { customer: g.key, overdue_v: od, overdue: moneyStr(od, d), open: g.total.amount, invoices: g.total.count,
+        return { customer: g.key, name: g.name || g.key, overdue_v: od, overdue: moneyStr(od, d), open: g.total.amount, invoices: g.total.count,
           oldest: g.buckets[n - 1].amount, oldest_label: g.buckets[n - 1].label };
       }).filter((r) => r.overdue_v > 0n);
       const oldestLabel = cust.length ? cust[0].oldest_label : "oldest";
       table($("table-overdue"), "overdue", [
-        { key: "customer", label: "Customer", cell: (r) => el("button", { type: "button", class: "link", "data-customer": r.customer, text: r.customer,
+        { key: "name", label: "Customer", cell: (r) => el("button", { type: "button", class: "link", "data-customer": r.customer, text: r.name,
           onclick: () => openProfile(r.customer) }) },
+        { key: "customer", label: "Id" },
         { key: "overdue", label: "Overdue (" + cur + ")", num: true, fmt: "money" },
         { key: "oldest", label: oldestLabel + " days (" + cur + ")", num: true, fmt: "money" },
         { key: "open", label: "Open (" + cur + ")", num: true, fmt: "money" },

@@ -119,6 +119,7 @@ typedef struct book {
     uint64_t multi_apply;       /* payments applied to more than one invoice */
     uint64_t *pay_apps;         /* applications per payment */
     uint64_t failures;          /* lines with at least one failed check */
+    bool inv_issued_any;        /* an invoice.issued was seen */
 } book_t;
 
 static const char *str_field(json_t *ev, const char *key)
@@ -238,10 +239,11 @@ static const char *check_event(book_t *bk, json_t *ev, kpi_ev_type_t *type_out)
     bool ar_party = t == KPI_EV_INVOICE_ISSUED || t == KPI_EV_CREDIT_NOTE_ISSUED ||
                     t == KPI_EV_PAYMENT_RECEIVED || t == KPI_EV_CREDIT_LIMIT_SET ||
                     t == KPI_EV_CREDIT_HOLD_SET || t == KPI_EV_CREDIT_HOLD_RELEASED ||
-                    t == KPI_EV_INQUIRY_OPENED || t == KPI_EV_INQUIRY_RESOLVED;
+                    t == KPI_EV_INQUIRY_OPENED || t == KPI_EV_INQUIRY_RESOLVED ||
+                    t == KPI_EV_CUSTOMER_UPDATED;
     if (ar_party && str_field(ev, "customer") == NULL)
         return "customer missing";
-    if (t >= KPI_EV_BILL_RECEIVED && str_field(ev, "vendor") == NULL)
+    if (kpi_ev_is_payable(t) && str_field(ev, "vendor") == NULL)
         return "vendor missing";
 
     size_t in = 0, pn = 0, bn = 0;
@@ -287,6 +289,7 @@ static const char *check_event(book_t *bk, json_t *ev, kpi_ev_type_t *type_out)
         if (bd != NULL && kpi_date_parse(bd, strlen(bd), &d) != ERR_OK)
             return "billing_due is not a date";
         s->issued = true;
+        bk->inv_issued_any = true;
         memcpy(s->cur, cur, 4);
         s->gross = amt;
         break;
@@ -370,6 +373,18 @@ static const char *check_event(book_t *bk, json_t *ev, kpi_ev_type_t *type_out)
     case KPI_EV_CREDIT_HOLD_SET:
     case KPI_EV_CREDIT_HOLD_RELEASED: break;
     case KPI_EV_FX_RATE: return "a rate checked as a document event"; /* returned above */
+    case KPI_EV_CUSTOMER_UPDATED:
+    case KPI_EV_VENDOR_UPDATED: {
+        /* Master data: a name, a country code, a segment; before any document. */
+        const char *nm = str_field(ev, "name"), *cc = str_field(ev, "country");
+        if (nm == NULL || nm[0] == '\0' || strchr(nm, '"') != NULL)
+            return "a profile without a name";
+        if (cc == NULL || strlen(cc) != 2 || str_field(ev, "segment") == NULL)
+            return "a profile without a country or segment";
+        if (bk->inv_issued_any)
+            return "a profile after the first invoice";
+        break;
+    }
     case KPI_EV_INQUIRY_OPENED:
     case KPI_EV_INQUIRY_RESOLVED:
         if (str_field(ev, "inquiry") == NULL)

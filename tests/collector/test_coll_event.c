@@ -282,12 +282,88 @@ static void test_suggestions(void)
     }
 }
 
+/* customer.updated / vendor.updated: the name in text, the profile's three
+   optional fields, their checks (docs/events.md). */
+static void test_profiles(void)
+{
+    sink_t s;
+    sink_init(&s);
+    CHECK_ERR(ERR_OK,
+              sink_parse(&s, COLL_FMT_JSON,
+                         "{\"id\":\"p1\",\"type\":\"customer.updated\",\"time\":\"2025-01-01\","
+                         "\"customer\":\"C1\",\"name\":\"株式会社さくら\",\"email\":"
+                         "\"ap@sakura.example\",\"country\":\"JP\",\"segment\":\"enterprise\","
+                         "\"crm_id\":\"77\"}"));
+    REQUIRE(s.n_ev == 1);
+    const kpi_event_t *e = &s.ev[0];
+    CHECK_INT(KPI_EV_CUSTOMER_UPDATED, e->type);
+    CHECK_STR("C1", e->party);
+    CHECK_STR("株式会社さくら", e->text);
+    CHECK_STR("ap@sakura.example", e->email);
+    CHECK_STR("JP", e->country);
+    CHECK_STR("enterprise", e->segment);
+    CHECK(e->flags & KPI_EVF_PROFILE);
+    CHECK_STR("{\"crm_id\":\"77\"}", e->extra); /* unknown fields are kept */
+    sink_free(&s);
+    /* A vendor with a name only: no profile flag, nothing else encoded. */
+    sink_init(&s);
+    CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_JSON,
+                                 "{\"id\":\"p2\",\"type\":\"vendor.updated\",\"time\":"
+                                 "\"2025-01-01\",\"vendor\":\"V1\",\"name\":\"Müller GmbH\"}"));
+    REQUIRE(s.n_ev == 1);
+    CHECK_STR("V1", s.ev[0].party);
+    CHECK(!(s.ev[0].flags & KPI_EVF_PROFILE) && s.ev[0].email == NULL);
+    sink_free(&s);
+    static const struct {
+        const char *json;
+        err_t code;
+        const char *field;
+    } bad[] = {
+        {"{\"id\":\"x\",\"type\":\"customer.updated\",\"time\":\"2025-01-01\",\"customer\":"
+         "\"C\"}",
+         ERR_MISSING_FIELD, "name"},
+        {"{\"id\":\"x\",\"type\":\"customer.updated\",\"time\":\"2025-01-01\",\"name\":"
+         "\"N\"}",
+         ERR_MISSING_FIELD, "customer"},
+        {"{\"id\":\"x\",\"type\":\"vendor.updated\",\"time\":\"2025-01-01\",\"customer\":"
+         "\"C\",\"name\":\"N\"}",
+         ERR_MISSING_FIELD, "vendor"},
+        {"{\"id\":\"x\",\"type\":\"customer.updated\",\"time\":\"2025-01-01\",\"customer\":"
+         "\"C\",\"name\":\"N\",\"email\":\"no-at-sign\"}",
+         ERR_BAD_VALUE, "email"},
+        {"{\"id\":\"x\",\"type\":\"customer.updated\",\"time\":\"2025-01-01\",\"customer\":"
+         "\"C\",\"name\":\"N\",\"email\":\"a b@c.example\"}",
+         ERR_BAD_VALUE, "email"},
+        {"{\"id\":\"x\",\"type\":\"customer.updated\",\"time\":\"2025-01-01\",\"customer\":"
+         "\"C\",\"name\":\"N\",\"country\":\"Germany\"}",
+         ERR_BAD_VALUE, "country"},
+        {"{\"id\":\"x\",\"type\":\"customer.updated\",\"time\":\"2025-01-01\",\"customer\":"
+         "\"C\",\"name\":\"N\",\"country\":\"de\"}",
+         ERR_BAD_VALUE, "country"},
+        {"{\"id\":\"x\",\"type\":\"customer.updated\",\"time\":\"2025-01-01\",\"customer\":"
+         "\"C\",\"name\":7}",
+         ERR_BAD_TYPE, "name"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sink_init(&s);
+        test_current_ = bad[i].json;
+        CHECK_ERR(ERR_OK, sink_parse(&s, COLL_FMT_JSON, bad[i].json));
+        CHECK_INT(0, s.n_ev);
+        REQUIRE(s.n_err == 1);
+        CHECK_INT(bad[i].code, s.err[0].code);
+        CHECK_STR(bad[i].field, s.err[0].field);
+        sink_free(&s);
+    }
+    test_current_ = NULL;
+}
+
 int main(void)
 {
     RUN(test_suggestions);
     RUN(test_every_type);
     RUN(test_details);
     RUN(test_bad_inputs);
+    RUN(test_profiles);
     kpi_tz_free(test_utc);
     return test_summary();
 }

@@ -546,11 +546,13 @@ class BrowserTest(PageChecks, LoadedServer):
             over = Decimal(g["total"]["amount"]) - cur
             if over > 0:
                 od.append((-over, g["key"], str(over.quantize(Decimal(g["total"]["amount"]))),
-                           g["total"]["amount"]))
+                           g["total"]["amount"], g["name"] or g["key"]))
         od.sort()
-        self.assertEqual([r[0] for r in init["overdue"]], [k for _, k, _, _ in od[:10]])
-        self.assertEqual([r[1] for r in init["overdue"]], [group(o) for _, _, o, _ in od[:10]])
-        self.assertEqual([r[3] for r in init["overdue"]], [group(t) for _, _, _, t in od[:10]])
+        # Columns: name (the demo's customer.updated), id, overdue, oldest, open, count.
+        self.assertEqual([r[0] for r in init["overdue"]], [n for _, _, _, _, n in od[:10]])
+        self.assertEqual([r[1] for r in init["overdue"]], [k for _, k, _, _, _ in od[:10]])
+        self.assertEqual([r[2] for r in init["overdue"]], [group(o) for _, _, o, _, _ in od[:10]])
+        self.assertEqual([r[4] for r in init["overdue"]], [group(t) for _, _, _, t, _ in od[:10]])
 
         # Payables: the API's aging of bills by unit and its weekly lines.
         ap = self.get_json("/v1/payables/aging?as_of=%s&group_by=business_unit" % as_of)
@@ -609,7 +611,10 @@ class BrowserTest(PageChecks, LoadedServer):
         self.assertIsNotNone(cust)
         p = rep["profile"]
         self.assertFalse(p["hidden"])
-        self.assertEqual(p["title"], "Customer " + cust)
+        # Its name (customer.updated of the demo book) with the id beside it.
+        prof = self.get_json("/v1/customers/%s?as_of=%s" % (cust, as_of))
+        self.assertEqual(p["title"], "Customer %s (%s)" % (prof["name"], cust)
+                         if prof["name"] else "Customer " + cust)
         self.assertIn("customer=" + cust, p["url"])
         prof = self.get_json("/v1/customers/%s?as_of=%s" % (cust, as_of))
         self.assertEqual(p["facts"]["Open amount"], group(prof["aging"]["total"]["amount"]) + " USD")

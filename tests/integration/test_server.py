@@ -52,6 +52,11 @@ ALL_TYPES = [
      "amount": "300.00"},
     {"id": "e21", "type": "fx.rate", "date": "2025-03-31", "currency": "EUR", "rate": "1.0825",
      "source": "ECB"},
+    {"id": "e22", "type": "customer.updated", "time": "2025-02-01", "customer": "ACME",
+     "name": "ACME Corporation", "email": "ap@acme.example", "country": "US",
+     "segment": "enterprise"},
+    {"id": "e23", "type": "vendor.updated", "time": "2025-02-01", "vendor": "Müller GmbH",
+     "name": "Müller GmbH & Co. KG", "country": "DE"},
 ]
 
 
@@ -108,7 +113,7 @@ class Ingest(ServerTest):
     def test_every_type_round_trips(self):
         status, body, raw = self.srv.post("/v1/events", ALL_TYPES)
         self.assertEqual(status, 200, raw)
-        self.assertEqual((body["accepted"], body["duplicates"], body["rejected"]), (21, 0, []))
+        self.assertEqual((body["accepted"], body["duplicates"], body["rejected"]), (23, 0, []))
         events = all_events(self.srv)
         self.assertEqual(sorted(e["id"] for e in events), sorted(e["id"] for e in ALL_TYPES))
         by_id = {e["id"]: e for e in events}
@@ -129,9 +134,11 @@ class Ingest(ServerTest):
         self.assertEqual(times[0], "e11")
         # What the log returns, sent again, is the same content: duplicates.
         status, body, raw = self.srv.post("/v1/events", events)
-        self.assertEqual((body["accepted"], body["duplicates"], body["rejected"]), (0, 21, []),
+        self.assertEqual((body["accepted"], body["duplicates"], body["rejected"]), (0, 23, []),
                          raw)
-        self.assertEqual(by_id["e21"], ALL_TYPES[-1])  # a rate keeps its own field names
+        self.assertEqual(by_id["e21"], ALL_TYPES[-3])  # a rate keeps its own field names
+        self.assertEqual(by_id["e22"], ALL_TYPES[-2])  # a profile comes back as sent
+        self.assertEqual(by_id["e23"], ALL_TYPES[-1])
 
     def test_ndjson_and_csv(self):
         status, body, raw = self.srv.post("/v1/events", ndjson(ALL_TYPES[:3]) + "\n\n",
@@ -235,7 +242,7 @@ class Ingest(ServerTest):
         self.assertEqual((status, body["accepted"]), (422, 0), raw)
         self.assertEqual(self.srv.get("/healthz")[1]["events"], 0)
         status, body, raw = self.srv.post("/v1/events?atomic=true", ALL_TYPES)
-        self.assertEqual((status, body["accepted"], body["committed"]), (200, 21, True), raw)
+        self.assertEqual((status, body["accepted"], body["committed"]), (200, 23, True), raw)
 
     def test_out_of_order_arrival(self):
         pay = [{"id": "o1", "type": "payment.applied", "time": "2025-02-03", "payment": "P-9",
@@ -254,15 +261,15 @@ class Ingest(ServerTest):
         self.srv.post("/v1/events", ALL_TYPES)
         acme = all_events(self.srv, "&customer=ACME")
         ids = {e["id"] for e in acme}
-        self.assertTrue({"e01", "e04", "e05", "e11", "e12", "e13", "e14", "e15"} <= ids, ids)
+        self.assertTrue({"e01", "e04", "e05", "e11", "e12", "e13", "e14", "e15", "e22"} <= ids, ids)
         self.assertNotIn("e16", ids)
         bills = all_events(self.srv, "&type=bill.rejected")
         self.assertEqual([e["id"] for e in bills], ["e17"])
         march = all_events(self.srv, "&from=2025-03-05&to=2025-03-07")
         self.assertEqual([e["id"] for e in march], ["e09", "e15", "e16", "e17"])
         vendor = all_events(self.srv, "&vendor=M%C3%BCller%20GmbH")
-        # A party's events include those filed under its documents.
-        self.assertEqual([e["id"] for e in vendor], ["e16", "e17", "e18", "e19", "e20"])
+        # A party's events include those filed under its documents, and its profile.
+        self.assertEqual([e["id"] for e in vendor], ["e23", "e16", "e17", "e18", "e19", "e20"])
         status, _, raw = self.srv.get("/v1/events?format=csv&type=bill.received")
         lines = raw.decode().strip().split("\r\n")
         self.assertEqual(len(lines), 2)

@@ -211,8 +211,8 @@ class Book(unittest.TestCase):
         st, _, raw = self.srv.get("/v1/worklists/unapplied?%s&format=csv&limit=10000" % q)
         self.assertEqual(st, 200)
         lines = list(csv.reader(io.StringIO(raw.decode())))
-        self.assertEqual(lines[0], ["payment", "customer", "business_unit", "received_date",
-                                    "age_days", "amount", "unapplied"])
+        self.assertEqual(lines[0], ["payment", "customer", "customer_name", "business_unit",
+                                    "received_date", "age_days", "amount", "unapplied"])
         self.assertEqual(sorted(l[0] for l in lines[1:]), sorted(r["payment"] for r in rows))
         ov = self.get("/v1/worklists/overdue?%s&limit=1" % q)["next_cursor"]
         for bad, what in (("&cursor=" + ov, "another worklist"), ("&buckets=30", "buckets"),
@@ -371,9 +371,10 @@ class Book(unittest.TestCase):
         self.assertEqual(st, 200)
         cursor = self.srv.last_headers.get("X-Next-Cursor")
         lines = list(csv.reader(io.StringIO(raw.decode())))
-        self.assertEqual(lines[0][:3], ["invoice", "customer", "business_unit"])
+        self.assertEqual(lines[0][:4], ["invoice", "customer", "customer_name", "business_unit"])
         self.assertEqual([l[0] for l in lines[1:]], [r["invoice"] for r in js["items"]])
-        self.assertEqual([l[8] for l in lines[1:]], [r["open"] for r in js["items"]])
+        self.assertEqual([l[2] for l in lines[1:]], [r["customer_name"] for r in js["items"]])
+        self.assertEqual([l[9] for l in lines[1:]], [r["open"] for r in js["items"]])
         self.assertEqual(cursor, js["next_cursor"])
         st, _, raw2 = self.srv.get(q + "&format=csv&cursor=" + cursor)
         js2 = self.get(q + "&cursor=" + cursor)

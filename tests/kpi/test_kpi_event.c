@@ -18,10 +18,14 @@ static void test_type_names(void)
         CHECK_ERR(ERR_OK, kpi_ev_type_parse(n, strlen(n), &back));
         CHECK_INT(t, back);
         CHECK(kpi_ev_doc_kind((kpi_ev_type_t)t) != KPI_DOC_NONE || strncmp(n, "credit.", 7) == 0 ||
-              t == KPI_EV_FX_RATE);
+              t == KPI_EV_FX_RATE || kpi_ev_is_profile((kpi_ev_type_t)t));
         seen++;
     }
-    CHECK_INT(21, seen);
+    CHECK_INT(23, seen);
+    /* The log stores types by number: the old ones keep theirs. */
+    CHECK_INT(21, KPI_EV_FX_RATE);
+    CHECK_INT(22, KPI_EV_CUSTOMER_UPDATED);
+    CHECK_INT(23, KPI_EV_VENDOR_UPDATED);
     CHECK_STR("fx.rate", kpi_ev_type_name(KPI_EV_FX_RATE));
     kpi_ev_type_t x;
     CHECK_ERR(ERR_UNKNOWN_TYPE, kpi_ev_type_parse("invoice.paid", 12, &x));
@@ -83,7 +87,8 @@ static bool same(const kpi_event_t *a, const kpi_event_t *b)
            a->amount_minor == b->amount_minor && a->due_day == b->due_day &&
            a->terms_days == b->terms_days && a->billing_due_day == b->billing_due_day &&
            SAME_STR(id) && SAME_STR(business_unit) && SAME_STR(party) && SAME_STR(doc) &&
-           SAME_STR(ref) && SAME_STR(text) && SAME_STR(extra);
+           SAME_STR(ref) && SAME_STR(text) && SAME_STR(extra) && SAME_STR(email) &&
+           SAME_STR(country) && SAME_STR(segment);
 #undef SAME_STR
 }
 
@@ -233,8 +238,54 @@ static void test_sides_and_names(void)
     const char *const *names = kpi_ev_type_names(&n);
     CHECK_INT(KPI_EV_COUNT - 1, n);
     CHECK_STR("invoice.issued", names[0]);
-    CHECK_STR("fx.rate", names[n - 1]);
+    CHECK_STR("vendor.updated", names[n - 1]);
     CHECK(!kpi_ev_is_payable(KPI_EV_FX_RATE));
+    CHECK(kpi_ev_is_payable(KPI_EV_VENDOR_UPDATED));
+    CHECK(!kpi_ev_is_payable(KPI_EV_CUSTOMER_UPDATED));
+    CHECK(kpi_ev_is_profile(KPI_EV_CUSTOMER_UPDATED) && kpi_ev_is_profile(KPI_EV_VENDOR_UPDATED));
+    CHECK(!kpi_ev_is_profile(KPI_EV_CREDIT_LIMIT_SET));
+}
+
+/* A profile's three optional strings are encoded only with KPI_EVF_PROFILE:
+   an event logged before they existed decodes unchanged, and a profile
+   round-trips with any of them absent. */
+static void test_profile_encoding(void)
+{
+    kpi_event_t ev = {.type = KPI_EV_CUSTOMER_UPDATED,
+                      .id = "p-1",
+                      .business_unit = "emea",
+                      .party = "CUST-1",
+                      .text = "Müller GmbH",
+                      .email = "ap@mueller.example",
+                      .segment = "enterprise",
+                      .flags = KPI_EVF_PROFILE};
+    uint8_t buf[512], plain[512];
+    size_t len = 0, plen = 0;
+    CHECK_ERR(ERR_OK, kpi_event_encode(&ev, buf, sizeof buf, &len));
+    kpi_event_t back;
+    CHECK_ERR(ERR_OK, kpi_event_decode(buf, len, &back));
+    CHECK(same(&ev, &back));
+    CHECK(back.country == NULL);
+    CHECK_STR("ap@mueller.example", back.email);
+    /* Without the flag the strings are not written, whatever the fields hold. */
+    kpi_event_t bare = ev;
+    bare.flags = 0;
+    CHECK_ERR(ERR_OK, kpi_event_encode(&bare, plain, sizeof plain, &plen));
+    CHECK(plen < len);
+    CHECK_ERR(ERR_OK, kpi_event_decode(plain, plen, &back));
+    CHECK(back.email == NULL && back.segment == NULL);
+    CHECK_STR("Müller GmbH", back.text);
+    /* The flag promises three strings: cut short, or absent, is damage. */
+    CHECK_ERR(ERR_STORE_CORRUPT, kpi_event_decode(buf, len - 1, &back));
+    plain[2] |= KPI_EVF_PROFILE;
+    CHECK_ERR(ERR_STORE_CORRUPT, kpi_event_decode(plain, plen, &back));
+    /* A copy keeps them. */
+    kpi_arena_t *a = NULL;
+    REQUIRE(kpi_arena_new(1 << 16, &a) == ERR_OK);
+    kpi_event_t c;
+    CHECK_ERR(ERR_OK, kpi_event_copy(a, &ev, &c));
+    CHECK(same(&ev, &c) && c.email != ev.email);
+    kpi_arena_free(a);
 }
 
 int main(void)
@@ -247,5 +298,6 @@ int main(void)
     RUN(test_corrupt);
     RUN(test_corrupt_strings);
     RUN(test_copy);
+    RUN(test_profile_encoding);
     return test_summary();
 }

@@ -98,6 +98,16 @@ static size_t all_types(kpi_event_t *out)
     e = fx_ev("t21", D(2025, 1, 22), "EUR", 10825000000LL);
     e.text = "ECB";
     out[n++] = e;
+    e = ev(KPI_EV_CUSTOMER_UPDATED, "t22", T(2025, 1, 23, 0), NULL, NULL, 0, "ACME");
+    e.text = "ACME Corporation";
+    e.email = "ap@acme.example";
+    e.country = "US";
+    e.segment = "enterprise";
+    e.flags |= KPI_EVF_PROFILE;
+    out[n++] = e;
+    e = ev(KPI_EV_VENDOR_UPDATED, "t23", T(2025, 1, 24, 0), NULL, NULL, 0, "Müller");
+    e.text = "Müller GmbH";
+    out[n++] = e;
     return n;
 }
 
@@ -137,7 +147,7 @@ static void test_every_type_round_trip(void)
     free(g);
     store_snap_end(sn);
     store_stats_t ss = stats_of(s);
-    CHECK_INT(21, ss.events);
+    CHECK_INT(23, ss.events);
     CHECK_INT(1, ss.docs[KPI_DOC_INVOICE]);
     CHECK_INT(1, ss.docs[KPI_DOC_CREDIT_NOTE]);
     CHECK_INT(1, ss.docs[KPI_DOC_PAYMENT]);
