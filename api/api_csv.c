@@ -10,10 +10,13 @@
  */
 #include "api_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api_xlsx.h"
+#include "kpi_date.h"
+#include "kpi_money.h"
 #include "kpi_text.h"
 
 void api_buf_csv_field(api_buf_t *b, const char *s)
@@ -128,4 +131,47 @@ enum MHD_Result api_send_table(api_req_t *req, api_buf_t *b, const char *name,
 out:
     api_buf_free(b);
     return r;
+}
+
+/* ---- the aging's wide layout (/v1/aging and /v1/payables/aging) ---------- */
+
+void api_csv_aging_header(api_buf_t *b, const char *group, bool named, const kpi_aging_t *shape)
+{
+    char lab[32], col[48];
+    api_buf_csv_field(b, group);
+    if (named)
+        api_buf_str(b, ",name");
+    for (size_t i = 0; i < shape->n_buckets; i++) {
+        const kpi_bucket_t *k = &shape->buckets[i];
+        kpi_bucket_label(k, lab, sizeof lab);
+        snprintf(col, sizeof col, k->lo == INT32_MIN ? "%s" : "%s days", lab);
+        api_buf_str(b, ",");
+        api_buf_csv_field(b, col);
+    }
+    api_buf_str(b, ",total,count,as_of,currency\r\n");
+}
+
+void api_csv_aging_row(api_buf_t *b, const char *group, bool named, const char *name,
+                       const kpi_aging_t *ag, int digits, int32_t as_of, const char *currency)
+{
+    char buf[KPI_AMOUNT_BUF];
+    api_buf_csv_field(b, group);
+    if (named) {
+        api_buf_str(b, ",");
+        api_buf_csv_field(b, name);
+    }
+    for (size_t i = 0; i < ag->n_buckets; i++) {
+        api_buf_str(b, ",");
+        api_buf_csv_num(b, kpi_amount_format(ag->buckets[i].amount, digits, buf));
+    }
+    api_buf_str(b, ",");
+    api_buf_csv_num(b, kpi_amount_format(ag->total_amount, digits, buf));
+    api_buf_str(b, ",");
+    snprintf(buf, sizeof buf, "%lld", (long long)ag->total_count);
+    api_buf_csv_num(b, buf);
+    api_buf_str(b, ",");
+    api_buf_csv_field(b, kpi_date_format(as_of, buf));
+    api_buf_str(b, ",");
+    api_buf_csv_field(b, currency);
+    api_buf_str(b, "\r\n");
 }

@@ -20,6 +20,7 @@
 #include "api.h"
 #include "api_metrics.h"
 #include "api_session.h"
+#include "kpi.h"
 #include "kpi_arena.h"
 
 typedef struct api_req api_req_t;
@@ -197,6 +198,13 @@ void api_buf_add(api_buf_t *b, const char *s, size_t len);
 void api_buf_str(api_buf_t *b, const char *s);
 
 /* ---- CSV cells (api_csv.c): the one writer of every CSV answer ---------- */
+/* The aging's wide layout, one row per group (/v1/aging, /v1/payables/aging):
+   a header of the group column (and `name` when named), a column per bucket
+   ("1-30 days": a bare "1-30" opens in a spreadsheet as a date), total,
+   count, as_of, currency; then a row per group. */
+void api_csv_aging_header(api_buf_t *b, const char *group, bool named, const kpi_aging_t *shape);
+void api_csv_aging_row(api_buf_t *b, const char *group, bool named, const char *name,
+                       const kpi_aging_t *ag, int digits, int32_t as_of, const char *currency);
 /*
  * A text cell (names, numbers of documents, labels, reasons; NULL writes
  * nothing). A cell beginning with =, +, -, @, tab or carriage return would

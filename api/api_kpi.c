@@ -905,50 +905,6 @@ static json_t *j_books(const store_q_aging_fx_t *fx)
     return arr;
 }
 
-/* The wide layout's header: one column per bucket ("1-30 days": a bare
-   "1-30" would open in a spreadsheet as a date), then total, count,
-   as_of, currency. */
-static void csv_wide_header(api_buf_t *b, const char *group, bool named, const kpi_aging_t *shape)
-{
-    char lab[32], col[48];
-    api_buf_csv_field(b, group);
-    if (named)
-        api_buf_str(b, ",name");
-    for (size_t i = 0; i < shape->n_buckets; i++) {
-        const kpi_bucket_t *k = &shape->buckets[i];
-        kpi_bucket_label(k, lab, sizeof lab);
-        snprintf(col, sizeof col, k->lo == INT32_MIN ? "%s" : "%s days", lab);
-        api_buf_str(b, ",");
-        api_buf_csv_field(b, col);
-    }
-    api_buf_str(b, ",total,count,as_of,currency\r\n");
-}
-
-static void csv_wide_row(api_buf_t *b, const char *group, bool named, const char *name,
-                         const kpi_aging_t *ag, const q_t *q, int32_t as_of)
-{
-    char buf[KPI_AMOUNT_BUF];
-    api_buf_csv_field(b, group);
-    if (named) {
-        api_buf_str(b, ",");
-        api_buf_csv_field(b, name);
-    }
-    for (size_t i = 0; i < ag->n_buckets; i++) {
-        api_buf_str(b, ",");
-        api_buf_csv_num(b, kpi_amount_format(ag->buckets[i].amount, q->digits, buf));
-    }
-    api_buf_str(b, ",");
-    api_buf_csv_num(b, kpi_amount_format(ag->total_amount, q->digits, buf));
-    api_buf_str(b, ",");
-    snprintf(buf, sizeof buf, "%lld", (long long)ag->total_count);
-    api_buf_csv_num(b, buf);
-    api_buf_str(b, ",");
-    api_buf_csv_field(b, kpi_date_format(as_of, buf));
-    api_buf_str(b, ",");
-    api_buf_csv_field(b, q->currency);
-    api_buf_str(b, "\r\n");
-}
-
 /* sort, limit and cursor of a grouped aging (all absent: every group by name). */
 typedef struct aging_page {
     bool paged; /* any of the three was given */
@@ -1106,11 +1062,12 @@ enum MHD_Result api_aging_get(api_req_t *req)
         } else {
             /* One row per group, so that a column's sum is the book's;
                ungrouped, the one row of the whole scope. */
-            csv_wide_header(&b, gname, named, &ag.all);
+            api_csv_aging_header(&b, gname, named, &ag.all);
             if (a.group_by == 0)
-                csv_wide_row(&b, "all", false, NULL, &ag.all, &q, a.as_of);
+                api_csv_aging_row(&b, "all", false, NULL, &ag.all, q.digits, a.as_of, q.currency);
             for (size_t i = 0; i < shown; i++)
-                csv_wide_row(&b, ag.keys[idx[i]], named, names[i], &ag.groups[idx[i]], &q, a.as_of);
+                api_csv_aging_row(&b, ag.keys[idx[i]], named, names[i], &ag.groups[idx[i]],
+                                  q.digits, a.as_of, q.currency);
         }
         return send_csv(req, &b);
     }

@@ -204,41 +204,6 @@ static void csv_long_rows(api_buf_t *b, const char *group, const kpi_aging_t *ag
     }
 }
 
-/* The wide layout (/v1/aging's): a column per bucket ("1-30 days": a bare
-   "1-30" opens in a spreadsheet as a date), total, count, as_of, currency. */
-static void csv_wide_header(api_buf_t *b, const char *group, const kpi_aging_t *shape)
-{
-    char lab[32], col[48];
-    api_buf_csv_field(b, group);
-    for (size_t i = 0; i < shape->n_buckets; i++) {
-        const kpi_bucket_t *k = &shape->buckets[i];
-        kpi_bucket_label(k, lab, sizeof lab);
-        snprintf(col, sizeof col, k->lo == INT32_MIN ? "%s" : "%s days", lab);
-        api_buf_str(b, ",");
-        api_buf_csv_field(b, col);
-    }
-    api_buf_str(b, ",total,count,as_of,currency\r\n");
-}
-
-static void csv_wide_row(api_buf_t *b, const char *group, const kpi_aging_t *ag, const ap_q_t *q)
-{
-    char buf[KPI_AMOUNT_BUF];
-    api_buf_csv_field(b, group);
-    for (size_t i = 0; i < ag->n_buckets; i++) {
-        api_buf_str(b, ",");
-        api_buf_csv_num(b, kpi_amount_format(ag->buckets[i].amount, q->digits, buf));
-    }
-    api_buf_str(b, ",");
-    api_buf_csv_num(b, kpi_amount_format(ag->total_amount, q->digits, buf));
-    api_buf_str(b, ",");
-    csv_count(b, ag->total_count);
-    api_buf_str(b, ",");
-    api_buf_csv_field(b, kpi_date_format(q->as_of, buf));
-    api_buf_str(b, ",");
-    api_buf_csv_field(b, q->currency);
-    api_buf_str(b, "\r\n");
-}
-
 typedef struct ap_aging_p {
     int basis, group_by, layout;
     int32_t edges[API_EDGES_MAX];
@@ -346,22 +311,37 @@ enum MHD_Result api_payables_aging_get(api_req_t *req)
     store_q_ap_aging_t ag;
     if (!e)
         e = store_q_ap_aging(snap, &sc, &rq, req->arena, &ag, &m);
-    store_snap_end(snap);
+    size_t *idx = NULL;
+    size_t shown = 0;
+    if (!e) {
+        idx = kpi_arena_alloc(req->arena, (ag.n_groups ? ag.n_groups : 1) * sizeof *idx);
+        if (idx == NULL || api_aging_order(ag.groups, ag.keys, ag.n_groups, &a.sort,
+                                           a.has_from ? &a.from : NULL, idx, &shown) != ERR_OK)
+            e = err_set(&m, ERR_NOMEM, "out of memory");
+    }
+    /* Vendors' names (vendor.updated), looked up before the snapshot ends. */
+    bool named = !e && a.group_by == STORE_Q_AP_GROUP_VENDOR;
+    const char **names =
+        named ? kpi_arena_alloc(req->arena, (shown ? shown : 1) * sizeof *names) : NULL;
+    if (named && names == NULL)
+        e = err_set(&m, ERR_NOMEM, "out of memory");
+    for (size_t i = 0; names != NULL && i < shown; i++)
+        names[i] = api_party_name(req, snap, true, ag.keys[idx[i]]);
+    if (snap != NULL)
+        store_snap_end(snap);
     if (e && m.text[0] != '\0') /* book_check's, or bad edges */
         return api_send_error(req, e, "%s", m.text);
     if (e)
         return scope_error(req, &q, e, &m);
 
-    size_t *idx = kpi_arena_alloc(req->arena, (ag.n_groups ? ag.n_groups : 1) * sizeof *idx);
-    size_t shown = 0;
-    if (idx == NULL || api_aging_order(ag.groups, ag.keys, ag.n_groups, &a.sort,
-                                       a.has_from ? &a.from : NULL, idx, &shown) != ERR_OK)
-        return api_send_error(req, ERR_NOMEM, "out of memory");
     /* A second line of defence: a scoped key's store query is its unit's. */
     size_t vis = 0;
     for (size_t i = 0; i < shown; i++)
-        if (a.group_by != STORE_Q_AP_GROUP_UNIT || api_auth_unit_allowed(req, ag.keys[idx[i]]))
+        if (a.group_by != STORE_Q_AP_GROUP_UNIT || api_auth_unit_allowed(req, ag.keys[idx[i]])) {
+            if (names != NULL)
+                names[vis] = names[i];
             idx[vis++] = idx[i];
+        }
     shown = vis;
     char next[API_AGING_CURSOR_BUF] = "";
     if (a.limit > 0 && shown > a.limit) {
@@ -378,11 +358,13 @@ enum MHD_Result api_payables_aging_get(api_req_t *req)
             for (size_t i = 0; i < shown; i++)
                 csv_long_rows(&b, ag.keys[idx[i]], &ag.groups[idx[i]], q.digits);
         } else {
-            csv_wide_header(&b, a.group_by == 0 ? "group" : groups[a.group_by], &ag.all);
+            api_csv_aging_header(&b, a.group_by == 0 ? "group" : groups[a.group_by], named,
+                                 &ag.all);
             if (a.group_by == 0)
-                csv_wide_row(&b, "all", &ag.all, &q);
+                api_csv_aging_row(&b, "all", false, NULL, &ag.all, q.digits, q.as_of, q.currency);
             for (size_t i = 0; i < shown; i++)
-                csv_wide_row(&b, ag.keys[idx[i]], &ag.groups[idx[i]], &q);
+                api_csv_aging_row(&b, ag.keys[idx[i]], named, names ? names[i] : NULL,
+                                  &ag.groups[idx[i]], q.digits, q.as_of, q.currency);
         }
         return send_csv(req, &b);
     }
@@ -403,6 +385,8 @@ enum MHD_Result api_payables_aging_get(api_req_t *req)
             const kpi_aging_t *g = &ag.groups[idx[i]];
             json_t *o = json_object();
             json_object_set_new(o, "key", json_string(ag.keys[idx[i]]));
+            if (named)
+                json_object_set_new(o, "name", names[i] ? json_string(names[i]) : json_null());
             json_object_set_new(o, "buckets", j_buckets(g, q.digits));
             json_object_set_new(o, "total", j_total(g->total_amount, g->total_count, q.digits));
             json_array_append_new(arr, o);

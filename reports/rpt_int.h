@@ -81,6 +81,7 @@ typedef struct rpt_stmt_cur {
 
 typedef struct rpt_stmt {
     const char *customer; /* arena */
+    const char *name;     /* its customer.updated name (arena), or NULL */
     int32_t as_of;
     rpt_stmt_cur_t *curs; /* one per currency with anything to show, by code */
     size_t n_curs;        /* >= 1: a customer with nothing has one empty section */

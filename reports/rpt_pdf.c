@@ -453,9 +453,16 @@ static void draw_header(pdf_t *p)
                  (int)(d->to - d->from + 1), d->tz);
     kpi_time_format_utc(d->generated_s, gen);
     const float lx = MX, vx = MX + 62, rx = MX + 300, rvx = MX + 362;
-    char who[KPI_NAME_MAX * 2 + 32];
+    char who[KPI_NAME_MAX * 3 + 48];
+    char cust[KPI_NAME_MAX * 2 + 8];
+    if (d->kind == RPT_STATEMENT && d->stmt.name != NULL)
+        snprintf(cust, sizeof cust, "%s (%s)", d->stmt.name, d->stmt.customer);
+    else if (d->kind == RPT_STATEMENT)
+        snprintf(cust, sizeof cust, "%s", d->stmt.customer);
     if (d->kind == RPT_STATEMENT && d->unit != NULL)
-        snprintf(who, sizeof who, "%s (business unit %s)", d->stmt.customer, d->unit);
+        snprintf(who, sizeof who, "%s (business unit %s)", cust, d->unit);
+    else if (d->kind == RPT_STATEMENT)
+        snprintf(who, sizeof who, "%s", cust);
     else
         snprintf(who, sizeof who, "%s", report_subject(d));
     text(p, lx, 786, F_REG, 8, d->kind == RPT_STATEMENT ? "Customer" : "Business unit", A_LEFT, 0,

@@ -408,6 +408,10 @@ err_t rpt_stmt_gather(store_t *store, const rpt_request_t *rq, kpi_arena_t *aren
     e = store_snap_begin(store, &g.snap);
     if (e)
         return err_set(msg, e, "cannot read the store: %s", err_str(e));
+    /* Addressed by the name the customer is known by, the id beside it. */
+    store_profile_t pf;
+    if (store_party_profile(g.snap, false, d->stmt.customer, &pf) == ERR_OK)
+        d->stmt.name = kpi_arena_strndup(arena, pf.name, strlen(pf.name));
     e = gather(&g, rq, d);
     store_snap_end(g.snap);
     return e;

@@ -91,6 +91,7 @@ window.kpidDrill = (function () {
           " in total: the aging's buckets past due as of " + w.as_of + ".",
         cols: [
           { key: "invoice", label: "Invoice" }, { key: "customer", label: "Customer" },
+          { key: "customer_name", label: "Name", cell: (r) => r.customer_name || "" },
           { key: "business_unit", label: "Business unit" }, { key: "due_date", label: "Due" },
           { key: "days_past_due", label: "Days past due", num: true, fmt: "int" },
           { key: "bucket", label: "Bucket" },
@@ -104,6 +105,7 @@ window.kpidDrill = (function () {
           " in total: the unapplied cash as of " + w.as_of + ".",
         cols: [
           { key: "payment", label: "Payment" }, { key: "customer", label: "Customer" },
+          { key: "customer_name", label: "Name", cell: (r) => r.customer_name || "" },
           { key: "business_unit", label: "Business unit" }, { key: "received_date", label: "Received" },
           { key: "age_days", label: "Age (days)", num: true, fmt: "int" },
           { key: "amount", label: "Received (" + cur + ")", num: true, fmt: "money" },
@@ -117,6 +119,7 @@ window.kpidDrill = (function () {
           " completed late.",
         cols: [
           { key: "document", label: "Document" }, { key: "party", label: "Customer / vendor" },
+          { key: "party_name", label: "Name", cell: (r) => r.party_name || "" },
           { key: "business_unit", label: "Business unit" },
           { key: "status", label: "Status", cell: (r) => (r.status === "breached_open" ? "open, past target" : "completed late") },
           { key: "start_date", label: "Started" }, { key: "target_date", label: "Target" },
@@ -129,6 +132,7 @@ window.kpidDrill = (function () {
         " from " + w.from + " to " + w.to + " were not right first time.",
       cols: [
         { key: "document", label: w.kind === "bill" ? "Bill" : "Invoice" }, { key: "party", label: w.kind === "bill" ? "Vendor" : "Customer" },
+        { key: "party_name", label: "Name", cell: (r) => r.party_name || "" },
         { key: "business_unit", label: "Business unit" }, { key: "date", label: w.kind === "bill" ? "Processed" : "First review" },
         { key: "amount", label: "Amount", num: true, fmt: "money" }, { key: "currency", label: "Currency" },
         { key: "reasons", label: "Reasons", cell: (r) => r.reasons.join(", ").replace(/_/g, " ") },

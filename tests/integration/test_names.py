@@ -174,6 +174,20 @@ class Names(unittest.TestCase):
                 self.assertTrue(any(g["name"] in r and g["key"] in r for r in rows),
                                 (g["name"], g["key"], text))
 
+    @unittest.skipIf(shutil.which("pdftotext") is None,
+                     "pdftotext is missing: install poppler-utils (./dev test installs it)")
+    def test_name_on_statement(self):
+        """A statement is addressed to the customer by name, its id beside."""
+        top = self.get("/v1/aging?as_of=%s&group_by=customer&currency=JPY&sort=-total&limit=1"
+                       % AS_OF)["groups"][0]
+        out = os.path.join(self.tmp, "statement.pdf")
+        r = run_kpid("report", "--data", self.data, "--kind", "statement", "--customer",
+                     top["key"], "--as-of", AS_OF, "--out", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        t = subprocess.run(["pdftotext", "-layout", out, "-"], capture_output=True, timeout=120)
+        self.assertEqual((t.returncode, t.stderr), (0, b""))
+        self.assertIn("%s (%s)" % (top["name"], top["key"]), " ".join(t.stdout.decode().split()))
+
     def test_latest_profile_stands_and_scope(self):
         c = "CUST-00001"
         old = self.name(c)
