@@ -99,8 +99,11 @@ err_t cmd_nats_check_url(const char *url, err_msg_t *msg)
                            "tls://HOST:PORT, comma-separated",
                            url);
         p += n;
-        if (*p == ',')
-            p++;
+        if (*p != ',')
+            continue;
+        p++;
+        if (*p == '\0') /* "a," names an empty server */
+            return err_set(msg, ERR_CONFIG, "NATS url '%.200s' ends with a comma", url);
     }
     return ERR_OK;
 }
