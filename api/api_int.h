@@ -109,6 +109,10 @@ struct api_req {
        session), not from an Authorization header */
     bool session;
     api_session_t session_info;
+    /* With a stream (api_stream.c): how far behind the node was when the
+       request was admitted; its X-Kpid-Lag says the same. */
+    bool stream_lag_set;
+    uint64_t stream_lag;
 };
 
 /* ---- authorization (api_auth.c) ----------------------------------------- */
@@ -227,9 +231,11 @@ json_t *api_event_json(const kpi_event_t *ev, int base_digits);
    with msg when the stream did not. */
 err_t api_stream_put(api_req_t *req, const kpi_event_t *evs, size_t n, store_item_result_t *res,
                      store_batch_stats_t *stats, err_msg_t *msg);
-/* X-Kpid-Lag on the answers of KPI routes (cached ones) while behind. */
+/* X-Kpid-Lag on the answers of KPI routes (cached ones) while behind, as
+   api_stream_too_far read it. */
 void api_stream_headers(api_req_t *req, struct MHD_Response *r);
-/* A KPI route while the node is more than max_lag behind (*lag: how far). */
+/* For a KPI route: read how far behind the node is (*lag, kept for the
+   header) and say whether that is more than max_lag. */
 bool api_stream_too_far(api_req_t *req, uint64_t *lag);
 /* /healthz's "nats" object, or NULL without a stream. */
 json_t *api_stream_health(api_server_t *srv);

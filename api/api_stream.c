@@ -143,27 +143,24 @@ out:
 
 void api_stream_headers(api_req_t *req, struct MHD_Response *r)
 {
-    const api_stream_t *sm = req->srv->opts.stream;
-    if (sm == NULL || req->route == NULL || !req->route->cached)
-        return;
-    api_stream_pos_t p;
-    sm->position(sm->ctx, &p);
-    if (p.lag == 0)
+    if (!req->stream_lag_set || req->stream_lag == 0)
         return;
     char v[24];
-    snprintf(v, sizeof v, "%llu", (unsigned long long)p.lag);
+    snprintf(v, sizeof v, "%llu", (unsigned long long)req->stream_lag);
     (void)MHD_add_response_header(r, "X-Kpid-Lag", v);
 }
 
 bool api_stream_too_far(api_req_t *req, uint64_t *lag)
 {
     const api_stream_t *sm = req->srv->opts.stream;
-    if (sm == NULL || sm->max_lag == 0 || req->route == NULL || !req->route->cached)
+    if (sm == NULL || req->route == NULL || !req->route->cached)
         return false;
+    /* Read once, at admission: the 503 and the header agree. */
     api_stream_pos_t p;
     sm->position(sm->ctx, &p);
-    *lag = p.lag;
-    return p.lag > sm->max_lag;
+    req->stream_lag = *lag = p.lag;
+    req->stream_lag_set = true;
+    return sm->max_lag > 0 && p.lag > sm->max_lag;
 }
 
 json_t *api_stream_health(api_server_t *srv)

@@ -78,16 +78,34 @@ static void sleep_ms(unsigned ms)
     }
 }
 
+/* The connection's callbacks run on libnats' own thread, possibly after
+   coll_nats_close has freed n (closing fires "disconnected"): their
+   closure is the log stream (stderr, or NULL), which outlives them. */
 static void on_disconnected(natsConnection *nc, void *closure)
 {
     (void)nc;
-    logf_(closure, "disconnected; reconnecting in the background");
+    if (closure == NULL)
+        return;
+    fputs("kpid: nats: disconnected; reconnecting in the background\n", closure);
+    fflush(closure);
+}
+
+static void on_connected(natsConnection *nc, void *closure)
+{
+    (void)nc;
+    if (closure == NULL)
+        return;
+    fputs("kpid: nats: connected\n", closure);
+    fflush(closure);
 }
 
 static void on_reconnected(natsConnection *nc, void *closure)
 {
     (void)nc;
-    logf_(closure, "reconnected");
+    if (closure == NULL)
+        return;
+    fputs("kpid: nats: reconnected\n", closure);
+    fflush(closure);
 }
 
 static err_t nats_fail(err_msg_t *msg, err_t e, const char *what, natsStatus s)
@@ -106,9 +124,21 @@ err_t coll_nats_open(const coll_nats_conf_t *conf, FILE *log, coll_nats_t **out,
     pthread_mutex_init(&n->setup_mu, NULL);
     natsOptions *o = NULL;
     err_t e = ERR_OK;
+    /* "a,b,c": natsOptions_SetURL takes one server; a cluster's list goes
+       through SetServers (the client tries them in random order). */
+    char urls[sizeof conf->url];
+    const char *servers[16];
+    int n_servers = 0;
+    snprintf(urls, sizeof urls, "%s", conf->url);
+    for (char *p = urls; p != NULL && *p != '\0' && n_servers < 16;) {
+        servers[n_servers++] = p;
+        p = strchr(p, ',');
+        if (p != NULL)
+            *p++ = '\0';
+    }
     natsStatus s = natsOptions_Create(&o);
     if (s == NATS_OK)
-        s = natsOptions_SetURL(o, conf->url);
+        s = natsOptions_SetServers(o, servers, n_servers);
     if (s != NATS_OK) {
         e = nats_fail(msg, ERR_CONFIG, "nats.url", s);
         goto out;
@@ -120,7 +150,9 @@ err_t coll_nats_open(const coll_nats_conf_t *conf, FILE *log, coll_nats_t **out,
     if (s == NATS_OK)
         s = natsOptions_SetReconnectWait(o, RETRY_MS);
     if (s == NATS_OK)
-        s = natsOptions_SetRetryOnFailedConnect(o, true, NULL, NULL);
+        /* With a callback, a first connect that fails returns at once and
+           goes on in the background (without one it would block here). */
+        s = natsOptions_SetRetryOnFailedConnect(o, true, on_connected, log);
     if (s == NATS_OK)
         s = natsOptions_SetReconnectBufSize(o, 0);
     if (s == NATS_OK)
@@ -128,9 +160,9 @@ err_t coll_nats_open(const coll_nats_conf_t *conf, FILE *log, coll_nats_t **out,
     if (s == NATS_OK)
         s = natsOptions_SetName(o, "kpid");
     if (s == NATS_OK)
-        s = natsOptions_SetDisconnectedCB(o, on_disconnected, n);
+        s = natsOptions_SetDisconnectedCB(o, on_disconnected, log);
     if (s == NATS_OK)
-        s = natsOptions_SetReconnectedCB(o, on_reconnected, n);
+        s = natsOptions_SetReconnectedCB(o, on_reconnected, log);
     if (s != NATS_OK) {
         e = nats_fail(msg, ERR_INTERNAL, "NATS options", s);
         goto out;
@@ -276,11 +308,13 @@ err_t coll_nats_publish(coll_nats_t *n, const coll_nats_item_t *items, size_t n_
     if (!connected(n)) {
         e = err_set(msg, ERR_BUSY, "NATS at %s is not reachable: events not published",
                     n->conf.url);
-        goto out;
+        pc.st.failed = n_items;
+        goto fail;
     }
     if (stream_ensure(n, msg) != NATS_OK) {
         e = ERR_BUSY;
-        goto out;
+        pc.st.failed = n_items;
+        goto fail;
     }
     jsOptions jo;
     jsOptions_Init(&jo);
@@ -337,6 +371,9 @@ err_t coll_nats_publish(coll_nats_t *n, const coll_nats_item_t *items, size_t n_
     }
     if (pc.st.last_seq > __atomic_load_n(&n->stream_seq, __ATOMIC_RELAXED))
         __atomic_store_n(&n->stream_seq, pc.st.last_seq, __ATOMIC_RELAXED);
+    goto out;
+fail:
+    __atomic_add_fetch(&n->publish_failed, n_items, __ATOMIC_RELAXED);
 out:
     jsCtx_Destroy(js); /* after the wait: no handler runs past here */
     if (st != NULL)
