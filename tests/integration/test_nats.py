@@ -484,6 +484,48 @@ class NatsTest(unittest.TestCase):
         self.assertNotIn("X-Kpid-Lag", b.last_headers)
         self.wait_applied(a, seq)
 
+    def test_command_errors(self):
+        """What a user gets wrong on the command line is said plainly."""
+        path = os.path.join(self.tmp, "events.ndjson")
+        good = {"id": "c-1", "type": "invoice.issued", "time": "2025-04-02", "invoice": "C-1",
+                "customer": "ACME", "amount": "10.00", "terms_days": 30}
+        with open(path, "w") as f:
+            f.write(json.dumps(good) + "\n" + json.dumps(dict(good, id="c-2", amount="x")) + "\n")
+        r = run_kpid("publish", path)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"give --nats URL", r.stderr)
+        r = run_kpid("publish", "--nats", "localhost:4222", path)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"nats://HOST:PORT", r.stderr)
+        r = run_kpid("publish", "--nats", self.nats.url)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"no input files", r.stderr)
+        r = run_kpid("publish", "--nats", self.nats.url, "--batch", "0", path)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"--batch", r.stderr)
+        r = run_kpid("publish", "--nats", self.nats.url, os.path.join(self.tmp, "missing.ndjson"))
+        self.assertEqual(r.returncode, 3)
+        self.assertIn(b"cannot open", r.stderr)
+        # A rejected item: printed with its line and reason, exit 1; the
+        # good one is published.
+        r = run_kpid("publish", "--nats", self.nats.url, path)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(b"events.ndjson:2: item 1 (id 'c-2') rejected: bad_amount", r.stderr)
+        self.assertIn(b"1 events acknowledged by stream KPID (1 new,", r.stdout)
+        # NATS down: exit 3, saying so.
+        self.nats.stop(kill=True)
+        r = run_kpid("publish", "--nats", self.nats.url, path)
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertIn(b"not reachable", r.stderr)
+        # serve: a bad --nats, and --demo with --nats.
+        r = run_kpid("serve", "--data", os.path.join(self.tmp, "x"), "--nats", "nats:/x")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"nats://HOST:PORT", r.stderr)
+        r = run_kpid("serve", "--data", os.path.join(self.tmp, "x"), "--nats", self.nats.url,
+                     "--demo")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"kpid publish", r.stderr)
+
 
 if __name__ == "__main__":
     kpidtest.parse_args()
