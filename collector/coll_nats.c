@@ -512,6 +512,17 @@ static void refresh_stream_seq(coll_nats_t *n)
     }
 }
 
+/* Does the server still have this node's consumer? Asked after a fetch
+   failed: a deleted consumer answers later pulls with nothing at all. */
+static bool consumer_gone(coll_nats_t *n)
+{
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_GetConsumerInfo(&ci, n->js, n->conf.stream, n->conf.durable, NULL, &jerr);
+    jsConsumerInfo_Destroy(ci);
+    return s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr;
+}
+
 static natsSubscription *subscribe(coll_nats_t *n, bool *logged)
 {
     err_msg_t m = {{0}};
@@ -546,6 +557,7 @@ static void *consume_thread(void *arg)
     coll_nats_t *n = arg;
     natsSubscription *sub = NULL;
     bool logged = false;
+    unsigned fetch_errors = 0; /* in a row, while subscribed */
     int64_t info_at = 0;
     kpi_arena_t *arena = NULL;
     batch_t b = {.n = n};
@@ -560,14 +572,29 @@ static void *consume_thread(void *arg)
             info_at = now_ms();
         }
         natsMsgList list = {0};
-        natsStatus s = natsSubscription_Fetch(&list, sub, FETCH_BATCH, FETCH_WAIT_MS, NULL);
+        jsErrCode jerr = 0;
+        natsStatus s = natsSubscription_Fetch(&list, sub, FETCH_BATCH, FETCH_WAIT_MS, &jerr);
         if (s == NATS_TIMEOUT)
             continue;
         if (s != NATS_OK) {
             natsMsgList_Destroy(&list);
+            if (++fetch_errors == 1)
+                logf_(n, "fetch from consumer %s: %s (jetstream error %d)", n->conf.durable,
+                      natsStatus_GetText(s), (int)jerr);
+            if (s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr || consumer_gone(n)) {
+                /* Deleted on the server (by an operator, or lost with its
+                   stream), or failing while connected: subscribe again,
+                   which creates it afresh from the start if need be; the
+                   applied sequence skips what was applied. */
+                logf_(n, "consumer %s is gone; creating it again", n->conf.durable);
+                natsSubscription_Destroy(sub);
+                sub = NULL;
+                fetch_errors = 0;
+            }
             sleep_ms(RETRY_MS);
             continue;
         }
+        fetch_errors = 0;
         if (kpi_arena_new((size_t)1 << 30, &arena) != ERR_OK) {
             natsMsgList_Destroy(&list);
             sleep_ms(RETRY_MS);
@@ -610,10 +637,10 @@ static void *consume_thread(void *arg)
     }
     free(b.evs);
     free(b.ev_seq);
-    if (sub != NULL) {
-        (void)natsSubscription_Unsubscribe(sub); /* the durable consumer stays */
-        natsSubscription_Destroy(sub);
-    }
+    /* Destroy only: natsSubscription_Unsubscribe would delete the durable
+       consumer this subscription created (libnats 3.4), and the next start
+       would then read the whole stream again to skip it. */
+    natsSubscription_Destroy(sub);
     __atomic_store_n(&n->consuming, 0, __ATOMIC_RELAXED);
     return NULL;
 }
