@@ -29,6 +29,40 @@
 typedef struct api_server api_server_t;
 struct rpt_mailq; /* reports/rpt_mail.h */
 
+/*
+ * Ingest through a replicated stream instead of the local store (kpid
+ * serve --nats, docs/operations.md "Many nodes"). The functions are cmd's
+ * glue to the NATS client (collector/coll_nats.h), so that api/ never links
+ * libnats; a test may plug in its own.
+ */
+typedef struct api_stream_msg {
+    const char *msg_id; /* the stream's de-duplication id */
+    const char *data;   /* the event as JSON; borrowed */
+    size_t len;
+} api_stream_msg_t;
+
+typedef struct api_stream_pos {
+    bool connected;          /* to the stream right now */
+    uint64_t stream_seq;     /* the stream's last sequence, as last seen */
+    uint64_t applied_seq;    /* the last sequence this node committed */
+    uint64_t lag;            /* stream_seq - applied_seq, 0 when not behind */
+    uint64_t messages;       /* messages applied since start */
+    uint64_t skipped;        /* redelivered messages skipped (already applied) */
+    uint64_t rejected;       /* events the collector or the store refused */
+    uint64_t publish_failed; /* messages whose publication was not acknowledged */
+} api_stream_pos_t;
+
+typedef struct api_stream {
+    /* Publish n messages; answer once the stream acknowledged them.
+       *stored and *duplicates count the acknowledgements. ERR_BUSY (with
+       msg) when the stream is unreachable or did not acknowledge them all. */
+    err_t (*publish)(void *ctx, const api_stream_msg_t *msgs, size_t n, size_t *stored,
+                     size_t *duplicates, err_msg_t *msg);
+    void (*position)(void *ctx, api_stream_pos_t *out);
+    void *ctx;
+    uint64_t max_lag; /* KPI requests answer 503 when lag exceeds it; 0 = never */
+} api_stream_t;
+
 typedef struct api_opts {
     const char *host;           /* numeric IPv4/IPv6 address to bind, e.g. "127.0.0.1" */
     uint16_t port;              /* 0 = any free port (see api_server_port) */
@@ -73,6 +107,9 @@ typedef struct api_opts {
        lifetime and idle bound in seconds; 0 = 8 hours and 1 hour. */
     unsigned session_ttl_s;
     unsigned session_idle_s;
+    /* POST /v1/events publishes to this stream, which the node applies
+       (api_stream_t); NULL = events are written to the store directly. */
+    const api_stream_t *stream;
 } api_opts_t;
 
 /*
@@ -105,6 +142,14 @@ err_t api_server_set_keys(api_server_t *srv, const api_key_t *keys, size_t n,
  * stop and free. NULL is a no-op.
  */
 void api_server_stop(api_server_t *srv, unsigned drain_ms);
+
+/*
+ * The event as one line of compact JSON with sorted keys, exactly as GET
+ * /v1/events renders it (so the collector reads it back to the same
+ * encoding): the message body of the NATS mode. base_digits: minor digits
+ * of the base currency. Caller frees; NULL when out of memory.
+ */
+char *api_event_text(const kpi_event_t *ev, int base_digits);
 
 /* Maps an error to its HTTP status (400, 404, 409, 413, 422, 500, 503, 507...). */
 unsigned api_err_status(err_t e);

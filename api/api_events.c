@@ -383,6 +383,19 @@ enum MHD_Result api_events_post_respond(api_req_t *req)
     size_t items = st->n + st->errs_total;
     if (items == 0)
         return api_send_error(req, ERR_BAD_PARAM, "the request body holds no events");
+    if (req->srv->opts.stream != NULL && (st->atomic || st->strict))
+        /* Each event is its own message of the stream, applied by every
+           node in its own batches: no transaction spans a request. */
+        return api_send_error(req, ERR_BAD_PARAM,
+                              "'atomic' and 'strict' are not available when kpid ingests "
+                              "through NATS (each event is its own stream message); send the "
+                              "batch without them");
+    if (req->srv->opts.stream != NULL && api_auth_scoped(req))
+        return api_send_error(req, ERR_FORBIDDEN,
+                              "key '%s' is limited to business units, and through NATS the "
+                              "nodes cannot check a unit's documents when they apply; use an "
+                              "unscoped ingest key",
+                              req->key->name);
 
     store_item_result_t *res = NULL;
     store_batch_stats_t stats = {0};
@@ -399,7 +412,9 @@ enum MHD_Result api_events_post_respond(api_req_t *req)
     } else if (st->n > 0) {
         store_batch_opts_t bo = {.atomic = st->atomic, .strict_refs = st->strict};
         err_msg_t msg = {{0}};
-        if (api_auth_scoped(req))
+        if (req->srv->opts.stream != NULL)
+            e = api_stream_put(req, st->evs, st->n, res, &stats, &msg);
+        else if (api_auth_scoped(req))
             e = put_scoped(req, st, res, &stats, &msg);
         else
             e = store_put_batch(req->srv->opts.store, st->evs, st->n, &bo, res, &stats, &msg);

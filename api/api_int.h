@@ -110,6 +110,10 @@ struct api_req {
        session), not from an Authorization header */
     bool session;
     api_session_t session_info;
+    /* With a stream (api_stream.c): how far behind the node was when the
+       request was admitted; its X-Kpid-Lag says the same. */
+    bool stream_lag_set;
+    uint64_t stream_lag;
 };
 
 /* ---- authorization (api_auth.c) ----------------------------------------- */
@@ -242,6 +246,24 @@ void api_csv_start(api_buf_t *b, size_t max, bool bom);
 /* ---- JSON rendering of events (api_json.c) ----------------------------- */
 /* New JSON object for an event as docs/events.md names its fields. NULL on ENOMEM. */
 json_t *api_event_json(const kpi_event_t *ev, int base_digits);
+
+/* ---- the NATS mode (api_stream.c; api.h api_stream_t) -------------------- */
+/* POST /v1/events with opts.stream: decide what the node's own view can
+   (duplicates, id conflicts) into res, publish the rest, and fill stats as
+   store_put_batch would (committed once the stream acknowledged). ERR_BUSY
+   with msg when the stream did not. */
+err_t api_stream_put(api_req_t *req, const kpi_event_t *evs, size_t n, store_item_result_t *res,
+                     store_batch_stats_t *stats, err_msg_t *msg);
+/* X-Kpid-Lag on the answers of KPI routes (cached ones) while behind, as
+   api_stream_too_far read it. */
+void api_stream_headers(api_req_t *req, struct MHD_Response *r);
+/* For a KPI route: read how far behind the node is (*lag, kept for the
+   header) and say whether that is more than max_lag. */
+bool api_stream_too_far(api_req_t *req, uint64_t *lag);
+/* /healthz's "nats" object, or NULL without a stream. */
+json_t *api_stream_health(api_server_t *srv);
+/* The kpid_nats_* families of /metrics (nothing without a stream). */
+void api_stream_metrics(api_server_t *srv, api_buf_t *b);
 /* The CSV header line and one row for an event (same columns). */
 void api_event_csv_header(api_buf_t *b);
 void api_event_csv_row(api_buf_t *b, const kpi_event_t *ev, int base_digits);

@@ -443,6 +443,7 @@ enum MHD_Result api_metrics_get(api_req_t *req)
     err_t e = store_stats(srv->opts.store, &st);
     if (!e)
         write_store(&st, &b);
+    api_stream_metrics(srv, &b);
 
     err_msg_t m = {{0}};
     if (!e)

@@ -188,6 +188,7 @@ static void add_headers(api_req_t *req, struct MHD_Response *r, const char *ctyp
     char st[64];
     snprintf(st, sizeof st, "app;dur=%lld.%03lld", us / 1000, us % 1000);
     (void)MHD_add_response_header(r, "Server-Timing", st);
+    api_stream_headers(req, r);
 }
 
 /* Request accounting, once per request: by route-table index (never the
@@ -425,6 +426,9 @@ static enum MHD_Result health_get(api_req_t *req)
     json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:s,s:s}", "status", "ok", "version", "0.1.0", "events",
                           (json_int_t)st.events, "pending", (json_int_t)st.pending, "time_zone",
                           st.tz, "base_currency", st.base_currency);
+    json_t *nats = api_stream_health(req->srv);
+    if (j != NULL && nats != NULL)
+        json_object_set_new(j, "nats", nats);
     return api_send_json(req, MHD_HTTP_OK, j);
 }
 
@@ -1140,6 +1144,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   kpi_suggest_list(pc.allowed, n, n, list, sizeof list));
         }
     }
+    uint64_t lag = 0;
+    if (api_stream_too_far(req, &lag))
+        return api_send_error(req, ERR_BUSY,
+                              "this node is %llu stream messages behind (nats.max_lag %llu); ask "
+                              "another node, or again once it has caught up",
+                              (unsigned long long)lag,
+                              (unsigned long long)srv->opts.stream->max_lag);
     if (req->route->cached && srv->cache != NULL) {
         enum MHD_Result hit;
         if (cache_answer(req, &hit))

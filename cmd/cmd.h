@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "api_auth.h"
+#include "coll_nats.h"
 #include "err.h"
 #include "kpi.h"
 #include "kpi_tz.h"
@@ -74,6 +75,8 @@ typedef struct cmd_config {
     bool fx_refuse_stale;            /* stale rates refused (else used and marked) */
     unsigned session_ttl_s;          /* dashboard sign-in lifetime; 0 = 8 hours */
     unsigned session_idle_s;         /* ... and its idle bound; 0 = 1 hour */
+    coll_nats_conf_t nats;           /* "nats" (cmd_nats.c); --nats URL sets url */
+    bool have_nats;                  /* serve ingests through NATS JetStream */
 } cmd_config_t;
 
 void cmd_config_default(cmd_config_t *cfg);

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "cmd_mail.h"
+#include "cmd_nats.h"
 #include "cmd_sched.h"
 #include "coll.h"
 #include "kpi_date.h"
@@ -38,6 +39,7 @@ void cmd_config_default(cmd_config_t *cfg)
     cfg->response_cache_mb = 64;
     cfg->writer_nice = 5;
     cfg->fx_stale_days = 7;
+    coll_nats_conf_default(&cfg->nats);
 }
 
 /* A percentage 0 < p <= 100 with at most two decimals, as basis points. */
@@ -439,6 +441,9 @@ err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg)
             e = cmd_sched_config(v, cfg, msg);
         } else if (strcmp(key, "smtp") == 0) {
             e = cmd_smtp_config(v, cfg, msg);
+        } else if (strcmp(key, "nats") == 0) {
+            e = cmd_nats_config(v, &cfg->nats, msg);
+            cfg->have_nats = e == ERR_OK;
         } else if (strcmp(key, "dashboard_goals") == 0) {
             e = get_goals(v, cfg, msg);
         } else if (strcmp(key, "api_keys") == 0) {
@@ -466,7 +471,9 @@ err_t cmd_config_load(const char *path, cmd_config_t *cfg, err_msg_t *msg)
                     msg, ERR_CONFIG,
                     "config %s: unknown key '%s' (known: data_dir, listen, time_zone, "
                     "base_currency, threads, max_body_bytes, aging_buckets, weekend, "
-                    "holidays, slas, reports_dir, schedules, smtp, dashboard_goals, api_keys, tls, "
+                    "holidays, slas, reports_dir, schedules, smtp, nats, dashboard_goals, "
+                    "api_keys, "
+                    "tls, "
                     " max_batch_events, max_connections, "
                     "connection_timeout_s, request_timeout_s, max_connections_per_ip, "
                     "header_timeout_s, min_body_rate, rate_window_s, ingest_queue, "

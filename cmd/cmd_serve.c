@@ -21,6 +21,7 @@
 #include "api.h"
 #include "cmd_gen.h"
 #include "cmd_mail.h"
+#include "cmd_nats.h"
 #include "cmd_sched.h"
 #include "kpi_date.h"
 
@@ -29,9 +30,13 @@
 static void usage(FILE *f)
 {
     fputs("usage: kpid serve [--data DIR] [--listen HOST:PORT] [--config FILE] [--demo[=N]]\n"
+          "                  [--nats URL]\n"
           "  Serve the HTTP API (defaults: ./kpid-data, 127.0.0.1:8080).\n"
           "  --demo[=N]  when the store is empty, first load N generated invoices\n"
           "              (default 2000) issued from 2024-01-01 to 2025-12-31.\n"
+          "  --nats URL  one node of many: POST /v1/events publishes to NATS JetStream and\n"
+          "              the node applies the stream (config block \"nats\"; see\n"
+          "              docs/operations.md, \"Many nodes\").\n"
           "  Prints 'kpid: listening on http://HOST:PORT' once ready (port 0 picks a free one).\n"
           "  Without API keys in --config it serves loopback only, unauthenticated.\n"
           "  SIGHUP puts the config's API keys in force again (docs/security.md).\n",
@@ -99,12 +104,15 @@ int cmd_serve_main(int argc, char **argv)
 {
     cmd_config_t cfg;
     cmd_config_default(&cfg);
-    const char *data = NULL, *listen = NULL, *config = NULL;
+    const char *data = NULL, *listen = NULL, *config = NULL, *nats_url = NULL;
     uint64_t demo = 0;
-    static const struct option longopts[] = {
-        {"data", required_argument, NULL, 'd'},   {"listen", required_argument, NULL, 'l'},
-        {"config", required_argument, NULL, 'c'}, {"demo", optional_argument, NULL, 'D'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"data", required_argument, NULL, 'd'},
+                                             {"listen", required_argument, NULL, 'l'},
+                                             {"config", required_argument, NULL, 'c'},
+                                             {"demo", optional_argument, NULL, 'D'},
+                                             {"nats", required_argument, NULL, 'N'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:l:c:h", longopts, NULL)) != -1) {
@@ -112,6 +120,7 @@ int cmd_serve_main(int argc, char **argv)
         case 'd': data = optarg; break;
         case 'l': listen = optarg; break;
         case 'c': config = optarg; break;
+        case 'N': nats_url = optarg; break;
         case 'D': {
             demo = 2000;
             if (optarg != NULL) {
@@ -141,6 +150,21 @@ int cmd_serve_main(int argc, char **argv)
         return CMD_EXIT_USAGE;
     if (listen != NULL)
         snprintf(cfg.listen, sizeof cfg.listen, "%s", listen);
+    if (nats_url != NULL) {
+        snprintf(cfg.nats.url, sizeof cfg.nats.url, "%s", nats_url);
+        cfg.have_nats = true;
+    }
+    if (cfg.have_nats && cmd_nats_check_url(cfg.nats.url, &msg) != ERR_OK) {
+        fprintf(stderr, "kpid serve: --nats: %s\n", msg.text);
+        return CMD_EXIT_USAGE;
+    }
+    if (cfg.have_nats && demo > 0) {
+        /* Every node is a view of the stream: data loaded into one store
+           alone would make it disagree with the others. */
+        fprintf(stderr, "kpid serve: --demo loads one store directly; with NATS, publish the "
+                        "demo events instead (kpid gen | kpid publish --nats URL -)\n");
+        return CMD_EXIT_USAGE;
+    }
     char host[64];
     uint16_t port;
     e = cmd_parse_listen(cfg.listen, host, sizeof host, &port, &msg);
@@ -169,6 +193,8 @@ int cmd_serve_main(int argc, char **argv)
     api_server_t *srv = NULL;
     cmd_sched_t *sched = NULL;
     rpt_mailq_t *mailq = NULL;
+    coll_nats_t *nats = NULL;
+    api_stream_t stream;
     store_stats_t st;
     if (demo > 0 && store_stats(store, &st) == ERR_OK && st.events == 0) {
         e = load_demo(store, tz, cfg.base_currency, demo, &msg);
@@ -191,6 +217,15 @@ int cmd_serve_main(int argc, char **argv)
         fprintf(stderr, "kpid serve: %s\n", err_msg_or(&msg, e));
         status = CMD_EXIT_ENV;
         goto out;
+    }
+    coll_opts_t parse = {.tz = tz, .base_currency = cfg.base_currency};
+    if (cfg.have_nats) {
+        e = cmd_nats_start(&cfg, store, &parse, stderr, &nats, &stream, &msg);
+        if (e) {
+            fprintf(stderr, "kpid serve: nats: %s\n", err_msg_or(&msg, e));
+            status = e == ERR_CONFIG ? CMD_EXIT_USAGE : CMD_EXIT_ENV;
+            goto out;
+        }
     }
     char reports_dir[CMD_PATH_MAX + 16];
     if (cfg.reports_dir[0] != '\0')
@@ -230,6 +265,7 @@ int cmd_serve_main(int argc, char **argv)
         .fx_refuse_stale = cfg.fx_refuse_stale,
         .session_ttl_s = cfg.session_ttl_s,
         .session_idle_s = cfg.session_idle_s,
+        .stream = nats != NULL ? &stream : NULL,
     };
     e = api_server_start(&ao, &srv, &msg);
     if (e) {
@@ -254,12 +290,15 @@ int cmd_serve_main(int argc, char **argv)
     fprintf(stderr, "kpid: %s received, finishing requests in flight\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     api_server_stop(srv, DRAIN_MS);
+    coll_nats_close(nats); /* after the server: no request publishes any more */
+    nats = NULL;
     cmd_sched_stop(sched);
     sched = NULL;
     rpt_mailq_free(mailq); /* after its feeders; logs what is still pending */
     mailq = NULL;
     fprintf(stderr, "kpid: stopped\n");
 out:
+    coll_nats_close(nats);
     cmd_sched_stop(sched); /* joins the thread: a report being rendered finishes */
     rpt_mailq_free(mailq);
     store_close(store);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "cmd_nats.h"
 
 static volatile sig_atomic_t g_stop;
 
@@ -31,6 +32,8 @@ static void usage(FILE *f)
           "  report   render a PDF KPI report   (kpid report --kind KIND --period PERIOD --out F)\n"
           "  key      manage API keys           (kpid key add|list|revoke --config FILE)\n"
           "  check    verify a store or a backup, read-only  (kpid check --data DIR)\n"
+          "  publish  load event files into the NATS stream of the serve --nats nodes\n"
+          "           (kpid publish --nats URL FILE...)\n"
           "  version  print the version\n"
           "\n"
           "'kpid COMMAND --help' describes a command. Docs: README.md and docs/.\n",
@@ -66,6 +69,8 @@ int main(int argc, char **argv)
         return cmd_key_main(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0)
         return cmd_check_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "publish") == 0)
+        return cmd_publish_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("kpid 0.1.0 (store format %d)\n", STORE_FORMAT_VERSION);
         return CMD_EXIT_OK;

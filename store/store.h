@@ -102,6 +102,13 @@ typedef struct store_batch_opts {
     bool atomic;      /* all or nothing: any rejection rolls the batch back */
     bool strict_refs; /* reject (ERR_UNKNOWN_DOC) instead of holding events
                          that reference unknown documents */
+    /* > 0: the sequence number, in a replicated stream (kpid serve --nats,
+       docs/operations.md), of the last message this batch holds. It is
+       recorded in the batch's own transaction (meta "stream_seq"), so a
+       node that dies between its commit and its acknowledgement to the
+       stream knows, on restart, exactly which messages it has applied.
+       Never lowered; not recorded when an atomic batch rolls back. */
+    uint64_t stream_seq;
 } store_batch_opts_t;
 
 typedef struct store_batch_stats {
@@ -232,6 +239,8 @@ typedef struct store_stats {
     uint64_t pending;             /* events waiting for a document */
     uint64_t map_size;            /* bytes of the LMDB map */
     uint64_t map_used;            /* bytes in use (pages * page size) */
+    uint64_t stream_seq;          /* the last stream sequence applied
+                                     (store_batch_opts_t.stream_seq); 0: none */
     char tz[64];                  /* reporting zone of the store */
     char base_currency[4];
 } store_stats_t;

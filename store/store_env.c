@@ -638,6 +638,7 @@ err_t store_stats(store_t *s, store_stats_t *out)
         return e;
     out->events = store_meta_u64(s, sn->txn, "events");
     out->pending = store_meta_u64(s, sn->txn, "pending");
+    out->stream_seq = store_meta_u64(s, sn->txn, "stream_seq");
     MDB_val k = sval("docs"), v;
     if (mdb_get(sn->txn, s->meta, &k, &v) == 0 && v.mv_size == sizeof out->docs)
         memcpy(out->docs, v.mv_data, sizeof out->docs);

@@ -32,6 +32,7 @@ typedef struct wctx {
     store_batch_stats_t *stats;
     bool replay;
     uint64_t seq;
+    uint64_t stream_seq; /* store_batch_opts_t.stream_seq; 0 = none */
     int64_t events_delta, pending_delta;
     int64_t docs_delta[KPI_DOC_COUNT];
     /* Per item of the batch: the events key its id already has in the log
@@ -763,6 +764,11 @@ static err_t meta_flush(wctx_t *w)
     v.mv_data = docs;
     if (!rc)
         rc = store_tx_put(s->wc, w->txn, s->meta, &k, &v);
+    /* With the batch, in its transaction: a commit is exactly "applied up
+       to here" (store.h). Never lowered: a redelivered older message that
+       is re-applied must not move it back. */
+    if (!rc && w->stream_seq > store_meta_u64(s, w->txn, "stream_seq"))
+        rc = store_meta_put_u64(s, w->txn, "stream_seq", w->stream_seq);
     return rc ? lerr(w, rc, "write counters") : ERR_OK;
 }
 
@@ -931,7 +937,12 @@ err_t store_put_batch(store_t *s, const kpi_event_t *evs, size_t n, const store_
     bool direct = false; /* derived open amounts applied per event (store_derive.h) */
     for (;;) {
         memset(stats, 0, sizeof *stats);
-        wctx_t w = {.s = s, .msg = msg, .stats = stats, .old_keys = old_keys, .found = found};
+        wctx_t w = {.s = s,
+                    .msg = msg,
+                    .stats = stats,
+                    .old_keys = old_keys,
+                    .found = found,
+                    .stream_seq = o != NULL ? o->stream_seq : 0};
         int rc = mdb_txn_begin(s->env, NULL, 0, &w.txn);
         if (rc) {
             e = store_lmdb_err(s, rc, "begin", msg);

@@ -15,9 +15,9 @@
 
 #define ENC_CAP 8192
 
-static store_batch_opts_t lenient = {false, false};
-static store_batch_opts_t strict = {false, true};
-static store_batch_opts_t atomic = {true, false};
+static store_batch_opts_t lenient = {.atomic = false, .strict_refs = false};
+static store_batch_opts_t strict = {.atomic = false, .strict_refs = true};
+static store_batch_opts_t atomic = {.atomic = true, .strict_refs = false};
 
 /* ---- reading back ---------------------------------------------------------------- */
 
@@ -982,6 +982,57 @@ static void test_document_state_by_hand(void)
     rmdir_all(dir);
 }
 
+/* The applied stream sequence (store_batch_opts_t.stream_seq) goes with the
+   batch's commit: recorded when every item is a duplicate or rejected and
+   for an empty batch too (a node must move past a bad message), never
+   lowered by an older one, not recorded by an atomic rollback, and kept
+   across a reopen. */
+static void test_stream_seq(void)
+{
+    char dir[64];
+    tmpdir(dir);
+    store_t *s = open_store(dir, 0);
+    int64_t t = T(2025, 6, 1, 0);
+    CHECK_INT(0, stats_of(s).stream_seq);
+    kpi_event_t a = ev(KPI_EV_INVOICE_ISSUED, "s1", t, "S1", NULL, 100, "ACME");
+    store_item_result_t res[2];
+    store_batch_opts_t o = {.stream_seq = 7};
+    store_batch_stats_t st = put(s, &a, 1, &o, res);
+    CHECK(st.committed);
+    CHECK_INT(7, stats_of(s).stream_seq);
+    /* Only a duplicate: nothing new, but message 9 is applied. */
+    o.stream_seq = 9;
+    st = put(s, &a, 1, &o, res);
+    CHECK_INT(1, st.duplicates);
+    CHECK_INT(9, stats_of(s).stream_seq);
+    /* A message with no valid event at all (an empty batch). */
+    o.stream_seq = 10;
+    st = put(s, NULL, 0, &o, NULL);
+    CHECK(st.committed);
+    CHECK_INT(10, stats_of(s).stream_seq);
+    /* A redelivered older message does not move it back. */
+    o.stream_seq = 8;
+    st = put(s, &a, 1, &o, res);
+    CHECK_INT(10, stats_of(s).stream_seq);
+    /* Rolled back: not applied, not recorded. */
+    kpi_event_t b[] = {ev(KPI_EV_INVOICE_ISSUED, "s2", t, "S2", NULL, 100, "ACME"),
+                       ev(KPI_EV_INVOICE_ISSUED, "s3", t, "S1", NULL, 100, "ACME")};
+    store_batch_opts_t ao = {.atomic = true, .stream_seq = 12};
+    st = put(s, b, 2, &ao, res);
+    CHECK(!st.committed);
+    CHECK_INT(10, stats_of(s).stream_seq);
+    /* A batch without a sequence leaves it alone. */
+    st = put(s, b, 1, NULL, res);
+    CHECK_INT(1, st.accepted);
+    CHECK_INT(10, stats_of(s).stream_seq);
+    store_close(s);
+    s = open_store(dir, 0);
+    CHECK_INT(10, stats_of(s).stream_seq);
+    CHECK_INT(2, stats_of(s).events);
+    store_close(s);
+    rmdir_all(dir);
+}
+
 int main(void)
 {
     REQUIRE(kpi_tz_new_utc(&test_utc) == ERR_OK);
@@ -998,6 +1049,7 @@ int main(void)
     RUN(test_overflow_across_invoices);
     RUN(test_map_grows);
     RUN(test_document_state_by_hand);
+    RUN(test_stream_seq);
     kpi_tz_free(test_utc);
     return test_summary();
 }
