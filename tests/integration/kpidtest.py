@@ -290,5 +290,15 @@ def run_kpid(*args, input=None, timeout=300):
                           timeout=timeout)
 
 
+def add_key(config, name, role, units=None):
+    """`kpid key add` into the config file `config`; returns the key."""
+    args = ["key", "add", "--config", config, "--name", name, "--role", role]
+    if units:
+        args += ["--business-units", units]
+    r = run_kpid(*args)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.decode().strip()
+
+
 def ndjson(events):
     return "".join(json.dumps(e) + "\n" for e in events)

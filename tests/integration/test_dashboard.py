@@ -469,7 +469,12 @@ class BrowserTest(PageChecks, LoadedServer):
         self.assertEqual(Decimal(d["amount"]), over)
         self.assertEqual(d["count"], sum(b["count"] for b in ag["buckets"]
                                          if b["label"] != "current"))
-        self.assertTrue(all(r[2] == bu for r in d["rows"]), d["rows"][:3])
+        unit_col = d["heads"].index("Business unit")
+        self.assertTrue(all(r[unit_col] == bu for r in d["rows"]), d["rows"][:3])
+        # Each row names its customer beside the id (customer.updated).
+        ov = self.get_json("/v1/worklists/overdue?as_of=%s&business_unit=%s&limit=100" % (as_of, bu))
+        self.assertEqual([r[d["heads"].index("Name")] for r in d["rows"]],
+                         [i["customer_name"] or "" for i in ov["items"]])
         self.assertEqual(rep["drill_reloaded"], dict(d, focused=rep["drill_reloaded"]["focused"]))
         self.assertTrue(rep["drill_closed"]["hidden"])
         self.assertNotIn("drill=", rep["drill_closed"]["url"])

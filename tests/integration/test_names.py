@@ -18,18 +18,10 @@ import unittest
 from decimal import Decimal
 
 import kpidtest
-from kpidtest import Server, ndjson, run_kpid
+from kpidtest import add_key, Server, ndjson, run_kpid
 
 AS_OF = "2025-12-31"
 
-
-def add_key(config, name, role, units=None):
-    args = ["key", "add", "--config", config, "--name", name, "--role", role]
-    if units:
-        args += ["--business-units", units]
-    r = run_kpid(*args)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.decode().strip()
 
 
 class Names(unittest.TestCase):

@@ -28,7 +28,7 @@ import unittest
 import urllib.parse
 
 import kpidtest
-from kpidtest import Server, run_kpid
+from kpidtest import add_key, Server, run_kpid
 
 AS_OF = "2025-06-30"
 PERIOD = "2025-06"
@@ -107,14 +107,6 @@ def lines_with(text, *parts):
 def q(s):
     return urllib.parse.quote(s, safe="")
 
-
-def add_key(config, name, role, units=None):
-    args = ["key", "add", "--config", config, "--name", name, "--role", role]
-    if units:
-        args += ["--business-units", units]
-    r = run_kpid(*args)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.decode().strip()
 
 
 @unittest.skipIf(shutil.which("pdftotext") is None,

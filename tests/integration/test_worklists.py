@@ -25,7 +25,7 @@ import unittest
 from decimal import Decimal
 
 import kpidtest
-from kpidtest import Server, ndjson, run_kpid
+from kpidtest import add_key, Server, ndjson, run_kpid
 
 DIGITS = {"JPY": 0, "KWD": 3, "BHD": 3, "JOD": 3, "OMR": 3, "TND": 3}
 EPOCH = datetime.date(1970, 1, 1)
@@ -42,14 +42,6 @@ def day(s):
 def iso(d):
     return (EPOCH + datetime.timedelta(days=d)).isoformat()
 
-
-def add_key(config, name, role, units=None):
-    args = ["key", "add", "--config", config, "--name", name, "--role", role]
-    if units:
-        args += ["--business-units", units]
-    r = run_kpid(*args)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.decode().strip()
 
 
 class Book(unittest.TestCase):
