@@ -294,6 +294,9 @@ err_t api_party_in_unit(struct store_snap *snap, const char *party, const char *
 /* A customer's (vendor false) or vendor's name from its latest profile
    event, copied into the request's arena; NULL when it has none. */
 const char *api_party_name(api_req_t *req, struct store_snap *snap, bool vendor, const char *party);
+/* Aging bucket edges: `buckets=`, else the config's aging_buckets, else
+   30,60,90,120 (edges holds API_EDGES_MAX). */
+err_t api_aging_edges(api_req_t *req, int32_t *edges, size_t *n, err_msg_t *m);
 enum MHD_Result api_aging_get(api_req_t *req);
 enum MHD_Result api_dso_get(api_req_t *req);
 enum MHD_Result api_cei_get(api_req_t *req);

@@ -816,7 +816,7 @@ typedef struct aging_q {
 /* group_by=segment: customers folded by their profile's segment. */
 enum { AGING_BY_SEGMENT = 3 };
 
-static err_t p_edges(api_req_t *req, aging_q_t *a, err_msg_t *m)
+err_t api_aging_edges(api_req_t *req, int32_t *edges, size_t *n, err_msg_t *m)
 {
     static const int32_t def[] = {30, 60, 90, 120};
     const char *s = api_query(req, "buckets");
@@ -824,15 +824,20 @@ static err_t p_edges(api_req_t *req, aging_q_t *a, err_msg_t *m)
         const api_opts_t *o = &req->srv->opts;
         if (o->aging_edges != NULL && o->n_aging_edges > 0 &&
             o->n_aging_edges <= KPI_BUCKETS_MAX - 2) {
-            memcpy(a->edges, o->aging_edges, o->n_aging_edges * sizeof *a->edges);
-            a->n_edges = o->n_aging_edges;
+            memcpy(edges, o->aging_edges, o->n_aging_edges * sizeof *edges);
+            *n = o->n_aging_edges;
         } else {
-            memcpy(a->edges, def, sizeof def);
-            a->n_edges = 4;
+            memcpy(edges, def, sizeof def);
+            *n = 4;
         }
         return ERR_OK;
     }
-    return api_param_edges(s, a->edges, &a->n_edges, m);
+    return api_param_edges(s, edges, n, m);
+}
+
+static err_t p_edges(api_req_t *req, aging_q_t *a, err_msg_t *m)
+{
+    return api_aging_edges(req, a->edges, &a->n_edges, m);
 }
 
 static json_t *j_buckets(const kpi_aging_t *ag, int digits)
@@ -906,57 +911,13 @@ static json_t *j_books(const store_q_aging_fx_t *fx)
 }
 
 /* sort, limit and cursor of a grouped aging (all absent: every group by name). */
-typedef struct aging_page {
-    bool paged; /* any of the three was given */
-    api_aging_sort_t sort;
-    const char *sort_name;
-    char label[40]; /* sort_name of a bucket sort */
-    size_t limit;   /* 0: no limit */
-    bool has_from;
-    api_aging_cursor_t from;
-} aging_page_t;
-
-static err_t p_page(api_req_t *req, const aging_q_t *a, const char *group, aging_page_t *pg,
+static err_t p_page(api_req_t *req, const aging_q_t *a, const char *group, api_aging_page_t *pg,
                     err_msg_t *m)
 {
-    memset(pg, 0, sizeof *pg);
-    const char *sort = api_query(req, "sort"), *limit = api_query(req, "limit"),
-               *cursor = api_query(req, "cursor");
-    pg->paged = sort != NULL || limit != NULL || cursor != NULL;
-    if (!pg->paged)
-        return ERR_OK;
-    if (a->group_by == STORE_Q_GROUP_NONE)
-        return err_set(m, ERR_BAD_PARAM,
-                       "parameters 'sort', 'limit' and 'cursor' need group_by=customer or "
-                       "group_by=business_unit");
-    kpi_aging_t shape;
-    err_t e = kpi_aging_init(&shape, a->edges, a->n_edges);
-    pg->sort.kind = API_SORT_KEY;
-    pg->sort_name = group;
-    if (!e && sort != NULL)
-        e = api_param_aging_sort(sort, group, &shape, &pg->sort, m);
-    if (!e && sort != NULL) {
-        /* The canonical name ("-121+" even when '+' arrived as a space). */
-        char lab[32];
-        switch (pg->sort.kind) {
-        case API_SORT_OVERDUE: pg->sort_name = "-overdue"; break;
-        case API_SORT_TOTAL: pg->sort_name = "-total"; break;
-        case API_SORT_BUCKET:
-            snprintf(pg->label, sizeof pg->label, "-%s",
-                     kpi_bucket_label(&shape.buckets[pg->sort.bucket], lab, sizeof lab));
-            pg->sort_name = pg->label;
-            break;
-        case API_SORT_NONE:
-        case API_SORT_KEY: break;
-        }
-    }
-    if (!e && limit != NULL)
-        e = api_param_limit(limit, &pg->limit, m);
-    if (!e && cursor != NULL && cursor[0] != '\0') {
-        e = api_aging_cursor_parse(cursor, &pg->sort, &pg->from, m);
-        pg->has_from = !e;
-    }
-    return e;
+    return api_param_aging_page(
+        api_query(req, "sort"), api_query(req, "limit"), api_query(req, "cursor"),
+        a->group_by == STORE_Q_GROUP_NONE ? NULL : group,
+        "group_by=customer or group_by=business_unit", a->edges, a->n_edges, pg, m);
 }
 
 enum MHD_Result api_aging_get(api_req_t *req)
@@ -964,7 +925,7 @@ enum MHD_Result api_aging_get(api_req_t *req)
     err_msg_t m = {{0}};
     q_t q;
     aging_q_t a;
-    aging_page_t pg;
+    api_aging_page_t pg;
     int layout = 0;
     static const char *const bases[] = {"due_date", "invoice_date", NULL};
     static const char *const groups[] = {"none", "business_unit", "customer", "segment", NULL};

@@ -303,3 +303,44 @@ err_t api_aging_cursor_parse(const char *c, const api_aging_sort_t *s, api_aging
     snprintf(out->key, sizeof out->key, "%s", plain + used);
     return ERR_OK;
 }
+
+err_t api_param_aging_page(const char *sort, const char *limit, const char *cursor,
+                           const char *group, const char *groups_hint, const int32_t *edges,
+                           size_t n_edges, api_aging_page_t *pg, err_msg_t *m)
+{
+    memset(pg, 0, sizeof *pg);
+    pg->paged = sort != NULL || limit != NULL || cursor != NULL;
+    pg->sort.kind = API_SORT_KEY;
+    pg->sort_name = group;
+    if (!pg->paged)
+        return ERR_OK;
+    if (group == NULL)
+        return err_set(m, ERR_BAD_PARAM, "parameters 'sort', 'limit' and 'cursor' need %s",
+                       groups_hint);
+    kpi_aging_t shape;
+    err_t e = kpi_aging_init(&shape, edges, n_edges);
+    if (!e && sort != NULL)
+        e = api_param_aging_sort(sort, group, &shape, &pg->sort, m);
+    if (!e && sort != NULL) {
+        /* The canonical name ("-121+" even when '+' arrived as a space). */
+        char lab[32];
+        switch (pg->sort.kind) {
+        case API_SORT_OVERDUE: pg->sort_name = "-overdue"; break;
+        case API_SORT_TOTAL: pg->sort_name = "-total"; break;
+        case API_SORT_BUCKET:
+            snprintf(pg->label, sizeof pg->label, "-%s",
+                     kpi_bucket_label(&shape.buckets[pg->sort.bucket], lab, sizeof lab));
+            pg->sort_name = pg->label;
+            break;
+        case API_SORT_NONE:
+        case API_SORT_KEY: break;
+        }
+    }
+    if (!e && limit != NULL)
+        e = api_param_limit(limit, &pg->limit, m);
+    if (!e && cursor != NULL && cursor[0] != '\0') {
+        e = api_aging_cursor_parse(cursor, &pg->sort, &pg->from, m);
+        pg->has_from = !e;
+    }
+    return e;
+}

@@ -133,4 +133,26 @@ char *api_aging_cursor_make(const api_aging_sort_t *s, const kpi_aging_t *g, con
 err_t api_aging_cursor_parse(const char *c, const api_aging_sort_t *s, api_aging_cursor_t *out,
                              err_msg_t *m) KPID_MUST_USE;
 
+/* sort, limit and cursor of a grouped aging (/v1/aging, /v1/payables/aging). */
+typedef struct api_aging_page {
+    bool paged; /* any of the three was given */
+    api_aging_sort_t sort;
+    const char *sort_name; /* canonical: "-overdue", "-121+", or the group's name */
+    char label[40];        /* sort_name of a bucket sort */
+    size_t limit;          /* 0: no limit */
+    bool has_from;
+    api_aging_cursor_t from;
+} api_aging_page_t;
+
+/*
+ * Parse the three parameters (each NULL when absent) of an aging grouped
+ * by `group` ("customer", "vendor", "business_unit"; NULL when not grouped,
+ * which any of them refuses, naming `groups_hint`, "group_by=customer or
+ * group_by=business_unit") with buckets of `edges`. Without any, the
+ * groups come by name. ERR_BAD_PARAM with a message otherwise.
+ */
+err_t api_param_aging_page(const char *sort, const char *limit, const char *cursor,
+                           const char *group, const char *groups_hint, const int32_t *edges,
+                           size_t n_edges, api_aging_page_t *pg, err_msg_t *m) KPID_MUST_USE;
+
 #endif

@@ -208,70 +208,17 @@ typedef struct ap_aging_p {
     int basis, group_by, layout;
     int32_t edges[API_EDGES_MAX];
     size_t n_edges;
-    bool paged; /* sort, limit or cursor given */
-    api_aging_sort_t sort;
-    const char *sort_name;
-    char label[40];
-    size_t limit; /* 0: none */
-    bool has_from;
-    api_aging_cursor_t from;
+    api_aging_page_t pg; /* sort, limit, cursor */
 } ap_aging_p_t;
 
 static const char *const groups[] = {"none", "business_unit", "vendor", NULL};
 
-static err_t p_edges(api_req_t *req, ap_aging_p_t *a, err_msg_t *m)
-{
-    const api_opts_t *o = &req->srv->opts;
-    if (o->aging_edges != NULL && o->n_aging_edges > 0 && o->n_aging_edges <= API_EDGES_MAX) {
-        memcpy(a->edges, o->aging_edges, o->n_aging_edges * sizeof *a->edges);
-        a->n_edges = o->n_aging_edges;
-    } else {
-        static const int32_t def[] = {30, 60, 90, 120};
-        memcpy(a->edges, def, sizeof def);
-        a->n_edges = 4;
-    }
-    const char *s = api_query(req, "buckets");
-    return s == NULL ? ERR_OK : api_param_edges(s, a->edges, &a->n_edges, m);
-}
-
 static err_t p_page(api_req_t *req, ap_aging_p_t *a, err_msg_t *m)
 {
-    const char *sort = api_query(req, "sort"), *limit = api_query(req, "limit"),
-               *cursor = api_query(req, "cursor");
-    a->paged = sort != NULL || limit != NULL || cursor != NULL;
-    a->sort.kind = API_SORT_KEY;
-    a->sort_name = groups[a->group_by];
-    if (!a->paged)
-        return ERR_OK;
-    if (a->group_by == STORE_Q_AP_GROUP_NONE)
-        return err_set(m, ERR_BAD_PARAM,
-                       "parameters 'sort', 'limit' and 'cursor' need group_by=vendor or "
-                       "group_by=business_unit");
-    kpi_aging_t shape;
-    err_t e = kpi_aging_init(&shape, a->edges, a->n_edges);
-    if (!e && sort != NULL)
-        e = api_param_aging_sort(sort, groups[a->group_by], &shape, &a->sort, m);
-    if (!e && sort != NULL) {
-        char lab[32];
-        switch (a->sort.kind) {
-        case API_SORT_OVERDUE: a->sort_name = "-overdue"; break;
-        case API_SORT_TOTAL: a->sort_name = "-total"; break;
-        case API_SORT_BUCKET:
-            snprintf(a->label, sizeof a->label, "-%s",
-                     kpi_bucket_label(&shape.buckets[a->sort.bucket], lab, sizeof lab));
-            a->sort_name = a->label;
-            break;
-        case API_SORT_NONE:
-        case API_SORT_KEY: break;
-        }
-    }
-    if (!e && limit != NULL)
-        e = api_param_limit(limit, &a->limit, m);
-    if (!e && cursor != NULL && cursor[0] != '\0') {
-        e = api_aging_cursor_parse(cursor, &a->sort, &a->from, m);
-        a->has_from = !e;
-    }
-    return e;
+    return api_param_aging_page(
+        api_query(req, "sort"), api_query(req, "limit"), api_query(req, "cursor"),
+        a->group_by == STORE_Q_AP_GROUP_NONE ? NULL : groups[a->group_by],
+        "group_by=vendor or group_by=business_unit", a->edges, a->n_edges, &a->pg, m);
 }
 
 static err_t p_aging(api_req_t *req, ap_aging_p_t *a, err_msg_t *m)
@@ -288,7 +235,7 @@ static err_t p_aging(api_req_t *req, ap_aging_p_t *a, err_msg_t *m)
     if (!e && s != NULL)
         e = api_param_word("layout", s, layouts, &a->layout, m);
     if (!e)
-        e = p_edges(req, a, m);
+        e = api_aging_edges(req, a->edges, &a->n_edges, m);
     return e ? e : p_page(req, a, m);
 }
 
@@ -315,8 +262,9 @@ enum MHD_Result api_payables_aging_get(api_req_t *req)
     size_t shown = 0;
     if (!e) {
         idx = kpi_arena_alloc(req->arena, (ag.n_groups ? ag.n_groups : 1) * sizeof *idx);
-        if (idx == NULL || api_aging_order(ag.groups, ag.keys, ag.n_groups, &a.sort,
-                                           a.has_from ? &a.from : NULL, idx, &shown) != ERR_OK)
+        if (idx == NULL ||
+            api_aging_order(ag.groups, ag.keys, ag.n_groups, &a.pg.sort,
+                            a.pg.has_from ? &a.pg.from : NULL, idx, &shown) != ERR_OK)
             e = err_set(&m, ERR_NOMEM, "out of memory");
     }
     /* Vendors' names (vendor.updated), looked up before the snapshot ends. */
@@ -344,10 +292,10 @@ enum MHD_Result api_payables_aging_get(api_req_t *req)
         }
     shown = vis;
     char next[API_AGING_CURSOR_BUF] = "";
-    if (a.limit > 0 && shown > a.limit) {
-        shown = a.limit;
+    if (a.pg.limit > 0 && shown > a.pg.limit) {
+        shown = a.pg.limit;
         size_t last = idx[shown - 1];
-        api_aging_cursor_make(&a.sort, &ag.groups[last], ag.keys[last], next, sizeof next);
+        api_aging_cursor_make(&a.pg.sort, &ag.groups[last], ag.keys[last], next, sizeof next);
     }
     if (q.csv) {
         api_buf_t b;
@@ -393,8 +341,8 @@ enum MHD_Result api_payables_aging_get(api_req_t *req)
         }
         json_object_set_new(root, "group_by", json_string(groups[a.group_by]));
         json_object_set_new(root, "groups", arr);
-        if (a.paged) {
-            json_object_set_new(root, "sort", json_string(a.sort_name));
+        if (a.pg.paged) {
+            json_object_set_new(root, "sort", json_string(a.pg.sort_name));
             json_object_set_new(root, "next_cursor", next[0] ? json_string(next) : json_null());
         }
     }

@@ -2144,13 +2144,15 @@ err_t derive_steps_groups(MDB_txn *txn, MDB_dbi dbi, const derive_scope_t *sc, s
     return e;
 }
 
-err_t derive_open_parties(const derive_t *d, MDB_txn *txn, const char currency[4], uint32_t unit,
-                          derive_id_fn fn, void *ctx)
+err_t derive_steps_parties(MDB_txn *txn, MDB_dbi dbi, const char currency[4], uint32_t unit,
+                           derive_id_fn fn, void *ctx)
 {
     MDB_cursor *c;
-    if (mdb_cursor_open(txn, d->open, &c))
+    if (mdb_cursor_open(txn, dbi, &c))
         return ERR_IO;
     err_t e = ERR_OK;
+    /* One seek per party: the first row at or after (cur, unit, party)
+       names the next party with rows. */
     uint32_t party = 1;
     for (;;) {
         key_t_ k;
@@ -2176,6 +2178,12 @@ err_t derive_open_parties(const derive_t *d, MDB_txn *txn, const char currency[4
     }
     mdb_cursor_close(c);
     return e;
+}
+
+err_t derive_open_parties(const derive_t *d, MDB_txn *txn, const char currency[4], uint32_t unit,
+                          derive_id_fn fn, void *ctx)
+{
+    return derive_steps_parties(txn, d->open, currency, unit, fn, ctx);
 }
 
 err_t derive_flow_has(const derive_t *d, MDB_txn *txn, const derive_scope_t *sc, bool *has)

@@ -212,6 +212,13 @@ err_t derive_steps_groups(MDB_txn *txn, MDB_dbi dbi, const derive_scope_t *sc, s
 typedef err_t (*derive_id_fn)(void *ctx, uint32_t id);
 err_t derive_open_parties(const derive_t *d, MDB_txn *txn, const char currency[4], uint32_t unit,
                           derive_id_fn fn, void *ctx) KPID_MUST_USE;
+/* The same over any database of d_open's layout (cur, unit, party, basis,
+   basis day, day: d_open, d_ap_open). */
+err_t derive_steps_parties(MDB_txn *txn, MDB_dbi dbi, const char currency[4], uint32_t unit,
+                           derive_id_fn fn, void *ctx) KPID_MUST_USE;
+/* A lister of parties, as the two above (for store_parties_by). */
+typedef err_t (*derive_parties_fn)(const derive_t *d, MDB_txn *txn, const char currency[4],
+                                   uint32_t unit, derive_id_fn fn, void *ctx);
 /* Currencies (ascending) with any daily flow; fn gets a NUL-terminated code. */
 typedef err_t (*derive_code_fn)(void *ctx, const char *code);
 err_t derive_flow_currencies(const derive_t *d, MDB_txn *txn, derive_code_fn fn,
@@ -279,6 +286,10 @@ const derive_t *store_derive_of(const store_t *s);
 err_t store_name_lookup(store_snap_t *snap, const char *name, uint32_t *id) KPID_MUST_USE;
 /* The name of an id (borrowed until the snapshot ends). */
 err_t store_name_of(store_snap_t *snap, uint32_t id, const char **name) KPID_MUST_USE;
+/* The names of the parties `list` gives under (currency, unit; NULL: every
+   unit): store_parties' and store_ap_vendors' one way of asking. */
+err_t store_parties_by(store_snap_t *snap, const char *currency, const char *business_unit,
+                       derive_parties_fn list, store_name_fn fn, void *ctx) KPID_MUST_USE;
 /* true when some event was filed under party `id`. */
 bool store_party_known(store_snap_t *snap, uint32_t id);
 

@@ -175,8 +175,8 @@ err_t store_party_units(store_snap_t *snap, const char *party, store_name_fn fn,
     return e;
 }
 
-err_t store_parties(store_snap_t *snap, const char *currency, const char *business_unit,
-                    store_name_fn fn, void *ctx)
+err_t store_parties_by(store_snap_t *snap, const char *currency, const char *business_unit,
+                       derive_parties_fn list, store_name_fn fn, void *ctx)
 {
     uint32_t unit = 0;
     if (business_unit != NULL) {
@@ -187,8 +187,13 @@ err_t store_parties(store_snap_t *snap, const char *currency, const char *busine
     names_ctx_t c = {snap, fn, ctx};
     char cur[4] = {0};
     memcpy(cur, currency, 3);
-    return derive_open_parties(store_snap_derive(snap), store_snap_txn(snap), cur, unit, id_to_name,
-                               &c);
+    return list(store_snap_derive(snap), store_snap_txn(snap), cur, unit, id_to_name, &c);
+}
+
+err_t store_parties(store_snap_t *snap, const char *currency, const char *business_unit,
+                    store_name_fn fn, void *ctx)
+{
+    return store_parties_by(snap, currency, business_unit, derive_open_parties, fn, ctx);
 }
 
 size_t store_sla_defs(const store_t *s, const kpi_sla_def_t **defs)

@@ -221,37 +221,8 @@ out:
 err_t derive_ap_parties(const derive_t *d, MDB_txn *txn, const char currency[4], uint32_t unit,
                         derive_id_fn fn, void *ctx)
 {
-    if (!d->has_ap)
-        return ERR_STORE_CORRUPT;
-    MDB_cursor *c;
-    if (mdb_cursor_open(txn, d->ap_open, &c))
-        return ERR_IO;
-    err_t e = ERR_OK;
-    /* One seek per vendor: the first row at or after (cur, unit, party)
-       names the next vendor with rows. */
-    for (uint32_t party = 1;;) {
-        uint8_t k[11];
-        memcpy(k, currency, 3);
-        store_put_u32(k + 3, unit);
-        store_put_u32(k + 7, party);
-        MDB_val kv = {sizeof k, k}, v;
-        int rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
-        if (rc == MDB_NOTFOUND)
-            break;
-        if (rc) {
-            e = ERR_IO;
-            break;
-        }
-        if (kv.mv_size != AP_PREFIX + 4 || memcmp(kv.mv_data, k, 7) != 0)
-            break;
-        party = store_get_u32((const uint8_t *)kv.mv_data + 7);
-        e = fn(ctx, party);
-        if (e || party == UINT32_MAX)
-            break;
-        party++;
-    }
-    mdb_cursor_close(c);
-    return e;
+    return d->has_ap ? derive_steps_parties(txn, d->ap_open, currency, unit, fn, ctx)
+                     : ERR_STORE_CORRUPT;
 }
 
 err_t derive_ap_has(const derive_t *d, MDB_txn *txn, const derive_scope_t *sc, bool *has)

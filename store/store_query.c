@@ -354,6 +354,12 @@ static err_t aging_of(store_snap_t *snap, const store_scope_t *sc, const store_q
     return e;
 }
 
+static err_t slice_aging(store_snap_t *snap, const store_scope_t *slice, const void *rq,
+                         kpi_arena_t *arena, kpi_aging_t *out)
+{
+    return aging_of(snap, slice, rq, arena, out);
+}
+
 err_t store_q_names_add(void *ctx, const char *name)
 {
     store_q_names_t *ns = ctx;
@@ -397,6 +403,46 @@ static void aging_sum(kpi_aging_t *into, const kpi_aging_t *g)
     }
     into->total_amount += g->total_amount;
     into->total_count += g->total_count;
+}
+
+err_t store_q_grouped(store_snap_t *snap, const store_scope_t *sc, bool by_unit,
+                      const store_q_names_t *ns, store_q_slice_fn of, const void *rq,
+                      kpi_arena_t *arena, kpi_aging_t **groups, const char ***keys, size_t *n,
+                      kpi_aging_t *sum, err_msg_t *m)
+{
+    *groups = NULL;
+    *keys = ns->v;
+    *n = 0;
+    if (ns->n == 0)
+        return ERR_OK;
+    kpi_aging_t *g = kpi_arena_alloc(arena, ns->n * sizeof *g);
+    if (g == NULL)
+        return err_set(m, ERR_NOMEM, "out of memory");
+    *groups = g;
+    err_t e = ERR_OK;
+    for (size_t i = 0; !e && i < ns->n; i++) {
+        store_scope_t s = *sc;
+        /* A scope limited to one unit has that unit as its only group. */
+        if (by_unit && sc->business_unit != NULL && strcmp(ns->v[i], sc->business_unit) != 0)
+            continue;
+        if (by_unit)
+            s.business_unit = ns->v[i];
+        else
+            s.party = ns->v[i];
+        kpi_aging_t *ga = &g[*n];
+        e = of(snap, &s, rq, arena, ga);
+        if (e == ERR_NOT_FOUND) { /* nothing in this slice */
+            e = ERR_OK;
+            continue;
+        }
+        if (e)
+            break;
+        if (sum != NULL)
+            aging_sum(sum, ga);
+        if (ga->total_count != 0 || ga->total_amount != 0)
+            ns->v[(*n)++] = ns->v[i];
+    }
+    return e;
 }
 
 /* ---- every customer's aging from the invoices open now ------------------------------ */
@@ -527,41 +573,16 @@ static err_t aging_now(store_snap_t *snap, const store_scope_t *sc, const store_
     return ERR_OK;
 }
 
-err_t store_q_aging(store_snap_t *snap, const store_scope_t *sc, const store_q_aging_req_t *rq,
-                    kpi_arena_t *arena, store_q_aging_t *out, err_msg_t *m)
+/* The aging of the scope and its groups, walking d_open. */
+static err_t aging_walk(store_snap_t *snap, const store_scope_t *sc, const store_q_aging_req_t *rq,
+                        kpi_arena_t *arena, store_q_aging_t *out, err_msg_t *m)
 {
-    memset(out, 0, sizeof *out);
-    if (kpi_aging_edges_check(rq->edges, rq->n_edges) != ERR_OK)
-        return err_set(m, ERR_BAD_PARAM, "aging bucket edges must be 1 to %d increasing days",
-                       KPI_BUCKETS_MAX - 2);
-    if (rq->group_by == STORE_Q_GROUP_CUSTOMER && sc->party == NULL &&
-        rq->basis == STORE_BASIS_DUE) {
-        bool done;
-        err_t e = aging_now(snap, sc, rq, arena, out, &done, m);
-        store_flows_t f;
-        if (!e && done)
-            e = store_flows_cumulative(snap, sc, &rq->as_of, 1, &f);
-        if (!e && done) {
-            out->unapplied_cash = f.cash_received - f.cash_applied_out - f.refunds;
-            out->unallocated_credits = f.unallocated_credits;
-        }
-        if (e || done)
-            return e;
-        memset(out, 0, sizeof *out);
-    }
     /* Grouped by unit over the whole book, the total is the sum of the
        groups (each invoice has exactly one unit): no second walk. */
     bool total_from_groups =
         rq->group_by == STORE_Q_GROUP_UNIT && sc->business_unit == NULL && sc->party == NULL;
     err_t e = total_from_groups ? kpi_aging_init(&out->all, rq->edges, rq->n_edges)
                                 : aging_of(snap, sc, rq, arena, &out->all);
-    store_flows_t f;
-    if (!e)
-        e = store_flows_cumulative(snap, sc, &rq->as_of, 1, &f);
-    if (!e) {
-        out->unapplied_cash = f.cash_received - f.cash_applied_out - f.refunds;
-        out->unallocated_credits = f.unallocated_credits;
-    }
     store_q_names_t ns = {.arena = arena};
     if (!e && rq->group_by == STORE_Q_GROUP_UNIT)
         e = store_business_units(snap, sc->currency, store_q_names_add, &ns);
@@ -570,34 +591,36 @@ err_t store_q_aging(store_snap_t *snap, const store_scope_t *sc, const store_q_a
     /* Groups by name, not by first appearance (issue 18). */
     if (!e)
         store_q_names_sort(&ns);
-    if (!e && ns.n > 0) {
-        out->groups = kpi_arena_alloc(arena, ns.n * sizeof *out->groups);
-        out->keys = ns.v;
-        if (out->groups == NULL)
-            e = err_set(m, ERR_NOMEM, "out of memory");
+    if (!e)
+        e = store_q_grouped(snap, sc, rq->group_by == STORE_Q_GROUP_UNIT, &ns, slice_aging, rq,
+                            arena, &out->groups, &out->keys, &out->n_groups,
+                            total_from_groups ? &out->all : NULL, m);
+    return e;
+}
+
+err_t store_q_aging(store_snap_t *snap, const store_scope_t *sc, const store_q_aging_req_t *rq,
+                    kpi_arena_t *arena, store_q_aging_t *out, err_msg_t *m)
+{
+    memset(out, 0, sizeof *out);
+    if (kpi_aging_edges_check(rq->edges, rq->n_edges) != ERR_OK)
+        return err_set(m, ERR_BAD_PARAM, "aging bucket edges must be 1 to %d increasing days",
+                       KPI_BUCKETS_MAX - 2);
+    bool done = false;
+    err_t e = ERR_OK;
+    if (rq->group_by == STORE_Q_GROUP_CUSTOMER && sc->party == NULL &&
+        rq->basis == STORE_BASIS_DUE) {
+        e = aging_now(snap, sc, rq, arena, out, &done, m);
+        if (!e && !done)
+            memset(out, 0, sizeof *out);
     }
-    for (size_t i = 0; !e && i < ns.n; i++) {
-        store_scope_t g = *sc;
-        /* A scope limited to one unit has that unit as its only group. */
-        if (rq->group_by == STORE_Q_GROUP_UNIT && sc->business_unit != NULL &&
-            strcmp(ns.v[i], sc->business_unit) != 0)
-            continue;
-        if (rq->group_by == STORE_Q_GROUP_UNIT)
-            g.business_unit = ns.v[i];
-        else
-            g.party = ns.v[i];
-        kpi_aging_t *ga = &out->groups[out->n_groups];
-        e = aging_of(snap, &g, rq, arena, ga);
-        if (e == ERR_NOT_FOUND) { /* nothing in this slice */
-            e = ERR_OK;
-            continue;
-        }
-        if (e)
-            break;
-        if (total_from_groups)
-            aging_sum(&out->all, ga);
-        if (ga->total_count != 0 || ga->total_amount != 0)
-            out->keys[out->n_groups++] = ns.v[i];
+    if (!e && !done)
+        e = aging_walk(snap, sc, rq, arena, out, m);
+    store_flows_t f;
+    if (!e)
+        e = store_flows_cumulative(snap, sc, &rq->as_of, 1, &f);
+    if (!e) {
+        out->unapplied_cash = f.cash_received - f.cash_applied_out - f.refunds;
+        out->unallocated_credits = f.unallocated_credits;
     }
     return e;
 }

@@ -12,6 +12,7 @@
 #include "store_derive.h"
 #include "store_payables.h"
 #include "store_query.h"
+#include "store_query_int.h"
 
 /* Scope names to ids. A vendor counts only with a bill in the scope's
    currency and unit: anything else is ERR_NOT_FOUND, whatever the reason. */
@@ -60,34 +61,16 @@ static err_t ap_aging_of(store_snap_t *snap, const store_scope_t *sc,
     return e;
 }
 
-typedef struct names_ctx {
-    store_snap_t *snap;
-    store_name_fn fn;
-    void *ctx;
-} names_ctx_t;
-
-static err_t id_to_name(void *ctx, uint32_t id)
+static err_t slice_aging(store_snap_t *snap, const store_scope_t *slice, const void *rq,
+                         kpi_arena_t *arena, kpi_aging_t *out)
 {
-    names_ctx_t *c = ctx;
-    const char *name;
-    err_t e = store_name_of(c->snap, id, &name);
-    return e ? e : c->fn(c->ctx, name);
+    return ap_aging_of(snap, slice, rq, arena, out);
 }
 
 err_t store_ap_vendors(store_snap_t *snap, const char *currency, const char *business_unit,
                        store_name_fn fn, void *ctx)
 {
-    uint32_t unit = 0;
-    if (business_unit != NULL) {
-        err_t e = store_name_lookup(snap, business_unit, &unit);
-        if (e)
-            return e;
-    }
-    names_ctx_t c = {snap, fn, ctx};
-    char cur[4] = {0};
-    memcpy(cur, currency, 3);
-    return derive_ap_parties(store_snap_derive(snap), store_snap_txn(snap), cur, unit, id_to_name,
-                             &c);
+    return store_parties_by(snap, currency, business_unit, derive_ap_parties, fn, ctx);
 }
 
 err_t store_q_ap_aging(store_snap_t *snap, const store_scope_t *sc,
@@ -106,31 +89,9 @@ err_t store_q_ap_aging(store_snap_t *snap, const store_scope_t *sc,
         e = store_ap_vendors(snap, sc->currency, sc->business_unit, store_q_names_add, &ns);
     if (!e)
         store_q_names_sort(&ns);
-    if (!e && ns.n > 0) {
-        out->groups = kpi_arena_alloc(arena, ns.n * sizeof *out->groups);
-        out->keys = ns.v;
-        if (out->groups == NULL)
-            e = err_set(m, ERR_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; !e && i < ns.n; i++) {
-        store_scope_t g = *sc;
-        /* A scope limited to one unit has that unit as its only group. */
-        if (rq->group_by == STORE_Q_AP_GROUP_UNIT && sc->business_unit != NULL &&
-            strcmp(ns.v[i], sc->business_unit) != 0)
-            continue;
-        if (rq->group_by == STORE_Q_AP_GROUP_UNIT)
-            g.business_unit = ns.v[i];
-        else
-            g.party = ns.v[i];
-        kpi_aging_t *ga = &out->groups[out->n_groups];
-        e = ap_aging_of(snap, &g, rq, arena, ga);
-        if (e == ERR_NOT_FOUND) { /* no bill in this slice */
-            e = ERR_OK;
-            continue;
-        }
-        if (!e && (ga->total_count != 0 || ga->total_amount != 0))
-            out->keys[out->n_groups++] = ns.v[i];
-    }
+    if (!e)
+        e = store_q_grouped(snap, sc, rq->group_by == STORE_Q_AP_GROUP_UNIT, &ns, slice_aging, rq,
+                            arena, &out->groups, &out->keys, &out->n_groups, NULL, m);
     return e;
 }
 

@@ -33,6 +33,21 @@ err_t store_q_cum_load(store_snap_t *snap, const store_scope_t *sc, int32_t lo, 
 err_t store_q_points(const store_q_series_req_t *rq, const store_q_cum_t *c, kpi_arena_t *arena,
                      store_q_point_t *out, err_msg_t *m) KPID_MUST_USE;
 
+/*
+ * The groups of a grouped aging: one slice of sc per name of ns (a unit's
+ * when by_unit, a party's otherwise), aged by `of` (ERR_NOT_FOUND: nothing
+ * in that slice, left out), slices with nothing open left out too, in the
+ * order of ns. With sc limited to a unit, grouped by unit, that unit is the
+ * only group. sum (may be NULL) gets each group added to it. *groups and
+ * *keys are in arena (keys are ns's names).
+ */
+typedef err_t (*store_q_slice_fn)(store_snap_t *snap, const store_scope_t *slice, const void *rq,
+                                  kpi_arena_t *arena, kpi_aging_t *out);
+err_t store_q_grouped(store_snap_t *snap, const store_scope_t *sc, bool by_unit,
+                      const store_q_names_t *ns, store_q_slice_fn of, const void *rq,
+                      kpi_arena_t *arena, kpi_aging_t **groups, const char ***keys, size_t *n,
+                      kpi_aging_t *sum, err_msg_t *m) KPID_MUST_USE;
+
 /* A book's balances from its cumulative flows. */
 int64_t store_q_ar_of(const store_flows_t *f);
 int64_t store_q_ap_of(const store_flows_t *f);
