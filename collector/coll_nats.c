@@ -523,7 +523,10 @@ static bool consumer_gone(coll_nats_t *n)
     return s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr;
 }
 
-static natsSubscription *subscribe(coll_nats_t *n, bool *logged)
+/* from: 0 binds the durable consumer as it is (created delivering the
+   whole stream if missing); else it was just deleted, and is created
+   delivering from stream sequence `from`. */
+static natsSubscription *subscribe(coll_nats_t *n, uint64_t from, bool *logged)
 {
     err_msg_t m = {{0}};
     if (!connected(n) || stream_ensure(n, &m) != NATS_OK)
@@ -532,7 +535,8 @@ static natsSubscription *subscribe(coll_nats_t *n, bool *logged)
     jsSubOptions_Init(&so);
     so.Stream = n->conf.stream;
     so.Config.AckPolicy = js_AckAll;
-    so.Config.DeliverPolicy = js_DeliverAll;
+    so.Config.DeliverPolicy = from ? js_DeliverByStartSequence : js_DeliverAll;
+    so.Config.OptStartSeq = from;
     so.Config.MaxAckPending = 4 * FETCH_BATCH;
     so.Config.AckWait = (int64_t)60 * 1000000000;
     natsSubscription *sub = NULL;
@@ -561,10 +565,19 @@ static void *consume_thread(void *arg)
     int64_t info_at = 0;
     kpi_arena_t *arena = NULL;
     batch_t b = {.n = n};
+    uint64_t from = 0;      /* subscribe from this sequence (0: as the consumer is) */
+    bool any_first = false; /* the first message may be past a gap (see below) */
     while (!__atomic_load_n(&n->stop, __ATOMIC_SEQ_CST)) {
-        if (sub == NULL && (sub = subscribe(n, &logged)) == NULL) {
-            sleep_ms(RETRY_MS);
-            continue;
+        if (sub == NULL) {
+            if ((sub = subscribe(n, from, &logged)) == NULL) {
+                sleep_ms(RETRY_MS);
+                continue;
+            }
+            /* Created from `from`: its first message is the earliest the
+               server has from there on. Bound as it was (a restart), its
+               deliveries not acked before a crash come again only later. */
+            any_first = from != 0;
+            from = 0;
         }
         __atomic_store_n(&n->consuming, 1, __ATOMIC_RELAXED);
         if (now_ms() - info_at >= INFO_EVERY_MS) {
@@ -603,21 +616,32 @@ static void *consume_thread(void *arg)
         b.arena = arena;
         b.count = 0;
         uint64_t applied = __atomic_load_n(&n->applied_seq, __ATOMIC_RELAXED), last = applied;
-        uint64_t fresh = 0, skipped = 0;
+        uint64_t fresh = 0, skipped = 0, gap_at = 0;
+        int ack_i = -1; /* the last message applied or skipped */
         for (int i = 0; i < list.Count; i++) {
             jsMsgMetaData *md = NULL;
             if (natsMsg_GetMetaData(&md, list.Msgs[i]) != NATS_OK)
                 continue; /* not a stream message: nothing to apply or ack */
             uint64_t seq = md->Sequence.Stream;
             jsMsgMetaData_Destroy(md);
-            if (seq <= applied) {
+            if (seq <= last) {
                 skipped++; /* applied before a restart or a lost ack */
+                ack_i = i;
                 continue;
             }
+            /* The applied sequence says every message up to it is in the
+               store, so messages are applied in stream order only. A later
+               one first (messages delivered before a crash and not acked
+               come again only after AckWait) is a gap: stop there. */
+            if (seq != last + 1 && !any_first) {
+                gap_at = seq;
+                break;
+            }
+            any_first = false;
             parse_msg(&b, list.Msgs[i], seq);
             fresh++;
-            if (seq > last)
-                last = seq;
+            last = seq;
+            ack_i = i;
         }
         bool ok = fresh == 0 || commit(n, &b, last);
         if (ok) {
@@ -626,10 +650,24 @@ static void *consume_thread(void *arg)
             __atomic_add_fetch(&n->skipped, skipped, __ATOMIC_RELAXED);
             if (last > __atomic_load_n(&n->stream_seq, __ATOMIC_RELAXED))
                 __atomic_store_n(&n->stream_seq, last, __ATOMIC_RELAXED);
-            /* AckAll: the last message acknowledges the batch. A lost ack
-               only means a redelivery, which the sequence skips. */
-            if (list.Count > 0)
-                (void)natsMsg_Ack(list.Msgs[list.Count - 1], NULL);
+            /* AckAll: the last message applied acknowledges those before
+               it. A lost ack only means a redelivery, which the sequence
+               skips. */
+            if (ack_i >= 0)
+                (void)natsMsg_Ack(list.Msgs[ack_i], NULL);
+        }
+        if (ok && gap_at != 0) {
+            /* Read again from the first message not applied: the consumer
+               is deleted (its pending redeliveries with it) and created
+               from there. */
+            logf_(n, "stream sequence %llu came before %llu: consumer %s reads again from %llu",
+                  (unsigned long long)gap_at, (unsigned long long)last + 1, n->conf.durable,
+                  (unsigned long long)last + 1);
+            jsErrCode derr = 0;
+            (void)js_DeleteConsumer(n->js, n->conf.stream, n->conf.durable, NULL, &derr);
+            natsSubscription_Destroy(sub);
+            sub = NULL;
+            from = last + 1;
         }
         natsMsgList_Destroy(&list);
         kpi_arena_free(arena);

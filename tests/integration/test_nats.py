@@ -232,6 +232,12 @@ class NatsTest(unittest.TestCase):
             time.sleep(0.05)
         self.fail("node did not reach stream sequence %d: %r\n%s" % (seq, n, srv.log()))
 
+    def wait_events(self, srv, count):
+        """Poll until srv holds `count` events (or WAIT_S passes)."""
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline and self.position(srv)["events"] < count:
+            time.sleep(0.05)
+
     def stream_seq(self, srv):
         return self.position(srv)["nats"]["stream_sequence"]
 
@@ -361,6 +367,10 @@ class NatsTest(unittest.TestCase):
         for n in (a, b):
             self.wait_applied(n, seq)
         for n in (a, b):
+            # A re-sent batch may have left a message past `seq` in the
+            # stream (the node's view of the stream's end is refreshed every
+            # 200 ms): wait for the count, then check it.
+            self.wait_events(n, len(ids))
             self.assertEqual(self.position(n)["events"], len(ids), n.log())
         self.same_answers(a, b)
         # Every acknowledged event is there exactly once: sent again, all
