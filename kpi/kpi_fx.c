@@ -3,6 +3,7 @@
  */
 #include "kpi_fx.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "kpi_money.h"
@@ -75,4 +76,69 @@ err_t kpi_fx_cross(int64_t minor, int from_digits, int64_t rate, int to_digits, 
         return ERR_OVERFLOW;
     *out = (int64_t)q;
     return ERR_OK;
+}
+
+typedef struct share_rem {
+    __int128 rem; /* in [0, den) */
+    size_t i;
+} share_rem_t;
+
+static int rem_cmp(const void *a, const void *b)
+{
+    const share_rem_t *x = a, *y = b;
+    if (x->rem != y->rem)
+        return x->rem > y->rem ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+err_t kpi_fx_share(const int64_t *minor, size_t n, int from_digits, int64_t rate, int to_digits,
+                   int64_t rate_to, int64_t *out, int64_t *total)
+{
+    int64_t sum = 0, t = 0;
+    for (size_t i = 0; i < n; i++)
+        if (__builtin_add_overflow(sum, minor[i], &sum))
+            return ERR_OVERFLOW;
+    err_t e = kpi_fx_cross(sum, from_digits, rate, to_digits, rate_to, &t);
+    if (e)
+        return e;
+    share_rem_t *r = n > 0 ? malloc(n * sizeof *r) : NULL;
+    if (n > 0 && r == NULL)
+        return ERR_NOMEM;
+    /* Each amount's exact value is num / den; every |num| is at most the
+       sum's bound kpi_fx_cross checked for one amount (checked again here). */
+    __int128 den = (__int128)rate_to * pow10_128(from_digits);
+    __int128 lim = (((__int128)1 << 126) - 1) / 5000, floors = 0;
+    for (size_t i = 0; i < n && !e; i++) {
+        __int128 num = (__int128)minor[i] * rate;
+        if (num > lim || num < -lim) {
+            e = ERR_OVERFLOW;
+            break;
+        }
+        num *= pow10_128(to_digits);
+        __int128 q = num / den, rem = num % den;
+        if (rem < 0) { /* floor, not truncation */
+            q--;
+            rem += den;
+        }
+        if (q > INT64_MAX || q < INT64_MIN)
+            e = ERR_OVERFLOW;
+        out[i] = (int64_t)q;
+        floors += q;
+        r[i] = (share_rem_t){rem, i};
+    }
+    /* floor(sum) >= the floors' sum > exact sum - n, and t is floor or ceil
+       of the exact sum: 0 <= k <= n. */
+    __int128 k = (__int128)t - floors;
+    if (!e && (k < 0 || k > (__int128)n))
+        e = ERR_BAD_VALUE; /* cannot happen */
+    if (!e && k > 0) {
+        qsort(r, n, sizeof *r, rem_cmp);
+        for (size_t j = 0; j < (size_t)k && !e; j++)
+            if (__builtin_add_overflow(out[r[j].i], 1, &out[r[j].i]))
+                e = ERR_OVERFLOW;
+    }
+    free(r);
+    if (!e)
+        *total = t;
+    return e;
 }

@@ -56,4 +56,20 @@ err_t kpi_fx_convert(int64_t minor, int from_digits, int64_t rate, int to_digits
 err_t kpi_fx_cross(int64_t minor, int from_digits, int64_t rate_from, int to_digits,
                    int64_t rate_to, int64_t *out) KPID_MUST_USE;
 
+/*
+ * n amounts of one book converted as one sum: *total = kpi_fx_cross of
+ * their sum, and out[i] each amount's share of it (largest remainder): the
+ * exact conversion of minor[i] rounded down, then the units those roundings
+ * left out of *total given one each to the amounts with the largest
+ * remainders (ties: the first). So out[] always adds up to *total, each
+ * out[i] is its exact value rounded down or up, an amount of 0 stays 0, and
+ * when rounding each amount on its own already adds up to *total (nearly
+ * always) out[i] is that rounding. docs/kpi.md, "Consolidated payables":
+ * the buckets and the cash-requirement lines of a book are two cuts of one
+ * converted total. ERR_BAD_VALUE / ERR_OVERFLOW as kpi_fx_cross (also when
+ * the sum leaves int64); ERR_NOMEM.
+ */
+err_t kpi_fx_share(const int64_t *minor, size_t n, int from_digits, int64_t rate_from,
+                   int to_digits, int64_t rate_to, int64_t *out, int64_t *total) KPID_MUST_USE;
+
 #endif

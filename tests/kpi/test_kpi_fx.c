@@ -119,6 +119,48 @@ static void test_cross(void)
     CHECK_ERR(ERR_BAD_VALUE, kpi_fx_cross(1, 2, eur, 2, 0, &out));
 }
 
+/* Shares of one converted total (docs/kpi.md, "Consolidated payables"). */
+static void test_share(void)
+{
+    const int64_t eur = 10825000000LL; /* 1.0825 */
+    int64_t out[3] = {0}, t = 0;
+    /* EUR 300.07 and 100.08: exactly 324.825775 and 108.3366, together
+       400.15 x 1.0825 = 433.162375 -> 433.16. Each rounded on its own:
+       324.83 + 108.34 = 433.17, a cent too many; rounded down, 324.82 +
+       108.33 = 433.15, and the missing cent goes to the larger remainder
+       (0.66 of a cent against 0.5775): 324.82 + 108.34. */
+    const int64_t a[2] = {30007, 10008};
+    CHECK_ERR(ERR_OK, kpi_fx_share(a, 2, 2, eur, 2, 10000000000LL, out, &t));
+    CHECK(t == 43316 && out[0] == 32482 && out[1] == 10834);
+    /* The same amounts owed back: the mirror image. */
+    const int64_t na[2] = {-30007, -10008};
+    CHECK_ERR(ERR_OK, kpi_fx_share(na, 2, 2, eur, 2, 10000000000LL, out, &t));
+    CHECK(t == -43316 && out[0] == -32482 && out[1] == -10834);
+    /* When each rounding adds up, it is kept: 300.00 + 200.00 = 324.75 + 216.50. */
+    const int64_t b[3] = {30000, 0, 20000};
+    CHECK_ERR(ERR_OK, kpi_fx_share(b, 3, 2, eur, 2, 10000000000LL, out, &t));
+    CHECK(t == 54125 && out[0] == 32475 && out[1] == 0 && out[2] == 21650);
+    /* 10.00 twice: 10.825 each, 21.65 together; equal remainders, the
+       first one gets the cent; an empty amount never does. */
+    const int64_t c[3] = {1000, 0, 1000};
+    CHECK_ERR(ERR_OK, kpi_fx_share(c, 3, 2, eur, 2, 10000000000LL, out, &t));
+    CHECK(t == 2165 && out[0] == 1083 && out[1] == 0 && out[2] == 1082);
+    /* Into another currency than the base, across digits: JPY 1,000 and
+       JPY 1,001 at 0.0067 USD each into EUR at 1.0825: 6.1893.. and
+       6.1955.. EUR; 2,001 x 0.0067 / 1.0825 = 12.3848.. -> 12.38; floors
+       6.18 + 6.19, the cent to the larger remainder (0.94 of a cent against
+       0.56; each rounded on its own, 6.19 + 6.20 = 12.39). */
+    const int64_t d[2] = {1000, 1001};
+    CHECK_ERR(ERR_OK, kpi_fx_share(d, 2, 0, 67000000LL, 2, eur, out, &t));
+    CHECK(t == 1238 && out[0] == 619 && out[1] == 619);
+    /* Nothing to share; a sum that leaves int64; a bad rate. */
+    CHECK_ERR(ERR_OK, kpi_fx_share(NULL, 0, 2, eur, 2, 10000000000LL, out, &t));
+    CHECK(t == 0);
+    const int64_t big[2] = {INT64_MAX, 1};
+    CHECK_ERR(ERR_OVERFLOW, kpi_fx_share(big, 2, 2, eur, 2, 10000000000LL, out, &t));
+    CHECK_ERR(ERR_BAD_VALUE, kpi_fx_share(a, 2, 2, 0, 2, 10000000000LL, out, &t));
+}
+
 int main(void)
 {
     RUN(test_parse);
@@ -126,5 +168,6 @@ int main(void)
     RUN(test_convert);
     RUN(test_convert_errors);
     RUN(test_cross);
+    RUN(test_share);
     return test_summary();
 }
