@@ -101,8 +101,8 @@ static bool line_add(store_q_ap_line_t *l, const kpi_open_group_t *g)
            !__builtin_add_overflow(l->count, g->count, &l->count);
 }
 
-err_t store_q_ap_cashreq(store_snap_t *snap, const store_scope_t *sc, int32_t as_of, size_t weeks,
-                         kpi_arena_t *arena, store_q_ap_cashreq_t *out, err_msg_t *m)
+err_t store_q_ap_cashreq_frame(int32_t as_of, size_t weeks, store_q_ap_cashreq_t *out,
+                               int32_t *monday_out, err_msg_t *m)
 {
     memset(out, 0, sizeof *out);
     if (weeks < 1 || weeks > STORE_Q_AP_WEEKS_MAX)
@@ -120,6 +120,17 @@ err_t store_q_ap_cashreq(store_snap_t *snap, const store_scope_t *sc, int32_t as
         out->weeks[k] = (store_q_ap_line_t){k == 0 ? as_of : start, start + 6, 0, 0};
     }
     out->later = (store_q_ap_line_t){out->weeks[weeks - 1].end + 1, INT32_MAX, 0, 0};
+    *monday_out = monday;
+    return ERR_OK;
+}
+
+err_t store_q_ap_cashreq(store_snap_t *snap, const store_scope_t *sc, int32_t as_of, size_t weeks,
+                         kpi_arena_t *arena, store_q_ap_cashreq_t *out, err_msg_t *m)
+{
+    int32_t monday;
+    err_t fe = store_q_ap_cashreq_frame(as_of, weeks, out, &monday, m);
+    if (fe)
+        return fe;
     kpi_open_group_t *g;
     size_t n;
     err_t e = ap_groups(snap, sc, STORE_BASIS_DUE, as_of, arena, &g, &n);

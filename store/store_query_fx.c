@@ -59,18 +59,24 @@ err_t store_q_rate(store_snap_t *snap, const store_q_fx_t *fx, const char *curre
     return rate_usable(fx, currency, day, *rate_day, stale, msg);
 }
 
-typedef struct codes {
-    char v[64][4];
-    size_t n;
-} codes_t;
-
 static err_t code_add(void *ctx, const char *code)
 {
-    codes_t *c = ctx;
+    store_q_codes_t *c = ctx;
     if (c->n == sizeof c->v / sizeof c->v[0])
         return ERR_TOO_LARGE;
     snprintf(c->v[c->n++], 4, "%s", code);
     return ERR_OK;
+}
+
+err_t store_q_fx_codes(store_snap_t *snap, const store_q_fx_t *fx, store_q_codes_t *cs,
+                       err_msg_t *msg)
+{
+    cs->n = 0;
+    err_t e = fx->only != NULL ? code_add(cs, fx->only) : store_currencies(snap, code_add, cs);
+    if (e == ERR_TOO_LARGE)
+        return err_set(msg, ERR_TOO_LARGE, "more than %d currencies in the store",
+                       STORE_Q_CODES_MAX);
+    return e ? err_set(msg, e, "cannot list the currencies") : ERR_OK;
 }
 
 /* A book's aging in the target: each bucket converted once; the total is
@@ -91,7 +97,7 @@ static err_t aging_conv(const kpi_aging_t *in, int from_digits, int64_t rate, in
     return ERR_OK;
 }
 
-static err_t aging_add(kpi_aging_t *into, const kpi_aging_t *g)
+err_t store_q_aging_sum(kpi_aging_t *into, const kpi_aging_t *g)
 {
     for (size_t b = 0; b < into->n_buckets; b++) {
         err_t e = kpi_add_i64(&into->buckets[b].amount, g->buckets[b].amount);
@@ -104,14 +110,34 @@ static err_t aging_add(kpi_aging_t *into, const kpi_aging_t *g)
     return e ? e : kpi_add_i64(&into->total_count, g->total_count);
 }
 
-typedef struct keyed {
-    const char *key;
-    kpi_aging_t aging;
-} keyed_t;
-
 static int keyed_cmp(const void *a, const void *b)
 {
-    return strcmp(((const keyed_t *)a)->key, ((const keyed_t *)b)->key);
+    return strcmp(((const store_q_keyed_t *)a)->key, ((const store_q_keyed_t *)b)->key);
+}
+
+err_t store_q_keyed_merge(store_q_keyed_t *groups, size_t n, kpi_arena_t *arena, const char ***keys,
+                          kpi_aging_t **out, size_t *n_out, err_msg_t *msg)
+{
+    *n_out = 0;
+    if (n == 0)
+        return ERR_OK;
+    qsort(groups, n, sizeof *groups, keyed_cmp);
+    *keys = kpi_arena_alloc(arena, n * sizeof **keys);
+    *out = kpi_arena_alloc(arena, n * sizeof **out);
+    if (*keys == NULL || *out == NULL)
+        return err_set(msg, ERR_NOMEM, "out of memory");
+    for (size_t g = 0; g < n; g++) {
+        size_t k = *n_out;
+        if (k > 0 && strcmp((*keys)[k - 1], groups[g].key) == 0) {
+            if (store_q_aging_sum(&(*out)[k - 1], &groups[g].aging) != ERR_OK)
+                return err_set(msg, ERR_OVERFLOW, "a converted group total leaves int64");
+            continue;
+        }
+        (*keys)[k] = groups[g].key;
+        (*out)[k] = groups[g].aging;
+        (*n_out)++;
+    }
+    return ERR_OK;
 }
 
 static bool book_empty(const store_q_aging_t *a)
@@ -132,14 +158,10 @@ err_t store_q_aging_fx(store_snap_t *snap, const store_scope_t *scope,
                            &out->target_rate_day, &out->target_stale, msg);
     if (e)
         return e;
-    codes_t *cs = calloc(1, sizeof *cs);
+    store_q_codes_t *cs = calloc(1, sizeof *cs);
     if (cs == NULL)
         return err_set(msg, ERR_NOMEM, "out of memory");
-    e = fx->only != NULL ? code_add(cs, fx->only) : store_currencies(snap, code_add, cs);
-    if (e == ERR_TOO_LARGE)
-        e = err_set(msg, ERR_TOO_LARGE, "more than 64 currencies in the store");
-    else if (e)
-        e = err_set(msg, e, "cannot list the currencies");
+    e = store_q_fx_codes(snap, fx, cs, msg);
     if (!e)
         e = kpi_aging_init(&out->conv.all, rq->edges, rq->n_edges) == ERR_OK
                 ? ERR_OK
@@ -148,7 +170,7 @@ err_t store_q_aging_fx(store_snap_t *snap, const store_scope_t *scope,
     out->books = e ? NULL : kpi_arena_alloc(arena, (cs->n ? cs->n : 1) * sizeof *out->books);
     if (!e && out->books == NULL)
         e = err_set(msg, ERR_NOMEM, "out of memory");
-    keyed_t *groups = NULL;
+    store_q_keyed_t *groups = NULL;
     size_t n_groups = 0;
     bool any_seen = false;
     for (size_t i = 0; !e && i < cs->n; i++) {
@@ -182,7 +204,7 @@ err_t store_q_aging_fx(store_snap_t *snap, const store_scope_t *scope,
         int64_t x = 0;
         e = aging_conv(&a.all, from_digits, bk->rate, to_digits, out->target_rate, &conv);
         if (!e)
-            e = aging_add(&out->conv.all, &conv);
+            e = store_q_aging_sum(&out->conv.all, &conv);
         if (!e)
             e = kpi_fx_cross(a.unapplied_cash, from_digits, bk->rate, to_digits, out->target_rate,
                              &x);
@@ -194,7 +216,7 @@ err_t store_q_aging_fx(store_snap_t *snap, const store_scope_t *scope,
         if (!e)
             e = kpi_add_i64(&out->conv.unallocated_credits, x);
         if (!e && a.n_groups > 0) {
-            keyed_t *ng = realloc(groups, (n_groups + a.n_groups) * sizeof *ng);
+            store_q_keyed_t *ng = realloc(groups, (n_groups + a.n_groups) * sizeof *ng);
             if (ng == NULL)
                 e = ERR_NOMEM;
             else
@@ -215,24 +237,9 @@ err_t store_q_aging_fx(store_snap_t *snap, const store_scope_t *scope,
     if (!e && !any_seen && cs->n > 0)
         e = err_set(msg, ERR_NOT_FOUND, "nothing in the store matches this scope");
     /* The same key in several books: one group, summed after conversion. */
-    if (!e && n_groups > 0) {
-        qsort(groups, n_groups, sizeof *groups, keyed_cmp);
-        out->conv.keys = kpi_arena_alloc(arena, n_groups * sizeof *out->conv.keys);
-        out->conv.groups = kpi_arena_alloc(arena, n_groups * sizeof *out->conv.groups);
-        if (out->conv.keys == NULL || out->conv.groups == NULL)
-            e = err_set(msg, ERR_NOMEM, "out of memory");
-        for (size_t g = 0; !e && g < n_groups; g++) {
-            size_t k = out->conv.n_groups;
-            if (k > 0 && strcmp(out->conv.keys[k - 1], groups[g].key) == 0) {
-                if (aging_add(&out->conv.groups[k - 1], &groups[g].aging) != ERR_OK)
-                    e = err_set(msg, ERR_OVERFLOW, "a converted group total leaves int64");
-                continue;
-            }
-            out->conv.keys[k] = groups[g].key;
-            out->conv.groups[k] = groups[g].aging;
-            out->conv.n_groups++;
-        }
-    }
+    if (!e)
+        e = store_q_keyed_merge(groups, n_groups, arena, &out->conv.keys, &out->conv.groups,
+                                &out->conv.n_groups, msg);
     free(groups);
     free(cs);
     return e;
@@ -372,12 +379,10 @@ err_t store_q_series_fx(store_snap_t *snap, const store_scope_t *scope,
         out[k].start = rq->periods[k].start;
         out[k].end = rq->periods[k].end;
     }
-    codes_t *cs = calloc(1, sizeof *cs);
+    store_q_codes_t *cs = calloc(1, sizeof *cs);
     if (cs == NULL)
         return err_set(msg, ERR_NOMEM, "out of memory");
-    err_t e = fx->only != NULL ? code_add(cs, fx->only) : store_currencies(snap, code_add, cs);
-    if (e)
-        e = err_set(msg, e, "cannot list the currencies");
+    err_t e = store_q_fx_codes(snap, fx, cs, msg);
     int32_t lo = rq->periods[0].start, hi = rq->periods[rq->n_periods - 1].end;
     /* Countback walks back through the whole sales history of every book. */
     for (size_t i = 0;
