@@ -22,6 +22,7 @@
 #include "api_session.h"
 #include "kpi.h"
 #include "kpi_arena.h"
+#include "store_query_fx.h"
 
 typedef struct api_req api_req_t;
 
@@ -294,6 +295,23 @@ err_t api_party_in_unit(struct store_snap *snap, const char *party, const char *
 /* A customer's (vendor false) or vendor's name from its latest profile
    event, copied into the request's arena; NULL when it has none. */
 const char *api_party_name(api_req_t *req, struct store_snap *snap, bool vendor, const char *party);
+/*
+ * currency= and reporting_currency= (docs/kpi.md, "Reporting currency"):
+ * one book (default the base currency), or with currency=* or
+ * reporting_currency= the books converted into one currency (fx; refused
+ * with 400 unless fx_ok). A bad code is 400 listing the currencies with
+ * data. c->fxq.only points into c->only: use c where it was filled.
+ */
+typedef struct api_cur {
+    char currency[4]; /* the answer's currency: the book's, or the reporting one */
+    int digits;
+    bool fx;
+    store_q_fx_t fxq;
+    char only[4]; /* fxq.only's storage */
+} api_cur_t;
+err_t api_param_currency(api_req_t *req, bool fx_ok, api_cur_t *c, err_msg_t *m) KPID_MUST_USE;
+/* A book of a consolidated answer: its currency, rate, rate_date, stale. */
+json_t *api_j_book_rate(const store_q_book_t *bk);
 /* Aging bucket edges: `buckets=`, else the config's aging_buckets, else
    30,60,90,120 (edges holds API_EDGES_MAX). */
 err_t api_aging_edges(api_req_t *req, int32_t *edges, size_t *n, err_msg_t *m);

@@ -144,12 +144,9 @@ char *api_currencies_hint(api_req_t *req, const char *asked, char *buf, size_t c
     return hint_of(asked, &k.ns, "currencies with data", "", buf, cap);
 }
 
-/* currency, business_unit, customer (or `party_param`), format; with fx_ok,
-   currency=* and reporting_currency (every book, converted). */
-static err_t p_common(api_req_t *req, const char *party_param, bool fx_ok, q_t *q, err_msg_t *m)
+err_t api_param_currency(api_req_t *req, bool fx_ok, api_cur_t *c, err_msg_t *m)
 {
-    memset(q, 0, sizeof *q);
-    q->today = today(req);
+    memset(c, 0, sizeof *c);
     const char *cur = api_query(req, "currency");
     const char *rep = api_query(req, "reporting_currency");
     const char *base = req->srv->opts.coll.base_currency;
@@ -168,28 +165,47 @@ static err_t p_common(api_req_t *req, const char *party_param, bool fx_ok, q_t *
                        "parameter 'reporting_currency': '%s' is not an ISO 4217 code%s", rep,
                        api_currencies_hint(req, rep, hint, sizeof hint));
     }
-    q->fx = rep != NULL || (cur != NULL && strcmp(cur, "*") == 0);
-    if (q->fx && !fx_ok)
+    c->fx = rep != NULL || (cur != NULL && strcmp(cur, "*") == 0);
+    if (c->fx && !fx_ok)
         return err_set(m, ERR_BAD_PARAM,
                        "parameter 'currency': every book converted (*) is available on "
-                       "/v1/aging, /v1/dso, /v1/cei, /v1/dpo and /v1/rollforward; here, ask for "
-                       "one book (a currency code)");
-    if (q->fx) {
+                       "/v1/aging, /v1/dso, /v1/cei, /v1/dpo, /v1/rollforward and /v1/payables; "
+                       "here, ask for one book (a currency code)");
+    if (c->fx) {
         const char *target = rep != NULL ? rep : base;
-        memcpy(q->fxq.target, target, 4);
+        memcpy(c->fxq.target, target, 4);
         if (cur != NULL && strcmp(cur, "*") != 0) {
-            memcpy(q->only, cur, 4);
-            q->fxq.only = q->only;
+            memcpy(c->only, cur, 4);
+            c->fxq.only = c->only;
         }
-        q->fxq.stale_days = req->srv->opts.fx_stale_days;
-        q->fxq.refuse_stale = req->srv->opts.fx_refuse_stale;
+        c->fxq.stale_days = req->srv->opts.fx_stale_days;
+        c->fxq.refuse_stale = req->srv->opts.fx_refuse_stale;
         cur = target;
     } else if (cur == NULL) {
         cur = base;
     }
-    if (kpi_currency_digits(cur, &q->digits) != ERR_OK) /* checked above; base: at start */
-        q->digits = 2;
-    memcpy(q->currency, cur, 4);
+    if (kpi_currency_digits(cur, &c->digits) != ERR_OK) /* checked above; base: at start */
+        c->digits = 2;
+    memcpy(c->currency, cur, 4);
+    return ERR_OK;
+}
+
+/* currency, business_unit, customer (or `party_param`), format; with fx_ok,
+   currency=* and reporting_currency (every book, converted). */
+static err_t p_common(api_req_t *req, const char *party_param, bool fx_ok, q_t *q, err_msg_t *m)
+{
+    memset(q, 0, sizeof *q);
+    q->today = today(req);
+    api_cur_t c;
+    err_t ce = api_param_currency(req, fx_ok, &c, m);
+    if (ce)
+        return ce;
+    memcpy(q->currency, c.currency, 4);
+    q->digits = c.digits;
+    q->fx = c.fx;
+    q->fxq = c.fxq;
+    memcpy(q->only, c.only, 4);
+    q->fxq.only = c.fxq.only != NULL ? q->only : NULL;
     err_t e = api_query_name(req, "business_unit", &q->unit, m);
     /* A key limited to business units only ever queries one of them. */
     if (!e)
@@ -575,7 +591,7 @@ static enum MHD_Result send_series(api_req_t *req, const q_t *q, const periods_t
 }
 
 /* A book of a consolidated answer: its currency and the rate used. */
-static json_t *j_book_rate(const store_q_book_t *bk)
+json_t *api_j_book_rate(const store_q_book_t *bk)
 {
     char rb[KPI_RATE_BUF];
     json_t *o = json_object();
@@ -592,7 +608,7 @@ static json_t *j_rates(const store_q_series_fx_t *fx)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < fx->n_books; i++)
-        json_array_append_new(arr, j_book_rate(&fx->books[i]));
+        json_array_append_new(arr, api_j_book_rate(&fx->books[i]));
     return arr;
 }
 
@@ -900,7 +916,7 @@ static json_t *j_books(const store_q_aging_fx_t *fx)
         int dg;
         if (kpi_currency_digits(bk->currency, &dg) != ERR_OK)
             dg = 2; /* the store only keeps books in known codes */
-        json_t *o = j_book_rate(bk);
+        json_t *o = api_j_book_rate(bk);
         json_object_set_new(o, "buckets", j_buckets(&bk->aging, dg));
         json_object_set_new(o, "total", j_total(&bk->aging, dg));
         json_object_set_new(o, "unapplied_cash", api_j_money(bk->unapplied_cash, dg));

@@ -6,8 +6,9 @@
  *
  * Scope (docs/security.md): a key limited to business units asks about its
  * unit; a vendor with no bill in the unit (and currency) asked reads
- * exactly as one nobody knows. One book at a time: currency=* is refused
- * until the payables are consolidated like the receivables (docs/kpi.md).
+ * exactly as one nobody knows. currency=* and reporting_currency= answer
+ * every book (or one) converted, with `books` beside (store_query_apfx.h;
+ * docs/kpi.md, "Consolidated payables").
  */
 #include "api_int.h"
 #include "api_params.h"
@@ -22,37 +23,32 @@
 #include "store_kpi.h"
 #include "store_query.h"
 #include "store_query_ap.h"
+#include "store_query_apfx.h"
 
 #define CSV_MAX (64u << 20)
 #define WEEKS_DEFAULT 13
 
 typedef struct ap_q {
-    char currency[4];
+    api_cur_t cur;    /* currency=, reporting_currency= (cur.fx: consolidated) */
+    char currency[4]; /* the answer's: the book's, or the reporting currency */
     int digits;
     const char *unit, *vendor; /* NULL: every unit / vendor */
     int32_t as_of;
     bool csv, bom;
 } ap_q_t;
 
-/* currency (one book), business_unit (a scoped key's own), vendor, as_of,
-   format, bom: what both endpoints take. */
+/* currency (one book, or * / reporting_currency: converted), business_unit
+   (a scoped key's own), vendor, as_of, format, bom: what both endpoints
+   take. */
 static err_t p_common(api_req_t *req, ap_q_t *q, err_msg_t *m)
 {
     memset(q, 0, sizeof *q);
     const api_opts_t *o = &req->srv->opts;
-    const char *cur = api_query(req, "currency");
-    if (cur != NULL && strcmp(cur, "*") == 0)
-        return err_set(m, ERR_BAD_PARAM,
-                       "parameter 'currency': every book converted (*) is not yet available for "
-                       "payables; ask for one book (a currency code)");
-    if (cur == NULL)
-        cur = o->coll.base_currency;
-    if (strlen(cur) != 3 || kpi_currency_digits(cur, &q->digits) != ERR_OK) {
-        char hint[1200];
-        return err_set(m, ERR_BAD_PARAM, "parameter 'currency': '%s' is not an ISO 4217 code%s",
-                       cur, api_currencies_hint(req, cur, hint, sizeof hint));
-    }
-    memcpy(q->currency, cur, 4);
+    err_t ce = api_param_currency(req, true, &q->cur, m);
+    if (ce)
+        return ce;
+    memcpy(q->currency, q->cur.currency, 4);
+    q->digits = q->cur.digits;
     err_t e = api_query_name(req, "business_unit", &q->unit, m);
     if (!e)
         e = api_auth_unit(req, q->unit, &q->unit, m);
@@ -67,7 +63,7 @@ static err_t p_common(api_req_t *req, ap_q_t *q, err_msg_t *m)
     const char *bad = NULL;
     q->csv = api_wants_csv(req, &e, &bad);
     if (e)
-        return err_set(m, ERR_BAD_PARAM, "parameter 'format': '%s' is not json or csv", bad);
+        return err_set(m, ERR_BAD_PARAM, "parameter 'format': '%s' is not json, csv or xlsx", bad);
     s = api_query(req, "bom");
     return s == NULL ? ERR_OK : api_param_bool("bom", s, &q->bom, m);
 }
@@ -91,16 +87,23 @@ static err_t find_name(void *ctx, const char *name)
    the known ones), as the receivables figures check. */
 static err_t book_check(api_req_t *req, store_snap_t *snap, const ap_q_t *q, err_msg_t *m)
 {
-    find_t c = {.want = q->currency};
+    /* Consolidated: the one book asked must be there; the unit and vendor
+       are the store's to find in any book (ERR_NOT_FOUND: scope_error). */
+    const char *book = q->cur.fx ? q->cur.fxq.only : q->currency;
+    if (book == NULL)
+        return ERR_OK;
+    find_t c = {.want = book};
     err_t e = store_currencies(snap, find_name, &c);
     if (e)
         return err_set(m, e, "cannot read the store");
     if (!c.found && c.n > 0) {
         char hint[1200];
-        return err_set(m, ERR_BAD_PARAM, "parameter 'currency': the store has no documents in %s%s",
-                       q->currency, api_currencies_hint(req, q->currency, hint, sizeof hint));
+        return err_set(m, ERR_BAD_PARAM,
+                       "parameter 'currency': the store has no documents in %s%s (or currency=* "
+                       "for every book, converted)",
+                       book, api_currencies_hint(req, book, hint, sizeof hint));
     }
-    if (q->unit == NULL || c.n == 0)
+    if (q->unit == NULL || c.n == 0 || q->cur.fx)
         return ERR_OK;
     find_t u = {.want = q->unit};
     e = store_business_units(snap, q->currency, find_name, &u);
@@ -116,12 +119,15 @@ static err_t book_check(api_req_t *req, store_snap_t *snap, const ap_q_t *q, err
 /* The store's ERR_NOT_FOUND: the unit was checked first, so it is the vendor. */
 static enum MHD_Result scope_error(api_req_t *req, const ap_q_t *q, err_t e, const err_msg_t *m)
 {
+    /* Consolidated: the books read are every one, or the one asked. */
+    const char *books = !q->cur.fx                ? q->currency
+                        : q->cur.fxq.only != NULL ? q->cur.fxq.only
+                                                  : "any currency";
     if (e == ERR_NOT_FOUND && q->vendor != NULL && q->unit != NULL)
         return api_send_error(req, e, "unknown vendor '%s' in business unit '%s' (no bills in %s)",
-                              q->vendor, q->unit, q->currency);
+                              q->vendor, q->unit, books);
     if (e == ERR_NOT_FOUND && q->vendor != NULL)
-        return api_send_error(req, e, "unknown vendor '%s' (no bills in %s)", q->vendor,
-                              q->currency);
+        return api_send_error(req, e, "unknown vendor '%s' (no bills in %s)", q->vendor, books);
     if (e == ERR_NOT_FOUND && q->unit != NULL) {
         char hint[1200];
         return api_send_error(req, e, "unknown business unit '%s'%s", q->unit,
@@ -130,16 +136,11 @@ static enum MHD_Result scope_error(api_req_t *req, const ap_q_t *q, err_t e, con
     return api_send_error(req, e, "%s", err_msg_or(m, e));
 }
 
-static enum MHD_Result send_csv(api_req_t *req, api_buf_t *b)
+/* CSV, or XLSX made from it (format=xlsx): sheets named "payables-aging"
+   and "cash-requirements". */
+static enum MHD_Result send_csv(api_req_t *req, api_buf_t *b, const char *sheet)
 {
-    if (b->failed) {
-        api_buf_free(b);
-        return api_send_error(req, ERR_TOO_LARGE, "CSV response too large; narrow the query");
-    }
-    enum MHD_Result r =
-        api_send_body(req, MHD_HTTP_OK, "text/csv; charset=utf-8", b->data ? b->data : "", b->len);
-    api_buf_free(b);
-    return r;
+    return api_send_table(req, b, sheet, NULL);
 }
 
 /* A snapshot with the book checked; *snap NULL when the store cannot be read. */
@@ -204,6 +205,24 @@ static void csv_long_rows(api_buf_t *b, const char *group, const kpi_aging_t *ag
     }
 }
 
+/* The books behind a consolidated aging: each one's rate and its own
+   buckets and total, unconverted. */
+static json_t *j_aging_books(const store_q_ap_aging_fx_t *fx)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < fx->n_books; i++) {
+        const store_q_book_t *bk = &fx->books[i];
+        int dg;
+        if (kpi_currency_digits(bk->currency, &dg) != ERR_OK)
+            dg = 2; /* the store only keeps books in known codes */
+        json_t *o = api_j_book_rate(bk);
+        json_object_set_new(o, "buckets", j_buckets(&bk->aging, dg));
+        json_object_set_new(o, "total", j_total(bk->aging.total_amount, bk->aging.total_count, dg));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
 typedef struct ap_aging_p {
     int basis, group_by, layout;
     int32_t edges[API_EDGES_MAX];
@@ -256,8 +275,15 @@ enum MHD_Result api_payables_aging_get(api_req_t *req)
     store_q_ap_aging_req_t rq = {q.as_of, (store_basis_t)a.basis, a.edges, a.n_edges,
                                  (store_q_ap_group_t)a.group_by};
     store_q_ap_aging_t ag;
-    if (!e)
+    store_q_ap_aging_fx_t fx = {0};
+    if (!e && q.cur.fx) {
+        e = store_q_ap_aging_fx(snap, &sc, &rq, &q.cur.fxq, req->arena, &fx, &m);
+        ag = fx.conv;
+        if (e == ERR_NOT_FOUND) /* no book knows the unit or vendor */
+            m.text[0] = '\0';
+    } else if (!e) {
         e = store_q_ap_aging(snap, &sc, &rq, req->arena, &ag, &m);
+    }
     size_t *idx = NULL;
     size_t shown = 0;
     if (!e) {
@@ -314,7 +340,7 @@ enum MHD_Result api_payables_aging_get(api_req_t *req)
                 api_csv_aging_row(&b, ag.keys[idx[i]], named, names ? names[i] : NULL,
                                   &ag.groups[idx[i]], q.digits, q.as_of, q.currency);
         }
-        return send_csv(req, &b);
+        return send_csv(req, &b, "payables-aging");
     }
     static const char *const bases[] = {"due_date", "bill_date"};
     json_t *root = json_object();
@@ -327,6 +353,8 @@ enum MHD_Result api_payables_aging_get(api_req_t *req)
         json_object_set_new(root, "vendor", json_string(q.vendor));
     json_object_set_new(root, "buckets", j_buckets(&ag.all, q.digits));
     json_object_set_new(root, "total", j_total(ag.all.total_amount, ag.all.total_count, q.digits));
+    if (q.cur.fx)
+        json_object_set_new(root, "books", j_aging_books(&fx));
     if (a.group_by != 0) {
         json_t *arr = json_array();
         for (size_t i = 0; i < shown; i++) {
@@ -378,6 +406,23 @@ static json_t *j_line(const store_q_ap_line_t *l, int digits)
     return o;
 }
 
+/* A book behind consolidated cash requirements: its rate and its own
+   lines, unconverted. */
+static json_t *j_cashreq_book(const store_q_book_t *bk, const store_q_ap_cashreq_t *own)
+{
+    int dg;
+    if (kpi_currency_digits(bk->currency, &dg) != ERR_OK)
+        dg = 2;
+    json_t *o = api_j_book_rate(bk), *arr = json_array();
+    json_object_set_new(o, "overdue", j_line(&own->overdue, dg));
+    for (size_t i = 0; i < own->n_weeks; i++)
+        json_array_append_new(arr, j_line(&own->weeks[i], dg));
+    json_object_set_new(o, "due", arr);
+    json_object_set_new(o, "later", j_line(&own->later, dg));
+    json_object_set_new(o, "total", j_total(own->total_amount, own->total_count, dg));
+    return o;
+}
+
 static void csv_line(api_buf_t *b, const char *what, const store_q_ap_line_t *l, const ap_q_t *q)
 {
     char buf[KPI_AMOUNT_BUF];
@@ -407,16 +452,24 @@ enum MHD_Result api_payables_cashreq_get(api_req_t *req)
         e = p_weeks(req, &weeks, &m);
     if (e)
         return api_send_error(req, e, "%s", m.text);
-    store_q_ap_cashreq_t *c = kpi_arena_alloc(req->arena, sizeof *c);
-    if (c == NULL)
+    store_q_ap_cashreq_fx_t *fx = kpi_arena_alloc(req->arena, sizeof *fx);
+    if (fx == NULL)
         return api_send_error(req, ERR_NOMEM, "out of memory");
+    memset(fx, 0, sizeof *fx);
+    store_q_ap_cashreq_t *c = &fx->conv;
     store_snap_t *snap;
     e = begin(req, &q, &snap, &m);
     store_scope_t sc = {.business_unit = q.unit, .party = q.vendor};
     memcpy(sc.currency, q.currency, 4);
-    if (!e)
+    if (!e && q.cur.fx) {
+        e = store_q_ap_cashreq_fx(snap, &sc, q.as_of, weeks, &q.cur.fxq, req->arena, fx, &m);
+        if (e == ERR_NOT_FOUND) /* no book knows the unit or vendor */
+            m.text[0] = '\0';
+    } else if (!e) {
         e = store_q_ap_cashreq(snap, &sc, q.as_of, weeks, req->arena, c, &m);
-    store_snap_end(snap);
+    }
+    if (snap != NULL)
+        store_snap_end(snap);
     if (e && m.text[0] != '\0')
         return api_send_error(req, e, "%s", m.text);
     if (e)
@@ -434,7 +487,7 @@ enum MHD_Result api_payables_cashreq_get(api_req_t *req)
         csv_line(&b, "later", &c->later, &q);
         store_q_ap_line_t all = {INT32_MIN, INT32_MAX, c->total_amount, c->total_count};
         csv_line(&b, "total", &all, &q);
-        return send_csv(req, &b);
+        return send_csv(req, &b, "cash-requirements");
     }
     json_t *root = json_object(), *arr = json_array();
     json_object_set_new(root, "as_of", api_j_date(q.as_of));
@@ -450,11 +503,19 @@ enum MHD_Result api_payables_cashreq_get(api_req_t *req)
     json_object_set_new(root, "due", arr);
     json_object_set_new(root, "later", j_line(&c->later, q.digits));
     json_object_set_new(root, "total", j_total(c->total_amount, c->total_count, q.digits));
+    if (q.cur.fx) {
+        json_t *books = json_array();
+        for (size_t i = 0; i < fx->n_books; i++)
+            json_array_append_new(books, j_cashreq_book(&fx->books[i], &fx->own[i]));
+        json_object_set_new(root, "books", books);
+    }
     return api_send_json(req, MHD_HTTP_OK, root);
 }
 
 const char *const api_payables_aging_params[] = {
-    "as_of", "basis",  "buckets", "business_unit", "vendor",   "group_by", "sort",
-    "limit", "cursor", "layout",  "bom",           "currency", "format",   NULL};
-const char *const api_payables_cashreq_params[] = {"as_of",    "weeks",  "business_unit", "vendor",
-                                                   "currency", "format", "bom",           NULL};
+    "as_of", "basis",  "buckets", "business_unit", "vendor",   "group_by",           "sort",
+    "limit", "cursor", "layout",  "bom",           "currency", "reporting_currency", "format",
+    NULL};
+const char *const api_payables_cashreq_params[] = {"as_of",  "weeks",    "business_unit",
+                                                   "vendor", "currency", "reporting_currency",
+                                                   "format", "bom",      NULL};
