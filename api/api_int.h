@@ -153,13 +153,37 @@ err_t api_auth_unit(api_req_t *req, const char *asked, const char **unit,
  * The end of a message refusing a business unit or a currency (api_kpi.c):
  * " (did you mean 'emea'?); known business units: amer, emea (names are
  * case-sensitive)" — the units with data in `currency` that the request's
- * key may see, or the currencies with data it may see. The suggestion is
+ * key may see (currency NULL: in any book), or the currencies with data it
+ * may see. The suggestion is
  * the closest known name (kpi_suggest). Writes "" when the store cannot be
  * read. Returns buf.
  */
 char *api_units_hint(api_req_t *req, const char *currency, const char *asked, char *buf,
                      size_t cap);
 char *api_currencies_hint(api_req_t *req, const char *asked, char *buf, size_t cap);
+
+/*
+ * The book(s) a request asks for (api_kpi.c): `currency` (an ISO code, or
+ * `*` for every book) and `reporting_currency`. One book: *fx false,
+ * currency = its code (default the base). Consolidated (currency=* or
+ * reporting_currency=): *fx true, currency = the reporting currency
+ * (default the base), *fxq set (fxq->only = only, filled, for currency=XXX
+ * with reporting_currency), with the server's staleness rule. ERR_BAD_PARAM
+ * for a code that is not ISO 4217 (the message lists the store's
+ * currencies), or for a consolidated view when !fx_ok.
+ */
+struct store_q_fx;
+err_t api_param_books(api_req_t *req, bool fx_ok, char currency[4], int *digits, bool *fx,
+                      struct store_q_fx *fxq, char only[4], err_msg_t *m) KPID_MUST_USE;
+/*
+ * A one-book answer must be about a book (docs/kpi.md, "A book that is not
+ * there"): ERR_BAD_PARAM for a currency the store has no documents in
+ * (listing those it has), ERR_NOT_FOUND for a unit with no documents in it
+ * (naming the unit's books). An empty store passes. Messages set.
+ */
+struct store_snap;
+err_t api_book_check(api_req_t *req, struct store_snap *snap, const char *currency,
+                     const char *unit, err_msg_t *m) KPID_MUST_USE;
 
 /* Look up a query parameter; NULL when absent. */
 const char *api_query(api_req_t *req, const char *name);

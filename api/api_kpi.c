@@ -115,19 +115,35 @@ static char *hint_of(const char *asked, const store_q_names_t *ns, const char *w
     return buf;
 }
 
+/* The units of one more book (currency=NULL in api_units_hint: every book). */
+static err_t known_units_of(void *ctx, const char *code)
+{
+    known_t *k = ctx;
+    return store_business_units(k->snap, code, known_unit, k);
+}
+
 char *api_units_hint(api_req_t *req, const char *currency, const char *asked, char *buf, size_t cap)
 {
     buf[0] = '\0';
     known_t k = {{.arena = req->arena}, req, NULL};
     if (store_snap_begin(req->srv->opts.store, &k.snap) != ERR_OK)
         return buf;
-    err_t e = store_business_units(k.snap, currency, known_unit, &k);
+    err_t e = currency != NULL ? store_business_units(k.snap, currency, known_unit, &k)
+                               : store_currencies(k.snap, known_units_of, &k);
     store_snap_end(k.snap);
     if (e)
         return buf;
     store_q_names_sort(&k.ns);
+    size_t n = 0; /* a unit of several books once */
+    for (size_t i = 0; i < k.ns.n; i++)
+        if (n == 0 || strcmp(k.ns.v[n - 1], k.ns.v[i]) != 0)
+            k.ns.v[n++] = k.ns.v[i];
+    k.ns.n = n;
     char what[48];
-    snprintf(what, sizeof what, "known business units in %s", currency);
+    if (currency != NULL)
+        snprintf(what, sizeof what, "known business units in %s", currency);
+    else
+        snprintf(what, sizeof what, "known business units");
     return hint_of(asked, &k.ns, what, " (names are case-sensitive)", buf, cap);
 }
 
@@ -144,16 +160,14 @@ char *api_currencies_hint(api_req_t *req, const char *asked, char *buf, size_t c
     return hint_of(asked, &k.ns, "currencies with data", "", buf, cap);
 }
 
-/* currency, business_unit, customer (or `party_param`), format; with fx_ok,
-   currency=* and reporting_currency (every book, converted). */
-static err_t p_common(api_req_t *req, const char *party_param, bool fx_ok, q_t *q, err_msg_t *m)
+err_t api_param_books(api_req_t *req, bool fx_ok, char currency[4], int *digits, bool *fx,
+                      struct store_q_fx *fxq, char only[4], err_msg_t *m)
 {
-    memset(q, 0, sizeof *q);
-    q->today = today(req);
     const char *cur = api_query(req, "currency");
     const char *rep = api_query(req, "reporting_currency");
     const char *base = req->srv->opts.coll.base_currency;
     int dg;
+    memset(fxq, 0, sizeof *fxq);
     if (cur != NULL && strcmp(cur, "*") != 0 &&
         (strlen(cur) != 3 || kpi_currency_digits(cur, &dg) != ERR_OK)) {
         char hint[1200];
@@ -168,29 +182,41 @@ static err_t p_common(api_req_t *req, const char *party_param, bool fx_ok, q_t *
                        "parameter 'reporting_currency': '%s' is not an ISO 4217 code%s", rep,
                        api_currencies_hint(req, rep, hint, sizeof hint));
     }
-    q->fx = rep != NULL || (cur != NULL && strcmp(cur, "*") == 0);
-    if (q->fx && !fx_ok)
+    *fx = rep != NULL || (cur != NULL && strcmp(cur, "*") == 0);
+    if (*fx && !fx_ok)
         return err_set(m, ERR_BAD_PARAM,
                        "parameter 'currency': every book converted (*) is available on "
-                       "/v1/aging, /v1/dso, /v1/cei, /v1/dpo and /v1/rollforward; here, ask for "
-                       "one book (a currency code)");
-    if (q->fx) {
+                       "/v1/aging, /v1/dso, /v1/cei, /v1/dpo, /v1/rollforward and the overdue "
+                       "and unapplied worklists; here, ask for one book (a currency code)");
+    if (*fx) {
         const char *target = rep != NULL ? rep : base;
-        memcpy(q->fxq.target, target, 4);
+        memcpy(fxq->target, target, 4);
         if (cur != NULL && strcmp(cur, "*") != 0) {
-            memcpy(q->only, cur, 4);
-            q->fxq.only = q->only;
+            memcpy(only, cur, 4);
+            fxq->only = only;
         }
-        q->fxq.stale_days = req->srv->opts.fx_stale_days;
-        q->fxq.refuse_stale = req->srv->opts.fx_refuse_stale;
+        fxq->stale_days = req->srv->opts.fx_stale_days;
+        fxq->refuse_stale = req->srv->opts.fx_refuse_stale;
         cur = target;
     } else if (cur == NULL) {
         cur = base;
     }
-    if (kpi_currency_digits(cur, &q->digits) != ERR_OK) /* checked above; base: at start */
-        q->digits = 2;
-    memcpy(q->currency, cur, 4);
-    err_t e = api_query_name(req, "business_unit", &q->unit, m);
+    if (kpi_currency_digits(cur, digits) != ERR_OK) /* checked above; base: at start */
+        *digits = 2;
+    memcpy(currency, cur, 4);
+    return ERR_OK;
+}
+
+/* currency, business_unit, customer (or `party_param`), format; with fx_ok,
+   currency=* and reporting_currency (every book, converted). */
+static err_t p_common(api_req_t *req, const char *party_param, bool fx_ok, q_t *q, err_msg_t *m)
+{
+    memset(q, 0, sizeof *q);
+    q->today = today(req);
+    err_t e = api_param_books(req, fx_ok, q->currency, &q->digits, &q->fx, &q->fxq, q->only, m);
+    if (e)
+        return e;
+    e = api_query_name(req, "business_unit", &q->unit, m);
     /* A key limited to business units only ever queries one of them. */
     if (!e)
         e = api_auth_unit(req, q->unit, &q->unit, m);
@@ -254,8 +280,9 @@ static enum MHD_Result scope_error(api_req_t *req, const q_t *q, err_t e, const 
             return api_send_error(req, e, "unknown %s '%s'", q->party_what, q->party);
         if (q->unit != NULL) {
             char hint[1200];
-            return api_send_error(req, e, "unknown business unit '%s'%s", q->unit,
-                                  api_units_hint(req, q->currency, q->unit, hint, sizeof hint));
+            return api_send_error(
+                req, e, "unknown business unit '%s'%s", q->unit,
+                api_units_hint(req, q->fx ? q->fxq.only : q->currency, q->unit, hint, sizeof hint));
         }
     }
     return api_send_error(req, e, "%s", m ? err_msg_or(m, e) : err_str(e));
@@ -349,9 +376,10 @@ static err_t count_name(void *ctx, const char *name)
     return ERR_OK;
 }
 
-static err_t book_check(api_req_t *req, store_snap_t *snap, const q_t *q, err_msg_t *m)
+err_t api_book_check(api_req_t *req, store_snap_t *snap, const char *currency, const char *unit,
+                     err_msg_t *m)
 {
-    book_scan_t cur = {.want = q->currency};
+    book_scan_t cur = {.want = currency};
     err_t e = store_currencies(snap, find_name, &cur);
     if (e)
         return err_set(m, e, "cannot read the store");
@@ -366,17 +394,17 @@ static err_t book_check(api_req_t *req, store_snap_t *snap, const q_t *q, err_ms
         return err_set(m, ERR_BAD_PARAM,
                        "parameter 'currency': the store has no documents in %s%s (or currency=* "
                        "for every book, converted)",
-                       q->currency, api_currencies_hint(req, q->currency, hint, sizeof hint));
+                       currency, api_currencies_hint(req, currency, hint, sizeof hint));
     }
-    if (q->unit == NULL)
+    if (unit == NULL)
         return ERR_OK;
-    book_scan_t u = {.want = q->unit};
-    e = store_business_units(snap, q->currency, find_name, &u);
+    book_scan_t u = {.want = unit};
+    e = store_business_units(snap, currency, find_name, &u);
     if (e)
         return err_set(m, e, "cannot read the store");
     if (u.found)
         return ERR_OK;
-    book_scan_t b = {.snap = snap, .unit = q->unit};
+    book_scan_t b = {.snap = snap, .unit = unit};
     e = store_currencies(snap, unit_currency, &b);
     if (e)
         return err_set(m, e, "cannot read the store");
@@ -385,7 +413,12 @@ static err_t book_check(api_req_t *req, store_snap_t *snap, const q_t *q, err_ms
     return err_set(m, ERR_NOT_FOUND,
                    "business unit '%s' has no documents in %s; its books: %s (ask currency= one "
                    "of them, or currency=* for every book, converted)",
-                   q->unit, q->currency, b.list);
+                   unit, currency, b.list);
+}
+
+static err_t book_check(api_req_t *req, store_snap_t *snap, const q_t *q, err_msg_t *m)
+{
+    return api_book_check(req, snap, q->currency, q->unit, m);
 }
 
 /* ---- rendering ---------------------------------------------------------------------------- */
