@@ -207,6 +207,86 @@ class WorklistFxTest(Base):
         self.assertIn("every book converted", err["error"]["message"])
 
 
+def scrape_family(text, name):
+    """{labels dict as a sorted tuple: value} of one metric of a scrape."""
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r'([a-z_]+)(\{(.*)\})? (\S+)$', line)
+        if m and m.group(1) == name:
+            labels = tuple(sorted(re.findall(r'([a-z_]+)="([^"]*)"', m.group(3) or "")))
+            out[labels] = m.group(4)
+    return out
+
+
+class MetricsFxTest(Base):
+    def scrape(self):
+        st, _, raw = self.srv.get("/metrics")
+        self.assertEqual(st, 200, raw)
+        return raw.decode()
+
+    def test_consolidated_series(self):
+        # Without rates: no consolidated series, no missing-rate gauge.
+        self.post(BOOK)
+        text = self.scrape()
+        self.assertEqual([l for l in text.splitlines()
+                          if 'currency="*"' in l and not l.startswith("#")], [])
+        self.assertEqual(scrape_family(text, "kpid_fx_missing_rate"), {})
+        self.post(RATES)
+        text = self.scrape()
+        today = re.search(r'kpid_kpi_info\{as_of="([0-9-]+)"', text).group(1)
+        amounts = scrape_family(text, "kpid_ar_open_amount")
+        whole = {dict(k)["bucket"]: v for k, v in amounts.items()
+                 if dict(k).get("currency") == "*" and "business_unit" not in dict(k)}
+        ag = self.get("/v1/aging?as_of=%s&currency=*" % today)
+        self.assertEqual(whole, {b["label"]: b["amount"] for b in ag["buckets"]})
+        # Every invoice is long past due today: 1,000.00 + 520.00 + 541.25
+        # (EUR at 1.0825) + 258.62 (GBP at 1.2931), the sum of the buckets.
+        total = sum(int(v.replace(".", "")) for v in whole.values())
+        self.assertEqual(total, int(ag["total"]["amount"].replace(".", "")))
+        self.assertEqual(total, 231987)
+        for k in amounts:
+            if dict(k).get("currency") == "*":
+                self.assertEqual(dict(k)["reporting_currency"], "USD")
+        un = scrape_family(text, "kpid_ar_unapplied_cash_amount")
+        self.assertEqual(un[(("currency", "*"), ("reporting_currency", "USD"))], "213.25")
+        emea = {dict(k)["bucket"]: v for k, v in amounts.items()
+                if dict(k).get("currency") == "*" and dict(k).get("business_unit") == "emea"}
+        self.assertEqual(sum(int(v.replace(".", "")) for v in emea.values()), 79987)
+        self.assertEqual(scrape_family(text, "kpid_fx_missing_rate"),
+                         {(("currency", "EUR"),): "0", (("currency", "GBP"),): "0"})
+
+    def test_missing_rate(self):
+        # A CHF book without a rate: the whole book cannot be converted
+        # (its series are left out, and the gauge says why); the units
+        # without CHF still are. /metrics still answers.
+        self.post(BOOK + RATES + [
+            {"id": "c1", "type": "invoice.issued", "time": "2025-03-01", "invoice": "INV-C1",
+             "customer": "Swiss", "amount": "300.00", "currency": "CHF", "terms_days": 30,
+             "business_unit": "ch"}])
+        text = self.scrape()
+        self.assertEqual(scrape_family(text, "kpid_kpi_scrape_error"), {(): "0"})
+        self.assertEqual(scrape_family(text, "kpid_fx_missing_rate"),
+                         {(("currency", "CHF"),): "1", (("currency", "EUR"),): "0",
+                          (("currency", "GBP"),): "0"})
+        units = {dict(k).get("business_unit") for k in scrape_family(text, "kpid_ar_open_amount")
+                 if dict(k).get("currency") == "*"}
+        self.assertEqual(units, {"emea", "us"})
+        # The CHF book's own series are there.
+        self.assertIn((("bucket", "121+"), ("currency", "CHF")),
+                      scrape_family(text, "kpid_ar_open_amount"))
+        today = re.search(r'kpid_kpi_info\{as_of="([0-9-]+)"', text).group(1)
+        self.assertEqual(self.get("/v1/aging?as_of=%s&currency=*" % today, 422)["error"]["code"],
+                         "no_rate")
+        # The rate arrives: the gauge drops to 0 and the whole book is back.
+        self.post([{"id": "r9", "type": "fx.rate", "date": "2025-03-01", "currency": "CHF",
+                    "rate": "1.10"}])
+        text = self.scrape()
+        self.assertEqual(scrape_family(text, "kpid_fx_missing_rate")[(("currency", "CHF"),)], "0")
+        whole = [v for k, v in scrape_family(text, "kpid_ar_open_amount").items()
+                 if dict(k).get("currency") == "*" and "business_unit" not in dict(k)]
+        self.assertEqual(sum(int(v.replace(".", "")) for v in whole), 231987 + 33000)
+
+
 if __name__ == "__main__":
     kpidtest.parse_args()
     unittest.main()
