@@ -19,13 +19,15 @@ const char *const store_wl_sort_names[] = {"-days", "-amount", "customer", NULL}
 
 /* ---- cursors ---------------------------------------------------------------- */
 
-/* Token = hex of "w1|list|sort|as_of|days|amount|len(customer)|customer number". */
+/* Token = hex of "w1|list|sort|as_of|days|amount|len(customer)|customer number";
+   list + WL_FX_LIST for a consolidated list's. */
+#define WL_FX_LIST 16
 void store_wl_cursor_encode(const store_wl_pos_t *pos, char *buf)
 {
     char raw[48 + 2 * KPI_NAME_MAX + 1];
     int n = snprintf(raw, sizeof raw, "w1|%d|%d|%" PRId32 "|%" PRId32 "|%" PRId64 "|%zu|%s%s",
-                     (int)pos->list, (int)pos->sort, pos->as_of, pos->days, pos->amount,
-                     strlen(pos->customer), pos->customer, pos->number);
+                     (int)pos->list + (pos->fx ? WL_FX_LIST : 0), (int)pos->sort, pos->as_of,
+                     pos->days, pos->amount, strlen(pos->customer), pos->customer, pos->number);
     if (n < 0 || (size_t)n >= sizeof raw)
         n = 0;
     static const char hex[] = "0123456789abcdef";
@@ -63,10 +65,13 @@ err_t store_wl_cursor_decode(const char *token, store_wl_pos_t *pos, err_msg_t *
     int32_t as_of, days;
     int64_t amount;
     size_t clen;
-    if (strlen(raw) != len / 2 ||
-        sscanf(raw, "w1|%d|%d|%" SCNd32 "|%" SCNd32 "|%" SCNd64 "|%zu|%n", &list, &sort, &as_of,
-               &days, &amount, &clen, &used) != 6 ||
-        used < 0 || list < 0 || list > STORE_WL_SLA || sort < 0 || sort > STORE_WL_SORT_CUSTOMER ||
+    if (strlen(raw) != len / 2 || sscanf(raw, "w1|%d|%d|%" SCNd32 "|%" SCNd32 "|%" SCNd64 "|%zu|%n",
+                                         &list, &sort, &as_of, &days, &amount, &clen, &used) != 6)
+        return err_set(m, ERR_BAD_PARAM, "parameter 'cursor': not a cursor of this list");
+    pos->fx = list >= WL_FX_LIST;
+    if (pos->fx)
+        list -= WL_FX_LIST;
+    if (used < 0 || list < 0 || list > STORE_WL_SLA || sort < 0 || sort > STORE_WL_SORT_CUSTOMER ||
         clen > KPI_NAME_MAX)
         return err_set(m, ERR_BAD_PARAM, "parameter 'cursor': not a cursor of this list");
     const char *rest = raw + used;
@@ -129,6 +134,10 @@ err_t wl_req_check(store_wl_list_t list, const store_wl_req_t *rq, err_msg_t *m)
         return err_set(m, ERR_BAD_PARAM, "parameter 'cursor': made for another sort");
     if (rq->after != NULL && rq->after->as_of != rq->as_of)
         return err_set(m, ERR_BAD_PARAM, "parameter 'cursor': made for another as_of");
+    if (rq->after != NULL && rq->after->fx != (rq->fx != NULL))
+        return err_set(m, ERR_BAD_PARAM,
+                       "parameter 'cursor': made for %s; page with the same currency",
+                       rq->after->fx ? "every book converted" : "one book");
     return ERR_OK;
 }
 
@@ -184,6 +193,7 @@ void wl_page_cut(store_wl_list_t list, const store_wl_req_t *rq, ent_t *ents, si
     if (*more) {
         const key_t_ *k = &ents[lo + *n - 1].k;
         store_wl_pos_t pos = {.list = list,
+                              .fx = rq->fx != NULL,
                               .sort = rq->sort,
                               .as_of = rq->as_of,
                               .days = k->days,

@@ -55,6 +55,7 @@ typedef enum store_wl_list {
 /* Where a page starts: after the row with this key (a decoded cursor). */
 typedef struct store_wl_pos {
     store_wl_list_t list;
+    bool fx; /* made for a consolidated list (rq->fx): its amounts are converted */
     store_wl_sort_t sort;
     int32_t as_of;
     int32_t days;

@@ -129,6 +129,16 @@ class WorklistFxTest(Base):
             if cur is None:
                 break
         self.assertEqual(seen, ["INV-E1", "INV-U2", "INV-G1"])
+        # A cursor of the converted list is not one of a book's (its amounts
+        # are converted), nor the other way round.
+        first = self.get("/v1/worklists/overdue?%s&currency=*&sort=-amount&limit=1" % AS_OF)
+        err = self.get("/v1/worklists/overdue?%s&sort=-amount&cursor=%s"
+                       % (AS_OF, first["next_cursor"]), 400)
+        self.assertIn("made for every book converted", err["error"]["message"])
+        book = self.get("/v1/worklists/overdue?as_of=2025-04-30&currency=USD&limit=1")
+        err = self.get("/v1/worklists/overdue?as_of=2025-04-30&currency=*&cursor=%s"
+                       % book["next_cursor"], 400)
+        self.assertIn("made for one book", err["error"]["message"])
         u = self.get("/v1/worklists/unapplied?%s&currency=*&sort=-amount" % AS_OF)
         self.assertEqual(rows(u, "payment", "currency", "unapplied", "unapplied_reporting"),
                          [("PAY-E1", "EUR", "100.00", "108.25"),
