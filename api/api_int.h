@@ -154,13 +154,24 @@ err_t api_auth_unit(api_req_t *req, const char *asked, const char **unit,
  * The end of a message refusing a business unit or a currency (api_kpi.c):
  * " (did you mean 'emea'?); known business units: amer, emea (names are
  * case-sensitive)" — the units with data in `currency` that the request's
- * key may see, or the currencies with data it may see. The suggestion is
+ * key may see (currency NULL: in any book), or the currencies with data it
+ * may see. The suggestion is
  * the closest known name (kpi_suggest). Writes "" when the store cannot be
  * read. Returns buf.
  */
 char *api_units_hint(api_req_t *req, const char *currency, const char *asked, char *buf,
                      size_t cap);
 char *api_currencies_hint(api_req_t *req, const char *asked, char *buf, size_t cap);
+
+/*
+ * A one-book answer must be about a book (docs/kpi.md, "A book that is not
+ * there"): ERR_BAD_PARAM for a currency the store has no documents in
+ * (listing those it has), ERR_NOT_FOUND for a unit with no documents in it
+ * (naming the unit's books). An empty store passes. Messages set.
+ */
+struct store_snap;
+err_t api_book_check(api_req_t *req, struct store_snap *snap, const char *currency,
+                     const char *unit, err_msg_t *m) KPID_MUST_USE;
 
 /* Look up a query parameter; NULL when absent. */
 const char *api_query(api_req_t *req, const char *name);
@@ -310,6 +321,9 @@ typedef struct api_cur {
     char only[4]; /* fxq.only's storage */
 } api_cur_t;
 err_t api_param_currency(api_req_t *req, bool fx_ok, api_cur_t *c, err_msg_t *m) KPID_MUST_USE;
+/* c's fields into a request's own (fxq->only then points at `only`). */
+void api_cur_unpack(const api_cur_t *c, char currency[4], int *digits, bool *fx,
+                    store_q_fx_t *fxq, char only[4]);
 /* A book of a consolidated answer: its currency, rate, rate_date, stale. */
 json_t *api_j_book_rate(const store_q_book_t *bk);
 /* Aging bucket edges: `buckets=`, else the config's aging_buckets, else

@@ -115,19 +115,35 @@ static char *hint_of(const char *asked, const store_q_names_t *ns, const char *w
     return buf;
 }
 
+/* The units of one more book (currency=NULL in api_units_hint: every book). */
+static err_t known_units_of(void *ctx, const char *code)
+{
+    known_t *k = ctx;
+    return store_business_units(k->snap, code, known_unit, k);
+}
+
 char *api_units_hint(api_req_t *req, const char *currency, const char *asked, char *buf, size_t cap)
 {
     buf[0] = '\0';
     known_t k = {{.arena = req->arena}, req, NULL};
     if (store_snap_begin(req->srv->opts.store, &k.snap) != ERR_OK)
         return buf;
-    err_t e = store_business_units(k.snap, currency, known_unit, &k);
+    err_t e = currency != NULL ? store_business_units(k.snap, currency, known_unit, &k)
+                               : store_currencies(k.snap, known_units_of, &k);
     store_snap_end(k.snap);
     if (e)
         return buf;
     store_q_names_sort(&k.ns);
+    size_t n = 0; /* a unit of several books once */
+    for (size_t i = 0; i < k.ns.n; i++)
+        if (n == 0 || strcmp(k.ns.v[n - 1], k.ns.v[i]) != 0)
+            k.ns.v[n++] = k.ns.v[i];
+    k.ns.n = n;
     char what[48];
-    snprintf(what, sizeof what, "known business units in %s", currency);
+    if (currency != NULL)
+        snprintf(what, sizeof what, "known business units in %s", currency);
+    else
+        snprintf(what, sizeof what, "known business units");
     return hint_of(asked, &k.ns, what, " (names are case-sensitive)", buf, cap);
 }
 
@@ -169,8 +185,9 @@ err_t api_param_currency(api_req_t *req, bool fx_ok, api_cur_t *c, err_msg_t *m)
     if (c->fx && !fx_ok)
         return err_set(m, ERR_BAD_PARAM,
                        "parameter 'currency': every book converted (*) is available on "
-                       "/v1/aging, /v1/dso, /v1/cei, /v1/dpo, /v1/rollforward and /v1/payables; "
-                       "here, ask for one book (a currency code)");
+                       "/v1/aging, /v1/dso, /v1/cei, /v1/dpo, /v1/rollforward, /v1/payables and "
+                       "the overdue and unapplied worklists; here, ask for one book (a "
+                       "currency code)");
     if (c->fx) {
         const char *target = rep != NULL ? rep : base;
         memcpy(c->fxq.target, target, 4);
@@ -190,6 +207,17 @@ err_t api_param_currency(api_req_t *req, bool fx_ok, api_cur_t *c, err_msg_t *m)
     return ERR_OK;
 }
 
+void api_cur_unpack(const api_cur_t *c, char currency[4], int *digits, bool *fx,
+                    store_q_fx_t *fxq, char only[4])
+{
+    memcpy(currency, c->currency, 4);
+    *digits = c->digits;
+    *fx = c->fx;
+    *fxq = c->fxq;
+    memcpy(only, c->only, 4);
+    fxq->only = c->fxq.only != NULL ? only : NULL;
+}
+
 /* currency, business_unit, customer (or `party_param`), format; with fx_ok,
    currency=* and reporting_currency (every book, converted). */
 static err_t p_common(api_req_t *req, const char *party_param, bool fx_ok, q_t *q, err_msg_t *m)
@@ -200,12 +228,7 @@ static err_t p_common(api_req_t *req, const char *party_param, bool fx_ok, q_t *
     err_t ce = api_param_currency(req, fx_ok, &c, m);
     if (ce)
         return ce;
-    memcpy(q->currency, c.currency, 4);
-    q->digits = c.digits;
-    q->fx = c.fx;
-    q->fxq = c.fxq;
-    memcpy(q->only, c.only, 4);
-    q->fxq.only = c.fxq.only != NULL ? q->only : NULL;
+    api_cur_unpack(&c, q->currency, &q->digits, &q->fx, &q->fxq, q->only);
     err_t e = api_query_name(req, "business_unit", &q->unit, m);
     /* A key limited to business units only ever queries one of them. */
     if (!e)
@@ -270,8 +293,9 @@ static enum MHD_Result scope_error(api_req_t *req, const q_t *q, err_t e, const 
             return api_send_error(req, e, "unknown %s '%s'", q->party_what, q->party);
         if (q->unit != NULL) {
             char hint[1200];
-            return api_send_error(req, e, "unknown business unit '%s'%s", q->unit,
-                                  api_units_hint(req, q->currency, q->unit, hint, sizeof hint));
+            return api_send_error(
+                req, e, "unknown business unit '%s'%s", q->unit,
+                api_units_hint(req, q->fx ? q->fxq.only : q->currency, q->unit, hint, sizeof hint));
         }
     }
     return api_send_error(req, e, "%s", m ? err_msg_or(m, e) : err_str(e));
@@ -365,9 +389,10 @@ static err_t count_name(void *ctx, const char *name)
     return ERR_OK;
 }
 
-static err_t book_check(api_req_t *req, store_snap_t *snap, const q_t *q, err_msg_t *m)
+err_t api_book_check(api_req_t *req, store_snap_t *snap, const char *currency, const char *unit,
+                     err_msg_t *m)
 {
-    book_scan_t cur = {.want = q->currency};
+    book_scan_t cur = {.want = currency};
     err_t e = store_currencies(snap, find_name, &cur);
     if (e)
         return err_set(m, e, "cannot read the store");
@@ -382,17 +407,17 @@ static err_t book_check(api_req_t *req, store_snap_t *snap, const q_t *q, err_ms
         return err_set(m, ERR_BAD_PARAM,
                        "parameter 'currency': the store has no documents in %s%s (or currency=* "
                        "for every book, converted)",
-                       q->currency, api_currencies_hint(req, q->currency, hint, sizeof hint));
+                       currency, api_currencies_hint(req, currency, hint, sizeof hint));
     }
-    if (q->unit == NULL)
+    if (unit == NULL)
         return ERR_OK;
-    book_scan_t u = {.want = q->unit};
-    e = store_business_units(snap, q->currency, find_name, &u);
+    book_scan_t u = {.want = unit};
+    e = store_business_units(snap, currency, find_name, &u);
     if (e)
         return err_set(m, e, "cannot read the store");
     if (u.found)
         return ERR_OK;
-    book_scan_t b = {.snap = snap, .unit = q->unit};
+    book_scan_t b = {.snap = snap, .unit = unit};
     e = store_currencies(snap, unit_currency, &b);
     if (e)
         return err_set(m, e, "cannot read the store");
@@ -401,7 +426,12 @@ static err_t book_check(api_req_t *req, store_snap_t *snap, const q_t *q, err_ms
     return err_set(m, ERR_NOT_FOUND,
                    "business unit '%s' has no documents in %s; its books: %s (ask currency= one "
                    "of them, or currency=* for every book, converted)",
-                   q->unit, q->currency, b.list);
+                   unit, currency, b.list);
+}
+
+static err_t book_check(api_req_t *req, store_snap_t *snap, const q_t *q, err_msg_t *m)
+{
+    return api_book_check(req, snap, q->currency, q->unit, m);
 }
 
 /* ---- rendering ---------------------------------------------------------------------------- */

@@ -425,7 +425,9 @@ enum MHD_Result api_metrics_get(api_req_t *req)
                            .today = kpi_tz_day(srv->opts.coll.tz, (int64_t)time(NULL)),
                            .tz_name = kpi_tz_name(srv->opts.coll.tz),
                            .edges = def_edges,
-                           .n_edges = 4};
+                           .n_edges = 4,
+                           .fx_stale_days = srv->opts.fx_stale_days,
+                           .fx_refuse_stale = srv->opts.fx_refuse_stale};
     /* The same default edges as /v1/aging (api_kpi.c p_edges). */
     if (srv->opts.aging_edges != NULL && srv->opts.n_aging_edges > 0 &&
         srv->opts.n_aging_edges <= KPI_BUCKETS_MAX - 2) {

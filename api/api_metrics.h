@@ -174,6 +174,8 @@ struct api_kpi_scrape {
     const char *tz_name;  /* the reporting zone's name (kpid_kpi_info) */
     const int32_t *edges; /* aging bucket edges (checked) */
     size_t n_edges;
+    int fx_stale_days; /* the consolidated families' staleness rule (as the API's) */
+    bool fx_refuse_stale;
 };
 
 /*

@@ -13,7 +13,12 @@
  *
  * Scopes: the whole book (no business_unit label) and each business unit
  * (business_unit="name"). Money families are per currency; SLA and FTQ
- * count documents and have no currency.
+ * count documents and have no currency. With exchange rates in the store,
+ * the AR families also have the consolidated series, currency="*" and
+ * reporting_currency=<base>: store_q_aging_fx as of today, what
+ * /v1/aging?currency=* answers. A scope whose books cannot all be
+ * converted (no usable rate) has no consolidated series; the book without
+ * one is kpid_fx_missing_rate{currency=...} 1.
  *
  * Windows (label `window`): "previous_month" = the last complete calendar
  * month; "month_to_date" = the first of this month to today, both in the
@@ -32,6 +37,7 @@
 #include "kpi_money.h"
 #include "store_kpi.h"
 #include "store_query.h"
+#include "store_query_fx.h"
 
 #define FAMILY_MAX (16u << 20)
 #define SCRATCH_CAP (64u << 20) /* one scope's queries (countback over a century fits) */
@@ -53,6 +59,7 @@ enum fam {
     F_FTQ_RATIO,
     F_FTQ_PASSED,
     F_FTQ_REVIEWED,
+    F_FX_MISSING,
     F_COUNT
 };
 
@@ -94,6 +101,11 @@ static const struct {
                       "Documents of the window that passed first time and were never corrected."},
     [F_FTQ_REVIEWED] = {"kpid_ftq_reviewed_documents",
                         "Invoices first reviewed / bills processed in the window."},
+    [F_FX_MISSING] = {"kpid_fx_missing_rate",
+                      "1 when the book of this currency has something open as of as_of and no "
+                      "usable exchange rate for it, so the consolidated series (currency label *) "
+                      "that need it are left out; 0 when it converts. Written only with exchange "
+                      "rates in the store."},
 };
 
 static const char *const win_names[2] = {"previous_month", "month_to_date"};
@@ -255,6 +267,109 @@ static err_t currency_cb(void *ctx, const char *cur)
     return cw->e;
 }
 
+/* ---- the consolidated AR families (currency="*") ----------------------------------------- */
+
+static err_t stop_at_first_rate(void *ctx, const char *currency, int32_t day, int64_t rate)
+{
+    (void)currency;
+    (void)day;
+    (void)rate;
+    *(bool *)ctx = true;
+    return ERR_TOO_LARGE; /* stops the walk: one rate is enough to know */
+}
+
+/* One scope's consolidated aging; a scope that cannot be converted (no
+   rate) or has nothing in any book is left out. */
+static err_t fx_scope(kw_t *w, const store_q_fx_t *fx, int digits, const char *unit)
+{
+    store_scope_t sc = {.business_unit = unit};
+    store_q_aging_req_t rq = {.as_of = w->sc->today,
+                              .basis = STORE_BASIS_DUE,
+                              .edges = w->sc->edges,
+                              .n_edges = w->sc->n_edges};
+    store_q_aging_fx_t ag;
+    err_msg_t m = {{0}};
+    kpi_arena_reset(w->scratch);
+    err_t e = store_q_aging_fx(w->snap, &sc, &rq, fx, w->scratch, &ag, &m);
+    if (e == ERR_NO_RATE || e == ERR_NOT_FOUND)
+        return ERR_OK;
+    if (e)
+        return err_set(w->msg, e, "consolidated aging: %s", err_msg_or(&m, e));
+    char buf[KPI_AMOUNT_BUF], lab[32];
+    api_prom_label_t l[4] = {{"business_unit", unit},
+                             {"currency", "*"},
+                             {"reporting_currency", fx->target},
+                             {"bucket", lab}};
+    for (size_t i = 0; i < ag.conv.all.n_buckets; i++) {
+        (void)kpi_bucket_label(&ag.conv.all.buckets[i], lab, sizeof lab);
+        sample(w, F_AR_AMOUNT, l, 4, kpi_amount_format(ag.conv.all.buckets[i].amount, digits, buf));
+        sample_i64(w, F_AR_COUNT, l, 4, ag.conv.all.buckets[i].count);
+    }
+    sample(w, F_UNAPPLIED, l, 3, kpi_amount_format(ag.conv.unapplied_cash, digits, buf));
+    sample(w, F_UNALLOCATED, l, 3, kpi_amount_format(ag.conv.unallocated_credits, digits, buf));
+    return ERR_OK;
+}
+
+/* Has the book of `cur` anything to convert as of today? */
+static err_t book_open(kw_t *w, const char *cur, bool *open)
+{
+    store_scope_t sc = {0};
+    memcpy(sc.currency, cur, 4);
+    store_q_aging_req_t rq = {.as_of = w->sc->today,
+                              .basis = STORE_BASIS_DUE,
+                              .edges = w->sc->edges,
+                              .n_edges = w->sc->n_edges};
+    store_q_aging_t ag;
+    kpi_arena_reset(w->scratch);
+    err_t e = store_q_aging(w->snap, &sc, &rq, w->scratch, &ag, w->msg);
+    *open = !e && (ag.all.total_amount != 0 || ag.all.total_count != 0 || ag.unapplied_cash != 0 ||
+                   ag.unallocated_credits != 0);
+    return e == ERR_NOT_FOUND ? ERR_OK : e;
+}
+
+/* With rates in the store: kpid_fx_missing_rate for each other book, then
+   the consolidated AR series of the whole book and of each unit. */
+static err_t money_fx(kw_t *w)
+{
+    bool any = false;
+    err_msg_t m = {{0}};
+    err_t e = store_fx_each(w->snap, stop_at_first_rate, &any, &m);
+    if (e && !any)
+        return err_set(w->msg, e, "reading the exchange rates: %s", err_msg_or(&m, e));
+    if (!any)
+        return ERR_OK;
+    const char *base = store_snap_base_currency(w->snap);
+    store_q_fx_t fx = {.stale_days = w->sc->fx_stale_days, .refuse_stale = w->sc->fx_refuse_stale};
+    memcpy(fx.target, base, 4);
+    int digits;
+    if (kpi_currency_digits(base, &digits) != ERR_OK)
+        return err_set(w->msg, ERR_STORE_CORRUPT, "the base currency '%s' is not ISO 4217", base);
+    store_q_names_t codes = {.arena = w->arena};
+    e = store_currencies(w->snap, store_q_names_add, &codes);
+    if (e)
+        return err_set(w->msg, e, "listing currencies: %s", err_str(e));
+    for (size_t i = 0; i < codes.n; i++) {
+        if (strcmp(codes.v[i], base) == 0)
+            continue;
+        int64_t rate;
+        int32_t rate_day;
+        bool stale, open = false;
+        e = store_q_rate(w->snap, &fx, codes.v[i], w->sc->today, &rate, &rate_day, &stale, &m);
+        if (e == ERR_NO_RATE)
+            e = book_open(w, codes.v[i], &open);
+        else if (e)
+            return err_set(w->msg, e, "exchange rate of %s: %s", codes.v[i], err_msg_or(&m, e));
+        if (e)
+            return e;
+        api_prom_label_t l = {"currency", codes.v[i]};
+        sample(w, F_FX_MISSING, &l, 1, open ? "1" : "0");
+    }
+    e = fx_scope(w, &fx, digits, NULL);
+    for (size_t i = 0; !e && i < w->n_units; i++)
+        e = fx_scope(w, &fx, digits, w->units[i]);
+    return e;
+}
+
 /* ---- SLA and FTQ ----------------------------------------------------------------------- */
 
 static const char *sla_unit_name(kpi_sla_unit_t u)
@@ -357,6 +472,8 @@ err_t api_metrics_kpi_write(const api_kpi_scrape_t *sc, kpi_arena_t *arena, api_
     e = store_currencies(w.snap, currency_cb, &cw);
     if (e && cw.e == ERR_OK)
         (void)err_set(msg, e, "listing currencies: %s", err_str(e));
+    if (!e)
+        e = money_fx(&w);
     if (!e)
         e = counts_scope(&w, NULL);
     for (size_t i = 0; !e && i < w.n_units; i++)

@@ -23,6 +23,7 @@
 
 #include "kpi.h"
 #include "kpi_date.h"
+#include "kpi_fx.h"
 #include "kpi_money.h"
 #include "store_query.h"
 #include "store_worklist.h"
@@ -39,8 +40,13 @@ static const char *bucket_of(const kpi_aging_t *ag, int32_t d, char *buf, size_t
 }
 
 typedef struct wl_q {
-    char currency[4];
-    int digits;
+    char currency[4]; /* the book's, or (fx) the reporting currency */
+    int digits;       /* of `currency` */
+    /* Consolidated (currency=* or reporting_currency=; overdue and
+       unapplied only): every book, each row converted (store_worklist.h). */
+    bool fx;
+    store_q_fx_t fxq;
+    char only[4]; /* fxq.only's storage */
     const char *unit, *party;
     int32_t as_of;
     int sort;
@@ -53,17 +59,17 @@ typedef struct wl_q {
     bool csv;
 } wl_q_t;
 
-static err_t parse(api_req_t *req, wl_q_t *q, err_msg_t *m)
+/* fx_ok: the list takes currency=* and reporting_currency (api_param_currency). */
+static err_t parse(api_req_t *req, bool fx_ok, wl_q_t *q, err_msg_t *m)
 {
     memset(q, 0, sizeof *q);
     const api_opts_t *o = &req->srv->opts;
-    const char *cur = api_query(req, "currency");
-    if (cur == NULL)
-        cur = o->coll.base_currency;
-    if (strlen(cur) != 3 || kpi_currency_digits(cur, &q->digits) != ERR_OK)
-        return err_set(m, ERR_BAD_PARAM, "parameter 'currency': '%s' is not an ISO 4217 code", cur);
-    memcpy(q->currency, cur, 4);
-    err_t e = api_query_name(req, "business_unit", &q->unit, m);
+    api_cur_t c;
+    err_t e = api_param_currency(req, fx_ok, &c, m);
+    if (!e)
+        api_cur_unpack(&c, q->currency, &q->digits, &q->fx, &q->fxq, q->only);
+    if (!e)
+        e = api_query_name(req, "business_unit", &q->unit, m);
     if (!e)
         e = api_auth_unit(req, q->unit, &q->unit, m);
     if (!e)
@@ -119,11 +125,13 @@ static err_t party_in_unit(store_snap_t *snap, const wl_q_t *q)
 }
 
 /* The store's view of q: its scope (with q's currency, or every currency),
-   the list request (as of q->as_of), and a snapshot in which a customer
-   named with a unit has been checked (party_in_unit). *snap is NULL when
-   the store cannot be read; else the caller ends it. */
-static err_t wl_begin(api_req_t *req, const wl_q_t *q, bool currency, store_snap_t **snap,
-                      store_scope_t *sc, store_wl_req_t *rq)
+   the list request (as of q->as_of; consolidated with q->fx), and a
+   snapshot in which a customer named with a unit has been checked
+   (party_in_unit) and, with `book`, q's one book (api_book_check: a
+   currency the store has no documents in is refused, message in m).
+   *snap is NULL when the store cannot be read; else the caller ends it. */
+static err_t wl_begin(api_req_t *req, const wl_q_t *q, bool currency, bool book,
+                      store_snap_t **snap, store_scope_t *sc, store_wl_req_t *rq, err_msg_t *m)
 {
     *sc = (store_scope_t){.business_unit = q->unit, .party = q->party};
     if (currency)
@@ -132,34 +140,71 @@ static err_t wl_begin(api_req_t *req, const wl_q_t *q, bool currency, store_snap
                            .sort = (store_wl_sort_t)q->sort,
                            .after = q->has_after ? &q->after : NULL,
                            .limit = q->limit,
-                           .base_currency = req->srv->opts.coll.base_currency};
+                           .base_currency = req->srv->opts.coll.base_currency,
+                           .fx = q->fx ? &q->fxq : NULL};
     *snap = NULL;
     err_t e = store_snap_begin(req->srv->opts.store, snap);
     if (e) {
         *snap = NULL;
         return e;
     }
-    return party_in_unit(*snap, q);
+    /* A currency the store has no documents in is refused as the KPIs
+       refuse it; a known unit with nothing in the book has an empty list
+       (a key limited to it keeps its drill-downs in every book). */
+    if (book && !q->fx)
+        e = api_book_check(req, *snap, q->currency, NULL, m);
+    return e ? e : party_in_unit(*snap, q);
 }
 
-static enum MHD_Result scope_error(api_req_t *req, const wl_q_t *q, err_t e, const err_msg_t *m)
+/* units_of: the book whose units an unknown unit's message lists (NULL:
+   every book's). A 404 with a message (api_book_check's) keeps it. */
+static enum MHD_Result scope_error(api_req_t *req, const wl_q_t *q, err_t e, const err_msg_t *m,
+                                   const char *units_of)
 {
-    if (e == ERR_NOT_FOUND) {
+    if (e == ERR_NOT_FOUND && m->text[0] == '\0') {
         if (q->party != NULL && q->unit != NULL)
             return api_send_error(req, e, "unknown customer '%s' in business unit '%s'", q->party,
                                   q->unit);
         if (q->party != NULL)
             return api_send_error(req, e, "unknown customer '%s'", q->party);
-        if (q->unit != NULL)
-            return api_send_error(req, e, "unknown business unit '%s'", q->unit);
+        if (q->unit != NULL) {
+            char hint[1200];
+            return api_send_error(req, e, "unknown business unit '%s'%s", q->unit,
+                                  api_units_hint(req, units_of, q->unit, hint, sizeof hint));
+        }
     }
     return api_send_error(req, e, "%s", err_msg_or(m, e));
+}
+
+static int doc_digits(const char *currency, int fallback)
+{
+    int dg;
+    return kpi_currency_digits(currency, &dg) == ERR_OK ? dg : fallback;
+}
+
+/* ",amount" in the row's currency. */
+static void csv_money(api_buf_t *b, int64_t v, int digits)
+{
+    char buf[KPI_AMOUNT_BUF];
+    api_buf_str(b, ",");
+    api_buf_str(b, kpi_amount_format(v, digits, buf));
+}
+
+/* A consolidated row's ",converted,reporting_currency". */
+static void csv_reporting(api_buf_t *b, const wl_q_t *q, int64_t v)
+{
+    if (!q->fx)
+        return;
+    csv_money(b, v, q->digits);
+    api_buf_str(b, ",");
+    api_buf_str(b, q->currency);
 }
 
 static void csv_row(api_buf_t *b, const wl_q_t *q, const store_wl_overdue_row_t *r,
                     const char *name, bool scoped)
 {
     char buf[KPI_AMOUNT_BUF], lab[32];
+    int dg = doc_digits(r->currency, q->digits);
     api_buf_csv_field(b, r->invoice);
     api_buf_str(b, ",");
     api_buf_csv_field(b, r->customer);
@@ -167,6 +212,10 @@ static void csv_row(api_buf_t *b, const wl_q_t *q, const store_wl_overdue_row_t 
     api_buf_csv_field(b, name);
     api_buf_str(b, ",");
     api_buf_csv_field(b, r->business_unit);
+    if (q->fx) {
+        api_buf_str(b, ",");
+        api_buf_str(b, r->currency);
+    }
     api_buf_str(b, ",");
     api_buf_str(b, kpi_date_format(r->issue_day, buf));
     api_buf_str(b, ",");
@@ -176,10 +225,9 @@ static void csv_row(api_buf_t *b, const wl_q_t *q, const store_wl_overdue_row_t 
     api_buf_str(b, buf);
     api_buf_str(b, ",");
     api_buf_str(b, bucket_of(&q->ag, r->days_past_due, lab, sizeof lab));
-    api_buf_str(b, ",");
-    api_buf_str(b, kpi_amount_format(r->amount, q->digits, buf));
-    api_buf_str(b, ",");
-    api_buf_str(b, kpi_amount_format(r->open, q->digits, buf));
+    csv_money(b, r->amount, dg);
+    csv_money(b, r->open, dg);
+    csv_reporting(b, q, r->open_reporting);
     api_buf_str(b, ",");
     api_buf_str(b, r->disputed ? "true" : "false");
     api_buf_str(b, ",");
@@ -187,9 +235,10 @@ static void csv_row(api_buf_t *b, const wl_q_t *q, const store_wl_overdue_row_t 
     api_buf_str(b, ",");
     if (r->last_payment_day != INT32_MIN)
         api_buf_str(b, kpi_date_format(r->last_payment_day, buf));
-    api_buf_str(b, ",");
     if (r->last_payment_day != INT32_MIN)
-        api_buf_str(b, kpi_amount_format(r->last_payment_amount, q->digits, buf));
+        csv_money(b, r->last_payment_amount, dg);
+    else
+        api_buf_str(b, ",");
     api_buf_str(b, "\r\n");
 }
 
@@ -197,28 +246,53 @@ static json_t *j_row(const wl_q_t *q, const store_wl_overdue_row_t *r, const cha
                      bool scoped)
 {
     char lab[32];
+    int dg = doc_digits(r->currency, q->digits);
     json_t *o = json_object();
     json_object_set_new(o, "invoice", json_string(r->invoice));
     json_object_set_new(o, "customer", json_string(r->customer));
     json_object_set_new(o, "customer_name", name ? json_string(name) : json_null());
     json_object_set_new(o, "business_unit", json_string(r->business_unit));
+    json_object_set_new(o, "currency", json_string(r->currency));
     json_object_set_new(o, "issue_date", api_j_date(r->issue_day));
     json_object_set_new(o, "due_date", api_j_date(r->due_day));
     json_object_set_new(o, "days_past_due", json_integer(r->days_past_due));
     json_object_set_new(o, "bucket",
                         json_string(bucket_of(&q->ag, r->days_past_due, lab, sizeof lab)));
-    json_object_set_new(o, "amount", api_j_money(r->amount, q->digits));
-    json_object_set_new(o, "open", api_j_money(r->open, q->digits));
+    json_object_set_new(o, "amount", api_j_money(r->amount, dg));
+    json_object_set_new(o, "open", api_j_money(r->open, dg));
+    if (q->fx)
+        json_object_set_new(o, "open_reporting", api_j_money(r->open_reporting, q->digits));
     json_object_set_new(o, "disputed", json_boolean(r->disputed));
     json_object_set_new(o, "on_credit_hold", scoped ? json_null() : json_boolean(r->on_hold));
     json_t *lp = json_null();
     if (r->last_payment_day != INT32_MIN) {
         lp = json_object();
         json_object_set_new(lp, "date", api_j_date(r->last_payment_day));
-        json_object_set_new(lp, "amount", api_j_money(r->last_payment_amount, q->digits));
+        json_object_set_new(lp, "amount", api_j_money(r->last_payment_amount, dg));
     }
     json_object_set_new(o, "last_payment", lp);
     return o;
+}
+
+/* The books of a consolidated list: each one's rate for as_of and its
+   rows' count and amount in its own currency. */
+static json_t *j_books(const store_wl_book_t *bs, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char rb[KPI_RATE_BUF];
+        json_t *o = json_object(), *t = json_object();
+        json_object_set_new(o, "currency", json_string(bs[i].currency));
+        json_object_set_new(o, "rate", json_string(kpi_rate_format(bs[i].rate, rb)));
+        json_object_set_new(o, "rate_date",
+                            bs[i].rate_day == INT32_MIN ? json_null() : api_j_date(bs[i].rate_day));
+        json_object_set_new(o, "stale", json_boolean(bs[i].stale));
+        json_object_set_new(t, "amount", api_j_money(bs[i].amount, doc_digits(bs[i].currency, 2)));
+        json_object_set_new(t, "count", json_integer(bs[i].count));
+        json_object_set_new(o, "total", t);
+        json_array_append_new(arr, o);
+    }
+    return arr;
 }
 
 /* Names of the rows' parties (customer.updated / vendor.updated), looked up
@@ -272,14 +346,14 @@ enum MHD_Result api_worklist_overdue_get(api_req_t *req)
 {
     err_msg_t m = {{0}};
     wl_q_t q;
-    err_t e = parse(req, &q, &m);
+    err_t e = parse(req, true, &q, &m);
     if (e)
         return api_send_error(req, e, "%s", m.text);
     store_snap_t *snap;
     store_scope_t sc;
     store_wl_req_t rq;
     store_wl_overdue_t w;
-    e = wl_begin(req, &q, true, &snap, &sc, &rq);
+    e = wl_begin(req, &q, true, true, &snap, &sc, &rq, &m);
     if (snap == NULL)
         return api_send_error(req, e, "cannot read the store");
     if (!e)
@@ -291,14 +365,16 @@ enum MHD_Result api_worklist_overdue_get(api_req_t *req)
     if (!e && names == NULL)
         e = err_set(&m, ERR_NOMEM, "out of memory");
     if (e)
-        return scope_error(req, &q, e, &m);
+        return scope_error(req, &q, e, &m, q.fx ? q.fxq.only : q.currency);
     bool scoped = api_auth_scoped(req);
     if (q.csv) {
         api_buf_t b;
         api_buf_init(&b, CSV_MAX);
-        api_buf_str(&b, "invoice,customer,customer_name,business_unit,issue_date,due_date,"
-                        "days_past_due,bucket,amount,open,disputed,on_credit_hold,"
-                        "last_payment_date,last_payment_amount\r\n");
+        api_buf_str(&b, "invoice,customer,customer_name,business_unit,");
+        api_buf_str(&b, q.fx ? "currency," : "");
+        api_buf_str(&b, "issue_date,due_date,days_past_due,bucket,amount,open,");
+        api_buf_str(&b, q.fx ? "open_reporting,reporting_currency," : "");
+        api_buf_str(&b, "disputed,on_credit_hold,last_payment_date,last_payment_amount\r\n");
         for (size_t i = 0; i < w.n; i++)
             csv_row(&b, &q, &w.rows[i], names[i], scoped);
         return send_csv_page(req, &b, w.more, w.next);
@@ -308,6 +384,8 @@ enum MHD_Result api_worklist_overdue_get(api_req_t *req)
         json_array_append_new(items, j_row(&q, &w.rows[i], names[i], scoped));
     json_object_set_new(root, "items", items);
     json_object_set_new(root, "total", j_totals(w.total_amount, w.total_count, q.digits));
+    if (q.fx)
+        json_object_set_new(root, "books", j_books(w.books, w.n_books));
     json_object_set_new(root, "next_cursor", w.more ? json_string(w.next) : json_null());
     return api_send_json(req, MHD_HTTP_OK, root);
 }
@@ -316,14 +394,14 @@ enum MHD_Result api_worklist_unapplied_get(api_req_t *req)
 {
     err_msg_t m = {{0}};
     wl_q_t q;
-    err_t e = parse(req, &q, &m);
+    err_t e = parse(req, true, &q, &m);
     if (e)
         return api_send_error(req, e, "%s", m.text);
     store_snap_t *snap;
     store_scope_t sc;
     store_wl_req_t rq;
     store_wl_unapplied_t w;
-    e = wl_begin(req, &q, true, &snap, &sc, &rq);
+    e = wl_begin(req, &q, true, true, &snap, &sc, &rq, &m);
     if (snap == NULL)
         return api_send_error(req, e, "cannot read the store");
     if (!e)
@@ -335,15 +413,18 @@ enum MHD_Result api_worklist_unapplied_get(api_req_t *req)
     if (!e && names == NULL)
         e = err_set(&m, ERR_NOMEM, "out of memory");
     if (e)
-        return scope_error(req, &q, e, &m);
+        return scope_error(req, &q, e, &m, q.fx ? q.fxq.only : q.currency);
     char buf[KPI_AMOUNT_BUF];
     if (q.csv) {
         api_buf_t b;
         api_buf_init(&b, CSV_MAX);
-        api_buf_str(&b, "payment,customer,customer_name,business_unit,received_date,age_days,"
-                        "amount,unapplied\r\n");
+        api_buf_str(&b, "payment,customer,customer_name,business_unit,");
+        api_buf_str(&b, q.fx ? "currency," : "");
+        api_buf_str(&b, "received_date,age_days,amount,unapplied");
+        api_buf_str(&b, q.fx ? ",unapplied_reporting,reporting_currency\r\n" : "\r\n");
         for (size_t i = 0; i < w.n; i++) {
             const store_wl_unapplied_row_t *r = &w.rows[i];
+            int dg = doc_digits(r->currency, q.digits);
             api_buf_csv_field(&b, r->payment);
             api_buf_str(&b, ",");
             api_buf_csv_field(&b, r->customer);
@@ -351,15 +432,18 @@ enum MHD_Result api_worklist_unapplied_get(api_req_t *req)
             api_buf_csv_field(&b, names[i]);
             api_buf_str(&b, ",");
             api_buf_csv_field(&b, r->business_unit);
+            if (q.fx) {
+                api_buf_str(&b, ",");
+                api_buf_str(&b, r->currency);
+            }
             api_buf_str(&b, ",");
             api_buf_str(&b, kpi_date_format(r->received_day, buf));
             api_buf_str(&b, ",");
             snprintf(buf, sizeof buf, "%d", (int)r->age_days);
             api_buf_str(&b, buf);
-            api_buf_str(&b, ",");
-            api_buf_str(&b, kpi_amount_format(r->amount, q.digits, buf));
-            api_buf_str(&b, ",");
-            api_buf_str(&b, kpi_amount_format(r->unapplied, q.digits, buf));
+            csv_money(&b, r->amount, dg);
+            csv_money(&b, r->unapplied, dg);
+            csv_reporting(&b, &q, r->unapplied_reporting);
             api_buf_str(&b, "\r\n");
         }
         return send_csv_page(req, &b, w.more, w.next);
@@ -367,37 +451,39 @@ enum MHD_Result api_worklist_unapplied_get(api_req_t *req)
     json_t *root = j_head(&q), *items = json_array();
     for (size_t i = 0; i < w.n; i++) {
         const store_wl_unapplied_row_t *r = &w.rows[i];
+        int dg = doc_digits(r->currency, q.digits);
         json_t *o = json_object();
         json_object_set_new(o, "payment", json_string(r->payment));
         json_object_set_new(o, "customer", json_string(r->customer));
         json_object_set_new(o, "customer_name", names[i] ? json_string(names[i]) : json_null());
         json_object_set_new(o, "business_unit", json_string(r->business_unit));
+        json_object_set_new(o, "currency", json_string(r->currency));
         json_object_set_new(o, "received_date", api_j_date(r->received_day));
         json_object_set_new(o, "age_days", json_integer(r->age_days));
-        json_object_set_new(o, "amount", api_j_money(r->amount, q.digits));
-        json_object_set_new(o, "unapplied", api_j_money(r->unapplied, q.digits));
+        json_object_set_new(o, "amount", api_j_money(r->amount, dg));
+        json_object_set_new(o, "unapplied", api_j_money(r->unapplied, dg));
+        if (q.fx)
+            json_object_set_new(o, "unapplied_reporting",
+                                api_j_money(r->unapplied_reporting, q.digits));
         json_array_append_new(items, o);
     }
     json_object_set_new(root, "items", items);
     json_object_set_new(root, "total", j_totals(w.total_amount, w.total_count, q.digits));
+    if (q.fx)
+        json_object_set_new(root, "books", j_books(w.books, w.n_books));
     json_object_set_new(root, "next_cursor", w.more ? json_string(w.next) : json_null());
     return api_send_json(req, MHD_HTTP_OK, root);
 }
 
 const char *const api_worklist_unapplied_params[] = {
-    "as_of", "business_unit", "customer", "currency", "sort", "limit", "cursor", "format", NULL};
+    "as_of", "business_unit", "customer", "currency", "reporting_currency",
+    "sort",  "limit",         "cursor",   "format",   NULL};
 
 const char *const api_worklist_overdue_params[] = {
-    "as_of", "business_unit", "customer", "currency", "sort",
-    "limit", "cursor",        "buckets",  "format",   NULL};
+    "as_of",  "business_unit", "customer", "currency", "reporting_currency", "sort", "limit",
+    "cursor", "buckets",       "format",   NULL};
 
 /* ---- quality --------------------------------------------------------------------------- */
-
-static int doc_digits(const char *currency, int fallback)
-{
-    int dg;
-    return kpi_currency_digits(currency, &dg) == ERR_OK ? dg : fallback;
-}
 
 enum MHD_Result api_worklist_quality_get(api_req_t *req)
 {
@@ -408,7 +494,7 @@ enum MHD_Result api_worklist_quality_get(api_req_t *req)
     err_t e = s == NULL ? ERR_OK : api_param_word("kind", s, kinds, &kind, &m);
     wl_q_t q;
     if (!e)
-        e = parse(req, &q, &m);
+        e = parse(req, false, &q, &m);
     /* Documents are counted whatever their currency, as /v1/ftq counts
        them: currency= narrows the list only when given. */
     bool any_currency = api_query(req, "currency") == NULL;
@@ -445,7 +531,7 @@ enum MHD_Result api_worklist_quality_get(api_req_t *req)
     store_scope_t sc;
     store_wl_req_t rq;
     store_wl_quality_t w;
-    e = wl_begin(req, &q, !any_currency, &snap, &sc, &rq);
+    e = wl_begin(req, &q, !any_currency, !any_currency, &snap, &sc, &rq, &m);
     if (snap == NULL)
         return api_send_error(req, e, "cannot read the store");
     if (!e)
@@ -462,7 +548,7 @@ enum MHD_Result api_worklist_quality_get(api_req_t *req)
                                        q.unit)
                       : api_send_error(req, e, "unknown vendor '%s'", q.party);
     if (e)
-        return scope_error(req, &q, e, &m);
+        return scope_error(req, &q, e, &m, any_currency ? NULL : q.currency);
     int first = kind == 0 ? 0 : 2; /* the reasons of this kind */
     char buf[KPI_AMOUNT_BUF];
     if (q.csv) {
@@ -557,7 +643,7 @@ enum MHD_Result api_worklist_sla_get(api_req_t *req)
 {
     err_msg_t m = {{0}};
     wl_q_t q;
-    err_t e = parse(req, &q, &m);
+    err_t e = parse(req, false, &q, &m);
     /* Items are late by days; there is no amount to sort by. */
     if (!e && q.sort == STORE_WL_SORT_AMOUNT)
         e = err_set(&m, ERR_BAD_PARAM, "parameter 'sort': -days or customer for the SLA list");
@@ -593,7 +679,7 @@ enum MHD_Result api_worklist_sla_get(api_req_t *req)
     store_scope_t sc;
     store_wl_req_t rq;
     store_wl_sla_t w;
-    e = wl_begin(req, &q, true, &snap, &sc, &rq);
+    e = wl_begin(req, &q, true, false, &snap, &sc, &rq, &m);
     if (snap == NULL)
         return api_send_error(req, e, "cannot read the store");
     if (!e)
@@ -610,7 +696,7 @@ enum MHD_Result api_worklist_sla_get(api_req_t *req)
     if (!e && names == NULL)
         e = err_set(&m, ERR_NOMEM, "out of memory");
     if (e)
-        return scope_error(req, &q, e, &m);
+        return scope_error(req, &q, e, &m, NULL);
     char buf[KPI_DATE_BUF + 16];
     if (q.csv) {
         api_buf_t b;

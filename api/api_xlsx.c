@@ -50,6 +50,7 @@ bool api_xlsx_text_column(const char *name)
         "dispute",
         "inquiry",
         "currency",
+        "reporting_currency",
         "result",
         "method",
         "reason",

@@ -8,6 +8,7 @@
 #include "store_worklist_int.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +19,15 @@ const char *const store_wl_sort_names[] = {"-days", "-amount", "customer", NULL}
 
 /* ---- cursors ---------------------------------------------------------------- */
 
-/* Token = hex of "w1|list|sort|as_of|days|amount|len(customer)|customer number". */
+/* Token = hex of "w1|list|sort|as_of|days|amount|len(customer)|customer number";
+   list + WL_FX_LIST for a consolidated list's. */
+#define WL_FX_LIST 16
 void store_wl_cursor_encode(const store_wl_pos_t *pos, char *buf)
 {
     char raw[48 + 2 * KPI_NAME_MAX + 1];
     int n = snprintf(raw, sizeof raw, "w1|%d|%d|%" PRId32 "|%" PRId32 "|%" PRId64 "|%zu|%s%s",
-                     (int)pos->list, (int)pos->sort, pos->as_of, pos->days, pos->amount,
-                     strlen(pos->customer), pos->customer, pos->number);
+                     (int)pos->list + (pos->fx ? WL_FX_LIST : 0), (int)pos->sort, pos->as_of,
+                     pos->days, pos->amount, strlen(pos->customer), pos->customer, pos->number);
     if (n < 0 || (size_t)n >= sizeof raw)
         n = 0;
     static const char hex[] = "0123456789abcdef";
@@ -62,10 +65,13 @@ err_t store_wl_cursor_decode(const char *token, store_wl_pos_t *pos, err_msg_t *
     int32_t as_of, days;
     int64_t amount;
     size_t clen;
-    if (strlen(raw) != len / 2 ||
-        sscanf(raw, "w1|%d|%d|%" SCNd32 "|%" SCNd32 "|%" SCNd64 "|%zu|%n", &list, &sort, &as_of,
-               &days, &amount, &clen, &used) != 6 ||
-        used < 0 || list < 0 || list > STORE_WL_SLA || sort < 0 || sort > STORE_WL_SORT_CUSTOMER ||
+    if (strlen(raw) != len / 2 || sscanf(raw, "w1|%d|%d|%" SCNd32 "|%" SCNd32 "|%" SCNd64 "|%zu|%n",
+                                         &list, &sort, &as_of, &days, &amount, &clen, &used) != 6)
+        return err_set(m, ERR_BAD_PARAM, "parameter 'cursor': not a cursor of this list");
+    pos->fx = list >= WL_FX_LIST;
+    if (pos->fx)
+        list -= WL_FX_LIST;
+    if (used < 0 || list < 0 || list > STORE_WL_SLA || sort < 0 || sort > STORE_WL_SORT_CUSTOMER ||
         clen > KPI_NAME_MAX)
         return err_set(m, ERR_BAD_PARAM, "parameter 'cursor': not a cursor of this list");
     const char *rest = raw + used;
@@ -128,6 +134,10 @@ err_t wl_req_check(store_wl_list_t list, const store_wl_req_t *rq, err_msg_t *m)
         return err_set(m, ERR_BAD_PARAM, "parameter 'cursor': made for another sort");
     if (rq->after != NULL && rq->after->as_of != rq->as_of)
         return err_set(m, ERR_BAD_PARAM, "parameter 'cursor': made for another as_of");
+    if (rq->after != NULL && rq->after->fx != (rq->fx != NULL))
+        return err_set(m, ERR_BAD_PARAM,
+                       "parameter 'cursor': made for %s; page with the same currency",
+                       rq->after->fx ? "every book converted" : "one book");
     return ERR_OK;
 }
 
@@ -183,6 +193,7 @@ void wl_page_cut(store_wl_list_t list, const store_wl_req_t *rq, ent_t *ents, si
     if (*more) {
         const key_t_ *k = &ents[lo + *n - 1].k;
         store_wl_pos_t pos = {.list = list,
+                              .fx = rq->fx != NULL,
                               .sort = rq->sort,
                               .as_of = rq->as_of,
                               .days = k->days,
@@ -204,7 +215,6 @@ typedef struct gather {
     const char *customer; /* the customer being walked (arena) */
     store_wl_overdue_row_t *v;
     size_t n, cap;
-    int64_t total;
 } gather_t;
 
 static err_t gather_invoice(void *ctx, const store_doc_t *d, const char *number)
@@ -213,7 +223,7 @@ static err_t gather_invoice(void *ctx, const store_doc_t *d, const char *number)
     if (!d->exists || d->kind != KPI_DOC_INVOICE || d->created_day > g->as_of ||
         d->due_day == INT32_MIN || (int64_t)g->as_of - d->due_day < 1 ||
         strcmp(d->currency, g->scope->currency) != 0)
-        return ERR_OK;
+        return ERR_OK; /* consolidated: each book is gathered on its own */
     const char *unit = d->business_unit ? d->business_unit : "";
     if (g->scope->business_unit != NULL && strcmp(unit, g->scope->business_unit) != 0)
         return ERR_OK;
@@ -236,14 +246,13 @@ static err_t gather_invoice(void *ctx, const store_doc_t *d, const char *number)
     if (r->invoice == NULL || r->business_unit == NULL)
         return ERR_NOMEM;
     r->customer = g->customer;
+    memcpy(r->currency, d->currency, sizeof r->currency);
     r->issue_day = d->created_day;
     r->due_day = d->due_day;
     r->days_past_due = g->as_of - d->due_day;
     r->amount = d->amount_minor;
     r->open = open;
     r->last_payment_day = INT32_MIN;
-    if (__builtin_add_overflow(g->total, open, &g->total))
-        return ERR_OVERFLOW;
     g->n++;
     return ERR_OK;
 }
@@ -298,7 +307,7 @@ static err_t customer_facts(store_snap_t *snap, const store_scope_t *scope,
     e = store_customer_disputes(snap, rows[0].customer, mark_dispute, &dc);
     if (e)
         return e;
-    pay_ctx_t pc = {scope->currency, rq->base_currency, INT32_MIN, 0};
+    pay_ctx_t pc = {rows[0].currency, rq->base_currency, INT32_MIN, 0};
     store_ev_filter_t f = {.party = rows[0].customer,
                            .business_unit = scope->business_unit,
                            .type = KPI_EV_PAYMENT_RECEIVED,
@@ -319,15 +328,21 @@ static err_t customer_facts(store_snap_t *snap, const store_scope_t *scope,
     return e;
 }
 
+/* The page's rows of one customer and one book sort together. */
+static int same_customer(const store_wl_overdue_row_t *x, const store_wl_overdue_row_t *y)
+{
+    int c = strcmp(x->customer, y->customer);
+    return c != 0 ? c : strcmp(x->currency, y->currency);
+}
+
 static int by_customer(const void *a, const void *b)
 {
-    const store_wl_overdue_row_t *x = *(store_wl_overdue_row_t *const *)a;
-    const store_wl_overdue_row_t *y = *(store_wl_overdue_row_t *const *)b;
-    return strcmp(x->customer, y->customer);
+    return same_customer(*(store_wl_overdue_row_t *const *)a, *(store_wl_overdue_row_t *const *)b);
 }
 
 /* Fill disputed, on_hold and the last payment of the page's rows: one pass
-   per distinct customer, rows grouped by customer in a scratch copy. */
+   per distinct customer and book (the last payment is in the row's book),
+   rows grouped in a scratch copy. */
 static err_t page_facts(store_snap_t *snap, const store_scope_t *scope, const store_wl_req_t *rq,
                         store_wl_overdue_row_t *rows, size_t n)
 {
@@ -342,7 +357,7 @@ static err_t page_facts(store_snap_t *snap, const store_scope_t *scope, const st
         qsort(p, n, sizeof *p, by_customer);
     for (size_t i = 0; !e && i < n;) {
         size_t j = i;
-        while (j < n && strcmp(p[j]->customer, p[i]->customer) == 0) {
+        while (j < n && same_customer(p[j], p[i]) == 0) {
             tmp[j - i] = *p[j];
             j++;
         }
@@ -356,24 +371,14 @@ static err_t page_facts(store_snap_t *snap, const store_scope_t *scope, const st
     return e;
 }
 
-err_t store_wl_overdue(store_snap_t *snap, const store_scope_t *scope, const store_wl_req_t *rq,
-                       kpi_arena_t *arena, store_wl_overdue_t *out, err_msg_t *m)
+/* The rows of one book (scope->currency) into g. ERR_NOT_FOUND for a unit
+   with nothing in the book, or a customer the store never saw. */
+static err_t gather_book(store_snap_t *snap, const store_scope_t *scope, const store_wl_req_t *rq,
+                         kpi_arena_t *arena, gather_t *g)
 {
-    memset(out, 0, sizeof *out);
-    err_t e = wl_req_check(STORE_WL_OVERDUE, rq, m);
-    if (e)
-        return e;
-    gather_t g = {.snap = snap, .scope = scope, .as_of = rq->as_of, .arena = arena};
-    int32_t latest;
-    e = store_latest_day(snap, &latest);
-    if (e == ERR_NOT_FOUND) {
-        /* Nothing stored yet: a unit or customer named is unknown. */
-        return scope->business_unit != NULL || scope->party != NULL ? ERR_NOT_FOUND : ERR_OK;
-    }
-    if (e)
-        return e;
-    g.current = rq->as_of >= latest;
+    g->scope = scope;
     store_q_names_t ns = {.arena = arena};
+    err_t e;
     if (scope->party != NULL) {
         e = store_q_names_add(&ns, scope->party);
         /* The unit must be known, as for the aging (ERR_NOT_FOUND). */
@@ -385,9 +390,59 @@ err_t store_wl_overdue(store_snap_t *snap, const store_scope_t *scope, const sto
         e = store_parties(snap, scope->currency, scope->business_unit, store_q_names_add, &ns);
     }
     for (size_t i = 0; !e && i < ns.n; i++) {
-        g.customer = ns.v[i];
-        e = store_customer_open_candidates(snap, ns.v[i], rq->as_of, gather_invoice, &g);
+        g->customer = ns.v[i];
+        e = store_customer_open_candidates(snap, ns.v[i], rq->as_of, gather_invoice, g);
     }
+    return e;
+}
+
+/* gather_book for each book of rq->fx; ERR_NOT_FOUND only when no book
+   knows the unit (or customer). */
+static err_t gather_books(store_snap_t *snap, const store_scope_t *scope, const store_wl_req_t *rq,
+                          kpi_arena_t *arena, gather_t *g, err_msg_t *m)
+{
+    wl_codes_t cs;
+    err_t e = wl_codes(snap, rq->fx, &cs, m);
+    bool seen = cs.n == 0;
+    for (size_t i = 0; !e && i < cs.n; i++) {
+        store_scope_t sc = *scope;
+        memcpy(sc.currency, cs.v[i], sizeof sc.currency);
+        e = gather_book(snap, &sc, rq, arena, g);
+        if (e == ERR_NOT_FOUND) {
+            e = ERR_OK; /* the unit has nothing in this book */
+            continue;
+        }
+        seen = seen || !e;
+    }
+    return e ? e : seen ? ERR_OK : ERR_NOT_FOUND;
+}
+
+err_t store_wl_overdue(store_snap_t *snap, const store_scope_t *scope, const store_wl_req_t *rq,
+                       kpi_arena_t *arena, store_wl_overdue_t *out, err_msg_t *m)
+{
+    memset(out, 0, sizeof *out);
+    err_t e = wl_req_check(STORE_WL_OVERDUE, rq, m);
+    if (e)
+        return e;
+    gather_t g = {.snap = snap, .as_of = rq->as_of, .arena = arena};
+    int32_t latest;
+    e = store_latest_day(snap, &latest);
+    if (e == ERR_NOT_FOUND) {
+        /* Nothing stored yet: a unit or customer named is unknown. */
+        return scope->business_unit != NULL || scope->party != NULL ? ERR_NOT_FOUND : ERR_OK;
+    }
+    if (e)
+        return e;
+    g.current = rq->as_of >= latest;
+    e = rq->fx != NULL ? gather_books(snap, scope, rq, arena, &g, m)
+                       : gather_book(snap, scope, rq, arena, &g);
+    int64_t total = 0;
+    if (!e)
+        e = wl_convert_rows(snap, rq, g.v, g.n, sizeof *g.v,
+                            offsetof(store_wl_overdue_row_t, currency),
+                            offsetof(store_wl_overdue_row_t, open),
+                            offsetof(store_wl_overdue_row_t, open_reporting), arena, &total,
+                            &out->books, &out->n_books, m);
     if (e) {
         free(g.v);
         return e == ERR_NOMEM ? err_set(m, e, "out of memory") : e;
@@ -397,9 +452,10 @@ err_t store_wl_overdue(store_snap_t *snap, const store_scope_t *scope, const sto
         free(g.v);
         return err_set(m, ERR_NOMEM, "out of memory");
     }
+    /* -amount: the converted amount in a consolidated list. */
     for (size_t i = 0; i < g.n; i++) {
         const store_wl_overdue_row_t *r = &g.v[i];
-        ents[i] = (ent_t){{r->days_past_due, r->open, r->customer, r->invoice}, i};
+        ents[i] = (ent_t){{r->days_past_due, r->open_reporting, r->customer, r->invoice}, i};
     }
     size_t n;
     void *page;
@@ -407,7 +463,7 @@ err_t store_wl_overdue(store_snap_t *snap, const store_scope_t *scope, const sto
                 out->next);
     out->rows = page;
     out->total_count = (int64_t)g.n;
-    out->total_amount = g.total;
+    out->total_amount = total;
     free(ents);
     free(g.v);
     if (e)
@@ -504,13 +560,13 @@ bool wl_name_is(const char *have, const char *want)
    the scope and some cash is unapplied. */
 static err_t u_row(store_snap_t *snap, const store_scope_t *scope, const store_wl_req_t *rq,
                    kpi_arena_t *arena, const char *number, int64_t sum,
-                   store_wl_unapplied_row_t **v, size_t *n, size_t *cap, int64_t *total)
+                   store_wl_unapplied_row_t **v, size_t *n, size_t *cap)
 {
     store_doc_t d;
     err_t e = store_doc_get(snap, KPI_DOC_PAYMENT, number, &d);
     if (e == ERR_NOT_FOUND || (!e && (!d.exists || d.created_day > rq->as_of)))
         return ERR_OK; /* applications or refunds of a payment not received (yet) */
-    if (e || sum == 0 || strcmp(d.currency, scope->currency) != 0 ||
+    if (e || sum == 0 || !wl_in_books(rq, scope, d.currency) ||
         !wl_name_is(d.business_unit, scope->business_unit) || !wl_name_is(d.party, scope->party))
         return e;
     if (*n == *cap) {
@@ -530,12 +586,32 @@ static err_t u_row(store_snap_t *snap, const store_scope_t *scope, const store_w
         return ERR_NOMEM;
     r->received_day = d.created_day;
     r->age_days = rq->as_of - d.created_day;
+    memcpy(r->currency, d.currency, sizeof r->currency);
     r->amount = d.amount_minor;
     r->unapplied = sum;
-    if (__builtin_add_overflow(*total, sum, total))
-        return ERR_OVERFLOW;
     (*n)++;
     return ERR_OK;
+}
+
+/* A unit the list names must be known, as for the aging: in the book, or
+   (consolidated) in one of the books. ERR_NOT_FOUND. */
+static err_t unit_known(store_snap_t *snap, const store_scope_t *scope, const store_wl_req_t *rq,
+                        kpi_arena_t *arena, err_msg_t *m)
+{
+    store_q_names_t units = {.arena = arena};
+    if (rq->fx == NULL)
+        return store_parties(snap, scope->currency, scope->business_unit, store_q_names_add,
+                             &units);
+    wl_codes_t cs;
+    err_t e = wl_codes(snap, rq->fx, &cs, m);
+    for (size_t i = 0; !e && i < cs.n; i++) {
+        e = store_parties(snap, cs.v[i], scope->business_unit, store_q_names_add, &units);
+        if (e == ERR_NOT_FOUND)
+            e = ERR_OK;
+        else if (!e)
+            return ERR_OK;
+    }
+    return e ? e : ERR_NOT_FOUND;
 }
 
 err_t store_wl_unapplied(store_snap_t *snap, const store_scope_t *scope, const store_wl_req_t *rq,
@@ -555,9 +631,8 @@ err_t store_wl_unapplied(store_snap_t *snap, const store_scope_t *scope, const s
     store_customer_t cu;
     if (scope->party != NULL)
         e = store_customer_get(snap, scope->party, &cu);
-    store_q_names_t units = {.arena = arena};
     if (!e && scope->business_unit != NULL)
-        e = store_parties(snap, scope->currency, scope->business_unit, store_q_names_add, &units);
+        e = unit_known(snap, scope, rq, arena, m);
     if (e)
         return e;
     /* The scope's movements of payment cash up to as_of, from the log (the
@@ -586,12 +661,18 @@ err_t store_wl_unapplied(store_snap_t *snap, const store_scope_t *scope, const s
             if (__builtin_add_overflow(sum, pv[j].delta, &sum))
                 e = ERR_OVERFLOW;
         if (!e)
-            e = u_row(snap, scope, rq, arena, pv[i].name, sum, &v, &nv, &cap, &total);
+            e = u_row(snap, scope, rq, arena, pv[i].name, sum, &v, &nv, &cap);
         i = j;
     }
     free(pv);
     free(c.v);
     free(c.names);
+    if (!e)
+        e = wl_convert_rows(snap, rq, v, nv, sizeof *v,
+                            offsetof(store_wl_unapplied_row_t, currency),
+                            offsetof(store_wl_unapplied_row_t, unapplied),
+                            offsetof(store_wl_unapplied_row_t, unapplied_reporting), arena, &total,
+                            &out->books, &out->n_books, m);
     ent_t *ents = !e && nv ? malloc(nv * sizeof *ents) : NULL;
     if (!e && nv && ents == NULL)
         e = ERR_NOMEM;
@@ -600,7 +681,8 @@ err_t store_wl_unapplied(store_snap_t *snap, const store_scope_t *scope, const s
         return e == ERR_NOMEM ? err_set(m, e, "out of memory") : e;
     }
     for (size_t i = 0; i < nv; i++)
-        ents[i] = (ent_t){{v[i].age_days, v[i].unapplied, v[i].customer, v[i].payment}, i};
+        ents[i] =
+            (ent_t){{v[i].age_days, v[i].unapplied_reporting, v[i].customer, v[i].payment}, i};
     size_t n;
     void *page;
     e = wl_page(STORE_WL_UNAPPLIED, rq, ents, nv, v, sizeof *v, arena, &page, &n, &out->more,

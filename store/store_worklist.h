@@ -29,6 +29,7 @@
 #include "kpi_arena.h"
 #include "store.h"
 #include "store_kpi.h"
+#include "store_query_fx.h"
 
 #define STORE_WL_LIMIT_DEFAULT 100
 #define STORE_WL_LIMIT_MAX 10000
@@ -54,6 +55,7 @@ typedef enum store_wl_list {
 /* Where a page starts: after the row with this key (a decoded cursor). */
 typedef struct store_wl_pos {
     store_wl_list_t list;
+    bool fx; /* made for a consolidated list (rq->fx): its amounts are converted */
     store_wl_sort_t sort;
     int32_t as_of;
     int32_t days;
@@ -74,8 +76,11 @@ typedef struct store_wl_overdue_row {
     const char *business_unit; /* arena; "" when none */
     int32_t issue_day, due_day;
     int32_t days_past_due;    /* as_of - due day, >= 1 */
-    int64_t amount;           /* issued amount */
-    int64_t open;             /* open amount at the end of as_of */
+    char currency[4];         /* its book */
+    int64_t amount;           /* issued amount, in its book's currency */
+    int64_t open;             /* open amount at the end of as_of, in its book's currency */
+    int64_t open_reporting;   /* consolidated (rq->fx): open converted into fx->target;
+                                 else = open */
     bool disputed;            /* a dispute against it opened by as_of, not resolved by it */
     bool on_hold;             /* its customer is on credit hold (current standing) */
     int32_t last_payment_day; /* the customer's latest payment.received by as_of in
@@ -89,15 +94,37 @@ typedef struct store_wl_req {
     const store_wl_pos_t *after; /* NULL: the first page; else of this list, sort and as_of */
     size_t limit;                /* 1 .. STORE_WL_LIMIT_MAX */
     const char *base_currency;   /* what an event without a currency is in */
+    /* NULL: one book, scope->currency. Else consolidated (docs/worklists.md):
+       the rows of every book (or of fx->only), each with its amount
+       converted into fx->target at its book's rate for as_of (store_q_rate,
+       kpi_fx_cross: one rounding per row); `-amount` sorts by the converted
+       amount and the total is the sum of the rows' converted amounts. A
+       book with rows and no usable rate: ERR_NO_RATE naming it and the day.
+       Overdue and unapplied lists only. */
+    const store_q_fx_t *fx;
 } store_wl_req_t;
+
+/* A book of a consolidated list: the rate its rows were converted at, and
+   its rows' own figures. */
+typedef struct store_wl_book {
+    char currency[4];
+    int64_t rate;     /* against the base currency (kpi_fx.h units) */
+    int32_t rate_day; /* INT32_MIN for the base currency */
+    bool stale;
+    int64_t count;  /* rows of the whole list in this book */
+    int64_t amount; /* their open (unapplied) amounts, in the book's currency */
+} store_wl_book_t;
 
 typedef struct store_wl_overdue {
     size_t n;                     /* rows of this page */
     store_wl_overdue_row_t *rows; /* arena */
     int64_t total_count;          /* rows of the whole list (every page) */
-    int64_t total_amount;         /* their open amounts: the aging's overdue part */
+    int64_t total_amount;         /* their open amounts: the aging's overdue part
+                                     (consolidated: the sum of open_reporting) */
     bool more;                    /* rows follow this page: next holds the cursor */
     char next[STORE_WL_CURSOR_BUF];
+    store_wl_book_t *books; /* consolidated only (arena): the books with rows, by code */
+    size_t n_books;
 } store_wl_overdue_t;
 
 /*
@@ -125,18 +152,22 @@ typedef struct store_wl_unapplied_row {
     const char *customer;      /* arena; "" when none */
     const char *business_unit; /* arena; "" when none */
     int32_t received_day;
-    int32_t age_days;  /* as_of - received_day, >= 0 */
-    int64_t amount;    /* received */
-    int64_t unapplied; /* at the end of as_of */
+    int32_t age_days;            /* as_of - received_day, >= 0 */
+    char currency[4];            /* its book */
+    int64_t amount;              /* received */
+    int64_t unapplied;           /* at the end of as_of */
+    int64_t unapplied_reporting; /* consolidated: converted into fx->target; else = unapplied */
 } store_wl_unapplied_row_t;
 
 typedef struct store_wl_unapplied {
     size_t n;
     store_wl_unapplied_row_t *rows; /* arena */
     int64_t total_count;
-    int64_t total_amount; /* the aging's unapplied_cash */
+    int64_t total_amount; /* the aging's unapplied_cash (consolidated: sum of the converted) */
     bool more;
     char next[STORE_WL_CURSOR_BUF];
+    store_wl_book_t *books; /* consolidated only, as for the overdue list */
+    size_t n_books;
 } store_wl_unapplied_t;
 
 err_t store_wl_unapplied(store_snap_t *snap, const store_scope_t *scope, const store_wl_req_t *rq,

@@ -52,4 +52,36 @@ err_t wl_walk(store_snap_t *snap, const store_ev_filter_t *f, store_ev_fn fn,
 /* true when want is NULL (no filter) or equals have (NULL read as ""). */
 bool wl_name_is(const char *have, const char *want);
 
+/* ---- consolidated lists (rq->fx; store_wl_fx.c) ---- */
+
+#define WL_BOOKS_MAX 64
+
+typedef struct wl_codes {
+    char v[WL_BOOKS_MAX][4];
+    size_t n;
+} wl_codes_t;
+
+/* The books a consolidated list walks: fx->only, or every currency of the
+   store (ascending). ERR_TOO_LARGE past WL_BOOKS_MAX; messages set. */
+err_t wl_codes(store_snap_t *snap, const store_q_fx_t *fx, wl_codes_t *out,
+               err_msg_t *m) KPID_MUST_USE;
+
+/* Is a document in `currency` on the list: scope->currency's book, or with
+   rq->fx one of its books? */
+bool wl_in_books(const store_wl_req_t *rq, const store_scope_t *scope, const char *currency);
+
+/*
+ * For each of the n rows (stride bytes apart): the int64 at rep_off = the
+ * int64 at val_off, converted with rq->fx (when set) from the row's
+ * currency (char[4] at cur_off) into fx->target at the book's rate for
+ * rq->as_of (store_q_rate, kpi_fx_cross); *total = the sum of those. With
+ * fx, *books (arena, by code) = each book with rows: its rate, count and
+ * own amount. ERR_NO_RATE (naming the currency and the day), ERR_OVERFLOW,
+ * ERR_NOMEM, with messages.
+ */
+err_t wl_convert_rows(store_snap_t *snap, const store_wl_req_t *rq, void *rows, size_t n,
+                      size_t stride, size_t cur_off, size_t val_off, size_t rep_off,
+                      kpi_arena_t *arena, int64_t *total, store_wl_book_t **books, size_t *n_books,
+                      err_msg_t *m) KPID_MUST_USE;
+
 #endif

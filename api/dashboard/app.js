@@ -581,12 +581,24 @@
       // A key limited to units names one of them (a key with several may
       // not ask for all; with one, the unit is said rather than implied).
       if (keyUnits().length && !st.business_unit) st.business_unit = keyUnits()[0];
-      const key = st.currency || "";
-      if (!metaByCurrency[key]) metaByCurrency[key] = await api("/v1/meta", { currency: st.currency || undefined });
-      meta = metaByCurrency[key];
-      if (st.currency === meta.base_currency) st.currency = "";
+      // With exchange rates the page opens on every book, converted into
+      // the base currency, unless the URL names a book; without, on the
+      // base book, saying which books it leaves out (docs/dashboard.md).
+      if (!metaByCurrency[""]) metaByCurrency[""] = await api("/v1/meta", {});
+      // A default view is not pinned in the URL: "" there is the default
+      // book (every book with rates), a code or "*" a choice.
+      const rates = hasRates();
+      const byDefault = !st.currency;
+      const view = byDefault && rates ? "*" : st.currency;
+      if (!metaByCurrency[view]) metaByCurrency[view] = await api("/v1/meta", { currency: view || undefined });
+      meta = metaByCurrency[view];
+      if (st.currency === (rates ? "*" : meta.base_currency)) st.currency = "";
+      const left = byDefault && !rates ? meta.currencies.filter((c) => c !== meta.base_currency) : [];
+      $("books-note").hidden = left.length === 0;
+      $("books-note").textContent = left.length ? "Not included: " + left.join(", ") + " \u2014 no exchange rates; choose a currency to see each book." : "";
       const eff = effectiveDay(st);
       writeState(st, false);
+      st.currency = view === meta.base_currency ? "" : view; // what the figures below ask for
       fillFilters(st, eff);
 
       const asOf = eff.day;
@@ -632,12 +644,12 @@
         return tile({ id, label, unit, kind: "ratio", better, cur: a.value, curReason: a.reason,
           prev: b ? b.value : null, prevReason: b ? b.reason : "no earlier period", prevLabel, note, partial, drill });
       };
-      // Worklists are of one book: none for money in the converted view.
-      const book = currency !== "*";
+      // Every figure with a worklist links to it; in the converted view the
+      // overdue and unapplied lists are every book's, converted too.
       const tiles = [
         tile({ id: "ar", label: "Accounts receivable", unit: cur, kind: "money", better: "neutral", cur: aging.total.amount,
           prev: agingPrev.total.amount, prevLabel: prevEnd, note: fmtInt(aging.total.count) + " open invoices",
-          drill: book ? { list: "overdue" } : null }),
+          drill: { list: "overdue" } }),
         ratioTile("dso", "DSO (standard)", "days", "lower", dso, "days sales outstanding"),
         ratioTile("add", "ADD", "days", "lower", add, "average days delinquent"),
         ratioTile("cei", "CEI", "%", "higher", cei, "collection effectiveness index"),
@@ -645,7 +657,7 @@
         ratioTile("ftq-bill", "FTQ bills", "%", "higher", ftqBill, "processed clean", { list: "quality:bill" }),
         tile({ id: "unapplied", label: "Unapplied cash", unit: cur, kind: "money", better: "lower", cur: aging.unapplied_cash,
           prev: agingPrev.unapplied_cash, prevLabel: prevEnd, note: "received, not yet applied",
-          drill: book ? { list: "unapplied" } : null }),
+          drill: { list: "unapplied" } }),
       ];
       $("tiles").replaceChildren(...tiles);
       $("sla-tiles").replaceChildren(...meta.slas.map((s, i) =>
@@ -679,7 +691,7 @@
       agingChart(groups, cur);
       apiCsvLink($("csv-aging"), "/v1/aging", { as_of: asOfStr, group_by: "business_unit", business_unit: bu, currency });
       const bucketCols = (aging.buckets || []).map((b, i) => ({ key: "b" + i, label: b.label, num: true, fmt: "money" }));
-      const unitCell = book ? (r) => kpidDrill.link("overdue", r.key, r.key) : undefined;
+      const unitCell = (r) => kpidDrill.link("overdue", r.key, r.key);
       table($("table-aging"), "aging", [{ key: "key", label: "Business unit", cell: unitCell }].concat(bucketCols, [{ key: "total", label: "Total (" + cur + ")", num: true, fmt: "money" }, { key: "count", label: "Invoices", num: true, fmt: "int" }]),
         groups.map((g) => Object.assign({ key: g.key, total: g.total.amount, count: g.total.count }, ...g.buckets.map((b, i) => ({ ["b" + i]: b.amount })))),
         "aging-by-business-unit-" + asOfStr + ".csv");
@@ -742,7 +754,7 @@
         { key: "invoices", label: "Open invoices", num: true, fmt: "int" },
       ], cust, "top-overdue-" + asOfStr + ".csv");
       apiCsvLink($("csv-customers"), "/v1/aging", { as_of: asOfStr, group_by: "customer", business_unit: bu, currency });
-      $("drill-overdue").replaceChildren(book ? kpidDrill.link("overdue", "", "Every overdue invoice \u2192") : "");
+      $("drill-overdue").replaceChildren(kpidDrill.link("overdue", "", "Every overdue invoice \u2192"));
 
       drillCtx = { as_of: asOfStr, from: lastPt.start, business_unit: bu, currency, cur };
       await kpidDrill.show(st, drillCtx, () => token === renderToken);
@@ -970,11 +982,18 @@
     }
   }
 
+  // Has the store exchange rates (GET /v1/meta's rates)? Then the default
+  // view is every book converted, and the base book is named in the URL.
+  function hasRates() {
+    const m = metaByCurrency[""];
+    return !!m && (m.rates || []).length > 0;
+  }
+
   function onFilter() {
     const st = readState();
     const cur = $("f-currency").value;
-    if (cur && meta && cur !== (st.currency || meta.base_currency)) {
-      st.currency = cur === meta.base_currency ? "" : cur;
+    if (cur && meta && cur !== (st.currency || (hasRates() ? "*" : meta.base_currency))) {
+      st.currency = cur === (hasRates() ? "*" : meta.base_currency) ? "" : cur;
       // Units and customers differ by currency: start again from all units.
       st.business_unit = "";
       st.customer = "";

@@ -85,32 +85,46 @@ window.kpidDrill = (function () {
   // Columns, and the sentence of totals, of each list (w: the answer).
   function layout(p, w, cur) {
     const { fmtInt } = h;
+    // Every book converted (w.books): each row in its own currency, and its
+    // amount in the view's (docs/worklists.md, "Every book at once").
+    const fx = !!w.books;
+    const conv = fx ? ", every invoice converted at its book's rate of " + w.as_of : "";
     if (p.list === "overdue")
       return {
         what: fmtInt(w.total.count) + " overdue invoices, " + money(w.total.amount) + " " + cur +
-          " in total: the aging's buckets past due as of " + w.as_of + ".",
+          (fx ? " in total as of " + w.as_of + conv : " in total: the aging's buckets past due as of " + w.as_of) + ".",
         cols: [
           { key: "invoice", label: "Invoice" }, { key: "customer", label: "Customer" },
           { key: "customer_name", label: "Name", cell: (r) => r.customer_name || "" },
           { key: "business_unit", label: "Business unit" }, { key: "due_date", label: "Due" },
           { key: "days_past_due", label: "Days past due", num: true, fmt: "int" },
           { key: "bucket", label: "Bucket" },
-          { key: "open", label: "Open (" + cur + ")", num: true, fmt: "money" },
+        ].concat(fx ? [
+          { key: "currency", label: "Currency" },
+          { key: "open", label: "Open", num: true, fmt: "money" },
+          { key: "open_reporting", label: "Open (" + cur + ")", num: true, fmt: "money" },
+        ] : [{ key: "open", label: "Open (" + cur + ")", num: true, fmt: "money" }], [
           { key: "disputed", label: "Disputed", cell: (r) => bool(r.disputed) },
-        ],
+        ]),
       };
     if (p.list === "unapplied")
       return {
         what: fmtInt(w.total.count) + " payments with cash unapplied, " + money(w.total.amount) + " " + cur +
-          " in total: the unapplied cash as of " + w.as_of + ".",
+          (fx ? " in total as of " + w.as_of + conv.replace("invoice", "payment") : " in total: the unapplied cash as of " + w.as_of) + ".",
         cols: [
           { key: "payment", label: "Payment" }, { key: "customer", label: "Customer" },
           { key: "customer_name", label: "Name", cell: (r) => r.customer_name || "" },
           { key: "business_unit", label: "Business unit" }, { key: "received_date", label: "Received" },
           { key: "age_days", label: "Age (days)", num: true, fmt: "int" },
+        ].concat(fx ? [
+          { key: "currency", label: "Currency" },
+          { key: "amount", label: "Received", num: true, fmt: "money" },
+          { key: "unapplied", label: "Unapplied", num: true, fmt: "money" },
+          { key: "unapplied_reporting", label: "Unapplied (" + cur + ")", num: true, fmt: "money" },
+        ] : [
           { key: "amount", label: "Received (" + cur + ")", num: true, fmt: "money" },
           { key: "unapplied", label: "Unapplied (" + cur + ")", num: true, fmt: "money" },
-        ],
+        ]),
       };
     if (p.list === "sla")
       return {
@@ -153,7 +167,7 @@ window.kpidDrill = (function () {
       const t = a.closest(".tile");
       if (t) t.classList.toggle("drilled", on);
     }
-    if (!p || (ctx.currency === "*" && (p.list === "overdue" || p.list === "unapplied"))) {
+    if (!p) {
       box.hidden = true;
       return;
     }

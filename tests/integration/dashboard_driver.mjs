@@ -11,6 +11,9 @@
 // --mode partial: open the default view (the last complete period), then
 // tick the "to date" box for the period still running; report both.
 //
+// --mode view: open the page and report what it shows, nothing more (with
+// --shot-as, a screenshot of the top of the page under that name).
+//
 // --mode signin --keys '{"bad":K,"scoped":K,"all":K}' --idle-s N: a server
 // with API keys. The sign-in form; a wrong key; the scoped key (its view,
 // the cookie); sign out; the unscoped key; the same view with locale=de-DE;
@@ -40,7 +43,9 @@ const nodeModules = arg("node-modules");
 const bu = arg("bu");
 const mode = arg("mode", "full");
 const currency = arg("currency", "");
-const shots = arg("screenshots", "");
+// --shot-as NAME: of the full run, only the first view's screenshot, as NAME.
+const shotAs = arg("shot-as", "");
+let shots = arg("screenshots", "");
 const chromium = arg("chromium", "/usr/bin/chromium");
 const keys = JSON.parse(arg("keys", "{}"));
 const idleS = Number(arg("idle-s", "0"));
@@ -145,6 +150,9 @@ try {
       period_note: document.getElementById("period-note").textContent,
       partial_box: { checked: document.getElementById("f-partial").checked, text: document.getElementById("f-partial-text").textContent },
       external_refs: externalRefs, url: location.pathname + location.search,
+      currency: document.getElementById("f-currency").value,
+      currencies: [...document.querySelectorAll("#f-currency option")].map((o) => o.value),
+      books_note: document.getElementById("books-note").hidden ? null : document.getElementById("books-note").textContent,
       doc_width: document.documentElement.scrollWidth };
   });
 
@@ -229,6 +237,17 @@ try {
     process.exit(0);
   }
 
+  if (mode === "view") {
+    await page.goto(url);
+    await waitRender(0);
+    report.initial = await snapshot();
+    if (shots && shotAs) await page.screenshot({ path: path.join(shots, shotAs), clip: { x: 0, y: 0, width: 1280, height: 420 } });
+    await context.close();
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+    process.stdout.write(JSON.stringify(report) + "\n");
+    process.exit(0);
+  }
+
   if (mode === "partial") {
     await page.goto(url);
     let n = await waitRender(0);
@@ -253,7 +272,10 @@ try {
   await page.goto(url);
   let renders = await waitRender(0);
   report.initial = await snapshot();
-  if (shots) await page.screenshot({ path: path.join(shots, "dashboard.png"), fullPage: true });
+  // (--shot-as: the top of the page, the tiles and the first charts.)
+  if (shots) await page.screenshot({ path: path.join(shots, shotAs || "dashboard.png"), fullPage: true,
+    clip: shotAs ? { x: 0, y: 0, width: 1280, height: 1500 } : undefined });
+  if (shotAs) shots = "";
 
   // The KPI table behind the tiles, as the CSV button downloads it.
   const [dl] = await Promise.all([page.waitForEvent("download"), page.click("button[data-csv=kpis]")]);

@@ -45,12 +45,18 @@ def take_arg(name):
     return None
 
 
-def load_store(tmp, invoices=2000, seed=7):
-    """A data directory filled from `kpid gen` (deterministic)."""
+def load_store(tmp, invoices=2000, seed=7, rates=True):
+    """A data directory filled from `kpid gen` (deterministic); rates=False
+    leaves its fx.rate events out."""
     events = os.path.join(tmp, "events.ndjson")
     data = os.path.join(tmp, "data")
     r = kpidtest.run_kpid("gen", "--invoices", str(invoices), "--seed", str(seed), "--out", events)
     assert r.returncode == 0, r.stderr.decode()
+    if not rates:
+        with open(events) as f:
+            kept = [l for l in f if json.loads(l)["type"] != "fx.rate"]
+        with open(events, "w") as f:
+            f.writelines(kept)
     r = kpidtest.run_kpid("ingest", "--data", data, events)
     assert r.returncode == 0, r.stderr.decode()
     return data
@@ -480,8 +486,8 @@ class BrowserTest(PageChecks, LoadedServer):
         self.assertNotIn("drill=", rep["drill_closed"]["url"])
 
     def test_every_book_converted(self):
-        # With exchange rates the currency menu offers every book, converted
-        # into the base currency: the page then shows the consolidated
+        # With exchange rates the page opens on every book, converted into
+        # the base currency (the URL names no currency): the consolidated
         # figures of the API (currency=*), every unit included.
         meta = self.get_json("/v1/meta?currency=*")
         self.assertEqual(meta["currency"], "*")
@@ -492,18 +498,43 @@ class BrowserTest(PageChecks, LoadedServer):
         self.assertEqual(meta["business_units"], sorted(every_unit))
         as_of = (month_start(datetime.date.fromisoformat(meta["latest_event_day"]), 0)
                  - datetime.timedelta(days=1)).isoformat()
-        url = "http://127.0.0.1:%d/?as_of=%s&currency=*" % (self.srv.port, as_of)
-        rep = self.drive(url, meta["business_units"][0])
+        url = "http://127.0.0.1:%d/?as_of=%s" % (self.srv.port, as_of)
+        rep = self.drive(url, meta["business_units"][0],
+                         extra=["--shot-as", "dashboard-consolidated.png"])
         init = rep["initial"]
         self.assertEqual(init["state"], "ready", init["error"])
         self.assertEqual(rep["console_errors"], [])
+        self.assertEqual(init["currency"], "*")
+        self.assertEqual(init["currencies"][0], "*")
+        self.assertNotIn("currency", init["url"])  # a default is not pinned in the URL
+        self.assertIn("amounts in USD", init["context"])
+        self.assertIsNone(init["books_note"])
         self.assertEqual(init["business_units"], [""] + meta["business_units"])
         self.check_tiles(init["tiles"], self.expected_tiles(as_of, None, "*"), "every book")
-        # Worklists are of one book: no money drill-down here; SLA and FTQ count documents.
+        # The money tiles drill down to the consolidated worklists.
         drills = {k: t["drill"] for k, t in init["tiles"].items()}
-        self.assertEqual((drills["ar"], drills["unapplied"]), (None, None))
+        self.assertEqual((drills["ar"], drills["unapplied"]), ("overdue", "unapplied"))
         self.assertEqual(drills["ftq-invoice"], "quality:invoice")
-        self.assertNotIn("drill_unapplied", rep)
+        d = rep["drill_unapplied"]
+        self.assertFalse(d["hidden"])
+        wl = self.get_json("/v1/worklists/unapplied?as_of=%s&currency=*&limit=10000" % as_of)
+        self.assertEqual((d["amount"], d["count"]), (wl["total"]["amount"], wl["total"]["count"]))
+        self.assertIn("every payment converted at its book's rate of " + as_of, d["total"])
+        for h in ("Currency", "Unapplied", "Unapplied (USD)"):
+            self.assertIn(h, d["heads"])
+        self.assertEqual([r[0] for r in d["rows"]], [i["payment"] for i in wl["items"][:100]])
+        self.assertIn("currency=*", d["csv"])
+        u = rep["drill_unit"]
+        wl = self.get_json("/v1/worklists/overdue?as_of=%s&currency=*&business_unit=%s&limit=1"
+                           % (as_of, meta["business_units"][0]))
+        self.assertEqual(u["amount"], wl["total"]["amount"])
+        self.assertIn("Open (USD)", u["heads"])
+        # The base book is a choice of its own, named in the URL.
+        rep = self.drive("http://127.0.0.1:%d/?as_of=%s&currency=USD" % (self.srv.port, as_of),
+                         mode="view")
+        self.assertEqual(rep["initial"]["currency"], "USD")
+        self.assertIn("currency=USD", rep["initial"]["url"])
+        self.check_tiles(rep["initial"]["tiles"], self.expected_tiles(as_of, None), "base book")
 
     def test_dashboard_in_chromium(self):
         meta = self.get_json("/v1/meta")
@@ -519,7 +550,8 @@ class BrowserTest(PageChecks, LoadedServer):
         units = meta["business_units"]
         bu = units[1]
         other = [c for c in meta["currencies"] if c != meta["base_currency"]][0]
-        url = "http://127.0.0.1:%d/?as_of=%s&ftq_goal=97.5" % (self.srv.port, as_of)
+        # The base book, named (the default with rates is every book).
+        url = "http://127.0.0.1:%d/?as_of=%s&ftq_goal=97.5&currency=USD" % (self.srv.port, as_of)
         rep = self.drive(url, bu, other)
 
         self.assertEqual(rep["external_requests"], [])
@@ -645,11 +677,12 @@ class BrowserTest(PageChecks, LoadedServer):
         self.check_tiles(cv["tiles"], self.expected_tiles(as_of, None, other), other)
         self.assertEqual(cv["tiles"]["ar"]["unit"], other)
 
-        # A unit that does not exist: the page says what the API said.
+        # A unit that does not exist: the page says what the API said (the
+        # default view, every book: the units of every book).
         bad = rep["bad_unit"]
         self.assertEqual(bad["state"], "error")
         self.assertRegex(bad["error"], r"^Could not load the figures: unknown business unit "
-                                       r"'no-such-unit'; known business units in USD: [^(]+ "
+                                       r"'no-such-unit'; known business units: [^(]+ "
                                        r"\(names are case-sensitive\) \(/v1/aging\)$")
         # A customer that does not exist: the profile says so, the rest works.
         bc = rep["bad_customer"]
@@ -710,7 +743,8 @@ class FirstOfMonthTest(PageChecks, unittest.TestCase):
         self.assertEqual(c["url"], "/")  # a default view is not pinned in the URL
         self.assertIn("As of %s (end of the last complete month; events up to %s)"
                       % (end, self.first.isoformat()), c["context"])
-        self.check_tiles(c["tiles"], self.expected_tiles(end, None), "last complete month")
+        # The book has exchange rates: the default is every book, converted.
+        self.check_tiles(c["tiles"], self.expected_tiles(end, None, "*"), "last complete month")
         self.check_charts(c, "last complete month")
         for k, t in c["tiles"].items():
             self.assertFalse(t["partial"], k)
@@ -732,7 +766,7 @@ class FirstOfMonthTest(PageChecks, unittest.TestCase):
         t = rep["to_date"]
         self.assertEqual(t["state"], "ready", t["error"])
         self.assertEqual(t["url"], "/?partial=1")
-        self.check_tiles(t["tiles"], self.expected_tiles(self.first.isoformat(), None),
+        self.check_tiles(t["tiles"], self.expected_tiles(self.first.isoformat(), None, "*"),
                          "month to date")
         for k, tl in t["tiles"].items():
             if k in ("ar", "unapplied"):  # balances as of a day, not period figures
@@ -760,6 +794,42 @@ def default_as_of(meta):
     if latest == end or datetime.date.fromisoformat(meta["today"]) > end:
         return end.isoformat()
     return (month_start(latest, 0) - datetime.timedelta(days=1)).isoformat()
+
+
+@unittest.skipUnless(os.path.exists(CHROMIUM), NO_CHROMIUM)
+class NoRatesTest(PageChecks, unittest.TestCase):
+    """Several books and no exchange rate: the page opens on the base book
+    and says which books it leaves out."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="kpid-dashnr-")
+        cls.srv = kpidtest.Server(load_store(cls.tmp, invoices=600, rates=False)).start()
+
+    tearDownClass = classmethod(LoadedServer.tearDownClass.__func__)
+    get_json = LoadedServer.get_json
+
+    def test_base_book_and_the_note(self):
+        meta = self.get_json("/v1/meta")
+        self.assertEqual(meta["rates"], [])
+        others = [c for c in meta["currencies"] if c != meta["base_currency"]]
+        self.assertTrue(others)
+        as_of = default_as_of(meta)
+        rep = self.drive("http://127.0.0.1:%d/?as_of=%s" % (self.srv.port, as_of), mode="view",
+                         extra=["--shot-as", "dashboard-no-rates.png"])
+        self.assertEqual(rep["console_errors"], [])
+        init = rep["initial"]
+        self.assertEqual(init["state"], "ready", init["error"])
+        self.assertEqual(init["currency"], "USD")
+        self.assertNotIn("*", init["currencies"])  # nothing to convert with
+        self.assertEqual(init["books_note"], "Not included: %s \u2014 no exchange rates; choose a "
+                         "currency to see each book." % ", ".join(others))
+        self.check_tiles(init["tiles"], self.expected_tiles(as_of, None), "base book")
+        # A book chosen: no note (it is the book asked for).
+        rep = self.drive("http://127.0.0.1:%d/?as_of=%s&currency=%s"
+                         % (self.srv.port, as_of, others[0]), mode="view")
+        self.assertEqual(rep["initial"]["currency"], others[0])
+        self.assertIsNone(rep["initial"]["books_note"])
 
 
 @unittest.skipUnless(os.path.exists(CHROMIUM), NO_CHROMIUM)
@@ -828,7 +898,8 @@ class SignInTest(PageChecks, unittest.TestCase):
                         sc["who"])
         self.assertEqual(sc["business_units"], [self.unit])
         self.assertIn("business_unit=" + self.unit, sc["url"])
-        self.check_tiles(sc["tiles"], self.expected_tiles(as_of, self.unit), "scoped")
+        # Every book of the unit, converted (the default with rates).
+        self.check_tiles(sc["tiles"], self.expected_tiles(as_of, self.unit, "*"), "scoped")
         self.assertEqual(rep["key_field"], "")  # the key is not kept in the page
         self.assertEqual(rep["cookies"], [{"name": "kpid_session", "httpOnly": True,
                                            "sameSite": "Strict"}])
@@ -844,8 +915,10 @@ class SignInTest(PageChecks, unittest.TestCase):
         al = rep["all"]
         self.assertEqual(al["state"], "ready", al["error"])
         self.assertTrue(al["who"].startswith("Signed in as analyst: all business units"), al["who"])
-        self.assertEqual(al["business_units"], [""] + meta["business_units"])
-        exp = self.expected_tiles(as_of, None)
+        # Every book's units (the default view with rates is every book).
+        every = self.get_json("/v1/meta?currency=*")["business_units"]
+        self.assertEqual(al["business_units"], [""] + every)
+        exp = self.expected_tiles(as_of, None, "*")
         self.check_tiles(al["tiles"], exp, "all units")
         self.assertIn(",", al["tiles"]["ar"]["num"])  # grouped (the book is in millions)
 

@@ -161,7 +161,8 @@ class MetricsTest(unittest.TestCase):
             self.assertEqual([pt["start"] for pt in pts], [prev.isoformat(), mtd.isoformat()])
             return pts
 
-        currencies = sorted({dict(k)["currency"] for k in family(expo, "kpid_ar_open_amount")})
+        currencies = sorted({dict(k)["currency"] for k in family(expo, "kpid_ar_open_amount")}
+                            - {"*"})
         self.assertTrue(currencies, "no currency in the scrape")
         want = {n: {} for n in ("kpid_ar_open_amount", "kpid_ar_open_invoices",
                                 "kpid_ar_unapplied_cash_amount",
@@ -206,6 +207,28 @@ class MetricsTest(unittest.TestCase):
                         if pt["value"] is not None:
                             want[name][lab(business_unit=unit, currency=cur, window=w)] = \
                                 conv(pt["value"])
+
+        # The consolidated AR series (the book has exchange rates): what
+        # /v1/aging?currency=* answers, for every scope it can convert.
+        base = self.api("/v1/meta")["base_currency"]
+        consolidated = 0
+        for unit in [None] + all_units:
+            q = urllib.parse.urlencode({k: v for k, v in (("as_of", as_of.isoformat()),
+                                                          ("currency", "*"),
+                                                          ("business_unit", unit)) if v})
+            status, _, raw = self.srv.get("/v1/aging?" + q)
+            if status != 200:
+                self.assertIn(status, (404, 422), raw)
+                continue
+            ag = json.loads(raw)
+            fx = dict(business_unit=unit, currency="*", reporting_currency=base)
+            for b in ag["buckets"]:
+                want["kpid_ar_open_amount"][lab(bucket=b["label"], **fx)] = b["amount"]
+                want["kpid_ar_open_invoices"][lab(bucket=b["label"], **fx)] = str(b["count"])
+            want["kpid_ar_unapplied_cash_amount"][lab(**fx)] = ag["unapplied_cash"]
+            want["kpid_ar_unallocated_credits_amount"][lab(**fx)] = ag["unallocated_credits"]
+            consolidated += 1
+        self.assertGreater(consolidated, 1, "no consolidated series to compare")
 
         slas = sorted(dict(k)["sla"] for k in family(expo, "kpid_sla_target"))
         self.assertIn("ap-processing", slas)
@@ -336,7 +359,8 @@ class MetricsTest(unittest.TestCase):
         self.assertEqual(n(c, "kpid_store_events"), n(b, "kpid_store_events") + 1)
         amounts = {dict(k)["currency"]: v for k, v in family(c, "kpid_ar_open_amount").items()
                    if dict(k).get("business_unit") == "cache-unit" and dict(k)["bucket"] == "current"}
-        self.assertEqual(list(amounts.values()), ["77.10"])
+        # Its book's series, and the consolidated one (the book has rates).
+        self.assertEqual(amounts, {"USD": "77.10", "*": "77.10"})
 
     def test_store_and_process_gauges(self):
         expo = parse_exposition(self.scrape())

@@ -435,11 +435,21 @@ class Book(unittest.TestCase):
         # Without as_of, the cursor's day is used.
         self.assertEqual(self.get("/v1/worklists/overdue?limit=1&cursor=" + cur)["as_of"],
                          iso(self.last))
-        for q, msg in (("&business_unit=nowhere", "unknown business unit 'nowhere'"),
+        # An unknown unit is answered with the known ones (as the KPIs).
+        units = ", ".join(self.book_units("USD"))
+        for q, msg in (("&business_unit=nowhere", "unknown business unit 'nowhere'; known "
+                        "business units in USD: %s (names are case-sensitive)" % units),
                        ("&customer=NOBODY", "unknown customer 'NOBODY'")):
             st, body, _ = self.srv.get(base + q)
             self.assertEqual(st, 404, q)
             self.assertEqual(body["error"]["message"], msg)
+        # A currency the store has no documents in: 400 naming those it has.
+        for path in ("overdue", "unapplied"):
+            st, body, _ = self.srv.get("/v1/worklists/%s?currency=CHF" % path)
+            self.assertEqual(st, 400, path)
+            self.assertIn("the store has no documents in CHF", body["error"]["message"])
+            self.assertIn("currencies with data: %s" % ", ".join(self.currencies),
+                          body["error"]["message"])
 
 
 class PagingUnderIngest(unittest.TestCase):
