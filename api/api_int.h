@@ -322,8 +322,8 @@ typedef struct api_cur {
 } api_cur_t;
 err_t api_param_currency(api_req_t *req, bool fx_ok, api_cur_t *c, err_msg_t *m) KPID_MUST_USE;
 /* c's fields into a request's own (fxq->only then points at `only`). */
-void api_cur_unpack(const api_cur_t *c, char currency[4], int *digits, bool *fx,
-                    store_q_fx_t *fxq, char only[4]);
+void api_cur_unpack(const api_cur_t *c, char currency[4], int *digits, bool *fx, store_q_fx_t *fxq,
+                    char only[4]);
 /* A book of a consolidated answer: its currency, rate, rate_date, stale. */
 json_t *api_j_book_rate(const store_q_book_t *bk);
 /* Aging bucket edges: `buckets=`, else the config's aging_buckets, else

@@ -207,8 +207,8 @@ err_t api_param_currency(api_req_t *req, bool fx_ok, api_cur_t *c, err_msg_t *m)
     return ERR_OK;
 }
 
-void api_cur_unpack(const api_cur_t *c, char currency[4], int *digits, bool *fx,
-                    store_q_fx_t *fxq, char only[4])
+void api_cur_unpack(const api_cur_t *c, char currency[4], int *digits, bool *fx, store_q_fx_t *fxq,
+                    char only[4])
 {
     memcpy(currency, c->currency, 4);
     *digits = c->digits;
