@@ -167,17 +167,23 @@ static int64_t comp_v(const store_q_point_t *p, const char *name)
 
 /* ---- money families, per currency and scope ------------------------------------------ */
 
-static err_t money_scope(kw_t *w, const char *cur, int digits, const char *unit)
+/* Today's aging of scope sc, in the scratch arena. */
+static err_t today_aging(kw_t *w, const store_scope_t *sc, store_q_aging_t *ag)
 {
-    store_scope_t sc = {.business_unit = unit};
-    memcpy(sc.currency, cur, 4);
     store_q_aging_req_t rq = {.as_of = w->sc->today,
                               .basis = STORE_BASIS_DUE,
                               .edges = w->sc->edges,
                               .n_edges = w->sc->n_edges};
-    store_q_aging_t ag;
     kpi_arena_reset(w->scratch);
-    err_t e = store_q_aging(w->snap, &sc, &rq, w->scratch, &ag, w->msg);
+    return store_q_aging(w->snap, sc, &rq, w->scratch, ag, w->msg);
+}
+
+static err_t money_scope(kw_t *w, const char *cur, int digits, const char *unit)
+{
+    store_scope_t sc = {.business_unit = unit};
+    memcpy(sc.currency, cur, 4);
+    store_q_aging_t ag;
+    err_t e = today_aging(w, &sc, &ag);
     if (e)
         return e;
     char buf[KPI_AMOUNT_BUF], lab[32];
@@ -315,13 +321,8 @@ static err_t book_open(kw_t *w, const char *cur, bool *open)
 {
     store_scope_t sc = {0};
     memcpy(sc.currency, cur, 4);
-    store_q_aging_req_t rq = {.as_of = w->sc->today,
-                              .basis = STORE_BASIS_DUE,
-                              .edges = w->sc->edges,
-                              .n_edges = w->sc->n_edges};
     store_q_aging_t ag;
-    kpi_arena_reset(w->scratch);
-    err_t e = store_q_aging(w->snap, &sc, &rq, w->scratch, &ag, w->msg);
+    err_t e = today_aging(w, &sc, &ag);
     *open = !e && (ag.all.total_amount != 0 || ag.all.total_count != 0 || ag.unapplied_cash != 0 ||
                    ag.unallocated_credits != 0);
     return e == ERR_NOT_FOUND ? ERR_OK : e;
